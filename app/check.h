@@ -1,0 +1,26 @@
+// `nines check FILE...`: validates config files and reports every problem, for CI and editors.
+//
+// Stateless; safe to call from any thread with distinct streams.
+#ifndef NINES_APP_CHECK_H_
+#define NINES_APP_CHECK_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace nines::app {
+
+// Exit codes of RunCheck.
+inline constexpr int kCheckOk = 0;
+inline constexpr int kCheckFailed = 1;
+inline constexpr int kCheckUsage = 2;
+
+// Loads each config file in `files` and writes, for each, either every error as
+// "file:line:col: message" (one per line, to `err`) or "file: ok" (to `out`).
+// Returns kCheckOk when every file is clean, kCheckFailed when any has an error, kCheckUsage
+// (after a usage line on `err`) when `files` is empty.
+int RunCheck(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
+
+}  // namespace nines::app
+
+#endif  // NINES_APP_CHECK_H_

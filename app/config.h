@@ -1,0 +1,129 @@
+// The nines configuration: one YAML file, parsed into plain structs with a default on every
+// field, validated completely (every problem is reported, each at its file:line:col).
+//
+// Schema (see examples/nines.yaml for a commented file):
+//   server:  listen, threads, max_connections, max_body_bytes, max_header_bytes,
+//            header_timeout, body_timeout, idle_timeout, shutdown_timeout, access_log,
+//            tls: {cert_file, key_file}, auth: {write_tokens, write_token_file, admin_tokens,
+//            admin_token_file}
+//   storage: data_dir
+//   slo:     default_objective, default_window
+//   regions: [{name, display_name, locations}]
+//   log:     level
+// Relative tls and token file paths resolve against the directory of the config file; data_dir
+// is kept as written (relative to the working directory of the process).
+//
+// The structs are plain values (thread-compatible). The parser reads token files and checks that
+// TLS files are readable, so it touches the file system; it never throws.
+#ifndef NINES_APP_CONFIG_H_
+#define NINES_APP_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/log.h"
+#include "core/status.h"
+#include "core/time.h"
+
+namespace nines::app {
+
+struct TlsConfig {
+  // Paths as resolved (relative ones joined to the config file's directory). Both or neither.
+  std::string cert_file;
+  std::string key_file;
+
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+struct AuthConfig {
+  // Bearer tokens accepted for remote write / admin endpoints: the inline tokens followed by
+  // those read from the token file, in file order.
+  std::vector<std::string> write_tokens;
+  std::vector<std::string> admin_tokens;
+  // The token files as resolved, or "" when not configured (kept so that a reload can reread).
+  std::string write_token_file;
+  std::string admin_token_file;
+};
+
+struct ServerConfig {
+  // host:port; host may be empty (all interfaces) or a bracketed IPv6 address. Port 0 picks a
+  // free port.
+  std::string listen = "127.0.0.1:9099";
+  int threads = 2;                                                // 1..256
+  int max_connections = 1024;                                     // 1..1000000
+  int64_t max_body_bytes = 16 * 1024 * 1024;                      // bytes, 1KiB..1GiB
+  int64_t max_header_bytes = 16 * 1024;                           // bytes, 1KiB..1MiB
+  core::Duration header_timeout = core::Duration::Seconds(10);    // > 0
+  core::Duration body_timeout = core::Duration::Seconds(30);      // > 0
+  core::Duration idle_timeout = core::Duration::Seconds(60);      // > 0
+  core::Duration shutdown_timeout = core::Duration::Seconds(10);  // > 0
+  bool access_log = true;
+  TlsConfig tls;
+  AuthConfig auth;
+};
+
+struct StorageConfig {
+  std::string data_dir = "./data";  // non-empty
+};
+
+struct SloConfig {
+  // A percentage: 0 < default_objective < 100.
+  double default_objective = 99.8;
+  core::Duration default_window = core::Duration::Days(30);  // >= 1h
+};
+
+struct RegionConfig {
+  std::string name;                    // required, [a-z0-9-]+, unique among regions
+  std::string display_name;            // defaults to `name`
+  std::vector<std::string> locations;  // non-empty strings, no duplicates
+};
+
+struct LogConfig {
+  core::LogLevel level = core::LogLevel::kInfo;
+};
+
+struct Config {
+  ServerConfig server;
+  StorageConfig storage;
+  SloConfig slo;
+  std::vector<RegionConfig> regions;
+  LogConfig log;
+};
+
+// The configuration an empty file yields.
+Config DefaultConfig();
+
+// One problem found in a config file. `line` and `col` are 1-based.
+struct ConfigError {
+  std::string file;
+  int line = 1;
+  int col = 1;
+  std::string message;
+
+  // "file:line:col: message".
+  std::string ToString() const;
+  friend bool operator==(const ConfigError&, const ConfigError&) = default;
+};
+
+// Parses and validates `yaml_text`, the contents of the config file named `file_name` (used
+// only in errors). Relative file paths in the config resolve against `base_dir`, or against the
+// directory part of `file_name` when `base_dir` is empty.
+// Returns every error found, sorted by line then column; empty means success. An empty file or
+// a null document is valid and yields DefaultConfig().
+// `*out` is assigned only on success; `out` may be null to validate only.
+std::vector<ConfigError> ParseConfig(std::string_view yaml_text, std::string_view file_name,
+                                     Config* out, std::string_view base_dir = {});
+
+// Reads the file at `path` and parses it as ParseConfig does (errors name the file as `path`).
+// An unreadable file yields one error: "path:1:1: cannot read: <strerror>".
+std::vector<ConfigError> LoadConfigFile(const std::string& path, Config* out);
+
+// LoadConfigFile as a Result: INVALID_ARGUMENT whose message is every error's ToString(), one
+// per line, when the file has errors.
+core::Result<Config> LoadConfig(const std::string& path);
+
+}  // namespace nines::app
+
+#endif  // NINES_APP_CONFIG_H_

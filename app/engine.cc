@@ -1,0 +1,285 @@
+#include "app/engine.h"
+
+#include <fcntl.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+#include "core/log.h"
+#include "net/net.h"
+
+namespace nines::app {
+namespace {
+
+net::ServerOptions ToServerOptions(const ServerConfig& c) {
+  net::ServerOptions o;
+  o.listen = c.listen;
+  o.threads = c.threads;
+  o.max_connections = c.max_connections;
+  o.max_body_bytes = static_cast<size_t>(c.max_body_bytes);
+  o.max_header_bytes = static_cast<size_t>(c.max_header_bytes);
+  o.header_timeout = c.header_timeout;
+  o.body_timeout = c.body_timeout;
+  o.idle_timeout = c.idle_timeout;
+  o.shutdown_timeout = c.shutdown_timeout;
+  o.tls.cert_file = c.tls.cert_file;
+  o.tls.key_file = c.tls.key_file;
+  o.write_tokens = c.auth.write_tokens;
+  o.admin_tokens = c.auth.admin_tokens;
+  o.access_log = c.access_log;
+  return o;
+}
+
+// Names the settings that differ between `a` and `b` but only take effect after a restart.
+std::vector<std::string> RestartOnlyChanges(const Config& a, const Config& b) {
+  std::vector<std::string> changed;
+  auto check = [&](bool same, const char* name) {
+    if (!same) changed.emplace_back(name);
+  };
+  const ServerConfig& x = a.server;
+  const ServerConfig& y = b.server;
+  check(x.listen == y.listen, "server.listen");
+  check(x.threads == y.threads, "server.threads");
+  check(x.max_connections == y.max_connections, "server.max_connections");
+  check(x.max_body_bytes == y.max_body_bytes, "server.max_body_bytes");
+  check(x.max_header_bytes == y.max_header_bytes, "server.max_header_bytes");
+  check(x.header_timeout == y.header_timeout, "server.header_timeout");
+  check(x.body_timeout == y.body_timeout, "server.body_timeout");
+  check(x.idle_timeout == y.idle_timeout, "server.idle_timeout");
+  check(x.shutdown_timeout == y.shutdown_timeout, "server.shutdown_timeout");
+  check(x.access_log == y.access_log, "server.access_log");
+  check(x.tls.cert_file == y.tls.cert_file && x.tls.key_file == y.tls.key_file, "server.tls");
+  check(a.storage.data_dir == b.storage.data_dir, "storage.data_dir");
+  return changed;
+}
+
+void AppendHtmlEscaped(std::string* out, std::string_view text) {
+  for (char c : text) {
+    switch (c) {
+      case '&': *out += "&amp;"; break;
+      case '<': *out += "&lt;"; break;
+      case '>': *out += "&gt;"; break;
+      case '"': *out += "&quot;"; break;
+      case '\'': *out += "&#39;"; break;
+      default: out->push_back(c);
+    }
+  }
+}
+
+}  // namespace
+
+class Engine::Impl {
+ public:
+  Impl(EngineOptions options, core::Clock& clock)
+      : config_path_(std::move(options.config_path)),
+        mode_(std::move(options.mode)),
+        clock_(clock),
+        config_(std::move(options.config)),
+        registry_(std::make_shared<prometheus::Registry>()) {}
+
+  ~Impl() {
+    Shutdown();
+    if (lock_fd_ >= 0) close(lock_fd_);
+  }
+
+  core::Status Init() {
+    RETURN_IF_ERROR(LockDataDir());
+    auto& build_info = prometheus::BuildGauge()
+                           .Name("nines_build_info")
+                           .Help("Always 1; the labels tell the running version.")
+                           .Register(*registry_);
+    build_info.Add({{"version", NINES_VERSION}, {"mode", mode_}}).Set(1);
+    auto& reload_ok = prometheus::BuildGauge()
+                          .Name("nines_config_last_reload_successful")
+                          .Help("Whether the last configuration load succeeded (1) or not (0).")
+                          .Register(*registry_);
+    reload_ok_ = &reload_ok.Add({});
+    reload_ok_->Set(1);
+    auto& reload_ts = prometheus::BuildGauge()
+                          .Name("nines_config_last_reload_success_timestamp_seconds")
+                          .Help("When the configuration was last loaded successfully.")
+                          .Register(*registry_);
+    reload_ts_ = &reload_ts.Add({});
+    reload_ts_->Set(clock_.Now().UnixSecondsDouble());
+
+    net::Router router;
+    router.Handle("GET", "/", net::Access::kPublic,
+                  [this](const net::Request&) { return LandingPage(); });
+    router.Handle("GET", "/api/v1/status/buildinfo", net::Access::kPublic,
+                  [](const net::Request&) {
+                    return net::Response::Json(
+                        200, fmt::format(R"({{"status":"success","data":{{"version":"{}",)"
+                                         R"("compiler":"g++ {}","cplusplus":{}}}}})",
+                                         NINES_VERSION, __VERSION__, __cplusplus));
+                  });
+    router.Handle("POST", "/-/reload", net::Access::kAdmin, [this](const net::Request&) {
+      core::Status s = Reload();
+      if (!s.ok()) return net::Response::Error(s.code() == core::StatusCode::kInvalidArgument ? 400 : 409,
+                                               s.message());
+      return net::Response::Json(200, R"({"status":"success"})");
+    });
+
+    ASSIGN_OR_RETURN(server_, net::Server::Start(ToServerOptions(config_.server),
+                                                 std::move(router), clock_, registry_));
+    scheme_ = config_.server.tls.enabled() ? "https" : "http";
+    server_->SetReady(true);
+    return core::Status::Ok();
+  }
+
+  std::string url() const { return fmt::format("{}://{}", scheme_, server_->address()); }
+
+  core::Status Reload() {
+    std::lock_guard<std::mutex> reload_lock(reload_mu_);
+    if (config_path_.empty()) {
+      return core::FailedPreconditionError(
+          "no config file to reload: nines was started with its built-in configuration");
+    }
+    Config next;
+    std::vector<ConfigError> errors = LoadConfigFile(config_path_, &next);
+    if (!errors.empty()) {
+      reload_ok_->Set(0);
+      std::string joined;
+      for (const ConfigError& e : errors) {
+        LOG_ERROR("reload: {}", e.ToString());
+        joined += e.ToString();
+        joined += '\n';
+      }
+      if (!joined.empty()) joined.pop_back();
+      LOG_ERROR("reload of {} failed with {} error(s); the previous configuration stays in force",
+                config_path_, errors.size());
+      return core::InvalidArgumentError(joined);
+    }
+    Config current = CurrentConfig();
+    for (const std::string& field : RestartOnlyChanges(current, next)) {
+      LOG_WARNING("reload: {} changed; it takes effect after a restart", field);
+    }
+    server_->UpdateTokens(next.server.auth.write_tokens, next.server.auth.admin_tokens);
+    core::SetLogLevel(next.log.level);
+    {
+      std::lock_guard<std::mutex> lock(config_mu_);
+      config_ = std::move(next);
+    }
+    reload_ok_->Set(1);
+    reload_ts_->Set(clock_.Now().UnixSecondsDouble());
+    LOG_INFO("configuration reloaded from {}", config_path_);
+    return core::Status::Ok();
+  }
+
+  void Shutdown() {
+    if (server_) server_->Shutdown();
+  }
+
+ private:
+  Config CurrentConfig() const {
+    std::lock_guard<std::mutex> lock(config_mu_);
+    return config_;
+  }
+
+  core::Status LockDataDir() {
+    namespace fs = std::filesystem;
+    const std::string& dir = config_.storage.data_dir;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+      return core::FailedPreconditionError("storage.data_dir \"{}\": cannot create: {}", dir,
+                                           ec.message());
+    }
+    std::string lock_path = (fs::path(dir) / "nines.lock").string();
+    lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0) {
+      return core::FailedPreconditionError("storage.data_dir \"{}\": cannot open {}: {}", dir,
+                                           lock_path, std::strerror(errno));
+    }
+    if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      return core::FailedPreconditionError(
+          "storage.data_dir \"{}\" is in use by another nines process (lock {} is held)", dir,
+          lock_path);
+    }
+    return core::Status::Ok();
+  }
+
+  net::Response LandingPage() const {
+    Config config = CurrentConfig();
+    std::string html = R"(<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>nines</title><meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1d2330}
+h1{margin-bottom:0}.sub{color:#5b6478;margin-top:.2rem}code{background:#f1f3f7;padding:.1rem .3rem;border-radius:4px}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e6ec}
+a{color:#1a5fd0}</style></head><body>
+<h1>nines</h1><p class="sub">availability monitoring and SLOs &middot; version )";
+    html += NINES_VERSION;
+    html += " &middot; ";
+    AppendHtmlEscaped(&html, mode_);
+    html += fmt::format(R"(</p>
+<h2>Objective</h2><p>Default objective <b>{}%</b> over a rolling <b>{}</b>: an error budget of
+<b>{:.1f} minutes</b> per window.</p>
+<h2>Regions</h2>)",
+                        config.slo.default_objective, config.slo.default_window.ToString(),
+                        (100.0 - config.slo.default_objective) / 100.0 *
+                            config.slo.default_window.SecondsDouble() / 60.0);
+    if (config.regions.empty()) {
+      html += "<p>No regions configured yet.</p>";
+    } else {
+      html += "<table><tr><th>Region</th><th>Name</th><th>Probe locations</th></tr>";
+      for (const RegionConfig& r : config.regions) {
+        html += "<tr><td><code>";
+        AppendHtmlEscaped(&html, r.name);
+        html += "</code></td><td>";
+        AppendHtmlEscaped(&html, r.display_name.empty() ? r.name : r.display_name);
+        html += "</td><td>";
+        for (size_t i = 0; i < r.locations.size(); ++i) {
+          if (i > 0) html += ", ";
+          AppendHtmlEscaped(&html, r.locations[i]);
+        }
+        html += "</td></tr>";
+      }
+      html += "</table>";
+    }
+    html += R"(
+<h2>Endpoints</h2><ul>
+<li><a href="/metrics">/metrics</a>: nines' own metrics, Prometheus text format</li>
+<li><a href="/healthz">/healthz</a> and <a href="/readyz">/readyz</a>: liveness and readiness</li>
+<li><a href="/api/v1/status/buildinfo">/api/v1/status/buildinfo</a>: version</li>
+<li><code>POST /-/reload</code>: reload the config file (admin token)</li>
+</ul></body></html>
+)";
+    net::Response r;
+    r.status = 200;
+    r.headers.Set("Content-Type", "text/html; charset=utf-8");
+    r.body = std::move(html);
+    return r;
+  }
+
+  const std::string config_path_;
+  const std::string mode_;
+  core::Clock& clock_;
+  mutable std::mutex config_mu_;
+  Config config_;
+  std::mutex reload_mu_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Gauge* reload_ok_ = nullptr;
+  prometheus::Gauge* reload_ts_ = nullptr;
+  std::unique_ptr<net::Server> server_;
+  std::string scheme_;  // fixed at Init: TLS changes need a restart
+  int lock_fd_ = -1;
+};
+
+core::Result<std::unique_ptr<Engine>> Engine::Start(EngineOptions options, core::Clock& clock) {
+  auto impl = std::make_unique<Impl>(std::move(options), clock);
+  RETURN_IF_ERROR(impl->Init());
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+std::string Engine::url() const { return impl_->url(); }
+core::Status Engine::Reload() { return impl_->Reload(); }
+void Engine::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace nines::app

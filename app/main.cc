@@ -1,0 +1,294 @@
+// nines: the command-line entry point. Parses flags, loads the config and runs a subcommand.
+//
+// Exit codes: 0 success (or a clean shutdown on SIGTERM/SIGINT), 1 a config or start-up error,
+// 2 a usage error.
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/check.h"
+#include "app/config.h"
+#include "app/engine.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+namespace nines::app {
+namespace {
+
+constexpr char kUsage[] = R"(nines: availability monitoring and SLO engine
+
+Usage:
+  nines serve [--config FILE] [--listen ADDR] [--data-dir DIR]   run the engine
+  nines demo [--listen ADDR] [--data-dir DIR]                    run a self-contained demo
+  nines check FILE...                                            validate config files
+  nines version                                                  print the version
+
+Run 'nines COMMAND --help' for a command's options.
+)";
+
+constexpr char kServeHelp[] = R"(Usage: nines serve [--config FILE] [--listen ADDR] [--data-dir DIR]
+
+Runs the nines engine until SIGTERM or SIGINT; SIGHUP rereads the config file.
+
+Options:
+  --config FILE     YAML config file (see examples/nines.yaml). Without it nines runs on defaults:
+                    listen 127.0.0.1:9099, data dir ./data, objective 99.8%.
+  --listen ADDR     host:port to serve HTTP on; overrides server.listen. Port 0 picks a free port.
+  --data-dir DIR    where data lives; overrides storage.data_dir.
+  --log-level LVL   debug, info, warning or error; overrides log.level.
+  -h, --help        this text.
+)";
+
+constexpr char kDemoHelp[] = R"(Usage: nines demo [--listen ADDR] [--data-dir DIR]
+
+Runs nines with a built-in configuration (regions us-east-1, eu-west-1, ap-southeast-2) and a
+data directory of its own, prints the URL to open, and runs until Ctrl-C.
+
+Options:
+  --listen ADDR     host:port to serve on (default 127.0.0.1:9099; port 0 picks a free port).
+  --data-dir DIR    the demo's data directory (default: nines-demo under the temp directory).
+  --log-level LVL   debug, info, warning or error.
+  -h, --help        this text.
+)";
+
+constexpr char kCheckHelp[] = R"(Usage: nines check FILE...
+
+Validates nines config files. Prints every problem as file:line:col: message and exits 1 if there
+is any, 0 when every file is clean.
+)";
+
+// The demo's built-in configuration.
+constexpr char kDemoConfig[] = R"(# nines demo: built-in configuration
+server:
+  listen: 127.0.0.1:9099
+  access_log: false
+slo:
+  default_objective: 99.8
+  default_window: 30d
+regions:
+  - name: us-east-1
+    display_name: US East (N. Virginia)
+    locations: [us-east-1a, us-east-1b, eu-west-1a]
+  - name: eu-west-1
+    display_name: EU West (Ireland)
+    locations: [eu-west-1a, eu-west-1b, us-east-1a]
+  - name: ap-southeast-2
+    display_name: Asia Pacific (Sydney)
+    locations: [ap-southeast-2a, ap-southeast-2b, us-east-1a]
+)";
+
+// Flags of the form --name VALUE or --name=VALUE; -h/--help sets "help".
+struct Flags {
+  std::map<std::string, std::string> values;
+  std::vector<std::string> positional;
+  bool help = false;
+};
+
+// Parses argv[first..] accepting only `known` value flags. Returns nullopt after printing a
+// usage error.
+std::optional<Flags> ParseFlags(int argc, char** argv, int first,
+                                const std::vector<std::string>& known, const char* help) {
+  Flags flags;
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      flags.help = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0 || arg == "--") {
+      flags.positional.push_back(arg);
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::optional<std::string> value;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::cerr << "nines: unknown flag --" << name << "\n\n" << help;
+      return std::nullopt;
+    }
+    if (!value) {
+      if (i + 1 >= argc) {
+        std::cerr << "nines: flag --" << name << " needs a value\n\n" << help;
+        return std::nullopt;
+      }
+      value = argv[++i];
+    }
+    flags.values[name] = *value;
+  }
+  return flags;
+}
+
+void PrintConfigErrors(const std::vector<ConfigError>& errors) {
+  for (const ConfigError& e : errors) std::cerr << e.ToString() << "\n";
+}
+
+// Blocks the signals the engine handles, so that every thread started afterwards inherits the
+// mask and only WaitForSignals() receives them.
+sigset_t BlockHandledSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+// Runs until SIGTERM or SIGINT, reloading on SIGHUP. Returns the exit code.
+int WaitForSignals(Engine& engine, const sigset_t& set) {
+  while (true) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      LOG_INFO("SIGHUP: reloading the configuration");
+      core::Status s = engine.Reload();
+      if (!s.ok() && s.code() != core::StatusCode::kInvalidArgument) {
+        LOG_WARNING("reload: {}", s.message());  // the invalid-config case logged each error
+      }
+      continue;
+    }
+    LOG_INFO("{}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    engine.Shutdown();
+    LOG_INFO("stopped");
+    return 0;
+  }
+}
+
+// Applies the flags common to serve and demo on top of `config`. Returns false after printing
+// a usage error.
+bool ApplyOverrides(const Flags& flags, Config* config) {
+  if (auto it = flags.values.find("listen"); it != flags.values.end()) {
+    config->server.listen = it->second;
+  }
+  if (auto it = flags.values.find("data-dir"); it != flags.values.end()) {
+    if (it->second.empty()) {
+      std::cerr << "nines: --data-dir must not be empty\n";
+      return false;
+    }
+    config->storage.data_dir = it->second;
+  }
+  if (auto it = flags.values.find("log-level"); it != flags.values.end()) {
+    if (!core::ParseLogLevel(it->second, &config->log.level)) {
+      std::cerr << "nines: --log-level must be debug, info, warning or error, not \"" << it->second
+                << "\"\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+int RunEngine(EngineOptions options, const char* banner) {
+  core::SetLogLevel(options.config.log.level);
+  sigset_t signals = BlockHandledSignals();
+  auto engine = Engine::Start(std::move(options), core::RealClock());
+  if (!engine.ok()) {
+    std::cerr << "nines: " << engine.status().message() << "\n";
+    return 1;
+  }
+  LOG_INFO("nines listening on {}", (*engine)->url());
+  if (banner != nullptr) {
+    std::cout << fmt::format(fmt::runtime(banner), (*engine)->url()) << std::flush;
+  }
+  return WaitForSignals(**engine, signals);
+}
+
+int Serve(int argc, char** argv) {
+  auto flags = ParseFlags(argc, argv, 2, {"config", "listen", "data-dir", "log-level"}, kServeHelp);
+  if (!flags) return 2;
+  if (flags->help) {
+    std::cout << kServeHelp;
+    return 0;
+  }
+  if (!flags->positional.empty()) {
+    std::cerr << "nines serve: unexpected argument \"" << flags->positional[0] << "\"\n\n"
+              << kServeHelp;
+    return 2;
+  }
+  EngineOptions options;
+  options.config = DefaultConfig();
+  if (auto it = flags->values.find("config"); it != flags->values.end()) {
+    options.config_path = it->second;
+    std::vector<ConfigError> errors = LoadConfigFile(options.config_path, &options.config);
+    if (!errors.empty()) {
+      PrintConfigErrors(errors);
+      std::cerr << "nines serve: " << options.config_path << " has " << errors.size()
+                << " error(s); not starting\n";
+      return 1;
+    }
+  }
+  if (!ApplyOverrides(*flags, &options.config)) return 2;
+  return RunEngine(std::move(options), nullptr);
+}
+
+int Demo(int argc, char** argv) {
+  auto flags = ParseFlags(argc, argv, 2, {"listen", "data-dir", "log-level"}, kDemoHelp);
+  if (!flags) return 2;
+  if (flags->help) {
+    std::cout << kDemoHelp;
+    return 0;
+  }
+  EngineOptions options;
+  options.mode = "demo";
+  std::vector<ConfigError> errors = ParseConfig(kDemoConfig, "<demo>", &options.config);
+  if (!errors.empty()) {  // a bug in the built-in config
+    PrintConfigErrors(errors);
+    return 1;
+  }
+  options.config.storage.data_dir =
+      (std::filesystem::temp_directory_path() / "nines-demo").string();
+  if (!ApplyOverrides(*flags, &options.config)) return 2;
+  return RunEngine(std::move(options),
+                   "\nnines demo is running. Open {} in a browser.\nPress Ctrl-C to stop.\n\n");
+}
+
+int Check(int argc, char** argv) {
+  std::vector<std::string> files;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::cout << kCheckHelp;
+      return 0;
+    }
+    files.push_back(arg);
+  }
+  if (files.empty()) {
+    std::cerr << kCheckHelp;
+    return 2;
+  }
+  return RunCheck(files, std::cout, std::cerr);
+}
+
+int Main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  std::string command = argv[1];
+  if (command == "serve") return Serve(argc, argv);
+  if (command == "demo") return Demo(argc, argv);
+  if (command == "check") return Check(argc, argv);
+  if (command == "version" || command == "--version") {
+    std::cout << "nines " << NINES_VERSION << "\n";
+    return 0;
+  }
+  if (command == "help" || command == "-h" || command == "--help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << "nines: unknown command \"" << command << "\"\n\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+}  // namespace nines::app
+
+int main(int argc, char** argv) { return nines::app::Main(argc, argv); }

@@ -1,0 +1,238 @@
+// `nines` as a child process: serve, demo, check and version, end to end over loopback.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <sstream>
+
+#include "core/labels.h"
+#include "net/http_client.h"
+#include "tests/testutil/testutil.h"
+
+namespace nines::app {
+namespace {
+
+using std::chrono::milliseconds;
+using testutil::ChildProcess;
+using testutil::NinesBinary;
+using testutil::TempDir;
+
+constexpr milliseconds kStartTimeout{20000};
+
+// Parses Prometheus text exposition into series text -> value, failing the test on any line that
+// does not parse.
+std::map<std::string, double> ParseMetrics(const std::string& text) {
+  std::map<std::string, double> out;
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty() || line[0] == '#') continue;
+    size_t space = line.rfind(' ');
+    EXPECT_NE(space, std::string::npos) << "line " << n << ": " << line;
+    if (space == std::string::npos) continue;
+    auto labels = core::ParseLabels(line.substr(0, space));
+    EXPECT_TRUE(labels.ok()) << "line " << n << ": " << labels.status().ToString();
+    char* end = nullptr;
+    std::string value = line.substr(space + 1);
+    double v = std::strtod(value.c_str(), &end);
+    EXPECT_EQ(*end, '\0') << "line " << n << ": bad value " << value;
+    if (labels.ok()) out[labels->ToString()] = v;
+  }
+  return out;
+}
+
+class Server {
+ public:
+  explicit Server(std::vector<std::string> args) : child_(Prepend(std::move(args))) {}
+
+  // Waits for the "listening on URL" line; returns the URL or "" (the test fails).
+  std::string WaitForUrl() {
+    // main.cc logs "nines listening on <url>" once the engine serves.
+    const std::string marker = "nines listening on ";
+    if (!child_.WaitForOutput(marker, kStartTimeout) ||
+        !child_.WaitForOutput("\n", milliseconds(1000))) {
+      ADD_FAILURE() << "server did not start; output:\n" << child_.output();
+      return "";
+    }
+    size_t at = child_.output().find(marker) + marker.size();
+    size_t end = child_.output().find('\n', at);
+    return child_.output().substr(at, end - at);
+  }
+
+  ChildProcess& child() { return child_; }
+
+ private:
+  static std::vector<std::string> Prepend(std::vector<std::string> args) {
+    args.insert(args.begin(), NinesBinary());
+    return args;
+  }
+  ChildProcess child_;
+};
+
+net::ClientResponse Get(net::HttpClient& client, const std::string& url,
+                        const std::string& token = "") {
+  net::ClientRequest req;
+  req.method = "GET";
+  req.url = url;
+  if (!token.empty()) req.headers.Set("Authorization", "Bearer " + token);
+  auto resp = client.Do(req);
+  EXPECT_TRUE(resp.ok()) << url << ": " << resp.status().ToString();
+  return resp.ok() ? *resp : net::ClientResponse{};
+}
+
+net::ClientResponse Post(net::HttpClient& client, const std::string& url,
+                         const std::string& token) {
+  net::ClientRequest req;
+  req.method = "POST";
+  req.url = url;
+  if (!token.empty()) req.headers.Set("Authorization", "Bearer " + token);
+  auto resp = client.Do(req);
+  EXPECT_TRUE(resp.ok()) << url << ": " << resp.status().ToString();
+  return resp.ok() ? *resp : net::ClientResponse{};
+}
+
+TEST(ServeTest, AnswersHealthAndMetricsThenExitsZeroOnSigterm) {
+  TempDir dir;
+  Server server({"serve", "--listen", "127.0.0.1:0", "--data-dir", dir.File("data")});
+  std::string url = server.WaitForUrl();
+  ASSERT_FALSE(url.empty());
+
+  net::HttpClient client(net::ClientOptions{});
+  net::ClientResponse health = Get(client, url + "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(Get(client, url + "/readyz").status, 200);
+  EXPECT_EQ(Get(client, url + "/no/such/page").status, 404);
+
+  net::ClientResponse metrics = Get(client, url + "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.headers.Get("Content-Type").find("text/plain"), std::string::npos);
+  std::map<std::string, double> m = ParseMetrics(metrics.body);
+  EXPECT_GE((m[R"(nines_http_requests_total{code="200",method="GET",route="/healthz"})"]), 1);
+  EXPECT_GE((m[R"(nines_http_requests_total{code="404",method="GET",route="unmatched"})"]), 1);
+  EXPECT_EQ((m[R"(nines_build_info{mode="serve",version=")" NINES_VERSION R"("})"]), 1);
+  EXPECT_EQ(m["nines_config_last_reload_successful"], 1);
+  EXPECT_GE(m["nines_http_open_connections"], 1);
+
+  server.child().Signal(SIGTERM);
+  EXPECT_EQ(server.child().Wait(milliseconds(15000)), 0) << server.child().output();
+}
+
+TEST(ServeTest, RefusesToStartOnInvalidConfigNamingFileLineAndColumn) {
+  TempDir dir;
+  std::string path = dir.Write("bad.yaml", "server:\n  threads: two\n  lisen: x\n");
+  ChildProcess child({NinesBinary(), "serve", "--config", path});
+  EXPECT_EQ(child.Wait(milliseconds(15000)), 1);
+  EXPECT_NE(child.output().find(path + ":2:12: "), std::string::npos) << child.output();
+  EXPECT_NE(child.output().find(path + ":3:3: "), std::string::npos) << child.output();
+  EXPECT_NE(child.output().find("did you mean \"listen\""), std::string::npos) << child.output();
+}
+
+TEST(ServeTest, SecondServerOnTheSameDataDirIsRefused) {
+  TempDir dir;
+  Server first({"serve", "--listen", "127.0.0.1:0", "--data-dir", dir.File("data")});
+  ASSERT_FALSE(first.WaitForUrl().empty());
+  ChildProcess second(
+      {NinesBinary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", dir.File("data")});
+  EXPECT_EQ(second.Wait(milliseconds(15000)), 1);
+  EXPECT_NE(second.output().find("in use by another nines process"), std::string::npos)
+      << second.output();
+}
+
+TEST(ServeTest, ReloadKeepsOldConfigWhenNewOneIsInvalidAndAppliesValidOne) {
+  TempDir dir;
+  const std::string old_token = "old-admin-token-0123456789";
+  const std::string new_token = "new-admin-token-9876543210";
+  auto config = [&](const std::string& token, const std::string& extra) {
+    return "server:\n  listen: 127.0.0.1:0\n  auth:\n    admin_tokens: [" + token +
+           "]\nstorage:\n  data_dir: " + dir.File("data") + "\n" + extra;
+  };
+  std::string path = dir.Write("nines.yaml", config(old_token, ""));
+  Server server({"serve", "--config", path});
+  std::string url = server.WaitForUrl();
+  ASSERT_FALSE(url.empty());
+  net::HttpClient client(net::ClientOptions{});
+
+  // A broken file on SIGHUP: refused, logged with its place, old config in force.
+  dir.Write("nines.yaml", config(new_token, "slo:\n  default_objective: 100\n"));
+  server.child().Signal(SIGHUP);
+  ASSERT_TRUE(server.child().WaitForOutput("previous configuration stays in force",
+                                           milliseconds(10000)))
+      << server.child().output();
+  EXPECT_NE(server.child().output().find(path + ":8:22: "), std::string::npos)
+      << server.child().output();
+  std::map<std::string, double> m = ParseMetrics(Get(client, url + "/metrics").body);
+  EXPECT_EQ(m["nines_config_last_reload_successful"], 0);
+  EXPECT_EQ(Post(client, url + "/-/reload", new_token).status, 401);
+
+  // A valid file through the admin endpoint: the new token works, the old one no longer does.
+  dir.Write("nines.yaml", config(new_token, ""));
+  EXPECT_EQ(Post(client, url + "/-/reload", "").status, 401);
+  EXPECT_EQ(Post(client, url + "/-/reload", old_token).status, 200);
+  EXPECT_EQ(Post(client, url + "/-/reload", old_token).status, 401);
+  EXPECT_EQ(Post(client, url + "/-/reload", new_token).status, 200);
+  m = ParseMetrics(Get(client, url + "/metrics").body);
+  EXPECT_EQ(m["nines_config_last_reload_successful"], 1);
+
+  server.child().Signal(SIGINT);
+  EXPECT_EQ(server.child().Wait(milliseconds(15000)), 0) << server.child().output();
+}
+
+TEST(DemoTest, ServesLandingPageWithTheThreeRegions) {
+  TempDir dir;
+  Server demo({"demo", "--listen", "127.0.0.1:0", "--data-dir", dir.File("demo")});
+  std::string url = demo.WaitForUrl();
+  ASSERT_FALSE(url.empty());
+  EXPECT_TRUE(demo.child().WaitForOutput("Open " + url, milliseconds(5000)));
+  net::HttpClient client(net::ClientOptions{});
+  net::ClientResponse page = Get(client, url + "/");
+  EXPECT_EQ(page.status, 200);
+  for (const char* region : {"us-east-1", "eu-west-1", "ap-southeast-2"}) {
+    EXPECT_NE(page.body.find(region), std::string::npos) << region;
+  }
+  EXPECT_NE(page.body.find("99.8%"), std::string::npos);
+  demo.child().Signal(SIGINT);
+  EXPECT_EQ(demo.child().Wait(milliseconds(15000)), 0) << demo.child().output();
+}
+
+TEST(CliTest, CheckExitCodes) {
+  TempDir dir;
+  std::string good = dir.Write("good.yaml", "server:\n  threads: 4\n");
+  std::string bad = dir.Write("bad.yaml", "server:\n  idle_timeout: 5x\n");
+  ChildProcess ok({NinesBinary(), "check", good});
+  EXPECT_EQ(ok.Wait(milliseconds(10000)), 0) << ok.output();
+  ChildProcess fail({NinesBinary(), "check", good, bad});
+  EXPECT_EQ(fail.Wait(milliseconds(10000)), 1);
+  EXPECT_NE(fail.output().find(bad + ":2:17: "), std::string::npos) << fail.output();
+  ChildProcess usage({NinesBinary(), "check"});
+  EXPECT_EQ(usage.Wait(milliseconds(10000)), 2);
+  ChildProcess example({NinesBinary(), "check", testutil::SourceDir() + "/examples/nines.yaml"});
+  EXPECT_EQ(example.Wait(milliseconds(10000)), 0) << example.output();
+}
+
+TEST(CliTest, VersionHelpAndUsageErrors) {
+  ChildProcess version({NinesBinary(), "version"});
+  EXPECT_EQ(version.Wait(milliseconds(10000)), 0);
+  EXPECT_EQ(version.output(), "nines " NINES_VERSION "\n");
+  for (const char* cmd : {"serve", "demo", "check"}) {
+    SCOPED_TRACE(cmd);
+    ChildProcess help({NinesBinary(), cmd, "--help"});
+    EXPECT_EQ(help.Wait(milliseconds(10000)), 0);
+    EXPECT_NE(help.output().find(std::string("Usage: nines ") + cmd), std::string::npos);
+  }
+  ChildProcess unknown({NinesBinary(), "frobnicate"});
+  EXPECT_EQ(unknown.Wait(milliseconds(10000)), 2);
+  ChildProcess bad_flag({NinesBinary(), "serve", "--bogus", "1"});
+  EXPECT_EQ(bad_flag.Wait(milliseconds(10000)), 2);
+  EXPECT_NE(bad_flag.output().find("unknown flag --bogus"), std::string::npos);
+  TempDir dir;
+  ChildProcess bad_listen(
+      {NinesBinary(), "serve", "--listen", "nonsense", "--data-dir", dir.File("data")});
+  EXPECT_EQ(bad_listen.Wait(milliseconds(10000)), 1) << bad_listen.output();
+}
+
+}  // namespace
+}  // namespace nines::app

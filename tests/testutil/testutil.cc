@@ -1,0 +1,146 @@
+#include "tests/testutil/testutil.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace nines::testutil {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+[[noreturn]] void Die(const char* what) {
+  std::fprintf(stderr, "testutil: %s: %s\n", what, std::strerror(errno));
+  std::abort();
+}
+
+std::string EnvOrDie(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') {
+    std::fprintf(stderr, "testutil: $%s is not set; run the tests through ctest\n", name);
+    std::abort();
+  }
+  return v;
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/nines-test-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) Die("mkdtemp");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::Write(const std::string& name, const std::string& contents) const {
+  std::string p = File(name);
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << contents;
+  if (!out) Die("write temp file");
+  return p;
+}
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) Die("pipe2");
+  pid_ = fork();
+  if (pid_ < 0) Die("fork");
+  if (pid_ == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    // The test binary may have signals blocked or ignored; the child starts clean.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
+    _exit(127);
+  }
+  close(fds[1]);
+  out_fd_ = fds[0];
+}
+
+ChildProcess::~ChildProcess() {
+  if (!exit_code_) {
+    kill(pid_, SIGKILL);
+    int status;
+    waitpid(pid_, &status, 0);
+  }
+  if (out_fd_ >= 0) close(out_fd_);
+}
+
+bool ChildProcess::ReadSome(std::chrono::milliseconds timeout) {
+  if (out_fd_ < 0) return false;
+  pollfd p{out_fd_, POLLIN, 0};
+  int n = poll(&p, 1, static_cast<int>(std::max<int64_t>(0, timeout.count())));
+  if (n <= 0) return true;
+  char buf[4096];
+  ssize_t r = read(out_fd_, buf, sizeof(buf));
+  if (r <= 0) {
+    close(out_fd_);
+    out_fd_ = -1;
+    return false;
+  }
+  output_.append(buf, static_cast<size_t>(r));
+  return true;
+}
+
+bool ChildProcess::WaitForOutput(const std::string& needle, std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (output_.find(needle) == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    if (!ReadSome(left)) return output_.find(needle) != std::string::npos;
+  }
+  return true;
+}
+
+void ChildProcess::Signal(int sig) {
+  if (!exit_code_) kill(pid_, sig);
+}
+
+std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
+  if (exit_code_) return exit_code_;
+  auto deadline = Clock::now() + timeout;
+  // The child's exit closes the pipe (unless it passed the pipe on), so read to EOF first.
+  while (out_fd_ >= 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    ReadSome(left);
+  }
+  // Then wait on a pidfd, which becomes readable when the child exits.
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+  if (pidfd >= 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    pollfd p{pidfd, POLLIN, 0};
+    int n = poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    close(pidfd);
+    if (n <= 0) return std::nullopt;
+  }
+  int status;
+  if (waitpid(pid_, &status, 0) != pid_) return std::nullopt;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
+}
+
+std::string NinesBinary() { return EnvOrDie("NINES_BINARY"); }
+std::string SourceDir() { return EnvOrDie("NINES_SOURCE_DIR"); }
+
+}  // namespace nines::testutil

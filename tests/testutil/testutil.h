@@ -1,0 +1,77 @@
+// Test helpers shared by every test binary: temporary directories and child processes.
+//
+// ChildProcess runs a program with its stdout and stderr captured into one pipe, so a test can
+// wait (with a bound, never a blind sleep) for a line the program prints, send it signals, and
+// wait for it to exit. A child still running when its ChildProcess is destroyed is killed.
+// Not thread-safe: use one ChildProcess from one thread.
+#ifndef NINES_TESTS_TESTUTIL_TESTUTIL_H_
+#define NINES_TESTS_TESTUTIL_TESTUTIL_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nines::testutil {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // path() + "/" + name.
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+  // Writes `contents` to File(name) and returns its path.
+  std::string Write(const std::string& name, const std::string& contents) const;
+
+ private:
+  std::string path_;
+};
+
+class ChildProcess {
+ public:
+  // Starts `argv[0]` with `argv`; aborts the test binary if fork/exec setup fails.
+  explicit ChildProcess(const std::vector<std::string>& argv);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  // Reads output until `needle` appears in it or `timeout` passes or the child closes its
+  // output. Returns whether it appeared. All output read so far is kept in output().
+  bool WaitForOutput(const std::string& needle, std::chrono::milliseconds timeout);
+
+  // Everything the child printed so far (stdout and stderr interleaved).
+  const std::string& output() const { return output_; }
+
+  void Signal(int sig);
+
+  // Waits for the child to exit, reading its output meanwhile. Returns its exit code, 128+N for
+  // death by signal N, or nullopt if it did not exit within `timeout`.
+  std::optional<int> Wait(std::chrono::milliseconds timeout);
+
+ private:
+  // Reads what is available within `timeout`; false once the pipe is closed.
+  bool ReadSome(std::chrono::milliseconds timeout);
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::string output_;
+  std::optional<int> exit_code_;
+};
+
+// The path of the nines binary under test ($NINES_BINARY, set by CTest).
+std::string NinesBinary();
+// The source tree ($NINES_SOURCE_DIR, set by CTest).
+std::string SourceDir();
+
+}  // namespace nines::testutil
+
+#endif  // NINES_TESTS_TESTUTIL_TESTUTIL_H_
