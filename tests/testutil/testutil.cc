@@ -23,13 +23,9 @@ using Clock = std::chrono::steady_clock;
   std::abort();
 }
 
-std::string EnvOrDie(const char* name) {
+std::string EnvOr(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') {
-    std::fprintf(stderr, "testutil: $%s is not set; run the tests through ctest\n", name);
-    std::abort();
-  }
-  return v;
+  return v != nullptr && *v != '\0' ? v : fallback;
 }
 
 }  // namespace
@@ -140,7 +136,7 @@ std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
   return exit_code_;
 }
 
-std::string NinesBinary() { return EnvOrDie("NINES_BINARY"); }
-std::string SourceDir() { return EnvOrDie("NINES_SOURCE_DIR"); }
+std::string NinesBinary() { return EnvOr("NINES_BINARY", NINES_TEST_BINARY); }
+std::string SourceDir() { return EnvOr("NINES_SOURCE_DIR", NINES_TEST_SOURCE_DIR); }
 
 }  // namespace nines::testutil

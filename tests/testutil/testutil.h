@@ -67,9 +67,9 @@ class ChildProcess {
   std::optional<int> exit_code_;
 };
 
-// The path of the nines binary under test ($NINES_BINARY, set by CTest).
+// The path of the nines binary under test ($NINES_BINARY, else the one this build made).
 std::string NinesBinary();
-// The source tree ($NINES_SOURCE_DIR, set by CTest).
+// The source tree ($NINES_SOURCE_DIR, else the one this build came from).
 std::string SourceDir();
 
 }  // namespace nines::testutil
