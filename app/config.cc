@@ -638,6 +638,39 @@ class Parser {
             {
                 {"data_dir",
                  [&](auto& v, auto& a, auto& p) { Set(String(v, a, p), &storage->data_dir); }},
+                {"out_of_order_window",
+                 [&](auto& v, auto& a, auto& p) {
+                   std::optional<Duration> d = DurationAtLeast(v, a, p, Duration::Minutes(1));
+                   if (d && *d > Duration::Days(7)) {
+                     Error(a, fmt::format("{}: {} is too long (at most 7d: late samples are held "
+                                          "in memory until they settle)",
+                                          p, v.Scalar()));
+                     return;
+                   }
+                   Set(d, &storage->out_of_order_window);
+                 }},
+                {"sync", [&](auto& v, auto& a, auto& p) { Set(Bool(v, a, p), &storage->sync); }},
+                {"retention",
+                 [&](auto& v, auto& a, auto& p) {
+                   WalkMap(v, a, p,
+                           {
+                               {"raw",
+                                [&](auto& v2, auto& a2, auto& p2) {
+                                  Set(DurationAtLeast(v2, a2, p2, Duration::Hours(1)),
+                                      &storage->raw_retention);
+                                }},
+                               {"rollup_1m",
+                                [&](auto& v2, auto& a2, auto& p2) {
+                                  Set(DurationAtLeast(v2, a2, p2, Duration::Hours(1)),
+                                      &storage->rollup_1m_retention);
+                                }},
+                               {"rollup_1h",
+                                [&](auto& v2, auto& a2, auto& p2) {
+                                  Set(DurationAtLeast(v2, a2, p2, Duration::Hours(1)),
+                                      &storage->rollup_1h_retention);
+                                }},
+                           });
+                 }},
             });
   }
 

@@ -6,7 +6,7 @@
 //            header_timeout, body_timeout, idle_timeout, shutdown_timeout, access_log,
 //            tls: {cert_file, key_file}, auth: {write_tokens, write_token_file, admin_tokens,
 //            admin_token_file}
-//   storage: data_dir
+//   storage: data_dir, out_of_order_window, sync, retention: {raw, rollup_1m, rollup_1h}
 //   slo:     default_objective, default_window
 //   regions: [{name, display_name, locations}]
 //   log:     level
@@ -66,6 +66,14 @@ struct ServerConfig {
 
 struct StorageConfig {
   std::string data_dir = "./data";  // non-empty
+  // How far behind the newest sample a late sample is still accepted (1m..7d).
+  core::Duration out_of_order_window = core::Duration::Hours(2);
+  // fsync every commit (survives power loss); otherwise commits survive kill -9.
+  bool sync = false;
+  // Retention per tier, measured from the newest sample (each at least 1h).
+  core::Duration raw_retention = core::Duration::Days(35);
+  core::Duration rollup_1m_retention = core::Duration::Days(400);
+  core::Duration rollup_1h_retention = core::Duration::Days(5 * 365);
 };
 
 struct SloConfig {

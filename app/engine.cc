@@ -13,6 +13,9 @@
 
 #include "core/log.h"
 #include "net/net.h"
+#include "store/http_api.h"
+#include "store/remote_write.h"
+#include "store/store.h"
 
 namespace nines::app {
 namespace {
@@ -56,6 +59,11 @@ std::vector<std::string> RestartOnlyChanges(const Config& a, const Config& b) {
   check(x.access_log == y.access_log, "server.access_log");
   check(x.tls.cert_file == y.tls.cert_file && x.tls.key_file == y.tls.key_file, "server.tls");
   check(a.storage.data_dir == b.storage.data_dir, "storage.data_dir");
+  check(a.storage.out_of_order_window == b.storage.out_of_order_window &&
+            a.storage.sync == b.storage.sync && a.storage.raw_retention == b.storage.raw_retention &&
+            a.storage.rollup_1m_retention == b.storage.rollup_1m_retention &&
+            a.storage.rollup_1h_retention == b.storage.rollup_1h_retention,
+        "storage");
   return changed;
 }
 
@@ -108,7 +116,22 @@ class Engine::Impl {
     reload_ts_ = &reload_ts.Add({});
     reload_ts_->Set(clock_.Now().UnixSecondsDouble());
 
+    store::StoreOptions store_options;
+    store_options.dir = (std::filesystem::path(config_.storage.data_dir) / "tsdb").string();
+    store_options.out_of_order_window = config_.storage.out_of_order_window;
+    store_options.sync = config_.storage.sync;
+    store_options.raw_retention = config_.storage.raw_retention;
+    store_options.rollup_1m_retention = config_.storage.rollup_1m_retention;
+    store_options.rollup_1h_retention = config_.storage.rollup_1h_retention;
+    store_options.registry = registry_;
+    ASSIGN_OR_RETURN(store_, store::OpenStore(store_options, clock_));
+
     net::Router router;
+    store::RegisterHttpApi(*store_, router);
+    // Decoded bodies may be several times the compressed request; cap them at 8x the body limit.
+    router.Handle("POST", "/api/v1/write", net::Access::kWrite,
+                  store::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry_,
+                                            static_cast<size_t>(config_.server.max_body_bytes) * 8));
     router.Handle("GET", "/", net::Access::kPublic,
                   [this](const net::Request&) { return LandingPage(); });
     router.Handle("GET", "/api/v1/status/buildinfo", net::Access::kPublic,
@@ -171,8 +194,10 @@ class Engine::Impl {
     return core::Status::Ok();
   }
 
+  // Stops the server (in-flight requests, writes included, finish), then closes the store.
   void Shutdown() {
     if (server_) server_->Shutdown();
+    store_.reset();
   }
 
  private:
@@ -246,6 +271,12 @@ a{color:#1a5fd0}</style></head><body>
 <li><a href="/metrics">/metrics</a>: nines' own metrics, Prometheus text format</li>
 <li><a href="/healthz">/healthz</a> and <a href="/readyz">/readyz</a>: liveness and readiness</li>
 <li><a href="/api/v1/status/buildinfo">/api/v1/status/buildinfo</a>: version</li>
+<li><code>POST /api/v1/write</code>: Prometheus remote write 1.0 (write token)</li>
+<li><a href="/api/v1/labels">/api/v1/labels</a>, <code>/api/v1/label/NAME/values</code>,
+<code>/api/v1/series?match[]=</code>: the series index</li>
+<li><code>/api/v1/samples?match[]=&amp;start=&amp;end=</code>: raw samples;
+<code>/api/v1/rollup?match[]=&amp;start=&amp;end=&amp;step=&amp;fn=</code>: exact window aggregates</li>
+<li><code>POST /api/v1/admin/tsdb/delete_series?match[]=</code>: delete series (admin token)</li>
 <li><code>POST /-/reload</code>: reload the config file (admin token)</li>
 </ul></body></html>
 )";
@@ -265,6 +296,7 @@ a{color:#1a5fd0}</style></head><body>
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Gauge* reload_ok_ = nullptr;
   prometheus::Gauge* reload_ts_ = nullptr;
+  std::unique_ptr<store::Store> store_;    // declared before server_: destroyed after it
   std::unique_ptr<net::Server> server_;
   std::string scheme_;  // fixed at Init: TLS changes need a restart
   int lock_fd_ = -1;

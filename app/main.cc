@@ -194,7 +194,8 @@ int RunEngine(EngineOptions options, const char* banner) {
     std::cerr << "nines: " << engine.status().message() << "\n";
     return 1;
   }
-  LOG_INFO("nines listening on {}", (*engine)->url());
+  // Always printed, whatever the log level: scripts and tests wait for this line.
+  std::cout << "nines listening on " << (*engine)->url() << std::endl;
   if (banner != nullptr) {
     std::cout << fmt::format(fmt::runtime(banner), (*engine)->url()) << std::flush;
   }

@@ -57,6 +57,9 @@ using Digest = std::array<unsigned char, 32>;
 
 constexpr std::string_view kUnmatchedRoute = "unmatched";
 constexpr size_t kReadChunk = 4096;
+// A lingering close discards what the client still sends for at most this long / this much.
+constexpr core::Duration kLingerTimeout = core::Duration::Seconds(3);
+constexpr size_t kLingerMaxBytes = 64 << 20;
 // How long a TLS close_notify exchange may take before the socket is just closed.
 constexpr core::Duration kTlsShutdownTimeout = core::Duration::Seconds(1);
 
@@ -491,8 +494,23 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     } else {
       error_code ec;
       Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
-      Close();
+      if (ec) return Close();
+      // Lingering close: a client may still be sending (a body we refused with 413, say).
+      // Closing now would reset the connection and destroy the response it has not read yet,
+      // so discard what it sends until it closes, for a bounded time and byte count.
+      Lowest().expires_after(kLingerTimeout.ToChrono());
+      Linger(0);
     }
+  }
+
+  void Linger(size_t drained) {
+    if (drained >= kLingerMaxBytes) return Close();
+    Lowest().async_read_some(
+        asio::buffer(linger_buffer_),
+        [self = this->shared_from_this(), drained](error_code ec, size_t n) {
+          if (ec) return self->Close();  // EOF, reset or the linger deadline
+          self->Linger(drained + n);
+        });
   }
 
   void Close() { Lowest().close(); }
@@ -506,6 +524,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::optional<http::response<http::empty_body>> continue_;
   std::optional<http::response<http::string_body>> res_;
 
+  std::array<char, 16384> linger_buffer_;
   bool idle_ = false;
   bool first_request_ = true;
   bool close_after_write_ = false;

@@ -1,18 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages nines builds and tests with. Idempotent: it asks dpkg what is
 # present and runs apt-get (update, then install) only when something is missing.
-# Usage: scripts/install-deps.sh [--peers]   (--peers adds the interoperability peers used by tests)
+# Usage: scripts/install-deps.sh
 set -euo pipefail
 
 pkgs=(
   build-essential cmake pkg-config ccache git ca-certificates curl openssl
   prometheus-cpp-dev libboost-dev libssl-dev librocksdb-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsnappy-dev libprotobuf-dev protobuf-compiler
-  libhowardhinnant-date-dev zlib1g-dev libcurl4-openssl-dev
+  libhowardhinnant-date-dev
+  # Interoperability peers that tests start on loopback.
+  prometheus
 )
-if [[ "${1:-}" == "--peers" ]]; then
-  pkgs+=(python3)
-fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -128,6 +128,11 @@ TEST(ConfigGoldenTest, FullFileSetsEveryField) {
   EXPECT_THAT(s.auth.admin_tokens, ElementsAre("inline-admin-token-0001"));
   EXPECT_EQ(s.auth.admin_token_file, "");
   EXPECT_EQ(cfg.storage.data_dir, "/var/lib/nines");
+  EXPECT_EQ(cfg.storage.out_of_order_window, Duration::Minutes(30));
+  EXPECT_TRUE(cfg.storage.sync);
+  EXPECT_EQ(cfg.storage.raw_retention, Duration::Days(14));
+  EXPECT_EQ(cfg.storage.rollup_1m_retention, Duration::Days(90));
+  EXPECT_EQ(cfg.storage.rollup_1h_retention, Duration::Days(730));
   EXPECT_DOUBLE_EQ(cfg.slo.default_objective, 99.95);
   EXPECT_EQ(cfg.slo.default_window, Duration::Days(28));
   ASSERT_EQ(cfg.regions.size(), 2u);

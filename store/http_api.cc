@@ -1,0 +1,301 @@
+#include "store/http_api.h"
+
+#include <cmath>
+
+#include "core/time.h"
+
+namespace nines::store {
+namespace {
+
+constexpr int64_t kMinMs = std::numeric_limits<int64_t>::min() / 2;
+constexpr int64_t kMaxMs = std::numeric_limits<int64_t>::max() / 2;
+
+net::Response BadData(std::string_view reason) {
+  net::Response r = net::Response::Error(400, reason);
+  return r;
+}
+
+net::Response Success(std::string data_json) {
+  return net::Response::Json(200, R"({"status":"success","data":)" + data_json + "}");
+}
+
+// Parses the optional time parameter `name`; absent gives `fallback`.
+core::Result<int64_t> TimeParam(const net::Request& req, std::string_view name, int64_t fallback) {
+  std::string text = req.FormValue(name);
+  if (text.empty()) return fallback;
+  auto t = core::ParseTimestamp(text);
+  if (!t.ok()) return core::InvalidArgumentError("parameter {}: {}", name, t.status().message());
+  return t->UnixMillis();
+}
+
+core::Result<std::vector<std::vector<Matcher>>> MatchParams(const net::Request& req) {
+  std::vector<std::string> texts = req.FormValues("match[]");
+  if (texts.empty()) return core::InvalidArgumentError("no match[] parameter given");
+  std::vector<std::vector<Matcher>> out;
+  for (const std::string& text : texts) {
+    auto sel = ParseSelector(text);
+    if (!sel.ok()) return core::InvalidArgumentError("match[]: {}", sel.status().message());
+    out.push_back(std::move(*sel));
+  }
+  return out;
+}
+
+void AppendLabelsObject(std::string* out, const core::Labels& labels) {
+  out->push_back('{');
+  bool first = true;
+  for (const core::Label& l : labels) {
+    if (!first) out->push_back(',');
+    first = false;
+    net::AppendJsonString(out, l.name);
+    out->push_back(':');
+    net::AppendJsonString(out, l.value);
+  }
+  out->push_back('}');
+}
+
+void AppendStringArray(std::string* out, const std::vector<std::string>& values) {
+  out->push_back('[');
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    net::AppendJsonString(out, values[i]);
+  }
+  out->push_back(']');
+}
+
+void AppendTimestamp(std::string* out, int64_t ms) {
+  // Seconds with millisecond precision, as Prometheus writes them: 1700000000.123
+  int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+  int64_t frac = ms - secs * 1000;
+  if (frac == 0) {
+    *out += fmt::format("{}", secs);
+  } else {
+    std::string f = fmt::format("{:03}", frac);
+    while (f.back() == '0') f.pop_back();
+    *out += fmt::format("{}.{}", secs, f);
+  }
+}
+
+// Series matching any of the selectors, each once, sorted.
+core::Result<std::vector<SeriesSamples>> SelectAll(Store& store,
+                                                   const std::vector<std::vector<Matcher>>& sels,
+                                                   int64_t start, int64_t end) {
+  std::vector<SeriesSamples> all;
+  for (const auto& sel : sels) {
+    ASSIGN_OR_RETURN(auto part, store.Select(sel, start, end));
+    for (auto& s : part) all.push_back(std::move(s));
+  }
+  std::sort(all.begin(), all.end(),
+            [](const SeriesSamples& a, const SeriesSamples& b) { return a.labels < b.labels; });
+  all.erase(std::unique(all.begin(), all.end(),
+                        [](const SeriesSamples& a, const SeriesSamples& b) {
+                          return a.labels == b.labels;
+                        }),
+            all.end());
+  return all;
+}
+
+net::Response FromStatus(const core::Status& s) {
+  if (s.code() == core::StatusCode::kInvalidArgument) return BadData(s.message());
+  return net::Response::Error(500, s.message());
+}
+
+enum class Fn { kCount, kSum, kMin, kMax, kLast, kAvg, kIncrease };
+
+core::Result<Fn> ParseFn(std::string_view text) {
+  if (text == "count") return Fn::kCount;
+  if (text == "sum") return Fn::kSum;
+  if (text == "min") return Fn::kMin;
+  if (text == "max") return Fn::kMax;
+  if (text == "last") return Fn::kLast;
+  if (text == "avg") return Fn::kAvg;
+  if (text == "increase") return Fn::kIncrease;
+  return core::InvalidArgumentError(
+      "parameter fn: unknown function \"{}\" (want count, sum, min, max, last, avg or increase)",
+      text);
+}
+
+double Apply(Fn fn, const WindowAggregate& w) {
+  switch (fn) {
+    case Fn::kCount: return static_cast<double>(w.count);
+    case Fn::kSum: return w.sum;
+    case Fn::kMin: return w.min;
+    case Fn::kMax: return w.max;
+    case Fn::kLast: return w.last;
+    case Fn::kAvg: return w.sum / static_cast<double>(w.count);
+    case Fn::kIncrease: return w.increase;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AppendPromValue(std::string* out, double v) {
+  if (std::isnan(v)) {
+    *out += "NaN";
+  } else if (std::isinf(v)) {
+    *out += v > 0 ? "+Inf" : "-Inf";
+  } else {
+    *out += fmt::format("{}", v);
+  }
+}
+
+void RegisterHttpApi(Store& store, net::Router& router, HttpApiOptions options) {
+  router.Handle("GET", "/api/v1/labels", net::Access::kPublic, [&store](const net::Request&) {
+    auto names = store.LabelNames();
+    if (!names.ok()) return FromStatus(names.status());
+    std::string out;
+    AppendStringArray(&out, *names);
+    return Success(std::move(out));
+  });
+
+  router.Handle("GET", "/api/v1/label/{name}/values", net::Access::kPublic,
+                [&store](const net::Request& req) {
+                  std::string_view name = req.PathParam("name");
+                  if (!core::IsValidLabelName(name)) {
+                    return BadData(fmt::format("invalid label name \"{}\"", name));
+                  }
+                  auto values = store.LabelValues(name);
+                  if (!values.ok()) return FromStatus(values.status());
+                  std::string out;
+                  AppendStringArray(&out, *values);
+                  return Success(std::move(out));
+                });
+
+  router.Handle("GET", "/api/v1/series", net::Access::kPublic, [&store](const net::Request& req) {
+    auto sels = MatchParams(req);
+    if (!sels.ok()) return FromStatus(sels.status());
+    auto start = TimeParam(req, "start", kMinMs);
+    if (!start.ok()) return FromStatus(start.status());
+    auto end = TimeParam(req, "end", kMaxMs);
+    if (!end.ok()) return FromStatus(end.status());
+    std::vector<core::Labels> all;
+    for (const auto& sel : *sels) {
+      auto part = store.Series(sel, *start, *end);
+      if (!part.ok()) return FromStatus(part.status());
+      all.insert(all.end(), part->begin(), part->end());
+    }
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    std::string out = "[";
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      AppendLabelsObject(&out, all[i]);
+    }
+    out.push_back(']');
+    return Success(std::move(out));
+  });
+
+  router.Handle("GET", "/api/v1/samples", net::Access::kPublic,
+                [&store, options](const net::Request& req) {
+                  auto sels = MatchParams(req);
+                  if (!sels.ok()) return FromStatus(sels.status());
+                  auto start = TimeParam(req, "start", kMinMs);
+                  if (!start.ok()) return FromStatus(start.status());
+                  auto end = TimeParam(req, "end", kMaxMs);
+                  if (!end.ok()) return FromStatus(end.status());
+                  if (*end < *start) return BadData("end is before start");
+                  auto all = SelectAll(store, *sels, *start, *end);
+                  if (!all.ok()) return FromStatus(all.status());
+                  int64_t total = 0;
+                  for (const auto& s : *all) total += static_cast<int64_t>(s.samples.size());
+                  if (total > options.max_samples) {
+                    return net::Response::Error(
+                        422, fmt::format("the answer would hold {} samples, over the limit of {}; "
+                                         "narrow the selector or the time range",
+                                         total, options.max_samples));
+                  }
+                  std::string out = R"({"resultType":"matrix","result":[)";
+                  for (size_t i = 0; i < all->size(); ++i) {
+                    const SeriesSamples& s = (*all)[i];
+                    if (i > 0) out.push_back(',');
+                    out += R"({"metric":)";
+                    AppendLabelsObject(&out, s.labels);
+                    out += R"(,"values":[)";
+                    for (size_t j = 0; j < s.samples.size(); ++j) {
+                      if (j > 0) out.push_back(',');
+                      out.push_back('[');
+                      AppendTimestamp(&out, s.samples[j].timestamp_ms);
+                      out += ",\"";
+                      AppendPromValue(&out, s.samples[j].value);
+                      out += "\"]";
+                    }
+                    out += "]}";
+                  }
+                  out += "]}";
+                  return Success(std::move(out));
+                });
+
+  router.Handle(
+      "GET", "/api/v1/rollup", net::Access::kPublic, [&store, options](const net::Request& req) {
+        auto sels = MatchParams(req);
+        if (!sels.ok()) return FromStatus(sels.status());
+        auto start = TimeParam(req, "start", kMinMs);
+        if (!start.ok()) return FromStatus(start.status());
+        auto end = TimeParam(req, "end", kMinMs);
+        if (!end.ok()) return FromStatus(end.status());
+        if (req.FormValue("start").empty() || req.FormValue("end").empty()) {
+          return BadData("rollup needs start and end");
+        }
+        if (*end <= *start) return BadData("end must be after start");
+        std::string step_text = req.FormValue("step");
+        core::Duration step = core::Duration::Hours(1);
+        if (!step_text.empty()) {
+          auto parsed = core::ParseDuration(step_text);
+          if (!parsed.ok()) return BadData("parameter step: " + parsed.status().message());
+          step = *parsed;
+        }
+        if (step.millis() <= 0) return BadData("parameter step: must be at least 1ms");
+        int64_t steps = (*end - *start + step.millis() - 1) / step.millis();
+        if (steps > options.max_steps) {
+          return BadData(fmt::format("{} steps of {} exceed the limit of {}; use a larger step",
+                                     steps, step.ToString(), options.max_steps));
+        }
+        std::string fn_text = req.FormValue("fn");
+        auto fn = ParseFn(fn_text.empty() ? "count" : fn_text);
+        if (!fn.ok()) return FromStatus(fn.status());
+        auto all = SelectAll(store, *sels, *start, *end - 1);
+        if (!all.ok()) return FromStatus(all.status());
+        if (static_cast<int64_t>(all->size()) * steps > options.max_samples) {
+          return net::Response::Error(422, "too many points; narrow the selector or time range");
+        }
+        std::string out = R"({"resultType":"matrix","result":[)";
+        for (size_t i = 0; i < all->size(); ++i) {
+          if (i > 0) out.push_back(',');
+          out += R"({"metric":)";
+          AppendLabelsObject(&out, (*all)[i].labels);
+          out += R"(,"values":[)";
+          bool first = true;
+          for (int64_t a = *start; a < *end; a += step.millis()) {
+            int64_t b = std::min(*end, a + step.millis());
+            auto agg = store.Aggregate((*all)[i].labels, a, b);
+            if (!agg.ok()) return FromStatus(agg.status());
+            if (agg->count == 0) continue;
+            if (!first) out.push_back(',');
+            first = false;
+            out.push_back('[');
+            AppendTimestamp(&out, b);
+            out += ",\"";
+            AppendPromValue(&out, Apply(*fn, *agg));
+            out += "\"]";
+          }
+          out += "]}";
+        }
+        out += "]}";
+        return Success(std::move(out));
+      });
+
+  router.Handle("POST", "/api/v1/admin/tsdb/delete_series", net::Access::kAdmin,
+                [&store](const net::Request& req) {
+                  auto sels = MatchParams(req);
+                  if (!sels.ok()) return FromStatus(sels.status());
+                  for (const auto& sel : *sels) {
+                    auto n = store.DeleteSeries(sel);
+                    if (!n.ok()) return FromStatus(n.status());
+                  }
+                  net::Response r;
+                  r.status = 204;
+                  return r;
+                });
+}
+
+}  // namespace nines::store

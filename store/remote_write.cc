@@ -1,0 +1,427 @@
+#include "store/remote_write.h"
+
+#include <google/protobuf/arena.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+#include <snappy.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <map>
+#include <utility>
+
+#include "core/log.h"
+#include "remote_write.pb.h"
+
+namespace nines::store {
+namespace {
+
+using core::Result;
+using core::Status;
+
+// Quotes `text` for an error message: escapes '"', '\\' and bytes outside printable ASCII as
+// \xHH, and shortens it, so that a hostile label cannot flood a log line or a response.
+std::string Quote(std::string_view text) {
+  constexpr size_t kMaxShown = 64;
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > kMaxShown) out += "...";
+  out += '"';
+  return out;
+}
+
+// UTF-8 as Go's utf8.ValidString accepts it: shortest forms only, no surrogates, <= U+10FFFF.
+bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const unsigned char* end = p + s.size();
+  while (p < end) {
+    // ASCII fast path, 8 bytes at a time.
+    while (end - p >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      if (w & 0x8080808080808080ULL) break;
+      p += 8;
+    }
+    if (p >= end) break;
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return false;
+    }
+    if (static_cast<size_t>(end - p) <= n) return false;
+    if (p[1] < lo || p[1] > hi) return false;
+    for (size_t k = 2; k <= n; ++k) {
+      if (p[k] < 0x80 || p[k] > 0xbf) return false;
+    }
+    p += n + 1;
+  }
+  return true;
+}
+
+// Arena blocks sized to the request: a decoded message takes a few times its wire size.
+google::protobuf::ArenaOptions ArenaOptionsFor(size_t wire_bytes) {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = std::clamp<size_t>(wire_bytes * 2, 4 << 10, 4 << 20);
+  options.max_block_size = 4 << 20;
+  return options;
+}
+
+// The first problem of a series, in the order DecodeWriteRequest documents; OK when it has none.
+// Only called once the fast path in ConvertSeries has found something wrong.
+Status Diagnose(const prompb::TimeSeries& ts, size_t index) {
+  const int n_labels = ts.labels_size();
+  if (n_labels == 0) return core::InvalidArgumentError("series {} has no labels", index);
+  std::string_view prev;
+  bool has_name = false;
+  for (int j = 0; j < n_labels; ++j) {
+    const std::string_view name = ts.labels(j).name();
+    const std::string_view value = ts.labels(j).value();
+    if (name.empty()) {
+      return core::InvalidArgumentError("label {} of series {} has an empty name", j, index);
+    }
+    if (!core::IsValidLabelName(name)) {
+      return core::InvalidArgumentError("label name {} of series {} is invalid", Quote(name),
+                                        index);
+    }
+    if (j > 0 && name < prev) {
+      return core::InvalidArgumentError("labels of series {} are not sorted: {} after {}", index,
+                                        Quote(name), Quote(prev));
+    }
+    if (j > 0 && name == prev) {
+      return core::InvalidArgumentError("duplicate label name {} in series {}", Quote(name),
+                                        index);
+    }
+    prev = name;
+    if (value.empty()) continue;  // Empty means absent.
+    if (!IsValidUtf8(value)) {
+      return core::InvalidArgumentError("value of label {} of series {} is not valid UTF-8",
+                                        Quote(name), index);
+    }
+    if (name == core::kMetricNameLabel) {
+      if (!core::IsValidMetricName(value)) {
+        return core::InvalidArgumentError("metric name {} of series {} is invalid", Quote(value),
+                                          index);
+      }
+      has_name = true;
+    }
+  }
+  if (!has_name) return core::InvalidArgumentError("series {} has no __name__ label", index);
+  return Status::Ok();
+}
+
+TimeSeries WithSamples(core::Labels labels, const prompb::TimeSeries& ts);
+
+Result<TimeSeries> ConvertSeries(const prompb::TimeSeries& ts, size_t index) {
+  // Fast path: one pass for what core::Labels::FromPairs does not check (order, UTF-8, presence
+  // of __name__); FromPairs validates the names. Any failure is re-examined by Diagnose, so the
+  // message is the same whichever check caught it.
+  const int n_labels = ts.labels_size();
+  std::vector<core::Label> pairs;
+  pairs.reserve(static_cast<size_t>(n_labels));
+  std::string_view prev;
+  bool has_name = false;
+  bool ok = n_labels > 0;
+  for (int j = 0; ok && j < n_labels; ++j) {
+    const prompb::Label& label = ts.labels(j);
+    const std::string_view name = label.name();
+    const std::string_view value = label.value();
+    if (name.empty() || (j > 0 && name <= prev)) {
+      ok = false;
+      break;
+    }
+    prev = name;
+    if (value.empty()) continue;  // Empty means absent.
+    if (!IsValidUtf8(value)) {
+      ok = false;
+      break;
+    }
+    if (name == core::kMetricNameLabel) has_name = true;
+    pairs.push_back({label.name(), label.value()});
+  }
+  Status problem;
+  if (ok && has_name) {
+    Result<core::Labels> labels = core::Labels::FromPairs(std::move(pairs));
+    if (labels.ok()) return WithSamples(std::move(labels).value(), ts);
+    problem = labels.status();
+  }
+  Status diagnosis = Diagnose(ts, index);
+  if (!diagnosis.ok()) return diagnosis;
+  // Not expected: the fast path and Diagnose disagree. Report what FromPairs said.
+  return problem.ok() ? core::InternalError("series {}: labels rejected", index)
+                      : problem.WithContext(fmt::format("series {}", index));
+}
+
+TimeSeries WithSamples(core::Labels labels, const prompb::TimeSeries& ts) {
+  TimeSeries out{.labels = std::move(labels), .samples = {}};
+  const int n_samples = ts.samples_size();
+  out.samples.resize(static_cast<size_t>(n_samples));
+  for (int k = 0; k < n_samples; ++k) {
+    const prompb::Sample& s = ts.samples(k);
+    out.samples[static_cast<size_t>(k)] = core::Sample{.timestamp_ms = s.timestamp(),
+                                                       .value = s.value()};
+  }
+  return out;
+}
+
+}  // namespace
+
+int64_t WriteRequest::SampleCount() const {
+  int64_t n = 0;
+  for (const TimeSeries& ts : series) n += static_cast<int64_t>(ts.samples.size());
+  return n;
+}
+
+Result<WriteRequest> DecodeWriteRequest(std::string_view body, size_t max_decoded_bytes) {
+  size_t decoded_size = 0;
+  if (!snappy::GetUncompressedLength(body.data(), body.size(), &decoded_size)) {
+    return core::InvalidArgumentError(
+        "body is not snappy-compressed (block format): cannot read the uncompressed length");
+  }
+  if (decoded_size > max_decoded_bytes || decoded_size > static_cast<size_t>(INT_MAX)) {
+    return core::ResourceExhaustedError("decoded body would be {} bytes, over the limit of {} bytes",
+                                        decoded_size, std::min<size_t>(max_decoded_bytes, INT_MAX));
+  }
+  // Not zero-filled: RawUncompress writes every byte or fails.
+  auto decoded = std::make_unique_for_overwrite<char[]>(std::max<size_t>(decoded_size, 1));
+  if (!snappy::RawUncompress(body.data(), body.size(), decoded.get())) {
+    return core::InvalidArgumentError("body is not valid snappy (block format)");
+  }
+
+  google::protobuf::Arena arena(ArenaOptionsFor(decoded_size));
+  auto* message = google::protobuf::Arena::CreateMessage<prompb::WriteRequest>(&arena);
+  if (!message->ParseFromArray(decoded.get(), static_cast<int>(decoded_size))) {
+    return core::InvalidArgumentError(
+        "body is not a valid remote-write WriteRequest (truncated or malformed protobuf)");
+  }
+  decoded.reset();
+
+  WriteRequest request;
+  const int n_series = message->timeseries_size();
+  request.series.reserve(static_cast<size_t>(n_series));
+  for (int i = 0; i < n_series; ++i) {
+    const prompb::TimeSeries& ts = message->timeseries(i);
+    ASSIGN_OR_RETURN(TimeSeries series, ConvertSeries(ts, static_cast<size_t>(i)));
+    request.series.push_back(std::move(series));
+    request.ignored_histograms += ts.histograms_size();
+    request.ignored_exemplars += ts.exemplars_size();
+  }
+  request.ignored_metadata = message->metadata_size();
+  return request;
+}
+
+std::string EncodeWriteRequest(const WriteRequest& request) {
+  size_t estimate = 16;
+  for (const TimeSeries& ts : request.series) {
+    estimate += 8 + 20 * ts.samples.size();
+    for (const core::Label& l : ts.labels) estimate += 8 + l.name.size() + l.value.size();
+  }
+  google::protobuf::Arena arena(ArenaOptionsFor(estimate));
+  auto* message = google::protobuf::Arena::CreateMessage<prompb::WriteRequest>(&arena);
+  message->mutable_timeseries()->Reserve(static_cast<int>(request.series.size()));
+  for (const TimeSeries& ts : request.series) {
+    prompb::TimeSeries* out = message->add_timeseries();
+    out->mutable_labels()->Reserve(static_cast<int>(ts.labels.size()));
+    for (const core::Label& l : ts.labels) {
+      prompb::Label* label = out->add_labels();
+      label->set_name(l.name);
+      label->set_value(l.value);
+    }
+    out->mutable_samples()->Reserve(static_cast<int>(ts.samples.size()));
+    for (const core::Sample& s : ts.samples) {
+      prompb::Sample* sample = out->add_samples();
+      sample->set_value(s.value);
+      sample->set_timestamp(s.timestamp_ms);
+    }
+  }
+  const size_t size = message->ByteSizeLong();
+  auto wire = std::make_unique_for_overwrite<char[]>(std::max<size_t>(size, 1));
+  message->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(wire.get()));
+  std::string compressed(snappy::MaxCompressedLength(size), '\0');
+  size_t compressed_size = 0;
+  snappy::RawCompress(wire.get(), size, compressed.data(), &compressed_size);
+  compressed.resize(compressed_size);
+  return compressed;
+}
+
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Content-Type: "application/x-protobuf", optionally with proto=prometheus.WriteRequest (the
+// remote write 2.0 spec's name for 1.0 messages). Other parameters are ignored.
+bool IsWriteRequestContentType(std::string_view value) {
+  size_t semi = value.find(';');
+  if (!net::EqualsIgnoreCase(Trim(value.substr(0, semi)), "application/x-protobuf")) return false;
+  while (semi != std::string_view::npos) {
+    value.remove_prefix(semi + 1);
+    semi = value.find(';');
+    std::string_view param = Trim(value.substr(0, semi));
+    size_t eq = param.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (!net::EqualsIgnoreCase(Trim(param.substr(0, eq)), "proto")) continue;
+    std::string_view proto = Trim(param.substr(eq + 1));
+    if (proto.size() >= 2 && proto.front() == '"' && proto.back() == '"') {
+      proto = proto.substr(1, proto.size() - 2);
+    }
+    if (proto != "prometheus.WriteRequest") return false;
+  }
+  return true;
+}
+
+// "0.1.0" and any other 0.x or 1.x; remote write 2.0 ("2.0.0") is not spoken here.
+bool IsSupportedVersion(std::string_view version) {
+  version = Trim(version);
+  return version == "0" || version == "1" || version.starts_with("0.") ||
+         version.starts_with("1.");
+}
+
+struct HandlerState {
+  std::function<std::unique_ptr<Appender>()> new_appender;
+  size_t max_decoded_bytes = 0;
+  prometheus::Counter* appended = nullptr;
+  prometheus::Counter* duplicate = nullptr;
+  prometheus::Counter* too_old = nullptr;
+  prometheus::Counter* invalid = nullptr;
+  prometheus::Counter* ignored_histograms = nullptr;
+  prometheus::Counter* ignored_exemplars = nullptr;
+  prometheus::Counter* ignored_metadata = nullptr;
+  std::map<int, prometheus::Counter*> requests;  // by status code; fixed after construction
+
+  net::Response Respond(net::Response response) const {
+    requests.at(response.status)->Increment();
+    return response;
+  }
+  net::Response Fail(int status, std::string_view reason) const {
+    return Respond(net::Response::Error(status, reason));
+  }
+
+  net::Response Handle(const net::Request& req) const {
+    if (req.headers.Has("Content-Type") &&
+        !IsWriteRequestContentType(req.headers.Get("Content-Type"))) {
+      return Fail(415, fmt::format("unsupported Content-Type {}: remote write needs "
+                                   "application/x-protobuf",
+                                   Quote(req.headers.Get("Content-Type"))));
+    }
+    if (req.headers.Has("Content-Encoding") &&
+        !net::EqualsIgnoreCase(Trim(req.headers.Get("Content-Encoding")), "snappy")) {
+      return Fail(415, fmt::format("unsupported Content-Encoding {}: remote write needs snappy",
+                                   Quote(req.headers.Get("Content-Encoding"))));
+    }
+    if (req.headers.Has("X-Prometheus-Remote-Write-Version") &&
+        !IsSupportedVersion(req.headers.Get("X-Prometheus-Remote-Write-Version"))) {
+      return Fail(415, fmt::format("unsupported remote write version {}: this receiver speaks "
+                                   "0.1.0",
+                                   Quote(req.headers.Get("X-Prometheus-Remote-Write-Version"))));
+    }
+
+    Result<WriteRequest> decoded = DecodeWriteRequest(req.body, max_decoded_bytes);
+    if (!decoded.ok()) {
+      const Status& s = decoded.status();
+      const int status = s.code() == core::StatusCode::kResourceExhausted ? 413
+                         : s.code() == core::StatusCode::kInvalidArgument  ? 400
+                                                                            : 500;
+      return Fail(status, s.message());
+    }
+    const WriteRequest& request = *decoded;
+    ignored_histograms->Increment(static_cast<double>(request.ignored_histograms));
+    ignored_exemplars->Increment(static_cast<double>(request.ignored_exemplars));
+    ignored_metadata->Increment(static_cast<double>(request.ignored_metadata));
+
+    std::unique_ptr<Appender> appender = new_appender();
+    if (appender == nullptr) return Fail(503, "the store is not accepting writes");
+    int64_t invalid_samples = 0;
+    for (const TimeSeries& ts : request.series) {
+      for (const core::Sample& s : ts.samples) {
+        Status st = appender->Append(ts.labels, s.timestamp_ms, s.value);
+        if (st.ok()) continue;
+        if (st.code() == core::StatusCode::kInvalidArgument) {
+          ++invalid_samples;
+          continue;
+        }
+        appender->Rollback();
+        LOG_WARNING("remote write: append failed, nothing stored: {}", st.ToString());
+        return Fail(st.code() == core::StatusCode::kUnavailable ? 503 : 500,
+                    "append failed: " + st.message());
+      }
+    }
+    Result<CommitResult> committed = appender->Commit();
+    if (!committed.ok()) {
+      const Status& s = committed.status();
+      LOG_WARNING("remote write: commit failed, nothing stored: {}", s.ToString());
+      return Fail(s.code() == core::StatusCode::kUnavailable ? 503 : 500,
+                  "commit failed: " + s.message());
+    }
+    appended->Increment(static_cast<double>(committed->appended));
+    duplicate->Increment(static_cast<double>(committed->duplicates));
+    too_old->Increment(static_cast<double>(committed->too_old));
+    invalid->Increment(static_cast<double>(committed->invalid_value + invalid_samples));
+    return Respond(net::Response{.status = 204, .headers = {}, .body = {}});
+  }
+};
+
+}  // namespace
+
+net::Handler RemoteWriteHandler(std::function<std::unique_ptr<Appender>()> new_appender,
+                                std::shared_ptr<prometheus::Registry> registry,
+                                size_t max_decoded_bytes) {
+  auto state = std::make_shared<HandlerState>();
+  state->new_appender = std::move(new_appender);
+  state->max_decoded_bytes = max_decoded_bytes;
+  auto& samples = prometheus::BuildCounter()
+                      .Name("nines_remote_write_received_samples_total")
+                      .Help("Samples received by remote write, by what the store did with them.")
+                      .Register(*registry);
+  state->appended = &samples.Add({{"outcome", "appended"}});
+  state->duplicate = &samples.Add({{"outcome", "duplicate"}});
+  state->too_old = &samples.Add({{"outcome", "too_old"}});
+  state->invalid = &samples.Add({{"outcome", "invalid"}});
+  auto& requests = prometheus::BuildCounter()
+                       .Name("nines_remote_write_requests_total")
+                       .Help("Remote-write requests received, by response status code.")
+                       .Register(*registry);
+  for (int code : {204, 400, 413, 415, 500, 503}) {
+    state->requests[code] = &requests.Add({{"code", std::to_string(code)}});
+  }
+  auto& ignored = prometheus::BuildCounter()
+                      .Name("nines_remote_write_ignored_total")
+                      .Help("Native histogram samples, exemplars and metadata entries received "
+                            "by remote write and skipped.")
+                      .Register(*registry);
+  state->ignored_histograms = &ignored.Add({{"kind", "histogram"}});
+  state->ignored_exemplars = &ignored.Add({{"kind", "exemplar"}});
+  state->ignored_metadata = &ignored.Add({{"kind", "metadata"}});
+  return [state](const net::Request& req) { return state->Handle(req); };
+}
+
+}  // namespace nines::store

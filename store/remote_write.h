@@ -1,0 +1,119 @@
+// Prometheus remote write 1.0 (protocol 0.1.0) for nines' store: the body codec and the HTTP
+// receiver (POST /api/v1/write) that appends into the store.
+//
+// The wire format is a prompb WriteRequest (see remote_write.proto), protobuf-encoded and then
+// compressed with snappy's block format (not its framing format). This header exposes only nines
+// types; protobuf and snappy stay inside store/.
+//
+// Thread-safety: DecodeWriteRequest and EncodeWriteRequest are thread-safe (no shared state). The
+// handler returned by RemoteWriteHandler may be called concurrently from many server threads; it
+// takes a fresh Appender per request.
+#ifndef NINES_STORE_REMOTE_WRITE_H_
+#define NINES_STORE_REMOTE_WRITE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/labels.h"
+#include "core/status.h"
+#include "net/net.h"
+#include "store/store.h"
+
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
+namespace nines::store {
+
+// One series of a remote-write request, with its samples in the order they were sent.
+struct TimeSeries {
+  core::Labels labels;
+  std::vector<core::Sample> samples;
+};
+
+struct WriteRequest {
+  std::vector<TimeSeries> series;
+  // What a decoded request carried that nines does not store (always 0 when encoding; the
+  // encoder never writes them). Native histogram samples and exemplars are skipped, not errors,
+  // as a receiver without those features does; metadata entries likewise.
+  int64_t ignored_histograms = 0;
+  int64_t ignored_exemplars = 0;
+  int64_t ignored_metadata = 0;
+
+  // Samples over all series.
+  int64_t SampleCount() const;
+};
+
+// The default for max_decoded_bytes: 32 MiB of uncompressed protobuf, the same bound Prometheus
+// places on a remote-write body.
+inline constexpr size_t kDefaultMaxDecodedBytes = 32 << 20;
+
+// Decodes a POST /api/v1/write body: snappy block format, then a prompb.WriteRequest.
+//
+// Every series is validated as the remote-write spec requires; series are numbered from 0 and
+// labels within a series from 0 in the messages:
+// - label names must be valid ([a-zA-Z_][a-zA-Z0-9_]*), non-empty, strictly ascending by bytes
+//   (so unique), and every value valid UTF-8;
+// - labels with an empty value are dropped (Prometheus semantics: empty means absent);
+// - "__name__" must be present (non-empty) and a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*).
+// Samples are not checked: every double (NaN, the staleness marker and +-Inf included) and every
+// timestamp is passed on bit for bit; a series without samples is kept. Native histograms,
+// exemplars and metadata are skipped and counted in the result's ignored_* fields.
+//
+// Errors, with these messages (N is the series' index, J the label's):
+//   RESOURCE_EXHAUSTED "decoded body would be B bytes, over the limit of M bytes"
+//   INVALID_ARGUMENT   "body is not snappy-compressed (block format): cannot read the
+//                       uncompressed length" / "body is not valid snappy (block format)" /
+//                      "body is not a valid remote-write WriteRequest (truncated or malformed
+//                       protobuf)" /
+//                      "series N has no labels" /
+//                      "label J of series N has an empty name" /
+//                      "label name \"1x\" of series N is invalid" /
+//                      "labels of series N are not sorted: \"job\" after \"region\"" /
+//                      "duplicate label name \"job\" in series N" /
+//                      "value of label \"job\" of series N is not valid UTF-8" /
+//                      "series N has no __name__ label" /
+//                      "metric name \"1x\" of series N is invalid"
+// The first problem found is reported; nothing of a request with an error is returned.
+core::Result<WriteRequest> DecodeWriteRequest(std::string_view body,
+                                              size_t max_decoded_bytes = kDefaultMaxDecodedBytes);
+
+// Encodes `request` as a remote-write body: protobuf, then snappy block format. Series and
+// samples keep their order; labels are already sorted and valid (core::Labels guarantees it), so
+// the result always decodes. ignored_* fields are not encoded.
+std::string EncodeWriteRequest(const WriteRequest& request);
+
+// The POST /api/v1/write handler (register it with Access::kWrite). Per request it:
+// 1. answers 415 when Content-Type is given and is not application/x-protobuf (parameters other
+//    than proto=prometheus.WriteRequest included), when Content-Encoding is given and is not
+//    snappy, or when X-Prometheus-Remote-Write-Version is given and its major version is not 0
+//    or 1 (remote write 2.0 senders fall back to 1.0 on 415);
+// 2. decodes the body (DecodeWriteRequest with max_decoded_bytes): 400 with the decoder's reason
+//    for a malformed body, 413 when the decoded size exceeds the limit (a body over the server's
+//    max_body_bytes is already answered 413 by net::Server);
+// 3. appends every sample to a fresh appender from `new_appender` and commits;
+// 4. answers 204 only after Commit() succeeded. Samples the store rejects (duplicates, too old)
+//    are counted, not errors: the rest of the request is stored and the answer is 204, so a
+//    sender's retry of a batch it already delivered is harmless.
+// A failed commit (nothing stored) is answered 503 when the store reports UNAVAILABLE and 500
+// otherwise, so that senders retry; `new_appender` returning null is answered 503. Error bodies
+// are net::Response::Error JSON ({"status":"error","error":"<reason>"}).
+//
+// Metrics registered in `registry` (REQUIRES: not null):
+//   nines_remote_write_received_samples_total{outcome="appended|duplicate|too_old|invalid"}
+//   nines_remote_write_requests_total{code="204|400|413|415|500|503"}
+//   nines_remote_write_ignored_total{kind="histogram|exemplar|metadata"}
+// `new_appender` is called from server threads, concurrently; what it captures must outlive
+// the handler.
+net::Handler RemoteWriteHandler(std::function<std::unique_ptr<Appender>()> new_appender,
+                                std::shared_ptr<prometheus::Registry> registry,
+                                size_t max_decoded_bytes = kDefaultMaxDecodedBytes);
+
+}  // namespace nines::store
+
+#endif  // NINES_STORE_REMOTE_WRITE_H_

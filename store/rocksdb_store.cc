@@ -1,0 +1,1453 @@
+// RocksDbStore: the Store implementation behind OpenStore().
+//
+// On-disk layout (one RocksDB database, one column family per kind of data; keys are
+// big-endian so bytewise order is numeric order; times in keys are sign-flipped int64 ms):
+//   default    meta: "format" -> 1, "next_series_id" -> BE64
+//   series     BE64(id) -> labels (varint-length-prefixed name/value pairs)
+//   head_log   BE64(seq) -> one committed batch: (varint id, varsint t, fixed64 value)*.
+//              This is the write-ahead part of the store: Commit() writes its batch here, in
+//              the same WriteBatch as any new series, so RocksDB's WAL makes it durable.
+//   head_state BE64(id) -> a series' in-memory state at the last checkpoint (open chunk,
+//              rollup accumulators, unsettled samples); with head_log it rebuilds memory.
+//   chunks     BE64(id) BE64(min t) -> fixed64 max t + Gorilla chunk (see chunk.h)
+//   rollup_1m  BE64(id) BE64(bucket start) -> rollup of that minute (see Rollup)
+//   rollup_1h  BE64(id) BE64(bucket start) -> rollup of that hour
+//
+// Life of a sample: Commit() checks it against the out-of-order window (store-wide newest
+// sample minus the window), writes it to head_log and inserts it into the series' sorted
+// in-memory head. Once a sample falls out of the window it can never change again ("settled"):
+// it is appended to the series' open Gorilla chunk (closed and written to `chunks` at 120
+// samples or 2 h) and folded into exact per-minute and per-hour rollups, written as each bucket
+// completes. A checkpoint writes every changed series' state to head_state and deletes the
+// head_log records it covers, in one atomic batch; recovery loads the checkpoint and replays the
+// rest of head_log. Chunk boundaries depend only on the settled samples, so a replay rewrites
+// exactly what it had written before.
+//
+// Retention is a compaction filter per tier whose cutoff is the newest sample minus that tier's
+// retention; reads apply the same cutoff, so expired data disappears at once and its space is
+// reclaimed as RocksDB compacts (EnforceRetention() compacts right away).
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/listener.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "core/log.h"
+#include "store/chunk.h"
+#include "store/encoding.h"
+#include "store/store.h"
+
+namespace nines::store {
+namespace {
+
+constexpr int64_t kMinuteMs = 60'000;
+constexpr int64_t kHourMs = 3'600'000;
+constexpr uint64_t kFormatVersion = 1;
+// Prometheus' staleness marker: stored exactly, but not a value for aggregates.
+constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
+
+enum Cf { kMeta = 0, kSeries, kHeadLog, kHeadState, kChunks, kRollup1m, kRollup1h, kNumCfs };
+constexpr const char* kCfNames[kNumCfs] = {"default", "series", "head_log", "head_state",
+                                           "chunks", "rollup_1m", "rollup_1h"};
+
+int64_t FloorTo(int64_t t, int64_t step) {
+  int64_t q = t / step;
+  if (t % step != 0 && t < 0) --q;
+  return q * step;
+}
+
+core::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return core::Status::Ok();
+  if (s.IsCorruption()) return core::DataLossError("{}: {}", what, s.ToString());
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return core::FailedPreconditionError("{}: {} (is another nines using this directory?)", what,
+                                         s.ToString());
+  }
+  if (s.IsIOError() || s.IsBusy() || s.IsTryAgain()) {
+    return core::UnavailableError("{}: {}", what, s.ToString());
+  }
+  return core::InternalError("{}: {}", what, s.ToString());
+}
+
+std::string SeriesKey(uint64_t id) {
+  std::string k;
+  enc::PutBE64(&k, id);
+  return k;
+}
+
+std::string TimeKey(uint64_t id, int64_t t) {
+  std::string k;
+  k.reserve(16);
+  enc::PutBE64(&k, id);
+  enc::PutBE64(&k, enc::SortableTime(t));
+  return k;
+}
+
+std::string EncodeLabels(const core::Labels& labels) {
+  std::string out;
+  for (const core::Label& l : labels) {
+    enc::PutVarint(&out, l.name.size());
+    out += l.name;
+    enc::PutVarint(&out, l.value.size());
+    out += l.value;
+  }
+  return out;
+}
+
+core::Result<core::Labels> DecodeLabels(std::string_view data) {
+  enc::Decoder d(data);
+  std::vector<core::Label> pairs;
+  while (!d.empty()) {
+    std::string_view name, value;
+    if (!d.LengthPrefixed(&name) || !d.LengthPrefixed(&value)) {
+      return core::DataLossError("corrupt series labels");
+    }
+    pairs.push_back({std::string(name), std::string(value)});
+  }
+  return core::Labels::FromPairs(std::move(pairs));
+}
+
+// The predecessor of a sample for counter increases: the series' last earlier valid value.
+struct Pred {
+  bool has = false;
+  double v = 0;
+};
+
+// A running sum that stays exact under subtraction in the presence of NaN and infinities: the
+// finite part is summed, the others counted.
+struct PrefixSum {
+  double finite = 0;
+  int64_t nan = 0, pos_inf = 0, neg_inf = 0;
+
+  void Add(double v) {
+    if (std::isnan(v)) ++nan;
+    else if (std::isinf(v)) ++(v > 0 ? pos_inf : neg_inf);
+    else finite += v;
+  }
+  // What was added between `before` and this.
+  double Since(const PrefixSum& before) const {
+    int64_t n = nan - before.nan, p = pos_inf - before.pos_inf, m = neg_inf - before.neg_inf;
+    if (n > 0 || (p > 0 && m > 0)) return std::numeric_limits<double>::quiet_NaN();
+    if (p > 0) return std::numeric_limits<double>::infinity();
+    if (m > 0) return -std::numeric_limits<double>::infinity();
+    return finite - before.finite;
+  }
+  void Encode(std::string* out) const {
+    enc::PutDouble(out, finite);
+    enc::PutVarint(out, static_cast<uint64_t>(nan));
+    enc::PutVarint(out, static_cast<uint64_t>(pos_inf));
+    enc::PutVarint(out, static_cast<uint64_t>(neg_inf));
+  }
+  bool Decode(enc::Decoder* d) {
+    uint64_t a, b, c;
+    if (!d->Double(&finite) || !d->Varint(&a) || !d->Varint(&b) || !d->Varint(&c)) return false;
+    nan = static_cast<int64_t>(a);
+    pos_inf = static_cast<int64_t>(b);
+    neg_inf = static_cast<int64_t>(c);
+    return true;
+  }
+};
+
+// Running totals of a series' settled samples (the ones aggregates count), so that the aggregate
+// of any run of rollup buckets is the difference of two totals.
+struct Totals {
+  int64_t count = 0;
+  PrefixSum sum;
+  PrefixSum increase;
+
+  void Encode(std::string* out) const {
+    enc::PutVarint(out, static_cast<uint64_t>(count));
+    sum.Encode(out);
+    increase.Encode(out);
+  }
+  bool Decode(enc::Decoder* d) {
+    uint64_t c;
+    if (!d->Varint(&c) || !sum.Decode(d) || !increase.Decode(d)) return false;
+    count = static_cast<int64_t>(c);
+    return true;
+  }
+};
+
+// A WindowAggregate plus what is needed to continue it exactly: the last valid value.
+struct Agg {
+  WindowAggregate w;
+  Pred last_valid;
+
+  void Add(int64_t t, double v, Pred* pred) {
+    if (std::bit_cast<uint64_t>(v) == kStaleNaNBits) return;
+    ++w.count;
+    w.sum += v;
+    if (v < w.min) w.min = v;
+    if (v > w.max) w.max = v;
+    w.last = v;
+    w.last_timestamp_ms = t;
+    if (!std::isnan(v)) {
+      if (pred->has) w.increase += v >= pred->v ? v - pred->v : v;
+      pred->has = true;
+      pred->v = v;
+      last_valid = *pred;
+    }
+  }
+
+  // Appends `later`, an aggregate of the time right after this one's.
+  void Merge(const Agg& later) {
+    if (later.w.count == 0) return;
+    w.count += later.w.count;
+    w.sum += later.w.sum;
+    w.min = std::min(w.min, later.w.min);
+    w.max = std::max(w.max, later.w.max);
+    w.last = later.w.last;
+    w.last_timestamp_ms = later.w.last_timestamp_ms;
+    w.increase += later.w.increase;
+    if (later.last_valid.has) last_valid = later.last_valid;
+  }
+
+  std::string Encode() const {
+    std::string out;
+    enc::PutVarint(&out, static_cast<uint64_t>(w.count));
+    enc::PutDouble(&out, w.sum);
+    enc::PutDouble(&out, w.min);
+    enc::PutDouble(&out, w.max);
+    enc::PutDouble(&out, w.last);
+    enc::PutVarsint(&out, w.last_timestamp_ms);
+    enc::PutDouble(&out, w.increase);
+    out.push_back(last_valid.has ? 1 : 0);
+    enc::PutDouble(&out, last_valid.v);
+    return out;
+  }
+
+  bool Decode(enc::Decoder* d) {
+    uint64_t count;
+    uint8_t has;
+    if (!d->Varint(&count) || !d->Double(&w.sum) || !d->Double(&w.min) || !d->Double(&w.max) ||
+        !d->Double(&w.last) || !d->Varsint(&w.last_timestamp_ms) || !d->Double(&w.increase) ||
+        !d->Byte(&has) || !d->Double(&last_valid.v)) {
+      return false;
+    }
+    w.count = static_cast<int64_t>(count);
+    last_valid.has = has != 0;
+    return true;
+  }
+};
+
+// A rollup bucket being filled with settled samples.
+struct Bucket {
+  int64_t start = 0;
+  Agg agg;
+  Totals before;  // the series' totals before the bucket's first sample
+};
+
+// A rollup bucket as stored: its own aggregate, the series' totals before and after it, and the
+// series' last valid value after it (the predecessor of whatever comes next).
+struct StoredBucket {
+  Agg agg;
+  Totals before, after;
+  Pred pred_after;
+
+  bool Decode(std::string_view data) {
+    enc::Decoder d(data);
+    uint8_t has;
+    if (!agg.Decode(&d) || !before.Decode(&d) || !after.Decode(&d) || !d.Byte(&has) ||
+        !d.Double(&pred_after.v)) {
+      return false;
+    }
+    pred_after.has = has != 0;
+    return true;
+  }
+};
+
+struct MemSeries {
+  uint64_t id = 0;
+  core::Labels labels;
+  // Unsettled samples, ascending by time.
+  std::vector<core::Sample> head;
+  // Settled samples not yet in a closed chunk.
+  ChunkEncoder chunk;
+  bool has_settled = false;
+  int64_t settled_max_t = 0;
+  Pred settled_pred;  // the last settled valid value, for the next settled sample's increase
+  Totals totals;      // over every settled sample
+  Bucket minute, hour;
+  bool deleted = false;
+  bool dirty = false;  // changed since the last checkpoint
+
+  // Whether `t` is stored (settled or in the head). Settled times are checked by the caller.
+  bool HeadHas(int64_t t) const {
+    auto it = std::lower_bound(head.begin(), head.end(), t,
+                               [](const core::Sample& s, int64_t x) { return s.timestamp_ms < x; });
+    return it != head.end() && it->timestamp_ms == t;
+  }
+  void HeadInsert(int64_t t, double v) {
+    if (head.empty() || head.back().timestamp_ms < t) {
+      head.push_back({t, v});
+      return;
+    }
+    auto it = std::lower_bound(head.begin(), head.end(), t,
+                               [](const core::Sample& s, int64_t x) { return s.timestamp_ms < x; });
+    if (it != head.end() && it->timestamp_ms == t) return;
+    head.insert(it, {t, v});
+  }
+  int64_t MaxTime() const {
+    if (!head.empty()) return head.back().timestamp_ms;
+    return has_settled ? settled_max_t : INT64_MIN;
+  }
+
+  std::string EncodeState() const {
+    std::string out;
+    enc::PutVarint(&out, 1);  // state format
+    out.push_back(has_settled ? 1 : 0);
+    enc::PutVarsint(&out, settled_max_t);
+    out.push_back(settled_pred.has ? 1 : 0);
+    enc::PutDouble(&out, settled_pred.v);
+    std::string_view bytes = chunk.num_samples() > 0 ? chunk.bytes() : std::string_view();
+    enc::PutVarint(&out, bytes.size());
+    out += bytes;
+    totals.Encode(&out);
+    for (const Bucket* b : {&minute, &hour}) {
+      enc::PutVarsint(&out, b->start);
+      out += b->agg.Encode();
+      b->before.Encode(&out);
+    }
+    enc::PutVarint(&out, head.size());
+    for (const core::Sample& s : head) {
+      enc::PutVarsint(&out, s.timestamp_ms);
+      enc::PutDouble(&out, s.value);
+    }
+    return out;
+  }
+
+  core::Status DecodeState(std::string_view data) {
+    enc::Decoder d(data);
+    uint64_t version, n;
+    uint8_t has_settled_byte, has_pred;
+    std::string_view bytes;
+    if (!d.Varint(&version) || version != 1 || !d.Byte(&has_settled_byte) ||
+        !d.Varsint(&settled_max_t) || !d.Byte(&has_pred) || !d.Double(&settled_pred.v) ||
+        !d.LengthPrefixed(&bytes)) {
+      return core::DataLossError("corrupt head state of series {}", id);
+    }
+    has_settled = has_settled_byte != 0;
+    settled_pred.has = has_pred != 0;
+    if (!bytes.empty()) {
+      auto restored = ChunkEncoder::FromBytes(bytes);
+      if (!restored.ok()) return restored.status().WithContext(fmt::format("series {}", id));
+      chunk = std::move(*restored);
+    }
+    if (!totals.Decode(&d)) return core::DataLossError("corrupt totals of series {}", id);
+    for (Bucket* b : {&minute, &hour}) {
+      if (!d.Varsint(&b->start) || !b->agg.Decode(&d) || !b->before.Decode(&d)) {
+        return core::DataLossError("corrupt rollup state of series {}", id);
+      }
+    }
+    if (!d.Varint(&n)) return core::DataLossError("corrupt head of series {}", id);
+    head.clear();
+    for (uint64_t i = 0; i < n; ++i) {
+      core::Sample s;
+      if (!d.Varsint(&s.timestamp_ms) || !d.Double(&s.value)) {
+        return core::DataLossError("corrupt head of series {}", id);
+      }
+      head.push_back(s);
+    }
+    return core::Status::Ok();
+  }
+};
+
+// Drops chunks and rollup buckets older than a tier's cutoff during compaction.
+class RetentionFilter : public rocksdb::CompactionFilter {
+ public:
+  // `bucket_ms` 0: values are chunks (fixed64 max t first); else rollups of that bucket length.
+  RetentionFilter(const char* name, int64_t bucket_ms) : name_(name), bucket_ms_(bucket_ms) {}
+
+  bool Filter(int /*level*/, const rocksdb::Slice& key, const rocksdb::Slice& value,
+              std::string* /*new_value*/, bool* /*value_changed*/) const override {
+    int64_t cutoff = cutoff_.load(std::memory_order_relaxed);
+    if (cutoff == INT64_MIN || key.size() != 16) return false;
+    int64_t last;
+    if (bucket_ms_ == 0) {
+      if (value.size() < 8) return false;
+      uint64_t max_t;
+      std::memcpy(&max_t, value.data(), 8);
+      last = static_cast<int64_t>(max_t);
+    } else {
+      last = enc::FromSortableTime(enc::GetBE64(key.data() + 8)) + bucket_ms_ - 1;
+    }
+    return last < cutoff;
+  }
+  const char* Name() const override { return name_; }
+
+  void SetCutoff(int64_t cutoff) { cutoff_.store(cutoff, std::memory_order_relaxed); }
+  int64_t cutoff() const { return cutoff_.load(std::memory_order_relaxed); }
+
+ private:
+  const char* name_;
+  int64_t bucket_ms_;
+  std::atomic<int64_t> cutoff_{INT64_MIN};
+};
+
+class CompactionCounter : public rocksdb::EventListener {
+ public:
+  explicit CompactionCounter(prometheus::Counter* counter) : counter_(counter) {}
+  void OnCompactionCompleted(rocksdb::DB*, const rocksdb::CompactionJobInfo&) override {
+    if (counter_ != nullptr) counter_->Increment();
+  }
+
+ private:
+  prometheus::Counter* counter_;
+};
+
+struct Metrics {
+  prometheus::Gauge* series = nullptr;
+  prometheus::Gauge* head_samples = nullptr;
+  prometheus::Counter* appended = nullptr;
+  prometheus::Counter* rejected_duplicate = nullptr;
+  prometheus::Counter* rejected_too_old = nullptr;
+  prometheus::Counter* checkpoints = nullptr;
+  prometheus::Counter* compactions = nullptr;
+  prometheus::Gauge* wal_bytes = nullptr;
+  prometheus::Gauge* bytes[kNumCfs] = {};
+
+  void Register(prometheus::Registry& r) {
+    series = &prometheus::BuildGauge().Name("nines_store_series")
+                  .Help("Series in the store.").Register(r).Add({});
+    head_samples = &prometheus::BuildGauge().Name("nines_store_head_samples")
+                        .Help("Samples still inside the out-of-order window, held in memory.")
+                        .Register(r).Add({});
+    appended = &prometheus::BuildCounter().Name("nines_store_samples_appended_total")
+                    .Help("Samples committed to the store.").Register(r).Add({});
+    auto& rejected = prometheus::BuildCounter().Name("nines_store_samples_rejected_total")
+                         .Help("Samples not stored, by reason.").Register(r);
+    rejected_duplicate = &rejected.Add({{"reason", "duplicate"}});
+    rejected_too_old = &rejected.Add({{"reason", "too_old"}});
+    checkpoints = &prometheus::BuildCounter().Name("nines_store_checkpoints_total")
+                       .Help("Head checkpoints written.").Register(r).Add({});
+    compactions = &prometheus::BuildCounter().Name("nines_store_compactions_total")
+                       .Help("RocksDB compactions completed.").Register(r).Add({});
+    wal_bytes = &prometheus::BuildGauge().Name("nines_store_wal_bytes")
+                     .Help("Size of RocksDB's write-ahead log files.").Register(r).Add({});
+    auto& disk = prometheus::BuildGauge().Name("nines_store_disk_bytes")
+                     .Help("Bytes on disk (SST files) by tier.").Register(r);
+    for (int cf = 0; cf < kNumCfs; ++cf) bytes[cf] = &disk.Add({{"tier", kCfNames[cf]}});
+  }
+};
+
+}  // namespace
+
+class RocksDbStore final : public Store {
+ public:
+  RocksDbStore(StoreOptions options, core::Clock& clock)
+      : options_(std::move(options)),
+        clock_(clock),
+        raw_filter_("nines.retention.raw", 0),
+        m1_filter_("nines.retention.1m", kMinuteMs),
+        h1_filter_("nines.retention.1h", kHourMs) {}
+
+  ~RocksDbStore() override { Close(); }
+
+  core::Status Open();
+  void Close();
+
+  std::unique_ptr<Appender> NewAppender() override;
+  core::Result<std::vector<core::Labels>> Series(const std::vector<Matcher>& matchers,
+                                                 int64_t mint_ms, int64_t maxt_ms) override;
+  core::Result<std::vector<SeriesSamples>> Select(const std::vector<Matcher>& matchers,
+                                                  int64_t mint_ms, int64_t maxt_ms) override;
+  core::Result<std::vector<std::string>> LabelNames() override;
+  core::Result<std::vector<std::string>> LabelValues(std::string_view name) override;
+  using Reader::Aggregate;
+  core::Result<WindowAggregate> Aggregate(const core::Labels& series, int64_t start_ms,
+                                          int64_t end_ms, Fields fields) override;
+  core::Result<int64_t> DeleteSeries(const std::vector<Matcher>& matchers) override;
+  core::Status EnforceRetention() override;
+  core::Status Flush() override;
+
+  // For the appender.
+  std::shared_ptr<MemSeries> Lookup(const core::Labels& labels) const {
+    std::shared_lock lock(mu_);
+    return LookupLocked(labels);
+  }
+  struct Staged {
+    std::shared_ptr<MemSeries> series;  // null: pending_series[pending]
+    int pending = -1;
+    int64_t t = 0;
+    double v = 0;
+  };
+  core::Result<CommitResult> CommitBatch(std::vector<Staged>& staged,
+                                         std::vector<core::Labels>& pending_series);
+
+ private:
+  // A read-only copy of a series' in-memory part, taken under the lock.
+  struct Snapshot {
+    uint64_t id = 0;
+    std::vector<core::Sample> head;
+    std::string chunk;  // open chunk bytes
+    int64_t minute_emitted_end = INT64_MIN;
+    int64_t hour_emitted_end = INT64_MIN;
+  };
+
+  std::shared_ptr<MemSeries> LookupLocked(const core::Labels& labels) const {
+    auto it = by_hash_.find(labels.Hash());
+    if (it == by_hash_.end()) return nullptr;
+    for (const auto& s : it->second) {
+      if (s->labels == labels) return s;
+    }
+    return nullptr;
+  }
+  void IndexLocked(const std::shared_ptr<MemSeries>& s);
+  void UnindexLocked(const std::shared_ptr<MemSeries>& s);
+  std::vector<std::shared_ptr<MemSeries>> MatchLocked(const std::vector<Matcher>& matchers) const;
+  Snapshot SnapshotLocked(const MemSeries& s, int64_t mint, int64_t maxt) const;
+
+  // Moves samples that left the out-of-order window into chunks and rollups.
+  core::Status SettleLocked();
+  void SettleSeries(MemSeries& s, int64_t point, rocksdb::WriteBatch* batch);
+  // Writes `b`, which ended just now: the series' totals and predecessor are those after it.
+  void EmitBucket(MemSeries& s, Bucket& b, Cf cf, rocksdb::WriteBatch* batch) {
+    if (b.agg.w.count == 0) return;
+    std::string value = b.agg.Encode();
+    b.before.Encode(&value);
+    s.totals.Encode(&value);
+    value.push_back(s.settled_pred.has ? 1 : 0);
+    enc::PutDouble(&value, s.settled_pred.v);
+    batch->Put(cfs_[cf], TimeKey(s.id, b.start), value);
+  }
+  void CloseChunk(MemSeries& s, rocksdb::WriteBatch* batch);
+  core::Status CheckpointLocked();
+  core::Status Recover();
+  void UpdateCutoffsLocked();
+
+  // Samples of `snap`'s series in [from, to), from chunks and memory, plus the valid
+  // predecessor of `from` when `pred` is non-null.
+  core::Status ReadRaw(const Snapshot& snap, int64_t from, int64_t to,
+                       std::vector<core::Sample>* out, Pred* pred);
+  // The aggregate of the rollup buckets of `cf` in [from, to): count, sum and increase from the
+  // running totals of the first and last bucket; min and max by a scan when `fields` asks.
+  core::Status ReadRollups(uint64_t id, Cf cf, int64_t from, int64_t to, Fields fields, Agg* agg);
+  core::Status FindPredecessor(const Snapshot& snap, int64_t before, Pred* pred);
+
+  void BackgroundLoop();
+  void RefreshMetrics();
+
+  const StoreOptions options_;
+  core::Clock& clock_;
+  RetentionFilter raw_filter_, m1_filter_, h1_filter_;
+  Metrics metrics_;
+  std::shared_ptr<CompactionCounter> compaction_counter_;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  rocksdb::WriteOptions write_options_;
+
+  mutable std::shared_mutex mu_;  // guards everything below
+  std::unordered_map<uint64_t, std::shared_ptr<MemSeries>> by_id_;
+  std::unordered_map<uint64_t, std::vector<std::shared_ptr<MemSeries>>> by_hash_;
+  // label name -> value -> ids (sorted ascending; ids only grow).
+  std::map<std::string, std::map<std::string, std::vector<uint64_t>, std::less<>>, std::less<>>
+      postings_;
+  uint64_t next_series_id_ = 1;
+  uint64_t next_seq_ = 1;
+  int64_t max_t_ = INT64_MIN;
+  int64_t last_settle_minute_ = INT64_MIN;
+  int64_t head_samples_ = 0;
+  uint64_t log_bytes_since_checkpoint_ = 0;
+
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool stopping_ = false;
+  std::thread background_;
+};
+
+namespace {
+
+class RocksAppender final : public Appender {
+ public:
+  explicit RocksAppender(RocksDbStore* store) : store_(store) {}
+
+  core::Status Append(const core::Labels& series, int64_t timestamp_ms, double value) override {
+    if (series.MetricName().empty()) {
+      return core::InvalidArgumentError("series {} has no metric name", series.ToString());
+    }
+    RocksDbStore::Staged st;
+    st.t = timestamp_ms;
+    st.v = value;
+    // Most batches repeat series; remember what this appender resolved.
+    auto cached = cache_.find(series.Hash());
+    if (cached != cache_.end() && cached->second->labels == series) {
+      st.series = cached->second;
+    } else if (auto found = store_->Lookup(series)) {
+      cache_[series.Hash()] = found;
+      st.series = std::move(found);
+    } else {
+      auto& candidates = pending_index_[series.Hash()];
+      for (int idx : candidates) {
+        if (pending_[idx] == series) st.pending = idx;
+      }
+      if (st.pending < 0) {
+        st.pending = static_cast<int>(pending_.size());
+        pending_.push_back(series);
+        candidates.push_back(st.pending);
+      }
+    }
+    staged_.push_back(std::move(st));
+    return core::Status::Ok();
+  }
+
+  core::Result<CommitResult> Commit() override {
+    auto result = store_->CommitBatch(staged_, pending_);
+    Rollback();
+    return result;
+  }
+
+  void Rollback() override {
+    staged_.clear();
+    pending_.clear();
+    pending_index_.clear();
+  }
+
+ private:
+  RocksDbStore* store_;
+  std::vector<RocksDbStore::Staged> staged_;
+  std::vector<core::Labels> pending_;
+  std::unordered_map<uint64_t, std::vector<int>> pending_index_;
+  std::unordered_map<uint64_t, std::shared_ptr<MemSeries>> cache_;
+};
+
+}  // namespace
+
+core::Status RocksDbStore::Open() {
+  if (options_.dir.empty()) return core::InvalidArgumentError("store: no directory given");
+  if (options_.registry) {
+    metrics_.Register(*options_.registry);
+  }
+  compaction_counter_ = std::make_shared<CompactionCounter>(metrics_.compactions);
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.listeners.push_back(compaction_counter_);
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.keep_log_file_num = 3;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int cf = 0; cf < kNumCfs; ++cf) {
+    rocksdb::ColumnFamilyOptions cf_options;
+    switch (cf) {
+      case kChunks:
+        cf_options.compression = rocksdb::kNoCompression;  // Gorilla chunks are compressed
+        cf_options.compaction_filter = &raw_filter_;
+        break;
+      case kRollup1m:
+        cf_options.compaction_filter = &m1_filter_;
+        break;
+      case kRollup1h:
+        cf_options.compaction_filter = &h1_filter_;
+        break;
+      case kHeadLog:
+        cf_options.compression = rocksdb::kNoCompression;
+        break;
+      default:
+        break;
+    }
+    descriptors.emplace_back(kCfNames[cf], cf_options);
+  }
+  rocksdb::DB* raw_db = nullptr;
+  RETURN_IF_ERROR(FromRocks(
+      rocksdb::DB::Open(db_options, options_.dir, descriptors, &cfs_, &raw_db),
+      fmt::format("store: open {}", options_.dir)));
+  db_.reset(raw_db);
+  write_options_.sync = options_.sync;
+
+  std::string format;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kMeta], "format", &format);
+  if (s.IsNotFound()) {
+    std::string v;
+    enc::PutBE64(&v, kFormatVersion);
+    RETURN_IF_ERROR(FromRocks(db_->Put(write_options_, cfs_[kMeta], "format", v), "store"));
+  } else if (!s.ok()) {
+    return FromRocks(s, "store: read format");
+  } else if (format.size() != 8 || enc::GetBE64(format.data()) != kFormatVersion) {
+    return core::FailedPreconditionError("store {}: unsupported format", options_.dir);
+  }
+  RETURN_IF_ERROR(Recover());
+  RefreshMetrics();
+  background_ = std::thread([this] { BackgroundLoop(); });
+  return core::Status::Ok();
+}
+
+void RocksDbStore::Close() {
+  {
+    std::lock_guard<std::mutex> lock(bg_mu_);
+    stopping_ = true;
+  }
+  bg_cv_.notify_all();
+  if (background_.joinable()) background_.join();
+  if (db_) {
+    {
+      std::unique_lock lock(mu_);
+      core::Status s = CheckpointLocked();
+      if (!s.ok()) LOG_WARNING("store: final checkpoint: {}", s.ToString());
+    }
+    for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    cfs_.clear();
+    db_->Close().PermitUncheckedError();
+    db_.reset();
+  }
+}
+
+core::Status RocksDbStore::Recover() {
+  std::unique_lock lock(mu_);
+  std::string next;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kMeta], "next_series_id", &next);
+  if (s.ok() && next.size() == 8) next_series_id_ = enc::GetBE64(next.data());
+
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kSeries]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) return core::DataLossError("store: bad series key");
+    auto series = std::make_shared<MemSeries>();
+    series->id = enc::GetBE64(it->key().data());
+    ASSIGN_OR_RETURN(series->labels, DecodeLabels(it->value().ToStringView()));
+    next_series_id_ = std::max(next_series_id_, series->id + 1);
+    IndexLocked(series);
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "store: read series"));
+
+  it.reset(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kHeadState]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto found = by_id_.find(enc::GetBE64(it->key().data()));
+    if (found == by_id_.end()) continue;
+    RETURN_IF_ERROR(found->second->DecodeState(it->value().ToStringView()));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "store: read head state"));
+  for (auto& [id, series] : by_id_) {
+    max_t_ = std::max(max_t_, series->MaxTime());
+    head_samples_ += static_cast<int64_t>(series->head.size());
+  }
+
+  // Replay what was committed after the checkpoint. Every logged sample had been accepted, so
+  // none is rejected for age here; settled ones are already in chunks.
+  int64_t replayed = 0;
+  it.reset(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kHeadLog]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    next_seq_ = enc::GetBE64(it->key().data()) + 1;
+    enc::Decoder d(it->value().ToStringView());
+    uint64_t n;
+    if (!d.Varint(&n)) return core::DataLossError("store: corrupt head log record");
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t id;
+      int64_t t;
+      double v;
+      if (!d.Varint(&id) || !d.Varsint(&t) || !d.Double(&v)) {
+        return core::DataLossError("store: corrupt head log record");
+      }
+      auto found = by_id_.find(id);
+      if (found == by_id_.end()) continue;  // deleted since
+      MemSeries& series = *found->second;
+      if (series.has_settled && t <= series.settled_max_t) continue;
+      size_t before = series.head.size();
+      series.HeadInsert(t, v);
+      head_samples_ += static_cast<int64_t>(series.head.size() - before);
+      series.dirty = true;
+      max_t_ = std::max(max_t_, t);
+      ++replayed;
+    }
+    log_bytes_since_checkpoint_ += it->value().size();
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "store: read head log"));
+  if (replayed > 0) LOG_INFO("store: replayed {} samples from the head log", replayed);
+  UpdateCutoffsLocked();
+  return SettleLocked();
+}
+
+void RocksDbStore::IndexLocked(const std::shared_ptr<MemSeries>& s) {
+  by_id_[s->id] = s;
+  by_hash_[s->labels.Hash()].push_back(s);
+  for (const core::Label& l : s->labels) {
+    auto& ids = postings_[l.name][l.value];
+    ids.insert(std::upper_bound(ids.begin(), ids.end(), s->id), s->id);
+  }
+}
+
+void RocksDbStore::UnindexLocked(const std::shared_ptr<MemSeries>& s) {
+  by_id_.erase(s->id);
+  auto& bucket = by_hash_[s->labels.Hash()];
+  std::erase(bucket, s);
+  if (bucket.empty()) by_hash_.erase(s->labels.Hash());
+  for (const core::Label& l : s->labels) {
+    auto name_it = postings_.find(l.name);
+    if (name_it == postings_.end()) continue;
+    auto value_it = name_it->second.find(l.value);
+    if (value_it == name_it->second.end()) continue;
+    std::erase(value_it->second, s->id);
+    if (value_it->second.empty()) name_it->second.erase(value_it);
+    if (name_it->second.empty()) postings_.erase(name_it);
+  }
+}
+
+std::vector<std::shared_ptr<MemSeries>> RocksDbStore::MatchLocked(
+    const std::vector<Matcher>& matchers) const {
+  // Candidates from the most selective matcher that cannot match an absent label.
+  const std::vector<uint64_t>* best = nullptr;
+  std::vector<uint64_t> best_union;
+  bool have_candidates = false;
+  for (const Matcher& m : matchers) {
+    if (m.MatchesEmpty()) continue;
+    auto name_it = postings_.find(m.name());
+    if (name_it == postings_.end()) return {};
+    std::vector<uint64_t> ids;
+    if (m.op() == Matcher::Op::kEqual) {
+      auto v = name_it->second.find(m.value());
+      if (v == name_it->second.end()) return {};
+      if (!have_candidates || v->second.size() < (best ? best->size() : best_union.size())) {
+        best = &v->second;
+        have_candidates = true;
+      }
+      continue;
+    }
+    for (const auto& [value, value_ids] : name_it->second) {
+      if (m.Matches(value)) ids.insert(ids.end(), value_ids.begin(), value_ids.end());
+    }
+    if (!have_candidates || ids.size() < (best ? best->size() : best_union.size())) {
+      best = nullptr;
+      best_union = std::move(ids);
+      have_candidates = true;
+    }
+  }
+  std::vector<uint64_t> candidates;
+  if (have_candidates) {
+    candidates = best ? *best : std::move(best_union);
+  } else {
+    for (const auto& [id, s] : by_id_) candidates.push_back(id);
+  }
+  std::vector<std::shared_ptr<MemSeries>> out;
+  for (uint64_t id : candidates) {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) continue;
+    bool ok = true;
+    for (const Matcher& m : matchers) {
+      if (!m.Matches(it->second->labels.Get(m.name()))) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) out.push_back(it->second);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a->labels < b->labels; });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged,
+                                                     std::vector<core::Labels>& pending_series) {
+  CommitResult result;
+  if (staged.empty()) return result;
+  std::unique_lock lock(mu_);
+  rocksdb::WriteBatch batch;
+
+  // Resolve series created since Append (or by this batch).
+  std::vector<std::shared_ptr<MemSeries>> created;
+  std::vector<std::shared_ptr<MemSeries>> resolved(pending_series.size());
+  uint64_t next_id = next_series_id_;
+  for (size_t i = 0; i < pending_series.size(); ++i) {
+    if (auto existing = LookupLocked(pending_series[i])) {
+      resolved[i] = std::move(existing);
+      continue;
+    }
+    auto s = std::make_shared<MemSeries>();
+    s->id = next_id++;
+    s->labels = pending_series[i];
+    batch.Put(cfs_[kSeries], SeriesKey(s->id), EncodeLabels(s->labels));
+    resolved[i] = s;
+    created.push_back(std::move(s));
+  }
+  if (!created.empty()) {
+    std::string v;
+    enc::PutBE64(&v, next_id);
+    batch.Put(cfs_[kMeta], "next_series_id", v);
+  }
+
+  // Decide per sample; within the batch, the first of a repeated (series, t) wins.
+  const int64_t threshold =
+      max_t_ == INT64_MIN ? INT64_MIN : max_t_ - options_.out_of_order_window.millis();
+  struct Accepted {
+    MemSeries* series;
+    int64_t t;
+    double v;
+    size_t order;
+  };
+  std::vector<Accepted> accepted;
+  accepted.reserve(staged.size());
+  for (size_t i = 0; i < staged.size(); ++i) {
+    Staged& st = staged[i];
+    MemSeries* s = st.series ? st.series.get() : resolved[static_cast<size_t>(st.pending)].get();
+    if (s->deleted) {  // deleted after Append resolved it: write it as a new series
+      auto again = LookupLocked(s->labels);
+      if (!again) {
+        auto fresh = std::make_shared<MemSeries>();
+        fresh->id = next_id++;
+        fresh->labels = s->labels;
+        batch.Put(cfs_[kSeries], SeriesKey(fresh->id), EncodeLabels(fresh->labels));
+        std::string v;
+        enc::PutBE64(&v, next_id);
+        batch.Put(cfs_[kMeta], "next_series_id", v);
+        again = fresh;
+        created.push_back(fresh);
+      }
+      st.series = again;
+      s = again.get();
+    }
+    if (st.t < threshold || (s->has_settled && st.t <= s->settled_max_t)) {
+      ++result.too_old;
+      continue;
+    }
+    if (s->HeadHas(st.t)) {
+      ++result.duplicates;
+      continue;
+    }
+    accepted.push_back({s, st.t, st.v, i});
+  }
+  std::stable_sort(accepted.begin(), accepted.end(), [](const Accepted& a, const Accepted& b) {
+    return a.series != b.series ? a.series < b.series : a.t < b.t;
+  });
+  auto dup = std::unique(accepted.begin(), accepted.end(), [](const Accepted& a, const Accepted& b) {
+    return a.series == b.series && a.t == b.t;
+  });
+  result.duplicates += accepted.end() - dup;
+  accepted.erase(dup, accepted.end());
+
+  std::string record;
+  if (!accepted.empty()) {
+    record.reserve(accepted.size() * 14 + 8);
+    enc::PutVarint(&record, accepted.size());
+    for (const Accepted& a : accepted) {
+      enc::PutVarint(&record, a.series->id);
+      enc::PutVarsint(&record, a.t);
+      enc::PutDouble(&record, a.v);
+    }
+    std::string key;
+    enc::PutBE64(&key, next_seq_);
+    batch.Put(cfs_[kHeadLog], key, record);
+  }
+  if (batch.Count() > 0) {
+    RETURN_IF_ERROR(FromRocks(db_->Write(write_options_, &batch), "store: commit"));
+  }
+
+  // Durable: now apply to memory.
+  next_series_id_ = next_id;
+  for (auto& s : created) IndexLocked(s);
+  if (!accepted.empty()) ++next_seq_;
+  for (const Accepted& a : accepted) {
+    a.series->HeadInsert(a.t, a.v);
+    a.series->dirty = true;
+    max_t_ = std::max(max_t_, a.t);
+  }
+  result.appended = static_cast<int64_t>(accepted.size());
+  head_samples_ += result.appended;
+  log_bytes_since_checkpoint_ += record.size();
+  if (metrics_.appended) {
+    metrics_.series->Set(static_cast<double>(by_id_.size()));
+    metrics_.head_samples->Set(static_cast<double>(head_samples_));
+    metrics_.appended->Increment(static_cast<double>(result.appended));
+    metrics_.rejected_duplicate->Increment(static_cast<double>(result.duplicates));
+    metrics_.rejected_too_old->Increment(static_cast<double>(result.too_old));
+  }
+
+  // Settle at most once per minute of data time; checkpoint when the log has grown.
+  if (max_t_ != INT64_MIN && FloorTo(max_t_, kMinuteMs) > last_settle_minute_) {
+    RETURN_IF_ERROR(SettleLocked());
+  }
+  if (log_bytes_since_checkpoint_ > (64u << 20)) RETURN_IF_ERROR(CheckpointLocked());
+  return result;
+}
+
+core::Status RocksDbStore::SettleLocked() {
+  if (max_t_ == INT64_MIN) return core::Status::Ok();
+  last_settle_minute_ = FloorTo(max_t_, kMinuteMs);
+  const int64_t point = max_t_ - options_.out_of_order_window.millis();
+  rocksdb::WriteBatch batch;
+  for (auto& [id, s] : by_id_) {
+    if (!s->head.empty() && s->head.front().timestamp_ms < point) SettleSeries(*s, point, &batch);
+  }
+  UpdateCutoffsLocked();
+  if (batch.Count() == 0) return core::Status::Ok();
+  // Not synced: everything written here is rebuilt from head_log if lost.
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "store: settle");
+}
+
+void RocksDbStore::SettleSeries(MemSeries& s, int64_t point, rocksdb::WriteBatch* batch) {
+  const int64_t span = options_.chunk_max_span.millis();
+  size_t n = 0;
+  for (; n < s.head.size() && s.head[n].timestamp_ms < point; ++n) {
+    const core::Sample& x = s.head[n];
+    if (s.chunk.num_samples() > 0 &&
+        (s.chunk.num_samples() >= options_.chunk_max_samples ||
+         x.timestamp_ms - s.chunk.min_time() >= span)) {
+      CloseChunk(s, batch);
+    }
+    s.chunk.Append(x.timestamp_ms, x.value).IgnoreError();  // strictly increasing by design
+    for (auto [bucket, cf, len] : {std::tuple{&s.minute, kRollup1m, kMinuteMs},
+                                   std::tuple{&s.hour, kRollup1h, kHourMs}}) {
+      int64_t start = FloorTo(x.timestamp_ms, len);
+      if (bucket->agg.w.count > 0 && bucket->start != start) {
+        EmitBucket(s, *bucket, cf, batch);
+        bucket->agg = Agg();
+      }
+      if (bucket->agg.w.count == 0) bucket->before = s.totals;
+      bucket->start = start;
+      Pred pred = s.settled_pred;  // each tier continues from the same predecessor
+      bucket->agg.Add(x.timestamp_ms, x.value, &pred);
+    }
+    if (std::bit_cast<uint64_t>(x.value) != kStaleNaNBits) {
+      ++s.totals.count;
+      s.totals.sum.Add(x.value);
+      if (!std::isnan(x.value)) {
+        if (s.settled_pred.has) {
+          s.totals.increase.Add(x.value >= s.settled_pred.v ? x.value - s.settled_pred.v
+                                                            : x.value);
+        }
+        s.settled_pred = {true, x.value};
+      }
+    }
+    s.has_settled = true;
+    s.settled_max_t = x.timestamp_ms;
+  }
+  s.head.erase(s.head.begin(), s.head.begin() + static_cast<std::ptrdiff_t>(n));
+  head_samples_ -= static_cast<int64_t>(n);
+  s.dirty = true;
+}
+
+void RocksDbStore::CloseChunk(MemSeries& s, rocksdb::WriteBatch* batch) {
+  std::string value;
+  enc::PutFixed64(&value, static_cast<uint64_t>(s.chunk.max_time()));
+  value += s.chunk.bytes();
+  batch->Put(cfs_[kChunks], TimeKey(s.id, s.chunk.min_time()), value);
+  s.chunk = ChunkEncoder();
+}
+
+core::Status RocksDbStore::CheckpointLocked() {
+  rocksdb::WriteBatch batch;
+  for (auto& [id, s] : by_id_) {
+    if (s->dirty) batch.Put(cfs_[kHeadState], SeriesKey(id), s->EncodeState());
+  }
+  std::string begin, end;
+  enc::PutBE64(&begin, 0);
+  enc::PutBE64(&end, next_seq_);
+  batch.DeleteRange(cfs_[kHeadLog], begin, end);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;  // the log records it deletes must not outlive the state that replaces them
+  RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "store: checkpoint"));
+  for (auto& [id, s] : by_id_) s->dirty = false;
+  log_bytes_since_checkpoint_ = 0;
+  if (metrics_.checkpoints) metrics_.checkpoints->Increment();
+  return core::Status::Ok();
+}
+
+void RocksDbStore::UpdateCutoffsLocked() {
+  if (max_t_ == INT64_MIN) return;
+  raw_filter_.SetCutoff(max_t_ - options_.raw_retention.millis());
+  m1_filter_.SetCutoff(max_t_ - options_.rollup_1m_retention.millis());
+  h1_filter_.SetCutoff(max_t_ - options_.rollup_1h_retention.millis());
+}
+
+std::unique_ptr<Appender> RocksDbStore::NewAppender() {
+  return std::make_unique<RocksAppender>(this);
+}
+
+RocksDbStore::Snapshot RocksDbStore::SnapshotLocked(const MemSeries& s, int64_t mint,
+                                                    int64_t maxt) const {
+  Snapshot snap;
+  snap.id = s.id;
+  auto lo = std::lower_bound(s.head.begin(), s.head.end(), mint,
+                             [](const core::Sample& x, int64_t t) { return x.timestamp_ms < t; });
+  auto hi = std::upper_bound(lo, s.head.end(), maxt,
+                             [](int64_t t, const core::Sample& x) { return t < x.timestamp_ms; });
+  snap.head.assign(lo, hi);
+  if (s.chunk.num_samples() > 0 && s.chunk.max_time() >= mint && s.chunk.min_time() <= maxt) {
+    snap.chunk = std::string(s.chunk.bytes());
+  }
+  if (s.minute.agg.w.count > 0) snap.minute_emitted_end = s.minute.start;
+  if (s.hour.agg.w.count > 0) snap.hour_emitted_end = s.hour.start;
+  return snap;
+}
+
+core::Status RocksDbStore::ReadRaw(const Snapshot& snap, int64_t from, int64_t to,
+                                   std::vector<core::Sample>* out, Pred* pred) {
+  if (pred != nullptr) RETURN_IF_ERROR(FindPredecessor(snap, from, pred));
+  if (from >= to) return core::Status::Ok();
+  const int64_t cutoff = raw_filter_.cutoff();
+  const size_t first = out->size();
+  // A chunk spans at most chunk_max_span, so none starting earlier than this reaches `from`.
+  const int64_t span = options_.chunk_max_span.millis();
+  const int64_t first_start = from < std::numeric_limits<int64_t>::min() + span
+                                  ? std::numeric_limits<int64_t>::min()
+                                  : from - span;
+  std::string lower = TimeKey(snap.id, first_start);
+  std::string upper = TimeKey(snap.id, to);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kChunks]));
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    rocksdb::Slice v = it->value();
+    if (v.size() < 8) return core::DataLossError("store: corrupt chunk of series {}", snap.id);
+    uint64_t max_t;
+    std::memcpy(&max_t, v.data(), 8);
+    if (static_cast<int64_t>(max_t) < from || static_cast<int64_t>(max_t) < cutoff) continue;
+    ChunkIterator ci(std::string_view(v.data() + 8, v.size() - 8));
+    while (ci.Next()) {
+      if (ci.t() >= from && ci.t() < to && ci.t() >= cutoff) out->push_back({ci.t(), ci.v()});
+    }
+    RETURN_IF_ERROR(ci.status());
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "store: read chunks"));
+  if (!snap.chunk.empty()) {
+    ChunkIterator ci(snap.chunk);
+    while (ci.Next()) {
+      if (ci.t() >= from && ci.t() < to && ci.t() >= cutoff) out->push_back({ci.t(), ci.v()});
+    }
+    RETURN_IF_ERROR(ci.status());
+  }
+  for (const core::Sample& s : snap.head) {
+    if (s.timestamp_ms >= from && s.timestamp_ms < to) out->push_back(s);
+  }
+  // A chunk closed between the snapshot and the read shows its samples twice.
+  auto begin = out->begin() + static_cast<std::ptrdiff_t>(first);
+  auto by_time = [](const core::Sample& a, const core::Sample& b) {
+    return a.timestamp_ms < b.timestamp_ms;
+  };
+  if (!std::is_sorted(begin, out->end(), by_time) ||
+      std::adjacent_find(begin, out->end(), [](const core::Sample& a, const core::Sample& b) {
+        return a.timestamp_ms == b.timestamp_ms;
+      }) != out->end()) {
+    std::stable_sort(begin, out->end(), by_time);
+    out->erase(std::unique(begin, out->end(),
+                           [](const core::Sample& a, const core::Sample& b) {
+                             return a.timestamp_ms == b.timestamp_ms;
+                           }),
+               out->end());
+  }
+  return core::Status::Ok();
+}
+
+core::Status RocksDbStore::FindPredecessor(const Snapshot& snap, int64_t before, Pred* pred) {
+  *pred = Pred();
+  auto valid = [](double v) {
+    return !std::isnan(v);  // the staleness marker is a NaN too
+  };
+  // The snapshot's head only holds samples >= the window start; look at the full series.
+  {
+    std::shared_lock lock(mu_);
+    auto it = by_id_.find(snap.id);
+    if (it != by_id_.end()) {
+      const MemSeries& s = *it->second;
+      for (auto h = s.head.rbegin(); h != s.head.rend(); ++h) {
+        if (h->timestamp_ms < before && valid(h->value)) {
+          *pred = {true, h->value};
+          return core::Status::Ok();
+        }
+      }
+      if (s.chunk.num_samples() > 0 && s.chunk.min_time() < before) {
+        ChunkIterator ci(s.chunk.bytes());
+        while (ci.Next() && ci.t() < before) {
+          if (valid(ci.v())) *pred = {true, ci.v()};
+        }
+        if (pred->has) return core::Status::Ok();
+      }
+    }
+  }
+  std::string lower = TimeKey(snap.id, std::numeric_limits<int64_t>::min());
+  std::string start = TimeKey(snap.id, before - 1);
+  rocksdb::Slice lower_slice(lower);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kChunks]));
+  for (it->SeekForPrev(start); it->Valid(); it->Prev()) {
+    rocksdb::Slice v = it->value();
+    if (v.size() < 8) return core::DataLossError("store: corrupt chunk of series {}", snap.id);
+    ChunkIterator ci(std::string_view(v.data() + 8, v.size() - 8));
+    while (ci.Next() && ci.t() < before) {
+      if (valid(ci.v())) *pred = {true, ci.v()};
+    }
+    RETURN_IF_ERROR(ci.status());
+    if (pred->has) return core::Status::Ok();
+  }
+  return FromRocks(it->status(), "store: read chunks");
+}
+
+core::Status RocksDbStore::ReadRollups(uint64_t id, Cf cf, int64_t from, int64_t to,
+                                       Fields fields, Agg* agg) {
+  const int64_t len = cf == kRollup1m ? kMinuteMs : kHourMs;
+  // Buckets wholly before the tier's cutoff are expired even if compaction has not run yet.
+  const int64_t cutoff = (cf == kRollup1m ? m1_filter_ : h1_filter_).cutoff();
+  if (cutoff != INT64_MIN) from = std::max(from, FloorTo(cutoff - len, len) + len);
+  if (from >= to) return core::Status::Ok();
+  std::string lower = TimeKey(id, from);
+  std::string upper = TimeKey(id, to);
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[cf]));
+  it->Seek(lower);
+  if (!it->Valid()) return FromRocks(it->status(), "store: read rollups");
+  StoredBucket first, last;
+  if (!first.Decode(it->value().ToStringView())) {
+    return core::DataLossError("store: corrupt rollup of series {}", id);
+  }
+  Agg out;  // min and max stay neutral (+inf, -inf) unless scanned
+  if (fields == Fields::kAll) {
+    out.w.min = first.agg.w.min;
+    out.w.max = first.agg.w.max;
+    for (it->Next(); it->Valid(); it->Next()) {
+      StoredBucket b;
+      if (!b.Decode(it->value().ToStringView())) {
+        return core::DataLossError("store: corrupt rollup of series {}", id);
+      }
+      out.w.min = std::min(out.w.min, b.agg.w.min);
+      out.w.max = std::max(out.w.max, b.agg.w.max);
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "store: read rollups"));
+  }
+  it->SeekForPrev(std::string(TimeKey(id, to - 1)));
+  if (!it->Valid() || !last.Decode(it->value().ToStringView())) {
+    RETURN_IF_ERROR(FromRocks(it->status(), "store: read rollups"));
+    return core::DataLossError("store: rollups of series {} changed during a read", id);
+  }
+  out.w.count = last.after.count - first.before.count;
+  out.w.sum = last.after.sum.Since(first.before.sum);
+  out.w.increase = last.after.increase.Since(first.before.increase);
+  out.w.last = last.agg.w.last;
+  out.w.last_timestamp_ms = last.agg.w.last_timestamp_ms;
+  out.last_valid = last.pred_after;
+  agg->Merge(out);
+  return core::Status::Ok();
+}
+
+core::Result<WindowAggregate> RocksDbStore::Aggregate(const core::Labels& series,
+                                                      int64_t start_ms, int64_t end_ms,
+                                                      Fields fields) {
+  Snapshot snap;
+  {
+    std::shared_lock lock(mu_);
+    auto s = LookupLocked(series);
+    if (!s) {
+      WindowAggregate none;
+      if (fields == Fields::kCounts) none.min = none.max = std::numeric_limits<double>::quiet_NaN();
+      return none;
+    }
+    snap = SnapshotLocked(*s, start_ms, end_ms - 1);
+  }
+  Agg total;
+  Pred pred;
+  bool pred_known = false;  // whether `pred` is the predecessor of `cur`
+  int64_t cur = start_ms;
+  std::vector<core::Sample> raw;
+  while (cur < end_ms) {
+    int64_t hour_end = std::min(FloorTo(end_ms, kHourMs), snap.hour_emitted_end);
+    int64_t minute_end = std::min(FloorTo(end_ms, kMinuteMs), snap.minute_emitted_end);
+    if (cur % kHourMs == 0 && cur + kHourMs <= hour_end) {
+      Agg part;
+      RETURN_IF_ERROR(ReadRollups(snap.id, kRollup1h, cur, hour_end, fields, &part));
+      total.Merge(part);
+      // A run without valid values leaves the predecessor (known or not) as it was.
+      if (part.last_valid.has) {
+        pred = part.last_valid;
+        pred_known = true;
+      }
+      cur = hour_end;
+      continue;
+    }
+    if (cur % kMinuteMs == 0 && cur + kMinuteMs <= minute_end) {
+      int64_t next_hour = FloorTo(cur, kHourMs) + kHourMs;
+      int64_t run_end = minute_end;
+      if (next_hour + kHourMs <= hour_end) run_end = std::min(run_end, next_hour);
+      Agg part;
+      RETURN_IF_ERROR(ReadRollups(snap.id, kRollup1m, cur, run_end, fields, &part));
+      total.Merge(part);
+      if (part.last_valid.has) {
+        pred = part.last_valid;
+        pred_known = true;
+      }
+      cur = run_end;
+      continue;
+    }
+    // Raw up to the next minute boundary, or to the end when no rollup can follow.
+    int64_t raw_end = FloorTo(cur, kMinuteMs) + kMinuteMs;
+    if (raw_end + kMinuteMs > minute_end) raw_end = end_ms;
+    raw_end = std::min(raw_end, end_ms);
+    raw.clear();
+    Pred found;
+    RETURN_IF_ERROR(ReadRaw(snap, cur, raw_end, &raw, pred_known ? nullptr : &found));
+    if (!pred_known) pred = found;
+    Agg part;
+    for (const core::Sample& s : raw) part.Add(s.timestamp_ms, s.value, &pred);
+    total.Merge(part);
+    pred_known = true;
+    cur = raw_end;
+  }
+  if (fields == Fields::kCounts) {
+    total.w.min = total.w.max = std::numeric_limits<double>::quiet_NaN();
+  }
+  return total.w;
+}
+
+core::Result<std::vector<core::Labels>> RocksDbStore::Series(const std::vector<Matcher>& matchers,
+                                                             int64_t mint_ms, int64_t maxt_ms) {
+  ASSIGN_OR_RETURN(auto selected, Select(matchers, mint_ms, maxt_ms));
+  std::vector<core::Labels> out;
+  out.reserve(selected.size());
+  for (auto& s : selected) out.push_back(std::move(s.labels));
+  return out;
+}
+
+core::Result<std::vector<SeriesSamples>> RocksDbStore::Select(const std::vector<Matcher>& matchers,
+                                                              int64_t mint_ms, int64_t maxt_ms) {
+  std::vector<std::pair<core::Labels, Snapshot>> snaps;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& s : MatchLocked(matchers)) {
+      snaps.emplace_back(s->labels, SnapshotLocked(*s, mint_ms, maxt_ms));
+    }
+  }
+  std::vector<SeriesSamples> out;
+  const int64_t to = maxt_ms == INT64_MAX ? INT64_MAX : maxt_ms + 1;
+  for (auto& [labels, snap] : snaps) {
+    SeriesSamples ss;
+    RETURN_IF_ERROR(ReadRaw(snap, mint_ms, to, &ss.samples, nullptr));
+    if (ss.samples.empty()) continue;
+    ss.labels = std::move(labels);
+    out.push_back(std::move(ss));
+  }
+  return out;
+}
+
+core::Result<std::vector<std::string>> RocksDbStore::LabelNames() {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, values] : postings_) out.push_back(name);
+  return out;
+}
+
+core::Result<std::vector<std::string>> RocksDbStore::LabelValues(std::string_view name) {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  auto it = postings_.find(name);
+  if (it == postings_.end()) return out;
+  for (const auto& [value, ids] : it->second) out.push_back(value);
+  return out;
+}
+
+core::Result<int64_t> RocksDbStore::DeleteSeries(const std::vector<Matcher>& matchers) {
+  std::unique_lock lock(mu_);
+  auto victims = MatchLocked(matchers);
+  if (victims.empty()) return 0;
+  rocksdb::WriteBatch batch;
+  for (const auto& s : victims) {
+    batch.Delete(cfs_[kSeries], SeriesKey(s->id));
+    batch.Delete(cfs_[kHeadState], SeriesKey(s->id));
+    for (Cf cf : {kChunks, kRollup1m, kRollup1h}) {
+      batch.DeleteRange(cfs_[cf], TimeKey(s->id, std::numeric_limits<int64_t>::min()),
+                        SeriesKey(s->id + 1) + std::string(8, '\0'));
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(db_->Write(write_options_, &batch), "store: delete series"));
+  for (const auto& s : victims) {
+    head_samples_ -= static_cast<int64_t>(s->head.size());
+    s->deleted = true;
+    UnindexLocked(s);
+  }
+  if (metrics_.series) metrics_.series->Set(static_cast<double>(by_id_.size()));
+  return static_cast<int64_t>(victims.size());
+}
+
+core::Status RocksDbStore::EnforceRetention() {
+  {
+    std::unique_lock lock(mu_);
+    UpdateCutoffsLocked();
+  }
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (Cf cf : {kChunks, kRollup1m, kRollup1h}) {
+    RETURN_IF_ERROR(FromRocks(db_->CompactRange(options, cfs_[cf], nullptr, nullptr),
+                              "store: retention compaction"));
+  }
+  return core::Status::Ok();
+}
+
+core::Status RocksDbStore::Flush() {
+  {
+    std::unique_lock lock(mu_);
+    RETURN_IF_ERROR(CheckpointLocked());
+  }
+  RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions(), cfs_), "store: flush"));
+  RefreshMetrics();
+  return core::Status::Ok();
+}
+
+void RocksDbStore::RefreshMetrics() {
+  if (metrics_.series == nullptr) return;
+  {
+    std::shared_lock lock(mu_);
+    metrics_.series->Set(static_cast<double>(by_id_.size()));
+    metrics_.head_samples->Set(static_cast<double>(head_samples_));
+  }
+  for (int cf = 0; cf < kNumCfs; ++cf) {
+    uint64_t bytes = 0;
+    if (db_->GetIntProperty(cfs_[cf], "rocksdb.total-sst-files-size", &bytes)) {
+      metrics_.bytes[cf]->Set(static_cast<double>(bytes));
+    }
+  }
+  rocksdb::VectorLogPtr wal_files;
+  if (db_->GetSortedWalFiles(wal_files).ok()) {
+    uint64_t total = 0;
+    for (const auto& f : wal_files) total += f->SizeFileBytes();
+    metrics_.wal_bytes->Set(static_cast<double>(total));
+  }
+}
+
+void RocksDbStore::BackgroundLoop() {
+  core::Duration last_checkpoint = clock_.Monotonic();
+  core::Duration last_retention = clock_.Monotonic();
+  std::unique_lock<std::mutex> lock(bg_mu_);
+  while (!stopping_) {
+    bg_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    core::Duration now = clock_.Monotonic();
+    if (now - last_checkpoint >= core::Duration::Minutes(5)) {
+      std::unique_lock store_lock(mu_);
+      if (log_bytes_since_checkpoint_ > 0) {
+        core::Status s = CheckpointLocked();
+        if (!s.ok()) LOG_WARNING("store: checkpoint: {}", s.ToString());
+      }
+      last_checkpoint = now;
+    }
+    if (now - last_retention >= core::Duration::Hours(1)) {
+      core::Status s = EnforceRetention();
+      if (!s.ok()) LOG_WARNING("store: retention: {}", s.ToString());
+      last_retention = now;
+    }
+    RefreshMetrics();
+    lock.lock();
+  }
+}
+
+core::Result<std::unique_ptr<Store>> OpenStore(StoreOptions options, core::Clock& clock) {
+  auto store = std::make_unique<RocksDbStore>(std::move(options), clock);
+  RETURN_IF_ERROR(store->Open());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace nines::store

@@ -1,0 +1,185 @@
+// store: nines' time-series store, as the rest of nines sees it.
+//
+// Modules write through an Appender (a batch of samples committed atomically and durably) and
+// read through a Reader (series by label matchers, raw samples, label names and values, and
+// exact window aggregates served from rollups). The concrete RocksDB-backed store is created by
+// OpenStore(); nothing outside store/ sees RocksDB.
+//
+// Thread-safety: a Store is thread-safe. An Appender is used by one thread at a time; many
+// Appenders may commit concurrently.
+//
+// Semantics every implementation keeps:
+// - Samples are (timestamp in ms, double). A series is identified by its Labels.
+// - Writing the same (series, timestamp) again is idempotent: the first value is kept and the
+//   repeat counted as a duplicate (a different value for the same timestamp is counted too).
+// - Samples may arrive in any order within StoreOptions::out_of_order_window behind the newest
+//   sample of the store; older ones are rejected and counted by reason, never silently dropped.
+// - What Commit() acknowledged survives kill -9 (and, with sync on, power loss).
+#ifndef NINES_STORE_STORE_H_
+#define NINES_STORE_STORE_H_
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/labels.h"
+#include "core/status.h"
+#include "core/time.h"
+
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
+namespace nines::store {
+
+// A label matcher as in PromQL: =, !=, =~, !~. Regexes are fully anchored. A label that is absent
+// has the value "" (so `{region=""}` selects series without a region).
+class Matcher {
+ public:
+  enum class Op { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
+
+  // Errors: INVALID_ARGUMENT for an invalid label name or regex (naming both).
+  static core::Result<Matcher> Create(Op op, std::string name, std::string value);
+
+  bool Matches(std::string_view value) const;
+  // Whether the empty string matches (then series without the label match too).
+  bool MatchesEmpty() const { return matches_empty_; }
+
+  Op op() const { return op_; }
+  const std::string& name() const { return name_; }
+  const std::string& value() const { return value_; }
+  // `name="value"`, `name=~"value"`, ...
+  std::string ToString() const;
+
+ private:
+  Matcher() = default;
+  Op op_ = Op::kEqual;
+  std::string name_;
+  std::string value_;
+  struct CompiledRegex;
+  std::shared_ptr<const CompiledRegex> regex_;
+  bool matches_empty_ = false;
+};
+
+// Parses a series selector: `up`, `up{job="api"}`, `{__name__=~"probe_.*",region!="us-east-1"}`.
+// Errors: INVALID_ARGUMENT with the column of the problem. An empty selector, or one whose every
+// matcher matches the empty string, is rejected (it would select every series).
+core::Result<std::vector<Matcher>> ParseSelector(std::string_view text);
+
+// Statistics of one Commit(). Rejected samples are not errors: the rest of the batch commits.
+struct CommitResult {
+  int64_t appended = 0;         // new samples stored
+  int64_t duplicates = 0;       // (series, timestamp) already stored; the stored value is kept
+  int64_t too_old = 0;          // older than the out-of-order window
+  int64_t invalid_value = 0;    // reserved: every double, NaN and +-Inf included, is accepted
+};
+
+class Appender {
+ public:
+  virtual ~Appender() = default;
+  // Stages one sample. Errors: INVALID_ARGUMENT for labels without a metric name; the staged
+  // batch is unaffected.
+  virtual core::Status Append(const core::Labels& series, int64_t timestamp_ms, double value) = 0;
+  // Writes every staged sample atomically: after it returns OK, all of them are readable and
+  // durable; on error, none is. The appender is empty afterwards either way.
+  // Errors: UNAVAILABLE / DATA_LOSS / INTERNAL from the disk.
+  virtual core::Result<CommitResult> Commit() = 0;
+  // Discards what was staged.
+  virtual void Rollback() = 0;
+};
+
+// The aggregate of one series' samples over a half-open window [start, end).
+struct WindowAggregate {
+  int64_t count = 0;  // samples in the window
+  double sum = 0;     // of their values
+  double min = std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
+  double last = std::numeric_limits<double>::quiet_NaN();  // value of the newest sample
+  int64_t last_timestamp_ms = 0;                           // 0 when count == 0
+  // Counter increase, exact (no extrapolation): the sum, over every sample q in the window that
+  // has a predecessor p (the series' previous sample, which may lie before the window), of
+  // q - p, or of q when q < p (a counter reset). Adjacent windows therefore add up exactly.
+  double increase = 0;
+};
+
+struct SeriesSamples {
+  core::Labels labels;
+  std::vector<core::Sample> samples;  // ascending by timestamp
+};
+
+class Reader {
+ public:
+  virtual ~Reader() = default;
+
+  // The series matching every matcher that have a sample in [mint_ms, maxt_ms] (inclusive),
+  // sorted by labels.
+  virtual core::Result<std::vector<core::Labels>> Series(const std::vector<Matcher>& matchers,
+                                                         int64_t mint_ms, int64_t maxt_ms) = 0;
+  // The matching series with their samples in [mint_ms, maxt_ms], sorted by labels.
+  virtual core::Result<std::vector<SeriesSamples>> Select(const std::vector<Matcher>& matchers,
+                                                          int64_t mint_ms, int64_t maxt_ms) = 0;
+  // Every label name in use, sorted.
+  virtual core::Result<std::vector<std::string>> LabelNames() = 0;
+  // Every value of `name` in use, sorted.
+  virtual core::Result<std::vector<std::string>> LabelValues(std::string_view name) = 0;
+
+  // Which fields Aggregate computes. kCounts leaves min and max as NaN and in exchange costs
+  // the same for any window length (count, sum, increase come from running totals kept in the
+  // rollups); kAll also scans the rollups for min and max, so its cost grows with buckets.
+  enum class Fields { kAll, kCounts };
+
+  // The aggregate of `series` over [start_ms, end_ms), exact, computed from the coarsest rollups
+  // that tile the window plus raw samples at its edges. A series that does not exist yields an
+  // empty aggregate (count 0). Sums of non-integer values may differ from a sample-by-sample
+  // sum in the last bits (they are differences of running totals).
+  virtual core::Result<WindowAggregate> Aggregate(const core::Labels& series, int64_t start_ms,
+                                                  int64_t end_ms, Fields fields) = 0;
+  core::Result<WindowAggregate> Aggregate(const core::Labels& series, int64_t start_ms,
+                                          int64_t end_ms) {
+    return Aggregate(series, start_ms, end_ms, Fields::kAll);
+  }
+};
+
+// Retention is measured against the newest sample in the store, not the wall clock.
+struct StoreOptions {
+  std::string dir;  // REQUIRED: created if missing
+  // How far behind the store's newest sample a sample may arrive and still be accepted.
+  core::Duration out_of_order_window = core::Duration::Hours(2);
+  core::Duration raw_retention = core::Duration::Days(35);
+  core::Duration rollup_1m_retention = core::Duration::Days(400);
+  core::Duration rollup_1h_retention = core::Duration::Days(5 * 365);
+  // true: fsync the write-ahead log on every Commit (survives power loss). false: the log is
+  // written to the OS on every Commit (survives kill -9), and synced in the background.
+  bool sync = false;
+  // A series' open chunk is cut when it has this many samples or spans this long.
+  int chunk_max_samples = 120;
+  core::Duration chunk_max_span = core::Duration::Hours(2);
+  // Where the store registers its metrics; may be null.
+  std::shared_ptr<prometheus::Registry> registry;
+};
+
+class Store : public Reader {
+ public:
+  // A new, empty appender. It must not outlive the store.
+  virtual std::unique_ptr<Appender> NewAppender() = 0;
+  // Deletes every series matching all `matchers`, with its samples and rollups. Returns how many
+  // series were deleted.
+  virtual core::Result<int64_t> DeleteSeries(const std::vector<Matcher>& matchers) = 0;
+  // Applies retention now (it also runs in the background). For tests and the admin API.
+  virtual core::Status EnforceRetention() = 0;
+  // Cuts every open chunk and flushes memory to disk. For tests and clean shutdown.
+  virtual core::Status Flush() = 0;
+};
+
+// Opens (creating if needed) the RocksDB-backed store in options.dir. `clock` drives background
+// work only; sample timestamps come from the data. Errors: FAILED_PRECONDITION when the directory
+// is in use or unusable, DATA_LOSS when it is corrupt.
+core::Result<std::unique_ptr<Store>> OpenStore(StoreOptions options, core::Clock& clock);
+
+}  // namespace nines::store
+
+#endif  // NINES_STORE_STORE_H_

@@ -1,0 +1,564 @@
+// The remote-write codec (DecodeWriteRequest / EncodeWriteRequest) and the receiver handler
+// behind a real net::Server on loopback, writing into a recording FakeAppender.
+#include "store/remote_write.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "core/clock.h"
+#include "net/http_client.h"
+#include "net/net.h"
+#include "remote_write.pb.h"
+#include "tests/store/remote_write_test_util.h"
+
+namespace nines::store {
+namespace {
+
+using core::Labels;
+using core::Sample;
+using core::StatusCode;
+using ::testing::HasSubstr;
+using testing::MetricValue;
+using testing::SnappyLiteral;
+
+Labels L(std::initializer_list<core::Label> pairs) { return Labels::From(pairs).value(); }
+
+// Prometheus' staleness marker: a NaN with a specific payload that must survive bit for bit.
+const double kStaleNaN = std::bit_cast<double>(uint64_t{0x7ff0000000000002});
+
+uint64_t Bits(double d) { return std::bit_cast<uint64_t>(d); }
+
+void ExpectSameRequest(const WriteRequest& got, const WriteRequest& want) {
+  ASSERT_EQ(got.series.size(), want.series.size());
+  for (size_t i = 0; i < want.series.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(got.series[i].labels, want.series[i].labels);
+    EXPECT_EQ(got.series[i].labels.Hash(), want.series[i].labels.Hash());
+    ASSERT_EQ(got.series[i].samples.size(), want.series[i].samples.size());
+    for (size_t k = 0; k < want.series[i].samples.size(); ++k) {
+      EXPECT_EQ(got.series[i].samples[k].timestamp_ms, want.series[i].samples[k].timestamp_ms);
+      EXPECT_EQ(Bits(got.series[i].samples[k].value), Bits(want.series[i].samples[k].value));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Codec
+
+TEST(RemoteWriteCodecTest, RoundTripKeepsSpecialValuesBitForBit) {
+  WriteRequest req;
+  req.series.push_back(
+      {L({{"__name__", "probe_success"}, {"region", "eu-west-1"}, {"target", "https://x/"}}),
+       {{1'700'000'000'000, 1},
+        {1'700'000'015'000, std::numeric_limits<double>::quiet_NaN()},
+        {1'700'000'030'000, kStaleNaN},
+        {1'700'000'045'000, std::numeric_limits<double>::infinity()},
+        {1'700'000'060'000, -std::numeric_limits<double>::infinity()},
+        {1'700'000'075'000, -0.0},
+        {1'700'000'090'000, std::numeric_limits<double>::denorm_min()}}});
+  req.series.push_back({L({{"__name__", "x:rate5m"}, {"v", "ünïcödé \"q\"\n"}}),
+                        {{std::numeric_limits<int64_t>::min(), 1e308},
+                         {-1, -5},
+                         {0, 0},
+                         {std::numeric_limits<int64_t>::max(), 2}}});
+  req.series.push_back({L({{"__name__", "no_samples"}}), {}});
+
+  auto got = DecodeWriteRequest(EncodeWriteRequest(req));
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ExpectSameRequest(*got, req);
+  EXPECT_EQ(got->SampleCount(), 11);
+  EXPECT_EQ(got->ignored_histograms + got->ignored_exemplars + got->ignored_metadata, 0);
+}
+
+TEST(RemoteWriteCodecTest, RoundTripLargeBatch) {
+  WriteRequest req;
+  for (int i = 0; i < 5000; ++i) {
+    TimeSeries ts{L({{"__name__", "probe_duration_seconds"},
+                     {"instance", "prober-" + std::to_string(i % 7)},
+                     {"probe", "api-" + std::to_string(i)},
+                     {"region", "us-east-1"}}),
+                  {}};
+    for (int k = 0; k < 20; ++k) ts.samples.push_back({1'700'000'000'000 + k * 15'000, i * 0.5 + k});
+    req.series.push_back(std::move(ts));
+  }
+  std::string body = EncodeWriteRequest(req);
+  auto got = DecodeWriteRequest(body);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ExpectSameRequest(*got, req);
+  EXPECT_EQ(got->SampleCount(), 100'000);
+}
+
+TEST(RemoteWriteCodecTest, EmptyRequestRoundTrips) {
+  auto got = DecodeWriteRequest(EncodeWriteRequest(WriteRequest{}));
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(got->series.empty());
+}
+
+// Builds a body from prompb messages (to send what EncodeWriteRequest never would) and wraps it
+// with the literal-only snappy encoder.
+class Proto {
+ public:
+  prompb::TimeSeries* Series(std::initializer_list<std::pair<std::string, std::string>> labels,
+                             int samples = 1) {
+    prompb::TimeSeries* ts = req_.add_timeseries();
+    for (const auto& [name, value] : labels) {
+      prompb::Label* l = ts->add_labels();
+      l->set_name(name);
+      l->set_value(value);
+    }
+    for (int k = 0; k < samples; ++k) {
+      prompb::Sample* s = ts->add_samples();
+      s->set_timestamp(1000 + k);
+      s->set_value(k);
+    }
+    return ts;
+  }
+  prompb::WriteRequest& request() { return req_; }
+  std::string Wire() const { return req_.SerializeAsString(); }
+  std::string Body() const { return SnappyLiteral(Wire()); }
+
+ private:
+  prompb::WriteRequest req_;
+};
+
+TEST(RemoteWriteCodecTest, DecodesAPlainSnappyLiteralBody) {
+  Proto p;
+  p.Series({{"__name__", "up"}, {"job", "api"}}, 3);
+  auto got = DecodeWriteRequest(p.Body());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->series.size(), 1u);
+  EXPECT_EQ(got->series[0].labels.ToString(), "up{job=\"api\"}");
+  ASSERT_EQ(got->series[0].samples.size(), 3u);
+  EXPECT_EQ(got->series[0].samples[2].timestamp_ms, 1002);
+  EXPECT_EQ(got->series[0].samples[2].value, 2);
+}
+
+TEST(RemoteWriteCodecTest, EmptyLabelValuesAreDropped) {
+  Proto p;
+  p.Series({{"__name__", "up"}, {"a", ""}, {"job", "api"}, {"zone", ""}});
+  auto got = DecodeWriteRequest(p.Body());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->series[0].labels, L({{"__name__", "up"}, {"job", "api"}}));
+}
+
+TEST(RemoteWriteCodecTest, UppercaseLabelsSortBeforeName) {
+  // Byte order: 'Z' (0x5a) < '_' (0x5f) < 'a'.
+  Proto p;
+  p.Series({{"Zone", "1"}, {"__name__", "up"}, {"a", "b"}});
+  auto got = DecodeWriteRequest(p.Body());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->series[0].labels.ToString(), "up{Zone=\"1\",a=\"b\"}");
+}
+
+TEST(RemoteWriteCodecTest, HistogramsExemplarsAndMetadataAreSkippedAndCounted) {
+  Proto p;
+  prompb::TimeSeries* ts = p.Series({{"__name__", "rpc_seconds"}, {"job", "api"}}, 2);
+  prompb::Histogram* h = ts->add_histograms();
+  h->set_count_int(10);
+  h->set_sum(1.5);
+  h->set_schema(3);
+  h->add_positive_spans()->set_length(2);
+  h->add_positive_deltas(4);
+  h->add_positive_deltas(-1);
+  h->set_timestamp(1000);
+  ts->add_histograms()->set_timestamp(2000);
+  prompb::Exemplar* e = ts->add_exemplars();
+  e->set_value(0.3);
+  e->set_timestamp(1000);
+  prompb::Label* el = e->add_labels();
+  el->set_name("trace_id");
+  el->set_value("abc");
+  prompb::MetricMetadata* m = p.request().add_metadata();
+  m->set_type(prompb::MetricMetadata::COUNTER);
+  m->set_metric_family_name("rpc_seconds");
+  m->set_help("help");
+
+  auto got = DecodeWriteRequest(p.Body());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->series.size(), 1u);
+  EXPECT_EQ(got->SampleCount(), 2);
+  EXPECT_EQ(got->ignored_histograms, 2);
+  EXPECT_EQ(got->ignored_exemplars, 1);
+  EXPECT_EQ(got->ignored_metadata, 1);
+}
+
+TEST(RemoteWriteCodecTest, DecodedSizeLimitIsInclusive) {
+  Proto p;
+  p.Series({{"__name__", "up"}});
+  const std::string wire = p.Wire();
+  EXPECT_TRUE(DecodeWriteRequest(p.Body(), wire.size()).ok());
+  auto over = DecodeWriteRequest(p.Body(), wire.size() - 1);
+  EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(over.status().message(),
+            fmt::format("decoded body would be {} bytes, over the limit of {} bytes", wire.size(),
+                        wire.size() - 1));
+}
+
+TEST(RemoteWriteCodecTest, MalformedInputsNameTheProblem) {
+  Proto valid;
+  valid.Series({{"__name__", "up"}, {"job", "api"}}, 5);
+  const std::string valid_body = valid.Body();
+  const std::string valid_wire = valid.Wire();
+
+  auto body_of = [](std::initializer_list<std::pair<std::string, std::string>> labels) {
+    Proto p;
+    p.Series({{"__name__", "ok"}});  // series 0 is fine; the problem is in series 1
+    p.Series(labels);
+    return p.Body();
+  };
+
+  struct Case {
+    std::string name;
+    std::string body;
+    StatusCode code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"empty body", "", StatusCode::kInvalidArgument,
+       "body is not snappy-compressed (block format): cannot read the uncompressed length"},
+      {"length varint cut short", "\xff\xff", StatusCode::kInvalidArgument,
+       "body is not snappy-compressed (block format): cannot read the uncompressed length"},
+      {"length header claims 4 GiB", std::string("\xff\xff\xff\xff\x0f\x00", 6),
+       StatusCode::kResourceExhausted,
+       "decoded body would be 4294967295 bytes, over the limit of 33554432 bytes"},
+      {"garbage", "this is not snappy at all", StatusCode::kInvalidArgument,
+       "body is not valid snappy (block format)"},
+      {"truncated snappy", valid_body.substr(0, valid_body.size() - 4),
+       StatusCode::kInvalidArgument, "body is not valid snappy (block format)"},
+      {"uncompressed protobuf (no snappy)", valid_wire, StatusCode::kInvalidArgument,
+       "body is not valid snappy (block format)"},
+      {"snappy length longer than the data", std::string("\x10\x0c" "abcd", 6),
+       StatusCode::kInvalidArgument, "body is not valid snappy (block format)"},
+      {"truncated protobuf", SnappyLiteral(valid_wire.substr(0, valid_wire.size() - 3)),
+       StatusCode::kInvalidArgument,
+       "body is not a valid remote-write WriteRequest (truncated or malformed protobuf)"},
+      {"garbage protobuf", SnappyLiteral("\xff\xff\xff\xff"), StatusCode::kInvalidArgument,
+       "body is not a valid remote-write WriteRequest (truncated or malformed protobuf)"},
+      {"no labels", body_of({}), StatusCode::kInvalidArgument, "series 1 has no labels"},
+      {"empty label name", body_of({{"", "x"}, {"__name__", "up"}}),
+       StatusCode::kInvalidArgument, "label 0 of series 1 has an empty name"},
+      {"invalid label name", body_of({{"__name__", "up"}, {"1job", "x"}}),
+       StatusCode::kInvalidArgument, "label name \"1job\" of series 1 is invalid"},
+      {"label name with a dash", body_of({{"__name__", "up"}, {"my-job", "x"}}),
+       StatusCode::kInvalidArgument, "label name \"my-job\" of series 1 is invalid"},
+      {"hostile label name is escaped", body_of({{"__name__", "up"}, {"a\n\"\xff", "x"}}),
+       StatusCode::kInvalidArgument, "label name \"a\\x0a\\\"\\xff\" of series 1 is invalid"},
+      {"unsorted", body_of({{"__name__", "up"}, {"region", "eu"}, {"job", "api"}}),
+       StatusCode::kInvalidArgument,
+       "labels of series 1 are not sorted: \"job\" after \"region\""},
+      {"name not first", body_of({{"job", "api"}, {"__name__", "up"}}),
+       StatusCode::kInvalidArgument,
+       "labels of series 1 are not sorted: \"__name__\" after \"job\""},
+      {"duplicate name", body_of({{"__name__", "up"}, {"job", "a"}, {"job", "b"}}),
+       StatusCode::kInvalidArgument, "duplicate label name \"job\" in series 1"},
+      {"duplicate name, one empty", body_of({{"__name__", "up"}, {"job", ""}, {"job", "b"}}),
+       StatusCode::kInvalidArgument, "duplicate label name \"job\" in series 1"},
+      {"no __name__", body_of({{"job", "api"}}), StatusCode::kInvalidArgument,
+       "series 1 has no __name__ label"},
+      {"empty __name__", body_of({{"__name__", ""}, {"job", "api"}}),
+       StatusCode::kInvalidArgument, "series 1 has no __name__ label"},
+      {"invalid metric name", body_of({{"__name__", "up-time"}}), StatusCode::kInvalidArgument,
+       "metric name \"up-time\" of series 1 is invalid"},
+      {"invalid UTF-8 value", body_of({{"__name__", "up"}, {"job", "a\xc3("}}),
+       StatusCode::kInvalidArgument, "value of label \"job\" of series 1 is not valid UTF-8"},
+      {"UTF-16 surrogate in value", body_of({{"__name__", "up"}, {"job", "\xed\xa0\x80"}}),
+       StatusCode::kInvalidArgument, "value of label \"job\" of series 1 is not valid UTF-8"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto got = DecodeWriteRequest(c.body);
+    ASSERT_FALSE(got.ok());
+    EXPECT_EQ(got.status().code(), c.code);
+    EXPECT_EQ(got.status().message(), c.message);
+  }
+}
+
+TEST(RemoteWriteCodecTest, ValidUtf8ValuesAreAccepted) {
+  Proto p;
+  p.Series({{"__name__", "up"},
+            {"a", "plain ascii that is longer than eight bytes"},
+            {"b", "Zürich — 東京 🙂"},
+            {"c", "\xf4\x8f\xbf\xbf"}});  // U+10FFFF
+  auto got = DecodeWriteRequest(p.Body());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->series[0].labels.Get("b"), "Zürich — 東京 🙂");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handler
+
+struct StoredSample {
+  std::string series;
+  int64_t timestamp_ms;
+  double value;
+  bool operator==(const StoredSample&) const = default;
+};
+
+// What the fake "store" holds, shared by every FakeAppender it hands out. Thread-safe.
+class FakeStore {
+ public:
+  std::unique_ptr<Appender> NewAppender();
+
+  std::vector<StoredSample> committed() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return committed_;
+  }
+  // The next Commit fails with `status` (once).
+  void FailNextCommit(core::Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_next_ = std::move(status);
+  }
+  // Samples with a timestamp below this are counted too_old.
+  void SetMinTimestamp(int64_t t) {
+    std::lock_guard<std::mutex> lock(mu_);
+    min_ts_ = t;
+  }
+  int commits() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return commits_;
+  }
+
+ private:
+  friend class FakeAppender;
+  mutable std::mutex mu_;
+  std::vector<StoredSample> committed_;
+  std::set<std::pair<std::string, int64_t>> keys_;
+  core::Status fail_next_;
+  int64_t min_ts_ = std::numeric_limits<int64_t>::min();
+  int commits_ = 0;
+};
+
+class FakeAppender final : public Appender {
+ public:
+  explicit FakeAppender(FakeStore* store) : store_(store) {}
+  core::Status Append(const Labels& series, int64_t timestamp_ms, double value) override {
+    if (series.MetricName().empty()) return core::InvalidArgumentError("no metric name");
+    staged_.push_back({series.ToString(), timestamp_ms, value});
+    return core::Status::Ok();
+  }
+  core::Result<CommitResult> Commit() override {
+    std::vector<StoredSample> staged = std::move(staged_);
+    staged_.clear();
+    std::lock_guard<std::mutex> lock(store_->mu_);
+    if (!store_->fail_next_.ok()) {
+      core::Status s = std::move(store_->fail_next_);
+      store_->fail_next_ = core::Status::Ok();
+      return s;
+    }
+    ++store_->commits_;
+    CommitResult r;
+    for (StoredSample& s : staged) {
+      if (s.timestamp_ms < store_->min_ts_) {
+        ++r.too_old;
+      } else if (!store_->keys_.insert({s.series, s.timestamp_ms}).second) {
+        ++r.duplicates;
+      } else {
+        ++r.appended;
+        store_->committed_.push_back(std::move(s));
+      }
+    }
+    return r;
+  }
+  void Rollback() override { staged_.clear(); }
+
+ private:
+  FakeStore* store_;
+  std::vector<StoredSample> staged_;
+};
+
+std::unique_ptr<Appender> FakeStore::NewAppender() { return std::make_unique<FakeAppender>(this); }
+
+class RemoteWriteHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer(kDefaultMaxDecodedBytes); }
+
+  void StartServer(size_t max_decoded_bytes, bool null_appender = false) {
+    server_.reset();
+    net::Router router;
+    router.Handle("POST", "/api/v1/write", net::Access::kPublic,
+                  RemoteWriteHandler(
+                      [this, null_appender]() -> std::unique_ptr<Appender> {
+                        if (null_appender) return nullptr;
+                        return store_.NewAppender();
+                      },
+                      registry_, max_decoded_bytes));
+    net::ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.max_body_bytes = 1 << 20;
+    auto server = net::Server::Start(options, std::move(router), core::RealClock(), registry_);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+  }
+
+  net::ClientResponse Post(std::string body, net::Headers headers = DefaultHeaders()) {
+    auto res = client_.Do({.method = "POST",
+                           .url = "http://" + server_->address() + "/api/v1/write",
+                           .headers = std::move(headers),
+                           .body = std::move(body)});
+    EXPECT_TRUE(res.ok()) << res.status().ToString();
+    return res.ok() ? std::move(res).value() : net::ClientResponse{};
+  }
+
+  static net::Headers DefaultHeaders() {
+    return {{"Content-Type", "application/x-protobuf"},
+            {"Content-Encoding", "snappy"},
+            {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
+  }
+
+  static WriteRequest TwoSeries(int64_t t0 = 1000) {
+    WriteRequest req;
+    req.series.push_back({L({{"__name__", "up"}, {"job", "api"}}), {{t0, 1}, {t0 + 15, 0}}});
+    req.series.push_back({L({{"__name__", "probe_success"}, {"region", "eu"}}), {{t0, 1}}});
+    return req;
+  }
+
+  double Metric(std::string_view name, const std::map<std::string, std::string>& labels) {
+    return MetricValue(*registry_, name, labels);
+  }
+
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  FakeStore store_;
+  net::HttpClient client_;
+  std::unique_ptr<net::Server> server_;
+};
+
+TEST_F(RemoteWriteHandlerTest, Answers204AfterCommittingEverySample) {
+  net::ClientResponse res = Post(EncodeWriteRequest(TwoSeries()));
+  EXPECT_EQ(res.status, 204);
+  EXPECT_EQ(res.body, "");
+  // The handler answered only after Commit returned, so the samples are already there.
+  EXPECT_EQ(store_.committed(),
+            (std::vector<StoredSample>{{"up{job=\"api\"}", 1000, 1},
+                                       {"up{job=\"api\"}", 1015, 0},
+                                       {"probe_success{region=\"eu\"}", 1000, 1}}));
+  EXPECT_EQ(store_.commits(), 1);
+  EXPECT_EQ(Metric("nines_remote_write_received_samples_total", {{"outcome", "appended"}}), 3);
+  EXPECT_EQ(Metric("nines_remote_write_requests_total", {{"code", "204"}}), 1);
+}
+
+TEST_F(RemoteWriteHandlerTest, HeadersAreOptionalButCheckedWhenGiven) {
+  struct Case {
+    std::string name;
+    net::Headers headers;
+    int status;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"no headers", {}, 204, ""},
+      {"proto parameter", {{"Content-Type", "application/x-protobuf;proto=prometheus.WriteRequest"}},
+       204, ""},
+      {"case-insensitive", {{"Content-Type", "Application/X-Protobuf"}, {"Content-Encoding", "SNAPPY"}},
+       204, ""},
+      {"version 0.1.0", {{"X-Prometheus-Remote-Write-Version", "0.1.0"}}, 204, ""},
+      {"json", {{"Content-Type", "application/json"}}, 415,
+       "unsupported Content-Type \"application/json\": remote write needs application/x-protobuf"},
+      {"remote write 2.0 message",
+       {{"Content-Type", "application/x-protobuf;proto=io.prometheus.write.v2.Request"}}, 415,
+       "unsupported Content-Type"},
+      {"gzip", {{"Content-Encoding", "gzip"}}, 415, "unsupported Content-Encoding \"gzip\""},
+      {"version 2.0.0", {{"X-Prometheus-Remote-Write-Version", "2.0.0"}}, 415,
+       "unsupported remote write version \"2.0.0\": this receiver speaks 0.1.0"},
+  };
+  int64_t t = 1000;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    net::ClientResponse res = Post(EncodeWriteRequest(TwoSeries(t += 100)), c.headers);
+    EXPECT_EQ(res.status, c.status);
+    if (!c.reason.empty()) {
+      std::string escaped;  // The reason as it appears inside the JSON error body.
+      net::AppendJsonString(&escaped, c.reason);
+      EXPECT_THAT(res.body, HasSubstr(escaped.substr(1, escaped.size() - 2)));
+    }
+  }
+  EXPECT_EQ(Metric("nines_remote_write_requests_total", {{"code", "415"}}), 4);
+  EXPECT_EQ(Metric("nines_remote_write_requests_total", {{"code", "204"}}), 4);
+}
+
+TEST_F(RemoteWriteHandlerTest, MalformedBodyIs400WithReasonAndServerKeepsServing) {
+  Proto p;
+  p.Series({{"__name__", "up"}});
+  p.Series({{"__name__", "up"}, {"region", "eu"}, {"job", "api"}});
+  net::ClientResponse res = Post(p.Body());
+  EXPECT_EQ(res.status, 400);
+  EXPECT_EQ(res.body,
+            R"({"status":"error","error":"labels of series 1 are not sorted: \"job\" after \"region\""})");
+  EXPECT_EQ(Post("garbage").status, 400);
+  EXPECT_EQ(Post("").status, 400);
+  // Nothing of a malformed request is stored, not even its valid first series.
+  EXPECT_TRUE(store_.committed().empty());
+  EXPECT_EQ(store_.commits(), 0);
+
+  EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries())).status, 204);
+  EXPECT_EQ(store_.committed().size(), 3u);
+  EXPECT_EQ(Metric("nines_remote_write_requests_total", {{"code", "400"}}), 3);
+}
+
+TEST_F(RemoteWriteHandlerTest, DecodedSizeOverLimitIs413) {
+  StartServer(200);
+  WriteRequest req;
+  for (int i = 0; i < 10; ++i) {
+    req.series.push_back(
+        {L({{"__name__", "a_rather_long_metric_name"}, {"i", std::to_string(i)}}), {{1, 1}}});
+  }
+  net::ClientResponse res = Post(EncodeWriteRequest(req));
+  EXPECT_EQ(res.status, 413);
+  EXPECT_THAT(res.body, HasSubstr("over the limit of 200 bytes"));
+  EXPECT_EQ(Metric("nines_remote_write_requests_total", {{"code", "413"}}), 1);
+  EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries())).status, 204);
+}
+
+TEST_F(RemoteWriteHandlerTest, CommitFailureIs5xxAndStoresNothing) {
+  store_.FailNextCommit(core::UnavailableError("disk full"));
+  net::ClientResponse res = Post(EncodeWriteRequest(TwoSeries()));
+  EXPECT_EQ(res.status, 503);
+  EXPECT_THAT(res.body, HasSubstr("commit failed: disk full"));
+  EXPECT_TRUE(store_.committed().empty());
+
+  store_.FailNextCommit(core::DataLossError("bad block"));
+  EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries())).status, 500);
+  EXPECT_TRUE(store_.committed().empty());
+
+  // The sender's retry of the same batch then succeeds.
+  EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries())).status, 204);
+  EXPECT_EQ(store_.committed().size(), 3u);
+  EXPECT_EQ(Metric("nines_remote_write_requests_total", {{"code", "503"}}), 1);
+  EXPECT_EQ(Metric("nines_remote_write_requests_total", {{"code", "500"}}), 1);
+}
+
+TEST_F(RemoteWriteHandlerTest, NoAppenderIs503) {
+  StartServer(kDefaultMaxDecodedBytes, /*null_appender=*/true);
+  EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries())).status, 503);
+}
+
+TEST_F(RemoteWriteHandlerTest, DuplicatesAndTooOldAreCountedNotErrors) {
+  EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries(1000))).status, 204);
+  // A retried batch (e.g. after a lost 204) is harmless.
+  EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries(1000))).status, 204);
+  store_.SetMinTimestamp(5000);
+  EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries(100))).status, 204);
+  EXPECT_EQ(store_.committed().size(), 3u);
+  EXPECT_EQ(Metric("nines_remote_write_received_samples_total", {{"outcome", "appended"}}), 3);
+  EXPECT_EQ(Metric("nines_remote_write_received_samples_total", {{"outcome", "duplicate"}}), 3);
+  EXPECT_EQ(Metric("nines_remote_write_received_samples_total", {{"outcome", "too_old"}}), 3);
+  EXPECT_EQ(Metric("nines_remote_write_received_samples_total", {{"outcome", "invalid"}}), 0);
+}
+
+TEST_F(RemoteWriteHandlerTest, IgnoredHistogramsAreCounted) {
+  Proto p;
+  prompb::TimeSeries* ts = p.Series({{"__name__", "rpc_seconds"}}, 1);
+  ts->add_histograms()->set_timestamp(5);
+  EXPECT_EQ(Post(p.Body()).status, 204);
+  EXPECT_EQ(Metric("nines_remote_write_ignored_total", {{"kind", "histogram"}}), 1);
+  EXPECT_EQ(store_.committed().size(), 1u);
+}
+
+}  // namespace
+}  // namespace nines::store

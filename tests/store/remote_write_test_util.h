@@ -1,0 +1,110 @@
+// Helpers for the remote-write tests: a snappy block encoder that emits only literals (so tests
+// can wrap arbitrary, even malformed, protobuf bytes without linking snappy, and check the
+// decoder against the block format itself), bounded waits, and metric lookups.
+// Header-only; not thread-safe unless noted.
+#ifndef NINES_TESTS_STORE_REMOTE_WRITE_TEST_UTIL_H_
+#define NINES_TESTS_STORE_REMOTE_WRITE_TEST_UTIL_H_
+
+#include <prometheus/registry.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "core/clock.h"
+#include "core/time.h"
+
+namespace nines::store::testing {
+
+inline void AppendVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// `data` in snappy's block format, as literal elements only (valid, just not compressed).
+inline std::string SnappyLiteral(std::string_view data) {
+  std::string out;
+  AppendVarint(&out, data.size());
+  while (!data.empty()) {
+    const size_t n = std::min<size_t>(data.size(), 65536);
+    const size_t m = n - 1;
+    if (m < 60) {
+      out.push_back(static_cast<char>(m << 2));
+    } else if (m < 256) {
+      out.push_back(static_cast<char>(60 << 2));
+      out.push_back(static_cast<char>(m));
+    } else {
+      out.push_back(static_cast<char>(61 << 2));
+      out.push_back(static_cast<char>(m & 0xff));
+      out.push_back(static_cast<char>(m >> 8));
+    }
+    out.append(data.substr(0, n));
+    data.remove_prefix(n);
+  }
+  return out;
+}
+
+// Polls `condition` every millisecond until it holds or `timeout` passes; returns its last value.
+// Thread-safe. For state that has no condition variable to wait on (metrics).
+inline bool WaitFor(const std::function<bool()>& condition,
+                    core::Duration timeout = core::Duration::Seconds(10)) {
+  core::Clock& clock = core::RealClock();
+  const core::Duration deadline = clock.Monotonic() + timeout;
+  while (!condition()) {
+    if (clock.Monotonic() >= deadline) return condition();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// The value of the counter or gauge `name` whose labels include all of `labels`; -1 if none.
+inline double MetricValue(prometheus::Registry& registry, std::string_view name,
+                          const std::map<std::string, std::string>& labels = {}) {
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      size_t matched = 0;
+      for (const prometheus::ClientMetric::Label& l : metric.label) {
+        auto it = labels.find(l.name);
+        if (it != labels.end() && it->second == l.value) ++matched;
+      }
+      if (matched != labels.size()) continue;
+      if (family.type == prometheus::MetricType::Counter) return metric.counter.value;
+      if (family.type == prometheus::MetricType::Gauge) return metric.gauge.value;
+    }
+  }
+  return -1;
+}
+
+// A port on 127.0.0.1 that nothing listens on right now (bound to 0, then closed).
+inline int UnusedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  if (fd >= 0) ::close(fd);
+  return port;
+}
+
+}  // namespace nines::store::testing
+
+#endif  // NINES_TESTS_STORE_REMOTE_WRITE_TEST_UTIL_H_

@@ -1,0 +1,436 @@
+// The RocksDB store against a brute-force reference: exact read-back, exact window aggregates,
+// reopen, deletion, retention, and acknowledged data surviving kill -9.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <map>
+#include <random>
+
+#include "core/clock.h"
+#include "store/store.h"
+#include "tests/testutil/testutil.h"
+
+namespace nines::store {
+namespace {
+
+using core::Labels;
+using core::Sample;
+
+constexpr int64_t kMin = 60'000;
+constexpr int64_t kHour = 3'600'000;
+constexpr int64_t kT0 = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
+
+Labels L(const std::string& text) { return *core::ParseLabels(text); }
+
+// The reference: what the store must hold. First write of a (series, t) wins.
+struct Reference {
+  std::map<Labels, std::map<int64_t, double>> data;
+  int64_t max_t = INT64_MIN;
+  int64_t window_ms = 2 * kHour;
+
+  struct Expect {
+    int64_t appended = 0, duplicates = 0, too_old = 0;
+  };
+  Expect Apply(const std::vector<std::tuple<Labels, int64_t, double>>& batch) {
+    Expect e;
+    int64_t threshold = max_t == INT64_MIN ? INT64_MIN : max_t - window_ms;
+    for (const auto& [l, t, v] : batch) {
+      if (t < threshold) {
+        ++e.too_old;
+      } else if (!data[l].emplace(t, v).second) {
+        ++e.duplicates;
+      } else {
+        ++e.appended;
+        max_t = std::max(max_t, t);
+      }
+    }
+    return e;
+  }
+};
+
+bool SameBits(double a, double b) { return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b); }
+
+void ExpectSeriesEqual(Store& store, const Reference& ref, int64_t mint, int64_t maxt) {
+  auto all = store.Select(*ParseSelector(R"({__name__=~".+"})"), mint, maxt);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  std::map<Labels, std::vector<Sample>> got;
+  for (auto& s : *all) got[s.labels] = s.samples;
+  size_t want_series = 0;
+  for (const auto& [labels, samples] : ref.data) {
+    std::vector<Sample> want;
+    for (auto [t, v] : samples) {
+      if (t >= mint && t <= maxt) want.push_back({t, v});
+    }
+    if (want.empty()) continue;
+    ++want_series;
+    SCOPED_TRACE(labels.ToString());
+    const std::vector<Sample>& have = got[labels];
+    ASSERT_EQ(have.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(have[i].timestamp_ms, want[i].timestamp_ms) << i;
+      ASSERT_TRUE(SameBits(have[i].value, want[i].value))
+          << i << ": " << have[i].value << " vs " << want[i].value;
+    }
+  }
+  EXPECT_EQ(all->size(), want_series);
+}
+
+WindowAggregate BruteForce(const std::map<int64_t, double>& samples, int64_t start, int64_t end) {
+  WindowAggregate w;
+  bool has_pred = false;
+  double pred = 0;
+  for (auto [t, v] : samples) {
+    if (t >= end) break;
+    if (t >= start) {
+      ++w.count;
+      w.sum += v;
+      w.min = std::min(w.min, v);
+      w.max = std::max(w.max, v);
+      w.last = v;
+      w.last_timestamp_ms = t;
+      if (has_pred) w.increase += v >= pred ? v - pred : v;
+    }
+    has_pred = true;
+    pred = v;
+  }
+  return w;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Store> Open(StoreOptions options = {}) {
+    options.dir = dir_.File("db");
+    auto store = OpenStore(std::move(options), clock_);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  CommitResult Commit(Store& store, const std::vector<std::tuple<Labels, int64_t, double>>& batch) {
+    auto app = store.NewAppender();
+    for (const auto& [l, t, v] : batch) EXPECT_TRUE(app->Append(l, t, v).ok());
+    auto r = app->Commit();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : CommitResult{};
+  }
+
+  testutil::TempDir dir_;
+  core::FakeClock clock_;
+};
+
+TEST_F(StoreTest, ReadsBackExactlyWhatWasWrittenInAnyOrderAcrossReopen) {
+  std::mt19937_64 rng(1);
+  std::vector<Labels> series;
+  for (int i = 0; i < 20; ++i) {
+    series.push_back(L("probe_success{probe=\"p" + std::to_string(i % 7) + "\",region=\"r" +
+                       std::to_string(i % 3) + "\",n=\"" + std::to_string(i) + "\"}"));
+  }
+  const double specials[] = {std::nan(""), std::bit_cast<double>(0x7ff0000000000002ULL),
+                             INFINITY, -INFINITY, 0.0, -0.0, 1e308, -1e308, 5e-324, 0.5};
+  Reference ref;
+  auto store = Open();
+  ASSERT_TRUE(store);
+  // 12 hours of data in batches; each batch has samples up to 90 minutes out of order,
+  // duplicates, and a few samples far too old.
+  int64_t now = kT0;
+  for (int b = 0; b < 300; ++b) {
+    now += 150'000;
+    std::vector<std::tuple<Labels, int64_t, double>> batch;
+    for (int k = 0; k < 40; ++k) {
+      const Labels& l = series[rng() % series.size()];
+      int64_t t = now - static_cast<int64_t>(rng() % (90 * kMin));
+      if (k % 13 == 0) t = now - 3 * kHour;  // too old
+      double v = (k % 5 == 0) ? specials[rng() % 10] : static_cast<double>(rng() % 1000) / 8;
+      batch.emplace_back(l, t, v);
+      if (k % 9 == 0) batch.emplace_back(l, t, v + 1);  // duplicate timestamp, other value
+    }
+    Reference::Expect want = ref.Apply(batch);
+    CommitResult got = Commit(*store, batch);
+    ASSERT_EQ(got.appended, want.appended) << "batch " << b;
+    ASSERT_EQ(got.duplicates, want.duplicates) << "batch " << b;
+    ASSERT_EQ(got.too_old, want.too_old) << "batch " << b;
+  }
+  ExpectSeriesEqual(*store, ref, INT64_MIN, INT64_MAX);
+  ExpectSeriesEqual(*store, ref, kT0 + 3 * kHour + 17, kT0 + 7 * kHour - 5);
+  // From disk: the head log replayed (no clean shutdown flush), then from checkpoints.
+  store.reset();
+  store = Open();
+  ASSERT_TRUE(store);
+  ExpectSeriesEqual(*store, ref, INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(store->Flush().ok());
+  store.reset();
+  store = Open();
+  ExpectSeriesEqual(*store, ref, INT64_MIN, INT64_MAX);
+  // It keeps accepting after a reopen, with the out-of-order window still enforced.
+  std::vector<std::tuple<Labels, int64_t, double>> more = {
+      {series[0], now + 1000, 1}, {series[0], now - 3 * kHour, 1}, {series[1], now - kHour, 2}};
+  Reference::Expect want = ref.Apply(more);
+  CommitResult got = Commit(*store, more);
+  EXPECT_EQ(got.appended, want.appended);
+  EXPECT_EQ(got.too_old, want.too_old);
+  EXPECT_EQ(got.duplicates, want.duplicates);
+  ExpectSeriesEqual(*store, ref, INT64_MIN, INT64_MAX);
+}
+
+TEST_F(StoreTest, WindowAggregatesEqualBruteForceForRandomWindows) {
+  std::mt19937_64 rng(2);
+  auto store = Open();
+  ASSERT_TRUE(store);
+  Reference ref;
+  const Labels counter = L(R"(http_requests_total{code="200",region="eu-west-1"})");
+  const Labels gauge = L(R"(probe_success{region="eu-west-1",location="a"})");
+  // Three days at a 15 s step with jitter, gaps and counter resets; integer values keep sums
+  // exact whatever the order of addition.
+  double c = 0;
+  int64_t t = kT0 + 7 * 1000;
+  std::vector<std::tuple<Labels, int64_t, double>> batch;
+  while (t < kT0 + 3 * 24 * kHour) {
+    t += 15'000 + static_cast<int64_t>(rng() % 400) - 200;
+    if (rng() % 500 == 0) t += 40 * kMin;  // a gap
+    c = (rng() % 2000 == 0) ? static_cast<double>(rng() % 5) : c + static_cast<double>(rng() % 7);
+    batch.emplace_back(counter, t, c);
+    batch.emplace_back(gauge, t + 3, static_cast<double>(rng() % 10 != 0));
+    if (batch.size() >= 400) {
+      ref.Apply(batch);
+      Commit(*store, batch);
+      batch.clear();
+    }
+  }
+  ref.Apply(batch);
+  Commit(*store, batch);
+
+  auto check = [&](const Labels& l, int64_t start, int64_t end) {
+    SCOPED_TRACE(l.ToString() + " [" + std::to_string(start - kT0) + ", " +
+                 std::to_string(end - kT0) + ")");
+    auto got = store->Aggregate(l, start, end);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    WindowAggregate want = BruteForce(ref.data[l], start, end);
+    ASSERT_EQ(got->count, want.count);
+    ASSERT_EQ(got->sum, want.sum);
+    ASSERT_EQ(got->increase, want.increase);
+    auto counts = store->Aggregate(l, start, end, Reader::Fields::kCounts);
+    ASSERT_TRUE(counts.ok());
+    ASSERT_EQ(counts->count, want.count);
+    ASSERT_EQ(counts->sum, want.sum);
+    ASSERT_EQ(counts->increase, want.increase);
+    ASSERT_TRUE(std::isnan(counts->min) && std::isnan(counts->max));
+    if (want.count > 0) {
+      ASSERT_EQ(counts->last, want.last);
+      ASSERT_EQ(counts->last_timestamp_ms, want.last_timestamp_ms);
+      ASSERT_EQ(got->min, want.min);
+      ASSERT_EQ(got->max, want.max);
+      ASSERT_EQ(got->last, want.last);
+      ASSERT_EQ(got->last_timestamp_ms, want.last_timestamp_ms);
+    }
+  };
+  for (int i = 0; i < 400; ++i) {
+    int64_t a = kT0 + static_cast<int64_t>(rng() % (3 * 24 * kHour));
+    int64_t len = static_cast<int64_t>(rng() % (30 * kHour)) + 1;
+    if (i % 4 == 0) a = a / kHour * kHour;  // hour-aligned
+    if (i % 4 == 1) a = a / kMin * kMin;    // minute-aligned
+    if (i % 3 == 0) len = len / kMin * kMin + kMin;
+    check(counter, a, a + len);
+    check(gauge, a, a + len);
+  }
+  check(counter, kT0 - kHour, kT0 + 4 * 24 * kHour);  // everything
+  check(counter, kT0 + 2 * 24 * kHour + 23 * kHour, kT0 + 4 * 24 * kHour);  // only the head
+  check(L(R"(nope{a="b"})"), kT0, kT0 + kHour);
+  // The same after a reopen, when the open buckets come back from the checkpoint.
+  store.reset();
+  store = Open();
+  ASSERT_TRUE(store);
+  for (int i = 0; i < 100; ++i) {
+    int64_t a = kT0 + static_cast<int64_t>(rng() % (3 * 24 * kHour));
+    check(counter, a, a + static_cast<int64_t>(rng() % (40 * kHour)) + 1);
+  }
+}
+
+TEST_F(StoreTest, StalenessMarkersAreStoredButNotAggregated) {
+  auto store = Open();
+  Labels l = L(R"(up{job="x"})");
+  double stale = std::bit_cast<double>(0x7ff0000000000002ULL);
+  Commit(*store, {{l, kT0, 1}, {l, kT0 + 15'000, stale}, {l, kT0 + 30'000, 3}});
+  auto agg = store->Aggregate(l, kT0, kT0 + kMin);
+  ASSERT_TRUE(agg.ok());
+  EXPECT_EQ(agg->count, 2);
+  EXPECT_EQ(agg->sum, 4);
+  EXPECT_EQ(agg->increase, 2);
+  auto sel = store->Select(*ParseSelector("up"), kT0, kT0 + kMin);
+  ASSERT_TRUE(sel.ok());
+  ASSERT_EQ(sel->size(), 1u);
+  ASSERT_EQ((*sel)[0].samples.size(), 3u);
+  EXPECT_TRUE(SameBits((*sel)[0].samples[1].value, stale));
+}
+
+TEST_F(StoreTest, IndexAnswersMatchersLabelNamesAndValues) {
+  auto store = Open();
+  Commit(*store, {{L(R"(probe_success{region="us-east-1",location="a"})"), kT0, 1},
+                  {L(R"(probe_success{region="eu-west-1",location="a"})"), kT0, 0},
+                  {L(R"(probe_success{region="eu-west-1",location="b"})"), kT0, 1},
+                  {L(R"(up{region="eu-west-1"})"), kT0, 1}});
+  auto names = store->LabelNames();
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, (std::vector<std::string>{"__name__", "location", "region"}));
+  EXPECT_EQ(*store->LabelValues("region"), (std::vector<std::string>{"eu-west-1", "us-east-1"}));
+  EXPECT_TRUE(store->LabelValues("nope")->empty());
+  auto count = [&](const char* sel) {
+    auto r = store->Series(*ParseSelector(sel), kT0, kT0);
+    EXPECT_TRUE(r.ok()) << sel;
+    return r.ok() ? r->size() : 0;
+  };
+  EXPECT_EQ(count(R"(probe_success)"), 3u);
+  EXPECT_EQ(count(R"(probe_success{region="eu-west-1"})"), 2u);
+  EXPECT_EQ(count(R"({region="eu-west-1"})"), 3u);
+  EXPECT_EQ(count(R"(probe_success{region!="eu-west-1"})"), 1u);
+  EXPECT_EQ(count(R"(probe_success{location=~"a|b",region=~"eu.*"})"), 2u);
+  EXPECT_EQ(count(R"({__name__=~"probe_.*",location!~"a"})"), 1u);
+  EXPECT_EQ(count(R"(up{location=""})"), 1u);
+  EXPECT_EQ(count(R"(probe_success{region="ap-southeast-2"})"), 0u);
+  auto none = store->Series(*ParseSelector("up"), kT0 + 1, kT0 + 2);  // no sample in range
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(StoreTest, DeleteSeriesRemovesDataAndSurvivesReopen) {
+  auto store = Open();
+  Labels keep = L(R"(probe_success{region="us-east-1"})");
+  Labels drop = L(R"(probe_success{region="eu-west-1"})");
+  std::vector<std::tuple<Labels, int64_t, double>> batch;
+  for (int i = 0; i < 2000; ++i) {
+    batch.emplace_back(keep, kT0 + i * 15'000, 1);
+    batch.emplace_back(drop, kT0 + i * 15'000, 0);
+  }
+  Commit(*store, batch);
+  auto deleted = store->DeleteSeries(*ParseSelector(R"({region="eu-west-1"})"));
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted, 1);
+  EXPECT_EQ(store->Aggregate(drop, kT0, kT0 + 24 * kHour)->count, 0);
+  EXPECT_EQ(store->Aggregate(keep, kT0, kT0 + 24 * kHour)->count, 2000);
+  store.reset();
+  store = Open();
+  EXPECT_EQ(store->Aggregate(drop, kT0, kT0 + 24 * kHour)->count, 0);
+  EXPECT_EQ(store->Aggregate(keep, kT0, kT0 + 24 * kHour)->count, 2000);
+  EXPECT_EQ(*store->LabelValues("region"), std::vector<std::string>{"us-east-1"});
+  // The name can be written again and starts empty.
+  Commit(*store, {{drop, kT0 + 2000 * 15'000, 5}});
+  EXPECT_EQ(store->Aggregate(drop, kT0, kT0 + 24 * kHour)->count, 1);
+}
+
+TEST_F(StoreTest, RetentionDropsRawDataButKeepsRollupsMeasuredFromNewestSample) {
+  StoreOptions options;
+  options.raw_retention = core::Duration::Days(2);
+  options.rollup_1m_retention = core::Duration::Days(3);
+  options.rollup_1h_retention = core::Duration::Days(10);
+  auto store = Open(options);
+  Labels l = L(R"(probe_success{region="ap-southeast-2"})");
+  std::vector<std::tuple<Labels, int64_t, double>> batch;
+  const int64_t end = kT0 + 5 * 24 * kHour;
+  for (int64_t t = kT0; t < end; t += kMin) {
+    batch.emplace_back(l, t, 1);
+    if (batch.size() == 1000) {
+      Commit(*store, batch);
+      batch.clear();
+    }
+  }
+  Commit(*store, batch);
+  ASSERT_TRUE(store->EnforceRetention().ok());
+  // Raw samples only within 2 days of the newest.
+  auto sel = store->Select({*Matcher::Create(Matcher::Op::kEqual, "__name__", "probe_success")},
+                           INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(sel.ok());
+  ASSERT_EQ(sel->size(), 1u);
+  EXPECT_GE((*sel)[0].samples.front().timestamp_ms, end - kMin - 2 * 24 * kHour);
+  // Hour-aligned windows older than that still aggregate exactly from hourly rollups.
+  auto old_day = store->Aggregate(l, kT0 + 24 * kHour - (kT0 % kHour), kT0 + 48 * kHour - (kT0 % kHour));
+  ASSERT_TRUE(old_day.ok());
+  EXPECT_EQ(old_day->count, 24 * 60);
+  // Nothing wall-clock related: the fake clock never moved.
+  EXPECT_EQ(clock_.Now(), core::FakeClock::kDefaultStart);
+}
+
+TEST_F(StoreTest, SecondOpenOfTheSameDirectoryFails) {
+  auto first = Open();
+  ASSERT_TRUE(first);
+  StoreOptions options;
+  options.dir = dir_.File("db");
+  auto second = OpenStore(options, clock_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), core::StatusCode::kFailedPrecondition)
+      << second.status().ToString();
+}
+
+TEST_F(StoreTest, RejectsSeriesWithoutMetricName) {
+  auto store = Open();
+  auto app = store->NewAppender();
+  EXPECT_EQ(app->Append(L(R"({job="x"})"), kT0, 1).code(), core::StatusCode::kInvalidArgument);
+}
+
+// A child process commits numbered batches and reports each acknowledgement on a pipe; the
+// parent kills it with SIGKILL at a random point, reopens the store, and checks that every
+// acknowledged batch is there and that nothing beyond the batch in flight is.
+TEST_F(StoreTest, AcknowledgedBatchesSurviveKill9) {
+  std::mt19937_64 rng(3);
+  const std::string db = dir_.File("crash");
+  int64_t expected_next = 0;  // batches [0, expected_next) were acknowledged in earlier rounds
+  for (int round = 0; round < 8; ++round) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(fds[0]);
+      core::FakeClock clock;
+      StoreOptions options;
+      options.dir = db;
+      auto store = OpenStore(options, clock);
+      if (!store.ok()) _exit(3);
+      for (int64_t b = expected_next;; ++b) {
+        auto app = (*store)->NewAppender();
+        for (int s = 0; s < 50; ++s) {
+          Labels l = L("crash_test{s=\"" + std::to_string(s) + "\"}");
+          (void)app->Append(l, kT0 + b * 1000, static_cast<double>(b));
+        }
+        if (!app->Commit().ok()) _exit(4);
+        if (write(fds[1], &b, sizeof(b)) != sizeof(b)) _exit(5);
+      }
+    }
+    close(fds[1]);
+    // Let it acknowledge a random number of batches, then kill it mid-stream.
+    int64_t acked = expected_next - 1;
+    int want = 20 + static_cast<int>(rng() % 200);
+    for (int i = 0; i < want; ++i) {
+      int64_t b;
+      ASSERT_EQ(read(fds[0], &b, sizeof(b)), static_cast<ssize_t>(sizeof(b)));
+      acked = b;
+    }
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    // Drain acknowledgements written before the kill landed.
+    int64_t b;
+    while (read(fds[0], &b, sizeof(b)) == static_cast<ssize_t>(sizeof(b))) acked = b;
+    close(fds[0]);
+
+    StoreOptions options;
+    options.dir = db;
+    auto store = OpenStore(options, clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    for (int s = 0; s < 50; s += 7) {
+      auto agg = (*store)->Aggregate(L("crash_test{s=\"" + std::to_string(s) + "\"}"), 0,
+                                     kT0 + (acked + 10) * 1000);
+      ASSERT_TRUE(agg.ok());
+      // Every acknowledged batch, plus at most the one in flight, in order, nothing else.
+      ASSERT_GE(agg->count, acked + 1) << "round " << round << " series " << s;
+      ASSERT_LE(agg->count, acked + 2) << "round " << round << " series " << s;
+      ASSERT_EQ(agg->last_timestamp_ms, kT0 + (agg->count - 1) * 1000);
+    }
+    auto agg = (*store)->Aggregate(L(R"(crash_test{s="0"})"), 0, INT64_MAX);
+    expected_next = agg->count;
+  }
+}
+
+}  // namespace
+}  // namespace nines::store
