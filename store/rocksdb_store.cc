@@ -250,21 +250,67 @@ struct Bucket {
   Totals before;  // the series' totals before the bucket's first sample
 };
 
-// A rollup bucket as stored: its own aggregate, the series' totals before and after it, and the
-// series' last valid value after it (the predecessor of whatever comes next).
+// A rollup bucket as stored. Count, sum and increase are not stored: they are the differences
+// of the series' running totals before and after the bucket, which are. Layout:
+//   min, max, last (fixed64 doubles), varint (last t - bucket start), totals before,
+//   varint count delta, sum after (double + varint deltas of its NaN/+Inf/-Inf counts),
+//   increase after (likewise), byte has_pred [, double pred]: the series' last valid value after
+//   the bucket, the predecessor of whatever follows.
 struct StoredBucket {
-  Agg agg;
+  WindowAggregate w;
   Totals before, after;
   Pred pred_after;
 
-  bool Decode(std::string_view data) {
+  static void PutAfter(std::string* out, const PrefixSum& before, const PrefixSum& after) {
+    enc::PutDouble(out, after.finite);
+    enc::PutVarint(out, static_cast<uint64_t>(after.nan - before.nan));
+    enc::PutVarint(out, static_cast<uint64_t>(after.pos_inf - before.pos_inf));
+    enc::PutVarint(out, static_cast<uint64_t>(after.neg_inf - before.neg_inf));
+  }
+  static bool GetAfter(enc::Decoder* d, const PrefixSum& before, PrefixSum* after) {
+    uint64_t n, p, m;
+    if (!d->Double(&after->finite) || !d->Varint(&n) || !d->Varint(&p) || !d->Varint(&m)) {
+      return false;
+    }
+    after->nan = before.nan + static_cast<int64_t>(n);
+    after->pos_inf = before.pos_inf + static_cast<int64_t>(p);
+    after->neg_inf = before.neg_inf + static_cast<int64_t>(m);
+    return true;
+  }
+
+  static std::string Encode(const Agg& agg, int64_t start, const Totals& before,
+                            const Totals& after, const Pred& pred_after) {
+    std::string out;
+    out.reserve(96);
+    enc::PutDouble(&out, agg.w.min);
+    enc::PutDouble(&out, agg.w.max);
+    enc::PutDouble(&out, agg.w.last);
+    enc::PutVarint(&out, static_cast<uint64_t>(agg.w.last_timestamp_ms - start));
+    before.Encode(&out);
+    enc::PutVarint(&out, static_cast<uint64_t>(after.count - before.count));
+    PutAfter(&out, before.sum, after.sum);
+    PutAfter(&out, before.increase, after.increase);
+    out.push_back(pred_after.has ? 1 : 0);
+    if (pred_after.has) enc::PutDouble(&out, pred_after.v);
+    return out;
+  }
+
+  bool Decode(std::string_view data, int64_t start) {
     enc::Decoder d(data);
+    uint64_t offset, count;
     uint8_t has;
-    if (!agg.Decode(&d) || !before.Decode(&d) || !after.Decode(&d) || !d.Byte(&has) ||
-        !d.Double(&pred_after.v)) {
+    if (!d.Double(&w.min) || !d.Double(&w.max) || !d.Double(&w.last) || !d.Varint(&offset) ||
+        !before.Decode(&d) || !d.Varint(&count) || !GetAfter(&d, before.sum, &after.sum) ||
+        !GetAfter(&d, before.increase, &after.increase) || !d.Byte(&has) ||
+        (has && !d.Double(&pred_after.v))) {
       return false;
     }
     pred_after.has = has != 0;
+    after.count = before.count + static_cast<int64_t>(count);
+    w.last_timestamp_ms = start + static_cast<int64_t>(offset);
+    w.count = static_cast<int64_t>(count);
+    w.sum = after.sum.Since(before.sum);
+    w.increase = after.increase.Since(before.increase);
     return true;
   }
 };
@@ -516,12 +562,8 @@ class RocksDbStore final : public Store {
   // Writes `b`, which ended just now: the series' totals and predecessor are those after it.
   void EmitBucket(MemSeries& s, Bucket& b, Cf cf, rocksdb::WriteBatch* batch) {
     if (b.agg.w.count == 0) return;
-    std::string value = b.agg.Encode();
-    b.before.Encode(&value);
-    s.totals.Encode(&value);
-    value.push_back(s.settled_pred.has ? 1 : 0);
-    enc::PutDouble(&value, s.settled_pred.v);
-    batch->Put(cfs_[cf], TimeKey(s.id, b.start), value);
+    batch->Put(cfs_[cf], TimeKey(s.id, b.start),
+               StoredBucket::Encode(b.agg, b.start, b.before, s.totals, s.settled_pred));
   }
   void CloseChunk(MemSeries& s, rocksdb::WriteBatch* batch);
   core::Status CheckpointLocked();
@@ -640,10 +682,13 @@ core::Status RocksDbStore::Open() {
   db_options.listeners.push_back(compaction_counter_);
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 3;
+  // Bound the memtables of all column families together; without it each could grow to 64 MiB.
+  db_options.db_write_buffer_size = 64 << 20;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int cf = 0; cf < kNumCfs; ++cf) {
     rocksdb::ColumnFamilyOptions cf_options;
+    cf_options.write_buffer_size = 16 << 20;
     switch (cf) {
       case kChunks:
         cf_options.compression = rocksdb::kNoCompression;  // Gorilla chunks are compressed
@@ -651,9 +696,11 @@ core::Status RocksDbStore::Open() {
         break;
       case kRollup1m:
         cf_options.compaction_filter = &m1_filter_;
+        cf_options.compression = rocksdb::kZSTD;  // rollups are repetitive: zstd halves them
         break;
       case kRollup1h:
         cf_options.compaction_filter = &h1_filter_;
+        cf_options.compression = rocksdb::kZSTD;
         break;
       case kHeadLog:
         cf_options.compression = rocksdb::kNoCompression;
@@ -1202,34 +1249,35 @@ core::Status RocksDbStore::ReadRollups(uint64_t id, Cf cf, int64_t from, int64_t
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[cf]));
   it->Seek(lower);
   if (!it->Valid()) return FromRocks(it->status(), "store: read rollups");
+  auto bucket_start = [&it] { return enc::FromSortableTime(enc::GetBE64(it->key().data() + 8)); };
   StoredBucket first, last;
-  if (!first.Decode(it->value().ToStringView())) {
+  if (!first.Decode(it->value().ToStringView(), bucket_start())) {
     return core::DataLossError("store: corrupt rollup of series {}", id);
   }
   Agg out;  // min and max stay neutral (+inf, -inf) unless scanned
   if (fields == Fields::kAll) {
-    out.w.min = first.agg.w.min;
-    out.w.max = first.agg.w.max;
+    out.w.min = first.w.min;
+    out.w.max = first.w.max;
     for (it->Next(); it->Valid(); it->Next()) {
       StoredBucket b;
-      if (!b.Decode(it->value().ToStringView())) {
+      if (!b.Decode(it->value().ToStringView(), bucket_start())) {
         return core::DataLossError("store: corrupt rollup of series {}", id);
       }
-      out.w.min = std::min(out.w.min, b.agg.w.min);
-      out.w.max = std::max(out.w.max, b.agg.w.max);
+      out.w.min = std::min(out.w.min, b.w.min);
+      out.w.max = std::max(out.w.max, b.w.max);
     }
     RETURN_IF_ERROR(FromRocks(it->status(), "store: read rollups"));
   }
   it->SeekForPrev(std::string(TimeKey(id, to - 1)));
-  if (!it->Valid() || !last.Decode(it->value().ToStringView())) {
+  if (!it->Valid() || !last.Decode(it->value().ToStringView(), bucket_start())) {
     RETURN_IF_ERROR(FromRocks(it->status(), "store: read rollups"));
     return core::DataLossError("store: rollups of series {} changed during a read", id);
   }
   out.w.count = last.after.count - first.before.count;
   out.w.sum = last.after.sum.Since(first.before.sum);
   out.w.increase = last.after.increase.Since(first.before.increase);
-  out.w.last = last.agg.w.last;
-  out.w.last_timestamp_ms = last.agg.w.last_timestamp_ms;
+  out.w.last = last.w.last;
+  out.w.last_timestamp_ms = last.w.last_timestamp_ms;
   out.last_valid = last.pred_after;
   agg->Merge(out);
   return core::Status::Ok();
