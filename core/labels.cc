@@ -40,10 +40,8 @@ bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
 
 uint64_t HashPairs(const std::vector<Label>& labels) {
-  std::string buf;
-  size_t n = 0;
-  for (const Label& l : labels) n += l.name.size() + l.value.size() + 2;
-  buf.reserve(n);
+  thread_local std::string buf;  // reused: hashing is on every ingested series
+  buf.clear();
   for (const Label& l : labels) {
     buf += l.name;
     buf += '\xff';
@@ -211,16 +209,24 @@ const uint64_t Labels::kEmptyHash = Hash64("");
 Labels::Labels(std::vector<Label> sorted) : labels_(std::move(sorted)), hash_(HashPairs(labels_)) {}
 
 Result<Labels> Labels::FromPairs(std::vector<Label> pairs) {
-  std::erase_if(pairs, [](const Label& l) { return l.value.empty(); });
   std::sort(pairs.begin(), pairs.end(),
             [](const Label& a, const Label& b) { return a.name < b.name; });
+  return FromSortedPairs(std::move(pairs));
+}
+
+Result<Labels> Labels::FromSortedPairs(std::vector<Label> pairs) {
+  std::erase_if(pairs, [](const Label& l) { return l.value.empty(); });
   for (size_t i = 0; i < pairs.size(); ++i) {
     const Label& l = pairs[i];
     if (!IsValidLabelName(l.name)) {
       return InvalidArgumentError("invalid label name \"{}\"", l.name);
     }
-    if (i > 0 && pairs[i - 1].name == l.name) {
-      return InvalidArgumentError("duplicate label name \"{}\"", l.name);
+    if (i > 0 && pairs[i - 1].name >= l.name) {
+      if (pairs[i - 1].name == l.name) {
+        return InvalidArgumentError("duplicate label name \"{}\"", l.name);
+      }
+      return InvalidArgumentError("labels are not sorted: \"{}\" after \"{}\"", l.name,
+                                  pairs[i - 1].name);
     }
     if (l.name == kMetricNameLabel && !IsValidMetricName(l.value)) {
       return InvalidArgumentError("invalid metric name \"{}\"", l.value);

@@ -49,6 +49,10 @@ class Labels {
   // Sorts and validates `pairs`; pairs with an empty value are dropped.
   // Errors: INVALID_ARGUMENT for an invalid or duplicate name, or an invalid metric name.
   static Result<Labels> FromPairs(std::vector<Label> pairs);
+  // Like FromPairs for pairs that are already sorted by name (as remote write sends them):
+  // skips the sort. Empty values are dropped. Errors: INVALID_ARGUMENT for unsorted or duplicate
+  // names, and as FromPairs.
+  static Result<Labels> FromSortedPairs(std::vector<Label> pairs);
   // Example: Labels::From({{"__name__", "up"}, {"job", "api"}}).value()
   static Result<Labels> From(std::initializer_list<Label> pairs) {
     return FromPairs(std::vector<Label>(pairs));

@@ -167,7 +167,7 @@ Result<TimeSeries> ConvertSeries(const prompb::TimeSeries& ts, size_t index) {
   }
   Status problem;
   if (ok && has_name) {
-    Result<core::Labels> labels = core::Labels::FromPairs(std::move(pairs));
+    Result<core::Labels> labels = core::Labels::FromSortedPairs(std::move(pairs));
     if (labels.ok()) return WithSamples(std::move(labels).value(), ts);
     problem = labels.status();
   }

@@ -332,6 +332,7 @@ struct MemSeries {
 
   // Whether `t` is stored (settled or in the head). Settled times are checked by the caller.
   bool HeadHas(int64_t t) const {
+    if (head.empty() || t > head.back().timestamp_ms) return false;  // the in-order case
     auto it = std::lower_bound(head.begin(), head.end(), t,
                                [](const core::Sample& s, int64_t x) { return s.timestamp_ms < x; });
     return it != head.end() && it->timestamp_ms == t;

@@ -33,6 +33,16 @@ TEST(LabelsTest, RejectsInvalidAndDuplicateNames) {
   EXPECT_TRUE(Labels::From({{"__name__", "job:rate5m"}}).ok());
 }
 
+TEST(LabelsTest, FromSortedPairsRejectsUnsortedInput) {
+  auto ok = Labels::FromSortedPairs({{"__name__", "up"}, {"job", "api"}, {"zone", ""}});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, *Labels::From({{"job", "api"}, {"__name__", "up"}}));
+  auto unsorted = Labels::FromSortedPairs({{"job", "api"}, {"__name__", "up"}});
+  ASSERT_FALSE(unsorted.ok());
+  EXPECT_EQ(unsorted.status().message(), "labels are not sorted: \"__name__\" after \"job\"");
+  EXPECT_FALSE(Labels::FromSortedPairs({{"a", "1"}, {"a", "2"}}).ok());
+}
+
 TEST(LabelsTest, HashIsStableAndOrderIndependent) {
   Labels a = *Labels::From({{"__name__", "up"}, {"job", "api"}, {"region", "us-east-1"}});
   Labels b = *Labels::From({{"region", "us-east-1"}, {"job", "api"}, {"__name__", "up"}});
