@@ -10,7 +10,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <thread>
 
 #include "core/clock.h"
 
@@ -108,36 +107,6 @@ bool RawConnection::PeerClosed() {
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
-bool WaitFor(const std::function<bool()>& condition, core::Duration timeout) {
-  core::Clock& clock = core::RealClock();
-  const core::Duration deadline = clock.Monotonic() + timeout;
-  while (true) {
-    if (condition()) return true;
-    if (clock.Monotonic() >= deadline) return condition();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
-
-double MetricValue(prometheus::Registry& registry, std::string_view name,
-                   const std::map<std::string, std::string>& labels) {
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const prometheus::ClientMetric& metric : family.metric) {
-      size_t matched = 0;
-      for (const prometheus::ClientMetric::Label& l : metric.label) {
-        auto it = labels.find(l.name);
-        if (it != labels.end() && it->second == l.value) ++matched;
-      }
-      if (matched != labels.size()) continue;
-      if (family.type == prometheus::MetricType::Counter) return metric.counter.value;
-      if (family.type == prometheus::MetricType::Gauge) return metric.gauge.value;
-      if (family.type == prometheus::MetricType::Histogram) {
-        return static_cast<double>(metric.histogram.sample_count);
-      }
-    }
-  }
-  return -1;
-}
 
 int UnusedPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/time.h"
+#include "tests/testutil/testutil.h"
 
 namespace prometheus {
 class Registry;
@@ -50,15 +51,8 @@ class RawConnection {
   std::string pending_;
 };
 
-// Polls `condition` every millisecond until it is true or `timeout` passes; returns its last
-// value. Thread-safe.
-bool WaitFor(const std::function<bool()>& condition,
-             core::Duration timeout = core::Duration::Seconds(5));
-
-// The value of the sample of `name` whose labels include every pair in `labels`, or -1 when there
-// is none. For counters and gauges.
-double MetricValue(prometheus::Registry& registry, std::string_view name,
-                   const std::map<std::string, std::string>& labels = {});
+using ::nines::testutil::MetricValue;
+using ::nines::testutil::WaitFor;
 
 // A port on 127.0.0.1 nothing listens on (bound, then closed).
 int UnusedPort();

@@ -22,6 +22,7 @@
 
 #include "core/clock.h"
 #include "core/time.h"
+#include "tests/testutil/testutil.h"
 
 namespace nines::store::testing {
 
@@ -56,37 +57,8 @@ inline std::string SnappyLiteral(std::string_view data) {
   return out;
 }
 
-// Polls `condition` every millisecond until it holds or `timeout` passes; returns its last value.
-// Thread-safe. For state that has no condition variable to wait on (metrics).
-inline bool WaitFor(const std::function<bool()>& condition,
-                    core::Duration timeout = core::Duration::Seconds(10)) {
-  core::Clock& clock = core::RealClock();
-  const core::Duration deadline = clock.Monotonic() + timeout;
-  while (!condition()) {
-    if (clock.Monotonic() >= deadline) return condition();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
-
-// The value of the counter or gauge `name` whose labels include all of `labels`; -1 if none.
-inline double MetricValue(prometheus::Registry& registry, std::string_view name,
-                          const std::map<std::string, std::string>& labels = {}) {
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const prometheus::ClientMetric& metric : family.metric) {
-      size_t matched = 0;
-      for (const prometheus::ClientMetric::Label& l : metric.label) {
-        auto it = labels.find(l.name);
-        if (it != labels.end() && it->second == l.value) ++matched;
-      }
-      if (matched != labels.size()) continue;
-      if (family.type == prometheus::MetricType::Counter) return metric.counter.value;
-      if (family.type == prometheus::MetricType::Gauge) return metric.gauge.value;
-    }
-  }
-  return -1;
-}
+using ::nines::testutil::MetricValue;
+using ::nines::testutil::WaitFor;
 
 // A port on 127.0.0.1 that nothing listens on right now (bound to 0, then closed).
 inline int UnusedPort() {

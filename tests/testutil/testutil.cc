@@ -12,6 +12,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+
+#include <prometheus/registry.h>
+
+#include "core/clock.h"
 
 namespace nines::testutil {
 namespace {
@@ -134,6 +139,37 @@ std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
   if (waitpid(pid_, &status, 0) != pid_) return std::nullopt;
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return exit_code_;
+}
+
+bool WaitFor(const std::function<bool()>& condition, core::Duration timeout) {
+  core::Clock& clock = core::RealClock();
+  const core::Duration deadline = clock.Monotonic() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (clock.Monotonic() >= deadline) return condition();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+double MetricValue(prometheus::Registry& registry, std::string_view name,
+                   const std::map<std::string, std::string>& labels) {
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      size_t matched = 0;
+      for (const prometheus::ClientMetric::Label& l : metric.label) {
+        auto it = labels.find(l.name);
+        if (it != labels.end() && it->second == l.value) ++matched;
+      }
+      if (matched != labels.size()) continue;
+      if (family.type == prometheus::MetricType::Counter) return metric.counter.value;
+      if (family.type == prometheus::MetricType::Gauge) return metric.gauge.value;
+      if (family.type == prometheus::MetricType::Histogram) {
+        return static_cast<double>(metric.histogram.sample_count);
+      }
+    }
+  }
+  return -1;
 }
 
 std::string NinesBinary() { return EnvOr("NINES_BINARY", NINES_TEST_BINARY); }

@@ -10,9 +10,18 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "core/time.h"
+
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
 
 namespace nines::testutil {
 
@@ -66,6 +75,17 @@ class ChildProcess {
   std::string output_;
   std::optional<int> exit_code_;
 };
+
+// Polls `condition` every millisecond until it is true or `timeout` passes; returns its last
+// value. Thread-safe. For state with no condition variable to wait on (metrics, sockets): a
+// bounded wait on a condition, not a sleep standing in for one.
+bool WaitFor(const std::function<bool()>& condition,
+             core::Duration timeout = core::Duration::Seconds(10));
+
+// The value of the sample of `name` whose labels include every pair in `labels`, or -1 when there
+// is none. Counters and gauges give their value, histograms their sample count.
+double MetricValue(prometheus::Registry& registry, std::string_view name,
+                   const std::map<std::string, std::string>& labels = {});
 
 // The path of the nines binary under test ($NINES_BINARY, else the one this build made).
 std::string NinesBinary();
