@@ -7,6 +7,7 @@
 #include <snappy.h>
 
 #include <algorithm>
+#include <bit>
 #include <climits>
 #include <cstring>
 #include <map>
@@ -190,6 +191,165 @@ TimeSeries WithSamples(core::Labels labels, const prompb::TimeSeries& ts) {
   return out;
 }
 
+
+// A zero-copy reader of the protobuf wire format for the common shape of a WriteRequest. It
+// copies each label string once (into core::Labels) and nothing else; anything it does not
+// expect (a known field with another wire type, groups, a label set that fails a check) makes it
+// give up, and the caller decodes with the generated parser instead, which yields the exact
+// protobuf semantics and error message. So it only has to be right, never complete.
+class WireReader {
+ public:
+  explicit WireReader(std::string_view data)
+      : p_(reinterpret_cast<const uint8_t*>(data.data())), end_(p_ + data.size()) {}
+
+  bool done() const { return p_ >= end_; }
+
+  // A field tag; field number 0 is invalid in protobuf, so it fails here too.
+  bool Tag(uint64_t* field, uint64_t* type) {
+    uint64_t tag;
+    if (!Varint(&tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff) return false;
+    *field = tag >> 3;
+    *type = tag & 7;
+    return true;
+  }
+
+  bool Varint(uint64_t* v) {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 64 && p_ < end_; shift += 7) {
+      uint8_t b = *p_++;
+      result |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) {
+        *v = result;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool Fixed64(uint64_t* v) {
+    if (end_ - p_ < 8) return false;
+    std::memcpy(v, p_, 8);
+    p_ += 8;
+    return true;
+  }
+  bool Bytes(std::string_view* out) {
+    uint64_t n;
+    if (!Varint(&n) || n > static_cast<uint64_t>(end_ - p_)) return false;
+    *out = std::string_view(reinterpret_cast<const char*>(p_), static_cast<size_t>(n));
+    p_ += n;
+    return true;
+  }
+  // Skips a field of wire type `type` (varint, fixed64, length-delimited or fixed32 only).
+  bool Skip(uint64_t type) {
+    uint64_t ignored;
+    std::string_view bytes;
+    switch (type) {
+      case 0: return Varint(&ignored);
+      case 1: return Fixed64(&ignored);
+      case 2: return Bytes(&bytes);
+      case 5:
+        if (end_ - p_ < 4) return false;
+        p_ += 4;
+        return true;
+      default: return false;  // groups: leave them to the generated parser
+    }
+  }
+
+ private:
+  const uint8_t* p_;
+  const uint8_t* end_;
+};
+
+// Decodes one TimeSeries message; false means "use the generated parser".
+bool FastSeries(std::string_view data, WriteRequest* request) {
+  WireReader r(data);
+  std::vector<core::Label> pairs;
+  pairs.reserve(8);
+  std::vector<std::pair<std::string_view, std::string_view>> views;
+  views.reserve(8);
+  TimeSeries series;
+  while (!r.done()) {
+    uint64_t field, type;
+    if (!r.Tag(&field, &type)) return false;
+    if (field == 1 || field == 2) {
+      std::string_view body;
+      if (type != 2 || !r.Bytes(&body)) return false;
+      WireReader m(body);
+      if (field == 1) {  // Label {1: name, 2: value}; the last occurrence of a field wins
+        std::string_view name, value;
+        while (!m.done()) {
+          uint64_t f, t;
+          if (!m.Tag(&f, &t)) return false;
+          if (f == 1 && t == 2) {
+            if (!m.Bytes(&name)) return false;
+          } else if (f == 2 && t == 2) {
+            if (!m.Bytes(&value)) return false;
+          } else if (f == 1 || f == 2 || !m.Skip(t)) {
+            return false;
+          }
+        }
+        views.emplace_back(name, value);
+      } else {  // Sample {1: double value, 2: int64 timestamp}
+        core::Sample sample;
+        while (!m.done()) {
+          uint64_t f, t, v;
+          if (!m.Tag(&f, &t)) return false;
+          if (f == 1 && t == 1) {
+            if (!m.Fixed64(&v)) return false;
+            sample.value = std::bit_cast<double>(v);
+          } else if (f == 2 && t == 0) {
+            if (!m.Varint(&v)) return false;
+            sample.timestamp_ms = static_cast<int64_t>(v);
+          } else if (f == 1 || f == 2 || !m.Skip(t)) {
+            return false;
+          }
+        }
+        series.samples.push_back(sample);
+      }
+    } else if (field == 3 || field == 4) {
+      if (type != 2 || !r.Skip(2)) return false;
+      ++(field == 3 ? request->ignored_exemplars : request->ignored_histograms);
+    } else if (!r.Skip(type)) {
+      return false;
+    }
+  }
+  // The checks ConvertSeries makes; any failure goes to the slow path for its message.
+  if (views.empty()) return false;
+  bool has_name = false;
+  for (size_t j = 0; j < views.size(); ++j) {
+    const auto& [name, value] = views[j];
+    if (name.empty() || (j > 0 && name <= views[j - 1].first)) return false;
+    if (value.empty()) continue;
+    if (!IsValidUtf8(value)) return false;
+    if (name == core::kMetricNameLabel) has_name = true;
+    pairs.push_back({std::string(name), std::string(value)});
+  }
+  if (!has_name) return false;
+  auto labels = core::Labels::FromSortedPairs(std::move(pairs));
+  if (!labels.ok()) return false;
+  series.labels = std::move(labels).value();
+  request->series.push_back(std::move(series));
+  return true;
+}
+
+// Decodes a whole WriteRequest; false means "use the generated parser".
+bool FastDecode(std::string_view data, WriteRequest* request) {
+  WireReader r(data);
+  while (!r.done()) {
+    uint64_t field, type;
+    if (!r.Tag(&field, &type)) return false;
+    if (field == 1) {
+      std::string_view body;
+      if (type != 2 || !r.Bytes(&body) || !FastSeries(body, request)) return false;
+    } else if (field == 3) {
+      if (type != 2 || !r.Skip(2)) return false;
+      ++request->ignored_metadata;
+    } else if (field == 2 || !r.Skip(type)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int64_t WriteRequest::SampleCount() const {
@@ -214,13 +374,23 @@ Result<WriteRequest> DecodeWriteRequest(std::string_view body, size_t max_decode
     return core::InvalidArgumentError("body is not valid snappy (block format)");
   }
 
+  {
+    WriteRequest fast;
+    if (FastDecode(std::string_view(decoded.get(), decoded_size), &fast)) return fast;
+  }
+  return internal::DecodeWithGeneratedParser(std::string_view(decoded.get(), decoded_size));
+}
+
+namespace internal {
+
+Result<WriteRequest> DecodeWithGeneratedParser(std::string_view decoded) {
+  const size_t decoded_size = decoded.size();
   google::protobuf::Arena arena(ArenaOptionsFor(decoded_size));
   auto* message = google::protobuf::Arena::CreateMessage<prompb::WriteRequest>(&arena);
-  if (!message->ParseFromArray(decoded.get(), static_cast<int>(decoded_size))) {
+  if (!message->ParseFromArray(decoded.data(), static_cast<int>(decoded_size))) {
     return core::InvalidArgumentError(
         "body is not a valid remote-write WriteRequest (truncated or malformed protobuf)");
   }
-  decoded.reset();
 
   WriteRequest request;
   const int n_series = message->timeseries_size();
@@ -235,6 +405,8 @@ Result<WriteRequest> DecodeWriteRequest(std::string_view body, size_t max_decode
   request.ignored_metadata = message->metadata_size();
   return request;
 }
+
+}  // namespace internal
 
 std::string EncodeWriteRequest(const WriteRequest& request) {
   size_t estimate = 16;

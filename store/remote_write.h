@@ -114,6 +114,13 @@ net::Handler RemoteWriteHandler(std::function<std::unique_ptr<Appender>()> new_a
                                 std::shared_ptr<prometheus::Registry> registry,
                                 size_t max_decoded_bytes = kDefaultMaxDecodedBytes);
 
+namespace internal {
+// DecodeWriteRequest's fallback for what its zero-copy fast path does not handle: the protobuf
+// library's parser, on the already-decompressed body. Exposed for the tests that check that both
+// paths agree.
+core::Result<WriteRequest> DecodeWithGeneratedParser(std::string_view decoded);
+}  // namespace internal
+
 }  // namespace nines::store
 
 #endif  // NINES_STORE_REMOTE_WRITE_H_
