@@ -557,7 +557,7 @@ struct HandlerState {
     appended->Increment(static_cast<double>(committed->appended));
     duplicate->Increment(static_cast<double>(committed->duplicates));
     too_old->Increment(static_cast<double>(committed->too_old));
-    invalid->Increment(static_cast<double>(committed->invalid_value + invalid_samples));
+    invalid->Increment(static_cast<double>(invalid_samples));
     return Respond(net::Response{.status = 204, .headers = {}, .body = {}});
   }
 };

@@ -75,7 +75,7 @@ struct CommitResult {
   int64_t appended = 0;         // new samples stored
   int64_t duplicates = 0;       // (series, timestamp) already stored; the stored value is kept
   int64_t too_old = 0;          // older than the out-of-order window
-  int64_t invalid_value = 0;    // reserved: every double, NaN and +-Inf included, is accepted
+  // Every double, NaN and +-Inf included, is a valid value, so nothing is rejected for it.
 };
 
 class Appender {
@@ -171,7 +171,8 @@ class Store : public Reader {
   virtual core::Result<int64_t> DeleteSeries(const std::vector<Matcher>& matchers) = 0;
   // Applies retention now (it also runs in the background). For tests and the admin API.
   virtual core::Status EnforceRetention() = 0;
-  // Cuts every open chunk and flushes memory to disk. For tests and clean shutdown.
+  // Writes a checkpoint of the in-memory head and flushes RocksDB's memtables, so that reopening
+  // replays nothing. Close does the same. For tests, benchmarks and the admin API.
   virtual core::Status Flush() = 0;
 };
 
