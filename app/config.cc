@@ -650,6 +650,16 @@ class Parser {
                    Set(d, &storage->out_of_order_window);
                  }},
                 {"sync", [&](auto& v, auto& a, auto& p) { Set(Bool(v, a, p), &storage->sync); }},
+                {"self_scrape_interval",
+                 [&](auto& v, auto& a, auto& p) {
+                   std::optional<Duration> d = DurationAtLeast(v, a, p, Duration::Zero());
+                   if (d && *d > Duration::Zero() && *d < Duration::Seconds(1)) {
+                     Error(a, fmt::format("{}: {} is too short (at least 1s, or 0 to turn it off)",
+                                          p, v.Scalar()));
+                     return;
+                   }
+                   Set(d, &storage->self_scrape_interval);
+                 }},
                 {"retention",
                  [&](auto& v, auto& a, auto& p) {
                    WalkMap(v, a, p,

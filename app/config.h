@@ -74,6 +74,9 @@ struct StorageConfig {
   core::Duration raw_retention = core::Duration::Days(35);
   core::Duration rollup_1m_retention = core::Duration::Days(400);
   core::Duration rollup_1h_retention = core::Duration::Days(5 * 365);
+  // How often nines writes its own metrics (/metrics) into its store, as job="nines"; 0 turns
+  // it off.
+  core::Duration self_scrape_interval = core::Duration::Seconds(15);
 };
 
 struct SloConfig {

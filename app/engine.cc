@@ -6,10 +6,14 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <prometheus/metric_family.h>
+
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "core/log.h"
 #include "net/net.h"
@@ -60,11 +64,61 @@ std::vector<std::string> RestartOnlyChanges(const Config& a, const Config& b) {
   check(x.tls.cert_file == y.tls.cert_file && x.tls.key_file == y.tls.key_file, "server.tls");
   check(a.storage.data_dir == b.storage.data_dir, "storage.data_dir");
   check(a.storage.out_of_order_window == b.storage.out_of_order_window &&
+            a.storage.self_scrape_interval == b.storage.self_scrape_interval &&
             a.storage.sync == b.storage.sync && a.storage.raw_retention == b.storage.raw_retention &&
             a.storage.rollup_1m_retention == b.storage.rollup_1m_retention &&
             a.storage.rollup_1h_retention == b.storage.rollup_1h_retention,
         "storage");
   return changed;
+}
+
+// Appends every sample of `families` (nines' own registry) to `app` at `t_ms`, named as the text
+// format names them (histograms as _bucket{le}, _sum, _count) with `extra` labels added.
+void AppendFamilies(const std::vector<prometheus::MetricFamily>& families,
+                    const std::vector<core::Label>& extra, int64_t t_ms, store::Appender& app) {
+  auto add = [&](const std::string& name, const prometheus::ClientMetric& m,
+                 const core::Label* more, double v) {
+    core::Labels::Builder b;
+    b.Set(core::kMetricNameLabel, name);
+    for (const auto& l : m.label) b.Set(l.name, l.value);
+    for (const core::Label& l : extra) b.Set(l.name, l.value);
+    if (more != nullptr) b.Set(more->name, more->value);
+    auto labels = b.Build();
+    if (labels.ok()) (void)app.Append(*labels, t_ms, v);
+  };
+  for (const prometheus::MetricFamily& f : families) {
+    for (const prometheus::ClientMetric& m : f.metric) {
+      switch (f.type) {
+        case prometheus::MetricType::Counter:
+          add(f.name, m, nullptr, m.counter.value);
+          break;
+        case prometheus::MetricType::Gauge:
+          add(f.name, m, nullptr, m.gauge.value);
+          break;
+        case prometheus::MetricType::Untyped:
+          add(f.name, m, nullptr, m.untyped.value);
+          break;
+        case prometheus::MetricType::Histogram:
+          for (const auto& bucket : m.histogram.bucket) {
+            core::Label le{"le", bucket.upper_bound == std::numeric_limits<double>::infinity()
+                                     ? "+Inf"
+                                     : fmt::format("{}", bucket.upper_bound)};
+            add(f.name + "_bucket", m, &le, static_cast<double>(bucket.cumulative_count));
+          }
+          add(f.name + "_sum", m, nullptr, m.histogram.sample_sum);
+          add(f.name + "_count", m, nullptr, static_cast<double>(m.histogram.sample_count));
+          break;
+        case prometheus::MetricType::Summary:
+          for (const auto& q : m.summary.quantile) {
+            core::Label quantile{"quantile", fmt::format("{}", q.quantile)};
+            add(f.name, m, &quantile, q.value);
+          }
+          add(f.name + "_sum", m, nullptr, m.summary.sample_sum);
+          add(f.name + "_count", m, nullptr, static_cast<double>(m.summary.sample_count));
+          break;
+      }
+    }
+  }
 }
 
 void AppendHtmlEscaped(std::string* out, std::string_view text) {
@@ -151,6 +205,11 @@ class Engine::Impl {
     ASSIGN_OR_RETURN(server_, net::Server::Start(ToServerOptions(config_.server),
                                                  std::move(router), clock_, registry_));
     scheme_ = config_.server.tls.enabled() ? "https" : "http";
+    if (config_.storage.self_scrape_interval > core::Duration::Zero()) {
+      self_scrape_ = std::thread([this, interval = config_.storage.self_scrape_interval] {
+        SelfScrapeLoop(interval);
+      });
+    }
     server_->SetReady(true);
     return core::Status::Ok();
   }
@@ -194,9 +253,16 @@ class Engine::Impl {
     return core::Status::Ok();
   }
 
-  // Stops the server (in-flight requests, writes included, finish), then closes the store.
+  // Stops the server (in-flight requests, writes included, finish) and the self-scrape, then
+  // closes the store.
   void Shutdown() {
     if (server_) server_->Shutdown();
+    {
+      std::lock_guard<std::mutex> lock(stop_mu_);
+      stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    if (self_scrape_.joinable()) self_scrape_.join();
     store_.reset();
   }
 
@@ -204,6 +270,20 @@ class Engine::Impl {
   Config CurrentConfig() const {
     std::lock_guard<std::mutex> lock(config_mu_);
     return config_;
+  }
+
+  // Writes the registry into the store every `interval` (real time), stamped by clock_.
+  void SelfScrapeLoop(core::Duration interval) {
+    const std::vector<core::Label> extra = {{"job", "nines"}, {"instance", server_->address()}};
+    std::unique_lock<std::mutex> lock(stop_mu_);
+    while (!stop_cv_.wait_for(lock, interval.ToChrono(), [this] { return stopping_; })) {
+      lock.unlock();
+      auto app = store_->NewAppender();
+      AppendFamilies(registry_->Collect(), extra, clock_.Now().UnixMillis(), *app);
+      auto committed = app->Commit();
+      if (!committed.ok()) LOG_WARNING("self-scrape: {}", committed.status().ToString());
+      lock.lock();
+    }
   }
 
   core::Status LockDataDir() {
@@ -299,6 +379,10 @@ a{color:#1a5fd0}</style></head><body>
   std::unique_ptr<store::Store> store_;    // declared before server_: destroyed after it
   std::unique_ptr<net::Server> server_;
   std::string scheme_;  // fixed at Init: TLS changes need a restart
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread self_scrape_;
   int lock_fd_ = -1;
 };
 

@@ -181,6 +181,28 @@ TEST(ServeTest, ReloadKeepsOldConfigWhenNewOneIsInvalidAndAppliesValidOne) {
   EXPECT_EQ(server.child().Wait(milliseconds(15000)), 0) << server.child().output();
 }
 
+TEST(ServeTest, WritesItsOwnMetricsIntoItsStore) {
+  TempDir dir;
+  std::string path = dir.Write("nines.yaml", "server:\n  listen: 127.0.0.1:0\nstorage:\n  data_dir: " +
+                                                 dir.File("data") + "\n  self_scrape_interval: 1s\n");
+  Server server({"serve", "--config", path});
+  std::string url = server.WaitForUrl();
+  ASSERT_FALSE(url.empty());
+  net::HttpClient client;
+  // The first self-scrape lands after a second; the histogram comes in text-format names.
+  std::string body;
+  EXPECT_TRUE(testutil::WaitFor([&] {
+    body = Get(client, url + "/api/v1/series?match[]=nines_build_info").body;
+    return body.find(R"("job":"nines")") != std::string::npos;
+  })) << body;
+  body = Get(client, url + "/api/v1/series?match[]=nines_http_request_duration_seconds_bucket").body;
+  EXPECT_NE(body.find(R"("le":"+Inf")"), std::string::npos) << body;
+  body = Get(client, url + "/api/v1/series?match[]=nines_http_request_duration_seconds_count").body;
+  EXPECT_NE(body.find(R"("job":"nines")"), std::string::npos) << body;
+  server.child().Signal(SIGTERM);
+  EXPECT_EQ(server.child().Wait(milliseconds(15000)), 0) << server.child().output();
+}
+
 TEST(DemoTest, ServesLandingPageWithTheThreeRegions) {
   TempDir dir;
   Server demo({"demo", "--listen", "127.0.0.1:0", "--data-dir", dir.File("demo")});

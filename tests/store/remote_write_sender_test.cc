@@ -565,7 +565,7 @@ class PrometheusProcess {
   std::string url(std::string_view path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
   }
-  const std::string& output() const { return process_->output(); }
+  std::string output() const { return process_->output(); }
 
  private:
   int port_ = 0;

@@ -76,57 +76,64 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
   }
   close(fds[1]);
   out_fd_ = fds[0];
+  reader_ = std::thread([this] { ReadLoop(); });
 }
 
 ChildProcess::~ChildProcess() {
-  if (!exit_code_) {
+  bool exited;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    exited = exit_code_.has_value();
+  }
+  if (!exited) {
     kill(pid_, SIGKILL);
     int status;
     waitpid(pid_, &status, 0);
   }
-  if (out_fd_ >= 0) close(out_fd_);
+  if (reader_.joinable()) reader_.join();  // the pipe closes with the child (or its heirs)
+  close(out_fd_);
 }
 
-bool ChildProcess::ReadSome(std::chrono::milliseconds timeout) {
-  if (out_fd_ < 0) return false;
-  pollfd p{out_fd_, POLLIN, 0};
-  int n = poll(&p, 1, static_cast<int>(std::max<int64_t>(0, timeout.count())));
-  if (n <= 0) return true;
+void ChildProcess::ReadLoop() {
   char buf[4096];
-  ssize_t r = read(out_fd_, buf, sizeof(buf));
-  if (r <= 0) {
-    close(out_fd_);
-    out_fd_ = -1;
-    return false;
+  while (true) {
+    ssize_t r = read(out_fd_, buf, sizeof(buf));
+    if (r < 0 && errno == EINTR) continue;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (r <= 0) {
+      eof_ = true;
+      cv_.notify_all();
+      return;
+    }
+    output_.append(buf, static_cast<size_t>(r));
+    cv_.notify_all();
   }
-  output_.append(buf, static_cast<size_t>(r));
-  return true;
+}
+
+std::string ChildProcess::output() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return output_;
 }
 
 bool ChildProcess::WaitForOutput(const std::string& needle, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (output_.find(needle) == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return false;
-    if (!ReadSome(left)) return output_.find(needle) != std::string::npos;
-  }
-  return true;
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] {
+    return output_.find(needle) != std::string::npos || eof_;
+  }) && output_.find(needle) != std::string::npos;
 }
 
 void ChildProcess::Signal(int sig) {
+  std::lock_guard<std::mutex> lock(mu_);
   if (!exit_code_) kill(pid_, sig);
 }
 
 std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
-  if (exit_code_) return exit_code_;
-  auto deadline = Clock::now() + timeout;
-  // The child's exit closes the pipe (unless it passed the pipe on), so read to EOF first.
-  while (out_fd_ >= 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    ReadSome(left);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (exit_code_) return exit_code_;
   }
-  // Then wait on a pidfd, which becomes readable when the child exits.
+  auto deadline = Clock::now() + timeout;
+  // A pidfd becomes readable when the child exits.
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
   if (pidfd >= 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -137,7 +144,11 @@ std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
   }
   int status;
   if (waitpid(pid_, &status, 0) != pid_) return std::nullopt;
-  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // Let the reader take in the last of the output (the pipe is closed or about to be).
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_until(lock, deadline, [this] { return eof_; });
+  exit_code_ = code;
   return exit_code_;
 }
 

@@ -1,20 +1,24 @@
 // Test helpers shared by every test binary: temporary directories and child processes.
 //
-// ChildProcess runs a program with its stdout and stderr captured into one pipe, so a test can
-// wait (with a bound, never a blind sleep) for a line the program prints, send it signals, and
-// wait for it to exit. A child still running when its ChildProcess is destroyed is killed.
-// Not thread-safe: use one ChildProcess from one thread.
+// ChildProcess runs a program with its stdout and stderr captured into one pipe, which a reader
+// thread drains all the time (so a chatty child never blocks on a full pipe), so a test can wait
+// (with a bound, never a blind sleep) for a line the program prints, send it signals, and wait
+// for it to exit. A child still running when its ChildProcess is destroyed is killed.
+// Thread-safe.
 #ifndef NINES_TESTS_TESTUTIL_TESTUTIL_H_
 #define NINES_TESTS_TESTUTIL_TESTUTIL_H_
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "core/time.h"
@@ -53,27 +57,30 @@ class ChildProcess {
 
   pid_t pid() const { return pid_; }
 
-  // Reads output until `needle` appears in it or `timeout` passes or the child closes its
-  // output. Returns whether it appeared. All output read so far is kept in output().
+  // Waits until `needle` appears in the output, `timeout` passes or the child closes its
+  // output. Returns whether it appeared.
   bool WaitForOutput(const std::string& needle, std::chrono::milliseconds timeout);
 
   // Everything the child printed so far (stdout and stderr interleaved).
-  const std::string& output() const { return output_; }
+  std::string output() const;
 
   void Signal(int sig);
 
-  // Waits for the child to exit, reading its output meanwhile. Returns its exit code, 128+N for
-  // death by signal N, or nullopt if it did not exit within `timeout`.
+  // Waits for the child to exit. Returns its exit code, 128+N for death by signal N, or nullopt
+  // if it did not exit within `timeout`.
   std::optional<int> Wait(std::chrono::milliseconds timeout);
 
  private:
-  // Reads what is available within `timeout`; false once the pipe is closed.
-  bool ReadSome(std::chrono::milliseconds timeout);
+  void ReadLoop();
 
   pid_t pid_ = -1;
   int out_fd_ = -1;
-  std::string output_;
-  std::optional<int> exit_code_;
+  std::thread reader_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string output_;      // guarded by mu_
+  bool eof_ = false;        // guarded by mu_
+  std::optional<int> exit_code_;  // guarded by mu_
 };
 
 // Polls `condition` every millisecond until it is true or `timeout` passes; returns its last
