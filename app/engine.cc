@@ -351,6 +351,9 @@ a{color:#1a5fd0}</style></head><body>
 <li><a href="/metrics">/metrics</a>: nines' own metrics, Prometheus text format</li>
 <li><a href="/healthz">/healthz</a> and <a href="/readyz">/readyz</a>: liveness and readiness</li>
 <li><a href="/api/v1/status/buildinfo">/api/v1/status/buildinfo</a>: version</li>
+<li><a href="/api/v1/samples?match[]=nines_http_requests_total">/api/v1/samples?match[]=nines_http_requests_total</a>:
+nines' own request counters, as it writes them into its store every
+<code>storage.self_scrape_interval</code></li>
 <li><code>POST /api/v1/write</code>: Prometheus remote write 1.0 (write token)</li>
 <li><a href="/api/v1/labels">/api/v1/labels</a>, <code>/api/v1/label/NAME/values</code>,
 <code>/api/v1/series?match[]=</code>: the series index</li>

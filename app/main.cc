@@ -68,6 +68,8 @@ constexpr char kDemoConfig[] = R"(# nines demo: built-in configuration
 server:
   listen: 127.0.0.1:9099
   access_log: false
+storage:
+  self_scrape_interval: 5s
 slo:
   default_objective: 99.8
   default_window: 30d
@@ -248,7 +250,10 @@ int Demo(int argc, char** argv) {
       (std::filesystem::temp_directory_path() / "nines-demo").string();
   if (!ApplyOverrides(*flags, &options.config)) return 2;
   return RunEngine(std::move(options),
-                   "\nnines demo is running. Open {} in a browser.\nPress Ctrl-C to stop.\n\n");
+                   "\nnines demo is running. Open {0} in a browser.\n"
+                   "Its own metrics land in its store every 5s; after a few seconds try\n"
+                   "  curl -s '{0}/api/v1/samples?match[]=nines_http_requests_total'\n"
+                   "Press Ctrl-C to stop.\n\n");
 }
 
 int Check(int argc, char** argv) {
