@@ -40,6 +40,26 @@ core::Result<std::vector<std::vector<Matcher>>> MatchParams(const net::Request& 
   return out;
 }
 
+// The selectors and time range every series read takes: match[] (one or more), start and end
+// (each optional unless `require_range`; absent means unbounded).
+struct RangeQuery {
+  std::vector<std::vector<Matcher>> selectors;
+  int64_t start = kMinMs;
+  int64_t end = kMaxMs;
+};
+
+core::Result<RangeQuery> ParseRangeQuery(const net::Request& req, bool require_range) {
+  RangeQuery q;
+  ASSIGN_OR_RETURN(q.selectors, MatchParams(req));
+  if (require_range && (req.FormValue("start").empty() || req.FormValue("end").empty())) {
+    return core::InvalidArgumentError("start and end are required");
+  }
+  ASSIGN_OR_RETURN(q.start, TimeParam(req, "start", kMinMs));
+  ASSIGN_OR_RETURN(q.end, TimeParam(req, "end", kMaxMs));
+  if (q.end < q.start) return core::InvalidArgumentError("end is before start");
+  return q;
+}
+
 void AppendLabelsObject(std::string* out, const core::Labels& labels) {
   out->push_back('{');
   bool first = true;
@@ -162,15 +182,11 @@ void RegisterHttpApi(Store& store, net::Router& router, HttpApiOptions options) 
                 });
 
   router.Handle("GET", "/api/v1/series", net::Access::kPublic, [&store](const net::Request& req) {
-    auto sels = MatchParams(req);
-    if (!sels.ok()) return FromStatus(sels.status());
-    auto start = TimeParam(req, "start", kMinMs);
-    if (!start.ok()) return FromStatus(start.status());
-    auto end = TimeParam(req, "end", kMaxMs);
-    if (!end.ok()) return FromStatus(end.status());
+    auto q = ParseRangeQuery(req, /*require_range=*/false);
+    if (!q.ok()) return FromStatus(q.status());
     std::vector<core::Labels> all;
-    for (const auto& sel : *sels) {
-      auto part = store.Series(sel, *start, *end);
+    for (const auto& sel : q->selectors) {
+      auto part = store.Series(sel, q->start, q->end);
       if (!part.ok()) return FromStatus(part.status());
       all.insert(all.end(), part->begin(), part->end());
     }
@@ -187,14 +203,9 @@ void RegisterHttpApi(Store& store, net::Router& router, HttpApiOptions options) 
 
   router.Handle("GET", "/api/v1/samples", net::Access::kPublic,
                 [&store, options](const net::Request& req) {
-                  auto sels = MatchParams(req);
-                  if (!sels.ok()) return FromStatus(sels.status());
-                  auto start = TimeParam(req, "start", kMinMs);
-                  if (!start.ok()) return FromStatus(start.status());
-                  auto end = TimeParam(req, "end", kMaxMs);
-                  if (!end.ok()) return FromStatus(end.status());
-                  if (*end < *start) return BadData("end is before start");
-                  auto all = SelectAll(store, *sels, *start, *end);
+                  auto q = ParseRangeQuery(req, /*require_range=*/false);
+                  if (!q.ok()) return FromStatus(q.status());
+                  auto all = SelectAll(store, q->selectors, q->start, q->end);
                   if (!all.ok()) return FromStatus(all.status());
                   int64_t total = 0;
                   for (const auto& s : *all) total += static_cast<int64_t>(s.samples.size());
@@ -227,16 +238,9 @@ void RegisterHttpApi(Store& store, net::Router& router, HttpApiOptions options) 
 
   router.Handle(
       "GET", "/api/v1/rollup", net::Access::kPublic, [&store, options](const net::Request& req) {
-        auto sels = MatchParams(req);
-        if (!sels.ok()) return FromStatus(sels.status());
-        auto start = TimeParam(req, "start", kMinMs);
-        if (!start.ok()) return FromStatus(start.status());
-        auto end = TimeParam(req, "end", kMinMs);
-        if (!end.ok()) return FromStatus(end.status());
-        if (req.FormValue("start").empty() || req.FormValue("end").empty()) {
-          return BadData("rollup needs start and end");
-        }
-        if (*end <= *start) return BadData("end must be after start");
+        auto q = ParseRangeQuery(req, /*require_range=*/true);
+        if (!q.ok()) return FromStatus(q.status());
+        if (q->end == q->start) return BadData("end must be after start");
         std::string step_text = req.FormValue("step");
         core::Duration step = core::Duration::Hours(1);
         if (!step_text.empty()) {
@@ -245,7 +249,7 @@ void RegisterHttpApi(Store& store, net::Router& router, HttpApiOptions options) 
           step = *parsed;
         }
         if (step.millis() <= 0) return BadData("parameter step: must be at least 1ms");
-        int64_t steps = (*end - *start + step.millis() - 1) / step.millis();
+        int64_t steps = (q->end - q->start + step.millis() - 1) / step.millis();
         if (steps > options.max_steps) {
           return BadData(fmt::format("{} steps of {} exceed the limit of {}; use a larger step",
                                      steps, step.ToString(), options.max_steps));
@@ -253,7 +257,7 @@ void RegisterHttpApi(Store& store, net::Router& router, HttpApiOptions options) 
         std::string fn_text = req.FormValue("fn");
         auto fn = ParseFn(fn_text.empty() ? "count" : fn_text);
         if (!fn.ok()) return FromStatus(fn.status());
-        auto all = SelectAll(store, *sels, *start, *end - 1);
+        auto all = SelectAll(store, q->selectors, q->start, q->end - 1);
         if (!all.ok()) return FromStatus(all.status());
         if (static_cast<int64_t>(all->size()) * steps > options.max_samples) {
           return net::Response::Error(422, "too many points; narrow the selector or time range");
@@ -265,8 +269,8 @@ void RegisterHttpApi(Store& store, net::Router& router, HttpApiOptions options) 
           AppendLabelsObject(&out, (*all)[i].labels);
           out += R"(,"values":[)";
           bool first = true;
-          for (int64_t a = *start; a < *end; a += step.millis()) {
-            int64_t b = std::min(*end, a + step.millis());
+          for (int64_t a = q->start; a < q->end; a += step.millis()) {
+            int64_t b = std::min(q->end, a + step.millis());
             auto agg = store.Aggregate((*all)[i].labels, a, b);
             if (!agg.ok()) return FromStatus(agg.status());
             if (agg->count == 0) continue;
