@@ -39,6 +39,7 @@
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -319,7 +320,7 @@ struct MemSeries {
   uint64_t id = 0;
   core::Labels labels;
   // Unsettled samples, ascending by time.
-  std::vector<core::Sample> head;
+  std::deque<core::Sample> head;  // a deque: settling erases from the front every minute
   // Settled samples not yet in a closed chunk.
   ChunkEncoder chunk;
   bool has_settled = false;
@@ -538,7 +539,7 @@ class RocksDbStore final : public Store {
   // A read-only copy of a series' in-memory part, taken under the lock.
   struct Snapshot {
     uint64_t id = 0;
-    std::vector<core::Sample> head;
+    std::deque<core::Sample> head;  // a deque: settling erases from the front every minute
     std::string chunk;  // open chunk bytes
     int64_t minute_emitted_end = INT64_MIN;
     int64_t hour_emitted_end = INT64_MIN;
