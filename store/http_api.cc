@@ -10,10 +10,7 @@ namespace {
 constexpr int64_t kMinMs = std::numeric_limits<int64_t>::min() / 2;
 constexpr int64_t kMaxMs = std::numeric_limits<int64_t>::max() / 2;
 
-net::Response BadData(std::string_view reason) {
-  net::Response r = net::Response::Error(400, reason);
-  return r;
-}
+net::Response BadData(std::string_view reason) { return net::Response::Error(400, reason); }
 
 net::Response Success(std::string data_json) {
   return net::Response::Json(200, R"({"status":"success","data":)" + data_json + "}");
@@ -114,6 +111,20 @@ core::Result<std::vector<SeriesSamples>> SelectAll(Store& store,
   return all;
 }
 
+// The series matching any of the selectors with a sample in [start, end], each once, sorted.
+core::Result<std::vector<core::Labels>> SeriesAll(Store& store,
+                                                  const std::vector<std::vector<Matcher>>& sels,
+                                                  int64_t start, int64_t end) {
+  std::vector<core::Labels> all;
+  for (const auto& sel : sels) {
+    ASSIGN_OR_RETURN(auto part, store.Series(sel, start, end));
+    all.insert(all.end(), part.begin(), part.end());
+  }
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  return all;
+}
+
 net::Response FromStatus(const core::Status& s) {
   if (s.code() == core::StatusCode::kInvalidArgument) return BadData(s.message());
   return net::Response::Error(500, s.message());
@@ -184,18 +195,12 @@ void RegisterHttpApi(Store& store, net::Router& router, HttpApiOptions options) 
   router.Handle("GET", "/api/v1/series", net::Access::kPublic, [&store](const net::Request& req) {
     auto q = ParseRangeQuery(req, /*require_range=*/false);
     if (!q.ok()) return FromStatus(q.status());
-    std::vector<core::Labels> all;
-    for (const auto& sel : q->selectors) {
-      auto part = store.Series(sel, q->start, q->end);
-      if (!part.ok()) return FromStatus(part.status());
-      all.insert(all.end(), part->begin(), part->end());
-    }
-    std::sort(all.begin(), all.end());
-    all.erase(std::unique(all.begin(), all.end()), all.end());
+    auto all = SeriesAll(store, q->selectors, q->start, q->end);
+    if (!all.ok()) return FromStatus(all.status());
     std::string out = "[";
-    for (size_t i = 0; i < all.size(); ++i) {
+    for (size_t i = 0; i < all->size(); ++i) {
       if (i > 0) out.push_back(',');
-      AppendLabelsObject(&out, all[i]);
+      AppendLabelsObject(&out, (*all)[i]);
     }
     out.push_back(']');
     return Success(std::move(out));
@@ -257,21 +262,25 @@ void RegisterHttpApi(Store& store, net::Router& router, HttpApiOptions options) 
         std::string fn_text = req.FormValue("fn");
         auto fn = ParseFn(fn_text.empty() ? "count" : fn_text);
         if (!fn.ok()) return FromStatus(fn.status());
-        auto all = SelectAll(store, q->selectors, q->start, q->end - 1);
-        if (!all.ok()) return FromStatus(all.status());
-        if (static_cast<int64_t>(all->size()) * steps > options.max_samples) {
+        auto found = SeriesAll(store, q->selectors, q->start, q->end - 1);
+        if (!found.ok()) return FromStatus(found.status());
+        const std::vector<core::Labels>& all = *found;
+        if (static_cast<int64_t>(all.size()) * steps > options.max_samples) {
           return net::Response::Error(422, "too many points; narrow the selector or time range");
         }
         std::string out = R"({"resultType":"matrix","result":[)";
-        for (size_t i = 0; i < all->size(); ++i) {
+        // Only min and max need the rollups scanned; the rest come from running totals.
+        const Reader::Fields fields =
+            *fn == Fn::kMin || *fn == Fn::kMax ? Reader::Fields::kAll : Reader::Fields::kCounts;
+        for (size_t i = 0; i < all.size(); ++i) {
           if (i > 0) out.push_back(',');
           out += R"({"metric":)";
-          AppendLabelsObject(&out, (*all)[i].labels);
+          AppendLabelsObject(&out, all[i]);
           out += R"(,"values":[)";
           bool first = true;
           for (int64_t a = q->start; a < q->end; a += step.millis()) {
             int64_t b = std::min(q->end, a + step.millis());
-            auto agg = store.Aggregate((*all)[i].labels, a, b);
+            auto agg = store.Aggregate(all[i], a, b, fields);
             if (!agg.ok()) return FromStatus(agg.status());
             if (agg->count == 0) continue;
             if (!first) out.push_back(',');

@@ -580,6 +580,8 @@ class RocksDbStore final : public Store {
   // running totals of the first and last bucket; min and max by a scan when `fields` asks.
   core::Status ReadRollups(uint64_t id, Cf cf, int64_t from, int64_t to, Fields fields, Agg* agg);
   core::Status FindPredecessor(const Snapshot& snap, int64_t before, Pred* pred);
+  // Whether the series has a sample in [from, to), stopping at the first one found.
+  core::Result<bool> HasSample(const Snapshot& snap, int64_t from, int64_t to);
 
   void BackgroundLoop();
   void RefreshMetrics();
@@ -1355,11 +1357,52 @@ core::Result<WindowAggregate> RocksDbStore::Aggregate(const core::Labels& series
 
 core::Result<std::vector<core::Labels>> RocksDbStore::Series(const std::vector<Matcher>& matchers,
                                                              int64_t mint_ms, int64_t maxt_ms) {
-  ASSIGN_OR_RETURN(auto selected, Select(matchers, mint_ms, maxt_ms));
+  std::vector<std::pair<core::Labels, Snapshot>> snaps;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& s : MatchLocked(matchers)) {
+      snaps.emplace_back(s->labels, SnapshotLocked(*s, mint_ms, maxt_ms));
+    }
+  }
+  const int64_t to = maxt_ms == INT64_MAX ? INT64_MAX : maxt_ms + 1;
   std::vector<core::Labels> out;
-  out.reserve(selected.size());
-  for (auto& s : selected) out.push_back(std::move(s.labels));
+  for (auto& [labels, snap] : snaps) {
+    ASSIGN_OR_RETURN(bool has, HasSample(snap, mint_ms, to));
+    if (has) out.push_back(std::move(labels));
+  }
   return out;
+}
+
+core::Result<bool> RocksDbStore::HasSample(const Snapshot& snap, int64_t from, int64_t to) {
+  if (from >= to) return false;
+  if (!snap.head.empty()) return true;  // the snapshot holds only head samples in range
+  const int64_t cutoff = raw_filter_.cutoff();
+  from = std::max(from, cutoff);
+  auto in_chunk = [&](std::string_view bytes) {
+    ChunkIterator ci(bytes);
+    return ci.Seek(from) && ci.t() < to;
+  };
+  if (!snap.chunk.empty() && in_chunk(snap.chunk)) return true;
+  const int64_t span = options_.chunk_max_span.millis();
+  const int64_t first_start = from < std::numeric_limits<int64_t>::min() + span
+                                  ? std::numeric_limits<int64_t>::min()
+                                  : from - span;
+  std::string lower = TimeKey(snap.id, first_start);
+  std::string upper = TimeKey(snap.id, to);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kChunks]));
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    rocksdb::Slice v = it->value();
+    if (v.size() < 8) return core::DataLossError("store: corrupt chunk of series {}", snap.id);
+    uint64_t max_t;
+    std::memcpy(&max_t, v.data(), 8);
+    if (static_cast<int64_t>(max_t) < from) continue;  // skipped without decoding
+    if (in_chunk(std::string_view(v.data() + 8, v.size() - 8))) return true;
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "store: read chunks"));
+  return false;
 }
 
 core::Result<std::vector<SeriesSamples>> RocksDbStore::Select(const std::vector<Matcher>& matchers,

@@ -73,26 +73,24 @@ class Server {
   ChildProcess child_;
 };
 
-net::ClientResponse Get(net::HttpClient& client, const std::string& url,
-                        const std::string& token = "") {
+net::ClientResponse Do(net::HttpClient& client, const std::string& method, const std::string& url,
+                       const std::string& token = "") {
   net::ClientRequest req;
-  req.method = "GET";
+  req.method = method;
   req.url = url;
   if (!token.empty()) req.headers.Set("Authorization", "Bearer " + token);
   auto resp = client.Do(req);
-  EXPECT_TRUE(resp.ok()) << url << ": " << resp.status().ToString();
+  EXPECT_TRUE(resp.ok()) << method << " " << url << ": " << resp.status().ToString();
   return resp.ok() ? *resp : net::ClientResponse{};
+}
+
+net::ClientResponse Get(net::HttpClient& client, const std::string& url) {
+  return Do(client, "GET", url);
 }
 
 net::ClientResponse Post(net::HttpClient& client, const std::string& url,
                          const std::string& token) {
-  net::ClientRequest req;
-  req.method = "POST";
-  req.url = url;
-  if (!token.empty()) req.headers.Set("Authorization", "Bearer " + token);
-  auto resp = client.Do(req);
-  EXPECT_TRUE(resp.ok()) << url << ": " << resp.status().ToString();
-  return resp.ok() ? *resp : net::ClientResponse{};
+  return Do(client, "POST", url, token);
 }
 
 TEST(ServeTest, AnswersHealthAndMetricsThenExitsZeroOnSigterm) {

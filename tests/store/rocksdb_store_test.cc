@@ -294,6 +294,29 @@ TEST_F(StoreTest, IndexAnswersMatchersLabelNamesAndValues) {
   EXPECT_TRUE(none->empty());
 }
 
+TEST_F(StoreTest, SeriesRangeIsExactInsideSettledChunks) {
+  auto store = Open();
+  Labels l = L(R"(probe_success{region="us-east-1"})");
+  std::vector<std::tuple<Labels, int64_t, double>> batch;
+  for (int i = 0; i < 2000; ++i) batch.emplace_back(l, kT0 + i * 15'000, 1);  // ~8 h: settles
+  Commit(*store, batch);
+  auto count = [&](int64_t mint, int64_t maxt) {
+    auto r = store->Series(*ParseSelector("probe_success"), mint, maxt);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r->size() : 99;
+  };
+  for (int pass = 0; pass < 2; ++pass) {
+    SCOPED_TRACE(pass == 0 ? "in memory and chunks" : "after reopen");
+    EXPECT_EQ(count(kT0 + 1, kT0 + 14'999), 0u);           // between two samples of a chunk
+    EXPECT_EQ(count(kT0 + 15'000, kT0 + 15'000), 1u);      // exactly one sample
+    EXPECT_EQ(count(kT0 + 100 * 15'000 + 1, kT0 + 101 * 15'000 - 1), 0u);
+    EXPECT_EQ(count(kT0 - 10 * kHour, kT0 - 1), 0u);        // before the first sample
+    EXPECT_EQ(count(INT64_MIN, INT64_MAX), 1u);
+    store.reset();
+    store = Open();
+  }
+}
+
 TEST_F(StoreTest, DeleteSeriesRemovesDataAndSurvivesReopen) {
   auto store = Open();
   Labels keep = L(R"(probe_success{region="us-east-1"})");
