@@ -9,8 +9,8 @@ pkgs=(
   prometheus-cpp-dev libboost-dev libssl-dev librocksdb-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsnappy-dev libprotobuf-dev protobuf-compiler
   libhowardhinnant-date-dev
-  # Interoperability peers that tests start on loopback.
-  prometheus
+  # Interoperability peers that tests start on loopback (their own config and data dirs).
+  prometheus prometheus-blackbox-exporter nginx-light dnsmasq-base
 )
 
 missing=()
