@@ -1,5 +1,6 @@
 #include "app/config.h"
 
+#include "app/config_collector.h"
 #include "app/yaml_reader.h"
 
 namespace nines::app {
@@ -51,6 +52,7 @@ class Parser : public YamlReader {
       Error(root.Mark(), fmt::format("top level: expected a mapping, got {}", Describe(root)));
       return;
     }
+    CollectorSections collector(*this, cfg);
     WalkMap(
         root, root.Mark(), "",
         {
@@ -59,7 +61,13 @@ class Parser : public YamlReader {
             {"slo", [&](auto& v, auto& at, auto& p) { ParseSlo(v, at, p, &cfg->slo); }},
             {"regions", [&](auto& v, auto& at, auto& p) { ParseRegions(v, at, p, &cfg->regions); }},
             {"log", [&](auto& v, auto& at, auto& p) { ParseLog(v, at, p, &cfg->log); }},
+            {"collector",
+             [&](auto& v, auto& at, auto& p) { collector.ParseCollector(v, at, p); }},
+            {"agent", [&](auto& v, auto& at, auto& p) { collector.ParseAgent(v, at, p); }},
+            {"services",
+             [&](auto& v, auto& at, auto& p) { collector.ParseServices(v, at, p); }},
         });
+    collector.Finish();
     // Tokens from files follow the inline ones, whatever order the keys came in.
     for (auto& [list, tokens] : file_tokens_) {
       list->insert(list->end(), tokens.begin(), tokens.end());

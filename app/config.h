@@ -10,6 +10,11 @@
 //   slo:     default_objective, default_window
 //   regions: [{name, display_name, locations}]
 //   log:     level
+//   collector: location, max_concurrency, threads
+//   agent:   engine_url, bearer_token, token_file, queue_dir, queue_max_bytes, flush_interval,
+//            max_samples_per_send, send_timeout, heartbeat_interval, listen
+//   services: [{name, description, checks: [{name, region, locations, interval, timeout,
+//            labels, and one of http/tcp/dns/tls/icmp}]}] (see config_collector.cc)
 // Relative tls and token file paths resolve against the directory of the config file; data_dir
 // is kept as written (relative to the working directory of the process).
 //
@@ -23,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/collector.h"
 #include "core/log.h"
 #include "core/status.h"
 #include "core/time.h"
@@ -95,13 +101,62 @@ struct LogConfig {
   core::LogLevel level = core::LogLevel::kInfo;
 };
 
+// Where this process probes from, and how hard. `nines serve` runs the checks of its location
+// when one is set; `nines agent` requires it.
+struct CollectorConfig {
+  std::string location;        // a location listed under regions (when regions are declared)
+  int max_concurrency = 1000;  // probes in flight, 1..100000
+  int threads = 1;             // io threads running probes, 1..64
+};
+
+// `nines agent`: where results go and how they wait when the engine is unreachable.
+struct AgentConfig {
+  // The engine's remote-write endpoint, e.g. "http://engine:9099/api/v1/write". REQUIRED for
+  // `nines agent`.
+  std::string engine_url;
+  std::string bearer_token;  // inline, or read from token_file (first token)
+  std::string token_file;
+  std::string queue_dir = "./agent-queue";
+  int64_t queue_max_bytes = int64_t{1} << 30;  // 1MiB..1TiB; past it the oldest is dropped
+  // How often measured samples are written to the queue as one record.
+  core::Duration flush_interval = core::Duration::Seconds(1);
+  int max_samples_per_send = 50000;  // 100..10000000
+  core::Duration send_timeout = core::Duration::Seconds(30);
+  // nines_agent_heartbeat{region,location} is written this often; 0 turns it off.
+  core::Duration heartbeat_interval = core::Duration::Seconds(15);
+  // The agent's own HTTP endpoint (/metrics, /healthz, /api/v1/checks).
+  std::string listen = "127.0.0.1:9100";
+};
+
+// One check as configured: the spec (its `location` left empty) and where it runs from.
+struct CheckConfig {
+  collector::CheckSpec spec;
+  // Locations that run it; defaults to the locations of spec.region.
+  std::vector<std::string> locations;
+  int line = 0;  // where it is defined, for messages
+};
+
+struct ServiceConfig {
+  std::string name;  // [a-z0-9_-]+, unique
+  std::string description;
+  std::vector<CheckConfig> checks;
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
   SloConfig slo;
   std::vector<RegionConfig> regions;
   LogConfig log;
+  CollectorConfig collector;
+  AgentConfig agent;
+  std::vector<ServiceConfig> services;
 };
+
+// The checks that run at `location`: every configured check listing it, with spec.location set,
+// in configuration order.
+std::vector<collector::CheckSpec> ChecksForLocation(const Config& config,
+                                                    std::string_view location);
 
 // The configuration an empty file yields.
 Config DefaultConfig();

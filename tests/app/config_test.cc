@@ -300,5 +300,53 @@ TEST(ExampleConfigTest, ExampleIsCleanAndHasTheThreeRegions) {
   EXPECT_DOUBLE_EQ(cfg.slo.default_objective, 99.8);
 }
 
+TEST(CollectorConfigTest, ParsesChecksAndAssignsThemToLocations) {
+  Config cfg;
+  ASSERT_THAT(Messages(ParseTestdata("valid/collector.yaml", &cfg)), IsEmpty());
+  EXPECT_EQ(cfg.collector.location, "us-east-1a");
+  EXPECT_EQ(cfg.collector.max_concurrency, 500);
+  EXPECT_EQ(cfg.agent.engine_url, "http://127.0.0.1:9099/api/v1/write");
+  EXPECT_EQ(cfg.agent.queue_max_bytes, 256 * 1024 * 1024);
+  ASSERT_EQ(cfg.services.size(), 2u);
+  const collector::CheckSpec& api = cfg.services[0].checks[0].spec;
+  EXPECT_EQ(api.service, "api");
+  EXPECT_EQ(api.kind, collector::CheckKind::kHttp);
+  EXPECT_EQ(api.target, "https://us.example.com/health");
+  EXPECT_EQ(api.http.valid_status_codes,
+            (std::vector<std::pair<int, int>>{{200, 200}, {300, 399}}));
+  EXPECT_EQ(api.http.json_checks.at(0).pointer, "/status");
+  EXPECT_EQ(api.http.json_checks.at(0).equals, "ok");
+  EXPECT_EQ(api.http.max_redirects, 3);
+  EXPECT_EQ(api.http.ip_preference, collector::IpPreference::kIp6);
+  EXPECT_EQ(api.http.degraded_above, Duration::Seconds(2));
+  EXPECT_TRUE(api.http.fail_if_header_matches.at(0).allow_missing);
+  // Defaults: the region's locations, 15s interval, 5s timeout.
+  EXPECT_THAT(cfg.services[0].checks[0].locations, ElementsAre("us-east-1a", "us-east-1b"));
+  EXPECT_EQ(api.interval, Duration::Seconds(15));
+  EXPECT_EQ(api.timeout, Duration::Seconds(5));
+  const collector::CheckSpec& tcp = cfg.services[0].checks[1].spec;
+  EXPECT_EQ(tcp.tcp.steps.at(0).send, "PING\n");
+  EXPECT_TRUE(tcp.tcp.tls);
+  EXPECT_EQ(tcp.extra_labels.Get("tier"), "1");
+  const collector::CheckSpec& dns = cfg.services[1].checks[0].spec;
+  EXPECT_EQ(dns.target, "[::1]:5353");
+  EXPECT_EQ(dns.dns.query_type, "MX");
+  EXPECT_THAT(dns.dns.valid_rcodes, ElementsAre("NOERROR", "NXDOMAIN"));
+  EXPECT_EQ(cfg.services[1].checks[1].spec.tls.warn_before, Duration::Days(21));
+
+  auto names = [&](std::string_view location) {
+    std::vector<std::string> out;
+    for (const collector::CheckSpec& c : ChecksForLocation(cfg, location)) {
+      EXPECT_EQ(c.location, location);
+      out.push_back(c.name);
+    }
+    return out;
+  };
+  EXPECT_THAT(names("us-east-1a"), ElementsAre("api-us", "dns-us"));
+  EXPECT_THAT(names("us-east-1b"), ElementsAre("api-us", "api-eu-from-us", "dns-us"));
+  EXPECT_THAT(names("eu-west-1a"), ElementsAre("cert-eu", "ping-eu"));
+  EXPECT_THAT(names("nowhere"), IsEmpty());
+}
+
 }  // namespace
 }  // namespace nines::app
