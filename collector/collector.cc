@@ -45,6 +45,14 @@ core::Status AppendProbeResult(const CheckSpec& check, const ProbeResult& result
   RETURN_IF_ERROR(append("probe_success", none, result.success ? 1 : 0));
   RETURN_IF_ERROR(append("probe_duration_seconds", none, result.duration.SecondsDouble()));
   for (const ProbeMetric& m : result.metrics) RETURN_IF_ERROR(append(m.name, m.labels, m.value));
+  if (!result.success) {
+    // The reason travels as a label so that the engine can say why, not just 0. Reasons are
+    // short fixed phrases plus a detail, so the number of distinct values stays small.
+    std::string reason = result.reason.empty() ? "unknown" : result.reason;
+    if (reason.size() > kMaxReasonBytes) reason.resize(kMaxReasonBytes);
+    RETURN_IF_ERROR(append(kFailureReasonMetric,
+                           std::vector<std::pair<std::string, std::string>>{{"reason", reason}}, 1));
+  }
   return core::Status::Ok();
 }
 

@@ -170,8 +170,13 @@ struct ProbeResult {
 core::Result<core::Labels> ProbeLabels(const CheckSpec& check, std::string_view metric,
                          const std::vector<std::pair<std::string, std::string>>& extra = {});
 
+// The series that carries a failed probe's reason: nines_probe_failure_reason{...,reason="..."} 1
+// at the probe's time (reasons longer than kMaxReasonBytes are cut).
+inline constexpr std::string_view kFailureReasonMetric = "nines_probe_failure_reason";
+inline constexpr size_t kMaxReasonBytes = 200;
+
 // Appends every sample of `result` at `at` to `appender` (not committed): probe_success,
-// probe_duration_seconds and result.metrics.
+// probe_duration_seconds, result.metrics, and for a failure its reason series.
 core::Status AppendProbeResult(const CheckSpec& check, const ProbeResult& result,
                                core::Timestamp at, store::Appender& appender);
 

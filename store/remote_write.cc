@@ -409,6 +409,18 @@ Result<WriteRequest> DecodeWithGeneratedParser(std::string_view decoded) {
 }  // namespace internal
 
 std::string EncodeWriteRequest(const WriteRequest& request) {
+  return SnappyCompress(EncodeWriteRequestProto(request));
+}
+
+std::string SnappyCompress(std::string_view data) {
+  std::string compressed(snappy::MaxCompressedLength(data.size()), '\0');
+  size_t compressed_size = 0;
+  snappy::RawCompress(data.data(), data.size(), compressed.data(), &compressed_size);
+  compressed.resize(compressed_size);
+  return compressed;
+}
+
+std::string EncodeWriteRequestProto(const WriteRequest& request) {
   size_t estimate = 16;
   for (const TimeSeries& ts : request.series) {
     estimate += 8 + 20 * ts.samples.size();
@@ -432,14 +444,9 @@ std::string EncodeWriteRequest(const WriteRequest& request) {
       sample->set_timestamp(s.timestamp_ms);
     }
   }
-  const size_t size = message->ByteSizeLong();
-  auto wire = std::make_unique_for_overwrite<char[]>(std::max<size_t>(size, 1));
-  message->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(wire.get()));
-  std::string compressed(snappy::MaxCompressedLength(size), '\0');
-  size_t compressed_size = 0;
-  snappy::RawCompress(wire.get(), size, compressed.data(), &compressed_size);
-  compressed.resize(compressed_size);
-  return compressed;
+  std::string wire(message->ByteSizeLong(), '\0');
+  message->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(wire.data()));
+  return wire;
 }
 
 namespace {

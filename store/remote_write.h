@@ -88,6 +88,14 @@ core::Result<WriteRequest> DecodeWriteRequest(std::string_view body,
 // the result always decodes. ignored_* fields are not encoded.
 std::string EncodeWriteRequest(const WriteRequest& request);
 
+// EncodeWriteRequest without the snappy step: the protobuf bytes. WriteRequest's only encoded
+// field is the repeated `timeseries`, so the concatenation of several such encodings is the
+// encoding of the request holding all their series (the agent's queue batches records this way).
+std::string EncodeWriteRequestProto(const WriteRequest& request);
+
+// Snappy block-format compression, as remote-write bodies use.
+std::string SnappyCompress(std::string_view data);
+
 // The POST /api/v1/write handler (register it with Access::kWrite). Per request it:
 // 1. answers 415 when Content-Type is given and is not application/x-protobuf (parameters other
 //    than proto=prometheus.WriteRequest included), when Content-Encoding is given and is not

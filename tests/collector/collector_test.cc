@@ -59,12 +59,18 @@ TEST(AppendProbeResultTest, WritesSuccessDurationAndMetricsAtOneTimestamp) {
   RecordingAppender appender;
   ASSERT_TRUE(
       AppendProbeResult(check, result, core::Timestamp::FromUnixSeconds(1000), appender).ok());
-  ASSERT_EQ(appender.samples.size(), 3u);
+  ASSERT_EQ(appender.samples.size(), 4u);
   const std::string suffix = "{probe=\"tcp-us\",region=\"us-east-1\",target=\"127.0.0.1:1\"}";
   EXPECT_EQ(appender.samples.at("probe_success" + suffix).value, 0);
   EXPECT_EQ(appender.samples.at("probe_success" + suffix).timestamp_ms, 1'000'000);
   EXPECT_DOUBLE_EQ(appender.samples.at("probe_duration_seconds" + suffix).value, 0.25);
   EXPECT_EQ(appender.samples.at("probe_ip_protocol" + suffix).value, 4);
+  // A failure carries its reason.
+  EXPECT_EQ(appender.samples
+                .at("nines_probe_failure_reason{probe=\"tcp-us\",reason=\"connect: connection "
+                    "refused\",region=\"us-east-1\",target=\"127.0.0.1:1\"}")
+                .value,
+            1);
 }
 
 TEST(CheckKindNameTest, NamesEveryKind) {

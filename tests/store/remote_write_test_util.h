@@ -60,22 +60,7 @@ inline std::string SnappyLiteral(std::string_view data) {
 using ::nines::testutil::MetricValue;
 using ::nines::testutil::WaitFor;
 
-// A port on 127.0.0.1 that nothing listens on right now (bound to 0, then closed).
-inline int UnusedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  if (fd >= 0) ::close(fd);
-  return port;
-}
+using ::nines::testutil::UnusedPort;
 
 }  // namespace nines::store::testing
 

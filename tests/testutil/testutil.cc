@@ -1,5 +1,9 @@
 #include "tests/testutil/testutil.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -185,5 +189,21 @@ double MetricValue(prometheus::Registry& registry, std::string_view name,
 
 std::string NinesBinary() { return EnvOr("NINES_BINARY", NINES_TEST_BINARY); }
 std::string SourceDir() { return EnvOr("NINES_SOURCE_DIR", NINES_TEST_SOURCE_DIR); }
+
+int UnusedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  if (fd >= 0) ::close(fd);
+  return port;
+}
 
 }  // namespace nines::testutil

@@ -94,6 +94,10 @@ bool WaitFor(const std::function<bool()>& condition,
 double MetricValue(prometheus::Registry& registry, std::string_view name,
                    const std::map<std::string, std::string>& labels = {});
 
+// A port on 127.0.0.1 that nothing listens on right now (bound to 0, then closed; another
+// process could take it before the caller does, which loopback tests accept).
+int UnusedPort();
+
 // The path of the nines binary under test ($NINES_BINARY, else the one this build made).
 std::string NinesBinary();
 // The source tree ($NINES_SOURCE_DIR, else the one this build came from).

@@ -1,0 +1,395 @@
+#include "collector/agent.h"
+
+#include <fmt/format.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <thread>
+
+#include "core/log.h"
+#include "store/remote_write.h"
+#include "store/remote_write_sender.h"
+
+namespace nines::collector {
+
+core::Status WriteRequestBuilder::Append(const core::Labels& series, int64_t timestamp_ms,
+                                         double value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<size_t>& slots = index_[series.Hash()];
+  for (size_t i : slots) {
+    if (series_[i].labels == series) {
+      series_[i].samples.push_back({timestamp_ms, value});
+      ++samples_;
+      return core::Status::Ok();
+    }
+  }
+  slots.push_back(series_.size());
+  series_.push_back({series, {{timestamp_ms, value}}});
+  ++samples_;
+  return core::Status::Ok();
+}
+
+core::Result<store::CommitResult> WriteRequestBuilder::Commit() {
+  std::lock_guard<std::mutex> lock(mu_);
+  store::CommitResult r;
+  r.appended = samples_;
+  return r;
+}
+
+void WriteRequestBuilder::Rollback() {
+  std::lock_guard<std::mutex> lock(mu_);
+  series_.clear();
+  index_.clear();
+  samples_ = 0;
+}
+
+std::pair<std::string, int64_t> WriteRequestBuilder::Take() {
+  store::WriteRequest request;
+  int64_t samples = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    request.series.swap(series_);
+    index_.clear();
+    samples = samples_;
+    samples_ = 0;
+  }
+  if (request.series.empty()) return {"", 0};
+  // Each series' samples in time order (probes of one check finish in order, but be sure).
+  for (store::TimeSeries& ts : request.series) {
+    std::stable_sort(ts.samples.begin(), ts.samples.end(),
+                     [](const core::Sample& a, const core::Sample& b) {
+                       return a.timestamp_ms < b.timestamp_ms;
+                     });
+  }
+  return {store::EncodeWriteRequestProto(request), samples};
+}
+
+class Agent::Impl {
+ public:
+  Impl(AgentOptions options, core::Clock& clock) : options_(std::move(options)), clock_(clock) {}
+
+  core::Status Init(std::vector<CheckSpec> checks) {
+    if (options_.location.empty()) return core::InvalidArgumentError("agent: location is required");
+    if (options_.queue_dir.empty()) return core::InvalidArgumentError("agent: queue_dir is required");
+    if (options_.registry == nullptr) return core::InvalidArgumentError("agent: registry is required");
+    prometheus::Registry& r = *options_.registry;
+
+    store::DurableQueueOptions qo;
+    qo.dir = options_.queue_dir;
+    qo.max_bytes = options_.queue_max_bytes;
+    qo.sync = options_.queue_sync;
+    qo.registry = &r;
+    qo.name = "agent";
+    ASSIGN_OR_RETURN(queue_, store::OpenDurableQueue(qo));
+
+    store::RemoteWriteClientOptions co;
+    co.url = options_.engine_url;
+    co.bearer_token = options_.bearer_token;
+    co.timeout = options_.send_timeout;
+    co.min_backoff = options_.min_backoff;
+    co.max_backoff = options_.max_backoff;
+    // Short: the sender loop owns the long-term retry and must notice Stop.
+    co.max_retry_duration = options_.max_backoff;
+    co.name = "engine";
+    co.registry = options_.registry;
+    ASSIGN_OR_RETURN(client_, store::RemoteWriteClient::Create(co, clock_));
+
+    m_sent_records_ = &prometheus::BuildCounter()
+                           .Name("nines_agent_sent_records_total")
+                           .Help("Queue records delivered to the engine.")
+                           .Register(r)
+                           .Add({});
+    m_sent_bytes_ = &prometheus::BuildCounter()
+                         .Name("nines_agent_sent_bytes_total")
+                         .Help("Uncompressed protobuf bytes delivered to the engine.")
+                         .Register(r)
+                         .Add({});
+    m_rejected_records_ = &prometheus::BuildCounter()
+                               .Name("nines_agent_rejected_records_total")
+                               .Help("Queue records the engine refused with a 4xx (dropped).")
+                               .Register(r)
+                               .Add({});
+    m_send_failures_ = &prometheus::BuildCounter()
+                            .Name("nines_agent_send_failures_total")
+                            .Help("Sends that failed after retries (the records stay queued).")
+                            .Register(r)
+                            .Add({});
+    m_measured_ = &prometheus::BuildCounter()
+                       .Name("nines_agent_measured_samples_total")
+                       .Help("Samples measured and written to the queue.")
+                       .Register(r)
+                       .Add({});
+    m_last_ack_ = &prometheus::BuildGauge()
+                       .Name("nines_agent_last_delivery_timestamp_seconds")
+                       .Help("When the engine last acknowledged a send (Unix time).")
+                       .Register(r)
+                       .Add({});
+
+    ProbeEngineOptions po = options_.probe;
+    po.registry = &r;
+    engine_ = std::make_unique<ProbeEngine>(
+        po, clock_, [this](const CheckSpec& c, const ProbeResult& result, core::Timestamp due) {
+          core::Status s = AppendProbeResult(c, result, due, builder_);
+          if (!s.ok()) LOG_WARNING("agent: check {}: {}", c.name, s.ToString());
+        });
+    engine_->SetChecks(std::move(checks));
+    engine_->Start();
+    flusher_ = std::thread([this] { FlushLoop(); });
+    sender_ = std::thread([this] { SendLoop(); });
+    LOG_INFO("agent: location {} sending to {}, queue {} ({} records waiting)", options_.location,
+             options_.engine_url, options_.queue_dir, queue_->Stats().records);
+    return core::Status::Ok();
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopped_) return;
+      stopped_ = true;
+    }
+    if (engine_) engine_->Stop();  // in-flight probes finish and land in the builder
+    cv_.notify_all();
+    if (flusher_.joinable()) flusher_.join();
+    if (engine_) {  // Init got as far as measuring
+      core::Status s = Flush();
+      if (!s.ok()) LOG_ERROR("agent: final flush: {}", s.ToString());
+    }
+    if (client_) client_->Cancel();
+    if (queue_) queue_->Close();
+    if (sender_.joinable()) sender_.join();
+    // Release the queue's directory so that another agent (a restart) can open it.
+    std::lock_guard<std::mutex> lock(flush_mu_);
+    if (queue_) {
+      final_stats_ = queue_->Stats();
+      queue_.reset();
+    }
+  }
+
+  core::Status Flush() {
+    std::lock_guard<std::mutex> lock(flush_mu_);
+    if (!queue_) return core::FailedPreconditionError("agent: stopped");
+    const core::Timestamp now = clock_.Now();
+    if (options_.heartbeat_interval > core::Duration::Zero() && now >= next_heartbeat_) {
+      core::Labels::Builder b;
+      b.Set("__name__", "nines_agent_heartbeat");
+      b.Set("location", options_.location);
+      if (!options_.region.empty()) b.Set("region", options_.region);
+      ASSIGN_OR_RETURN(core::Labels labels, b.Build());
+      RETURN_IF_ERROR(builder_.Append(labels, now.UnixMillis(), 1));
+      next_heartbeat_ = now + options_.heartbeat_interval;
+    }
+    auto [record, samples] = builder_.Take();
+    if (record.empty()) return core::Status::Ok();
+    auto seq = queue_->Push(record);
+    if (!seq.ok()) {
+      // The queue refused it (a record above the budget, or closed): nothing else can hold it.
+      LOG_ERROR("agent: dropped {} samples: {}", samples, seq.status().ToString());
+      return seq.status();
+    }
+    m_measured_->Increment(static_cast<double>(samples));
+    return core::Status::Ok();
+  }
+
+  std::vector<CheckStatus> Statuses() const { return engine_->Statuses(); }
+  store::QueueStats QueueStats() const {
+    std::lock_guard<std::mutex> lock(flush_mu_);
+    return queue_ ? queue_->Stats() : final_stats_;
+  }
+  void SetChecks(std::vector<CheckSpec> checks) { engine_->SetChecks(std::move(checks)); }
+
+ private:
+  bool Stopping() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopped_;
+  }
+
+  void FlushLoop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopped_) {
+      cv_.wait_for(lock, options_.flush_interval.ToChrono(), [&] { return stopped_; });
+      if (stopped_) break;
+      lock.unlock();
+      core::Status s = Flush();
+      if (!s.ok()) LOG_WARNING("agent: flush: {}", s.ToString());
+      lock.lock();
+    }
+  }
+
+  void SendLoop() {
+    core::Duration backoff = options_.min_backoff;
+    while (true) {
+      if (!queue_->WaitForRecords(core::Duration::Seconds(1))) {
+        if (Stopping()) return;
+        continue;
+      }
+      auto records = queue_->Peek(10'000, options_.max_send_bytes);
+      if (!records.ok()) {
+        LOG_ERROR("agent: reading the queue: {}", records.status().ToString());
+        if (!Wait(backoff)) return;
+        continue;
+      }
+      if (records->empty()) continue;
+      std::string body;
+      for (const store::QueueRecord& r : *records) body += r.data;
+      const uint64_t last = records->back().seq;
+      const size_t n = records->size();
+      core::Status s = client_->SendEncoded(store::SnappyCompress(body));
+      if (s.ok() || s.code() == core::StatusCode::kInvalidArgument) {
+        if (s.ok()) {
+          m_sent_records_->Increment(static_cast<double>(n));
+          m_sent_bytes_->Increment(static_cast<double>(body.size()));
+          m_last_ack_->Set(clock_.Now().UnixSecondsDouble());
+        } else {
+          // Refused for good (a 4xx): keeping it would block the queue forever.
+          LOG_ERROR("agent: the engine refused {} queued records (seq {}..{}), dropping them: {}",
+                    n, records->front().seq, last, s.message());
+          m_rejected_records_->Increment(static_cast<double>(n));
+        }
+        core::Status ack = queue_->Ack(last);
+        if (!ack.ok()) LOG_ERROR("agent: acknowledging seq {}: {}", last, ack.ToString());
+        backoff = options_.min_backoff;
+        continue;
+      }
+      if (s.code() == core::StatusCode::kCancelled) return;  // Stop(): the records stay queued
+      m_send_failures_->Increment();
+      LOG_WARNING("agent: engine unreachable ({}); {} records waiting", s.message(),
+                  queue_->Stats().records);
+      if (!Wait(backoff)) return;
+      backoff = std::min(backoff * 2, options_.max_backoff);
+    }
+  }
+
+  // Waits `d` (real time) unless stopping; returns false when stopping.
+  bool Wait(core::Duration d) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, d.ToChrono(), [&] { return stopped_; });
+    return !stopped_;
+  }
+
+  AgentOptions options_;
+  core::Clock& clock_;
+  std::unique_ptr<store::DurableQueue> queue_;
+  std::unique_ptr<store::RemoteWriteClient> client_;
+  std::unique_ptr<ProbeEngine> engine_;
+  WriteRequestBuilder builder_;
+
+  mutable std::mutex flush_mu_;  // guards queue_ being reset, and the heartbeat schedule
+  core::Timestamp next_heartbeat_;
+  store::QueueStats final_stats_;  // the queue's stats when Stop released it
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  std::thread flusher_;
+  std::thread sender_;
+
+  prometheus::Counter* m_sent_records_ = nullptr;
+  prometheus::Counter* m_sent_bytes_ = nullptr;
+  prometheus::Counter* m_rejected_records_ = nullptr;
+  prometheus::Counter* m_send_failures_ = nullptr;
+  prometheus::Counter* m_measured_ = nullptr;
+  prometheus::Gauge* m_last_ack_ = nullptr;
+};
+
+Agent::Agent(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Agent::~Agent() {
+  if (impl_) impl_->Stop();
+}
+
+core::Result<std::unique_ptr<Agent>> Agent::Start(AgentOptions options,
+                                                  std::vector<CheckSpec> checks,
+                                                  core::Clock& clock) {
+  auto impl = std::make_unique<Impl>(std::move(options), clock);
+  core::Status s = impl->Init(std::move(checks));
+  if (!s.ok()) {
+    impl->Stop();
+    return s;
+  }
+  return std::unique_ptr<Agent>(new Agent(std::move(impl)));
+}
+
+void Agent::SetChecks(std::vector<CheckSpec> checks) { impl_->SetChecks(std::move(checks)); }
+void Agent::Stop() { impl_->Stop(); }
+core::Status Agent::Flush() { return impl_->Flush(); }
+std::vector<CheckStatus> Agent::Statuses() const { return impl_->Statuses(); }
+store::QueueStats Agent::QueueStats() const { return impl_->QueueStats(); }
+
+namespace {
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          *out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+std::string CheckStatusesJson(const std::vector<CheckStatus>& statuses) {
+  std::string out = R"({"status":"success","data":[)";
+  bool first = true;
+  for (const CheckStatus& s : statuses) {
+    if (!s.check) continue;
+    if (!first) out += ',';
+    first = false;
+    const CheckSpec& c = *s.check;
+    out += "{\"probe\":";
+    AppendJsonString(&out, c.name);
+    out += ",\"service\":";
+    AppendJsonString(&out, c.service);
+    out += ",\"kind\":";
+    AppendJsonString(&out, CheckKindName(c.kind));
+    out += ",\"target\":";
+    AppendJsonString(&out, c.target);
+    out += ",\"region\":";
+    AppendJsonString(&out, c.region);
+    out += ",\"location\":";
+    AppendJsonString(&out, c.location);
+    out += fmt::format(",\"interval_seconds\":{}", c.interval.SecondsDouble());
+    if (s.has_result) {
+      out += ",\"last_run\":";
+      AppendJsonString(&out, s.last_due.ToRfc3339());
+      out += fmt::format(",\"success\":{},\"duration_seconds\":{}", s.last.success ? "true" : "false",
+                         s.last.duration.SecondsDouble());
+      out += ",\"reason\":";
+      AppendJsonString(&out, s.last.reason);
+    } else {
+      out += ",\"last_run\":null,\"success\":null,\"duration_seconds\":null,\"reason\":\"\"";
+    }
+    out += ",\"last_success\":";
+    if (s.last_success.UnixNanos() != 0) {
+      AppendJsonString(&out, s.last_success.ToRfc3339());
+    } else {
+      out += "null";
+    }
+    out += fmt::format(",\"runs\":{},\"failures\":{},\"skipped\":{}}}", s.runs, s.failures,
+                       s.skipped);
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace nines::collector

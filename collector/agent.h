@@ -1,0 +1,125 @@
+// Agent: the regional prober. It runs the checks of its location (ProbeEngine), writes every
+// result into a durable on-disk queue first, and ships the queue to the engine over Prometheus
+// remote write, deleting a record only after the engine acknowledged it (2xx).
+//
+//   probes ──► WriteRequestBuilder ──(every flush_interval)──► DurableQueue ──► sender ──► engine
+//
+// While the engine is unreachable the agent keeps measuring and queueing, up to the queue's disk
+// budget (past it the oldest records are dropped, counted and logged). When the engine is back,
+// the sender drains the queue oldest first, in batches of up to max_send_bytes, so every series
+// arrives in time order and fresh results wait only for the drain (seconds for an hour of
+// backlog; see bench/). A crash between send and acknowledgement re-sends the record; the store
+// treats a repeated (series, timestamp) as a duplicate, so each sample is stored exactly once.
+//
+// It also writes nines_agent_heartbeat{region,location} = 1 every heartbeat_interval through the
+// same queue, so the engine can tell "the region is down" (probes fail, heartbeats arrive) from
+// "the prober is gone" (no heartbeats).
+//
+// Thread-safety: the public methods are thread-safe. The Clock must outlive the Agent.
+#ifndef NINES_COLLECTOR_AGENT_H_
+#define NINES_COLLECTOR_AGENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "collector/collector.h"
+#include "collector/probe_engine.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "store/queue.h"
+#include "store/remote_write.h"
+#include "store/store.h"
+
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
+namespace nines::collector {
+
+// A store::Appender that collects samples into a remote-write request in memory (for the agent's
+// queue). Append validates nothing beyond what Labels guarantees; Commit returns the number of
+// samples held and keeps them until Take().
+// Thread-safety: thread-safe (several probes finish at once).
+class WriteRequestBuilder final : public store::Appender {
+ public:
+  core::Status Append(const core::Labels& series, int64_t timestamp_ms, double value) override;
+  core::Result<store::CommitResult> Commit() override;
+  void Rollback() override;
+
+  // The protobuf encoding (store::EncodeWriteRequestProto) of everything appended since the last
+  // Take, and the number of samples in it; "" and 0 when empty.
+  std::pair<std::string, int64_t> Take();
+
+ private:
+  std::mutex mu_;
+  std::vector<store::TimeSeries> series_;
+  std::unordered_map<uint64_t, std::vector<size_t>> index_;  // labels hash -> series_ indexes
+  int64_t samples_ = 0;
+};
+
+struct AgentOptions {
+  std::string region;    // the agent's own region (heartbeat label)
+  std::string location;  // REQUIRED: where it probes from
+  // REQUIRED: the engine's remote-write endpoint.
+  std::string engine_url;
+  std::string bearer_token;
+  std::string queue_dir;  // REQUIRED
+  int64_t queue_max_bytes = int64_t{1} << 30;
+  bool queue_sync = false;
+  core::Duration flush_interval = core::Duration::Seconds(1);
+  // Uncompressed protobuf bytes per remote-write request (several queue records are merged).
+  int64_t max_send_bytes = 4 << 20;
+  core::Duration send_timeout = core::Duration::Seconds(30);
+  // Backoff between failed sends (the client retries within one send too).
+  core::Duration min_backoff = core::Duration::Milliseconds(100);
+  core::Duration max_backoff = core::Duration::Seconds(10);
+  core::Duration heartbeat_interval = core::Duration::Seconds(15);  // 0: no heartbeat
+  ProbeEngineOptions probe;  // its registry is replaced by `registry`
+  // Metrics of the agent, its queue and its probe engine; REQUIRES: not null.
+  std::shared_ptr<prometheus::Registry> registry;
+};
+
+class Agent {
+ public:
+  // Opens the queue (recovering what a previous run left), starts probing `checks` and sending.
+  // Errors: INVALID_ARGUMENT for missing options or a bad engine_url; the queue's errors
+  // (FAILED_PRECONDITION when another agent holds queue_dir).
+  static core::Result<std::unique_ptr<Agent>> Start(AgentOptions options,
+                                                    std::vector<CheckSpec> checks,
+                                                    core::Clock& clock);
+  ~Agent();  // Stop()
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Replaces the checks (see ProbeEngine::SetChecks).
+  void SetChecks(std::vector<CheckSpec> checks);
+
+  // Stops probing, writes what was measured to the queue, and stops sending (a send in flight
+  // ends within send_timeout; what was not acknowledged stays queued for the next run).
+  void Stop();
+
+  // Writes what was measured so far to the queue now (normally every flush_interval).
+  core::Status Flush();
+
+  std::vector<CheckStatus> Statuses() const;
+  store::QueueStats QueueStats() const;
+
+ private:
+  class Impl;
+  explicit Agent(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The JSON document GET /api/v1/checks answers with: {"status":"success","data":[{"probe",
+// "service","kind","target","region","location","interval_seconds","last_run","success",
+// "duration_seconds","reason","last_success","runs","failures","skipped"}, ...]}.
+std::string CheckStatusesJson(const std::vector<CheckStatus>& statuses);
+
+}  // namespace nines::collector
+
+#endif  // NINES_COLLECTOR_AGENT_H_

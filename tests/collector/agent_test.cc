@@ -1,0 +1,218 @@
+// The agent against a real receiver: net::Server with the store's remote-write handler over a
+// RocksDB store in a temp dir. Probes are fakes (deterministic results) so the test controls what
+// was measured; the network path, the queue and the store are real.
+#include "collector/agent.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <map>
+
+#include "net/net.h"
+#include "store/remote_write.h"
+#include "store/store.h"
+#include "tests/testutil/testutil.h"
+
+namespace nines::collector {
+namespace {
+
+using core::Duration;
+
+// A store behind POST /api/v1/write on 127.0.0.1:port.
+class Receiver {
+ public:
+  explicit Receiver(const std::string& dir, int port = 0) {
+    store::StoreOptions so;
+    so.dir = dir;
+    so.out_of_order_window = Duration::Days(1);
+    store_ = std::move(*store::OpenStore(so, core::RealClock()));
+    auto registry = std::make_shared<prometheus::Registry>();
+    net::Router router;
+    router.Handle("POST", "/api/v1/write", net::Access::kPublic,
+                  store::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry));
+    net::ServerOptions options;
+    options.listen = "127.0.0.1:" + std::to_string(port);
+    auto server = net::Server::Start(options, std::move(router), core::RealClock(), registry);
+    EXPECT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(*server);
+  }
+  ~Receiver() { server_->Shutdown(); }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/api/v1/write"; }
+  int port() const { return server_->port(); }
+  store::Store& store() { return *store_; }
+
+  // Samples stored for series matching `selector`, summed over them.
+  int64_t Count(const std::string& selector) {
+    auto matchers = store::ParseSelector(selector);
+    EXPECT_TRUE(matchers.ok()) << selector;
+    auto series = store_->Select(*matchers, 0, INT64_MAX);
+    if (!series.ok()) return -1;
+    int64_t n = 0;
+    for (const auto& s : *series) n += static_cast<int64_t>(s.samples.size());
+    return n;
+  }
+
+ private:
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<net::Server> server_;
+};
+
+CheckSpec FakeCheck(const std::string& name, Duration interval) {
+  CheckSpec c;
+  c.name = name;
+  c.target = "fake://" + name;
+  c.region = "eu-west-1";
+  c.location = "eu-west-1a";
+  c.interval = interval;
+  c.timeout = interval / 2;
+  return c;
+}
+
+AgentOptions Options(const std::string& queue_dir, const std::string& url) {
+  AgentOptions o;
+  o.region = "eu-west-1";
+  o.location = "eu-west-1a";
+  o.engine_url = url;
+  o.queue_dir = queue_dir;
+  o.flush_interval = Duration::Milliseconds(20);
+  o.min_backoff = Duration::Milliseconds(10);
+  o.max_backoff = Duration::Milliseconds(100);
+  o.send_timeout = Duration::Seconds(5);
+  o.heartbeat_interval = Duration::Milliseconds(100);
+  o.registry = std::make_shared<prometheus::Registry>();
+  // Every third run fails, with a reason.
+  o.probe.probe_function = [n = std::make_shared<std::atomic<int>>(0)](
+                               std::shared_ptr<const CheckSpec>, std::function<void(ProbeResult)> done) {
+    ProbeResult r;
+    r.success = (++*n % 3) != 0;
+    if (!r.success) r.reason = "status 503";
+    r.duration = Duration::Milliseconds(12);
+    done(r);
+  };
+  return o;
+}
+
+int64_t Runs(const Agent& agent) {
+  int64_t runs = 0;
+  for (const CheckStatus& s : agent.Statuses()) runs += static_cast<int64_t>(s.runs);
+  return runs;
+}
+
+TEST(AgentTest, DeliversResultsReasonsAndHeartbeats) {
+  testutil::TempDir dir;
+  Receiver engine(dir.File("engine"));
+  auto agent = Agent::Start(Options(dir.File("queue"), engine.url()),
+                            {FakeCheck("a", Duration::Milliseconds(50)),
+                             FakeCheck("b", Duration::Milliseconds(50))},
+                            core::RealClock());
+  ASSERT_TRUE(agent.ok()) << agent.status().ToString();
+  ASSERT_TRUE(testutil::WaitFor([&] {
+    return engine.Count(R"(probe_success{probe="a"})") >= 6 &&
+           engine.Count(R"(nines_agent_heartbeat{location="eu-west-1a",region="eu-west-1"})") >= 2;
+  }));
+  (*agent)->Stop();
+  // After Stop the queue may hold the last flush; what reached the engine matches what ran, and
+  // the queue holds the rest: nothing is lost.
+  const int64_t stored = engine.Count(R"({__name__="probe_success"})");
+  EXPECT_GT(stored, 0);
+  EXPECT_LE(stored, Runs(**agent));
+  EXPECT_GE(engine.Count(R"(nines_probe_failure_reason{reason="status 503"})"), 1);
+  EXPECT_GE(engine.Count(R"(probe_duration_seconds{probe="b",location="eu-west-1a"})"), 1);
+}
+
+// The engine is down while the agent measures; when it comes up, every measured sample arrives,
+// once, in order.
+TEST(AgentTest, KeepsMeasuringWhileTheEngineIsDownAndDeliversEverythingOnce) {
+  testutil::TempDir dir;
+  const int port = testutil::UnusedPort();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/api/v1/write";
+  AgentOptions options = Options(dir.File("queue"), url);
+  auto registry = options.registry;
+  auto agent = Agent::Start(options, {FakeCheck("down", Duration::Milliseconds(20))},
+                            core::RealClock());
+  ASSERT_TRUE(agent.ok()) << agent.status().ToString();
+  // Measure for a while with nowhere to send: records pile up and sends fail.
+  ASSERT_TRUE(testutil::WaitFor([&] {
+    return (*agent)->QueueStats().records >= 10 &&
+           testutil::MetricValue(*registry, "nines_agent_send_failures_total") >= 2;
+  }));
+  EXPECT_GE(Runs(**agent), 10);
+  // The engine comes up on the agreed port; the backlog drains.
+  Receiver engine(dir.File("engine"), port);
+  ASSERT_TRUE(testutil::WaitFor([&] { return engine.Count(R"(probe_success{probe="down"})") >= 20; }));
+  (*agent)->Stop();
+  // Whatever the final flush left queued, a restarted agent delivers.
+  auto restarted = Agent::Start(Options(dir.File("queue"), url), {}, core::RealClock());
+  ASSERT_TRUE(restarted.ok()) << restarted.status().ToString();
+  ASSERT_TRUE(testutil::WaitFor([&] { return (*restarted)->QueueStats().records == 0; }));
+  (*restarted)->Stop();
+  // Exactly the runs measured, each once.
+  auto matchers = *store::ParseSelector(R"(probe_success{probe="down"})");
+  auto series = engine.store().Select(matchers, 0, INT64_MAX);
+  ASSERT_TRUE(series.ok());
+  ASSERT_EQ(series->size(), 1u);
+  const auto& samples = (*series)[0].samples;
+  EXPECT_EQ(static_cast<int64_t>(samples.size()), Runs(**agent));
+  for (size_t i = 1; i < samples.size(); ++i) {
+    EXPECT_EQ(samples[i].timestamp_ms - samples[i - 1].timestamp_ms, 20) << i;
+  }
+}
+
+TEST(AgentTest, RefusedRecordsAreDroppedAndCounted) {
+  testutil::TempDir dir;
+  // A receiver that refuses every batch with a 400.
+  net::Router router;
+  std::atomic<int> requests{0};
+  router.Handle("POST", "/api/v1/write", net::Access::kPublic, [&](const net::Request&) {
+    ++requests;
+    return net::Response::Error(400, "no thanks");
+  });
+  net::ServerOptions so;
+  so.listen = "127.0.0.1:0";
+  auto server = std::move(*net::Server::Start(so, std::move(router), core::RealClock(), nullptr));
+  AgentOptions options = Options(dir.File("queue"),
+                                 "http://127.0.0.1:" + std::to_string(server->port()) + "/api/v1/write");
+  auto registry = options.registry;
+  auto agent = Agent::Start(options, {FakeCheck("x", Duration::Milliseconds(30))}, core::RealClock());
+  ASSERT_TRUE(agent.ok());
+  ASSERT_TRUE(testutil::WaitFor(
+      [&] { return testutil::MetricValue(*registry, "nines_agent_rejected_records_total") >= 3; }));
+  (*agent)->Stop();
+  EXPECT_GE(requests.load(), 3);
+  server->Shutdown();
+}
+
+TEST(AgentTest, StartFailsClearlyWithoutRequiredOptions) {
+  testutil::TempDir dir;
+  AgentOptions o = Options(dir.File("q"), "http://127.0.0.1:1/api/v1/write");
+  o.location = "";
+  EXPECT_EQ(Agent::Start(o, {}, core::RealClock()).status().code(), core::StatusCode::kInvalidArgument);
+  o = Options(dir.File("q"), "not a url");
+  EXPECT_EQ(Agent::Start(o, {}, core::RealClock()).status().code(), core::StatusCode::kInvalidArgument);
+}
+
+TEST(CheckStatusesJsonTest, ShowsTheLatestResultAndItsReason) {
+  CheckStatus s;
+  auto spec = std::make_shared<CheckSpec>(FakeCheck("api \"eu\"", Duration::Seconds(15)));
+  s.check = spec;
+  s.has_result = true;
+  s.last_due = core::Timestamp::FromUnixSeconds(1'700'000'000);
+  s.last.success = false;
+  s.last.reason = "connect: connection refused";
+  s.last.duration = Duration::Milliseconds(1500);
+  s.runs = 3;
+  s.failures = 1;
+  std::string json = CheckStatusesJson({s});
+  EXPECT_NE(json.find(R"("probe":"api \"eu\"")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("success":false,"duration_seconds":1.5,"reason":"connect: connection refused")"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("last_run":"2023-11-14T22:13:20.000Z")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("last_success":null,"runs":3,"failures":1,"skipped":0)"), std::string::npos)
+      << json;
+}
+
+}  // namespace
+}  // namespace nines::collector
