@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <map>
 #include <thread>
 
 #include "core/log.h"
@@ -387,6 +388,60 @@ std::string CheckStatusesJson(const std::vector<CheckStatus>& statuses) {
     }
     out += fmt::format(",\"runs\":{},\"failures\":{},\"skipped\":{}}}", s.runs, s.failures,
                        s.skipped);
+  }
+  out += "]}";
+  return out;
+}
+
+core::Result<std::string> LatestResultsJson(store::Reader& reader, core::Timestamp now,
+                                            core::Duration lookback) {
+  const int64_t start = (now - lookback).UnixMillis();
+  const int64_t end = now.UnixMillis();
+  auto name_is = [](std::string_view name) {
+    return std::vector<store::Matcher>{
+        *store::Matcher::Create(store::Matcher::Op::kEqual, "__name__", std::string(name))};
+  };
+  struct Latest {
+    core::Labels labels;
+    int64_t t = 0;
+    bool success = false;
+    std::string reason;
+  };
+  std::map<std::pair<std::string, std::string>, Latest> checks;  // (probe, location)
+  ASSIGN_OR_RETURN(std::vector<core::Labels> series, reader.Series(name_is("probe_success"), start, end));
+  for (const core::Labels& l : series) {
+    ASSIGN_OR_RETURN(store::WindowAggregate agg,
+                     reader.Aggregate(l, start, end, store::Reader::Fields::kCounts));
+    if (agg.count == 0) continue;
+    Latest& c = checks[{std::string(l.Get("probe")), std::string(l.Get("location"))}];
+    if (agg.last_timestamp_ms < c.t) continue;
+    c = {l, agg.last_timestamp_ms, agg.last == 1, ""};
+  }
+  ASSIGN_OR_RETURN(std::vector<core::Labels> reasons,
+                   reader.Series(name_is(kFailureReasonMetric), start, end));
+  for (const core::Labels& l : reasons) {
+    auto it = checks.find({std::string(l.Get("probe")), std::string(l.Get("location"))});
+    if (it == checks.end() || it->second.success) continue;
+    ASSIGN_OR_RETURN(store::WindowAggregate agg,
+                     reader.Aggregate(l, start, end, store::Reader::Fields::kCounts));
+    if (agg.count > 0 && agg.last_timestamp_ms == it->second.t) it->second.reason = l.Get("reason");
+  }
+  std::string out = R"({"status":"success","data":[)";
+  bool first = true;
+  for (const auto& [key, c] : checks) {
+    if (!first) out += ',';
+    first = false;
+    out += "{";
+    for (const char* label : {"probe", "service", "target", "region", "location"}) {
+      out += fmt::format("\"{}\":", label);
+      AppendJsonString(&out, c.labels.Get(label));
+      out += ',';
+    }
+    out += "\"last_run\":";
+    AppendJsonString(&out, core::Timestamp::FromUnixMillis(c.t).ToRfc3339());
+    out += fmt::format(",\"success\":{},\"reason\":", c.success ? "true" : "false");
+    AppendJsonString(&out, c.reason);
+    out += "}";
   }
   out += "]}";
   return out;

@@ -120,6 +120,15 @@ class Agent {
 // "duration_seconds","reason","last_success","runs","failures","skipped"}, ...]}.
 std::string CheckStatusesJson(const std::vector<CheckStatus>& statuses);
 
+// The engine's view of every check that reported into `reader` (from agents or its own probes):
+// the latest probe_success of each (probe, location) and, when it is 0, the reason recorded with
+// it (kFailureReasonMetric). Only series with a sample in [now - lookback, now] are listed.
+// JSON: {"status":"success","data":[{"probe","service","target","region","location","last_run",
+// "success","reason"}, ...]} sorted by probe then location.
+// Errors: those of the reader.
+core::Result<std::string> LatestResultsJson(store::Reader& reader, core::Timestamp now,
+                                            core::Duration lookback);
+
 }  // namespace nines::collector
 
 #endif  // NINES_COLLECTOR_AGENT_H_

@@ -214,5 +214,41 @@ TEST(CheckStatusesJsonTest, ShowsTheLatestResultAndItsReason) {
       << json;
 }
 
+TEST(LatestResultsJsonTest, ShowsEachChecksLatestResultWithItsReason) {
+  testutil::TempDir dir;
+  store::StoreOptions so;
+  so.dir = dir.File("tsdb");
+  core::FakeClock clock;
+  auto st = std::move(*store::OpenStore(so, clock));
+  CheckSpec ok = FakeCheck("api-eu", Duration::Seconds(15));
+  CheckSpec bad = FakeCheck("dns-eu", Duration::Seconds(15));
+  const core::Timestamp t0 = clock.Now();
+  auto app = st->NewAppender();
+  ProbeResult failed;
+  failed.reason = "rcode NXDOMAIN not in valid_rcodes [NOERROR]";
+  ProbeResult earlier_failure;
+  earlier_failure.reason = "timeout after 5s";
+  ProbeResult success;
+  success.success = true;
+  // api-eu failed, then recovered: no reason shown. dns-eu failed twice: the latest reason.
+  ASSERT_TRUE(AppendProbeResult(ok, earlier_failure, t0, *app).ok());
+  ASSERT_TRUE(AppendProbeResult(ok, success, t0 + Duration::Seconds(15), *app).ok());
+  ASSERT_TRUE(AppendProbeResult(bad, earlier_failure, t0, *app).ok());
+  ASSERT_TRUE(AppendProbeResult(bad, failed, t0 + Duration::Seconds(15), *app).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  auto json = LatestResultsJson(*st, t0 + Duration::Seconds(20), Duration::Hours(1));
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  EXPECT_NE(json->find(R"("probe":"api-eu","service":"","target":"fake://api-eu","region":"eu-west-1","location":"eu-west-1a","last_run":"2023-11-14T22:13:35.000Z","success":true,"reason":"")"),
+            std::string::npos)
+      << *json;
+  EXPECT_NE(json->find(R"("success":false,"reason":"rcode NXDOMAIN not in valid_rcodes [NOERROR]")"),
+            std::string::npos)
+      << *json;
+  // Outside the lookback nothing is listed.
+  auto old = LatestResultsJson(*st, t0 + Duration::Hours(3), Duration::Hours(1));
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(*old, R"({"status":"success","data":[]})");
+}
+
 }  // namespace
 }  // namespace nines::collector
