@@ -12,7 +12,7 @@
 //   log:     level
 //   collector: location, max_concurrency, threads
 //   agent:   engine_url, bearer_token, token_file, queue_dir, queue_max_bytes, flush_interval,
-//            max_samples_per_send, send_timeout, heartbeat_interval, listen
+//            max_send_bytes, send_timeout, heartbeat_interval, listen
 //   services: [{name, description, checks: [{name, region, locations, interval, timeout,
 //            labels, and one of http/tcp/dns/tls/icmp}]}] (see config_collector.cc)
 // Relative tls and token file paths resolve against the directory of the config file; data_dir
@@ -120,7 +120,8 @@ struct AgentConfig {
   int64_t queue_max_bytes = int64_t{1} << 30;  // 1MiB..1TiB; past it the oldest is dropped
   // How often measured samples are written to the queue as one record.
   core::Duration flush_interval = core::Duration::Seconds(1);
-  int max_samples_per_send = 50000;  // 100..10000000
+  // Uncompressed bytes per remote-write request (queued records are merged up to it), 64KiB..64MiB.
+  int64_t max_send_bytes = 4 << 20;
   core::Duration send_timeout = core::Duration::Seconds(30);
   // nines_agent_heartbeat{region,location} is written this often; 0 turns it off.
   core::Duration heartbeat_interval = core::Duration::Seconds(15);

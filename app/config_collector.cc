@@ -123,11 +123,9 @@ class CollectorParser {
                  g.flush_interval = *d;
                }
              }},
-            {"max_samples_per_send",
+            {"max_send_bytes",
              [&](auto& v, auto& a, auto& p) {
-               if (auto n = r_.Int(v, a, p, 100, 10'000'000)) {
-                 g.max_samples_per_send = static_cast<int>(*n);
-               }
+               if (auto n = r_.Size(v, a, p, 64 * kKiB, 64 * kMiB)) g.max_send_bytes = *n;
              }},
             {"send_timeout",
              [&](auto& v, auto& a, auto& p) {

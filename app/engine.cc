@@ -15,6 +15,8 @@
 #include <mutex>
 #include <thread>
 
+#include "collector/agent.h"
+#include "collector/probe_engine.h"
 #include "core/log.h"
 #include "net/net.h"
 #include "store/http_api.h"
@@ -186,6 +188,12 @@ class Engine::Impl {
     router.Handle("POST", "/api/v1/write", net::Access::kWrite,
                   store::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry_,
                                             static_cast<size_t>(config_.server.max_body_bytes) * 8));
+    router.Handle("GET", "/api/v1/checks", net::Access::kPublic, [this](const net::Request&) {
+      // Checks that reported in the last hour, from agents and from this process' own probes.
+      auto json = collector::LatestResultsJson(*store_, clock_.Now(), core::Duration::Hours(1));
+      if (!json.ok()) return net::Response::Error(500, json.status().message());
+      return net::Response::Json(200, std::move(*json));
+    });
     router.Handle("GET", "/", net::Access::kPublic,
                   [this](const net::Request&) { return LandingPage(); });
     router.Handle("GET", "/api/v1/status/buildinfo", net::Access::kPublic,
@@ -210,6 +218,7 @@ class Engine::Impl {
         SelfScrapeLoop(interval);
       });
     }
+    StartLocalProbes();
     server_->SetReady(true);
     return core::Status::Ok();
   }
@@ -242,6 +251,7 @@ class Engine::Impl {
       LOG_WARNING("reload: {} changed; it takes effect after a restart", field);
     }
     server_->UpdateTokens(next.server.auth.write_tokens, next.server.auth.admin_tokens);
+    if (probes_) probes_->SetChecks(ChecksForLocation(next, current.collector.location));
     core::SetLogLevel(next.log.level);
     {
       std::lock_guard<std::mutex> lock(config_mu_);
@@ -257,6 +267,7 @@ class Engine::Impl {
   // closes the store.
   void Shutdown() {
     if (server_) server_->Shutdown();
+    if (probes_) probes_->Stop();
     {
       std::lock_guard<std::mutex> lock(stop_mu_);
       stopping_ = true;
@@ -270,6 +281,29 @@ class Engine::Impl {
   Config CurrentConfig() const {
     std::lock_guard<std::mutex> lock(config_mu_);
     return config_;
+  }
+
+  // With collector.location set, this process probes too (a one-box setup): the checks of that
+  // location run here and their results go straight into the store.
+  void StartLocalProbes() {
+    const std::string& location = config_.collector.location;
+    if (location.empty()) return;
+    collector::ProbeEngineOptions po;
+    po.max_concurrency = config_.collector.max_concurrency;
+    po.threads = config_.collector.threads;
+    po.registry = registry_.get();
+    probes_ = std::make_unique<collector::ProbeEngine>(
+        po, clock_,
+        [this](const collector::CheckSpec& c, const collector::ProbeResult& r, core::Timestamp due) {
+          auto app = store_->NewAppender();
+          core::Status s = collector::AppendProbeResult(c, r, due, *app);
+          if (s.ok()) s = app->Commit().status();
+          if (!s.ok()) LOG_WARNING("check {}: storing its result: {}", c.name, s.ToString());
+        });
+    std::vector<collector::CheckSpec> checks = ChecksForLocation(config_, location);
+    LOG_INFO("probing {} checks from {}", checks.size(), location);
+    probes_->SetChecks(std::move(checks));
+    probes_->Start();
   }
 
   // Writes the registry into the store every `interval` (real time), stamped by clock_.
@@ -381,6 +415,7 @@ nines' own request counters, as it writes them into its store every
   prometheus::Gauge* reload_ts_ = nullptr;
   std::unique_ptr<store::Store> store_;    // declared before server_: destroyed after it
   std::unique_ptr<net::Server> server_;
+  std::unique_ptr<collector::ProbeEngine> probes_;  // when collector.location is set
   std::string scheme_;  // fixed at Init: TLS changes need a restart
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

@@ -6,14 +6,17 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "app/agent_runner.h"
 #include "app/check.h"
 #include "app/config.h"
+#include "app/demo.h"
 #include "app/engine.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -25,6 +28,7 @@ constexpr char kUsage[] = R"(nines: availability monitoring and SLO engine
 
 Usage:
   nines serve [--config FILE] [--listen ADDR] [--data-dir DIR]   run the engine
+  nines agent --config FILE [--location LOC] [--engine URL]       run a regional prober
   nines demo [--listen ADDR] [--data-dir DIR]                    run a self-contained demo
   nines check FILE...                                            validate config files
   nines version                                                  print the version
@@ -57,6 +61,24 @@ Options:
   -h, --help        this text.
 )";
 
+constexpr char kAgentHelp[] = R"(Usage: nines agent --config FILE [--location LOC] [--engine URL]
+
+Runs the checks of one location (the config's services whose checks list it) and ships every
+result to the engine over remote write, through a durable on-disk queue: while the engine is
+unreachable the agent keeps measuring, and sends the backlog in order once it is back. Runs until
+SIGTERM or SIGINT; SIGHUP rereads the checks.
+
+Options:
+  --config FILE     YAML config file with collector, agent, regions and services sections.
+  --location LOC    where this agent probes from; overrides collector.location.
+  --engine URL      the engine's remote-write URL; overrides agent.engine_url.
+  --listen ADDR     the agent's own HTTP endpoint (/metrics, /api/v1/checks); overrides
+                    agent.listen. Port 0 picks a free port.
+  --queue-dir DIR   where the queue lives; overrides agent.queue_dir.
+  --log-level LVL   debug, info, warning or error; overrides log.level.
+  -h, --help        this text.
+)";
+
 constexpr char kCheckHelp[] = R"(Usage: nines check FILE...
 
 Validates nines config files. Prints every problem as file:line:col: message and exits 1 if there
@@ -76,14 +98,19 @@ slo:
 regions:
   - name: us-east-1
     display_name: US East (N. Virginia)
-    locations: [us-east-1a, us-east-1b, eu-west-1a]
+    locations: [us-east-1a, eu-west-1a]
   - name: eu-west-1
     display_name: EU West (Ireland)
-    locations: [eu-west-1a, eu-west-1b, us-east-1a]
+    locations: [eu-west-1a, us-east-1a]
   - name: ap-southeast-2
     display_name: Asia Pacific (Sydney)
-    locations: [ap-southeast-2a, ap-southeast-2b, us-east-1a]
+    locations: [ap-southeast-2a, us-east-1a]
+agent:
+  heartbeat_interval: 5s
 )";
+
+// Where the demo's in-process agents probe from: one per region.
+constexpr const char* kDemoAgentLocations[] = {"us-east-1a", "eu-west-1a", "ap-southeast-2a"};
 
 // Flags of the form --name VALUE or --name=VALUE; -h/--help sets "help".
 struct Flags {
@@ -145,21 +172,23 @@ sigset_t BlockHandledSignals() {
   return set;
 }
 
-// Runs until SIGTERM or SIGINT, reloading on SIGHUP. Returns the exit code.
-int WaitForSignals(Engine& engine, const sigset_t& set) {
+// Runs until SIGTERM or SIGINT (then calls `shutdown`), calling `reload` on SIGHUP. Returns the
+// exit code.
+int WaitForSignals(const sigset_t& set, const std::function<core::Status()>& reload,
+                   const std::function<void()>& shutdown) {
   while (true) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
     if (sig == SIGHUP) {
       LOG_INFO("SIGHUP: reloading the configuration");
-      core::Status s = engine.Reload();
+      core::Status s = reload();
       if (!s.ok() && s.code() != core::StatusCode::kInvalidArgument) {
         LOG_WARNING("reload: {}", s.message());  // the invalid-config case logged each error
       }
       continue;
     }
     LOG_INFO("{}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    engine.Shutdown();
+    shutdown();
     LOG_INFO("stopped");
     return 0;
   }
@@ -201,7 +230,8 @@ int RunEngine(EngineOptions options, const char* banner) {
   if (banner != nullptr) {
     std::cout << fmt::format(fmt::runtime(banner), (*engine)->url()) << std::flush;
   }
-  return WaitForSignals(**engine, signals);
+  return WaitForSignals(
+      signals, [&] { return (*engine)->Reload(); }, [&] { (*engine)->Shutdown(); });
 }
 
 int Serve(int argc, char** argv) {
@@ -239,9 +269,18 @@ int Demo(int argc, char** argv) {
     std::cout << kDemoHelp;
     return 0;
   }
+  sigset_t signals = BlockHandledSignals();
+  core::Clock& clock = core::RealClock();
+  // The simulated regional deployments come first: the checks need their ports.
+  auto services = DemoServices::Start(clock);
+  if (!services.ok()) {
+    std::cerr << "nines demo: " << services.status().message() << "\n";
+    return 1;
+  }
   EngineOptions options;
   options.mode = "demo";
-  std::vector<ConfigError> errors = ParseConfig(kDemoConfig, "<demo>", &options.config);
+  const std::string config_text = std::string(kDemoConfig) + (*services)->ChecksYaml();
+  std::vector<ConfigError> errors = ParseConfig(config_text, "<demo>", &options.config);
   if (!errors.empty()) {  // a bug in the built-in config
     PrintConfigErrors(errors);
     return 1;
@@ -249,11 +288,103 @@ int Demo(int argc, char** argv) {
   options.config.storage.data_dir =
       (std::filesystem::temp_directory_path() / "nines-demo").string();
   if (!ApplyOverrides(*flags, &options.config)) return 2;
-  return RunEngine(std::move(options),
-                   "\nnines demo is running. Open {0} in a browser.\n"
-                   "Its own metrics land in its store every 5s; after a few seconds try\n"
-                   "  curl -s '{0}/api/v1/samples?match[]=nines_http_requests_total'\n"
-                   "Press Ctrl-C to stop.\n\n");
+  core::SetLogLevel(options.config.log.level);
+  const Config config = options.config;
+  auto engine = Engine::Start(std::move(options), clock);
+  if (!engine.ok()) {
+    std::cerr << "nines demo: " << engine.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "nines listening on " << (*engine)->url() << std::endl;
+  // One agent per region, in process, each with its own queue and HTTP endpoint.
+  std::vector<std::unique_ptr<AgentRunner>> agents;
+  for (const char* location : kDemoAgentLocations) {
+    AgentRunnerOptions ao;
+    ao.config = config;
+    ao.config.collector.location = location;
+    ao.config.agent.engine_url = (*engine)->url() + "/api/v1/write";
+    ao.config.agent.listen = "127.0.0.1:0";
+    ao.config.agent.queue_dir =
+        (std::filesystem::path(config.storage.data_dir) / "agents" / location).string();
+    auto agent = AgentRunner::Start(std::move(ao), clock);
+    if (!agent.ok()) {
+      std::cerr << "nines demo: agent " << location << ": " << agent.status().message() << "\n";
+      return 1;
+    }
+    agents.push_back(std::move(*agent));
+  }
+  std::string banner = fmt::format(
+      "\nnines demo is running. Open {0} in a browser.\n"
+      "Simulated regional deployments:\n",
+      (*engine)->url());
+  for (const std::string& line : (*services)->Describe()) banner += "  " + line + "\n";
+  banner += "Agents (their /metrics show each queue):\n";
+  for (size_t i = 0; i < agents.size(); ++i) {
+    banner += fmt::format("  {}: {}/metrics\n", kDemoAgentLocations[i], agents[i]->url());
+  }
+  banner += fmt::format(
+      "eu-west-1 goes down 20s after the start, for 10 minutes. Watch every check's verdict:\n"
+      "  curl -s {0}/api/v1/checks\n"
+      "  curl -s '{0}/api/v1/samples?match[]=probe_success{{region=\"eu-west-1\"}}'\n"
+      "Press Ctrl-C to stop.\n\n",
+      (*engine)->url());
+  std::cout << banner << std::flush;
+  return WaitForSignals(
+      signals, [&] { return (*engine)->Reload(); },
+      [&] {
+        for (auto& a : agents) a->Shutdown();
+        (*engine)->Shutdown();
+        (*services)->Shutdown();
+      });
+}
+
+int Agent(int argc, char** argv) {
+  auto flags = ParseFlags(argc, argv, 2,
+                          {"config", "location", "engine", "listen", "queue-dir", "log-level"},
+                          kAgentHelp);
+  if (!flags) return 2;
+  if (flags->help) {
+    std::cout << kAgentHelp;
+    return 0;
+  }
+  if (!flags->positional.empty() || !flags->values.count("config")) {
+    std::cerr << "nines agent: --config FILE is required\n\n" << kAgentHelp;
+    return 2;
+  }
+  AgentRunnerOptions options;
+  options.config_path = flags->values["config"];
+  std::vector<ConfigError> errors = LoadConfigFile(options.config_path, &options.config);
+  if (!errors.empty()) {
+    PrintConfigErrors(errors);
+    std::cerr << "nines agent: " << options.config_path << " has " << errors.size()
+              << " error(s); not starting\n";
+    return 1;
+  }
+  Config& c = options.config;
+  for (const auto& [flag, field] : std::vector<std::pair<std::string, std::string*>>{
+           {"location", &c.collector.location},
+           {"engine", &c.agent.engine_url},
+           {"listen", &c.agent.listen},
+           {"queue-dir", &c.agent.queue_dir}}) {
+    if (auto it = flags->values.find(flag); it != flags->values.end()) *field = it->second;
+  }
+  if (auto it = flags->values.find("log-level"); it != flags->values.end()) {
+    if (!core::ParseLogLevel(it->second, &c.log.level)) {
+      std::cerr << "nines: --log-level must be debug, info, warning or error\n";
+      return 2;
+    }
+  }
+  core::SetLogLevel(c.log.level);
+  sigset_t signals = BlockHandledSignals();
+  auto agent = AgentRunner::Start(std::move(options), core::RealClock());
+  if (!agent.ok()) {
+    std::cerr << "nines agent: " << agent.status().message() << "\n";
+    return 1;
+  }
+  // Always printed: scripts and tests wait for this line.
+  std::cout << "nines agent listening on " << (*agent)->url() << std::endl;
+  return WaitForSignals(
+      signals, [&] { return (*agent)->Reload(); }, [&] { (*agent)->Shutdown(); });
 }
 
 int Check(int argc, char** argv) {
@@ -281,6 +412,7 @@ int Main(int argc, char** argv) {
   std::string command = argv[1];
   if (command == "serve") return Serve(argc, argv);
   if (command == "demo") return Demo(argc, argv);
+  if (command == "agent") return Agent(argc, argv);
   if (command == "check") return Check(argc, argv);
   if (command == "version" || command == "--version") {
     std::cout << "nines " << NINES_VERSION << "\n";

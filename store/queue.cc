@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 
 #include "core/log.h"
@@ -46,6 +47,12 @@ class RocksDbQueue final : public DurableQueue {
   }
 
   core::Status Open() {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.dir, ec);
+    if (ec) {
+      return core::FailedPreconditionError("queue: cannot create {}: {}", options_.dir,
+                                           ec.message());
+    }
     rocksdb::Options db_options;
     db_options.create_if_missing = true;
     db_options.compression = rocksdb::kSnappyCompression;

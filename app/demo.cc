@@ -1,0 +1,210 @@
+#include "app/demo.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "net/net.h"
+
+namespace nines::app {
+namespace {
+
+using core::Duration;
+
+// What a region's service does at `elapsed` since the demo started.
+struct Behavior {
+  bool outage = false;        // every request 503
+  double error_share = 0;     // share of requests answered 500
+  Duration delay;             // added to /health
+};
+
+Behavior Script(std::string_view region, Duration elapsed) {
+  const int64_t s = (elapsed % Duration::Hours(1)).seconds();
+  Behavior b;
+  if (region == "eu-west-1") {
+    b.outage = s >= 20 && s < 20 + 600;
+  } else if (region == "ap-southeast-2") {
+    if ((s / 60) % 3 == 2 && s % 60 < 20) b.error_share = 0.5;
+  } else if (region == "us-east-1") {
+    if ((s / 60) % 4 == 3 && s % 60 >= 30 && s % 60 < 45) b.delay = Duration::Milliseconds(1200);
+  }
+  return b;
+}
+
+class Service {
+ public:
+  Service(std::string region, core::Clock& clock, core::Timestamp start)
+      : region_(std::move(region)), clock_(clock), start_(start) {}
+
+  core::Status Start() {
+    net::Router router;
+    router.Handle("GET", "/health", net::Access::kPublic,
+                  [this](const net::Request&) { return Handle(true); });
+    router.Handle("GET", "/", net::Access::kPublic,
+                  [this](const net::Request&) { return Handle(false); });
+    router.Handle("GET", "/app-metrics", net::Access::kPublic,
+                  [this](const net::Request&) { return Metrics(); });
+    net::ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.threads = 4;  // a slow /health must not hold up the other probes
+    o.access_log = false;
+    ASSIGN_OR_RETURN(server_, net::Server::Start(o, std::move(router), clock_, nullptr));
+    server_->SetReady(true);
+    return core::Status::Ok();
+  }
+
+  const std::string& region() const { return region_; }
+  int port() const { return server_->port(); }
+  void Shutdown() {
+    if (server_) server_->Shutdown();
+  }
+
+ private:
+  net::Response Handle(bool health) {
+    Behavior b = Script(region_, clock_.Now() - start_);
+    int code = 200;
+    if (b.outage) {
+      code = 503;
+    } else if (b.error_share > 0 && (++requests_ % 100) < b.error_share * 100) {
+      code = 500;
+    }
+    Count(code);
+    if (code != 200) {
+      return net::Response::Json(code, fmt::format(R"({{"status":"error","region":"{}"}})", region_));
+    }
+    if (health) {
+      // A real service would be slow here; the demo's is slow on purpose, in real time.
+      if (b.delay > Duration::Zero()) std::this_thread::sleep_for(b.delay.ToChrono());
+      return net::Response::Json(200, fmt::format(R"({{"status":"ok","region":"{}"}})", region_));
+    }
+    net::Response r;
+    r.status = 200;
+    r.headers.Set("Content-Type", "text/html; charset=utf-8");
+    r.body = fmt::format("<!doctype html><title>{0}</title><h1>Welcome to {0}</h1>", region_);
+    return r;
+  }
+
+  void Count(int code) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++by_code_[code];
+  }
+
+  net::Response Metrics() {
+    std::string body =
+        "# HELP http_requests_total Requests served, by status code.\n"
+        "# TYPE http_requests_total counter\n";
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto [code, n] : by_code_) {
+      body += fmt::format("http_requests_total{{code=\"{}\"}} {}\n", code, n);
+    }
+    return net::Response::Text(200, body);
+  }
+
+  const std::string region_;
+  core::Clock& clock_;
+  const core::Timestamp start_;
+  std::unique_ptr<net::Server> server_;
+  std::atomic<uint64_t> requests_{0};
+  std::mutex mu_;
+  std::map<int, uint64_t> by_code_;
+};
+
+}  // namespace
+
+class DemoServices::Impl {
+ public:
+  explicit Impl(core::Clock& clock) : clock_(clock) {}
+
+  core::Status Start() {
+    const core::Timestamp start = clock_.Now();
+    for (const char* region : {"us-east-1", "eu-west-1", "ap-southeast-2"}) {
+      services_.push_back(std::make_unique<Service>(region, clock_, start));
+      RETURN_IF_ERROR(services_.back()->Start());
+    }
+    return core::Status::Ok();
+  }
+
+  std::string ChecksYaml() const {
+    // Each region is probed from its own location and from a second region's, so that one
+    // prober's trouble is visible as such.
+    const std::map<std::string, std::string> other = {{"us-east-1", "eu-west-1a"},
+                                                      {"eu-west-1", "us-east-1a"},
+                                                      {"ap-southeast-2", "us-east-1a"}};
+    std::string api, web;
+    for (const auto& s : services_) {
+      const std::string& r = s->region();
+      const std::string locations = fmt::format("[{}a, {}]", r, other.at(r));
+      api += fmt::format(
+          "      - name: api-{0}\n"
+          "        region: {0}\n"
+          "        locations: {2}\n"
+          "        interval: 5s\n"
+          "        timeout: 3s\n"
+          "        http:\n"
+          "          url: http://127.0.0.1:{1}/health\n"
+          "          json: [{{pointer: /status, equals: ok}}]\n"
+          "          degraded_above: 1s\n",
+          r, s->port(), locations);
+      web += fmt::format(
+          "      - name: web-{0}\n"
+          "        region: {0}\n"
+          "        locations: {2}\n"
+          "        interval: 10s\n"
+          "        timeout: 3s\n"
+          "        http:\n"
+          "          url: http://127.0.0.1:{1}/\n"
+          "          fail_if_body_not_matches_regexp: [\"Welcome to {0}\"]\n"
+          "      - name: tcp-{0}\n"
+          "        region: {0}\n"
+          "        locations: {2}\n"
+          "        interval: 10s\n"
+          "        timeout: 3s\n"
+          "        tcp: {{address: \"127.0.0.1:{1}\"}}\n",
+          r, s->port(), locations);
+    }
+    return "services:\n"
+           "  - name: api\n"
+           "    description: The public API, per region\n"
+           "    checks:\n" +
+           api +
+           "  - name: web\n"
+           "    description: The web front end, per region\n"
+           "    checks:\n" +
+           web;
+  }
+
+  std::vector<std::string> Describe() const {
+    std::vector<std::string> out;
+    for (const auto& s : services_) {
+      out.push_back(fmt::format("{}: http://127.0.0.1:{}", s->region(), s->port()));
+    }
+    return out;
+  }
+
+  void Shutdown() {
+    for (auto& s : services_) s->Shutdown();
+  }
+
+ private:
+  core::Clock& clock_;
+  std::vector<std::unique_ptr<Service>> services_;
+};
+
+core::Result<std::unique_ptr<DemoServices>> DemoServices::Start(core::Clock& clock) {
+  auto impl = std::make_unique<Impl>(clock);
+  RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<DemoServices>(new DemoServices(std::move(impl)));
+}
+
+DemoServices::DemoServices(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DemoServices::~DemoServices() { Shutdown(); }
+std::string DemoServices::ChecksYaml() const { return impl_->ChecksYaml(); }
+std::vector<std::string> DemoServices::Describe() const { return impl_->Describe(); }
+void DemoServices::Shutdown() {
+  if (impl_) impl_->Shutdown();
+}
+
+}  // namespace nines::app
