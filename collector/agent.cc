@@ -92,8 +92,9 @@ class Agent::Impl {
     co.timeout = options_.send_timeout;
     co.min_backoff = options_.min_backoff;
     co.max_backoff = options_.max_backoff;
-    // Short: the sender loop owns the long-term retry and must notice Stop.
-    co.max_retry_duration = options_.max_backoff;
+    // Short: the sender loop owns the long-term retry (forever, with its own backoff) and must
+    // notice Stop.
+    co.max_retry_duration = std::min(options_.max_backoff, core::Duration::Seconds(2));
     co.name = "engine";
     co.registry = options_.registry;
     ASSIGN_OR_RETURN(client_, store::RemoteWriteClient::Create(co, clock_));
