@@ -5,7 +5,8 @@
 // what `promtool check metrics` and client libraries use; differences are listed below):
 //   # HELP <name> <text>          text escapes \\ and \n (and \", as expfmt accepts)
 //   # TYPE <name> <type>          counter, gauge, histogram, summary or untyped (any case)
-//   # anything else               a comment, ignored ('#' may be followed directly by HELP/TYPE)
+//   # anything else               a comment, ignored ('#' may be followed directly by HELP/TYPE;
+//                                 "# HELP" or "# TYPE" with nothing after is a comment too)
 //   <name>[{l="v",...}] <value> [<timestamp ms>]
 // Names are [a-zA-Z_:][a-zA-Z0-9_:]* (metrics) and [a-zA-Z_][a-zA-Z0-9_]* (labels); label values
 // escape \\, \" and \n (any other escape is an error) and must be UTF-8. Values are Go
@@ -27,7 +28,8 @@
 //     after the timestamp, an unterminated label value, invalid UTF-8 in a label value;
 //   - a label named __name__, the same label name twice in one sample;
 //   - a second HELP or TYPE line for a family, a TYPE line after samples of its family, an
-//     unknown type;
+//     unknown type, a TYPE line with a name but no type (expfmt ignores that line; "# HELP name"
+//     with no text is an empty help, where expfmt ignores it);
 //   - in a histogram family an `le`, in a summary a `quantile`, that is not a float (expfmt);
 //     a histogram _bucket sample without `le` (stricter than expfmt, which drops it silently);
 //   - the same series (name and labels) twice, whatever the timestamps (the spec calls it

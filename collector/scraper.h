@@ -92,8 +92,10 @@ class Scraper {
   Scraper(const Scraper&) = delete;
   Scraper& operator=(const Scraper&) = delete;
 
-  // Scrapes the target once (blocking, for up to about the timeout; see the .cc on how the
-  // timeout bounds connect and transfer). Never fails: errors are in the result.
+  // Scrapes the target once, blocking. The timeout bounds name resolution, connecting and the
+  // HTTP exchange each (net::HttpClient's deadlines), so a call returns within about twice the
+  // timeout for an IP address (three times with a slow resolver); a scrape that took longer
+  // than the timeout in total fails too. Never fails itself: errors are in the result.
   ScrapeResult Scrape();
 
   const ScrapeSpec& spec() const { return spec_; }

@@ -72,8 +72,6 @@ class MetricsServer {
       authorization_ = std::string(req.headers.Get("Authorization"));
       ++requests_;
       if (block_) {
-        ++blocked_;
-        cv_.notify_all();
         // Held until the test releases it (bounded so a broken test cannot hang the server).
         cv_.wait_for(lock, std::chrono::seconds(20), [this] { return !block_; });
       }
@@ -129,7 +127,6 @@ class MetricsServer {
   int status_ = 200;
   std::string body_;
   bool block_ = false;
-  int blocked_ = 0;
   int requests_ = 0;
   std::string accept_, authorization_;
   std::unique_ptr<net::Server> server_;
@@ -203,8 +200,10 @@ TEST_F(ScraperTest, GoodScrapeAddsTargetLabelsTimestampsAndSyntheticSeries) {
   const auto* gauge = app.Find("temperature{" + t + "}");
   ASSERT_NE(gauge, nullptr);
   EXPECT_EQ(gauge->timestamp_ms, 1'699'999'990'000) << "the body's own timestamp is kept";
-  const auto* bucket = app.Find("lat_bucket{" + t.substr(0, t.find(",job")) + ",job=\"node\"," +
-                                "le=\"+Inf\"," + t.substr(t.find("location")) + "}");
+  const auto* bucket = app.Find(fmt::format(
+      "lat_bucket{{instance=\"127.0.0.1:{}\",job=\"node\",le=\"+Inf\",location=\"eu-west-1a\","
+      "region=\"eu-west-1\",team=\"core\"}}",
+      server_.port()));
   ASSERT_NE(bucket, nullptr);
   EXPECT_EQ(bucket->value, 2);
   const std::map<std::string, double> synthetic = {{"up", 1},
