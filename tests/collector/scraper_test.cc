@@ -398,6 +398,46 @@ TEST_F(ScraperTest, VanishedSeriesGetStalenessMarkersAndNewOnesCountAsAdded) {
   EXPECT_EQ(server_.requests(), 5);
 }
 
+TEST_F(ScraperTest, AppendScrapeCommitsSamplesAndStalenessMarkersToTheStore) {
+  testutil::TempDir dir;
+  store::StoreOptions options;
+  options.dir = dir.File("tsdb");
+  auto db = store::OpenStore(options, clock_);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto scraper = Make(Spec());
+  ASSERT_NE(scraper, nullptr);
+  for (const char* body : {"a 1\nb 2\n", "a 3\n"}) {
+    server_.Serve(200, body);
+    ScrapeResult r = scraper->Scrape();
+    ASSERT_TRUE(r.up) << r.error;
+    std::unique_ptr<store::Appender> app = (*db)->NewAppender();
+    ASSERT_TRUE(AppendScrape(r, *app).ok());
+    auto committed = app->Commit();
+    ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+    EXPECT_EQ(committed->appended, static_cast<int64_t>(r.samples.size() + r.stale.size() + 5));
+    clock_.Advance(core::Duration::Seconds(15));
+  }
+  auto read = [&](const std::string& selector) {
+    auto matchers = store::ParseSelector(selector);
+    EXPECT_TRUE(matchers.ok()) << matchers.status().ToString();
+    auto series = (*db)->Select(*matchers, 0, INT64_MAX / 2);
+    EXPECT_TRUE(series.ok()) << series.status().ToString();
+    EXPECT_EQ(series->size(), 1u) << selector;
+    return series->empty() ? std::vector<core::Sample>{} : (*series)[0].samples;
+  };
+  std::vector<core::Sample> a = read("a{job=\"node\"}");
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[1].value, 3);
+  EXPECT_EQ(a[1].timestamp_ms - a[0].timestamp_ms, 15'000);
+  std::vector<core::Sample> b = read("b{job=\"node\"}");
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b[0].value, 2);
+  EXPECT_TRUE(IsStaleNaN(b[1].value)) << "the marker is stored bit for bit";
+  std::vector<core::Sample> up = read("up{job=\"node\"}");
+  ASSERT_EQ(up.size(), 2u);
+  EXPECT_EQ(up[0].value, 1);
+}
+
 TEST_F(ScraperTest, UnreachableTargetIsUpZeroWithTheConnectError) {
   // A port that was free a moment ago: bind port 0, read it, close.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
