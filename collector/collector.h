@@ -145,6 +145,28 @@ struct CheckSpec {
   IcmpCheckOptions icmp;
 };
 
+// One scrape target: an HTTP(S) endpoint serving the Prometheus text format (/metrics), whose
+// samples are stored with target labels as one target of a Prometheus scrape job would be.
+// Every sample gets job, instance (the URL's host:port; the scheme's port when the URL has
+// none), region and location (when set) and the extra labels.
+struct ScrapeSpec {
+  std::string job;  // REQUIRED: the job label
+  std::string url;  // REQUIRED: http or https, e.g. "http://10.0.0.5:9100/metrics"
+  core::Duration interval = core::Duration::Seconds(15);
+  core::Duration timeout = core::Duration::Seconds(5);  // > 0 and <= interval
+  std::string region;
+  std::string location;
+  core::Labels extra_labels;
+  // A scrape with more samples than this fails as a whole (up 0), as in Prometheus; 0: no limit.
+  int64_t sample_limit = 0;
+  // A larger response body fails the scrape; 0: no limit.
+  int64_t body_size_limit = 10 * 1024 * 1024;
+  // When a scraped label has a target label's name: false keeps the target's value and renames
+  // the scraped one exported_<name>; true keeps the scraped value (Prometheus' honor_labels).
+  bool honor_labels = false;
+  std::string bearer_token;  // sent as "Authorization: Bearer <token>" when not empty
+};
+
 // One sample of a probe: a blackbox metric name, labels beyond the check's own (e.g. phase), and
 // a value.
 struct ProbeMetric {
