@@ -59,10 +59,14 @@ class AgentRunner::Impl {
     o.registry = registry_;
     ASSIGN_OR_RETURN(agent_,
                      collector::Agent::Start(o, ChecksForLocation(config_, location), clock_));
+    RETURN_IF_ERROR(agent_->SetScrapes(ScrapesForLocation(config_, location)));
 
     net::Router router;
     router.Handle("GET", "/api/v1/checks", net::Access::kPublic, [this](const net::Request&) {
       return net::Response::Json(200, collector::CheckStatusesJson(agent_->Statuses()));
+    });
+    router.Handle("GET", "/api/v1/targets", net::Access::kPublic, [this](const net::Request&) {
+      return net::Response::Json(200, collector::ScrapeTargetsJson(agent_->ScrapeTargets()));
     });
     net::ServerOptions so;
     so.listen = config_.agent.listen;
@@ -70,8 +74,9 @@ class AgentRunner::Impl {
     so.access_log = false;
     ASSIGN_OR_RETURN(server_, net::Server::Start(so, std::move(router), clock_, registry_));
     server_->SetReady(true);
-    LOG_INFO("agent at {} ({} checks) serving {}", location,
-             ChecksForLocation(config_, location).size(), url());
+    LOG_INFO("agent at {} ({} checks, {} scrape targets) serving {}", location,
+             ChecksForLocation(config_, location).size(),
+             ScrapesForLocation(config_, location).size(), url());
     return core::Status::Ok();
   }
 
@@ -96,7 +101,12 @@ class AgentRunner::Impl {
     }
     std::vector<collector::CheckSpec> checks =
         ChecksForLocation(next, config_.collector.location);
-    LOG_INFO("reload: {} checks for {}", checks.size(), config_.collector.location);
+    std::vector<collector::ScrapeSpec> scrapes =
+        ScrapesForLocation(next, config_.collector.location);
+    LOG_INFO("reload: {} checks and {} scrape targets for {}", checks.size(), scrapes.size(),
+             config_.collector.location);
+    // Scrapes first: they are the part that can still be refused (Scraper::Create).
+    RETURN_IF_ERROR(agent_->SetScrapes(std::move(scrapes)));
     agent_->SetChecks(std::move(checks));
     core::SetLogLevel(next.log.level);
     return core::Status::Ok();

@@ -1,7 +1,7 @@
 // `nines agent`: the regional prober process. It runs the checks of its location through
 // collector::Agent (durable queue, remote write to the engine) and serves its own small HTTP
-// endpoint: /metrics (queue depth, sends, probes), /healthz, /readyz and GET /api/v1/checks (the
-// latest result and reason of each of its checks).
+// endpoint: /metrics (queue depth, sends, probes), /healthz, /readyz, GET /api/v1/checks (the
+// latest result and reason of each of its checks) and GET /api/v1/targets (its scrape targets).
 //
 // Thread-safety: Reload and Shutdown may be called from any thread.
 #ifndef NINES_APP_AGENT_RUNNER_H_
@@ -36,7 +36,7 @@ class AgentRunner {
   // "http://127.0.0.1:9100": the agent's own endpoint.
   std::string url() const;
 
-  // Rereads the config file and replaces the checks (the location, engine and queue settings
+  // Rereads the config file and replaces the checks and scrape targets (the location, engine and queue settings
   // need a restart). An invalid file changes nothing; its errors are returned.
   core::Status Reload();
 

@@ -137,10 +137,20 @@ struct CheckConfig {
   int line = 0;  // where it is defined, for messages
 };
 
+// One scrape target as configured: the spec (its `location` left empty) and where it is
+// scraped from.
+struct ScrapeConfig {
+  collector::ScrapeSpec spec;
+  // Locations that scrape it; defaults to the locations of spec.region.
+  std::vector<std::string> locations;
+  int line = 0;
+};
+
 struct ServiceConfig {
   std::string name;  // [a-z0-9_-]+, unique
   std::string description;
   std::vector<CheckConfig> checks;
+  std::vector<ScrapeConfig> scrapes;
 };
 
 struct Config {
@@ -158,6 +168,10 @@ struct Config {
 // in configuration order.
 std::vector<collector::CheckSpec> ChecksForLocation(const Config& config,
                                                     std::string_view location);
+
+// The scrape targets scraped from `location`, likewise.
+std::vector<collector::ScrapeSpec> ScrapesForLocation(const Config& config,
+                                                      std::string_view location);
 
 // The configuration an empty file yields.
 Config DefaultConfig();

@@ -10,6 +10,16 @@
 //           timeout: 5s               # default 5s, less than interval
 //           labels: {tier: "1"}
 //           http: {url: "https://eu.example.com/health", ...}   # or tcp, dns, tls, icmp
+//       scrapes:                      # Prometheus text-format endpoints (request counters)
+//         - url: http://eu.example.com:9100/metrics
+//           region: eu-west-1         # the deployment it belongs to
+//           job: api                  # default: the service's name
+//           locations: [eu-west-1a]   # who scrapes it; default: the region's locations
+//           interval: 15s             # default 15s; timeout default min(5s, interval)
+//           labels: {tier: "1"}
+//           sample_limit: 10000       # 0: none; body_size_limit: 10MiB (0: none)
+//           honor_labels: false
+//           bearer_token: ...         # or bearer_token_file
 //
 // Option names follow blackbox_exporter's modules where they exist (valid_status_codes,
 // fail_if_body_matches_regexp, preferred_ip_protocol, query_response, validate_answer_rrs, ...).
@@ -193,6 +203,13 @@ class CollectorParser {
                    ParseCheck(c, c_at, c_path, &service);
                  });
                }},
+              {"scrapes",
+               [&](auto& v, auto& a, auto& p) {
+                 r_.WalkList(v, a, p, [&](const YAML::Node& c, const YAML::Mark& c_at,
+                                          const std::string& c_path, size_t) {
+                   ParseScrape(c, c_at, c_path, &service);
+                 });
+               }},
           });
       if (!is_map) return;
       if (item.IsNull()) {
@@ -201,6 +218,17 @@ class CollectorParser {
       }
       if (!has_name) r_.Error(item_at, fmt::format("{}: missing required field \"name\"", item_path));
       for (CheckConfig& c : service.checks) c.spec.service = service.name;
+      for (const PendingCheck& pc : pending_) {
+        if (!pc.scrape || pc.service != cfg_->services.size()) continue;
+        ScrapeConfig& c = service.scrapes[pc.index];
+        if (c.spec.job.empty()) c.spec.job = service.name;
+        if (c.spec.url.empty()) continue;
+        const std::string key = c.spec.job + " " + c.spec.url;
+        if (auto [prev, inserted] = scrape_keys_.emplace(key, c.line); !inserted) {
+          r_.Error(pc.at, fmt::format("{}: job {} already scrapes {} (line {})", pc.path,
+                                      Quote(c.spec.job), Quote(c.spec.url), prev->second));
+        }
+      }
       cfg_->services.push_back(std::move(service));
     });
   }
@@ -221,28 +249,32 @@ class CollectorParser {
                            Quote(cfg_->collector.location)));
     }
     for (PendingCheck& pc : pending_) {
-      CheckConfig& c = *pc.check;
+      ServiceConfig& service = cfg_->services[pc.service];
+      const std::string& region_name = pc.scrape ? service.scrapes[pc.index].spec.region
+                                                 : service.checks[pc.index].spec.region;
+      std::vector<std::string>& locations = pc.scrape ? service.scrapes[pc.index].locations
+                                                      : service.checks[pc.index].locations;
       const RegionConfig* region = nullptr;
       for (const RegionConfig& rc : cfg_->regions) {
-        if (rc.name == c.spec.region) region = &rc;
+        if (rc.name == region_name) region = &rc;
       }
-      if (regions_declared && !c.spec.region.empty() && region == nullptr) {
+      if (regions_declared && !region_name.empty() && region == nullptr) {
         r_.Error(pc.region_at, fmt::format("{}.region: unknown region {} (want one of the "
                                            "regions section's names)",
-                                           pc.path, Quote(c.spec.region)));
+                                           pc.path, Quote(region_name)));
         continue;
       }
-      if (c.locations.empty()) {
-        if (region != nullptr) c.locations = region->locations;
-        if (c.locations.empty() && !pc.has_locations) {
+      if (locations.empty()) {
+        if (region != nullptr) locations = region->locations;
+        if (locations.empty() && !pc.has_locations && !region_name.empty()) {
           r_.Error(pc.at, fmt::format("{}: no locations: list them in locations, or declare the "
                                       "region {} with locations",
-                                      pc.path, Quote(c.spec.region)));
+                                      pc.path, Quote(region_name)));
         }
         continue;
       }
       if (!regions_declared) continue;
-      for (const std::string& l : c.locations) {
+      for (const std::string& l : locations) {
         if (!known_locations.count(l)) {
           r_.Error(pc.locations_at,
                    fmt::format("{}.locations: unknown location {} (not listed under any region's "
@@ -254,8 +286,12 @@ class CollectorParser {
   }
 
  private:
+  // A check or scrape whose region and locations Finish() checks. It is found by index, as
+  // services move into cfg_->services only after their items are parsed.
   struct PendingCheck {
-    CheckConfig* check;  // stable: services and their checks are not resized after parsing
+    size_t service = 0;  // index in cfg_->services
+    bool scrape = false;
+    size_t index = 0;    // in the service's checks or scrapes
     std::string path;
     YAML::Mark at, region_at, locations_at;
     bool has_locations = false;
@@ -265,7 +301,8 @@ class CollectorParser {
                   ServiceConfig* service) {
     CheckConfig c;
     c.line = at.line + 1;
-    PendingCheck pending{nullptr, path, at, at, at, false};
+    PendingCheck pending{cfg_->services.size(), false, service->checks.size(), path, at, at, at,
+                         false};
     bool has_name = false;
     int kinds = 0;
     auto kind = [&](CheckKind k, auto parse) {
@@ -351,6 +388,131 @@ class CollectorParser {
                                c.spec.timeout.ToString(), c.spec.interval.ToString()));
     }
     service->checks.push_back(std::move(c));
+    pending_.push_back(pending);
+  }
+
+  void ParseScrape(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
+                   ServiceConfig* service) {
+    ScrapeConfig c;
+    c.line = at.line + 1;
+    PendingCheck pending{cfg_->services.size(), true, service->scrapes.size(), path, at, at, at,
+                         false};
+    bool has_timeout = false;
+    bool has_token = false;
+    bool is_map = r_.WalkMap(
+        node, at, path,
+        {
+            {"url",
+             [&](auto& v, auto& a, auto& p) {
+               auto s = r_.String(v, a, p);
+               if (!s) return;
+               if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
+                 r_.Error(a, fmt::format("{}: {} is not an http:// or https:// URL", p, Quote(*s)));
+                 return;
+               }
+               c.spec.url = *s;
+             }},
+            {"job",
+             [&](auto& v, auto& a, auto& p) {
+               auto s = r_.String(v, a, p);
+               if (!s) return;
+               if (!IsValidName(*s)) {
+                 r_.Error(a, fmt::format("{}: invalid job name {}: use lower-case letters, "
+                                         "digits, '-' and '_'",
+                                         p, Quote(*s)));
+                 return;
+               }
+               c.spec.job = *s;
+             }},
+            {"region",
+             [&](auto& v, auto& a, auto& p) {
+               pending.region_at = a;
+               if (auto s = r_.String(v, a, p)) c.spec.region = *s;
+             }},
+            {"locations",
+             [&](auto& v, auto& a, auto& p) {
+               pending.locations_at = a;
+               pending.has_locations = true;
+               r_.StringList(v, a, p, &c.locations, "location");
+               if (c.locations.empty() && !v.IsNull() && v.IsSequence()) {
+                 r_.Error(a, fmt::format("{}: must not be empty", p));
+               }
+             }},
+            {"interval",
+             [&](auto& v, auto& a, auto& p) {
+               if (auto d = r_.DurationAtLeast(v, a, p, Duration::Seconds(1))) c.spec.interval = *d;
+             }},
+            {"timeout",
+             [&](auto& v, auto& a, auto& p) {
+               if (auto d = r_.DurationAtLeast(v, a, p, Duration::Milliseconds(10))) {
+                 c.spec.timeout = *d;
+                 has_timeout = true;
+               }
+             }},
+            {"labels",
+             [&](auto& v, auto& a, auto& p) {
+               CheckSpec holder;
+               ParseLabels(v, a, p, &holder);
+               c.spec.extra_labels = holder.extra_labels;
+             }},
+            {"sample_limit",
+             [&](auto& v, auto& a, auto& p) {
+               if (auto n = r_.Int(v, a, p, 0, int64_t{1} << 40)) c.spec.sample_limit = *n;
+             }},
+            {"body_size_limit",
+             [&](auto& v, auto& a, auto& p) {
+               if (v.IsScalar() && v.Scalar() == "0") {
+                 c.spec.body_size_limit = 0;
+               } else if (auto n = r_.Size(v, a, p, kKiB, kGiB)) {
+                 c.spec.body_size_limit = *n;
+               }
+             }},
+            {"honor_labels",
+             [&](auto& v, auto& a, auto& p) {
+               if (auto b = r_.Bool(v, a, p)) c.spec.honor_labels = *b;
+             }},
+            {"bearer_token",
+             [&](auto& v, auto& a, auto& p) {
+               if (has_token) {
+                 r_.Error(a, fmt::format("{}: set bearer_token or bearer_token_file, not both", p));
+               }
+               has_token = true;
+               if (auto s = r_.String(v, a, p)) c.spec.bearer_token = *s;
+             }},
+            {"bearer_token_file",
+             [&](auto& v, auto& a, auto& p) {
+               if (has_token) {
+                 r_.Error(a, fmt::format("{}: set bearer_token or bearer_token_file, not both", p));
+               }
+               has_token = true;
+               std::string contents;
+               if (!r_.ReadableFile(v, a, p, &contents)) return;
+               std::string_view token = Trim(contents);
+               token = Trim(token.substr(0, token.find('\n')));
+               if (token.empty()) {
+                 r_.Error(a, fmt::format("{}: {} contains no token", p, Quote(v.Scalar())));
+                 return;
+               }
+               c.spec.bearer_token = std::string(token);
+             }},
+        });
+    if (!is_map) return;
+    if (node.IsNull()) {
+      r_.Error(at, fmt::format("{}: expected a mapping, got an empty value", path));
+      return;
+    }
+    if (c.spec.url.empty()) r_.Error(at, fmt::format("{}: missing required field \"url\"", path));
+    if (c.spec.region.empty()) {
+      r_.Error(at, fmt::format("{}: missing required field \"region\" (the deployment it "
+                               "belongs to)",
+                               path));
+    }
+    if (!has_timeout) c.spec.timeout = std::min(Duration::Seconds(5), c.spec.interval);
+    if (c.spec.timeout > c.spec.interval) {
+      r_.Error(at, fmt::format("{}: timeout {} must not exceed interval {}", path,
+                               c.spec.timeout.ToString(), c.spec.interval.ToString()));
+    }
+    service->scrapes.push_back(std::move(c));
     pending_.push_back(pending);
   }
 
@@ -832,19 +994,9 @@ class CollectorParser {
   Config* cfg_;
   YAML::Mark location_mark_;
   std::map<std::string, YAML::Mark, std::less<>> check_names_;
+  std::map<std::string, int> scrape_keys_;  // "job url" -> line
   std::vector<PendingCheck> pending_;
 
- public:
-  // Services are pushed into cfg_->services after their checks are parsed, so the pointers
-  // recorded while parsing point into a moved-from ServiceConfig; rebind them.
-  void Rebind() {
-    size_t k = 0;
-    for (ServiceConfig& s : cfg_->services) {
-      for (CheckConfig& c : s.checks) {
-        if (k < pending_.size()) pending_[k++].check = &c;
-      }
-    }
-  }
 };
 
 }  // namespace internal
@@ -866,7 +1018,6 @@ void CollectorSections::ParseServices(const YAML::Node& n, const YAML::Mark& at,
   parser_->ParseServices(n, at, path);
 }
 void CollectorSections::Finish() {
-  parser_->Rebind();
   parser_->Finish();
 }
 
@@ -879,6 +1030,22 @@ std::vector<collector::CheckSpec> ChecksForLocation(const Config& config,
         continue;
       }
       collector::CheckSpec spec = c.spec;
+      spec.location = std::string(location);
+      out.push_back(std::move(spec));
+    }
+  }
+  return out;
+}
+
+std::vector<collector::ScrapeSpec> ScrapesForLocation(const Config& config,
+                                                      std::string_view location) {
+  std::vector<collector::ScrapeSpec> out;
+  for (const ServiceConfig& s : config.services) {
+    for (const ScrapeConfig& c : s.scrapes) {
+      if (std::find(c.locations.begin(), c.locations.end(), location) == c.locations.end()) {
+        continue;
+      }
+      collector::ScrapeSpec spec = c.spec;
       spec.location = std::string(location);
       out.push_back(std::move(spec));
     }

@@ -133,7 +133,7 @@ class DemoServices::Impl {
     const std::map<std::string, std::string> other = {{"us-east-1", "eu-west-1a"},
                                                       {"eu-west-1", "us-east-1a"},
                                                       {"ap-southeast-2", "us-east-1a"}};
-    std::string api, web;
+    std::string api, web, scrapes;
     for (const auto& s : services_) {
       const std::string& r = s->region();
       const std::string locations = fmt::format("[{}a, {}]", r, other.at(r));
@@ -164,12 +164,21 @@ class DemoServices::Impl {
           "        timeout: 3s\n"
           "        tcp: {{address: \"127.0.0.1:{1}\"}}\n",
           r, s->port(), locations);
+      // The region's own agent scrapes its request counters (a request-ratio SLI).
+      scrapes += fmt::format(
+          "      - url: http://127.0.0.1:{1}/app-metrics\n"
+          "        region: {0}\n"
+          "        locations: [{0}a]\n"
+          "        interval: 5s\n",
+          r, s->port());
     }
     return "services:\n"
            "  - name: api\n"
            "    description: The public API, per region\n"
            "    checks:\n" +
            api +
+           "    scrapes:\n" +
+           scrapes +
            "  - name: web\n"
            "    description: The web front end, per region\n"
            "    checks:\n" +

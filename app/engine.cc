@@ -17,6 +17,7 @@
 
 #include "collector/agent.h"
 #include "collector/probe_engine.h"
+#include "collector/scrape_manager.h"
 #include "core/log.h"
 #include "net/net.h"
 #include "store/http_api.h"
@@ -194,6 +195,12 @@ class Engine::Impl {
       if (!json.ok()) return net::Response::Error(500, json.status().message());
       return net::Response::Json(200, std::move(*json));
     });
+    router.Handle("GET", "/api/v1/targets", net::Access::kPublic, [this](const net::Request&) {
+      // This process' own scrape targets (agents list theirs on their own endpoint).
+      std::vector<collector::ScrapeTargetStatus> targets;
+      if (scrapes_) targets = scrapes_->Targets();
+      return net::Response::Json(200, collector::ScrapeTargetsJson(targets));
+    });
     router.Handle("GET", "/", net::Access::kPublic,
                   [this](const net::Request&) { return LandingPage(); });
     router.Handle("GET", "/api/v1/status/buildinfo", net::Access::kPublic,
@@ -218,7 +225,7 @@ class Engine::Impl {
         SelfScrapeLoop(interval);
       });
     }
-    StartLocalProbes();
+    RETURN_IF_ERROR(StartLocalProbes());
     server_->SetReady(true);
     return core::Status::Ok();
   }
@@ -251,6 +258,14 @@ class Engine::Impl {
       LOG_WARNING("reload: {} changed; it takes effect after a restart", field);
     }
     server_->UpdateTokens(next.server.auth.write_tokens, next.server.auth.admin_tokens);
+    if (scrapes_) {
+      core::Status st = scrapes_->SetTargets(ScrapesForLocation(next, current.collector.location));
+      if (!st.ok()) {
+        reload_ok_->Set(0);
+        LOG_ERROR("reload: {}; the previous configuration stays in force", st.ToString());
+        return st;
+      }
+    }
     if (probes_) probes_->SetChecks(ChecksForLocation(next, current.collector.location));
     core::SetLogLevel(next.log.level);
     {
@@ -267,6 +282,7 @@ class Engine::Impl {
   // closes the store.
   void Shutdown() {
     if (server_) server_->Shutdown();
+    if (scrapes_) scrapes_->Stop();
     if (probes_) probes_->Stop();
     {
       std::lock_guard<std::mutex> lock(stop_mu_);
@@ -283,11 +299,12 @@ class Engine::Impl {
     return config_;
   }
 
-  // With collector.location set, this process probes too (a one-box setup): the checks of that
-  // location run here and their results go straight into the store.
-  void StartLocalProbes() {
+  // With collector.location set, this process probes and scrapes too (a one-box setup): the
+  // checks and scrape targets of that location run here and their results go straight into the
+  // store.
+  core::Status StartLocalProbes() {
     const std::string& location = config_.collector.location;
-    if (location.empty()) return;
+    if (location.empty()) return core::Status::Ok();
     collector::ProbeEngineOptions po;
     po.max_concurrency = config_.collector.max_concurrency;
     po.threads = config_.collector.threads;
@@ -304,6 +321,16 @@ class Engine::Impl {
     LOG_INFO("probing {} checks from {}", checks.size(), location);
     probes_->SetChecks(std::move(checks));
     probes_->Start();
+
+    collector::ScrapeManagerOptions so;
+    so.registry = registry_.get();
+    scrapes_ = std::make_unique<collector::ScrapeManager>(so, clock_,
+                                                          [this] { return store_->NewAppender(); });
+    std::vector<collector::ScrapeSpec> targets = ScrapesForLocation(config_, location);
+    if (!targets.empty()) LOG_INFO("scraping {} targets from {}", targets.size(), location);
+    RETURN_IF_ERROR(scrapes_->SetTargets(std::move(targets)));
+    scrapes_->Start();
+    return core::Status::Ok();
   }
 
   // Writes the registry into the store every `interval` (real time), stamped by clock_.
@@ -415,7 +442,8 @@ nines' own request counters, as it writes them into its store every
   prometheus::Gauge* reload_ts_ = nullptr;
   std::unique_ptr<store::Store> store_;    // declared before server_: destroyed after it
   std::unique_ptr<net::Server> server_;
-  std::unique_ptr<collector::ProbeEngine> probes_;  // when collector.location is set
+  std::unique_ptr<collector::ProbeEngine> probes_;      // when collector.location is set
+  std::unique_ptr<collector::ScrapeManager> scrapes_;  // likewise
   std::string scheme_;  // fixed at Init: TLS changes need a restart
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

@@ -54,6 +54,12 @@ constexpr char kDemoHelp[] = R"(Usage: nines demo [--listen ADDR] [--data-dir DI
 Runs nines with a built-in configuration (regions us-east-1, eu-west-1, ap-southeast-2) and a
 data directory of its own, prints the URL to open, and runs until Ctrl-C.
 
+It also starts three simulated regional deployments on loopback, with a scripted mix of healthy
+periods, slow responses, 5xx bursts and a full eu-west-1 outage (20 s after start, for 10
+minutes, every hour), and one agent per region (in this process, each with its own queue under
+DIR/agents/ and its own /metrics) that probes them from two locations and scrapes their request
+counters. Everything the agents measure reaches the engine over remote write.
+
 Options:
   --listen ADDR     host:port to serve on (default 127.0.0.1:9099; port 0 picks a free port).
   --data-dir DIR    the demo's data directory (default: nines-demo under the temp directory).
@@ -63,8 +69,8 @@ Options:
 
 constexpr char kAgentHelp[] = R"(Usage: nines agent --config FILE [--location LOC] [--engine URL]
 
-Runs the checks of one location (the config's services whose checks list it) and ships every
-result to the engine over remote write, through a durable on-disk queue: while the engine is
+Runs the checks and scrapes of one location (the config's services whose checks and scrapes list
+it) and ships every result to the engine over remote write, through a durable on-disk queue: while the engine is
 unreachable the agent keeps measuring, and sends the backlog in order once it is back. Runs until
 SIGTERM or SIGINT; SIGHUP rereads the checks.
 
@@ -72,8 +78,8 @@ Options:
   --config FILE     YAML config file with collector, agent, regions and services sections.
   --location LOC    where this agent probes from; overrides collector.location.
   --engine URL      the engine's remote-write URL; overrides agent.engine_url.
-  --listen ADDR     the agent's own HTTP endpoint (/metrics, /api/v1/checks); overrides
-                    agent.listen. Port 0 picks a free port.
+  --listen ADDR     the agent's own HTTP endpoint (/metrics, /api/v1/checks, /api/v1/targets);
+                    overrides agent.listen. Port 0 picks a free port.
   --queue-dir DIR   where the queue lives; overrides agent.queue_dir.
   --log-level LVL   debug, info, warning or error; overrides log.level.
   -h, --help        this text.

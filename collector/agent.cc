@@ -68,6 +68,40 @@ std::pair<std::string, int64_t> WriteRequestBuilder::Take() {
   return {store::EncodeWriteRequestProto(request), samples};
 }
 
+namespace {
+
+// Stages one scrape's samples and hands them to the builder on Commit, so a scrape that fails
+// half way adds nothing.
+class StagingAppender final : public store::Appender {
+ public:
+  explicit StagingAppender(WriteRequestBuilder& builder) : builder_(builder) {}
+  core::Status Append(const core::Labels& series, int64_t timestamp_ms, double value) override {
+    staged_.push_back({series, timestamp_ms, value});
+    return core::Status::Ok();
+  }
+  core::Result<store::CommitResult> Commit() override {
+    store::CommitResult r;
+    for (const Staged& s : staged_) {
+      RETURN_IF_ERROR(builder_.Append(s.series, s.timestamp_ms, s.value));
+      ++r.appended;
+    }
+    staged_.clear();
+    return r;
+  }
+  void Rollback() override { staged_.clear(); }
+
+ private:
+  struct Staged {
+    core::Labels series;
+    int64_t timestamp_ms;
+    double value;
+  };
+  WriteRequestBuilder& builder_;
+  std::vector<Staged> staged_;
+};
+
+}  // namespace
+
 class Agent::Impl {
  public:
   Impl(AgentOptions options, core::Clock& clock) : options_(std::move(options)), clock_(clock) {}
@@ -139,6 +173,12 @@ class Agent::Impl {
         });
     engine_->SetChecks(std::move(checks));
     engine_->Start();
+    ScrapeManagerOptions so;
+    so.threads = options_.scrape_threads;
+    so.registry = &r;
+    scrapes_ = std::make_unique<ScrapeManager>(
+        so, clock_, [this] { return std::make_unique<StagingAppender>(builder_); });
+    scrapes_->Start();
     flusher_ = std::thread([this] { FlushLoop(); });
     sender_ = std::thread([this] { SendLoop(); });
     LOG_INFO("agent: location {} sending to {}, queue {} ({} records waiting)", options_.location,
@@ -152,7 +192,9 @@ class Agent::Impl {
       if (stopped_) return;
       stopped_ = true;
     }
-    if (engine_) engine_->Stop();  // in-flight probes finish and land in the builder
+    // In-flight probes and scrapes finish and land in the builder.
+    if (scrapes_) scrapes_->Stop();
+    if (engine_) engine_->Stop();
     cv_.notify_all();
     if (flusher_.joinable()) flusher_.join();
     if (engine_) {  // Init got as far as measuring
@@ -201,6 +243,10 @@ class Agent::Impl {
     return queue_ ? queue_->Stats() : final_stats_;
   }
   void SetChecks(std::vector<CheckSpec> checks) { engine_->SetChecks(std::move(checks)); }
+  core::Status SetScrapes(std::vector<ScrapeSpec> targets) {
+    return scrapes_->SetTargets(std::move(targets));
+  }
+  std::vector<ScrapeTargetStatus> ScrapeTargets() const { return scrapes_->Targets(); }
 
  private:
   bool Stopping() {
@@ -276,6 +322,7 @@ class Agent::Impl {
   std::unique_ptr<store::DurableQueue> queue_;
   std::unique_ptr<store::RemoteWriteClient> client_;
   std::unique_ptr<ProbeEngine> engine_;
+  std::unique_ptr<ScrapeManager> scrapes_;
   WriteRequestBuilder builder_;
 
   mutable std::mutex flush_mu_;  // guards queue_ being reset, and the heartbeat schedule
@@ -314,6 +361,10 @@ core::Result<std::unique_ptr<Agent>> Agent::Start(AgentOptions options,
 }
 
 void Agent::SetChecks(std::vector<CheckSpec> checks) { impl_->SetChecks(std::move(checks)); }
+core::Status Agent::SetScrapes(std::vector<ScrapeSpec> targets) {
+  return impl_->SetScrapes(std::move(targets));
+}
+std::vector<ScrapeTargetStatus> Agent::ScrapeTargets() const { return impl_->ScrapeTargets(); }
 void Agent::Stop() { impl_->Stop(); }
 core::Status Agent::Flush() { return impl_->Flush(); }
 std::vector<CheckStatus> Agent::Statuses() const { return impl_->Statuses(); }

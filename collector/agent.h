@@ -1,8 +1,8 @@
-// Agent: the regional prober. It runs the checks of its location (ProbeEngine), writes every
-// result into a durable on-disk queue first, and ships the queue to the engine over Prometheus
+// Agent: the regional prober. It runs the checks of its location (ProbeEngine) and scrapes its
+// targets (ScrapeManager), writes every result into a durable on-disk queue first, and ships the queue to the engine over Prometheus
 // remote write, deleting a record only after the engine acknowledged it (2xx).
 //
-//   probes ──► WriteRequestBuilder ──(every flush_interval)──► DurableQueue ──► sender ──► engine
+//   probes, scrapes ──► WriteRequestBuilder ──(every flush_interval)──► DurableQueue ──► sender ──► engine
 //
 // While the engine is unreachable the agent keeps measuring and queueing, up to the queue's disk
 // budget (past it the oldest records are dropped, counted and logged). When the engine is back,
@@ -29,6 +29,7 @@
 
 #include "collector/collector.h"
 #include "collector/probe_engine.h"
+#include "collector/scrape_manager.h"
 #include "core/clock.h"
 #include "core/status.h"
 #include "store/queue.h"
@@ -80,6 +81,7 @@ struct AgentOptions {
   core::Duration max_backoff = core::Duration::Seconds(10);
   core::Duration heartbeat_interval = core::Duration::Seconds(15);  // 0: no heartbeat
   ProbeEngineOptions probe;  // its registry is replaced by `registry`
+  int scrape_threads = 2;    // workers running scrapes (see ScrapeManager)
   // Metrics of the agent, its queue and its probe engine; REQUIRES: not null.
   std::shared_ptr<prometheus::Registry> registry;
 };
@@ -99,6 +101,10 @@ class Agent {
   // Replaces the checks (see ProbeEngine::SetChecks).
   void SetChecks(std::vector<CheckSpec> checks);
 
+  // Replaces the scrape targets (see ScrapeManager::SetTargets; on an error nothing changes).
+  // A scrape's samples go to the queue as a whole, with the probes' results.
+  core::Status SetScrapes(std::vector<ScrapeSpec> targets);
+
   // Stops probing, writes what was measured to the queue, and stops sending (a send in flight
   // ends within send_timeout; what was not acknowledged stays queued for the next run).
   void Stop();
@@ -107,6 +113,7 @@ class Agent {
   core::Status Flush();
 
   std::vector<CheckStatus> Statuses() const;
+  std::vector<ScrapeTargetStatus> ScrapeTargets() const;
   store::QueueStats QueueStats() const;
 
  private:

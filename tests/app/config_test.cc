@@ -346,6 +346,34 @@ TEST(CollectorConfigTest, ParsesChecksAndAssignsThemToLocations) {
   EXPECT_THAT(names("us-east-1b"), ElementsAre("api-us", "api-eu-from-us", "dns-us"));
   EXPECT_THAT(names("eu-west-1a"), ElementsAre("cert-eu", "ping-eu"));
   EXPECT_THAT(names("nowhere"), IsEmpty());
+
+  // Scrapes: job defaults to the service's name, timeout to min(5s, interval).
+  ASSERT_EQ(cfg.services[0].scrapes.size(), 2u);
+  const collector::ScrapeSpec& node = cfg.services[0].scrapes[0].spec;
+  EXPECT_EQ(node.job, "api");
+  EXPECT_EQ(node.url, "http://us.example.com:9100/metrics");
+  EXPECT_EQ(node.sample_limit, 5000);
+  EXPECT_EQ(node.interval, Duration::Seconds(15));
+  EXPECT_EQ(node.timeout, Duration::Seconds(5));
+  EXPECT_THAT(cfg.services[0].scrapes[0].locations, ElementsAre("us-east-1a", "us-east-1b"));
+  const collector::ScrapeSpec& eu = cfg.services[0].scrapes[1].spec;
+  EXPECT_EQ(eu.job, "api-eu");
+  EXPECT_EQ(eu.timeout, Duration::Seconds(2));
+  EXPECT_TRUE(eu.honor_labels);
+  EXPECT_EQ(eu.bearer_token, "s3cret");
+  EXPECT_EQ(eu.body_size_limit, 1024 * 1024);
+  EXPECT_EQ(eu.extra_labels.Get("tier"), "1");
+  auto scrapes = [&](std::string_view location) {
+    std::vector<std::string> out;
+    for (const collector::ScrapeSpec& s : ScrapesForLocation(cfg, location)) {
+      EXPECT_EQ(s.location, location);
+      out.push_back(s.job);
+    }
+    return out;
+  };
+  EXPECT_THAT(scrapes("us-east-1a"), ElementsAre("api", "api-eu"));
+  EXPECT_THAT(scrapes("us-east-1b"), ElementsAre("api"));
+  EXPECT_THAT(scrapes("eu-west-1a"), ElementsAre("api-eu"));
 }
 
 }  // namespace

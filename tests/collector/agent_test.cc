@@ -3,6 +3,7 @@
 // was measured; the network path, the queue and the store are real.
 #include "collector/agent.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
@@ -182,6 +183,43 @@ TEST(AgentTest, RefusedRecordsAreDroppedAndCounted) {
   (*agent)->Stop();
   EXPECT_GE(requests.load(), 3);
   server->Shutdown();
+}
+
+TEST(AgentTest, ScrapedSamplesAndUpTravelThroughTheQueue) {
+  testutil::TempDir dir;
+  Receiver engine(dir.File("engine"));
+  net::Router router;
+  router.Handle("GET", "/m", net::Access::kPublic, [](const net::Request&) {
+    return net::Response::Text(200, "# TYPE app_requests_total counter\n"
+                                    "app_requests_total{code=\"200\"} 5\n");
+  });
+  net::ServerOptions so;
+  so.listen = "127.0.0.1:0";
+  auto app = net::Server::Start(so, std::move(router), core::RealClock(), nullptr);
+  ASSERT_TRUE(app.ok()) << app.status().ToString();
+  auto agent = Agent::Start(Options(dir.File("queue"), engine.url()), {}, core::RealClock());
+  ASSERT_TRUE(agent.ok()) << agent.status().ToString();
+  ScrapeSpec target;
+  target.job = "app";
+  target.url = fmt::format("http://127.0.0.1:{}/m", (*app)->port());
+  target.region = "eu-west-1";
+  target.location = "eu-west-1a";
+  target.interval = Duration::Milliseconds(100);
+  target.timeout = Duration::Milliseconds(100);
+  ScrapeSpec broken = target;
+  broken.url = "nope";
+  EXPECT_EQ((*agent)->SetScrapes({target, broken}).code(), core::StatusCode::kInvalidArgument);
+  ASSERT_TRUE((*agent)->SetScrapes({target}).ok());
+  ASSERT_TRUE(testutil::WaitFor([&] {
+    return engine.Count(R"(app_requests_total{job="app",location="eu-west-1a",code="200"})") >= 3 &&
+           engine.Count(R"(up{job="app",region="eu-west-1"})") >= 3;
+  }));
+  std::vector<ScrapeTargetStatus> targets = (*agent)->ScrapeTargets();
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_TRUE(targets[0].up);
+  EXPECT_GE(targets[0].scrapes, 3u);
+  (*agent)->Stop();
+  (*app)->Shutdown();
 }
 
 TEST(AgentTest, StartFailsClearlyWithoutRequiredOptions) {

@@ -1,5 +1,8 @@
 #include "collector/scraper.h"
 
+#include "collector/probe_engine.h"
+#include "collector/scrape_manager.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -589,6 +592,187 @@ TEST(ScraperInteropTest, ScrapesARealPrometheus) {
   EXPECT_TRUE(build_info);
   prometheus.Signal(SIGTERM);
   EXPECT_TRUE(prometheus.Wait(std::chrono::seconds(20)).has_value());
+}
+
+
+// Appenders that all record into one RecordingAppender (for the ScrapeManager, which asks for a
+// new appender per scrape from its worker threads).
+class SharedRecorder {
+ public:
+  AppenderFactory Factory() {
+    return [this] { return std::make_unique<Forwarder>(this); };
+  }
+  // Committed entries for series `name{...}` with value `value`.
+  int Count(const std::string& series, double value) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    int n = 0;
+    for (const auto& e : committed_.entries) n += e.series == series && e.value == value;
+    return n;
+  }
+  std::vector<int64_t> Timestamps(const std::string& series) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<int64_t> out;
+    for (const auto& e : committed_.entries) {
+      if (e.series == series) out.push_back(e.timestamp_ms);
+    }
+    return out;
+  }
+
+ private:
+  class Forwarder : public store::Appender {
+   public:
+    explicit Forwarder(SharedRecorder* owner) : owner_(owner) {}
+    core::Status Append(const core::Labels& series, int64_t ts, double v) override {
+      return staged_.Append(series, ts, v);
+    }
+    core::Result<store::CommitResult> Commit() override {
+      std::lock_guard<std::mutex> lock(owner_->mu_);
+      for (auto& e : staged_.entries) owner_->committed_.entries.push_back(e);
+      staged_.entries.clear();
+      return store::CommitResult{};
+    }
+    void Rollback() override { staged_.entries.clear(); }
+
+   private:
+    SharedRecorder* owner_;
+    RecordingAppender staged_;
+  };
+  mutable std::mutex mu_;
+  RecordingAppender committed_;
+};
+
+class ScrapeManagerTest : public ScraperTest {
+ protected:
+  // Runs one scheduler step at `t` and waits for the scrapes it started.
+  void StepTo(core::Timestamp t) {
+    clock_.Set(t);
+    manager_.RunDue(t);
+    ASSERT_TRUE(manager_.WaitIdle(core::Duration::Seconds(20)));
+  }
+
+  SharedRecorder recorder_;
+  ScrapeManager manager_{ScrapeManagerOptions{}, clock_, recorder_.Factory()};
+};
+
+TEST_F(ScrapeManagerTest, EachTargetIsScrapedOncePerIntervalOnItsGridWithoutDrift) {
+  server_.Serve(200, "a_total 1\n");
+  MetricsServer down;
+  down.Serve(503, "no\n");
+  ScrapeSpec good = Spec();
+  good.interval = core::Duration::Seconds(10);
+  ScrapeSpec bad = Spec();
+  bad.job = "other";
+  bad.url = down.url();
+  bad.interval = core::Duration::Seconds(10);
+  ASSERT_TRUE(manager_.SetTargets({good, bad}).ok());
+  manager_.Start(/*schedule=*/false);
+
+  const core::Timestamp start = clock_.Now();
+  // An hour in 1 s steps: 360 scrapes each, each due time on the target's own grid.
+  for (int s = 1; s <= 3600; ++s) StepTo(start + core::Duration::Seconds(s));
+  EXPECT_EQ(server_.requests(), 360);
+  EXPECT_EQ(down.requests(), 360);
+  const std::vector<int64_t> ts = recorder_.Timestamps("up{" + Target() + "}");
+  ASSERT_EQ(ts.size(), 360u);
+  const int64_t offset = ScheduleOffset("scrape node " + good.url, good.interval).millis();
+  for (size_t i = 0; i < ts.size(); ++i) {
+    // The scrape's start is the scheduler step that found it due: within 1 s after its grid point.
+    const int64_t phase = ((ts[i] - offset) % 10'000 + 10'000) % 10'000;
+    EXPECT_LT(phase, 1000) << i;
+    if (i > 0) {
+      EXPECT_EQ(ts[i] - ts[i - 1], 10'000) << "no drift, one per interval: " << i;
+    }
+  }
+  EXPECT_EQ(recorder_.Count("up{" + Target() + "}", 1), 360);
+  const std::string down_up = fmt::format(
+      "up{{instance=\"127.0.0.1:{}\",job=\"other\",location=\"eu-west-1a\",region=\"eu-west-1\","
+      "team=\"core\"}}",
+      down.port());
+  EXPECT_EQ(recorder_.Count(down_up, 0), 360);
+
+  std::vector<ScrapeTargetStatus> targets = manager_.Targets();
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[0].spec.job, "node");
+  EXPECT_TRUE(targets[0].up);
+  EXPECT_EQ(targets[0].scrapes, 360u);
+  EXPECT_EQ(targets[1].spec.job, "other");
+  EXPECT_FALSE(targets[1].up);
+  EXPECT_EQ(targets[1].last_error, "status 503");
+  EXPECT_EQ(targets[1].failures, 360u);
+  manager_.Stop();
+}
+
+TEST_F(ScrapeManagerTest, SlowTargetSkipsItsNextDueTimeAndDelaysNoOtherTarget) {
+  server_.Serve(200, "a_total 1\n");
+  MetricsServer slow;
+  slow.Serve(200, "b_total 1\n");
+  ScrapeSpec fast = Spec();
+  fast.interval = core::Duration::Seconds(10);
+  ScrapeSpec stuck = Spec();
+  stuck.job = "slow";
+  stuck.url = slow.url();
+  stuck.interval = core::Duration::Seconds(10);
+  stuck.timeout = core::Duration::Seconds(10);
+  ASSERT_TRUE(manager_.SetTargets({fast, stuck}).ok());
+  manager_.Start(/*schedule=*/false);
+  slow.Block();
+  const core::Timestamp start = clock_.Now();
+  // Two intervals pass while the slow target's first scrape hangs; the fast one finishes each
+  // of its scrapes.
+  for (uint64_t interval = 1; interval <= 2; ++interval) {
+    for (int s = 1; s <= 10; ++s) {
+      clock_.Set(start + core::Duration::Seconds((interval - 1) * 10 + s));
+      manager_.RunDue(clock_.Now());
+    }
+    ASSERT_TRUE(testutil::WaitFor([&] { return manager_.Targets()[0].scrapes == interval; }));
+  }
+  EXPECT_EQ(slow.requests(), 1);
+  slow.Release();
+  ASSERT_TRUE(manager_.WaitIdle(core::Duration::Seconds(20)));
+  std::vector<ScrapeTargetStatus> targets = manager_.Targets();
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[0].scrapes, 2u);
+  EXPECT_EQ(targets[0].skipped, 0u);
+  EXPECT_EQ(targets[1].spec.job, "slow");
+  EXPECT_EQ(targets[1].scrapes, 1u);
+  EXPECT_EQ(targets[1].skipped, 1u);
+  manager_.Stop();
+}
+
+TEST_F(ScrapeManagerTest, BadOrDuplicateTargetsAreRefusedAndTheOldOnesStay) {
+  server_.Serve(200, "a_total 1\n");
+  ASSERT_TRUE(manager_.SetTargets({Spec()}).ok());
+  ScrapeSpec bad = Spec();
+  bad.job = "x";
+  bad.url = "ftp://nope";
+  core::Status s = manager_.SetTargets({Spec(), bad});
+  EXPECT_EQ(s.code(), core::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("scrape job x"));
+  s = manager_.SetTargets({Spec(), Spec()});
+  EXPECT_EQ(s.code(), core::StatusCode::kAlreadyExists);
+  std::vector<ScrapeTargetStatus> targets = manager_.Targets();
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_EQ(targets[0].spec.job, "node");
+  EXPECT_EQ(targets[0].spec.url, server_.url());
+}
+
+TEST_F(ScrapeManagerTest, TargetsJsonHasPrometheusShape) {
+  server_.Serve(500, "oops\n");
+  ASSERT_TRUE(manager_.SetTargets({Spec()}).ok());
+  std::string before = ScrapeTargetsJson(manager_.Targets());
+  EXPECT_THAT(before, HasSubstr("\"health\":\"unknown\""));
+  EXPECT_THAT(before, HasSubstr("\"lastScrape\":null"));
+  manager_.Start(/*schedule=*/false);
+  StepTo(clock_.Now() + core::Duration::Seconds(15));
+  std::string json = ScrapeTargetsJson(manager_.Targets());
+  EXPECT_THAT(json, StartsWith(R"({"status":"success","data":{"activeTargets":[{"labels":{)"));
+  EXPECT_THAT(json, HasSubstr(fmt::format("\"instance\":\"127.0.0.1:{}\"", server_.port())));
+  EXPECT_THAT(json, HasSubstr("\"scrapePool\":\"node\""));
+  EXPECT_THAT(json, HasSubstr("\"health\":\"down\""));
+  EXPECT_THAT(json, HasSubstr("\"lastError\":\"status 500\""));
+  EXPECT_THAT(json, HasSubstr("\"scrapeInterval\":\"15s\""));
+  EXPECT_THAT(json, HasSubstr("\"droppedTargets\":[]}}"));
+  manager_.Stop();
 }
 
 }  // namespace
