@@ -1,0 +1,260 @@
+#include "slo/buckets.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace nines::slo {
+
+namespace {
+
+constexpr int64_t kMinuteMs = 60'000;
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+int64_t MinuteOfMs(int64_t ms) { return FloorDiv(ms, kMinuteMs); }
+
+// Index of `minute` in [first, first + n), or -1.
+int64_t IndexIn(int64_t minute, int64_t first, int64_t n) {
+  int64_t i = minute - first;
+  return (i >= 0 && i < n) ? i : -1;
+}
+
+}  // namespace
+
+int64_t MinuteOf(core::Timestamp t) { return FloorDiv(t.UnixNanos(), 60'000'000'000); }
+
+core::Timestamp MinuteStart(int64_t minute) { return core::Timestamp::FromUnixSeconds(minute * 60); }
+
+Bucket BucketSeries::At(int64_t minute) const {
+  int64_t i = IndexIn(minute, first_minute, static_cast<int64_t>(buckets.size()));
+  return i < 0 ? Bucket::NoData() : buckets[static_cast<size_t>(i)];
+}
+
+WindowCounts& WindowCounts::operator+=(const WindowCounts& o) {
+  good += o.good;
+  total += o.total;
+  buckets += o.buckets;
+  covered += o.covered;
+  slices += o.slices;
+  slices_covered += o.slices_covered;
+  bad_slices += o.bad_slices;
+  return *this;
+}
+
+bool IsGoodSlice(const Bucket& b, double slice_target) {
+  if (b.total <= 0) return true;
+  return static_cast<double>(b.good) / static_cast<double>(b.total) >= slice_target - 1e-12;
+}
+
+core::Status ValidateBucket(const Bucket& b) {
+  if (b.good < 0) return core::InvalidArgumentError("bucket: good {} < 0", b.good);
+  if (b.good > b.total) {
+    return core::InvalidArgumentError("bucket: good {} > total {}", b.good, b.total);
+  }
+  if (!b.has_data && (b.good != 0 || b.total != 0)) {
+    return core::InvalidArgumentError("bucket: no data but counts {}/{}", b.good, b.total);
+  }
+  return core::Status::Ok();
+}
+
+PrefixCounts::PrefixCounts(int64_t first_minute, double slice_target)
+    : first_minute_(first_minute), slice_target_(slice_target), prefix_(1) {}
+
+PrefixCounts PrefixCounts::Build(const BucketSeries& series, double slice_target) {
+  PrefixCounts p(series.first_minute, slice_target);
+  p.prefix_.reserve(series.buckets.size() + 1);
+  for (const Bucket& b : series.buckets) p.Append(b);
+  return p;
+}
+
+void PrefixCounts::Append(const Bucket& in) {
+  // Clamp what ValidateBucket would reject, so one bad bucket cannot make a window's good
+  // exceed its total.
+  Bucket b = in;
+  if (!b.has_data) {
+    b.good = b.total = 0;
+  } else {
+    b.total = std::max<int64_t>(b.total, 0);
+    b.good = std::clamp<int64_t>(b.good, 0, b.total);
+  }
+  Cumulative c = prefix_.back();
+  c.good += b.good;
+  c.total += b.total;
+  if (b.has_data) {
+    ++c.covered;
+    if (!IsGoodSlice(b, slice_target_)) ++c.bad_slices;
+  }
+  prefix_.push_back(c);
+}
+
+PrefixCounts::Cumulative PrefixCounts::At(int64_t minute) const {
+  int64_t i = std::clamp<int64_t>(minute - first_minute_, 0,
+                                  static_cast<int64_t>(prefix_.size()) - 1);
+  return prefix_[static_cast<size_t>(i)];
+}
+
+WindowCounts PrefixCounts::Counts(int64_t begin_minute, int64_t end_minute) const {
+  WindowCounts w;
+  if (end_minute <= begin_minute) return w;
+  Cumulative a = At(begin_minute);
+  Cumulative b = At(end_minute);
+  w.good = b.good - a.good;
+  w.total = b.total - a.total;
+  w.buckets = w.slices = end_minute - begin_minute;
+  w.covered = w.slices_covered = b.covered - a.covered;
+  w.bad_slices = b.bad_slices - a.bad_slices;
+  return w;
+}
+
+BucketSeries SumSeries(const std::vector<const BucketSeries*>& regions) {
+  BucketSeries out;
+  if (regions.empty()) return out;
+  int64_t first = regions[0]->first_minute;
+  int64_t end = regions[0]->end_minute();
+  for (const BucketSeries* s : regions) {
+    first = std::min(first, s->first_minute);
+    end = std::max(end, s->end_minute());
+  }
+  out.first_minute = first;
+  out.buckets.assign(static_cast<size_t>(end - first), Bucket::NoData());
+  for (const BucketSeries* s : regions) {
+    for (size_t i = 0; i < s->buckets.size(); ++i) {
+      const Bucket& b = s->buckets[i];
+      if (!b.has_data) continue;
+      Bucket& o = out.buckets[static_cast<size_t>(s->first_minute - first) + i];
+      o.has_data = true;
+      o.good += b.good;
+      o.total += b.total;
+    }
+  }
+  return out;
+}
+
+WindowCounts GlobalCounts::Counts(int64_t begin_minute, int64_t end_minute) const {
+  WindowCounts w;
+  for (const CountSource* r : regions_) {
+    WindowCounts c = r->Counts(begin_minute, end_minute);
+    w.good += c.good;
+    w.total += c.total;
+    w.buckets += c.buckets;
+    w.covered += c.covered;
+  }
+  WindowCounts s = summed_->Counts(begin_minute, end_minute);
+  w.slices = s.slices;
+  w.slices_covered = s.slices_covered;
+  w.bad_slices = s.bad_slices;
+  return w;
+}
+
+std::vector<ProbeMinute> ProbeMinutes(const std::vector<core::Sample>& samples,
+                                      int64_t first_minute, int64_t n) {
+  std::vector<ProbeMinute> out(static_cast<size_t>(std::max<int64_t>(n, 0)));
+  for (const core::Sample& s : samples) {
+    if (std::isnan(s.value)) continue;
+    int64_t i = IndexIn(MinuteOfMs(s.timestamp_ms), first_minute, n);
+    if (i < 0) continue;
+    if (s.value > 0.5) {
+      ++out[static_cast<size_t>(i)].successes;
+    } else {
+      ++out[static_cast<size_t>(i)].failures;
+    }
+  }
+  return out;
+}
+
+BucketSeries QuorumBuckets(const std::vector<std::vector<ProbeMinute>>& locations,
+                           int64_t first_minute, int quorum) {
+  BucketSeries out;
+  out.first_minute = first_minute;
+  size_t n = locations.empty() ? 0 : locations[0].size();
+  out.buckets.assign(n, Bucket::NoData());
+  for (size_t m = 0; m < n; ++m) {
+    int reported = 0;
+    int failed = 0;
+    for (const auto& loc : locations) {
+      if (m >= loc.size() || !loc[m].reported()) continue;
+      ++reported;
+      if (loc[m].failed()) ++failed;
+    }
+    if (reported == 0) continue;
+    int q = quorum > 0 ? quorum : reported / 2 + 1;
+    if (reported < q) continue;  // too few witnesses: unknown
+    out.buckets[m] = Bucket::Events(failed >= q ? 0 : 1, 1);
+  }
+  return out;
+}
+
+std::vector<CounterMinute> CounterIncreases(const std::vector<core::Sample>& samples,
+                                            int64_t first_minute, int64_t n) {
+  std::vector<CounterMinute> out(static_cast<size_t>(std::max<int64_t>(n, 0)));
+  bool have_prev = false;
+  double prev = 0;
+  for (const core::Sample& s : samples) {
+    if (std::isnan(s.value)) continue;
+    double inc = 0;
+    if (have_prev) inc = s.value >= prev ? s.value - prev : s.value;
+    prev = s.value;
+    have_prev = true;
+    int64_t i = IndexIn(MinuteOfMs(s.timestamp_ms), first_minute, n);
+    if (i < 0) continue;
+    CounterMinute& c = out[static_cast<size_t>(i)];
+    c.has_data = true;
+    c.increase += static_cast<int64_t>(std::llround(inc));
+  }
+  return out;
+}
+
+BucketSeries RequestRatioBuckets(const std::vector<core::Sample>& good_counter,
+                                 const std::vector<core::Sample>& total_counter,
+                                 int64_t first_minute, int64_t n) {
+  std::vector<CounterMinute> good = CounterIncreases(good_counter, first_minute, n);
+  std::vector<CounterMinute> total = CounterIncreases(total_counter, first_minute, n);
+  BucketSeries out;
+  out.first_minute = first_minute;
+  out.buckets.assign(total.size(), Bucket::NoData());
+  for (size_t i = 0; i < total.size(); ++i) {
+    if (!total[i].has_data) continue;
+    int64_t t = std::max<int64_t>(total[i].increase, 0);
+    out.buckets[i] = Bucket::Events(std::clamp<int64_t>(good[i].increase, 0, t), t);
+  }
+  return out;
+}
+
+BucketSeries LatencyBuckets(const std::vector<core::Sample>& observations, double threshold,
+                            int64_t first_minute, int64_t n) {
+  BucketSeries out;
+  out.first_minute = first_minute;
+  out.buckets.assign(static_cast<size_t>(std::max<int64_t>(n, 0)), Bucket::NoData());
+  for (const core::Sample& s : observations) {
+    if (std::isnan(s.value)) continue;
+    int64_t i = IndexIn(MinuteOfMs(s.timestamp_ms), first_minute, n);
+    if (i < 0) continue;
+    Bucket& b = out.buckets[static_cast<size_t>(i)];
+    b.has_data = true;
+    ++b.total;
+    if (s.value <= threshold) ++b.good;
+  }
+  return out;
+}
+
+BucketSeries FreshnessBuckets(const std::vector<core::Sample>& last_success_seconds,
+                              core::Duration max_age, int64_t first_minute, int64_t n) {
+  BucketSeries out;
+  out.first_minute = first_minute;
+  out.buckets.assign(static_cast<size_t>(std::max<int64_t>(n, 0)), Bucket::NoData());
+  // Samples are ascending, so the last one seen for a minute is its newest.
+  for (const core::Sample& s : last_success_seconds) {
+    if (std::isnan(s.value)) continue;
+    int64_t i = IndexIn(MinuteOfMs(s.timestamp_ms), first_minute, n);
+    if (i < 0) continue;
+    double age_s = static_cast<double>(s.timestamp_ms) / 1000.0 - s.value;
+    bool good = age_s <= max_age.SecondsDouble();
+    out.buckets[static_cast<size_t>(i)] = Bucket::Events(good ? 1 : 0, 1);
+  }
+  return out;
+}
+
+}  // namespace nines::slo

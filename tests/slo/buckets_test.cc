@@ -1,0 +1,207 @@
+#include "slo/buckets.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace nines::slo {
+namespace {
+
+using core::Sample;
+
+constexpr int64_t kT0 = 29'000'000;  // a minute index (2025-02-20)
+
+int64_t Ms(int64_t minute, int64_t second = 0) { return minute * 60'000 + second * 1000; }
+
+TEST(MinuteTest, FloorsAlsoBeforeTheEpoch) {
+  EXPECT_EQ(MinuteOf(core::Timestamp::FromUnixSeconds(119)), 1);
+  EXPECT_EQ(MinuteOf(core::Timestamp::FromUnixSeconds(120)), 2);
+  EXPECT_EQ(MinuteOf(core::Timestamp::FromUnixSeconds(-1)), -1);
+  EXPECT_EQ(MinuteStart(2), core::Timestamp::FromUnixSeconds(120));
+}
+
+// Property: for random buckets (with gaps) and random windows, including windows reaching
+// outside the series, prefix-sum counts equal a brute-force sum.
+TEST(PrefixCountsTest, RandomWindowsEqualBruteForce) {
+  std::mt19937_64 rng(42);
+  for (int round = 0; round < 20; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    BucketSeries s;
+    s.first_minute = kT0 + static_cast<int64_t>(rng() % 1000);
+    int64_t n = 1 + static_cast<int64_t>(rng() % 3000);
+    double target = (rng() % 4 == 0) ? 1.0 : 0.9;
+    for (int64_t i = 0; i < n; ++i) {
+      if (rng() % 5 == 0) {
+        s.buckets.push_back(Bucket::NoData());
+        continue;
+      }
+      int64_t total = static_cast<int64_t>(rng() % 50);
+      int64_t good = total == 0 ? 0 : total - static_cast<int64_t>(rng() % (rng() % 3 == 0 ? total + 1 : 2));
+      s.buckets.push_back(Bucket::Events(good, total));
+    }
+    PrefixCounts p = PrefixCounts::Build(s, target);
+    EXPECT_EQ(p.end_minute(), s.end_minute());
+    for (int q = 0; q < 200; ++q) {
+      int64_t a = s.first_minute - 100 + static_cast<int64_t>(rng() % (n + 200));
+      int64_t b = a + static_cast<int64_t>(rng() % (n + 100));
+      WindowCounts want;
+      want.buckets = want.slices = b - a;
+      for (int64_t m = a; m < b; ++m) {
+        Bucket x = s.At(m);
+        if (!x.has_data) continue;
+        want.good += x.good;
+        want.total += x.total;
+        ++want.covered;
+        ++want.slices_covered;
+        if (!IsGoodSlice(x, target)) ++want.bad_slices;
+      }
+      ASSERT_EQ(p.Counts(a, b), want) << "window [" << a << ", " << b << ")";
+    }
+  }
+}
+
+TEST(PrefixCountsTest, AppendEqualsBuild) {
+  BucketSeries s{kT0, {Bucket::Events(3, 4), Bucket::NoData(), Bucket::Events(5, 5)}};
+  PrefixCounts built = PrefixCounts::Build(s, 0.9);
+  PrefixCounts appended(kT0, 0.9);
+  for (const Bucket& b : s.buckets) appended.Append(b);
+  EXPECT_EQ(built.Counts(kT0 - 5, kT0 + 5), appended.Counts(kT0 - 5, kT0 + 5));
+  WindowCounts c = appended.Counts(kT0, kT0 + 3);
+  EXPECT_EQ(c.good, 8);
+  EXPECT_EQ(c.total, 9);
+  EXPECT_EQ(c.covered, 2);
+  EXPECT_EQ(c.bad_slices, 1);  // 3/4 < 0.9
+}
+
+TEST(PrefixCountsTest, InvalidBucketsAreClampedNotTrusted) {
+  PrefixCounts p(kT0, 1.0);
+  p.Append(Bucket{7, 5, true});   // good > total
+  p.Append(Bucket{2, 3, false});  // counts without data
+  WindowCounts c = p.Counts(kT0, kT0 + 2);
+  EXPECT_EQ(c.good, 5);
+  EXPECT_EQ(c.total, 5);
+  EXPECT_EQ(c.covered, 1);
+  EXPECT_FALSE(ValidateBucket(Bucket{7, 5, true}).ok());
+  EXPECT_FALSE(ValidateBucket(Bucket{2, 3, false}).ok());
+  EXPECT_FALSE(ValidateBucket(Bucket{-1, 3, true}).ok());
+  EXPECT_TRUE(ValidateBucket(Bucket::Events(3, 3)).ok());
+}
+
+TEST(SliceTest, TargetIsMetDespiteBinaryFloatingPoint) {
+  EXPECT_TRUE(IsGoodSlice(Bucket::Events(998, 1000), 0.998));
+  EXPECT_FALSE(IsGoodSlice(Bucket::Events(997, 1000), 0.998));
+  EXPECT_TRUE(IsGoodSlice(Bucket::Events(0, 0), 0.998));  // measured, nothing failed
+}
+
+TEST(SumSeriesTest, SumsCountsOverTheUnionOfMinutes) {
+  BucketSeries a{kT0, {Bucket::Events(1, 1), Bucket::NoData()}};
+  BucketSeries b{kT0 + 1, {Bucket::NoData(), Bucket::Events(0, 1)}};
+  BucketSeries sum = SumSeries({&a, &b});
+  EXPECT_EQ(sum.first_minute, kT0);
+  ASSERT_EQ(sum.buckets.size(), 3u);
+  EXPECT_EQ(sum.buckets[0], Bucket::Events(1, 1));
+  EXPECT_EQ(sum.buckets[1], Bucket::NoData());
+  EXPECT_EQ(sum.buckets[2], Bucket::Events(0, 1));
+}
+
+TEST(QuorumTest, MajorityOfReportingLocations) {
+  struct Case {
+    std::string name;
+    std::vector<ProbeMinute> locations;  // one minute per location
+    int quorum;
+    Bucket want;
+  };
+  const ProbeMinute ok{4, 0}, fail{0, 4}, blip{3, 1}, silent{0, 0};
+  std::vector<Case> cases = {
+      {"all ok", {ok, ok, ok}, 0, Bucket::Events(1, 1)},
+      {"1 of 3 failing is good", {fail, ok, ok}, 0, Bucket::Events(1, 1)},
+      {"2 of 3 failing is bad", {fail, fail, ok}, 0, Bucket::Events(0, 1)},
+      {"one failed probe fails a location", {blip, blip, ok}, 0, Bucket::Events(0, 1)},
+      {"1 of 2 reporting failing is good", {fail, ok, silent}, 0, Bucket::Events(1, 1)},
+      {"2 of 2 reporting failing is bad", {fail, fail, silent}, 0, Bucket::Events(0, 1)},
+      {"a single reporter decides", {fail, silent, silent}, 0, Bucket::Events(0, 1)},
+      {"nobody reporting is no data", {silent, silent, silent}, 0, Bucket::NoData()},
+      {"fixed quorum 1: any failure", {fail, ok, ok}, 1, Bucket::Events(0, 1)},
+      {"fixed quorum 3 of 3", {fail, fail, ok}, 3, Bucket::Events(1, 1)},
+      {"fewer reporting than quorum is no data", {fail, fail, silent}, 3, Bucket::NoData()},
+      {"fewer reporting than quorum, all ok, is no data", {ok, silent, silent}, 2,
+       Bucket::NoData()},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::vector<std::vector<ProbeMinute>> locs;
+    for (const ProbeMinute& m : c.locations) locs.push_back({m});
+    BucketSeries s = QuorumBuckets(locs, kT0, c.quorum);
+    ASSERT_EQ(s.buckets.size(), 1u);
+    EXPECT_EQ(s.buckets[0], c.want);
+  }
+}
+
+TEST(ProbeMinutesTest, TalliesPerMinuteAndSkipsStalenessMarkers) {
+  std::vector<Sample> s = {{Ms(kT0, 0), 1},  {Ms(kT0, 15), 0},    {Ms(kT0, 30), 1},
+                           {Ms(kT0 + 1, 0), std::nan("")},     {Ms(kT0 + 2, 59), 0},
+                           {Ms(kT0 + 9, 0), 1}};
+  std::vector<ProbeMinute> m = ProbeMinutes(s, kT0, 3);
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0].successes, 2);
+  EXPECT_EQ(m[0].failures, 1);
+  EXPECT_FALSE(m[1].reported());
+  EXPECT_TRUE(m[2].failed());
+}
+
+TEST(CounterIncreasesTest, ResetsCountTheNewValue) {
+  // 10 (before the range: predecessor only), 20, 35 | reset to 5 | 7, gap, 17
+  std::vector<Sample> s = {{Ms(kT0 - 1), 10}, {Ms(kT0), 20},       {Ms(kT0, 30), 35},
+                           {Ms(kT0 + 1), 5},  {Ms(kT0 + 1, 30), 7}, {Ms(kT0 + 3), 17}};
+  std::vector<CounterMinute> inc = CounterIncreases(s, kT0, 4);
+  ASSERT_EQ(inc.size(), 4u);
+  EXPECT_EQ(inc[0].increase, 25);  // 10 -> 20 -> 35
+  EXPECT_EQ(inc[1].increase, 7);   // reset: 5, then +2
+  EXPECT_FALSE(inc[2].has_data);
+  EXPECT_EQ(inc[3].increase, 10);  // 7 -> 17 across the gap, credited to the sample's minute
+  // Adjacent ranges add up to the whole (as the store's rollups do).
+  int64_t whole = 0;
+  for (auto& c : CounterIncreases(s, kT0, 4)) whole += c.increase;
+  int64_t split = 0;
+  for (auto& c : CounterIncreases(s, kT0, 2)) split += c.increase;
+  for (auto& c : CounterIncreases(s, kT0 + 2, 2)) split += c.increase;
+  EXPECT_EQ(whole, split);
+}
+
+TEST(CounterIncreasesTest, FirstSampleEverAddsNothing) {
+  std::vector<CounterMinute> inc = CounterIncreases({{Ms(kT0), 1000}}, kT0, 1);
+  EXPECT_TRUE(inc[0].has_data);
+  EXPECT_EQ(inc[0].increase, 0);
+}
+
+TEST(RequestRatioTest, GoodIsClampedToTotal) {
+  std::vector<Sample> good = {{Ms(kT0), 0}, {Ms(kT0 + 1), 12}};
+  std::vector<Sample> total = {{Ms(kT0), 0}, {Ms(kT0 + 1), 10}, {Ms(kT0 + 2), 20}};
+  BucketSeries b = RequestRatioBuckets(good, total, kT0, 3);
+  EXPECT_EQ(b.buckets[1], Bucket::Events(10, 10));
+  EXPECT_EQ(b.buckets[2], Bucket::Events(0, 10));  // no good sample: 0 good of 10
+}
+
+TEST(LatencyTest, ObservationsAtOrUnderThresholdAreGood) {
+  BucketSeries b = LatencyBuckets({{Ms(kT0), 0.1}, {Ms(kT0, 20), 0.5}, {Ms(kT0, 40), 0.51}},
+                                  0.5, kT0, 2);
+  EXPECT_EQ(b.buckets[0], Bucket::Events(2, 3));
+  EXPECT_EQ(b.buckets[1], Bucket::NoData());
+}
+
+TEST(FreshnessTest, AgeOfNewestSampleInTheMinute) {
+  const double t = static_cast<double>(kT0) * 60;  // seconds
+  // Minute 0: last success 59 min ago (fresh under 1h); minute 1: 61 min ago, then refreshed
+  // within the minute (the newest sample decides); minute 2: 61 min ago.
+  std::vector<Sample> s = {{Ms(kT0), t - 59 * 60},
+                           {Ms(kT0 + 1), t - 60 * 60},
+                           {Ms(kT0 + 1, 30), t + 60},
+                           {Ms(kT0 + 2), t - 59 * 60}};
+  BucketSeries b = FreshnessBuckets(s, core::Duration::Hours(1), kT0, 3);
+  EXPECT_EQ(b.buckets[0], Bucket::Events(1, 1));
+  EXPECT_EQ(b.buckets[1], Bucket::Events(1, 1));
+  EXPECT_EQ(b.buckets[2], Bucket::Events(0, 1));
+}
+
+}  // namespace
+}  // namespace nines::slo
