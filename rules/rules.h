@@ -100,6 +100,15 @@ struct RuleSet {
   std::vector<ThresholdRule> alerts;
 };
 
+// One rule's verdict at one evaluation for one label set: the condition holds. Rules (SLO
+// burn-rate conditions, threshold rules) produce these; the AlertTracker (rules/alerts.h) turns
+// them into alerts with a lifecycle. `labels` include alertname and identify the alert.
+struct ActiveCondition {
+  core::Labels labels;
+  std::map<std::string, std::string> annotations;
+  double value = 0;
+};
+
 enum class AlertState { kInactive, kPending, kFiring, kResolved };
 // "inactive", "pending", "firing", "resolved".
 std::string_view AlertStateName(AlertState s);
