@@ -244,6 +244,60 @@ class DnsResponder {
   std::thread thread_;
 };
 
+// prometheus-blackbox-exporter (Debian's, 0.23) on 127.0.0.1 with `config_yaml` as its
+// blackbox.yml, in its own temporary directory; stopped (SIGTERM) when destroyed.
+class BlackboxExporter {
+ public:
+  explicit BlackboxExporter(const std::string& config_yaml) {
+    const std::string binary =
+        BinaryPath("NINES_BLACKBOX_EXPORTER", "/usr/bin/prometheus-blackbox-exporter");
+    if (!std::filesystem::exists(binary)) {
+      error_ = binary +
+               " is not installed: apt-get install prometheus-blackbox-exporter (or set "
+               "NINES_BLACKBOX_EXPORTER)";
+      return;
+    }
+    const std::string config = dir_.Write("blackbox.yml", config_yaml);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      port_ = testutil::UnusedPort();
+      child_ = std::make_unique<testutil::ChildProcess>(std::vector<std::string>{
+          binary, "--config.file=" + config,
+          "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=debug"});
+      if (child_->WaitForOutput("Listening on", std::chrono::seconds(30)) &&
+          testutil::WaitFor([&] { return TcpAccepts(port_); }, core::Duration::Seconds(10))) {
+        error_.clear();
+        return;
+      }
+      error_ = "blackbox_exporter did not start: " + child_->output();
+      Stop();
+    }
+  }
+  ~BlackboxExporter() { Stop(); }
+  BlackboxExporter(const BlackboxExporter&) = delete;
+  BlackboxExporter& operator=(const BlackboxExporter&) = delete;
+
+  bool ok() const { return error_.empty() && child_ != nullptr; }
+  const std::string& error() const { return error_; }
+  std::string output() const { return child_ ? child_->output() : ""; }
+  // The /probe URL for `module` against `target` (host:port, no escaping needed).
+  std::string ProbeUrl(const std::string& module, const std::string& target) const {
+    return fmt::format("http://127.0.0.1:{}/probe?module={}&target={}", port_, module, target);
+  }
+
+ private:
+  void Stop() {
+    if (child_ == nullptr) return;
+    child_->Signal(SIGTERM);
+    (void)child_->Wait(std::chrono::seconds(10));
+    child_.reset();
+  }
+
+  testutil::TempDir dir_;
+  std::string error_;
+  int port_ = 0;
+  std::unique_ptr<testutil::ChildProcess> child_;
+};
+
 }  // namespace nines::collector::testpeers
 
 #endif  // NINES_TESTS_COLLECTOR_DNS_PEERS_H_

@@ -21,8 +21,10 @@
 #include <vector>
 
 #include "collector/dns.h"
+#include "collector/exposition.h"
 #include "collector/probe.h"
 #include "core/clock.h"
+#include "net/http_client.h"
 #include "tests/collector/dns_peers.h"
 #include "tests/testutil/testutil.h"
 
@@ -377,6 +379,117 @@ TEST(DnsProbeResponderTest, ExtendedRcodeAndIpv6Server) {
   spec.dns.additional.fail_if_not_matches = {"EDNS: version 0; flags:; udp: 1232"};
   ProbeResult ok = RunProbe(spec);
   EXPECT_TRUE(ok.success) << ok.reason;
+}
+
+// YAML single-quoted scalar: backslashes stay as they are, quotes double.
+std::string YamlQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "''";
+    else out.push_back(c);
+  }
+  return out + "'";
+}
+
+std::string YamlList(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + YamlQuote(items[i]);
+  return out + "]";
+}
+
+// A blackbox dns module equivalent to `spec`.
+std::string BlackboxModule(const std::string& name, const CheckSpec& spec) {
+  const DnsCheckOptions& o = spec.dns;
+  std::string y = fmt::format(
+      "  {}:\n    prober: dns\n    timeout: {}\n    dns:\n      query_name: {}\n"
+      "      query_type: {}\n      transport_protocol: {}\n      preferred_ip_protocol: ip4\n"
+      "      valid_rcodes: {}\n",
+      name, spec.timeout.ToString(), YamlQuote(o.query_name), YamlQuote(o.query_type),
+      o.use_tcp ? "tcp" : "udp", YamlList(o.valid_rcodes));
+  auto section = [&](const char* key, const DnsRecordValidation& v) {
+    if (v.fail_if_matches.empty() && v.fail_if_not_matches.empty() && v.fail_if_all_match.empty() &&
+        v.fail_if_none_matches.empty()) {
+      return;
+    }
+    y += fmt::format("      {}:\n", key);
+    auto list = [&](const char* field, const std::vector<std::string>& l) {
+      if (!l.empty()) y += fmt::format("        {}: {}\n", field, YamlList(l));
+    };
+    list("fail_if_matches_regexp", v.fail_if_matches);
+    list("fail_if_not_matches_regexp", v.fail_if_not_matches);
+    list("fail_if_all_match_regexp", v.fail_if_all_match);
+    list("fail_if_none_matches_regexp", v.fail_if_none_matches);
+  };
+  section("validate_answer_rrs", o.answer);
+  section("validate_authority_rrs", o.authority);
+  section("validate_additional_rrs", o.additional);
+  return y;
+}
+
+double SampleValue(const Exposition& e, std::string_view name) {
+  for (const ExpositionSample& s : e.samples) {
+    if (s.labels.MetricName() == name) return s.value;
+  }
+  return -1;
+}
+
+// The same checks through blackbox_exporter's /probe and through nines: the same verdict and the
+// same record counts, case by case (every dnsmasq case, over UDP and TCP). This is what pins
+// blackbox's validate_*_rrs semantics (e.g. fail_if_all_match_regexp failing when NOT every
+// record matches) and miekg's record text that the regexes see.
+TEST_F(DnsProbeDnsmasqTest, AgreesWithBlackboxExporter) {
+  std::vector<std::pair<std::string, CheckSpec>> checks;
+  std::string yaml = "modules:\n";
+  const std::vector<Case> cases = DnsmasqCases();
+  for (bool tcp : {false, true}) {
+    for (size_t i = 0; i < cases.size(); ++i) {
+      CheckSpec spec = DnsCheck(Target(), cases[i].query, cases[i].type);
+      spec.dns.use_tcp = tcp;
+      if (cases[i].configure) cases[i].configure(spec.dns);
+      const std::string module = fmt::format("case{}_{}", i, tcp ? "tcp" : "udp");
+      yaml += BlackboxModule(module, spec);
+      checks.emplace_back(module, spec);
+    }
+  }
+  testpeers::BlackboxExporter blackbox(yaml);
+  ASSERT_TRUE(blackbox.ok()) << blackbox.error() << "\n" << yaml;
+  net::ClientOptions options;
+  options.connect_timeout = core::Duration::Seconds(5);
+  options.request_timeout = core::Duration::Seconds(10);
+  auto client = net::HttpClient::Create(options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  int agreed = 0, failures_seen = 0;
+  for (size_t i = 0; i < checks.size(); ++i) {
+    const auto& [module, spec] = checks[i];
+    const Case& c = cases[i % cases.size()];
+    SCOPED_TRACE(fmt::format("{} ({}{})", module, c.name, spec.dns.use_tcp ? ", tcp" : ""));
+    net::ClientRequest request;
+    request.url = blackbox.ProbeUrl(module, Target());
+    auto response = (*client)->Do(request);
+    ASSERT_TRUE(response.ok()) << response.status().ToString();
+    ASSERT_EQ(response->status, 200) << response->body;
+    auto exposition = ParseExposition(response->body);
+    ASSERT_TRUE(exposition.ok()) << exposition.status().ToString() << "\n" << response->body;
+    const double bb_success = SampleValue(*exposition, "probe_success");
+    ASSERT_GE(bb_success, 0) << response->body;
+
+    ProbeResult ours = RunProbe(spec);
+    EXPECT_EQ(ours.success, bb_success == 1)
+        << "nines: " << (ours.success ? "success" : ours.reason) << "\nblackbox:\n"
+        << response->body;
+    for (const char* rrs : {"probe_dns_answer_rrs", "probe_dns_authority_rrs", "probe_dns_additional_rrs"}) {
+      EXPECT_EQ(Metric(ours, rrs), SampleValue(*exposition, rrs)) << rrs;
+    }
+    if (spec.dns.query_type == "SOA") {
+      EXPECT_EQ(Metric(ours, "probe_dns_serial"), SampleValue(*exposition, "probe_dns_serial"));
+    }
+    // Our own expectation too, so that both agreeing on a wrong answer would show.
+    EXPECT_EQ(ours.success, c.success) << ours.reason;
+    agreed += ours.success == (bb_success == 1);
+    failures_seen += bb_success == 0;
+  }
+  EXPECT_EQ(agreed, static_cast<int>(checks.size()));
+  EXPECT_GE(failures_seen, 10);  // the comparison covers failing verdicts, not only passes
 }
 
 }  // namespace
