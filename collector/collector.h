@@ -90,13 +90,18 @@ struct TcpCheckOptions {
   IpPreference ip_preference = IpPreference::kIp4;
 };
 
-// Validation of one section of a DNS response, blackbox's validate_*_rrs. Each record is
-// matched in its zone-file text form, "name.\tTTL\tIN\tTYPE\tRDATA".
+// Validation of one section of a DNS response, blackbox's validate_*_rrs (prober/dns.go
+// validRRs, checked against blackbox_exporter 0.23 by tests). Each record is matched in its
+// zone-file text form, "name.\tTTL\tIN\tTYPE\tRDATA".
 struct DnsRecordValidation {
   std::vector<std::string> fail_if_matches;      // any record matching any regex fails
-  std::vector<std::string> fail_if_not_matches;  // each regex must match some record
-  std::vector<std::string> fail_if_all_match;    // fails when every record matches the regex
-  std::vector<std::string> fail_if_none_matches; // fails when no record matches the regex
+  // Every record must match every regex; no records at all fails too.
+  std::vector<std::string> fail_if_not_matches;
+  // Despite the name (blackbox's), fails when NOT every record matches every regex; no
+  // records pass.
+  std::vector<std::string> fail_if_all_match;
+  // Fails when no record matches any of the regexes (so also when there are no records).
+  std::vector<std::string> fail_if_none_matches;
 };
 
 struct DnsCheckOptions {
