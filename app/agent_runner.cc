@@ -3,13 +3,34 @@
 #include <fmt/format.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <mutex>
+#include <vector>
 
 #include "collector/agent.h"
 #include "core/log.h"
 #include "net/net.h"
 
 namespace nines::app {
+namespace {
+
+// ICMP is the one probe kind that needs a privilege (a ping_group_range group or CAP_NET_RAW):
+// say so once at start rather than only in every failed result.
+void WarnIfIcmpNotPermitted(const std::vector<collector::CheckSpec>& checks) {
+  using collector::IpPreference;
+  for (IpPreference ip : {IpPreference::kIp4, IpPreference::kIp6}) {
+    const auto n = std::count_if(checks.begin(), checks.end(), [&](const collector::CheckSpec& c) {
+      return c.kind == collector::CheckKind::kIcmp && c.icmp.ip_preference == ip;
+    });
+    if (n == 0) continue;
+    if (core::Status s = collector::IcmpPermitted(ip); !s.ok()) {
+      LOG_WARNING("{} icmp check(s) preferring {} will fail: {}", n,
+                  ip == IpPreference::kIp6 ? "IPv6" : "IPv4", s.message());
+    }
+  }
+}
+
+}  // namespace
 
 std::string RegionOfLocation(const Config& config, std::string_view location) {
   for (const RegionConfig& r : config.regions) {
@@ -57,8 +78,10 @@ class AgentRunner::Impl {
     o.probe.max_concurrency = config_.collector.max_concurrency;
     o.probe.threads = config_.collector.threads;
     o.registry = registry_;
-    ASSIGN_OR_RETURN(agent_,
-                     collector::Agent::Start(o, ChecksForLocation(config_, location), clock_));
+    std::vector<collector::CheckSpec> checks = ChecksForLocation(config_, location);
+    WarnIfIcmpNotPermitted(checks);
+    const size_t check_count = checks.size();
+    ASSIGN_OR_RETURN(agent_, collector::Agent::Start(o, std::move(checks), clock_));
 
     net::Router router;
     router.Handle("GET", "/api/v1/checks", net::Access::kPublic, [this](const net::Request&) {
@@ -70,8 +93,7 @@ class AgentRunner::Impl {
     so.access_log = false;
     ASSIGN_OR_RETURN(server_, net::Server::Start(so, std::move(router), clock_, registry_));
     server_->SetReady(true);
-    LOG_INFO("agent at {} ({} checks) serving {}", location,
-             ChecksForLocation(config_, location).size(), url());
+    LOG_INFO("agent at {} ({} checks) serving {}", location, check_count, url());
     return core::Status::Ok();
   }
 
