@@ -124,8 +124,7 @@ struct OpenedSocket {
 // Opens an ICMP socket of `family` as `kind` allows. On failure returns the
 // probe's reason.
 core::Result<OpenedSocket> OpenIcmpSocket(int family, IcmpSocketKind kind) {
-  const int proto =
-      family == AF_INET6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP};
+  const int proto = family == AF_INET6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP};
   const int flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
   int ping_err = 0;
   if (kind != IcmpSocketKind::kRaw) {
@@ -145,8 +144,7 @@ core::Result<OpenedSocket> OpenIcmpSocket(int family, IcmpSocketKind kind) {
   // EPROTONOSUPPORT/ESOCKTNOSUPPORT: a kernel without ping sockets counts as
   // "not permitted".
   auto refused = [](int err) {
-    return IsPermissionError(err) || err == EPROTONOSUPPORT ||
-           err == ESOCKTNOSUPPORT;
+    return IsPermissionError(err) || err == EPROTONOSUPPORT || err == ESOCKTNOSUPPORT;
   };
   if (refused(ping_err) && refused(raw_err)) {
     return core::PermissionDeniedError(std::string(kIcmpNotPermittedReason));
@@ -155,8 +153,7 @@ core::Result<OpenedSocket> OpenIcmpSocket(int family, IcmpSocketKind kind) {
   // was.
   const int err = refused(raw_err) ? ping_err : raw_err;
   return core::UnavailableError("icmp: cannot open an {} ICMP socket: {}",
-                                family == AF_INET6 ? "IPv6" : "IPv4",
-                                ErrnoText(err));
+                                family == AF_INET6 ? "IPv6" : "IPv4", ErrnoText(err));
 }
 
 // RFC 1071 checksum. IPv4 ICMP needs it from us on raw sockets (the kernel
@@ -164,16 +161,13 @@ core::Result<OpenedSocket> OpenIcmpSocket(int family, IcmpSocketKind kind) {
 // ping socket.
 uint16_t Checksum(const uint8_t* data, size_t len) {
   uint32_t sum = 0;
-  for (size_t i = 0; i + 1 < len; i += 2)
-    sum += (uint32_t{data[i]} << 8) | data[i + 1];
+  for (size_t i = 0; i + 1 < len; i += 2) sum += (uint32_t{data[i]} << 8) | data[i + 1];
   if (len % 2 != 0) sum += uint32_t{data[len - 1]} << 8;
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<uint16_t>(~sum);
 }
 
-uint16_t Get16(const uint8_t* p) {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
+uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 
 uint64_t RandomU64() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -187,9 +181,8 @@ std::atomic<uint16_t> g_sequence{static_cast<uint16_t>(RandomU64())};
 
 class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
  public:
-  IcmpProbe(asio::io_context& io, core::Clock& clock,
-            std::shared_ptr<const CheckSpec> check, IcmpProbeOptions options,
-            ProbeDone done)
+  IcmpProbe(asio::io_context& io, core::Clock& clock, std::shared_ptr<const CheckSpec> check,
+            IcmpProbeOptions options, ProbeDone done)
       : strand_(asio::make_strand(io)),
         clock_(clock),
         check_(std::move(check)),
@@ -208,14 +201,12 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
  private:
   void Begin() {
     timer_.expires_after(check_->timeout.ToChrono());
-    timer_.async_wait(
-        [self = shared_from_this()](const boost::system::error_code& ec) {
-          if (!ec) self->OnTimeout();
-        });
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->OnTimeout();
+    });
     // An address needs no lookup (and must not wait for one).
     boost::system::error_code parse_ec;
-    asio::ip::address literal =
-        asio::ip::make_address(check_->target, parse_ec);
+    asio::ip::address literal = asio::ip::make_address(check_->target, parse_ec);
     if (!parse_ec) {
       OnResolved({literal});
       return;
@@ -223,9 +214,8 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
     phase_ = "resolving the host";
     resolver_.async_resolve(
         check_->target, "",
-        [self = shared_from_this()](
-            const boost::system::error_code& ec,
-            asio::ip::icmp::resolver::results_type results) {
+        [self = shared_from_this()](const boost::system::error_code& ec,
+                                    asio::ip::icmp::resolver::results_type results) {
           if (self->finished_) return;
           if (ec) {
             self->AddResolveMetrics();
@@ -241,8 +231,7 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
   void AddResolveMetrics() {
     const double s = (clock_.Monotonic() - start_).SecondsDouble();
     metrics_.push_back({"probe_dns_lookup_time_seconds", {}, s});
-    metrics_.push_back(
-        {"probe_icmp_duration_seconds", {{"phase", "resolve"}}, s});
+    metrics_.push_back({"probe_icmp_duration_seconds", {{"phase", "resolve"}}, s});
   }
 
   void OnResolved(std::vector<asio::ip::address> addrs) {
@@ -287,8 +276,7 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
     // The reply's TTL / hop limit as ancillary data; best effort (the metric is
     // then absent).
     if (v6_) {
-      (void)::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on,
-                         sizeof on);
+      (void)::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on);
       if (!ping_) {
         // Raw ICMPv6 sees all ICMPv6 (neighbour discovery included): let the
         // kernel drop what cannot be ours. The userspace filter below stays the
@@ -297,8 +285,7 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
         ICMP6_FILTER_SETBLOCKALL(&filter);
         ICMP6_FILTER_SETPASS(kEchoReply6, &filter);
         ICMP6_FILTER_SETPASS(kUnreachable6, &filter);
-        (void)::setsockopt(fd.get(), IPPROTO_ICMPV6, ICMP6_FILTER, &filter,
-                           sizeof filter);
+        (void)::setsockopt(fd.get(), IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
       }
     } else {
       (void)::setsockopt(fd.get(), IPPROTO_IP, IP_RECVTTL, &on, sizeof on);
@@ -319,15 +306,14 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
       std::memcpy(&sa->sin_addr, bytes.data(), bytes.size());
       peer_len = sizeof(sockaddr_in);
     }
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&peer), peer_len) !=
-        0) {
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&peer), peer_len) != 0) {
       Finish(false, SendFailure("connect", errno));
       return;
     }
     boost::system::error_code ec;
-    socket_.assign(asio::generic::datagram_protocol(
-                       family, v6_ ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP}),
-                   fd.get(), ec);
+    socket_.assign(
+        asio::generic::datagram_protocol(family, v6_ ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP}),
+        fd.get(), ec);
     if (ec) {
       Finish(false, fmt::format("icmp: {}", ec.message()));
       return;
@@ -342,8 +328,8 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
   // Errors the kernel reports for a destination it cannot reach, on send or
   // (connected) recv.
   static bool IsUnreachable(int err) {
-    return err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN ||
-           err == ENETDOWN || err == ECONNREFUSED;
+    return err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN || err == ENETDOWN ||
+           err == ECONNREFUSED;
   }
 
   static std::string SendFailure(std::string_view what, int err) {
@@ -352,8 +338,7 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
   }
 
   void Send() {
-    const size_t payload =
-        static_cast<size_t>(std::clamp(check_->icmp.payload_bytes, 0, 65000));
+    const size_t payload = static_cast<size_t>(std::clamp(check_->icmp.payload_bytes, 0, 65000));
     std::vector<uint8_t> packet(kIcmpHeaderBytes + payload);
     id_ = static_cast<uint16_t>(RandomU64());
     seq_ = g_sequence.fetch_add(1, std::memory_order_relaxed);
@@ -369,8 +354,7 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
       // The cookie first, then a counting pattern (it shows up readably in a
       // packet capture).
       packet[kIcmpHeaderBytes + i] =
-          i < kCookieBytes ? static_cast<uint8_t>(sent_cookie >> (8 * i))
-                           : static_cast<uint8_t>(i);
+          i < kCookieBytes ? static_cast<uint8_t>(sent_cookie >> (8 * i)) : static_cast<uint8_t>(i);
     }
     if (!v6_) {
       const uint16_t sum = Checksum(packet.data(), packet.size());
@@ -382,8 +366,7 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
     // A datagram socket either takes the whole packet or fails; EAGAIN on a
     // fresh ICMP socket would mean the host is out of buffer space, which is
     // reported like any other failure.
-    if (::send(socket_.native_handle(), packet.data(), packet.size(),
-               MSG_NOSIGNAL) < 0) {
+    if (::send(socket_.native_handle(), packet.data(), packet.size(), MSG_NOSIGNAL) < 0) {
       Finish(false, SendFailure("send", errno));
       return;
     }
@@ -391,16 +374,15 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
   }
 
   void WaitForReply() {
-    socket_.async_wait(
-        asio::socket_base::wait_read,
-        [self = shared_from_this()](const boost::system::error_code& ec) {
-          if (self->finished_) return;
-          if (ec) {
-            self->Finish(false, fmt::format("icmp: wait: {}", ec.message()));
-            return;
-          }
-          self->ReadReplies();
-        });
+    socket_.async_wait(asio::socket_base::wait_read,
+                       [self = shared_from_this()](const boost::system::error_code& ec) {
+                         if (self->finished_) return;
+                         if (ec) {
+                           self->Finish(false, fmt::format("icmp: wait: {}", ec.message()));
+                           return;
+                         }
+                         self->ReadReplies();
+                       });
   }
 
   // Drains the socket; finishes on our reply or a reported error, else waits
@@ -420,15 +402,13 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
         const int err = errno;
         if (err == EAGAIN || err == EWOULDBLOCK) break;
         if (err == EINTR) continue;
-        Finish(false, IsUnreachable(err)
-                          ? std::string("destination unreachable")
-                          : fmt::format("icmp: receive: {}", ErrnoText(err)));
+        Finish(false, IsUnreachable(err) ? std::string("destination unreachable")
+                                         : fmt::format("icmp: receive: {}", ErrnoText(err)));
         return;
       }
       const core::Duration received_at = clock_.Monotonic();
       std::optional<int> hop_limit;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
-           c = CMSG_NXTHDR(&msg, c)) {
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
         if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
             (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
           int v = 0;
@@ -459,9 +439,7 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
                               {{"phase", "rtt"}},
                               (received_at - sent_at_).SecondsDouble()});
           if (hop_limit) {
-            metrics_.push_back({"probe_icmp_reply_hop_limit",
-                                {},
-                                static_cast<double>(*hop_limit)});
+            metrics_.push_back({"probe_icmp_reply_hop_limit", {}, static_cast<double>(*hop_limit)});
           }
           Finish(true, "");
           return;
@@ -482,12 +460,11 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
       // The kernel rewrote a ping socket's id; it already matched it for us.
       if (!ping_ && Get16(p + 4) != id_) return Match::kOthers;
       if (Get16(p + 6) != seq_) return Match::kOthers;
-      const size_t want = std::min<size_t>(
-          kCookieBytes, static_cast<size_t>(check_->icmp.payload_bytes));
+      const size_t want =
+          std::min<size_t>(kCookieBytes, static_cast<size_t>(check_->icmp.payload_bytes));
       if (len < kIcmpHeaderBytes + want) return Match::kOthers;
       for (size_t i = 0; i < want; ++i) {
-        if (p[kIcmpHeaderBytes + i] !=
-            static_cast<uint8_t>(cookie_ >> (8 * i))) {
+        if (p[kIcmpHeaderBytes + i] != static_cast<uint8_t>(cookie_ >> (8 * i))) {
           return Match::kOthers;
         }
       }
@@ -505,8 +482,8 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
       }
       if (qlen < ip_header + kIcmpHeaderBytes) return Match::kOthers;
       const uint8_t* orig = q + ip_header;
-      if (orig[0] == (v6_ ? kEchoRequest6 : kEchoRequest4) &&
-          Get16(orig + 4) == id_ && Get16(orig + 6) == seq_) {
+      if (orig[0] == (v6_ ? kEchoRequest6 : kEchoRequest4) && Get16(orig + 4) == id_ &&
+          Get16(orig + 6) == seq_) {
         return Match::kUnreachable;
       }
     }
@@ -515,8 +492,7 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
 
   void OnTimeout() {
     if (finished_) return;
-    Finish(false, fmt::format("timeout after {} while {}",
-                              check_->timeout.ToString(), phase_));
+    Finish(false, fmt::format("timeout after {} while {}", check_->timeout.ToString(), phase_));
   }
 
   void Finish(bool success, std::string reason) {
@@ -559,23 +535,19 @@ class IcmpProbe : public std::enable_shared_from_this<IcmpProbe> {
 }  // namespace
 
 void StartIcmpProbeWithOptions(asio::io_context& io, core::Clock& clock,
-                               std::shared_ptr<const CheckSpec> check,
-                               IcmpProbeOptions options, ProbeDone done) {
-  std::make_shared<IcmpProbe>(io, clock, std::move(check), options,
-                              std::move(done))
-      ->Start();
+                               std::shared_ptr<const CheckSpec> check, IcmpProbeOptions options,
+                               ProbeDone done) {
+  std::make_shared<IcmpProbe>(io, clock, std::move(check), options, std::move(done))->Start();
 }
 
 void StartIcmpProbe(asio::io_context& io, core::Clock& clock,
                     std::shared_ptr<const CheckSpec> check, ProbeDone done) {
-  StartIcmpProbeWithOptions(io, clock, std::move(check), IcmpProbeOptions{},
-                            std::move(done));
+  StartIcmpProbeWithOptions(io, clock, std::move(check), IcmpProbeOptions{}, std::move(done));
 }
 
 core::Status IcmpPermitted(IpPreference ip) {
   const int family = ip == IpPreference::kIp6 ? AF_INET6 : AF_INET;
-  const int proto =
-      family == AF_INET6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP};
+  const int proto = family == AF_INET6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP};
   Fd ping(::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, proto));
   if (ping.get() >= 0) return core::Status::Ok();
   const int ping_err = errno;

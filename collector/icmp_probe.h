@@ -39,8 +39,8 @@ struct IcmpProbeOptions {
 
 // StartIcmpProbe with `options`; the same contract (collector/probe.h).
 void StartIcmpProbeWithOptions(boost::asio::io_context& io, core::Clock& clock,
-                               std::shared_ptr<const CheckSpec> check,
-                               IcmpProbeOptions options, ProbeDone done);
+                               std::shared_ptr<const CheckSpec> check, IcmpProbeOptions options,
+                               ProbeDone done);
 
 }  // namespace nines::collector
 

@@ -37,9 +37,9 @@ namespace {
 
 using core::Duration;
 
-std::shared_ptr<const CheckSpec> IcmpCheck(
-    const std::string& target, IpPreference ip = IpPreference::kIp4,
-    Duration timeout = Duration::Seconds(2)) {
+std::shared_ptr<const CheckSpec> IcmpCheck(const std::string& target,
+                                           IpPreference ip = IpPreference::kIp4,
+                                           Duration timeout = Duration::Seconds(2)) {
   auto c = std::make_shared<CheckSpec>();
   c->name = "ping";
   c->kind = CheckKind::kIcmp;
@@ -57,15 +57,13 @@ struct Outcome {
 
 // Runs one probe to completion on a fresh io_context (bounded: a hung probe
 // fails the test).
-Outcome Probe(std::shared_ptr<const CheckSpec> check,
-              IcmpProbeOptions options = {}) {
+Outcome Probe(std::shared_ptr<const CheckSpec> check, IcmpProbeOptions options = {}) {
   boost::asio::io_context io;
   Outcome out;
-  StartIcmpProbeWithOptions(io, core::RealClock(), std::move(check), options,
-                            [&](ProbeResult r) {
-                              ++out.calls;
-                              out.result = std::move(r);
-                            });
+  StartIcmpProbeWithOptions(io, core::RealClock(), std::move(check), options, [&](ProbeResult r) {
+    ++out.calls;
+    out.result = std::move(r);
+  });
   io.run_for(std::chrono::seconds(20));
   return out;
 }
@@ -75,8 +73,8 @@ std::optional<double> Metric(const ProbeResult& r, const std::string& name,
   for (const ProbeMetric& m : r.metrics) {
     if (m.name != name) continue;
     if (phase.empty() && m.labels.empty()) return m.value;
-    if (!phase.empty() && m.labels.size() == 1 &&
-        m.labels[0].first == "phase" && m.labels[0].second == phase) {
+    if (!phase.empty() && m.labels.size() == 1 && m.labels[0].first == "phase" &&
+        m.labels[0].second == phase) {
       return m.value;
     }
   }
@@ -86,9 +84,7 @@ std::optional<double> Metric(const ProbeResult& r, const std::string& name,
 // Whether this process may open a socket of this kind, asked of the kernel
 // directly (not through the code under test).
 bool CanOpen(int family, int type) {
-  int fd =
-      ::socket(family, type,
-               family == AF_INET6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP});
+  int fd = ::socket(family, type, family == AF_INET6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP});
   if (fd < 0) return false;
   ::close(fd);
   return true;
@@ -110,15 +106,12 @@ void ExpectSuccessfulEcho(const Outcome& o, double ip_protocol) {
   EXPECT_EQ(o.calls, 1);
   ASSERT_TRUE(o.result.success) << o.result.reason;
   EXPECT_EQ(o.result.reason, "");
-  std::optional<double> rtt =
-      Metric(o.result, "probe_icmp_duration_seconds", "rtt");
+  std::optional<double> rtt = Metric(o.result, "probe_icmp_duration_seconds", "rtt");
   ASSERT_TRUE(rtt.has_value());
   EXPECT_GT(*rtt, 0.0);
   EXPECT_LT(*rtt, 2.0);
-  EXPECT_TRUE(
-      Metric(o.result, "probe_icmp_duration_seconds", "resolve").has_value());
-  EXPECT_TRUE(
-      Metric(o.result, "probe_icmp_duration_seconds", "setup").has_value());
+  EXPECT_TRUE(Metric(o.result, "probe_icmp_duration_seconds", "resolve").has_value());
+  EXPECT_TRUE(Metric(o.result, "probe_icmp_duration_seconds", "setup").has_value());
   EXPECT_TRUE(Metric(o.result, "probe_dns_lookup_time_seconds").has_value());
   EXPECT_EQ(Metric(o.result, "probe_ip_protocol"), ip_protocol);
   std::optional<double> hops = Metric(o.result, "probe_icmp_reply_hop_limit");
@@ -131,8 +124,7 @@ void ExpectSuccessfulEcho(const Outcome& o, double ip_protocol) {
 // The auto mode's outcome on this host: an echo when either socket kind opens,
 // else the one clear reason (a CI runner without CAP_NET_RAW or
 // ping_group_range must see that, not a skip).
-void ExpectEchoOrNotPermitted(const Outcome& o, double ip_protocol,
-                              int family = AF_INET) {
+void ExpectEchoOrNotPermitted(const Outcome& o, double ip_protocol, int family = AF_INET) {
   if (CanOpen(family, SOCK_DGRAM) || CanOpen(family, SOCK_RAW)) {
     ExpectSuccessfulEcho(o, ip_protocol);
   } else {
@@ -152,8 +144,7 @@ constexpr Mode kModes[] = {{"raw", IcmpSocketKind::kRaw, SOCK_RAW},
 
 // The reason a forced socket kind gives when the kernel refuses it.
 std::string RefusedPrefix(IcmpSocketKind kind) {
-  return kind == IcmpSocketKind::kRaw ? "icmp: raw socket: "
-                                      : "icmp: ping socket: ";
+  return kind == IcmpSocketKind::kRaw ? "icmp: raw socket: " : "icmp: ping socket: ";
 }
 
 TEST(IcmpProbeTest, EchoToIpv4LoopbackSucceedsWithRttAndMetrics) {
@@ -175,12 +166,10 @@ TEST(IcmpProbeTest, EachSocketKindPingsLoopbackOrSaysWhyNot) {
     } else {
       EXPECT_EQ(o.calls, 1);
       EXPECT_FALSE(o.result.success);
-      EXPECT_EQ(o.result.reason.rfind(RefusedPrefix(m.kind), 0), 0u)
-          << o.result.reason;
-      EXPECT_NE(o.result.reason.find(m.kind == IcmpSocketKind::kRaw
-                                         ? "CAP_NET_RAW"
-                                         : "ping_group_range"),
-                std::string::npos)
+      EXPECT_EQ(o.result.reason.rfind(RefusedPrefix(m.kind), 0), 0u) << o.result.reason;
+      EXPECT_NE(
+          o.result.reason.find(m.kind == IcmpSocketKind::kRaw ? "CAP_NET_RAW" : "ping_group_range"),
+          std::string::npos)
           << o.result.reason;
     }
   }
@@ -189,8 +178,7 @@ TEST(IcmpProbeTest, EachSocketKindPingsLoopbackOrSaysWhyNot) {
 TEST(IcmpProbeTest, EchoToIpv6LoopbackSucceedsOrFailsClearly) {
   Outcome o = Probe(IcmpCheck("::1", IpPreference::kIp6));
   EXPECT_EQ(o.calls, 1);
-  if (HasIpv6Loopback() &&
-      (CanOpen(AF_INET6, SOCK_RAW) || CanOpen(AF_INET6, SOCK_DGRAM))) {
+  if (HasIpv6Loopback() && (CanOpen(AF_INET6, SOCK_RAW) || CanOpen(AF_INET6, SOCK_DGRAM))) {
     ExpectSuccessfulEcho(o, 6);
   } else {
     EXPECT_FALSE(o.result.success);
@@ -204,8 +192,7 @@ TEST(IcmpProbeTest, EchoToIpv6LoopbackSucceedsOrFailsClearly) {
 
 TEST(IcmpProbeTest, PreferenceChoosesTheFamilyAndFallsBack) {
   // A literal has one family: preferring the other falls back to it.
-  ExpectEchoOrNotPermitted(Probe(IcmpCheck("127.0.0.1", IpPreference::kIp6)),
-                           4);
+  ExpectEchoOrNotPermitted(Probe(IcmpCheck("127.0.0.1", IpPreference::kIp6)), 4);
 }
 
 TEST(IcmpProbeTest, UnresolvableNameFailsInTheResolvePhase) {
@@ -216,8 +203,7 @@ TEST(IcmpProbeTest, UnresolvableNameFailsInTheResolvePhase) {
   EXPECT_FALSE(o.result.success);
   EXPECT_EQ(o.result.reason.rfind("resolve: ", 0), 0u) << o.result.reason;
   EXPECT_TRUE(Metric(o.result, "probe_dns_lookup_time_seconds").has_value());
-  EXPECT_FALSE(
-      Metric(o.result, "probe_icmp_duration_seconds", "rtt").has_value());
+  EXPECT_FALSE(Metric(o.result, "probe_icmp_duration_seconds", "rtt").has_value());
 }
 
 TEST(IcmpProbeTest, UnansweredRequestTimesOutWithThePhase) {
@@ -230,22 +216,18 @@ TEST(IcmpProbeTest, UnansweredRequestTimesOutWithThePhase) {
     options.socket = m.kind;
     options.corrupt_cookie = true;
     const auto start = std::chrono::steady_clock::now();
-    Outcome o = Probe(
-        IcmpCheck("127.0.0.1", IpPreference::kIp4, Duration::Milliseconds(300)),
-        options);
+    Outcome o =
+        Probe(IcmpCheck("127.0.0.1", IpPreference::kIp4, Duration::Milliseconds(300)), options);
     const auto waited = std::chrono::steady_clock::now() - start;
     EXPECT_EQ(o.calls, 1);
     EXPECT_FALSE(o.result.success);
-    EXPECT_EQ(o.result.reason,
-              "timeout after 300ms while waiting for the echo reply");
+    EXPECT_EQ(o.result.reason, "timeout after 300ms while waiting for the echo reply");
     EXPECT_GE(o.result.duration, Duration::Milliseconds(300));
     EXPECT_GE(waited, std::chrono::milliseconds(300));
     EXPECT_LT(waited, std::chrono::seconds(5));
     // The phases reached are still reported.
-    EXPECT_TRUE(
-        Metric(o.result, "probe_icmp_duration_seconds", "setup").has_value());
-    EXPECT_FALSE(
-        Metric(o.result, "probe_icmp_duration_seconds", "rtt").has_value());
+    EXPECT_TRUE(Metric(o.result, "probe_icmp_duration_seconds", "setup").has_value());
+    EXPECT_FALSE(Metric(o.result, "probe_icmp_duration_seconds", "rtt").has_value());
   }
   if (modes_run == 0) {
     EXPECT_FALSE(IcmpPermitted(IpPreference::kIp4).ok());
@@ -273,16 +255,13 @@ TEST(IcmpProbeTest, ConcurrentProbesEachGetTheirOwnReplyOnce) {
       options.socket = IcmpSocketKind::kAuto;
     }
     auto check = std::make_shared<CheckSpec>(
-        *IcmpCheck(i % 3 == 0 && HasIpv6Loopback() ? "::1" : "127.0.0.1",
-                   IpPreference::kIp4));
-    check->icmp.payload_bytes =
-        8 + i;  // different sizes, the cookie always fits
-    StartIcmpProbeWithOptions(io, core::RealClock(), check, options,
-                              [&, i](ProbeResult r) {
-                                std::lock_guard<std::mutex> lock(mu);
-                                ++calls[i];
-                                results[i] = std::move(r);
-                              });
+        *IcmpCheck(i % 3 == 0 && HasIpv6Loopback() ? "::1" : "127.0.0.1", IpPreference::kIp4));
+    check->icmp.payload_bytes = 8 + i;  // different sizes, the cookie always fits
+    StartIcmpProbeWithOptions(io, core::RealClock(), check, options, [&, i](ProbeResult r) {
+      std::lock_guard<std::mutex> lock(mu);
+      ++calls[i];
+      results[i] = std::move(r);
+    });
   }
   std::thread other([&] { io.run_for(std::chrono::seconds(20)); });
   io.run_for(std::chrono::seconds(20));
@@ -301,18 +280,15 @@ TEST(IcmpProbeTest, ZeroPayloadStillMatchesByIdAndSequence) {
 }
 
 TEST(IcmpPermittedTest, AgreesWithWhatTheKernelAllows) {
-  for (auto [family, pref] : {std::pair{AF_INET, IpPreference::kIp4},
-                              std::pair{AF_INET6, IpPreference::kIp6}}) {
+  for (auto [family, pref] :
+       {std::pair{AF_INET, IpPreference::kIp4}, std::pair{AF_INET6, IpPreference::kIp6}}) {
     SCOPED_TRACE(family == AF_INET ? "ipv4" : "ipv6");
     core::Status s = IcmpPermitted(pref);
-    const bool allowed =
-        CanOpen(family, SOCK_DGRAM) || CanOpen(family, SOCK_RAW);
+    const bool allowed = CanOpen(family, SOCK_DGRAM) || CanOpen(family, SOCK_RAW);
     EXPECT_EQ(s.ok(), allowed) << s.ToString();
     if (!allowed && s.code() == core::StatusCode::kPermissionDenied) {
-      EXPECT_NE(s.message().find("ping_group_range"), std::string::npos)
-          << s.message();
-      EXPECT_NE(s.message().find("CAP_NET_RAW"), std::string::npos)
-          << s.message();
+      EXPECT_NE(s.message().find("ping_group_range"), std::string::npos) << s.message();
+      EXPECT_NE(s.message().find("CAP_NET_RAW"), std::string::npos) << s.message();
     }
   }
 }
@@ -326,11 +302,9 @@ TEST(IcmpPermittedTest, RefusedPingSocketNamesTheSysctlAndTheGroup) {
   if (CanOpen(AF_INET, SOCK_DGRAM)) {
     EXPECT_TRUE(o.result.success) << o.result.reason;
   } else {
-    EXPECT_NE(o.result.reason.find("gid " + std::to_string(::getegid())),
-              std::string::npos)
+    EXPECT_NE(o.result.reason.find("gid " + std::to_string(::getegid())), std::string::npos)
         << o.result.reason;
-    EXPECT_NE(o.result.reason.find("net.ipv4.ping_group_range \""),
-              std::string::npos)
+    EXPECT_NE(o.result.reason.find("net.ipv4.ping_group_range \""), std::string::npos)
         << o.result.reason;
   }
 }
