@@ -3,13 +3,34 @@
 #include <fmt/format.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <mutex>
+#include <vector>
 
 #include "collector/agent.h"
 #include "core/log.h"
 #include "net/net.h"
 
 namespace nines::app {
+namespace {
+
+// ICMP is the one probe kind that needs a privilege (a ping_group_range group or CAP_NET_RAW):
+// say so once at start rather than only in every failed result.
+void WarnIfIcmpNotPermitted(const std::vector<collector::CheckSpec>& checks) {
+  using collector::IpPreference;
+  for (IpPreference ip : {IpPreference::kIp4, IpPreference::kIp6}) {
+    const auto n = std::count_if(checks.begin(), checks.end(), [&](const collector::CheckSpec& c) {
+      return c.kind == collector::CheckKind::kIcmp && c.icmp.ip_preference == ip;
+    });
+    if (n == 0) continue;
+    if (core::Status s = collector::IcmpPermitted(ip); !s.ok()) {
+      LOG_WARNING("{} icmp check(s) preferring {} will fail: {}", n,
+                  ip == IpPreference::kIp6 ? "IPv6" : "IPv4", s.message());
+    }
+  }
+}
+
+}  // namespace
 
 std::string RegionOfLocation(const Config& config, std::string_view location) {
   for (const RegionConfig& r : config.regions) {
@@ -57,9 +78,13 @@ class AgentRunner::Impl {
     o.probe.max_concurrency = config_.collector.max_concurrency;
     o.probe.threads = config_.collector.threads;
     o.registry = registry_;
-    ASSIGN_OR_RETURN(agent_,
-                     collector::Agent::Start(o, ChecksForLocation(config_, location), clock_));
-    RETURN_IF_ERROR(agent_->SetScrapes(ScrapesForLocation(config_, location)));
+    std::vector<collector::CheckSpec> checks = ChecksForLocation(config_, location);
+    WarnIfIcmpNotPermitted(checks);
+    const size_t check_count = checks.size();
+    std::vector<collector::ScrapeSpec> scrapes = ScrapesForLocation(config_, location);
+    const size_t scrape_count = scrapes.size();
+    ASSIGN_OR_RETURN(agent_, collector::Agent::Start(o, std::move(checks), clock_));
+    RETURN_IF_ERROR(agent_->SetScrapes(std::move(scrapes)));
 
     net::Router router;
     router.Handle("GET", "/api/v1/checks", net::Access::kPublic, [this](const net::Request&) {
@@ -74,9 +99,8 @@ class AgentRunner::Impl {
     so.access_log = false;
     ASSIGN_OR_RETURN(server_, net::Server::Start(so, std::move(router), clock_, registry_));
     server_->SetReady(true);
-    LOG_INFO("agent at {} ({} checks, {} scrape targets) serving {}", location,
-             ChecksForLocation(config_, location).size(),
-             ScrapesForLocation(config_, location).size(), url());
+    LOG_INFO("agent at {} ({} checks, {} scrape targets) serving {}", location, check_count,
+             scrape_count, url());
     return core::Status::Ok();
   }
 

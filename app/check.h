@@ -1,12 +1,19 @@
 // `nines check FILE...`: validates config files and reports every problem, for CI and editors.
+// It also warns (without failing) when the config has icmp checks this process could not run
+// because it may open no ICMP socket: that is a property of the host, not of the file, but it
+// is the one check kind that fails for lack of a privilege, so it is best said up front.
 //
 // Stateless; safe to call from any thread with distinct streams.
 #ifndef NINES_APP_CHECK_H_
 #define NINES_APP_CHECK_H_
 
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include "collector/collector.h"
+#include "core/status.h"
 
 namespace nines::app {
 
@@ -15,11 +22,22 @@ inline constexpr int kCheckOk = 0;
 inline constexpr int kCheckFailed = 1;
 inline constexpr int kCheckUsage = 2;
 
+struct CheckOptions {
+  // Whether this process may open ICMP sockets (collector::IcmpPermitted). Tests replace it to
+  // reach the "not permitted" warning on a host where they run as root.
+  std::function<core::Status(collector::IpPreference)> icmp_permitted = collector::IcmpPermitted;
+};
+
 // Loads each config file in `files` and writes, for each, either every error as
 // "file:line:col: message" (one per line, to `err`) or "file: ok" (to `out`).
+// For a clean file it also writes, to `err`, one line per icmp check this process would run
+// (those of collector.location when set, else every icmp check) when it cannot open ICMP
+// sockets: "file:line: warning: icmp check \"name\" cannot run in this process: <why>".
+// Warnings do not change the exit code.
 // Returns kCheckOk when every file is clean, kCheckFailed when any has an error, kCheckUsage
 // (after a usage line on `err`) when `files` is empty.
-int RunCheck(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
+int RunCheck(const std::vector<std::string>& files, std::ostream& out, std::ostream& err,
+             const CheckOptions& options = {});
 
 }  // namespace nines::app
 

@@ -8,6 +8,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -26,6 +27,22 @@
 
 namespace nines::app {
 namespace {
+
+// ICMP is the one probe kind that needs a privilege (a ping_group_range group or CAP_NET_RAW):
+// say so once at start rather than only in every failed result.
+void WarnIfIcmpNotPermitted(const std::vector<collector::CheckSpec>& checks) {
+  using collector::IpPreference;
+  for (IpPreference ip : {IpPreference::kIp4, IpPreference::kIp6}) {
+    const auto n = std::count_if(checks.begin(), checks.end(), [&](const collector::CheckSpec& c) {
+      return c.kind == collector::CheckKind::kIcmp && c.icmp.ip_preference == ip;
+    });
+    if (n == 0) continue;
+    if (core::Status s = collector::IcmpPermitted(ip); !s.ok()) {
+      LOG_WARNING("{} icmp check(s) preferring {} will fail: {}", n,
+                  ip == IpPreference::kIp6 ? "IPv6" : "IPv4", s.message());
+    }
+  }
+}
 
 net::ServerOptions ToServerOptions(const ServerConfig& c) {
   net::ServerOptions o;
@@ -319,6 +336,7 @@ class Engine::Impl {
         });
     std::vector<collector::CheckSpec> checks = ChecksForLocation(config_, location);
     LOG_INFO("probing {} checks from {}", checks.size(), location);
+    WarnIfIcmpNotPermitted(checks);
     probes_->SetChecks(std::move(checks));
     probes_->Start();
 

@@ -197,6 +197,16 @@ struct ProbeResult {
 core::Result<core::Labels> ProbeLabels(const CheckSpec& check, std::string_view metric,
                          const std::vector<std::pair<std::string, std::string>>& extra = {});
 
+// Whether this process can open the ICMP socket an icmp check preferring `ip` starts with: an
+// unprivileged ping socket (allowed when one of the process's groups is in
+// net.ipv4.ping_group_range, which covers IPv6 too) or else a raw socket (needs CAP_NET_RAW).
+// It opens and closes the sockets and sends nothing, so it is cheap enough for `nines check`
+// and agent start-up. Returns OK when either socket opens.
+// Errors: PERMISSION_DENIED when neither may be opened, saying why each was refused and how to
+// allow one; UNAVAILABLE when the address family itself is missing (no IPv6 in the kernel) or
+// sockets cannot be created for another reason (e.g. out of descriptors).
+core::Status IcmpPermitted(IpPreference ip);
+
 // The series that carries a failed probe's reason: nines_probe_failure_reason{...,reason="..."} 1
 // at the probe's time (reasons longer than kMaxReasonBytes are cut).
 inline constexpr std::string_view kFailureReasonMetric = "nines_probe_failure_reason";
