@@ -510,7 +510,7 @@ core::Status AlertTracker::WriteFile(const std::string& contents) const {
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
+  if (options_.sync && ::fsync(fd) != 0) {
     int err = errno;
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -526,6 +526,7 @@ core::Status AlertTracker::WriteFile(const std::string& contents) const {
     ::unlink(tmp.c_str());
     return ErrnoError("renaming " + tmp + " to", path, err);
   }
+  if (!options_.sync) return core::Status::Ok();
   // The rename is durable only once the directory entry is.
   const std::string dir = ParentDir(path);
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

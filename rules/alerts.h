@@ -56,6 +56,11 @@ struct AlertTrackerOptions {
   std::string state_file;
   // How long a resolved alert stays visible in Alerts()/AlertsJson() before it is forgotten.
   core::Duration resolved_retention = core::Duration::Minutes(15);
+  // true: fsync the file and its directory on every write (the state survives power loss).
+  // false: skip the fsyncs; the rename still makes each write atomic, so the state survives
+  // kill -9 of the process but a power loss may bring back an older state. For tests, where a
+  // week of evaluations must run in milliseconds.
+  bool sync = true;
 };
 
 // The format version this build writes and reads.
