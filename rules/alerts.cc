@@ -248,7 +248,7 @@ core::Result<std::map<std::string, std::vector<Alert>>> DecodeAlertState(
     a.last_active = core::Timestamp::FromUnixNanos(last_active);
     a.value = std::bit_cast<double>(value_bits);
     size_t n_labels = 0;
-    if (!ParseInt(f[8], &n_labels) || f.size() < 10 + 2 * n_labels) {
+    if (!ParseInt(f[8], &n_labels) || n_labels > f.size() || f.size() < 10 + 2 * n_labels) {
       return bad("bad label count");
     }
     std::vector<core::Label> pairs;
@@ -264,7 +264,8 @@ core::Result<std::map<std::string, std::vector<Alert>>> DecodeAlertState(
     if (!labels.ok()) return bad(labels.status().message());
     a.labels = *std::move(labels);
     size_t n_annotations = 0;
-    if (!ParseInt(f[i], &n_annotations) || f.size() != i + 1 + 2 * n_annotations) {
+    if (!ParseInt(f[i], &n_annotations) || n_annotations > f.size() ||
+        f.size() != i + 1 + 2 * n_annotations) {
       return bad("bad annotation count");
     }
     ++i;

@@ -100,8 +100,11 @@ class AlertTracker {
 
   // Ends an evaluation at `now`: forgets resolved alerts older than resolved_retention, then,
   // if anything changed since the last successful write, writes the state file atomically.
-  // Call it before TakeNotifications(), so that what is sent has been recorded (a crash after
-  // this never re-sends a resolved alert; a crash before it re-evaluates from the old state).
+  // Call it before TakeNotifications(), so that what is sent has been recorded: a crash before
+  // it re-evaluates from the previous state (nothing is lost; a resolution is decided again);
+  // a crash after it never re-sends a resolved alert. So firing alerts are sent at least once
+  // (every evaluation), resolutions at most once: one lost between Finish and the sink is
+  // covered by the receiver's own expiry (Alertmanager's endsAt).
   // Errors: UNAVAILABLE / INTERNAL naming the path when the file cannot be written; the
   // in-memory state is unaffected and the next Finish() retries the write.
   core::Status Finish(core::Timestamp now);

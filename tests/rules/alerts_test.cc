@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <fstream>
 #include <limits>
 #include <mutex>
@@ -513,6 +514,12 @@ TEST(AlertStateFileTest, EveryTruncationIsAClearError) {
   }
 }
 
+// `body` (header and alert lines) with a correct end record, as a buggy or hostile writer
+// would produce it: only the parser stands between it and the tracker.
+std::string Sealed(const std::string& body, int count) {
+  return body + fmt::format("end\t{}\t{:016x}\n", count, core::Hash64(body));
+}
+
 TEST(AlertStateFileTest, BadFilesAreRefusedWithTheirReason) {
   testutil::TempDir dir;
   const std::string good = ValidStateFile(dir.File("alerts.state"));
@@ -531,6 +538,18 @@ TEST(AlertStateFileTest, BadFilesAreRefusedWithTheirReason) {
        "version 2 is newer than this build's 1"},
       {"not ours", "hello\nworld\n", core::StatusCode::kDataLoss, "not a nines alert state"},
       {"empty", "", core::StatusCode::kDataLoss, "empty"},
+      {"label count beyond the line",
+       Sealed("nines-alerts\t1\nalert\tr\tfiring\t0\t0\t0\t0\t0\t18446744073709551615\t0\n", 1),
+       core::StatusCode::kDataLoss, "alerts.state:2: bad label count"},
+      {"unknown state",
+       Sealed("nines-alerts\t1\nalert\tr\tinactive\t0\t0\t0\t0\t0\t0\t0\n", 1),
+       core::StatusCode::kDataLoss, "alerts.state:2: bad state"},
+      {"invalid label name",
+       Sealed("nines-alerts\t1\nalert\tr\tfiring\t0\t0\t0\t0\t0\t1\ta-b\tc\t0\n", 1),
+       core::StatusCode::kDataLoss, "alerts.state:2:"},
+      {"count mismatch",
+       Sealed("nines-alerts\t1\nalert\tr\tfiring\t0\t0\t0\t0\t0\t1\talertname\tA\t0\n", 2),
+       core::StatusCode::kDataLoss, "counts 2 alerts, the file has 1"},
       {"no end record", good.substr(0, good.rfind("end\t")), core::StatusCode::kDataLoss,
        "no end record"},
   };
