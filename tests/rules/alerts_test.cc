@@ -353,11 +353,12 @@ TEST(AlertTrackerTest, AWeekOfFlappingCountsEveryTransitionExactly) {
 TEST(AlertTrackerTest, AWeekWithRestartsAndCrashesSendsExactlyWhatAnUninterruptedWeekSends) {
   const WeekLog reference = RunWeek("", nullptr, nullptr);
   testutil::TempDir dir;
-  // 241 and 197 are prime to the 120 evaluations of an hour, so the restarts and crashes land
-  // in every phase: pending, firing, keeping firing, just resolved, resolved and retained.
+  // 157 and 173 are 37 and 53 mod the 120 evaluations of an hour (both prime to 120), so over
+  // the week the 128 restarts land in every one of the hour's 120 phases and the 116 crashes in
+  // as many distinct ones: pending, firing, keeping firing, just resolved, resolved and kept.
   WeekLog log = RunWeek(
-      dir.File("alerts.state"), [](int64_t i) { return i % 241 == 17; },
-      [](int64_t i) { return i % 197 == 5; });
+      dir.File("alerts.state"), [](int64_t i) { return i % 157 == 17; },
+      [](int64_t i) { return i % 173 == 5; });
   EXPECT_EQ(log.fired, reference.fired);
   EXPECT_EQ(log.resolved_notes, reference.resolved_notes);
   EXPECT_EQ(log.firing_notes, reference.firing_notes);
