@@ -1,0 +1,627 @@
+#include "rules/alerts.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <tuple>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+
+namespace nines::rules {
+namespace {
+
+constexpr std::string_view kMagic = "nines-alerts";
+
+// ---- the state file's field escaping -------------------------------------------------------
+
+void AppendField(std::string* out, std::string_view field) {
+  for (char c : field) {
+    switch (c) {
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      default:
+        out->push_back(c);
+    }
+  }
+}
+
+bool Unescape(std::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '\\') {
+      out->push_back(in[i]);
+      continue;
+    }
+    if (++i == in.size()) return false;
+    switch (in[i]) {
+      case '\\':
+        out->push_back('\\');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::string_view> SplitTabs(std::string_view line) {
+  std::vector<std::string_view> fields;
+  size_t start = 0;
+  while (true) {
+    size_t tab = line.find('\t', start);
+    if (tab == std::string_view::npos) {
+      fields.push_back(line.substr(start));
+      return fields;
+    }
+    fields.push_back(line.substr(start, tab - start));
+    start = tab + 1;
+  }
+}
+
+template <typename T>
+bool ParseInt(std::string_view s, T* v, int base = 10) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v, base);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+bool ParseState(std::string_view s, AlertState* state) {
+  if (s == "pending") {
+    *state = AlertState::kPending;
+  } else if (s == "firing") {
+    *state = AlertState::kFiring;
+  } else if (s == "resolved") {
+    *state = AlertState::kResolved;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// ---- JSON ----------------------------------------------------------------------------------
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (c < 0x20) {
+          fmt::format_to(std::back_inserter(*out), "\\u{:04x}", c);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendJsonObject(std::string* out, const std::vector<std::pair<std::string_view,
+                                                                   std::string_view>>& kv) {
+  out->push_back('{');
+  for (size_t i = 0; i < kv.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJsonString(out, kv[i].first);
+    out->push_back(':');
+    AppendJsonString(out, kv[i].second);
+  }
+  out->push_back('}');
+}
+
+bool AlertLess(const Alert& a, const Alert& b) {
+  if (a.labels != b.labels) return a.labels < b.labels;
+  return std::tuple(static_cast<int>(a.state), a.active_since) <
+         std::tuple(static_cast<int>(b.state), b.active_since);
+}
+
+// ---- files ---------------------------------------------------------------------------------
+
+std::string ParentDir(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+core::Status ErrnoError(std::string_view what, const std::string& path, int err) {
+  return core::UnavailableError("{} {}: {}", what, path, std::strerror(err));
+}
+
+}  // namespace
+
+// ---- encoding ------------------------------------------------------------------------------
+
+std::string FormatAlertValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+  if (ec != std::errc()) return fmt::format("{:e}", v);
+  return std::string(buf, p);
+}
+
+core::Result<std::map<std::string, std::vector<Alert>>> DecodeAlertState(
+    std::string_view data, std::string_view origin) {
+  if (data.empty()) return core::DataLossError("{}: empty file (truncated)", origin);
+  size_t first_nl = data.find('\n');
+  if (first_nl == std::string_view::npos) {
+    return core::DataLossError("{}:1: truncated header", origin);
+  }
+  std::vector<std::string_view> header = SplitTabs(data.substr(0, first_nl));
+  int version = 0;
+  if (header.size() != 2 || header[0] != kMagic || !ParseInt(header[1], &version) ||
+      version < 1) {
+    return core::DataLossError("{}:1: not a nines alert state file (expected \"{}\\t{}\")",
+                               origin, kMagic, kAlertStateVersion);
+  }
+  if (version > kAlertStateVersion) {
+    return core::FailedPreconditionError(
+        "{}: alert state version {} is newer than this build's {}", origin, version,
+        kAlertStateVersion);
+  }
+  // The last line must be the end record, terminated by a newline.
+  if (data.back() != '\n') {
+    return core::DataLossError("{}: truncated: the last line is incomplete", origin);
+  }
+  size_t end_start = data.rfind('\n', data.size() - 2);
+  end_start = end_start == std::string_view::npos ? 0 : end_start + 1;
+  std::string_view end_line = data.substr(end_start, data.size() - 1 - end_start);
+  std::vector<std::string_view> end = SplitTabs(end_line);
+  size_t count = 0;
+  uint64_t checksum = 0;
+  if (end.size() != 3 || end[0] != "end" || !ParseInt(end[1], &count) ||
+      !ParseInt(end[2], &checksum, 16)) {
+    return core::DataLossError("{}: truncated: no end record", origin);
+  }
+  if (core::Hash64(data.substr(0, end_start)) != checksum) {
+    return core::DataLossError("{}: checksum mismatch (the file is corrupt)", origin);
+  }
+
+  std::map<std::string, std::vector<Alert>> out;
+  size_t alerts = 0;
+  size_t pos = first_nl + 1;
+  int line_no = 1;
+  std::string scratch;
+  while (pos < end_start) {
+    ++line_no;
+    size_t nl = data.find('\n', pos);
+    std::string_view line = data.substr(pos, nl - pos);
+    pos = nl + 1;
+    auto bad = [&](std::string_view why) {
+      return core::DataLossError("{}:{}: {}", origin, line_no, why);
+    };
+    std::vector<std::string_view> f = SplitTabs(line);
+    if (f.empty() || f[0] != "alert") return bad("unknown record");
+    if (f.size() < 10) return bad("too few fields");
+    std::string rule_key;
+    if (!Unescape(f[1], &rule_key)) return bad("bad escape in rule key");
+    Alert a;
+    int64_t active_since = 0, fired_at = 0, resolved_at = 0, last_active = 0;
+    uint64_t value_bits = 0;
+    if (!ParseState(f[2], &a.state)) return bad("bad state");
+    if (!ParseInt(f[3], &active_since) || !ParseInt(f[4], &fired_at) ||
+        !ParseInt(f[5], &resolved_at) || !ParseInt(f[6], &last_active)) {
+      return bad("bad timestamp");
+    }
+    if (!ParseInt(f[7], &value_bits, 16)) return bad("bad value");
+    a.active_since = core::Timestamp::FromUnixNanos(active_since);
+    a.fired_at = core::Timestamp::FromUnixNanos(fired_at);
+    a.resolved_at = core::Timestamp::FromUnixNanos(resolved_at);
+    a.last_active = core::Timestamp::FromUnixNanos(last_active);
+    a.value = std::bit_cast<double>(value_bits);
+    size_t n_labels = 0;
+    if (!ParseInt(f[8], &n_labels) || n_labels > f.size() || f.size() < 10 + 2 * n_labels) {
+      return bad("bad label count");
+    }
+    std::vector<core::Label> pairs;
+    size_t i = 9;
+    for (size_t k = 0; k < n_labels; ++k, i += 2) {
+      core::Label l;
+      if (!Unescape(f[i], &l.name) || !Unescape(f[i + 1], &l.value)) {
+        return bad("bad escape in a label");
+      }
+      pairs.push_back(std::move(l));
+    }
+    core::Result<core::Labels> labels = core::Labels::FromPairs(std::move(pairs));
+    if (!labels.ok()) return bad(labels.status().message());
+    a.labels = *std::move(labels);
+    size_t n_annotations = 0;
+    if (!ParseInt(f[i], &n_annotations) || n_annotations > f.size() ||
+        f.size() != i + 1 + 2 * n_annotations) {
+      return bad("bad annotation count");
+    }
+    ++i;
+    for (size_t k = 0; k < n_annotations; ++k, i += 2) {
+      std::string key, value;
+      if (!Unescape(f[i], &key) || !Unescape(f[i + 1], &value)) {
+        return bad("bad escape in an annotation");
+      }
+      a.annotations[std::move(key)] = std::move(value);
+    }
+    out[rule_key].push_back(std::move(a));
+    ++alerts;
+  }
+  if (alerts != count) {
+    return core::DataLossError("{}: the end record counts {} alerts, the file has {}", origin,
+                               count, alerts);
+  }
+  return out;
+}
+
+// ---- AlertTracker --------------------------------------------------------------------------
+
+AlertTracker::AlertTracker(AlertTrackerOptions options) : options_(std::move(options)) {}
+
+core::Status AlertTracker::Load() {
+  {
+    std::lock_guard lock(mu_);
+    rules_.clear();
+    unsent_resolved_.clear();
+    dirty_ = false;
+  }
+  const std::string& path = options_.state_file;
+  if (path.empty()) return core::Status::Ok();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return core::Status::Ok();
+    return ErrnoError("opening alert state", path, errno);
+  }
+  std::string data;
+  char buf[1 << 16];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return ErrnoError("reading alert state", path, err);
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+
+  auto decoded = DecodeAlertState(data, path);
+  if (!decoded.ok()) {
+    const std::string aside = path + ".corrupt";
+    if (::rename(path.c_str(), aside.c_str()) != 0) {
+      return decoded.status().WithContext(
+          fmt::format("(could not move it to {}: {})", aside, std::strerror(errno)));
+    }
+    return core::Status(decoded.status().code(),
+                        fmt::format("{} (moved to {})", decoded.status().message(), aside));
+  }
+  std::lock_guard lock(mu_);
+  for (auto& [key, alerts] : *decoded) {
+    RuleAlerts& ra = rules_[key];
+    for (Alert& a : alerts) {
+      core::Labels labels = a.labels;
+      ra[std::move(labels)] = std::move(a);
+    }
+  }
+  return core::Status::Ok();
+}
+
+void AlertTracker::ResolveLocked(Alert& alert, core::Timestamp now) {
+  alert.state = AlertState::kResolved;
+  alert.resolved_at = now;
+  unsent_resolved_.push_back(alert);
+  dirty_ = true;
+}
+
+void AlertTracker::Update(std::string_view rule_key, core::Duration for_duration,
+                          core::Duration keep_firing_for,
+                          const std::vector<ActiveCondition>& active, core::Timestamp now) {
+  std::lock_guard lock(mu_);
+  auto rule_it = rules_.find(rule_key);
+  if (rule_it == rules_.end()) {
+    if (active.empty()) return;
+    rule_it = rules_.emplace(std::string(rule_key), RuleAlerts()).first;
+  }
+  RuleAlerts& ra = rule_it->second;
+  std::set<uint64_t> held;  // fingerprints of the label sets active now
+  for (const ActiveCondition& c : active) {
+    held.insert(c.labels.Hash());
+    auto it = ra.find(c.labels);
+    if (it == ra.end() || it->second.state == AlertState::kResolved) {
+      Alert fresh;
+      fresh.labels = c.labels;
+      fresh.state = AlertState::kPending;
+      fresh.active_since = now;
+      if (it == ra.end()) {
+        it = ra.emplace(c.labels, std::move(fresh)).first;
+      } else {
+        it->second = std::move(fresh);
+      }
+    }
+    Alert& a = it->second;
+    if (a.state == AlertState::kPending && now - a.active_since >= for_duration) {
+      a.state = AlertState::kFiring;
+      a.fired_at = now;
+    }
+    a.annotations = c.annotations;
+    a.value = c.value;
+    a.last_active = now;
+    dirty_ = true;
+  }
+  for (auto it = ra.begin(); it != ra.end();) {
+    Alert& a = it->second;
+    if (held.contains(it->first.Hash()) && a.last_active == now) {
+      ++it;
+      continue;
+    }
+    if (a.state == AlertState::kPending) {
+      it = ra.erase(it);  // never fired, never sent: back to inactive
+      dirty_ = true;
+      continue;
+    }
+    if (a.state == AlertState::kFiring && now - a.last_active >= keep_firing_for) {
+      ResolveLocked(a, now);
+    }
+    ++it;
+  }
+  if (ra.empty()) rules_.erase(rule_it);
+}
+
+void AlertTracker::RetainRules(const std::set<std::string>& rule_keys, core::Timestamp now) {
+  std::lock_guard lock(mu_);
+  for (auto rule_it = rules_.begin(); rule_it != rules_.end();) {
+    if (rule_keys.contains(rule_it->first)) {
+      ++rule_it;
+      continue;
+    }
+    RuleAlerts& ra = rule_it->second;
+    for (auto it = ra.begin(); it != ra.end();) {
+      if (it->second.state == AlertState::kPending) {
+        it = ra.erase(it);
+        dirty_ = true;
+        continue;
+      }
+      if (it->second.state == AlertState::kFiring) ResolveLocked(it->second, now);
+      ++it;
+    }
+    // Resolved alerts stay (for the API) until Finish() forgets them.
+    if (ra.empty()) {
+      rule_it = rules_.erase(rule_it);
+    } else {
+      ++rule_it;
+    }
+  }
+}
+
+core::Status AlertTracker::Finish(core::Timestamp now) {
+  std::lock_guard write_lock(write_mu_);
+  std::string contents;
+  {
+    std::lock_guard lock(mu_);
+    for (auto rule_it = rules_.begin(); rule_it != rules_.end();) {
+      RuleAlerts& ra = rule_it->second;
+      for (auto it = ra.begin(); it != ra.end();) {
+        if (it->second.state == AlertState::kResolved &&
+            now - it->second.resolved_at >= options_.resolved_retention) {
+          it = ra.erase(it);
+          dirty_ = true;
+        } else {
+          ++it;
+        }
+      }
+      rule_it = ra.empty() ? rules_.erase(rule_it) : std::next(rule_it);
+    }
+    if (!dirty_ || options_.state_file.empty()) {
+      dirty_ = false;
+      return core::Status::Ok();
+    }
+    contents = EncodeLocked();
+    dirty_ = false;
+  }
+  core::Status s = WriteFile(contents);
+  if (!s.ok()) {
+    std::lock_guard lock(mu_);
+    dirty_ = true;
+  }
+  return s;
+}
+
+std::string AlertTracker::EncodeLocked() const {
+  std::string out = fmt::format("{}\t{}\n", kMagic, kAlertStateVersion);
+  size_t count = 0;
+  for (const auto& [key, ra] : rules_) {
+    for (const auto& [labels, a] : ra) {
+      out.append("alert\t");
+      AppendField(&out, key);
+      fmt::format_to(std::back_inserter(out), "\t{}\t{}\t{}\t{}\t{}\t{:x}\t{}",
+                     AlertStateName(a.state), a.active_since.UnixNanos(),
+                     a.fired_at.UnixNanos(), a.resolved_at.UnixNanos(),
+                     a.last_active.UnixNanos(), std::bit_cast<uint64_t>(a.value),
+                     a.labels.size());
+      for (const core::Label& l : a.labels) {
+        out.push_back('\t');
+        AppendField(&out, l.name);
+        out.push_back('\t');
+        AppendField(&out, l.value);
+      }
+      fmt::format_to(std::back_inserter(out), "\t{}", a.annotations.size());
+      for (const auto& [k, v] : a.annotations) {
+        out.push_back('\t');
+        AppendField(&out, k);
+        out.push_back('\t');
+        AppendField(&out, v);
+      }
+      out.push_back('\n');
+      ++count;
+    }
+  }
+  uint64_t checksum = core::Hash64(out);
+  fmt::format_to(std::back_inserter(out), "end\t{}\t{:016x}\n", count, checksum);
+  return out;
+}
+
+core::Status AlertTracker::WriteFile(const std::string& contents) const {
+  const std::string& path = options_.state_file;
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("creating", tmp, errno);
+  size_t done = 0;
+  while (done < contents.size()) {
+    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return ErrnoError("writing", tmp, err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (options_.sync && ::fsync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return ErrnoError("syncing", tmp, err);
+  }
+  if (::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoError("closing", tmp, err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoError("renaming " + tmp + " to", path, err);
+  }
+  if (!options_.sync) return core::Status::Ok();
+  // The rename is durable only once the directory entry is.
+  const std::string dir = ParentDir(path);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return ErrnoError("opening directory", dir, errno);
+  int rc = ::fsync(dfd);
+  int err = errno;
+  ::close(dfd);
+  if (rc != 0) return ErrnoError("syncing directory", dir, err);
+  return core::Status::Ok();
+}
+
+std::vector<Alert> AlertTracker::TakeNotifications() {
+  std::vector<Alert> out;
+  {
+    std::lock_guard lock(mu_);
+    out = std::move(unsent_resolved_);
+    unsent_resolved_.clear();
+    for (const auto& [key, ra] : rules_) {
+      for (const auto& [labels, a] : ra) {
+        if (a.state == AlertState::kFiring) out.push_back(a);
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), AlertLess);
+  return out;
+}
+
+std::vector<Alert> AlertTracker::Alerts() const {
+  std::vector<Alert> out;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, ra] : rules_) {
+      for (const auto& [labels, a] : ra) out.push_back(a);
+    }
+  }
+  std::sort(out.begin(), out.end(), AlertLess);
+  return out;
+}
+
+std::string AlertTracker::AlertsJson() const {
+  std::vector<Alert> alerts = Alerts();
+  std::string out = R"({"status":"success","data":{"alerts":[)";
+  for (size_t i = 0; i < alerts.size(); ++i) {
+    const Alert& a = alerts[i];
+    if (i > 0) out.push_back(',');
+    out.append(R"({"labels":)");
+    std::vector<std::pair<std::string_view, std::string_view>> kv;
+    for (const core::Label& l : a.labels) kv.emplace_back(l.name, l.value);
+    AppendJsonObject(&out, kv);
+    out.append(R"(,"annotations":)");
+    kv.clear();
+    for (const auto& [k, v] : a.annotations) kv.emplace_back(k, v);
+    AppendJsonObject(&out, kv);
+    out.append(R"(,"state":)");
+    AppendJsonString(&out, AlertStateName(a.state));
+    out.append(R"(,"activeAt":)");
+    AppendJsonString(&out, a.active_since.ToRfc3339());
+    out.append(R"(,"value":)");
+    AppendJsonString(&out, FormatAlertValue(a.value));
+    if (a.state != AlertState::kPending) {
+      out.append(R"(,"firedAt":)");
+      AppendJsonString(&out, a.fired_at.ToRfc3339());
+    }
+    if (a.state == AlertState::kResolved) {
+      out.append(R"(,"resolvedAt":)");
+      AppendJsonString(&out, a.resolved_at.ToRfc3339());
+    }
+    out.push_back('}');
+  }
+  out.append("]}}");
+  return out;
+}
+
+// ---- LogAlertSink --------------------------------------------------------------------------
+
+void LogAlertSink::Send(const std::vector<Alert>& alerts) {
+  std::lock_guard lock(mu_);
+  for (const Alert& a : alerts) {
+    auto summary_it = a.annotations.find("summary");
+    std::string_view summary =
+        summary_it == a.annotations.end() ? std::string_view() : summary_it->second;
+    const uint64_t fp = a.Fingerprint();
+    if (a.state == AlertState::kFiring) {
+      auto it = logged_.find(fp);
+      if (it != logged_.end() && it->second == a.fired_at) continue;
+      logged_[fp] = a.fired_at;
+      LOG_WARNING("alert firing: {} since {} value {}: {}", a.labels.ToString(),
+                  a.fired_at.ToRfc3339(), FormatAlertValue(a.value), summary);
+    } else if (a.state == AlertState::kResolved) {
+      logged_.erase(fp);
+      LOG_INFO("alert resolved: {} at {} after {}: {}", a.labels.ToString(),
+               a.resolved_at.ToRfc3339(), (a.resolved_at - a.fired_at).ToString(), summary);
+    }
+  }
+}
+
+}  // namespace nines::rules

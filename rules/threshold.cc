@@ -1,0 +1,136 @@
+#include "rules/threshold.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace nines::rules {
+namespace {
+
+// Prometheus' value.StaleNaN.
+constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
+
+std::string FormatTemplateValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return fmt::format("{}", v);
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string Where(const ThresholdRule& rule) {
+  if (rule.file.empty()) return fmt::format("alert {}", rule.name);
+  return fmt::format("{}:{}: alert {}", rule.file, rule.line, rule.name);
+}
+
+struct Group {
+  core::Labels labels;  // group labels, before the rule's labels and alertname
+  int64_t count = 0;
+  double x = 0;  // of the (last) meeting series
+};
+
+}  // namespace
+
+bool IsStaleMarker(double v) { return std::bit_cast<uint64_t>(v) == kStaleNaNBits; }
+
+std::string ExpandAlertTemplate(std::string_view text, const core::Labels& labels, double value) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t open = text.find("{{", pos);
+    if (open == std::string_view::npos) break;
+    size_t close = text.find("}}", open + 2);
+    if (close == std::string_view::npos) break;
+    out.append(text.substr(pos, open - pos));
+    std::string_view expr = Trim(text.substr(open + 2, close - open - 2));
+    constexpr std::string_view kLabels = "$labels.";
+    if (expr == "$value") {
+      out.append(FormatTemplateValue(value));
+    } else if (expr.starts_with(kLabels)) {
+      out.append(labels.Get(expr.substr(kLabels.size())));
+    } else {
+      out.append(text.substr(open, close + 2 - open));  // not ours: leave it as written
+    }
+    pos = close + 2;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+core::Result<std::vector<ActiveCondition>> EvaluateThresholdRule(const ThresholdRule& rule,
+                                                                 store::Reader& reader,
+                                                                 core::Timestamp now) {
+  if (!core::IsValidLabelName(rule.name)) {
+    return core::InvalidArgumentError("{}: invalid alert name", Where(rule));
+  }
+  if (rule.selector.empty()) return core::InvalidArgumentError("{}: no selector", Where(rule));
+  if (rule.min_count < 1) {
+    return core::InvalidArgumentError("{}: min_count {} must be at least 1", Where(rule),
+                                      rule.min_count);
+  }
+  for (const std::string& name : rule.group_by) {
+    if (!core::IsValidLabelName(name)) {
+      return core::InvalidArgumentError("{}: invalid group_by label \"{}\"", Where(rule), name);
+    }
+  }
+  const int64_t maxt = now.UnixMillis();
+  const int64_t mint = (now - rule.lookback).UnixMillis() + 1;  // (now - lookback, now]
+  if (mint > maxt) return std::vector<ActiveCondition>();
+  core::Result<std::vector<store::SeriesSamples>> selected =
+      reader.Select(rule.selector, mint, maxt);
+  if (!selected.ok()) return selected.status().WithContext(Where(rule));
+
+  const double now_seconds = now.UnixSecondsDouble();
+  std::map<core::Labels, Group> groups;
+  for (const store::SeriesSamples& s : *selected) {
+    if (s.samples.empty()) continue;
+    const double v = s.samples.back().value;
+    if (IsStaleMarker(v)) continue;
+    const double x = rule.time_until ? v - now_seconds : v;
+    if (!Compare(x, rule.op, rule.threshold)) continue;
+    core::Labels key;
+    if (rule.group_by.empty()) {
+      ASSIGN_OR_RETURN(key, core::Labels::Builder(s.labels).Del(core::kMetricNameLabel).Build());
+    } else {
+      core::Labels::Builder b;
+      for (const std::string& name : rule.group_by) {
+        if (name != core::kMetricNameLabel) b.Set(name, s.labels.Get(name));
+      }
+      ASSIGN_OR_RETURN(key, b.Build());
+    }
+    Group& g = groups[key];
+    ++g.count;
+    g.x = x;
+  }
+
+  const bool value_is_x = rule.group_by.empty() && rule.min_count == 1;
+  std::vector<ActiveCondition> out;
+  for (const auto& [key, g] : groups) {
+    if (g.count < rule.min_count) continue;
+    core::Labels::Builder b(key);
+    for (const core::Label& l : rule.labels) b.Set(l.name, l.value);
+    b.Set("alertname", rule.name);
+    core::Result<core::Labels> labels = b.Build();
+    if (!labels.ok()) return labels.status().WithContext(Where(rule));
+    ActiveCondition c;
+    c.labels = *std::move(labels);
+    c.value = value_is_x ? g.x : static_cast<double>(g.count);
+    for (const auto& [name, text] : rule.annotations) {
+      c.annotations[name] = ExpandAlertTemplate(text, c.labels, c.value);
+    }
+    out.push_back(std::move(c));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ActiveCondition& a, const ActiveCondition& b) { return a.labels < b.labels; });
+  return out;
+}
+
+}  // namespace nines::rules
