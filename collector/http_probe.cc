@@ -568,6 +568,11 @@ class HttpRun final : public probe_net::ProbeRun {
       }
       bool any = false;
       for (auto it = range.first; it != range.second; ++it) {
+        if (it->value().size() > probe_net::kInlineRegexBytes) {
+          *reason = fmt::format("header {}: a value of {} bytes is too long for a regex check",
+                                h.header, it->value().size());
+          return false;
+        }
         if (probe_net::RegexSearch(**re, Sv(it->value()))) any = true;
       }
       if (fail_if_match && any) {
@@ -589,7 +594,7 @@ class HttpRun final : public probe_net::ProbeRun {
     return true;
   }
 
-  bool CheckBody(std::string_view body, std::string* reason) {
+  bool CheckBody(std::string_view body, std::string* reason) const {
     auto check = [&](const std::string& pattern, bool fail_if_match) {
       core::Result<std::shared_ptr<const std::regex>> re = probe_net::CachedRegex(pattern);
       if (!re.ok()) {
@@ -666,12 +671,35 @@ class HttpRun final : public probe_net::ProbeRun {
     if (https_) probe_net::AppendTlsMetrics(tls_->native_handle(), &result_.metrics);
 
     std::string reason = std::move(failure);
-    bool regex_failed = false;
     if (reason.empty() && !StatusValid(status)) reason = fmt::format("status {}", status);
-    if (reason.empty() && !CheckHeaders(res, &reason)) regex_failed = true;
-    if (reason.empty() && !CheckBody(res.body(), &reason)) regex_failed = true;
-    if (reason.empty()) CheckJson(res.body(), &reason);
-    Metric("probe_failed_due_to_regex", regex_failed ? 1 : 0);
+    if (reason.empty() && !CheckHeaders(res, &reason)) regex_failed_ = true;
+    const bool body_regexes =
+        !opts().fail_if_body_matches.empty() || !opts().fail_if_body_not_matches.empty();
+    const std::string_view body = res.body();
+    if (!reason.empty() || !body_regexes) {
+      Conclude(std::move(reason));
+    } else if (body.size() > probe_net::kMaxRegexBytes) {
+      Conclude(fmt::format("body of {} bytes is longer than the {} bytes a body regex may read",
+                           body.size(), probe_net::kMaxRegexBytes));
+    } else if (body.size() <= probe_net::kInlineRegexBytes) {
+      if (!CheckBody(body, &reason)) regex_failed_ = true;
+      Conclude(std::move(reason));
+    } else {
+      // A long body is matched on a thread with a stack big enough for std::regex.
+      bool ok = true;
+      if (!probe_net::MatchOnBigStack(body.size(), [&] { ok = CheckBody(body, &reason); })) {
+        Conclude("body regex: no thread to match on");
+        return;
+      }
+      if (!ok) regex_failed_ = true;
+      Conclude(std::move(reason));
+    }
+  }
+
+  // The checks after the body regexes, then the verdict.
+  void Conclude(std::string reason) {
+    if (reason.empty()) CheckJson(parser_->get().body(), &reason);
+    Metric("probe_failed_due_to_regex", regex_failed_ ? 1 : 0);
     const bool success = reason.empty();
     if (opts().degraded_above > core::Duration::Zero()) {
       const bool slow = clock_.Monotonic() - start_ > opts().degraded_above;
@@ -685,6 +713,7 @@ class HttpRun final : public probe_net::ProbeRun {
   std::string body_;
   bool https_ = false;
   bool judged_ = false;  // the final response's metrics are in result_
+  bool regex_failed_ = false;
   int redirects_ = 0;
   int ip_protocol_ = 0;
   std::optional<double> dns_lookup_;

@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,6 +87,27 @@ bool RegexSearch(const std::regex& re, std::string_view text, std::string* error
     if (error != nullptr) *error = e.what();
     return false;
   }
+}
+
+bool MatchOnBigStack(size_t input_bytes, const std::function<void()>& work) {
+  // Generous per character (ASan frames are several times the optimised ones); the mapping is
+  // only touched as deep as the matcher goes.
+  const size_t stack = (32u << 20) + input_bytes * 2048;
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) return false;
+  pthread_attr_setstacksize(&attr, stack);
+  pthread_t thread;
+  const int rc = pthread_create(
+      &thread, &attr,
+      [](void* arg) -> void* {
+        (*static_cast<const std::function<void()>*>(arg))();
+        return nullptr;
+      },
+      const_cast<std::function<void()>*>(&work));
+  pthread_attr_destroy(&attr);
+  if (rc != 0) return false;
+  pthread_join(thread, nullptr);
+  return true;
 }
 
 core::Result<std::shared_ptr<asio::ssl::context>> ClientTlsContext(const TlsClientConfig& config) {

@@ -42,6 +42,20 @@ std::string ErrorText(const error_code& ec);
 // INVALID_ARGUMENT with std::regex's complaint (std::regex throws; the exception stops here).
 core::Result<std::shared_ptr<const std::regex>> CachedRegex(const std::string& pattern);
 
+// libstdc++'s std::regex matcher recurses once per input character (a few hundred bytes of stack
+// a frame, more under sanitizers), so a long input overflows a thread's stack and kills the
+// process. Inputs up to kInlineRegexBytes are matched where they are; longer ones (up to
+// kMaxRegexBytes; beyond it a check fails rather than risk the agent) on a thread whose stack is
+// sized for them (MatchOnBigStack). TODO(issue 4): RE2, blackbox's own syntax, would remove
+// both limits.
+inline constexpr size_t kInlineRegexBytes = 4 * 1024;
+inline constexpr size_t kMaxRegexBytes = 256 * 1024;
+
+// Runs `work` on a new thread whose stack fits a std::regex search over `input_bytes`, and waits
+// for it (the caller blocks as it would matching inline; nothing outlives the call, so no
+// lifetime crosses threads). Returns false when no thread could be made (work did not run).
+bool MatchOnBigStack(size_t input_bytes, const std::function<void()>& work);
+
 // Whether `re` matches anywhere in `text`. A regex too complex for std::regex's backtracking on
 // this input (error_complexity / error_stack) counts as no match and sets *error.
 bool RegexSearch(const std::regex& re, std::string_view text, std::string* error = nullptr);

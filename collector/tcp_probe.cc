@@ -3,6 +3,7 @@
 // TCP probe with TLS on, no steps, and an expiry warning.
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <optional>
@@ -22,8 +23,9 @@ using probe_net::ErrorText;
 using tcp = asio::ip::tcp;
 
 // Data received while waiting for an `expect` regex beyond which the probe gives up: a peer
-// that streams forever must not grow the buffer without bound.
-constexpr size_t kMaxReceiveBytes = 1 << 20;
+// that streams forever must not grow the buffer without bound, and the regex runs on the io
+// thread, whose stack bounds what std::regex can read (see probe_net.h).
+constexpr size_t kMaxReceiveBytes = probe_net::kInlineRegexBytes;
 
 // What the two probe kinds share, taken from their option structs.
 struct StreamOptions {
@@ -190,7 +192,9 @@ class StreamRun final : public probe_net::ProbeRun {
     std::match_results<std::string_view::const_iterator> m;
     bool matched = false;
     try {
-      matched = std::regex_search(pending.begin(), pending.end(), m, **re);
+      matched = std::regex_search(pending.begin(),
+                                  pending.begin() + std::min(pending.size(), kMaxReceiveBytes), m,
+                                  **re);
     } catch (const std::regex_error&) {
       matched = false;
     }
@@ -199,10 +203,11 @@ class StreamRun final : public probe_net::ProbeRun {
       Step(i + 1);
       return;
     }
-    if (eof_ || received_.size() - consumed_ > kMaxReceiveBytes) {
+    if (eof_ || pending.size() >= kMaxReceiveBytes) {
       Metric("probe_failed_due_to_regex", 1);
       Finish(false, fmt::format("expect regex \"{}\" did not match{}", step.expect,
-                                eof_ ? " before the connection closed" : " in 1MiB of data"));
+                                eof_ ? std::string(" before the connection closed")
+                                     : fmt::format(" in {} bytes", kMaxReceiveBytes)));
       return;
     }
     SetPhase(fmt::format("waiting for \"{}\"", step.expect));

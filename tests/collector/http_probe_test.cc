@@ -166,6 +166,26 @@ TEST_F(HttpProbeTest, StatusBodyAndHeaders) {
          c.http.max_body_bytes = 1 << 20;
        },
        false, "body larger than 1048576 bytes"},
+      // std::regex recurses per character: a 200 KiB body is matched on a thread with a big
+      // stack (x+ walks all of it); an io thread's stack would overflow.
+      {"body regex over a long body, matches",
+       [](auto& n, auto& c) {
+         c.target = n.Http("/medium.bin");
+         c.http.fail_if_body_not_matches = {"x+END"};
+       },
+       true, ""},
+      {"body regex over a long body, must not match",
+       [](auto& n, auto& c) {
+         c.target = n.Http("/medium.bin");
+         c.http.fail_if_body_matches = {"^x+END"};
+       },
+       false, "body regex \"^x+END\" matched", {{"probe_failed_due_to_regex", {}, 1}}},
+      {"body too long for regex checks",
+       [](auto& n, auto& c) {
+         c.target = n.Http("/big.bin");
+         c.http.fail_if_body_matches = {"error"};
+       },
+       false, "body of 2097152 bytes is longer than the 262144 bytes a body regex may read"},
       {"max_body_bytes not exceeded", Url("/big.bin"), true, "",
        {{"probe_http_uncompressed_body_length", {}, 2 << 20}}},
   });

@@ -96,6 +96,9 @@ TEST_F(StreamProbeTest, TcpConnectAndSteps) {
        },
        // The echo server keeps the connection open: the wait ends at the timeout.
        false, "timeout after 500ms while waiting for \"ready\""},
+      {"expect gives up after 4096 bytes without a match",
+       [&] { return tcp(echo, {{std::string(5000, 'z'), "nomatch"}}); }, false,
+       "expect regex \"nomatch\" did not match in 4096 bytes", {{"probe_failed_due_to_regex", 1}}},
       {"HTTP over TCP, expected status",
        [&] { return tcp(Local(n.http_port), {{"GET / HTTP/1.0\n", "^HTTP/1\\.1 200"}}); }, true, ""},
       {"HTTP over TCP, other status: regex fails when the peer closes",
