@@ -4,9 +4,41 @@
 #include <map>
 
 #include "app/config.h"
+#include "app/rule_files.h"
+#include "app/yaml_reader.h"
 
 namespace nines::app {
 namespace {
+
+// " (3 SLOs, 2 alerts from 2 rule files)".
+std::string RuleSummary(const rules::RuleSet& rules, size_t files) {
+  return fmt::format(" ({} SLO{}, {} alert{} from {} rule file{})", rules.slos.size(),
+                     rules.slos.size() == 1 ? "" : "s", rules.alerts.size(),
+                     rules.alerts.size() == 1 ? "" : "s", files, files == 1 ? "" : "s");
+}
+
+// Checks a config file with the rule files it references, or a rule file on its own (with the
+// defaults of an empty config; `*cfg` is left so).
+std::vector<ConfigError> CheckFile(const std::string& file, Config* cfg, std::string* summary) {
+  std::string text, read_error;
+  if (ReadWholeFile(file, &text, &read_error) && LooksLikeRuleFile(text)) {
+    rules::RuleSet rules;
+    std::vector<ConfigError> errors = ParseRuleFiles({file}, RuleFileDefaultsFrom(*cfg), &rules);
+    *summary = RuleSummary(rules, 1);
+    return errors;
+  }
+  std::vector<ConfigError> errors = LoadConfigFile(file, cfg);
+  if (!errors.empty() || cfg->rule_files.empty()) return errors;
+  RuleFileDefaults defaults = RuleFileDefaultsFrom(*cfg, file);
+  std::vector<std::string> rule_files =
+      ExpandRuleGlobs(cfg->rule_files, cfg->rule_files_dir, defaults, &errors);
+  rules::RuleSet rules;
+  std::vector<ConfigError> rule_errors = ParseRuleFiles(rule_files, defaults, &rules);
+  errors.insert(errors.end(), rule_errors.begin(), rule_errors.end());
+  *summary = RuleSummary(rules, rule_files.size());
+  return errors;
+}
+
 
 // One warning line per icmp check that this process would run but cannot, for lack of an ICMP
 // socket. The permission is asked once per address family.
@@ -44,11 +76,13 @@ int RunCheck(const std::vector<std::string>& files, std::ostream& out, std::ostr
   int rc = kCheckOk;
   for (const std::string& file : files) {
     Config cfg;
-    std::vector<ConfigError> errors = LoadConfigFile(file, &cfg);
+    std::string rules;
+    std::vector<ConfigError> errors = CheckFile(file, &cfg, &rules);
     for (const ConfigError& e : errors) err << e.ToString() << '\n';
     if (errors.empty()) {
       WarnUnrunnableIcmpChecks(file, cfg, options, err);
-      out << file << ": ok\n";
+      out << file << ": ok" << rules << "
+";
     } else {
       rc = kCheckFailed;
     }

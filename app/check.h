@@ -1,4 +1,5 @@
-// `nines check FILE...`: validates config files and reports every problem, for CI and editors.
+// `nines check FILE...`: validates config files (with the rule files they reference) and rule
+// files, and reports every problem, for CI and editors.
 // It also warns (without failing) when the config has icmp checks this process could not run
 // because it may open no ICMP socket: that is a property of the host, not of the file, but it
 // is the one check kind that fails for lack of a privilege, so it is best said up front.
@@ -28,8 +29,11 @@ struct CheckOptions {
   std::function<core::Status(collector::IpPreference)> icmp_permitted = collector::IcmpPermitted;
 };
 
-// Loads each config file in `files` and writes, for each, either every error as
-// "file:line:col: message" (one per line, to `err`) or "file: ok" (to `out`).
+// Loads each file in `files` and writes, for each, either every error as
+// "file:line:col: message" (one per line, to `err`) or "file: ok" (to `out`; followed by
+// " (N SLOs, M alerts from K rule files)" when rules were loaded). A file that looks like a rule
+// file (LooksLikeRuleFile: top-level slos:/alerts: or OpenSLO apiVersion) is checked as one,
+// with the defaults of an empty config; a config file's rule_files are loaded and checked too.
 // For a clean file it also writes, to `err`, one line per icmp check this process would run
 // (those of collector.location when set, else every icmp check) when it cannot open ICMP
 // sockets: "file:line: warning: icmp check \"name\" cannot run in this process: <why>".

@@ -1,5 +1,7 @@
 #include "app/config.h"
 
+#include <glob.h>
+
 #include "app/config_collector.h"
 #include "app/yaml_reader.h"
 
@@ -66,7 +68,10 @@ class Parser : public YamlReader {
             {"agent", [&](auto& v, auto& at, auto& p) { collector.ParseAgent(v, at, p); }},
             {"services",
              [&](auto& v, auto& at, auto& p) { collector.ParseServices(v, at, p); }},
+            {"rule_files",
+             [&](auto& v, auto& at, auto& p) { ParseRuleFiles(v, at, p, &cfg->rule_files); }},
         });
+    cfg->rule_files_dir = base_dir_.string();
     collector.Finish();
     // Tokens from files follow the inline ones, whatever order the keys came in.
     for (auto& [list, tokens] : file_tokens_) {
@@ -298,6 +303,32 @@ class Parser : public YamlReader {
           if (region.display_name.empty()) region.display_name = region.name;
           regions->push_back(std::move(region));
         });
+  }
+
+  // Globs of rule files: each must match at least one file now (a reload reports it again).
+  void ParseRuleFiles(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
+                      std::vector<std::string>* globs) {
+    StringList(node, at, path, globs, "glob");
+    if (!node.IsSequence()) return;
+    WalkList(node, at, path,
+             [&](const YAML::Node& item, const YAML::Mark& item_at, const std::string& item_path,
+                 size_t) {
+               if (!item.IsScalar() || item.Scalar().empty()) return;
+               std::string pattern = Resolve(item.Scalar());
+               glob_t g{};
+               int rc = glob(pattern.c_str(), 0, nullptr, &g);
+               globfree(&g);
+               if (rc == GLOB_NOMATCH) {
+                 Error(item_at, fmt::format("{}: {} matches no files{}", item_path,
+                                            Quote(item.Scalar()),
+                                            pattern == item.Scalar()
+                                                ? ""
+                                                : " (looked for " + Quote(pattern) + ")"));
+               } else if (rc != 0) {
+                 Error(item_at, fmt::format("{}: cannot expand {}", item_path,
+                                            Quote(item.Scalar())));
+               }
+             });
   }
 
   void ParseLog(const YAML::Node& node, const YAML::Mark& at, const std::string& path,

@@ -15,6 +15,7 @@
 //            max_send_bytes, send_timeout, heartbeat_interval, listen
 //   services: [{name, description, checks: [{name, region, locations, interval, timeout,
 //            labels, and one of http/tcp/dns/tls/icmp}]}] (see config_collector.cc)
+//   rule_files: [glob, ...]  (SLOs and alert rules; see app/rule_files.h)
 // Relative tls and token file paths resolve against the directory of the config file; data_dir
 // is kept as written (relative to the working directory of the process).
 //
@@ -162,6 +163,11 @@ struct Config {
   CollectorConfig collector;
   AgentConfig agent;
   std::vector<ServiceConfig> services;
+  // Globs (glob(3)) of rule files, as written; relative ones resolve against rule_files_dir.
+  // Each matched at least one file when the config was parsed. Loaded by LoadRuleFiles
+  // (app/rule_files.h), at startup and on reload.
+  std::vector<std::string> rule_files;
+  std::string rule_files_dir;  // the config file's directory (or the base_dir given)
 };
 
 // The checks that run at `location`: every configured check listing it, with spec.location set,
