@@ -16,8 +16,11 @@ constexpr std::string_view kGlobal = "global";
 // The fields that decide what the counts hold: when they are unchanged on reload the counts are
 // kept.
 std::string CountsKey(const SloRule& r) {
-  std::string k = fmt::format("{}|{}|{}|{}|", slo::SliKindName(r.spec.sli), r.spec.quorum,
-                              r.spec.window.ToString(), r.spec.SliceTarget());
+  // The slice target classifies minutes as they are appended, so it only matters for
+  // time slices (with occurrences it follows the objective, which is not data-defining).
+  std::string k = fmt::format(
+      "{}|{}|{}|{}|", slo::SliKindName(r.spec.sli), r.spec.quorum, r.spec.window.ToString(),
+      r.spec.method == slo::BudgetingMethod::kTimeslices ? r.spec.SliceTarget() : -1.0);
   for (const auto& region : r.spec.regions) k += region + ",";
   auto add = [&k](std::string_view what, const std::vector<store::Matcher>& ms) {
     k += what;
