@@ -228,18 +228,24 @@ TEST(OracleTest, CountsBudgetsAndBurnRatesEqualPrometheus) {
   }
   core::FakeClock clock(AtMinute(first));
   TestStore store(clock);
+  // In time order, as agents send them (the store rejects what is older than its newest sample
+  // minus the 2-hour out-of-order window).
+  std::vector<std::pair<core::Labels, core::Sample>> all;
   for (const Scenario& s : scenarios) {
-    std::vector<std::pair<core::Labels, core::Sample>> batch;
     for (const auto& [region, locs] : s.samples) {
       for (const auto& [loc, samples] : locs) {
-        for (const core::Sample& x : samples) {
-          batch.push_back({L({{"__name__", "probe_success"}, {"probe", s.probe},
-                              {"region", region}, {"location", loc}}),
-                           x});
-        }
+        const core::Labels labels = L({{"__name__", "probe_success"}, {"probe", s.probe},
+                                       {"region", region}, {"location", loc}});
+        for (const core::Sample& x : samples) all.push_back({labels, x});
       }
     }
-    store.Write(batch);
+  }
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return a.second.timestamp_ms < b.second.timestamp_ms;
+  });
+  for (size_t i = 0; i < all.size(); i += 10'000) {
+    store.Write({all.begin() + static_cast<ptrdiff_t>(i),
+                 all.begin() + static_cast<ptrdiff_t>(std::min(all.size(), i + 10'000))});
   }
   testutil::TempDir dir;
   PrometheusOracle prom(dir, scenarios);
