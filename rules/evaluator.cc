@@ -1,0 +1,536 @@
+#include "rules/evaluator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "core/log.h"
+
+namespace nines::rules {
+namespace {
+
+constexpr std::string_view kGlobal = "global";
+
+// The fields that decide what the counts hold: when they are unchanged on reload the counts are
+// kept.
+std::string CountsKey(const SloRule& r) {
+  // The slice target classifies minutes as they are appended, so it only matters for
+  // time slices (with occurrences it follows the objective, which is not data-defining).
+  std::string k = fmt::format(
+      "{}|{}|{}|{}|", slo::SliKindName(r.spec.sli), r.spec.quorum, r.spec.window.ToString(),
+      r.spec.method == slo::BudgetingMethod::kTimeslices ? r.spec.SliceTarget() : -1.0);
+  for (const auto& region : r.spec.regions) k += region + ",";
+  auto add = [&k](std::string_view what, const std::vector<store::Matcher>& ms) {
+    k += what;
+    for (const auto& m : ms) k += m.ToString() + ",";
+  };
+  add("|s:", r.source.selector);
+  add("|g:", r.source.good);
+  add("|b:", r.source.bad);
+  add("|t:", r.source.total);
+  k += fmt::format("|{}|{}|{}", r.source.threshold, r.source.max_age.nanos(),
+                   r.source.region_label);
+  for (const auto& rule : r.spec.alerting.rules) k += "|" + rule.long_window.ToString();
+  return k;
+}
+
+std::string Number(double v) {
+  if (!std::isfinite(v)) return "null";
+  return fmt::format("{}", v);
+}
+std::string Number(const std::optional<double>& v) { return v ? Number(*v) : "null"; }
+std::string Time(const std::optional<core::Timestamp>& t) {
+  if (!t) return "null";
+  std::string out;
+  AppendJsonString(&out, t->ToRfc3339());
+  return out;
+}
+std::string FormatOpt(const std::optional<double>& v, std::string_view none = "none") {
+  return v ? fmt::format("{:.6g}", *v) : std::string(none);
+}
+
+// The objective as a ratio, without binary noise (99.8 / 100 prints as 0.998).
+std::string Objective(const slo::SloSpec& spec) {
+  return fmt::format("{:.12g}", spec.objective / 100.0);
+}
+
+std::string_view Unit(const slo::SloSpec& spec) {
+  return spec.method == slo::BudgetingMethod::kOccurrences ? "events" : "minutes";
+}
+
+core::Result<core::Labels> ConditionLabels(const slo::SloSpec& spec, std::string_view alertname,
+                                           std::string_view region, std::string_view severity) {
+  core::Labels::Builder b(spec.labels);
+  b.Set(core::kMetricNameLabel, "");
+  b.Set("alertname", alertname);
+  b.Set("slo", spec.name);
+  b.Set("service", spec.service);
+  b.Set("region", region);
+  b.Set("severity", severity);
+  return b.Build();
+}
+
+// The annotations every SLO condition shares.
+void CommonAnnotations(const slo::SloSpec& spec, const slo::SloReport& r,
+                       std::map<std::string, std::string>* a) {
+  (*a)["objective"] = fmt::format("{}", spec.objective);
+  (*a)["window"] = spec.window.ToString();
+  (*a)["sli"] = FormatOpt(r.sli);
+  (*a)["budget_unit"] = std::string(Unit(spec));
+  (*a)["budget_total"] = fmt::format("{:.6g}", r.budget_total);
+  (*a)["budget_remaining"] = fmt::format("{:.6g}", r.budget_remaining);
+  (*a)["budget_remaining_ratio"] = FormatOpt(r.budget_remaining_ratio);
+  (*a)["exhaustion_at_1h_burn"] = r.exhaustion_at_1h ? r.exhaustion_at_1h->ToRfc3339() : "never";
+  (*a)["exhaustion_at_6h_burn"] = r.exhaustion_at_6h ? r.exhaustion_at_6h->ToRfc3339() : "never";
+}
+
+std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
+                                        const std::vector<slo::SloReport>& reports,
+                                        const StoreCounts& counts, int64_t end_minute,
+                                        const SloEvaluatorOptions& options) {
+  std::vector<ActiveCondition> out;
+  const int64_t no_data_minutes =
+      std::max<int64_t>(1, (options.no_data_for.nanos() + core::Duration::Minutes(1).nanos() - 1) /
+                               core::Duration::Minutes(1).nanos());
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const slo::SloReport& r = reports[i];
+    const bool global = i == counts.size();
+    if (global && !options.alert_on_global) continue;
+    std::string remaining_text =
+        fmt::format("{:.4g} of {:.4g} {} ({})", r.budget_remaining, r.budget_total, Unit(spec),
+                    r.budget_remaining_ratio
+                        ? fmt::format("{:.2f}%", *r.budget_remaining_ratio * 100)
+                        : std::string("no budget yet"));
+    for (const slo::AlertCondition& c : r.alerts) {
+      if (!c.firing) continue;
+      auto labels =
+          ConditionLabels(spec, "SloBurnRate", r.region, slo::SeverityName(c.rule.severity));
+      if (!labels.ok()) continue;
+      core::Labels::Builder b(*labels);
+      b.Set("long_window", c.rule.long_window.ToString());
+      b.Set("short_window", c.rule.short_window.ToString());
+      auto full = b.Build();
+      if (!full.ok()) continue;
+      ActiveCondition ac;
+      ac.labels = std::move(*full);
+      ac.value = c.long_burn.rate.value_or(0);
+      CommonAnnotations(spec, r, &ac.annotations);
+      ac.annotations["window_pair"] = c.rule.long_window.ToString() + "/" +
+                                      c.rule.short_window.ToString();
+      ac.annotations["long_burn_rate"] = FormatOpt(c.long_burn.rate);
+      ac.annotations["short_burn_rate"] = FormatOpt(c.short_burn.rate);
+      ac.annotations["factor"] = fmt::format("{:.6g}", c.factor);
+      ac.annotations["summary"] =
+          fmt::format("SLO {} in {} burns its error budget at {}x over {} and {}x over {} "
+                      "(threshold {:.4g}x)",
+                      spec.name, r.region, FormatOpt(c.long_burn.rate),
+                      c.rule.long_window.ToString(), FormatOpt(c.short_burn.rate),
+                      c.rule.short_window.ToString(), c.factor);
+      ac.annotations["description"] = fmt::format(
+          "{} budget left; exhausted at {} at the 1h burn rate, at {} at the 6h burn rate",
+          remaining_text, ac.annotations["exhaustion_at_1h_burn"],
+          ac.annotations["exhaustion_at_6h_burn"]);
+      out.push_back(std::move(ac));
+    }
+    if (r.status == slo::SloStatus::kExhausted) {
+      auto labels = ConditionLabels(spec, "SloErrorBudgetExhausted", r.region, "ticket");
+      if (labels.ok()) {
+        ActiveCondition ac;
+        ac.labels = std::move(*labels);
+        ac.value = r.budget_remaining_ratio.value_or(0);
+        CommonAnnotations(spec, r, &ac.annotations);
+        ac.annotations["summary"] = fmt::format("SLO {} in {} has exhausted its error budget",
+                                                spec.name, r.region);
+        ac.annotations["description"] = remaining_text + " budget left";
+        out.push_back(std::move(ac));
+      }
+    }
+    if (!global) {
+      const slo::CountSource& src = counts.region(i);
+      slo::WindowCounts recent = src.Counts(end_minute - no_data_minutes, end_minute);
+      if (recent.covered == 0) {
+        // Minutes since the last bucket with data, searched back over the budget window by
+        // halving (O(log window) queries).
+        int64_t lo = r.window.begin_minute, hi = end_minute - no_data_minutes;
+        double since = static_cast<double>(end_minute - lo);
+        if (src.Counts(lo, hi).covered > 0) {
+          // Find the last minute m in [lo, hi) with data: the largest m with Counts(m, hi) > 0.
+          int64_t a = lo, b = hi - 1;
+          while (a < b) {
+            int64_t mid = a + (b - a + 1) / 2;
+            if (src.Counts(mid, hi).covered > 0) a = mid; else b = mid - 1;
+          }
+          since = static_cast<double>(end_minute - (a + 1));
+        }
+        auto labels = ConditionLabels(spec, "SloNoData", r.region, "ticket");
+        if (labels.ok()) {
+          ActiveCondition ac;
+          ac.labels = std::move(*labels);
+          ac.value = since;
+          ac.annotations["summary"] = fmt::format(
+              "SLO {} has no data from {} for {} minutes", spec.name, r.region, since);
+          ac.annotations["description"] = fmt::format(
+              "no bucket with data in the last {} completed minutes; the region's samples (or "
+              "enough of its probe locations for the quorum) are missing",
+              no_data_minutes);
+          ac.annotations["no_data_minutes"] = fmt::format("{}", since);
+          out.push_back(std::move(ac));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+void AppendLabelsJson(std::string* out, const core::Labels& labels) {
+  out->push_back('{');
+  bool first = true;
+  for (const core::Label& l : labels) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(out, l.name);
+    out->push_back(':');
+    AppendJsonString(out, l.value);
+  }
+  out->push_back('}');
+}
+
+void AppendMapJson(std::string* out, const std::map<std::string, std::string>& m) {
+  out->push_back('{');
+  bool first = true;
+  for (const auto& [k, v] : m) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(out, k);
+    out->push_back(':');
+    AppendJsonString(out, v);
+  }
+  out->push_back('}');
+}
+
+void AppendReportJson(std::string* out, const slo::SloSpec& spec, const slo::SloReport& r,
+                      bool detail) {
+  *out += "{\"region\":";
+  AppendJsonString(out, r.region);
+  *out += ",\"status\":";
+  AppendJsonString(out, slo::SloStatusName(r.status));
+  *out += fmt::format(
+      ",\"sli\":{},\"objective\":{},\"good\":{},\"total\":{},\"coverage\":{}", Number(r.sli),
+      Objective(spec), r.tally.good, r.tally.total, Number(r.coverage));
+  *out += fmt::format(
+      ",\"budget\":{{\"unit\":\"{}\",\"total\":{},\"consumed\":{},\"remaining\":{},"
+      "\"remaining_ratio\":{},\"consumed_ratio\":{}}}",
+      Unit(spec), Number(r.budget_total), Number(r.budget_consumed), Number(r.budget_remaining),
+      Number(r.budget_remaining_ratio),
+      r.budget_remaining_ratio ? Number(1 - *r.budget_remaining_ratio) : "null");
+  *out += ",\"burn_rates\":{";
+  for (size_t i = 0; i < r.burn_rates.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJsonString(out, r.burn_rates[i].window.ToString());
+    *out += ":" + Number(r.burn_rates[i].rate);
+  }
+  *out += "}";
+  *out += ",\"exhaustion\":{\"at_1h_burn\":" + Time(r.exhaustion_at_1h) +
+          ",\"at_6h_burn\":" + Time(r.exhaustion_at_6h) + "}";
+  *out += ",\"window\":{\"start\":" + Time(slo::MinuteStart(r.window.begin_minute)) +
+          ",\"end\":" + Time(slo::MinuteStart(r.window.end_minute)) +
+          ",\"period\":" + fmt::format("\"{}\"", r.window.period.ToString()) + "}";
+  if (detail) {
+    *out += ",\"burn_rate_rules\":[";
+    for (size_t i = 0; i < r.alerts.size(); ++i) {
+      const slo::AlertCondition& c = r.alerts[i];
+      if (i > 0) out->push_back(',');
+      *out += fmt::format(
+          "{{\"severity\":\"{}\",\"long_window\":\"{}\",\"short_window\":\"{}\",\"factor\":{},"
+          "\"long_burn_rate\":{},\"short_burn_rate\":{},\"long_events\":{},\"guarded\":{},"
+          "\"firing\":{}}}",
+          slo::SeverityName(c.rule.severity), c.rule.long_window.ToString(),
+          c.rule.short_window.ToString(), Number(c.factor), Number(c.long_burn.rate),
+          Number(c.short_burn.rate), c.long_burn.tally.total, c.guarded, c.firing);
+    }
+    *out += "]";
+  }
+  out->push_back('}');
+}
+
+void AppendSloJson(std::string* out, const SloEvaluation& e, bool detail) {
+  const slo::SloSpec& spec = e.rule.spec;
+  *out += "{\"name\":";
+  AppendJsonString(out, spec.name);
+  *out += ",\"service\":";
+  AppendJsonString(out, spec.service);
+  *out += ",\"description\":";
+  AppendJsonString(out, spec.description);
+  *out += fmt::format(",\"sli_kind\":\"{}\",\"objective\":{},\"window\":",
+                      slo::SliKindName(spec.sli), Objective(spec));
+  AppendJsonString(out, spec.window.ToString());
+  *out += fmt::format(",\"budgeting_method\":\"{}\",\"labels\":",
+                      slo::BudgetingMethodName(spec.method));
+  AppendLabelsJson(out, spec.labels);
+  *out += ",\"file\":";
+  AppendJsonString(out, e.rule.file);
+  *out += fmt::format(",\"line\":{},\"evaluated_at\":", e.rule.line);
+  *out += e.evaluated_at == core::Timestamp() ? "null" : Time(e.evaluated_at);
+  *out += ",\"error\":";
+  if (e.error.empty()) {
+    *out += "null";
+  } else {
+    AppendJsonString(out, e.error);
+  }
+  *out += ",\"regions\":[";
+  for (size_t i = 0; i < e.reports.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendReportJson(out, spec, e.reports[i], detail);
+  }
+  *out += "]";
+  if (detail) {
+    *out += ",\"alerts\":[";
+    for (size_t i = 0; i < e.conditions.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      *out += "{\"labels\":";
+      AppendLabelsJson(out, e.conditions[i].labels);
+      *out += ",\"annotations\":";
+      AppendMapJson(out, e.conditions[i].annotations);
+      *out += ",\"value\":" + Number(e.conditions[i].value) + "}";
+    }
+    *out += "]";
+  }
+  out->push_back('}');
+}
+
+}  // namespace
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          *out += fmt::format("\\u{:04x}", c);
+        } else {
+          out->push_back(ch);  // UTF-8 passes through unchanged
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+struct SloEvaluator::Entry {
+  SloRule rule;
+  std::string key;
+  std::unique_ptr<StoreCounts> counts;
+  SloEvaluation last;
+};
+
+SloEvaluator::SloEvaluator(store::Reader& reader, AppenderFactory appenders,
+                           SloEvaluatorOptions options)
+    : reader_(reader),
+      appenders_(std::move(appenders)),
+      options_(options),
+      results_(std::make_shared<const std::vector<SloEvaluation>>()) {}
+
+SloEvaluator::~SloEvaluator() = default;
+
+void SloEvaluator::SetRules(std::vector<SloRule> rules) {
+  std::lock_guard<std::mutex> lock(eval_mu_);
+  std::map<std::string, std::unique_ptr<Entry>> old;
+  for (auto& e : entries_) old[e->rule.spec.name] = std::move(e);
+  entries_.clear();
+  StoreCountsOptions co;
+  co.settle = options_.settle;
+  co.backfill = options_.backfill;
+  co.max_window = options_.max_window;
+  for (SloRule& rule : rules) {
+    auto e = std::make_unique<Entry>();
+    e->key = CountsKey(rule);
+    auto it = old.find(rule.spec.name);
+    if (it != old.end() && it->second->key == e->key) {
+      e = std::move(it->second);  // unchanged data: keep the counts and the last results
+    } else {
+      e->counts = std::make_unique<StoreCounts>(rule, co);
+    }
+    e->rule = std::move(rule);
+    e->last.rule = e->rule;
+    entries_.push_back(std::move(e));
+  }
+  std::vector<SloEvaluation> published;
+  for (const auto& e : entries_) published.push_back(e->last);
+  std::lock_guard<std::mutex> rlock(results_mu_);
+  results_ = std::make_shared<const std::vector<SloEvaluation>>(std::move(published));
+}
+
+void SloEvaluator::WriteBack(const Entry& e, core::Timestamp now, store::Appender& app,
+                             core::Status* st) {
+  const slo::SloSpec& spec = e.rule.spec;
+  const int64_t t = now.UnixMillis();
+  const std::string unit(Unit(spec));
+  for (size_t i = 0; i < e.last.reports.size(); ++i) {
+    const slo::SloReport& r = e.last.reports[i];
+    auto put = [&](std::string_view name, double v,
+                   std::initializer_list<std::pair<std::string_view, std::string>> extra = {}) {
+      if (!st->ok() || !std::isfinite(v)) return;
+      core::Labels::Builder b;
+      b.Set(core::kMetricNameLabel, name);
+      b.Set("slo", spec.name);
+      b.Set("service", spec.service);
+      b.Set("region", r.region);
+      for (const auto& [k, val] : extra) b.Set(k, val);
+      auto labels = b.Build();
+      if (!labels.ok()) {
+        *st = labels.status();
+        return;
+      }
+      *st = app.Append(*labels, t, v);
+    };
+    if (r.sli) put("nines_slo_sli", *r.sli, {{"window", spec.window.ToString()}});
+    if (r.budget_remaining_ratio) {
+      put("nines_slo_error_budget_remaining", *r.budget_remaining_ratio);
+    }
+    put("nines_slo_error_budget_remaining_" + unit, r.budget_remaining);
+    put("nines_slo_error_budget_total_" + unit, r.budget_total);
+    for (const slo::BurnRate& b : r.burn_rates) {
+      if (b.rate) put("nines_slo_burn_rate", *b.rate, {{"window", b.window.ToString()}});
+    }
+    put("nines_slo_coverage", r.coverage);
+    // Cumulative events since the counts began.
+    const bool global = i == e.counts->size();
+    const slo::CountSource& src = global ? e.counts->global() : e.counts->region(i);
+    slo::WindowCounts all = src.Counts(e.counts->first_minute(), e.counts->end_minute());
+    slo::Tally tally = slo::TallyOf(spec, all);
+    if (spec.method == slo::BudgetingMethod::kOccurrences) {
+      put("nines_slo_events_total", static_cast<double>(tally.good), {{"outcome", "good"}});
+      put("nines_slo_events_total", static_cast<double>(tally.bad()), {{"outcome", "bad"}});
+    } else {
+      put("nines_slo_events_total", static_cast<double>(all.good), {{"outcome", "good"}});
+      put("nines_slo_events_total", static_cast<double>(all.total - all.good),
+          {{"outcome", "bad"}});
+    }
+  }
+}
+
+core::Result<std::vector<ActiveCondition>> SloEvaluator::Evaluate(core::Timestamp now) {
+  std::lock_guard<std::mutex> lock(eval_mu_);
+  std::vector<ActiveCondition> all;
+  core::Status first_error = core::Status::Ok();
+  size_t failed = 0;
+  const int64_t end_minute = slo::MinuteOf(now);
+  for (auto& ep : entries_) {
+    Entry& e = *ep;
+    core::Status st = e.counts->Update(reader_, now);
+    std::vector<slo::SloReport> reports;
+    if (st.ok()) {
+      for (size_t i = 0; i <= e.counts->size() && st.ok(); ++i) {
+        const bool global = i == e.counts->size();
+        auto r = slo::EvaluateSlo(e.rule.spec,
+                                  global ? std::string(kGlobal) : e.counts->region_name(i),
+                                  global ? e.counts->global() : e.counts->region(i), now);
+        if (!r.ok()) {
+          st = r.status();
+        } else {
+          reports.push_back(std::move(*r));
+        }
+      }
+    }
+    if (!st.ok()) {
+      ++failed;
+      if (first_error.ok()) first_error = st;
+      e.last.error = st.ToString();
+      LOG_WARNING("slo {}: evaluation at {} failed: {}", e.rule.spec.name, now.ToRfc3339(),
+                  st.ToString());
+    } else {
+      e.last.error.clear();
+      e.last.reports = std::move(reports);
+      e.last.conditions =
+          Conditions(e.rule.spec, e.last.reports, *e.counts, end_minute, options_);
+      e.last.evaluated_at = now;
+    }
+    all.insert(all.end(), e.last.conditions.begin(), e.last.conditions.end());
+  }
+  {
+    std::vector<SloEvaluation> published;
+    published.reserve(entries_.size());
+    for (const auto& e : entries_) published.push_back(e->last);
+    std::lock_guard<std::mutex> rlock(results_mu_);
+    results_ = std::make_shared<const std::vector<SloEvaluation>>(std::move(published));
+  }
+  if (options_.write_back && appenders_ && failed < entries_.size()) {
+    std::unique_ptr<store::Appender> app = appenders_();
+    core::Status st = core::Status::Ok();
+    for (const auto& e : entries_) {
+      if (e->last.evaluated_at == now && e->last.error.empty()) WriteBack(*e, now, *app, &st);
+    }
+    if (!st.ok()) {
+      app->Rollback();
+      return st;
+    }
+    auto committed = app->Commit();
+    if (!committed.ok()) return committed.status();
+  }
+  if (!entries_.empty() && failed == entries_.size()) {
+    return core::InternalError("every SLO failed to evaluate; first: {}", first_error.ToString());
+  }
+  return all;
+}
+
+std::vector<SloEvaluation> SloEvaluator::Results() const {
+  std::lock_guard<std::mutex> lock(results_mu_);
+  return *results_;
+}
+
+size_t SloEvaluator::MemoryBytes() const {
+  std::lock_guard<std::mutex> lock(eval_mu_);
+  size_t total = 0;
+  for (const auto& e : entries_) total += e->counts->MemoryBytes();
+  return total;
+}
+
+std::string SloEvaluator::SlosJson() const {
+  std::shared_ptr<const std::vector<SloEvaluation>> results;
+  {
+    std::lock_guard<std::mutex> lock(results_mu_);
+    results = results_;
+  }
+  std::string out = "{\"status\":\"success\",\"data\":[";
+  for (size_t i = 0; i < results->size(); ++i) {
+    if (i > 0) out.push_back(',');
+    AppendSloJson(&out, (*results)[i], /*detail=*/false);
+  }
+  out += "]}";
+  return out;
+}
+
+core::Result<std::string> SloEvaluator::SloJson(std::string_view name) const {
+  std::shared_ptr<const std::vector<SloEvaluation>> results;
+  {
+    std::lock_guard<std::mutex> lock(results_mu_);
+    results = results_;
+  }
+  for (const SloEvaluation& e : *results) {
+    if (e.rule.spec.name != name) continue;
+    std::string out = "{\"status\":\"success\",\"data\":";
+    AppendSloJson(&out, e, /*detail=*/true);
+    out += "}";
+    return out;
+  }
+  return core::NotFoundError("no SLO named \"{}\"", name);
+}
+
+}  // namespace nines::rules

@@ -1,0 +1,154 @@
+// rules/evaluator.h: the SLO evaluation over the store. Each cycle (every `interval`, driven by
+// whoever holds the clock) SloEvaluator::Evaluate(now):
+//   1. advances every SLO's per-region minute counts from the store (rules/store_counts.h: a
+//      backfill of the window once, then only the minutes completed since the last cycle plus a
+//      short re-read tail for late samples),
+//   2. evaluates every SLO per region and for region="global" with slo::EvaluateSlo (O(1) in the
+//      window length),
+//   3. writes the state back to the store as series at `now` (see "Series written" below),
+//   4. returns the SLO-derived alert conditions (burn rate, budget exhausted, no data) for the
+//      alert lifecycle (rules/alerts.h), and keeps the results for GET /api/v1/slos.
+//
+// Series written at `now` (labels slo, service, region; region="global" is the sum over regions):
+//   nines_slo_sli{window}                                   good / total over the budget window
+//   nines_slo_error_budget_remaining                        remaining / total (ratio, may be < 0)
+//   nines_slo_error_budget_remaining_events | _minutes      absolute (occurrences | timeslices)
+//   nines_slo_error_budget_total_events | _minutes          the budget total
+//   nines_slo_burn_rate{window="5m"|...|"3d"}               one per slo::kBurnRateWindows
+//   nines_slo_events_total{outcome="good"|"bad"}            events counted since the SLO's counts
+//                                                           began (the backfill start): a counter
+//                                                           that resets when the SLO is rebuilt
+//   nines_slo_coverage                                      buckets with data / buckets
+// A value that is unknown (nothing counted) is not written.
+//
+// Alert conditions (rules::ActiveCondition), each with labels slo, service, region (also
+// "global") and the SLO's own labels (which cannot override these):
+//   alertname="SloBurnRate", severity, long_window, short_window: a multi-window burn-rate rule
+//     fires (slo::AlertCondition::firing). value: the long window's burn rate.
+//   alertname="SloErrorBudgetExhausted", severity="ticket": the remaining budget is <= 0.
+//     value: the remaining ratio.
+//   alertname="SloNoData", severity="ticket": a region has no bucket with data in the last
+//     `no_data_for` of completed minutes (per region only, not global). This watches the SLO's
+//     own samples, not an agent heartbeat: it fires for a dead agent, a dead prober, a dropped
+//     scrape or a quorum that cannot be reached (fixed quorum, too few locations reporting) alike.
+//     value: minutes since the region's last bucket with data within the window (or the window
+//     length when none).
+// Annotations carry the numbers (see Evaluate).
+//
+// Thread-safety: all public methods are thread-safe. Evaluate and SetRules serialize with each
+// other; SlosJson/SloJson read the last published results and never wait for a cycle's store
+// reads. The Reader and the appender factory must outlive the evaluator.
+#ifndef NINES_RULES_EVALUATOR_H_
+#define NINES_RULES_EVALUATOR_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "core/time.h"
+#include "rules/rules.h"
+#include "rules/store_counts.h"
+#include "slo/slo.h"
+#include "store/store.h"
+
+namespace nines::rules {
+
+struct SloEvaluatorOptions {
+  // How often the owner should call Evaluate. The evaluator itself never reads a clock; this is
+  // for the scheduler that drives it.
+  core::Duration interval = core::Duration::Seconds(10);
+  // Late-data settle period: see StoreCountsOptions::settle.
+  core::Duration settle = core::Duration::Minutes(5);
+  // Longest history kept per SLO (caps calendar quarters and long rolling windows).
+  core::Duration max_window = core::Duration::Days(400);
+  // How a backfill reads history: raw samples (default; within the store's raw retention) or the
+  // one-minute rollups (for windows beyond it). See ReadPath.
+  ReadPath backfill = ReadPath::kRaw;
+  // SloNoData fires for a region without data in this many of the last completed minutes.
+  core::Duration no_data_for = core::Duration::Minutes(5);
+  // Whether burn-rate and exhaustion conditions are also produced for region="global".
+  bool alert_on_global = true;
+  // Whether Evaluate writes the SLO state series back through the appender factory.
+  bool write_back = true;
+};
+
+// Makes a new appender for one write-back batch (store::Store::NewAppender).
+using AppenderFactory = std::function<std::unique_ptr<store::Appender>()>;
+
+// What one Evaluate produced for one SLO.
+struct SloEvaluation {
+  SloRule rule;
+  core::Timestamp evaluated_at;          // zero until the first evaluation
+  std::vector<slo::SloReport> reports;   // every region in name order, then "global"
+  std::vector<ActiveCondition> conditions;
+  std::string error;                     // the last cycle's error for this SLO, "" when none
+};
+
+class SloEvaluator {
+ public:
+  // `reader` is read every cycle; `appenders` makes the write-back appenders (may be null when
+  // options.write_back is false).
+  SloEvaluator(store::Reader& reader, AppenderFactory appenders, SloEvaluatorOptions options = {});
+  ~SloEvaluator();
+  SloEvaluator(const SloEvaluator&) = delete;
+  SloEvaluator& operator=(const SloEvaluator&) = delete;
+
+  // Replaces the SLOs (a reload). An SLO whose data-defining fields (SLI kind, source, regions,
+  // quorum, window, time-slice target) are unchanged keeps its counts; other changes
+  // (objective, alerting, labels, description, ...) apply from the next Evaluate without a
+  // re-read. A changed SLO is rebuilt: its counts are backfilled again at the next Evaluate.
+  // SLOs no longer present are dropped with their state. Cheap: no store reads.
+  // REQUIRES: each rule passed slo::ValidateSlo; names are unique.
+  void SetRules(std::vector<SloRule> rules);
+
+  // One cycle at `now` (see the file comment). Returns every active condition of every SLO.
+  // An SLO whose store read fails keeps its previous reports and conditions (so a read error
+  // neither resolves a burning alert nor fires a new one) and records the error for the API; the
+  // other SLOs proceed. Errors: the write-back's Commit error (the conditions are then lost for
+  // this call, the state is kept and the next cycle writes again); INTERNAL when every SLO
+  // failed to read (the first error's message).
+  core::Result<std::vector<ActiveCondition>> Evaluate(core::Timestamp now);
+
+  // GET /api/v1/slos: {"status":"success","data":[<slo>...]} with, per SLO, its definition and
+  // per region then "global": status, sli, objective, good/total, coverage, budget (total,
+  // consumed, remaining, remaining_ratio, unit "events"|"minutes"), burn rates per window,
+  // exhaustion times at the 1h and 6h burn, and the window's bounds. Unknown numbers are null.
+  std::string SlosJson() const;
+  // GET /api/v1/slos/NAME: {"status":"success","data":<slo>} as above, plus per region every
+  // burn-rate rule's evaluation, plus the SLO's active alert conditions.
+  // Errors: NOT_FOUND when there is no SLO `name`.
+  core::Result<std::string> SloJson(std::string_view name) const;
+
+  // The last published results, in the order of SetRules.
+  std::vector<SloEvaluation> Results() const;
+
+  // Approximate memory of all counts (24 bytes per minute per region, plus the global sum).
+  size_t MemoryBytes() const;
+
+ private:
+  struct Entry;
+  void WriteBack(const Entry& e, core::Timestamp now, store::Appender& app, core::Status* st);
+
+  store::Reader& reader_;
+  AppenderFactory appenders_;
+  const SloEvaluatorOptions options_;
+
+  mutable std::mutex eval_mu_;  // serializes Evaluate and SetRules; guards entries_
+  std::vector<std::unique_ptr<Entry>> entries_;
+
+  mutable std::mutex results_mu_;  // guards results_
+  std::shared_ptr<const std::vector<SloEvaluation>> results_;
+};
+
+// Appends `s` as a JSON string literal (quotes included) to `out`, escaping quotes, backslashes
+// and control characters (\u00XX). Exposed for tests.
+void AppendJsonString(std::string* out, std::string_view s);
+
+}  // namespace nines::rules
+
+#endif  // NINES_RULES_EVALUATOR_H_

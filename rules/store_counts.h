@@ -1,0 +1,160 @@
+// rules/store_counts.h: an SLO's one-minute buckets read from the store, per region, and kept up
+// to date across evaluations.
+//
+//  - ReadSloBuckets: the buckets of one SLO over a range of minutes, per region, straight from
+//    the store (a pure read; used for the backfill and for every incremental read).
+//  - StoreCounts: one SLO's running prefix counts (slo::PrefixCounts per region plus their
+//    per-minute sum for region="global"), backfilled once over the SLO's window and then
+//    advanced each evaluation by reading only the minutes completed since the last one plus a
+//    short re-read "tail" for late samples (see StoreCountsOptions::settle).
+//
+// How each SLI kind is read (SliSource in rules/rules.h says which fields apply):
+//  - probe availability: probe_success series split by `region_label` and by `location`; the
+//    samples of one (region, location) are merged (several targets of one probe from one place
+//    are one witness), tallied per minute (slo::ProbeMinutes) and combined with the SLO's quorum
+//    (slo::QuorumBuckets). Series without the region label are ignored.
+//  - latency from observations: each sample of the selected series is one event.
+//  - request ratio and histogram latency: every matching counter series gets its own exact
+//    per-minute increases (resets handled per series, as the store's rollups do: the predecessor
+//    of the first sample read comes from the store's Aggregate, wherever it lies), and the
+//    increases are summed per region. Raw counter values are never summed across series.
+//  - freshness: the selected gauges of a region are merged; each minute with a sample is one
+//    event (slo::FreshnessBuckets).
+//
+// Thread-safety: ReadSloBuckets is thread-safe when the Reader is (the store's is). StoreCounts is
+// thread-compatible: Update mutates; the CountSources it hands out are read-only views valid until
+// the next Update, and may be read from several threads at once between Updates.
+#ifndef NINES_RULES_STORE_COUNTS_H_
+#define NINES_RULES_STORE_COUNTS_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/time.h"
+#include "rules/rules.h"
+#include "slo/buckets.h"
+#include "slo/slo.h"
+#include "store/store.h"
+
+namespace nines::rules {
+
+// How a backfill reads the minutes of a long range.
+enum class ReadPath {
+  // Raw samples (Reader::Select) over the whole range, in slices of a day. Exact for every SLI
+  // kind; limited to the store's raw retention (35 days by default).
+  kRaw,
+  // One Reader::Aggregate(kCounts) per series and minute, from the store's one-minute rollups
+  // (kept 400 days by default). Exact for probe availability (0/1 values: successes = sum,
+  // failures = count - sum), counters (increase) and freshness (last sample per minute); latency
+  // from observations needs every sample and is always read raw.
+  kRollups,
+};
+
+struct StoreCountsOptions {
+  // Late data: the store accepts samples up to its out-of-order window (2 h by default) behind its
+  // newest sample, so a minute can still change after it ended. The last `settle` of completed
+  // minutes (the "tail") is re-read from the store on every Update and kept apart from the
+  // settled prefix counts; a minute enters the prefix counts only once it is `settle` old, and
+  // never changes after that. 5 minutes covers an agent's normal send delay (batches every few
+  // seconds, retries within a minute or two) at the cost of re-reading 5 minutes per SLO per
+  // cycle. Samples arriving later than `settle` after their minute are stored but not counted
+  // until the SLO is rebuilt (a rule reload that changes it, or a restart); set `settle` to the
+  // store's out-of-order window (2h) to make every count exact, at 24x the per-cycle read.
+  // Rounded up to whole minutes; 0 makes every completed minute final at once.
+  core::Duration settle = core::Duration::Minutes(5);
+  // How the first Update (and a rebuild after a long pause) reads the window.
+  ReadPath backfill = ReadPath::kRaw;
+  // The longest span kept in memory (and read by a backfill). The span needed is the SLO's budget
+  // window (for a calendar window: since the period's start) and its longest burn-rate window;
+  // this caps it. Memory: 24 bytes per minute per region plus the same for the global sum, so a
+  // 90-day window costs about 3 MiB per region.
+  core::Duration max_window = core::Duration::Days(400);
+};
+
+// The buckets of `rule` over minutes [begin_minute, end_minute) per region: each BucketSeries
+// starts at begin_minute and has end_minute - begin_minute buckets. Regions are
+// rule.spec.regions when it is set (each present, without data if the store has none) and
+// otherwise every value of the region label among the matching series with data in the range.
+// Errors: INVALID_ARGUMENT when the source lacks a selector its SLI kind needs; the reader's
+// errors otherwise. REQUIRES: begin_minute <= end_minute.
+core::Result<std::map<std::string, slo::BucketSeries>> ReadSloBuckets(
+    store::Reader& reader, const SloRule& rule, int64_t begin_minute, int64_t end_minute,
+    ReadPath path = ReadPath::kRaw);
+
+// The minutes of history `rule` needs at `now`: its budget window (for a calendar window, since
+// the start of the current period) or its longest burn-rate window, whichever is longer, capped
+// at `max_window`. Errors: as slo::ResolveWindow.
+core::Result<int64_t> NeededMinutes(const slo::SloSpec& spec, core::Timestamp now,
+                                    core::Duration max_window);
+
+// One SLO's counts, advanced from the store. Example:
+//   StoreCounts counts(rule, {});
+//   RETURN_IF_ERROR(counts.Update(reader, now));   // backfill, then cheap increments
+//   for (size_t i = 0; i < counts.size(); ++i)
+//     EvaluateSlo(rule.spec, counts.region_name(i), counts.region(i), now);
+//   EvaluateSlo(rule.spec, "global", counts.global(), now);
+class StoreCounts {
+ public:
+  // REQUIRES: slo::ValidateSlo(rule.spec) is OK.
+  StoreCounts(SloRule rule, StoreCountsOptions options);
+  ~StoreCounts();
+  StoreCounts(const StoreCounts&) = delete;
+  StoreCounts& operator=(const StoreCounts&) = delete;
+
+  // Brings the counts up to the minute before MinuteOf(now). The first call (or one after a pause
+  // longer than the needed span) reads the whole needed span with options.backfill; later calls
+  // read [settled end, MinuteOf(now)) raw: the tail again plus the minutes completed since.
+  // A `now` earlier than a previous one re-reads the tail only. On error the counts are as before
+  // the call. Errors: the reader's, and as NeededMinutes.
+  core::Status Update(store::Reader& reader, core::Timestamp now);
+
+  const SloRule& rule() const { return rule_; }
+  // Regions, sorted by name: rule.spec.regions, or every region seen since the backfill.
+  size_t size() const { return regions_.size(); }
+  const std::string& region_name(size_t i) const;
+  // Counts of region i: settled prefix counts plus the tail. Each query costs O(1) in the window
+  // length (at most `settle` minutes are summed). Valid until the next Update.
+  const slo::CountSource& region(size_t i) const;
+  // Counts for region="global" (events summed over regions, slices from the per-minute sum).
+  const slo::CountSource& global() const;
+
+  // Minutes before this are final; [settled_end(), end_minute()) is the re-read tail.
+  int64_t settled_end() const { return settled_end_; }
+  // The first minute the counts hold (the backfill start, later the trim point).
+  int64_t first_minute() const;
+  // One past the last minute counted (MinuteOf(now) of the last Update); 0 before the first.
+  int64_t end_minute() const { return end_minute_; }
+  bool initialized() const { return initialized_; }
+  // Minutes read from the store by the last Update (per region: the span re-read).
+  int64_t last_read_minutes() const { return last_read_minutes_; }
+  // Approximate heap bytes of the prefix counts.
+  size_t MemoryBytes() const;
+
+  struct Region;  // defined in store_counts.cc
+
+ private:
+  core::Status Backfill(store::Reader& reader, int64_t end, int64_t needed);
+  Region& RegionNamed(const std::string& name, int64_t first_minute);
+  void SetTail(std::map<std::string, slo::BucketSeries>& tail, int64_t begin, int64_t end);
+  void RebuildGlobal();
+  void Trim(int64_t needed);
+
+  SloRule rule_;
+  StoreCountsOptions options_;
+  double slice_target_;
+  bool initialized_ = false;
+  int64_t settled_end_ = 0;
+  int64_t end_minute_ = 0;
+  int64_t last_read_minutes_ = 0;
+  std::vector<std::unique_ptr<Region>> regions_;  // sorted by name; stable addresses
+  std::unique_ptr<Region> summed_;                // the per-minute sum of the regions
+  std::unique_ptr<slo::GlobalCounts> global_;
+};
+
+}  // namespace nines::rules
+
+#endif  // NINES_RULES_STORE_COUNTS_H_

@@ -1,0 +1,401 @@
+#include "rules/evaluator.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/rules/test_util.h"
+
+namespace nines::rules {
+namespace {
+
+using core::Duration;
+using ::testing::HasSubstr;
+using testing::AtMinute;
+using testing::kBaseMinute;
+using testing::L;
+using testing::MinuteMs;
+using testing::ProbeRule;
+using testing::Sel;
+using testing::TestStore;
+
+constexpr int64_t S = kBaseMinute;  // minute 0 of the scenario
+constexpr int64_t kDay = 1440;
+constexpr int64_t k30d = 30 * kDay;
+
+const slo::SloReport* Report(const std::vector<SloEvaluation>& results, std::string_view slo,
+                             std::string_view region) {
+  for (const auto& e : results) {
+    if (e.rule.spec.name != slo) continue;
+    for (const auto& r : e.reports) {
+      if (r.region == region) return &r;
+    }
+  }
+  return nullptr;
+}
+
+const ActiveCondition* Find(const std::vector<ActiveCondition>& cs, std::string_view alertname,
+                            std::string_view region, std::string_view long_window = "") {
+  for (const auto& c : cs) {
+    if (c.labels.Get("alertname") == alertname && c.labels.Get("region") == region &&
+        (long_window.empty() || c.labels.Get("long_window") == long_window)) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
+double Rate(const slo::SloReport& r, Duration w) {
+  const slo::BurnRate* b = r.BurnRateOver(w);
+  return b != nullptr && b->rate ? *b->rate : -1;
+}
+
+// The 30-day scenario: three regions with locations a, b, c probing every minute (at second 30)
+// over minutes [0, 30d + 60):
+//  - eu-west-1: a and b fail for 40 minutes on day 10 (2 of 3: 40 bad minutes); c alone fails for
+//    30 minutes on day 12 (a prober's blip: good); a, b and c all fail in the last 30 minutes
+//    [30d + 30, 30d + 60) (the current outage).
+//  - us-east-1: a alone fails for 15 minutes on day 5 (good); every location stops reporting at
+//    minute 30d + 50 (the last 10 minutes have no data).
+//  - ap-southeast-2: no location reports for 120 minutes on day 20 (unknown minutes); b and c
+//    fail for 10 minutes on day 25 (10 bad minutes).
+class EvaluatorScenarioTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* regions[] = {"us-east-1", "eu-west-1", "ap-southeast-2"};
+    const char* locations[] = {"a", "b", "c"};
+    for (int64_t day = 0; day * kDay < k30d + 60; ++day) {
+      auto app = store_->NewAppender();
+      for (int64_t m = day * kDay; m < std::min((day + 1) * kDay, k30d + 60); ++m) {
+        for (const char* region : regions) {
+          for (const char* loc : locations) {
+            std::string_view r = region, l = loc;
+            double v = 1;
+            if (r == "eu-west-1") {
+              if (m >= 10 * kDay + 100 && m < 10 * kDay + 140 && l != "c") v = 0;
+              if (m >= 12 * kDay + 300 && m < 12 * kDay + 330 && l == "c") v = 0;
+              if (m >= k30d + 30) v = 0;
+            } else if (r == "us-east-1") {
+              if (m >= 5 * kDay && m < 5 * kDay + 15 && l == "a") v = 0;
+              if (m >= k30d + 50) continue;
+            } else {
+              if (m >= 20 * kDay && m < 20 * kDay + 120) continue;
+              if (m >= 25 * kDay && m < 25 * kDay + 10 && l != "a") v = 0;
+            }
+            ASSERT_TRUE(app->Append(L({{"__name__", "probe_success"}, {"probe", "api"},
+                                       {"region", region}, {"location", loc}}),
+                                    MinuteMs(S + m) + 30'000, v)
+                            .ok());
+          }
+        }
+      }
+      ASSERT_TRUE(app->Commit().ok());
+    }
+  }
+
+  std::unique_ptr<SloEvaluator> NewEvaluator(SloEvaluatorOptions options = {}) {
+    return std::make_unique<SloEvaluator>(
+        *store_, [this] { return store_->NewAppender(); }, options);
+  }
+
+  core::FakeClock clock_{AtMinute(S)};
+  TestStore store_{clock_};
+};
+
+TEST_F(EvaluatorScenarioTest, ThirtyDaysOfProbesGiveHandDerivedBudgetsBurnRatesAndAlerts) {
+  auto ev = NewEvaluator();
+  SloRule rule = ProbeRule("api-availability", R"({probe="api"})");
+  rule.spec.labels = L({{"team", "platform"}});
+  ev->SetRules({rule});
+
+  // Before the current outage: 10 s into minute 30d + 30, the window is [30, 30d + 30).
+  clock_.Set(AtMinute(S + k30d + 30, 10));
+  auto conds = ev->Evaluate(clock_.Now());
+  ASSERT_TRUE(conds.ok()) << conds.status().ToString();
+  auto results = ev->Results();
+  const slo::SloReport* eu = Report(results, "api-availability", "eu-west-1");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, k30d);
+  EXPECT_EQ(eu->tally.bad(), 40);  // day 10; c's lone blip on day 12 is not a quorum
+  EXPECT_NEAR(eu->budget_total, 0.002 * k30d, 1e-9);  // 86.4 minutes
+  EXPECT_NEAR(eu->budget_remaining, 86.4 - 40, 1e-9);
+  EXPECT_EQ(eu->status, slo::SloStatus::kHealthy);
+  EXPECT_EQ(Rate(*eu, Duration::Hours(1)), 0);
+  EXPECT_EQ(Find(*conds, "SloBurnRate", "eu-west-1"), nullptr);
+  const slo::SloReport* ap = Report(results, "api-availability", "ap-southeast-2");
+  ASSERT_NE(ap, nullptr);
+  EXPECT_EQ(ap->tally.total, k30d - 120);
+  EXPECT_EQ(ap->tally.bad(), 10);
+  EXPECT_DOUBLE_EQ(ap->coverage, (k30d - 120.0) / k30d);
+  EXPECT_TRUE(conds->empty());
+
+  // Then every minute for 30 minutes through the current outage (incremental cycles).
+  for (int64_t m = 31; m <= 60; ++m) {
+    clock_.Set(AtMinute(S + k30d + m, 10));
+    conds = ev->Evaluate(clock_.Now());
+    ASSERT_TRUE(conds.ok()) << conds.status().ToString();
+  }
+  // At 30d + 60 (+10 s): window [60, 30d + 60); eu's last 30 minutes are all bad.
+  results = ev->Results();
+  eu = Report(results, "api-availability", "eu-west-1");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, k30d);
+  EXPECT_EQ(eu->tally.bad(), 70);
+  ASSERT_TRUE(eu->sli.has_value());
+  EXPECT_DOUBLE_EQ(*eu->sli, (k30d - 70.0) / k30d);
+  EXPECT_NEAR(eu->budget_remaining, 86.4 - 70, 1e-9);
+  ASSERT_TRUE(eu->budget_remaining_ratio.has_value());
+  EXPECT_NEAR(*eu->budget_remaining_ratio, 16.4 / 86.4, 1e-12);
+  // Burn rates: (bad / total) / 0.002.
+  EXPECT_NEAR(Rate(*eu, Duration::Minutes(5)), 1 / 0.002, 1e-9);           // 5 of 5
+  EXPECT_NEAR(Rate(*eu, Duration::Minutes(30)), 1 / 0.002, 1e-9);          // 30 of 30
+  EXPECT_NEAR(Rate(*eu, Duration::Hours(1)), 30.0 / 60 / 0.002, 1e-9);     // 250
+  EXPECT_NEAR(Rate(*eu, Duration::Hours(6)), 30.0 / 360 / 0.002, 1e-9);    // 41.67
+  EXPECT_NEAR(Rate(*eu, Duration::Days(1)), 30.0 / 1440 / 0.002, 1e-9);    // 10.42
+  EXPECT_NEAR(Rate(*eu, Duration::Days(3)), 30.0 / 4320 / 0.002, 1e-9);    // 3.47
+  EXPECT_EQ(eu->status, slo::SloStatus::kBurning);
+  // Exhaustion at the 1h burn: now + remaining_ratio * 30d / 250 = now + 32.8 minutes.
+  ASSERT_TRUE(eu->exhaustion_at_1h.has_value());
+  EXPECT_NEAR((*eu->exhaustion_at_1h - clock_.Now()).SecondsDouble(),
+              16.4 / 86.4 * k30d * 60 / 250, 1e-3);
+  // All four burn-rate rules fire for eu (14.4x, 6x, 3x, 1x are all exceeded on both windows).
+  for (const char* w : {"1h", "6h", "1d", "3d"}) {
+    SCOPED_TRACE(w);
+    const ActiveCondition* c = Find(*conds, "SloBurnRate", "eu-west-1", w);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->labels.Get("slo"), "api-availability");
+    EXPECT_EQ(c->labels.Get("service"), "api");
+    EXPECT_EQ(c->labels.Get("team"), "platform");
+    EXPECT_EQ(c->labels.Get("severity"), std::string_view(w) == "1h" || std::string_view(w) == "6h"
+                                             ? "page"
+                                             : "ticket");
+  }
+  const ActiveCondition* page = Find(*conds, "SloBurnRate", "eu-west-1", "1h");
+  EXPECT_EQ(page->labels.Get("short_window"), "5m");
+  EXPECT_NEAR(page->value, 250, 1e-9);
+  EXPECT_EQ(page->annotations.at("long_burn_rate"), "250");
+  EXPECT_EQ(page->annotations.at("short_burn_rate"), "500");
+  EXPECT_EQ(page->annotations.at("factor"), "14.4");
+  EXPECT_EQ(page->annotations.at("budget_remaining"), "16.4");
+  EXPECT_EQ(page->annotations.at("window_pair"), "1h/5m");
+  EXPECT_NE(page->annotations.at("exhaustion_at_1h_burn"), "never");
+  EXPECT_EQ(Find(*conds, "SloErrorBudgetExhausted", "eu-west-1"), nullptr);
+
+  // us-east-1: 10 minutes without data: SloNoData, 10 minutes since its last data.
+  const ActiveCondition* nodata = Find(*conds, "SloNoData", "us-east-1");
+  ASSERT_NE(nodata, nullptr);
+  EXPECT_DOUBLE_EQ(nodata->value, 10);
+  EXPECT_EQ(Find(*conds, "SloNoData", "eu-west-1"), nullptr);
+  const slo::SloReport* us = Report(results, "api-availability", "us-east-1");
+  EXPECT_EQ(us->tally.total, k30d - 10);
+  EXPECT_EQ(us->tally.bad(), 0);
+
+  // Global: summed counts. total = us 30d-10 + eu 30d + ap 30d-120; bad = 70 + 10.
+  const slo::SloReport* global = Report(results, "api-availability", "global");
+  ASSERT_NE(global, nullptr);
+  EXPECT_EQ(global->tally.total, 3 * k30d - 130);
+  EXPECT_EQ(global->tally.bad(), 80);
+  EXPECT_NEAR(global->budget_total, 0.002 * (3 * k30d - 130), 1e-9);
+  // Last hour: eu 60 covered (30 bad), ap 60, us 50.
+  EXPECT_NEAR(Rate(*global, Duration::Hours(1)), 30.0 / 170 / 0.002, 1e-9);
+  EXPECT_NEAR(Rate(*global, Duration::Minutes(5)), 5.0 / 10 / 0.002, 1e-9);  // us has none
+  EXPECT_NE(Find(*conds, "SloBurnRate", "global", "1h"), nullptr);
+
+  // The state was written back to the store at `now`.
+  const int64_t now_ms = clock_.Now().UnixMillis();
+  auto read = store_->Select(
+      Sel(R"(nines_slo_burn_rate{slo="api-availability",region="eu-west-1",window="1h"})"),
+      now_ms, now_ms);
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->size(), 1u);
+  ASSERT_EQ((*read)[0].samples.size(), 1u);
+  EXPECT_NEAR((*read)[0].samples[0].value, 250, 1e-9);
+  read = store_->Select(Sel(R"(nines_slo_sli{slo="api-availability",region="global"})"), now_ms,
+                        now_ms);
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ((*read)[0].labels.Get("window"), "30d");
+  EXPECT_DOUBLE_EQ((*read)[0].samples[0].value, (3.0 * k30d - 210) / (3 * k30d - 130));
+  read = store_->Select(
+      Sel(R"(nines_slo_error_budget_remaining_events{slo="api-availability",region="eu-west-1"})"),
+      now_ms, now_ms);
+  ASSERT_TRUE(read.ok() && read->size() == 1u);
+  EXPECT_NEAR((*read)[0].samples[0].value, 16.4, 1e-9);
+  // 31 cycles wrote 31 samples of each series.
+  read = store_->Select(
+      Sel(R"(nines_slo_coverage{slo="api-availability",region="ap-southeast-2"})"), 0, now_ms);
+  ASSERT_TRUE(read.ok() && read->size() == 1u);
+  EXPECT_EQ((*read)[0].samples.size(), 31u);
+
+  // A rebuilt evaluator (a restart) computes the same from the store in one backfill.
+  auto again = NewEvaluator({.write_back = false});
+  again->SetRules({rule});
+  auto conds2 = again->Evaluate(clock_.Now());
+  ASSERT_TRUE(conds2.ok());
+  EXPECT_EQ(conds2->size(), conds->size());
+  const slo::SloReport* eu2 = Report(again->Results(), "api-availability", "eu-west-1");
+  ASSERT_NE(eu2, nullptr);
+  EXPECT_EQ(eu2->tally.good, eu->tally.good);
+  EXPECT_EQ(eu2->tally.total, eu->tally.total);
+
+  // 20 more minutes: eu's outage goes on in the store; 86.4 - 70 - 16 = 0.4 left ... and at 17
+  // more bad minutes the budget is spent.
+  {
+    auto app = store_->NewAppender();
+    for (int64_t m = k30d + 60; m < k30d + 80; ++m) {
+      for (const char* loc : {"a", "b", "c"}) {
+        ASSERT_TRUE(app->Append(L({{"__name__", "probe_success"}, {"probe", "api"},
+                                   {"region", "eu-west-1"}, {"location", loc}}),
+                                MinuteMs(S + m) + 30'000, 0)
+                        .ok());
+      }
+    }
+    ASSERT_TRUE(app->Commit().ok());
+  }
+  clock_.Set(AtMinute(S + k30d + 80, 10));
+  conds = ev->Evaluate(clock_.Now());
+  ASSERT_TRUE(conds.ok());
+  results = ev->Results();
+  eu = Report(results, "api-availability", "eu-west-1");
+  EXPECT_EQ(eu->tally.bad(), 90);
+  EXPECT_EQ(eu->status, slo::SloStatus::kExhausted);
+  const ActiveCondition* exhausted = Find(*conds, "SloErrorBudgetExhausted", "eu-west-1");
+  ASSERT_NE(exhausted, nullptr);
+  EXPECT_NEAR(exhausted->value, (86.4 - 90) / 86.4, 1e-12);
+  EXPECT_EQ(exhausted->annotations.at("exhaustion_at_1h_burn"), clock_.Now().ToRfc3339());
+  // Everyone else stopped reporting 20 minutes ago, so now ap has no data too.
+  EXPECT_NE(Find(*conds, "SloNoData", "ap-southeast-2"), nullptr);
+}
+
+class EvaluatorTest : public ::testing::Test {
+ protected:
+  void WriteMinutes(std::string region, std::string loc, int64_t from, int64_t to, double v) {
+    std::vector<std::pair<core::Labels, core::Sample>> batch;
+    for (int64_t m = from; m < to; ++m) {
+      batch.push_back({L({{"__name__", "probe_success"}, {"probe", "api"}, {"region", region},
+                          {"location", loc}}),
+                       {MinuteMs(m) + 30'000, v}});
+    }
+    store_.Write(batch);
+  }
+  core::FakeClock clock_{AtMinute(S)};
+  TestStore store_{clock_};
+};
+
+TEST_F(EvaluatorTest, ReloadKeepsUnchangedCountsRebuildsChangedAndDropsRemoved) {
+  WriteMinutes("eu", "a", S, S + 60, 1);
+  WriteMinutes("us", "a", S, S + 60, 1);
+  // No settle tail, so that every counted minute is final and a kept SLO re-reads nothing.
+  SloEvaluator ev(*store_, nullptr, {.settle = Duration::Zero(), .write_back = false});
+  SloRule a = ProbeRule("a", R"({probe="api"})");
+  SloRule b = ProbeRule("b", R"({probe="api"})");
+  SloRule c = ProbeRule("c", R"({probe="api"})");
+  ev.SetRules({a, b, c});
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 60)).ok());
+  // Delete the data: an SLO that keeps its counts still sees it, a rebuilt one does not.
+  ASSERT_TRUE(store_->DeleteSeries(Sel(R"(probe_success{region="eu"})")).ok());
+  SloRule a2 = a;
+  a2.spec.objective = 99;  // not data-defining: kept, new objective applied
+  a2.spec.description = "changed";
+  SloRule b2 = b;
+  b2.source.selector = Sel(R"({probe="api",location="a"})");  // data-defining: rebuilt
+  ev.SetRules({b2, a2});  // c removed
+  auto results = ev.Results();
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].rule.spec.name, "b");
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 60, 30)).ok());
+  results = ev.Results();
+  ASSERT_EQ(results.size(), 2u);
+  const slo::SloReport* a_eu = Report(results, "a", "eu");
+  ASSERT_NE(a_eu, nullptr);
+  EXPECT_EQ(a_eu->tally.total, 60);  // kept from memory
+  EXPECT_NEAR(a_eu->budget_total, 0.01 * 60, 1e-12);  // the new objective
+  EXPECT_EQ(results[1].rule.spec.description, "changed");
+  EXPECT_EQ(Report(results, "b", "eu"), nullptr);  // rebuilt from the store: eu is gone
+  const slo::SloReport* b_us = Report(results, "b", "us");
+  ASSERT_NE(b_us, nullptr);
+  EXPECT_EQ(b_us->tally.total, 60);
+  EXPECT_EQ(Report(results, "c", "us"), nullptr);
+  EXPECT_EQ(ev.SloJson("c").status().code(), core::StatusCode::kNotFound);
+}
+
+TEST_F(EvaluatorTest, JsonHasEveryRegionAndGlobalAndEscapesStrings) {
+  WriteMinutes("eu", "a", S, S + 10, 1);
+  WriteMinutes("eu", "a", S + 10, S + 12, 0);
+  auto app_factory = [this] { return store_->NewAppender(); };
+  SloEvaluator ev(*store_, app_factory);
+  SloRule rule = ProbeRule("api \"eu\"", R"({probe="api"})");
+  rule.spec.description = "line1\nline2\t\\ \x01";
+  rule.spec.regions = {"eu", "ap"};
+  ev.SetRules({rule});
+  EXPECT_THAT(ev.SlosJson(), HasSubstr(R"("evaluated_at":null)"));
+  auto conds = ev.Evaluate(AtMinute(S + 12, 1));
+  ASSERT_TRUE(conds.ok()) << conds.status().ToString();
+  std::string all = ev.SlosJson();
+  EXPECT_THAT(all, HasSubstr(R"({"status":"success","data":[{"name":"api \"eu\"")"));
+  EXPECT_THAT(all, HasSubstr(R"("description":"line1\nline2\t\\ \u0001")"));
+  EXPECT_THAT(all, HasSubstr(R"("region":"ap","status":"no_data","sli":null)"));
+  EXPECT_THAT(all, HasSubstr(R"("region":"eu","status":"exhausted","sli":0.8333333333333334,)"
+                             R"("objective":0.998,"good":10,"total":12)"));
+  EXPECT_THAT(all, HasSubstr(R"("region":"global")"));
+  EXPECT_THAT(all, HasSubstr(R"("budget":{"unit":"events","total":0.024)"));
+  EXPECT_THAT(all, HasSubstr(R"("burn_rates":{"5m":199.99999999999983,"30m":)"));  // 2/5 / 0.002
+  auto one = ev.SloJson("api \"eu\"");
+  ASSERT_TRUE(one.ok());
+  EXPECT_THAT(*one, HasSubstr(R"("burn_rate_rules":[{"severity":"page","long_window":"1h")"));
+  EXPECT_THAT(*one, HasSubstr(R"({"labels":{"alertname":"SloBurnRate","long_window":"1h","region":"eu")"));
+  EXPECT_THAT(*one, HasSubstr(R"("alertname":"SloNoData")"));  // ap has never reported
+  std::string escaped;
+  AppendJsonString(&escaped, "a\"b\\c\x1f\xc3\xa9");
+  EXPECT_EQ(escaped, "\"a\\\"b\\\\c\\u001f\xc3\xa9\"");
+}
+
+TEST_F(EvaluatorTest, AReadErrorKeepsThePreviousConditions) {
+  // A reader that fails on demand, wrapping the store.
+  class FlakyReader final : public store::Reader {
+   public:
+    explicit FlakyReader(store::Reader& r) : r_(r) {}
+    bool fail = false;
+    core::Result<std::vector<core::Labels>> Series(const std::vector<store::Matcher>& m,
+                                                   int64_t a, int64_t b) override {
+      if (fail) return core::UnavailableError("disk on fire");
+      return r_.Series(m, a, b);
+    }
+    core::Result<std::vector<store::SeriesSamples>> Select(const std::vector<store::Matcher>& m,
+                                                           int64_t a, int64_t b) override {
+      if (fail) return core::UnavailableError("disk on fire");
+      return r_.Select(m, a, b);
+    }
+    core::Result<std::vector<std::string>> LabelNames() override { return r_.LabelNames(); }
+    core::Result<std::vector<std::string>> LabelValues(std::string_view n) override {
+      return r_.LabelValues(n);
+    }
+    using store::Reader::Aggregate;
+    core::Result<store::WindowAggregate> Aggregate(const core::Labels& s, int64_t a, int64_t b,
+                                                   Fields f) override {
+      if (fail) return core::UnavailableError("disk on fire");
+      return r_.Aggregate(s, a, b, f);
+    }
+
+   private:
+    store::Reader& r_;
+  };
+  WriteMinutes("eu", "a", S, S + 10, 0);
+  FlakyReader reader(*store_);
+  SloEvaluator ev(reader, nullptr, {.write_back = false});
+  ev.SetRules({ProbeRule("api", R"({probe="api"})")});
+  auto conds = ev.Evaluate(AtMinute(S + 10));
+  ASSERT_TRUE(conds.ok());
+  ASSERT_NE(Find(*conds, "SloBurnRate", "eu", "1h"), nullptr);
+  reader.fail = true;
+  auto failed = ev.Evaluate(AtMinute(S + 11));
+  EXPECT_EQ(failed.status().code(), core::StatusCode::kInternal);
+  EXPECT_THAT(failed.status().message(), HasSubstr("disk on fire"));
+  EXPECT_THAT(ev.SlosJson(), HasSubstr("disk on fire"));
+  reader.fail = false;
+  conds = ev.Evaluate(AtMinute(S + 12));
+  ASSERT_TRUE(conds.ok());
+  EXPECT_NE(Find(*conds, "SloBurnRate", "eu", "1h"), nullptr);
+}
+
+}  // namespace
+}  // namespace nines::rules
