@@ -4,7 +4,8 @@
 // big-endian so bytewise order is numeric order; times in keys are sign-flipped int64 ms):
 //   default    meta: "format" -> 2, "next_series_id" -> BE64, "m1_until" -> BE64(sortable t)
 //   series     BE64(id) -> labels (varint-length-prefixed name/value pairs)
-//   head_log   BE64(seq) -> one committed batch: (varint id, varsint t, fixed64 value)*.
+//   head_log   BE64(seq) -> one committed batch: varint n, then n times (varint id, varsint
+//              t - the previous t of the record, fixed64 value).
 //              This is the write-ahead part of the store: Commit() writes its batch here, in
 //              the same WriteBatch as any new series, so RocksDB's WAL makes it durable.
 //   head_state BE64(id) -> a series' in-memory state at the last checkpoint (open chunk,
@@ -113,6 +114,34 @@ std::string EncodeLabels(const core::Labels& labels) {
     out += l.value;
   }
   return out;
+}
+
+// Whether `labels` encode to `encoded` (EncodeLabels). One pass over one contiguous buffer: the
+// appender's series lookup compares every ingested series this way, and comparing Labels
+// (a vector of string pairs, each possibly on the heap) costs a cache miss per string.
+bool EncodedLabelsEqual(const core::Labels& labels, std::string_view encoded) {
+  const char* p = encoded.data();
+  const char* const end = p + encoded.size();
+  auto field = [&](const std::string& want) {
+    // Label names and values in a series are far below 128 bytes; longer ones take the slow
+    // varint path.
+    uint64_t n;
+    if (p < end && static_cast<uint8_t>(*p) < 0x80) {
+      n = static_cast<uint8_t>(*p++);
+    } else {
+      enc::Decoder d(std::string_view(p, static_cast<size_t>(end - p)));
+      if (!d.Varint(&n)) return false;
+      p = end - d.rest().size();
+    }
+    if (n != want.size() || static_cast<uint64_t>(end - p) < n) return false;
+    if (std::memcmp(p, want.data(), n) != 0) return false;
+    p += n;
+    return true;
+  };
+  for (const core::Label& l : labels) {
+    if (!field(l.name) || !field(l.value)) return false;
+  }
+  return p == end;
 }
 
 core::Result<core::Labels> DecodeLabels(std::string_view data) {
@@ -326,6 +355,11 @@ struct StoredBucket {
 struct MemSeries {
   uint64_t id = 0;
   core::Labels labels;
+  std::string encoded_labels;  // EncodeLabels(labels): what lookups compare against
+  // Scratch of CommitBatch, under the store's exclusive lock: the newest time this commit
+  // (number batch_epoch) accepted for the series.
+  uint64_t batch_epoch = 0;
+  int64_t batch_last_t = INT64_MIN;
   // Unsettled samples, ascending by time.
   std::deque<core::Sample> head;  // a deque: settling erases from the front every minute
   // Settled samples not yet in a closed chunk.
@@ -524,13 +558,14 @@ class RocksDbStore final : public Store {
   core::Status EnforceRetention() override;
   core::Status Flush() override;
 
-  // For the appender.
-  std::shared_ptr<MemSeries> Lookup(const core::Labels& labels) const {
+  // For the appender. A MemSeries lives as long as the store (deleted ones are kept aside), so
+  // the pointer stays valid; its labels never change.
+  MemSeries* Lookup(const core::Labels& labels) const {
     std::shared_lock lock(mu_);
     return LookupLocked(labels);
   }
   struct Staged {
-    std::shared_ptr<MemSeries> series;  // null: pending_series[pending]
+    MemSeries* series = nullptr;  // null: pending_series[pending]
     int pending = -1;
     int64_t t = 0;
     double v = 0;
@@ -548,11 +583,10 @@ class RocksDbStore final : public Store {
     int64_t m1_until = INT64_MIN;  // minute rollups exist before this (m1_until_)
   };
 
-  std::shared_ptr<MemSeries> LookupLocked(const core::Labels& labels) const {
-    auto it = by_hash_.find(labels.Hash());
-    if (it == by_hash_.end()) return nullptr;
-    for (const auto& s : it->second) {
-      if (s->labels == labels) return s;
+  MemSeries* LookupLocked(const core::Labels& labels) const {
+    auto [it, end] = by_hash_.equal_range(labels.Hash());
+    for (; it != end; ++it) {
+      if (EncodedLabelsEqual(labels, it->second->encoded_labels)) return it->second;
     }
     return nullptr;
   }
@@ -630,7 +664,10 @@ class RocksDbStore final : public Store {
 
   mutable std::shared_mutex mu_;  // guards everything below
   std::unordered_map<uint64_t, std::shared_ptr<MemSeries>> by_id_;
-  std::unordered_map<uint64_t, std::vector<std::shared_ptr<MemSeries>>> by_hash_;
+  std::unordered_multimap<uint64_t, MemSeries*> by_hash_;  // by labels.Hash()
+  // Deleted series, kept so that appenders holding their pointers stay safe.
+  std::vector<std::shared_ptr<MemSeries>> deleted_;
+  uint64_t commit_epoch_ = 0;
   // label name -> value -> ids (sorted ascending; ids only grow).
   std::map<std::string, std::map<std::string, std::vector<uint64_t>, std::less<>>, std::less<>>
       postings_;
@@ -658,20 +695,22 @@ class RocksAppender final : public Appender {
   explicit RocksAppender(RocksDbStore* store) : store_(store) {}
 
   core::Status Append(const core::Labels& series, int64_t timestamp_ms, double value) override {
-    if (series.MetricName().empty()) {
-      return core::InvalidArgumentError("series {} has no metric name", series.ToString());
-    }
     RocksDbStore::Staged st;
     st.t = timestamp_ms;
     st.v = value;
-    // Most batches repeat series; remember what this appender resolved.
-    auto cached = cache_.find(series.Hash());
-    if (cached != cache_.end() && cached->second->labels == series) {
-      st.series = cached->second;
-    } else if (auto found = store_->Lookup(series)) {
-      cache_[series.Hash()] = found;
-      st.series = std::move(found);
+    // Consecutive samples of one series are common (remote write groups them by series).
+    if (last_ != nullptr && series.Hash() == last_hash_ &&
+        EncodedLabelsEqual(series, last_->encoded_labels)) {
+      st.series = last_;
+    } else if (MemSeries* found = store_->Lookup(series)) {
+      // Stored series have a metric name, so these labels have one too.
+      last_ = found;
+      last_hash_ = series.Hash();
+      st.series = found;
     } else {
+      if (series.MetricName().empty()) {
+        return core::InvalidArgumentError("series {} has no metric name", series.ToString());
+      }
       auto& candidates = pending_index_[series.Hash()];
       for (int idx : candidates) {
         if (pending_[idx] == series) st.pending = idx;
@@ -682,7 +721,7 @@ class RocksAppender final : public Appender {
         candidates.push_back(st.pending);
       }
     }
-    staged_.push_back(std::move(st));
+    staged_.push_back(st);
     return core::Status::Ok();
   }
 
@@ -703,7 +742,8 @@ class RocksAppender final : public Appender {
   std::vector<RocksDbStore::Staged> staged_;
   std::vector<core::Labels> pending_;
   std::unordered_map<uint64_t, std::vector<int>> pending_index_;
-  std::unordered_map<uint64_t, std::shared_ptr<MemSeries>> cache_;
+  MemSeries* last_ = nullptr;  // the series of the last Append that found one in the store
+  uint64_t last_hash_ = 0;
 };
 
 }  // namespace
@@ -844,13 +884,15 @@ core::Status RocksDbStore::Recover() {
     enc::Decoder d(it->value().ToStringView());
     uint64_t n;
     if (!d.Varint(&n)) return core::DataLossError("store: corrupt head log record");
+    int64_t t = 0;
     for (uint64_t i = 0; i < n; ++i) {
       uint64_t id;
-      int64_t t;
+      int64_t dt;
       double v;
-      if (!d.Varint(&id) || !d.Varsint(&t) || !d.Double(&v)) {
+      if (!d.Varint(&id) || !d.Varsint(&dt) || !d.Double(&v)) {
         return core::DataLossError("store: corrupt head log record");
       }
+      t = static_cast<int64_t>(static_cast<uint64_t>(t) + static_cast<uint64_t>(dt));
       auto found = by_id_.find(id);
       if (found == by_id_.end()) continue;  // deleted since
       MemSeries& series = *found->second;
@@ -871,8 +913,9 @@ core::Status RocksDbStore::Recover() {
 }
 
 void RocksDbStore::IndexLocked(const std::shared_ptr<MemSeries>& s) {
+  if (s->encoded_labels.empty()) s->encoded_labels = EncodeLabels(s->labels);
   by_id_[s->id] = s;
-  by_hash_[s->labels.Hash()].push_back(s);
+  by_hash_.emplace(s->labels.Hash(), s.get());
   for (const core::Label& l : s->labels) {
     auto& ids = postings_[l.name][l.value];
     ids.insert(std::upper_bound(ids.begin(), ids.end(), s->id), s->id);
@@ -880,10 +923,14 @@ void RocksDbStore::IndexLocked(const std::shared_ptr<MemSeries>& s) {
 }
 
 void RocksDbStore::UnindexLocked(const std::shared_ptr<MemSeries>& s) {
+  auto [it, end] = by_hash_.equal_range(s->labels.Hash());
+  for (; it != end; ++it) {
+    if (it->second == s.get()) {
+      by_hash_.erase(it);
+      break;
+    }
+  }
   by_id_.erase(s->id);
-  auto& bucket = by_hash_[s->labels.Hash()];
-  std::erase(bucket, s);
-  if (bucket.empty()) by_hash_.erase(s->labels.Hash());
   for (const core::Label& l : s->labels) {
     auto name_it = postings_.find(l.name);
     if (name_it == postings_.end()) continue;
@@ -957,19 +1004,74 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
 
   // Resolve series created since Append (or by this batch).
   std::vector<std::shared_ptr<MemSeries>> created;
-  std::vector<std::shared_ptr<MemSeries>> resolved(pending_series.size());
+  std::vector<MemSeries*> resolved(pending_series.size());
   uint64_t next_id = next_series_id_;
-  for (size_t i = 0; i < pending_series.size(); ++i) {
-    if (auto existing = LookupLocked(pending_series[i])) {
-      resolved[i] = std::move(existing);
-      continue;
-    }
+  auto create = [&](const core::Labels& labels) {
     auto s = std::make_shared<MemSeries>();
     s->id = next_id++;
-    s->labels = pending_series[i];
-    batch.Put(cfs_[kSeries], SeriesKey(s->id), EncodeLabels(s->labels));
-    resolved[i] = s;
-    created.push_back(std::move(s));
+    s->labels = labels;
+    s->encoded_labels = EncodeLabels(s->labels);
+    batch.Put(cfs_[kSeries], SeriesKey(s->id), s->encoded_labels);
+    created.push_back(s);
+    return s.get();
+  };
+  for (size_t i = 0; i < pending_series.size(); ++i) {
+    MemSeries* existing = LookupLocked(pending_series[i]);
+    resolved[i] = existing != nullptr ? existing : create(pending_series[i]);
+  }
+
+  // Decide per sample; within the batch, the first of a repeated (series, t) wins. The common
+  // case is every series' samples arriving in time order after what it holds: then nothing can
+  // be a duplicate and nothing needs sorting. One sample that is not sends the batch through
+  // sort and unique.
+  const int64_t threshold =
+      max_t_ == INT64_MIN ? INT64_MIN : max_t_ - options_.out_of_order_window.millis();
+  const uint64_t epoch = ++commit_epoch_;
+  struct Accepted {
+    MemSeries* series;
+    int64_t t;
+    double v;
+  };
+  std::vector<Accepted> accepted;
+  accepted.reserve(staged.size());
+  bool in_order = true;
+  for (Staged& st : staged) {
+    MemSeries* s = st.series ? st.series : resolved[static_cast<size_t>(st.pending)];
+    if (s->deleted) {  // deleted after Append resolved it: write it as a new series
+      s = LookupLocked(s->labels);
+      if (s == nullptr) s = create(st.series ? st.series->labels
+                                             : pending_series[static_cast<size_t>(st.pending)]);
+    }
+    if (st.t < threshold || (s->has_settled && st.t <= s->settled_max_t)) {
+      ++result.too_old;
+      continue;
+    }
+    if (s->batch_epoch != epoch) {
+      s->batch_epoch = epoch;
+      s->batch_last_t = s->head.empty() ? INT64_MIN : s->head.back().timestamp_ms;
+    }
+    if (st.t > s->batch_last_t) {
+      s->batch_last_t = st.t;
+      accepted.push_back({s, st.t, st.v});
+      continue;
+    }
+    if (s->HeadHas(st.t)) {
+      ++result.duplicates;
+      continue;
+    }
+    in_order = false;
+    accepted.push_back({s, st.t, st.v});
+  }
+  if (!in_order) {
+    std::stable_sort(accepted.begin(), accepted.end(), [](const Accepted& a, const Accepted& b) {
+      return a.series != b.series ? a.series < b.series : a.t < b.t;
+    });
+    auto dup = std::unique(accepted.begin(), accepted.end(),
+                           [](const Accepted& a, const Accepted& b) {
+                             return a.series == b.series && a.t == b.t;
+                           });
+    result.duplicates += accepted.end() - dup;
+    accepted.erase(dup, accepted.end());
   }
   if (!created.empty()) {
     std::string v;
@@ -977,64 +1079,32 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
     batch.Put(cfs_[kMeta], "next_series_id", v);
   }
 
-  // Decide per sample; within the batch, the first of a repeated (series, t) wins.
-  const int64_t threshold =
-      max_t_ == INT64_MIN ? INT64_MIN : max_t_ - options_.out_of_order_window.millis();
-  struct Accepted {
-    MemSeries* series;
-    int64_t t;
-    double v;
-    size_t order;
-  };
-  std::vector<Accepted> accepted;
-  accepted.reserve(staged.size());
-  for (size_t i = 0; i < staged.size(); ++i) {
-    Staged& st = staged[i];
-    MemSeries* s = st.series ? st.series.get() : resolved[static_cast<size_t>(st.pending)].get();
-    if (s->deleted) {  // deleted after Append resolved it: write it as a new series
-      auto again = LookupLocked(s->labels);
-      if (!again) {
-        auto fresh = std::make_shared<MemSeries>();
-        fresh->id = next_id++;
-        fresh->labels = s->labels;
-        batch.Put(cfs_[kSeries], SeriesKey(fresh->id), EncodeLabels(fresh->labels));
-        std::string v;
-        enc::PutBE64(&v, next_id);
-        batch.Put(cfs_[kMeta], "next_series_id", v);
-        again = fresh;
-        created.push_back(fresh);
-      }
-      st.series = again;
-      s = again.get();
-    }
-    if (st.t < threshold || (s->has_settled && st.t <= s->settled_max_t)) {
-      ++result.too_old;
-      continue;
-    }
-    if (s->HeadHas(st.t)) {
-      ++result.duplicates;
-      continue;
-    }
-    accepted.push_back({s, st.t, st.v, i});
-  }
-  std::stable_sort(accepted.begin(), accepted.end(), [](const Accepted& a, const Accepted& b) {
-    return a.series != b.series ? a.series < b.series : a.t < b.t;
-  });
-  auto dup = std::unique(accepted.begin(), accepted.end(), [](const Accepted& a, const Accepted& b) {
-    return a.series == b.series && a.t == b.t;
-  });
-  result.duplicates += accepted.end() - dup;
-  accepted.erase(dup, accepted.end());
-
+  // The head_log record: varint count, then per sample varint id, varsint (t - previous t of
+  // the record, 0 before the first), fixed64 value. Written straight into a buffer sized for
+  // the worst case: this runs for every ingested sample.
   std::string record;
   if (!accepted.empty()) {
-    record.reserve(accepted.size() * 14 + 8);
-    enc::PutVarint(&record, accepted.size());
+    record.resize(10 + accepted.size() * 28);
+    char* p = record.data();
+    auto varint = [&p](uint64_t v) {
+      while (v >= 0x80) {
+        *p++ = static_cast<char>(v | 0x80);
+        v >>= 7;
+      }
+      *p++ = static_cast<char>(v);
+    };
+    varint(accepted.size());
+    int64_t prev_t = 0;
     for (const Accepted& a : accepted) {
-      enc::PutVarint(&record, a.series->id);
-      enc::PutVarsint(&record, a.t);
-      enc::PutDouble(&record, a.v);
+      varint(a.series->id);
+      varint(enc::ZigZag(static_cast<int64_t>(static_cast<uint64_t>(a.t) -
+                                              static_cast<uint64_t>(prev_t))));
+      prev_t = a.t;
+      const uint64_t bits = std::bit_cast<uint64_t>(a.v);
+      std::memcpy(p, &bits, 8);  // as enc::PutFixed64: little-endian hosts only
+      p += 8;
     }
+    record.resize(static_cast<size_t>(p - record.data()));
     std::string key;
     enc::PutBE64(&key, next_seq_);
     batch.Put(cfs_[kHeadLog], key, record);
@@ -1047,11 +1117,13 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
   next_series_id_ = next_id;
   for (auto& s : created) IndexLocked(s);
   if (!accepted.empty()) ++next_seq_;
+  int64_t batch_max_t = max_t_;
   for (const Accepted& a : accepted) {
     a.series->HeadInsert(a.t, a.v);
     a.series->dirty = true;
-    max_t_ = std::max(max_t_, a.t);
+    batch_max_t = std::max(batch_max_t, a.t);
   }
+  max_t_ = batch_max_t;
   result.appended = static_cast<int64_t>(accepted.size());
   head_samples_ += result.appended;
   log_bytes_since_checkpoint_ += record.size();
@@ -1059,8 +1131,12 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
     metrics_.series->Set(static_cast<double>(by_id_.size()));
     metrics_.head_samples->Set(static_cast<double>(head_samples_));
     metrics_.appended->Increment(static_cast<double>(result.appended));
-    metrics_.rejected_duplicate->Increment(static_cast<double>(result.duplicates));
-    metrics_.rejected_too_old->Increment(static_cast<double>(result.too_old));
+    if (result.duplicates > 0) {
+      metrics_.rejected_duplicate->Increment(static_cast<double>(result.duplicates));
+    }
+    if (result.too_old > 0) {
+      metrics_.rejected_too_old->Increment(static_cast<double>(result.too_old));
+    }
   }
 
   // Settle at most once per minute of data time; checkpoint when the log has grown.
@@ -1613,6 +1689,7 @@ core::Result<int64_t> RocksDbStore::DeleteSeries(const std::vector<Matcher>& mat
     head_samples_ -= static_cast<int64_t>(s->head.size());
     s->deleted = true;
     UnindexLocked(s);
+    deleted_.push_back(s);
   }
   if (metrics_.series) metrics_.series->Set(static_cast<double>(by_id_.size()));
   return static_cast<int64_t>(victims.size());
