@@ -2,23 +2,30 @@
 //
 // On-disk layout (one RocksDB database, one column family per kind of data; keys are
 // big-endian so bytewise order is numeric order; times in keys are sign-flipped int64 ms):
-//   default    meta: "format" -> 1, "next_series_id" -> BE64
+//   default    meta: "format" -> 2, "next_series_id" -> BE64, "m1_until" -> BE64(sortable t)
 //   series     BE64(id) -> labels (varint-length-prefixed name/value pairs)
-//   head_log   BE64(seq) -> one committed batch: (varint id, varsint t, fixed64 value)*.
+//   head_log   BE64(seq) -> one committed batch: varint n, then n times (varint id, varsint
+//              t - the previous t of the record, fixed64 value).
 //              This is the write-ahead part of the store: Commit() writes its batch here, in
 //              the same WriteBatch as any new series, so RocksDB's WAL makes it durable.
 //   head_state BE64(id) -> a series' in-memory state at the last checkpoint (open chunk,
 //              rollup accumulators, unsettled samples); with head_log it rebuilds memory.
 //   chunks     BE64(id) BE64(min t) -> fixed64 max t + Gorilla chunk (see chunk.h)
-//   rollup_1m  BE64(id) BE64(bucket start) -> rollup of that minute (see Rollup)
+//   rollup_1m  BE64(id) BE64(bucket start) -> rollup of that minute (see StoredBucket), only
+//              for hours before "m1_until": see below
 //   rollup_1h  BE64(id) BE64(bucket start) -> rollup of that hour
 //
 // Life of a sample: Commit() checks it against the out-of-order window (store-wide newest
 // sample minus the window), writes it to head_log and inserts it into the series' sorted
 // in-memory head. Once a sample falls out of the window it can never change again ("settled"):
 // it is appended to the series' open Gorilla chunk (closed and written to `chunks` at 120
-// samples or 2 h) and folded into exact per-minute and per-hour rollups, written as each bucket
-// completes. A checkpoint writes every changed series' state to head_state and deletes the
+// samples or 2 h) and folded into an exact per-hour rollup, written as each hour completes.
+// Minute rollups are not written at settle time: while the raw chunks exist they hold the same
+// information at a fraction of the size (a minute row costs about what 4 probe samples do), so
+// window reads aggregate raw samples below the hour. Only when an hour is about to leave the raw
+// tier are its minute rollups computed from its chunks ("materialized"), with the same running
+// totals the hour rollups carry; "m1_until" records how far that went, and the raw tier's
+// compaction filter never drops a chunk at or after it. A checkpoint writes every changed series' state to head_state and deletes the
 // head_log records it covers, in one atomic batch; recovery loads the checkpoint and replays the
 // rest of head_log. Chunk boundaries depend only on the settled samples, so a replay rewrites
 // exactly what it had written before.
@@ -56,7 +63,8 @@ namespace {
 
 constexpr int64_t kMinuteMs = 60'000;
 constexpr int64_t kHourMs = 3'600'000;
-constexpr uint64_t kFormatVersion = 1;
+// 2: minute rollups only for hours that left the raw tier (1 wrote one at settle time).
+constexpr uint64_t kFormatVersion = 2;
 // Prometheus' staleness marker: stored exactly, but not a value for aggregates.
 constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
 
@@ -106,6 +114,58 @@ std::string EncodeLabels(const core::Labels& labels) {
     out += l.value;
   }
   return out;
+}
+
+// memcmp(a, b, n) == 0 for the short strings of labels, inline: a libc call per label name and
+// value was most of the cost of a series lookup.
+inline bool ShortBytesEqual(const char* a, const char* b, size_t n) {
+  for (; n >= 8; a += 8, b += 8, n -= 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a, 8);
+    std::memcpy(&y, b, 8);
+    if (x != y) return false;
+  }
+  if (n >= 4) {
+    uint32_t x, y;
+    std::memcpy(&x, a, 4);
+    std::memcpy(&y, b, 4);
+    if (x != y) return false;
+    a += 4;
+    b += 4;
+    n -= 4;
+  }
+  for (; n > 0; --n) {
+    if (*a++ != *b++) return false;
+  }
+  return true;
+}
+
+// Whether `labels` encode to `encoded` (EncodeLabels). One pass over one contiguous buffer: the
+// appender's series lookup compares every ingested series this way, and comparing Labels
+// (a vector of string pairs, each possibly on the heap) costs a cache miss per string.
+bool EncodedLabelsEqual(const core::Labels& labels, std::string_view encoded) {
+  const char* p = encoded.data();
+  const char* const end = p + encoded.size();
+  auto field = [&](const std::string& want) {
+    // Label names and values in a series are far below 128 bytes; longer ones take the slow
+    // varint path.
+    uint64_t n;
+    if (p < end && static_cast<uint8_t>(*p) < 0x80) {
+      n = static_cast<uint8_t>(*p++);
+    } else {
+      enc::Decoder d(std::string_view(p, static_cast<size_t>(end - p)));
+      if (!d.Varint(&n)) return false;
+      p = end - d.rest().size();
+    }
+    if (n != want.size() || static_cast<uint64_t>(end - p) < n) return false;
+    if (!ShortBytesEqual(p, want.data(), n)) return false;
+    p += n;
+    return true;
+  };
+  for (const core::Label& l : labels) {
+    if (!field(l.name) || !field(l.value)) return false;
+  }
+  return p == end;
 }
 
 core::Result<core::Labels> DecodeLabels(std::string_view data) {
@@ -319,6 +379,11 @@ struct StoredBucket {
 struct MemSeries {
   uint64_t id = 0;
   core::Labels labels;
+  std::string encoded_labels;  // EncodeLabels(labels): what lookups compare against
+  // Scratch of CommitBatch, under the store's exclusive lock: the newest time this commit
+  // (number batch_epoch) accepted for the series.
+  uint64_t batch_epoch = 0;
+  int64_t batch_last_t = INT64_MIN;
   // Unsettled samples, ascending by time.
   std::deque<core::Sample> head;  // a deque: settling erases from the front every minute
   // Settled samples not yet in a closed chunk.
@@ -327,7 +392,7 @@ struct MemSeries {
   int64_t settled_max_t = 0;
   Pred settled_pred;  // the last settled valid value, for the next settled sample's increase
   Totals totals;      // over every settled sample
-  Bucket minute, hour;
+  Bucket hour;  // minute rollups are materialized later, from the chunks
   bool deleted = false;
   bool dirty = false;  // changed since the last checkpoint
 
@@ -355,7 +420,7 @@ struct MemSeries {
 
   std::string EncodeState() const {
     std::string out;
-    enc::PutVarint(&out, 1);  // state format
+    enc::PutVarint(&out, 2);  // state format
     out.push_back(has_settled ? 1 : 0);
     enc::PutVarsint(&out, settled_max_t);
     out.push_back(settled_pred.has ? 1 : 0);
@@ -364,11 +429,9 @@ struct MemSeries {
     enc::PutVarint(&out, bytes.size());
     out += bytes;
     totals.Encode(&out);
-    for (const Bucket* b : {&minute, &hour}) {
-      enc::PutVarsint(&out, b->start);
-      out += b->agg.Encode();
-      b->before.Encode(&out);
-    }
+    enc::PutVarsint(&out, hour.start);
+    out += hour.agg.Encode();
+    hour.before.Encode(&out);
     enc::PutVarint(&out, head.size());
     for (const core::Sample& s : head) {
       enc::PutVarsint(&out, s.timestamp_ms);
@@ -382,7 +445,7 @@ struct MemSeries {
     uint64_t version, n;
     uint8_t has_settled_byte, has_pred;
     std::string_view bytes;
-    if (!d.Varint(&version) || version != 1 || !d.Byte(&has_settled_byte) ||
+    if (!d.Varint(&version) || version != 2 || !d.Byte(&has_settled_byte) ||
         !d.Varsint(&settled_max_t) || !d.Byte(&has_pred) || !d.Double(&settled_pred.v) ||
         !d.LengthPrefixed(&bytes)) {
       return core::DataLossError("corrupt head state of series {}", id);
@@ -395,10 +458,8 @@ struct MemSeries {
       chunk = std::move(*restored);
     }
     if (!totals.Decode(&d)) return core::DataLossError("corrupt totals of series {}", id);
-    for (Bucket* b : {&minute, &hour}) {
-      if (!d.Varsint(&b->start) || !b->agg.Decode(&d) || !b->before.Decode(&d)) {
-        return core::DataLossError("corrupt rollup state of series {}", id);
-      }
+    if (!d.Varsint(&hour.start) || !hour.agg.Decode(&d) || !hour.before.Decode(&d)) {
+      return core::DataLossError("corrupt rollup state of series {}", id);
     }
     if (!d.Varint(&n)) return core::DataLossError("corrupt head of series {}", id);
     head.clear();
@@ -521,13 +582,14 @@ class RocksDbStore final : public Store {
   core::Status EnforceRetention() override;
   core::Status Flush() override;
 
-  // For the appender.
-  std::shared_ptr<MemSeries> Lookup(const core::Labels& labels) const {
+  // For the appender. A MemSeries lives as long as the store (deleted ones are kept aside), so
+  // the pointer stays valid; its labels never change.
+  MemSeries* Lookup(const core::Labels& labels) const {
     std::shared_lock lock(mu_);
     return LookupLocked(labels);
   }
   struct Staged {
-    std::shared_ptr<MemSeries> series;  // null: pending_series[pending]
+    MemSeries* series = nullptr;  // null: pending_series[pending]
     int pending = -1;
     int64_t t = 0;
     double v = 0;
@@ -541,15 +603,14 @@ class RocksDbStore final : public Store {
     uint64_t id = 0;
     std::deque<core::Sample> head;  // a deque: settling erases from the front every minute
     std::string chunk;  // open chunk bytes
-    int64_t minute_emitted_end = INT64_MIN;
     int64_t hour_emitted_end = INT64_MIN;
+    int64_t m1_until = INT64_MIN;  // minute rollups exist before this (m1_until_)
   };
 
-  std::shared_ptr<MemSeries> LookupLocked(const core::Labels& labels) const {
-    auto it = by_hash_.find(labels.Hash());
-    if (it == by_hash_.end()) return nullptr;
-    for (const auto& s : it->second) {
-      if (s->labels == labels) return s;
+  MemSeries* LookupLocked(const core::Labels& labels) const {
+    auto [it, end] = by_hash_.equal_range(labels.Hash());
+    for (; it != end; ++it) {
+      if (EncodedLabelsEqual(labels, it->second->encoded_labels)) return it->second;
     }
     return nullptr;
   }
@@ -561,20 +622,49 @@ class RocksDbStore final : public Store {
   // Moves samples that left the out-of-order window into chunks and rollups.
   core::Status SettleLocked();
   void SettleSeries(MemSeries& s, int64_t point, rocksdb::WriteBatch* batch);
-  // Writes `b`, which ended just now: the series' totals and predecessor are those after it.
-  void EmitBucket(MemSeries& s, Bucket& b, Cf cf, rocksdb::WriteBatch* batch) {
-    if (b.agg.w.count == 0) return;
-    batch->Put(cfs_[cf], TimeKey(s.id, b.start),
-               StoredBucket::Encode(b.agg, b.start, b.before, s.totals, s.settled_pred));
+  // Adds settled sample `x` of series `id` to the open bucket `b` of tier `cf` (writing `b`
+  // first when `x` starts a new one) and to the series' running `totals` and `pred`. Settling
+  // (hours) and minute materialization share it, so both tiers carry bit-identical totals.
+  void FoldIntoBucket(uint64_t id, const core::Sample& x, Cf cf, Bucket* b, Totals* totals,
+                      Pred* pred, rocksdb::WriteBatch* batch) {
+    const int64_t start = FloorTo(x.timestamp_ms, cf == kRollup1m ? kMinuteMs : kHourMs);
+    if (b->agg.w.count > 0 && b->start != start) {
+      EmitBucket(id, *b, cf, *totals, *pred, batch);
+      b->agg = Agg();
+    }
+    if (b->agg.w.count == 0) b->before = *totals;
+    b->start = start;
+    Pred p = *pred;
+    b->agg.Add(x.timestamp_ms, x.value, &p);
+    if (std::bit_cast<uint64_t>(x.value) == kStaleNaNBits) return;
+    ++totals->count;
+    totals->sum.Add(x.value);
+    if (!std::isnan(x.value)) {
+      if (pred->has) totals->increase.Add(x.value >= pred->v ? x.value - pred->v : x.value);
+      *pred = {true, x.value};
+    }
   }
+  // Writes `b`, which ended just now: `after` and `pred_after` are the series' totals and
+  // predecessor after it.
+  void EmitBucket(uint64_t id, const Bucket& b, Cf cf, const Totals& after,
+                  const Pred& pred_after, rocksdb::WriteBatch* batch) {
+    if (b.agg.w.count == 0) return;
+    batch->Put(cfs_[cf], TimeKey(id, b.start),
+               StoredBucket::Encode(b.agg, b.start, b.before, after, pred_after));
+  }
+  // Writes the minute rollups of the hours in [m1_until_, the hour that is about to leave the
+  // raw tier], from the chunks, and advances m1_until_.
+  core::Status MaterializeMinutesLocked();
+  core::Status MaterializeSeries(const MemSeries& s, int64_t from, int64_t to,
+                                 rocksdb::WriteBatch* batch);
   void CloseChunk(MemSeries& s, rocksdb::WriteBatch* batch);
   core::Status CheckpointLocked();
   core::Status Recover();
   void UpdateCutoffsLocked();
 
   // Samples of `snap`'s series in [from, to), from chunks and memory, plus the valid
-  // predecessor of `from` when `pred` is non-null.
-  core::Status ReadRaw(const Snapshot& snap, int64_t from, int64_t to,
+  // predecessor of `from` when `pred` is non-null. Chunk samples before `cutoff` are expired.
+  core::Status ReadRaw(const Snapshot& snap, int64_t from, int64_t to, int64_t cutoff,
                        std::vector<core::Sample>* out, Pred* pred);
   // The aggregate of the rollup buckets of `cf` in [from, to): count, sum and increase from the
   // running totals of the first and last bucket; min and max by a scan when `fields` asks.
@@ -598,7 +688,10 @@ class RocksDbStore final : public Store {
 
   mutable std::shared_mutex mu_;  // guards everything below
   std::unordered_map<uint64_t, std::shared_ptr<MemSeries>> by_id_;
-  std::unordered_map<uint64_t, std::vector<std::shared_ptr<MemSeries>>> by_hash_;
+  std::unordered_multimap<uint64_t, MemSeries*> by_hash_;  // by labels.Hash()
+  // Deleted series, kept so that appenders holding their pointers stay safe.
+  std::vector<std::shared_ptr<MemSeries>> deleted_;
+  uint64_t commit_epoch_ = 0;
   // label name -> value -> ids (sorted ascending; ids only grow).
   std::map<std::string, std::map<std::string, std::vector<uint64_t>, std::less<>>, std::less<>>
       postings_;
@@ -606,6 +699,10 @@ class RocksDbStore final : public Store {
   uint64_t next_seq_ = 1;
   int64_t max_t_ = INT64_MIN;
   int64_t last_settle_minute_ = INT64_MIN;
+  // Minute rollups exist for every hour before this; chunks at or after it are never dropped.
+  int64_t m1_until_ = INT64_MIN;
+  // Raw samples before this are expired for Select and Series (newest sample - raw retention).
+  std::atomic<int64_t> raw_read_cutoff_{INT64_MIN};
   int64_t head_samples_ = 0;
   uint64_t log_bytes_since_checkpoint_ = 0;
 
@@ -622,20 +719,22 @@ class RocksAppender final : public Appender {
   explicit RocksAppender(RocksDbStore* store) : store_(store) {}
 
   core::Status Append(const core::Labels& series, int64_t timestamp_ms, double value) override {
-    if (series.MetricName().empty()) {
-      return core::InvalidArgumentError("series {} has no metric name", series.ToString());
-    }
     RocksDbStore::Staged st;
     st.t = timestamp_ms;
     st.v = value;
-    // Most batches repeat series; remember what this appender resolved.
-    auto cached = cache_.find(series.Hash());
-    if (cached != cache_.end() && cached->second->labels == series) {
-      st.series = cached->second;
-    } else if (auto found = store_->Lookup(series)) {
-      cache_[series.Hash()] = found;
-      st.series = std::move(found);
+    // Consecutive samples of one series are common (remote write groups them by series).
+    if (last_ != nullptr && series.Hash() == last_hash_ &&
+        EncodedLabelsEqual(series, last_->encoded_labels)) {
+      st.series = last_;
+    } else if (MemSeries* found = store_->Lookup(series)) {
+      // Stored series have a metric name, so these labels have one too.
+      last_ = found;
+      last_hash_ = series.Hash();
+      st.series = found;
     } else {
+      if (series.MetricName().empty()) {
+        return core::InvalidArgumentError("series {} has no metric name", series.ToString());
+      }
       auto& candidates = pending_index_[series.Hash()];
       for (int idx : candidates) {
         if (pending_[idx] == series) st.pending = idx;
@@ -646,7 +745,7 @@ class RocksAppender final : public Appender {
         candidates.push_back(st.pending);
       }
     }
-    staged_.push_back(std::move(st));
+    staged_.push_back(st);
     return core::Status::Ok();
   }
 
@@ -667,7 +766,8 @@ class RocksAppender final : public Appender {
   std::vector<RocksDbStore::Staged> staged_;
   std::vector<core::Labels> pending_;
   std::unordered_map<uint64_t, std::vector<int>> pending_index_;
-  std::unordered_map<uint64_t, std::shared_ptr<MemSeries>> cache_;
+  MemSeries* last_ = nullptr;  // the series of the last Append that found one in the store
+  uint64_t last_hash_ = 0;
 };
 
 }  // namespace
@@ -729,8 +829,16 @@ core::Status RocksDbStore::Open() {
     RETURN_IF_ERROR(FromRocks(db_->Put(write_options_, cfs_[kMeta], "format", v), "store"));
   } else if (!s.ok()) {
     return FromRocks(s, "store: read format");
-  } else if (format.size() != 8 || enc::GetBE64(format.data()) != kFormatVersion) {
-    return core::FailedPreconditionError("store {}: unsupported format", options_.dir);
+  } else if (format.size() != 8) {
+    return core::DataLossError("store {}: corrupt format marker", options_.dir);
+  } else if (uint64_t found = enc::GetBE64(format.data()); found != kFormatVersion) {
+    return core::FailedPreconditionError(
+        "store {}: on-disk format {} is not the format {} this nines reads{}; move the directory "
+        "away (or delete it) and let nines create a new one",
+        options_.dir, found, kFormatVersion,
+        found == 1 ? " (format 1 kept a rollup row per minute; format 2 derives minutes from "
+                     "the raw chunks)"
+                   : "");
   }
   RETURN_IF_ERROR(Recover());
   RefreshMetrics();
@@ -763,6 +871,10 @@ core::Status RocksDbStore::Recover() {
   std::string next;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kMeta], "next_series_id", &next);
   if (s.ok() && next.size() == 8) next_series_id_ = enc::GetBE64(next.data());
+  std::string m1;
+  s = db_->Get(rocksdb::ReadOptions(), cfs_[kMeta], "m1_until", &m1);
+  if (s.ok() && m1.size() == 8) m1_until_ = enc::FromSortableTime(enc::GetBE64(m1.data()));
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "store: read m1_until");
 
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kSeries]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -796,13 +908,15 @@ core::Status RocksDbStore::Recover() {
     enc::Decoder d(it->value().ToStringView());
     uint64_t n;
     if (!d.Varint(&n)) return core::DataLossError("store: corrupt head log record");
+    int64_t t = 0;
     for (uint64_t i = 0; i < n; ++i) {
       uint64_t id;
-      int64_t t;
+      int64_t dt;
       double v;
-      if (!d.Varint(&id) || !d.Varsint(&t) || !d.Double(&v)) {
+      if (!d.Varint(&id) || !d.Varsint(&dt) || !d.Double(&v)) {
         return core::DataLossError("store: corrupt head log record");
       }
+      t = static_cast<int64_t>(static_cast<uint64_t>(t) + static_cast<uint64_t>(dt));
       auto found = by_id_.find(id);
       if (found == by_id_.end()) continue;  // deleted since
       MemSeries& series = *found->second;
@@ -823,8 +937,9 @@ core::Status RocksDbStore::Recover() {
 }
 
 void RocksDbStore::IndexLocked(const std::shared_ptr<MemSeries>& s) {
+  if (s->encoded_labels.empty()) s->encoded_labels = EncodeLabels(s->labels);
   by_id_[s->id] = s;
-  by_hash_[s->labels.Hash()].push_back(s);
+  by_hash_.emplace(s->labels.Hash(), s.get());
   for (const core::Label& l : s->labels) {
     auto& ids = postings_[l.name][l.value];
     ids.insert(std::upper_bound(ids.begin(), ids.end(), s->id), s->id);
@@ -832,10 +947,14 @@ void RocksDbStore::IndexLocked(const std::shared_ptr<MemSeries>& s) {
 }
 
 void RocksDbStore::UnindexLocked(const std::shared_ptr<MemSeries>& s) {
+  auto [it, end] = by_hash_.equal_range(s->labels.Hash());
+  for (; it != end; ++it) {
+    if (it->second == s.get()) {
+      by_hash_.erase(it);
+      break;
+    }
+  }
   by_id_.erase(s->id);
-  auto& bucket = by_hash_[s->labels.Hash()];
-  std::erase(bucket, s);
-  if (bucket.empty()) by_hash_.erase(s->labels.Hash());
   for (const core::Label& l : s->labels) {
     auto name_it = postings_.find(l.name);
     if (name_it == postings_.end()) continue;
@@ -909,19 +1028,74 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
 
   // Resolve series created since Append (or by this batch).
   std::vector<std::shared_ptr<MemSeries>> created;
-  std::vector<std::shared_ptr<MemSeries>> resolved(pending_series.size());
+  std::vector<MemSeries*> resolved(pending_series.size());
   uint64_t next_id = next_series_id_;
-  for (size_t i = 0; i < pending_series.size(); ++i) {
-    if (auto existing = LookupLocked(pending_series[i])) {
-      resolved[i] = std::move(existing);
-      continue;
-    }
+  auto create = [&](const core::Labels& labels) {
     auto s = std::make_shared<MemSeries>();
     s->id = next_id++;
-    s->labels = pending_series[i];
-    batch.Put(cfs_[kSeries], SeriesKey(s->id), EncodeLabels(s->labels));
-    resolved[i] = s;
-    created.push_back(std::move(s));
+    s->labels = labels;
+    s->encoded_labels = EncodeLabels(s->labels);
+    batch.Put(cfs_[kSeries], SeriesKey(s->id), s->encoded_labels);
+    created.push_back(s);
+    return s.get();
+  };
+  for (size_t i = 0; i < pending_series.size(); ++i) {
+    MemSeries* existing = LookupLocked(pending_series[i]);
+    resolved[i] = existing != nullptr ? existing : create(pending_series[i]);
+  }
+
+  // Decide per sample; within the batch, the first of a repeated (series, t) wins. The common
+  // case is every series' samples arriving in time order after what it holds: then nothing can
+  // be a duplicate and nothing needs sorting. One sample that is not sends the batch through
+  // sort and unique.
+  const int64_t threshold =
+      max_t_ == INT64_MIN ? INT64_MIN : max_t_ - options_.out_of_order_window.millis();
+  const uint64_t epoch = ++commit_epoch_;
+  struct Accepted {
+    MemSeries* series;
+    int64_t t;
+    double v;
+  };
+  std::vector<Accepted> accepted;
+  accepted.reserve(staged.size());
+  bool in_order = true;
+  for (Staged& st : staged) {
+    MemSeries* s = st.series ? st.series : resolved[static_cast<size_t>(st.pending)];
+    if (s->deleted) {  // deleted after Append resolved it: write it as a new series
+      s = LookupLocked(s->labels);
+      if (s == nullptr) s = create(st.series ? st.series->labels
+                                             : pending_series[static_cast<size_t>(st.pending)]);
+    }
+    if (st.t < threshold || (s->has_settled && st.t <= s->settled_max_t)) {
+      ++result.too_old;
+      continue;
+    }
+    if (s->batch_epoch != epoch) {
+      s->batch_epoch = epoch;
+      s->batch_last_t = s->head.empty() ? INT64_MIN : s->head.back().timestamp_ms;
+    }
+    if (st.t > s->batch_last_t) {
+      s->batch_last_t = st.t;
+      accepted.push_back({s, st.t, st.v});
+      continue;
+    }
+    if (s->HeadHas(st.t)) {
+      ++result.duplicates;
+      continue;
+    }
+    in_order = false;
+    accepted.push_back({s, st.t, st.v});
+  }
+  if (!in_order) {
+    std::stable_sort(accepted.begin(), accepted.end(), [](const Accepted& a, const Accepted& b) {
+      return a.series != b.series ? a.series < b.series : a.t < b.t;
+    });
+    auto dup = std::unique(accepted.begin(), accepted.end(),
+                           [](const Accepted& a, const Accepted& b) {
+                             return a.series == b.series && a.t == b.t;
+                           });
+    result.duplicates += accepted.end() - dup;
+    accepted.erase(dup, accepted.end());
   }
   if (!created.empty()) {
     std::string v;
@@ -929,64 +1103,32 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
     batch.Put(cfs_[kMeta], "next_series_id", v);
   }
 
-  // Decide per sample; within the batch, the first of a repeated (series, t) wins.
-  const int64_t threshold =
-      max_t_ == INT64_MIN ? INT64_MIN : max_t_ - options_.out_of_order_window.millis();
-  struct Accepted {
-    MemSeries* series;
-    int64_t t;
-    double v;
-    size_t order;
-  };
-  std::vector<Accepted> accepted;
-  accepted.reserve(staged.size());
-  for (size_t i = 0; i < staged.size(); ++i) {
-    Staged& st = staged[i];
-    MemSeries* s = st.series ? st.series.get() : resolved[static_cast<size_t>(st.pending)].get();
-    if (s->deleted) {  // deleted after Append resolved it: write it as a new series
-      auto again = LookupLocked(s->labels);
-      if (!again) {
-        auto fresh = std::make_shared<MemSeries>();
-        fresh->id = next_id++;
-        fresh->labels = s->labels;
-        batch.Put(cfs_[kSeries], SeriesKey(fresh->id), EncodeLabels(fresh->labels));
-        std::string v;
-        enc::PutBE64(&v, next_id);
-        batch.Put(cfs_[kMeta], "next_series_id", v);
-        again = fresh;
-        created.push_back(fresh);
-      }
-      st.series = again;
-      s = again.get();
-    }
-    if (st.t < threshold || (s->has_settled && st.t <= s->settled_max_t)) {
-      ++result.too_old;
-      continue;
-    }
-    if (s->HeadHas(st.t)) {
-      ++result.duplicates;
-      continue;
-    }
-    accepted.push_back({s, st.t, st.v, i});
-  }
-  std::stable_sort(accepted.begin(), accepted.end(), [](const Accepted& a, const Accepted& b) {
-    return a.series != b.series ? a.series < b.series : a.t < b.t;
-  });
-  auto dup = std::unique(accepted.begin(), accepted.end(), [](const Accepted& a, const Accepted& b) {
-    return a.series == b.series && a.t == b.t;
-  });
-  result.duplicates += accepted.end() - dup;
-  accepted.erase(dup, accepted.end());
-
+  // The head_log record: varint count, then per sample varint id, varsint (t - previous t of
+  // the record, 0 before the first), fixed64 value. Written straight into a buffer sized for
+  // the worst case: this runs for every ingested sample.
   std::string record;
   if (!accepted.empty()) {
-    record.reserve(accepted.size() * 14 + 8);
-    enc::PutVarint(&record, accepted.size());
+    record.resize(10 + accepted.size() * 28);
+    char* p = record.data();
+    auto varint = [&p](uint64_t v) {
+      while (v >= 0x80) {
+        *p++ = static_cast<char>(v | 0x80);
+        v >>= 7;
+      }
+      *p++ = static_cast<char>(v);
+    };
+    varint(accepted.size());
+    int64_t prev_t = 0;
     for (const Accepted& a : accepted) {
-      enc::PutVarint(&record, a.series->id);
-      enc::PutVarsint(&record, a.t);
-      enc::PutDouble(&record, a.v);
+      varint(a.series->id);
+      varint(enc::ZigZag(static_cast<int64_t>(static_cast<uint64_t>(a.t) -
+                                              static_cast<uint64_t>(prev_t))));
+      prev_t = a.t;
+      const uint64_t bits = std::bit_cast<uint64_t>(a.v);
+      std::memcpy(p, &bits, 8);  // as enc::PutFixed64: little-endian hosts only
+      p += 8;
     }
+    record.resize(static_cast<size_t>(p - record.data()));
     std::string key;
     enc::PutBE64(&key, next_seq_);
     batch.Put(cfs_[kHeadLog], key, record);
@@ -999,11 +1141,13 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
   next_series_id_ = next_id;
   for (auto& s : created) IndexLocked(s);
   if (!accepted.empty()) ++next_seq_;
+  int64_t batch_max_t = max_t_;
   for (const Accepted& a : accepted) {
     a.series->HeadInsert(a.t, a.v);
     a.series->dirty = true;
-    max_t_ = std::max(max_t_, a.t);
+    batch_max_t = std::max(batch_max_t, a.t);
   }
+  max_t_ = batch_max_t;
   result.appended = static_cast<int64_t>(accepted.size());
   head_samples_ += result.appended;
   log_bytes_since_checkpoint_ += record.size();
@@ -1011,8 +1155,12 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
     metrics_.series->Set(static_cast<double>(by_id_.size()));
     metrics_.head_samples->Set(static_cast<double>(head_samples_));
     metrics_.appended->Increment(static_cast<double>(result.appended));
-    metrics_.rejected_duplicate->Increment(static_cast<double>(result.duplicates));
-    metrics_.rejected_too_old->Increment(static_cast<double>(result.too_old));
+    if (result.duplicates > 0) {
+      metrics_.rejected_duplicate->Increment(static_cast<double>(result.duplicates));
+    }
+    if (result.too_old > 0) {
+      metrics_.rejected_too_old->Increment(static_cast<double>(result.too_old));
+    }
   }
 
   // Settle at most once per minute of data time; checkpoint when the log has grown.
@@ -1032,9 +1180,120 @@ core::Status RocksDbStore::SettleLocked() {
     if (!s->head.empty() && s->head.front().timestamp_ms < point) SettleSeries(*s, point, &batch);
   }
   UpdateCutoffsLocked();
-  if (batch.Count() == 0) return core::Status::Ok();
-  // Not synced: everything written here is rebuilt from head_log if lost.
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "store: settle");
+  if (batch.Count() > 0) {
+    // Not synced: everything written here is rebuilt from head_log if lost.
+    RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "store: settle"));
+  }
+  return MaterializeMinutesLocked();
+}
+
+core::Status RocksDbStore::MaterializeMinutesLocked() {
+  if (max_t_ == INT64_MIN) return core::Status::Ok();
+  // Every hour that is wholly settled and ends at most an hour after the raw cutoff (so the
+  // hour holding the cutoff is done before compaction may drop any of it).
+  const int64_t raw_cutoff = max_t_ - options_.raw_retention.millis();
+  const int64_t settled = max_t_ - options_.out_of_order_window.millis();
+  const int64_t target =
+      std::min(FloorTo(raw_cutoff, kHourMs) + kHourMs, FloorTo(settled, kHourMs));
+  if (target <= m1_until_) return core::Status::Ok();
+  rocksdb::WriteBatch batch;
+  for (auto& [id, s] : by_id_) RETURN_IF_ERROR(MaterializeSeries(*s, m1_until_, target, &batch));
+  std::string v;
+  enc::PutBE64(&v, enc::SortableTime(target));
+  batch.Put(cfs_[kMeta], "m1_until", v);
+  // Synced: once m1_until_ moves, compaction may drop the chunks these rows were made from.
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "store: minute rollups"));
+  m1_until_ = target;
+  UpdateCutoffsLocked();
+  return core::Status::Ok();
+}
+
+core::Status RocksDbStore::MaterializeSeries(const MemSeries& s, int64_t from, int64_t to,
+                                             rocksdb::WriteBatch* batch) {
+  // The settled samples in [from, to): closed chunks (written by now) and the open one.
+  std::vector<core::Sample> samples;
+  const int64_t span = options_.chunk_max_span.millis();
+  std::string lower = TimeKey(s.id, from < INT64_MIN + span ? INT64_MIN : from - span);
+  std::string upper = TimeKey(s.id, to);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kChunks]));
+  auto take = [&](std::string_view bytes) {
+    ChunkIterator ci(bytes);
+    if (!ci.Seek(from)) return ci.status();
+    do {
+      if (ci.t() >= to) break;
+      samples.push_back({ci.t(), ci.v()});
+    } while (ci.Next());
+    return ci.status();
+  };
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    rocksdb::Slice v = it->value();
+    if (v.size() < 8) return core::DataLossError("store: corrupt chunk of series {}", s.id);
+    uint64_t max_t;
+    std::memcpy(&max_t, v.data(), 8);
+    if (static_cast<int64_t>(max_t) < from) continue;
+    RETURN_IF_ERROR(take(std::string_view(v.data() + 8, v.size() - 8)));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "store: read chunks"));
+  if (s.chunk.num_samples() > 0 && s.chunk.max_time() >= from && s.chunk.min_time() < to) {
+    RETURN_IF_ERROR(take(s.chunk.bytes()));
+  }
+
+  // The running totals and predecessor before the first counted sample are those the hour
+  // rollups hold: the totals before that sample's hour (nothing counted precedes it there) and
+  // the predecessor after the hour before.
+  Totals totals;
+  Pred pred;
+  bool primed = false;
+  Bucket minute;
+  for (const core::Sample& x : samples) {
+    if (!primed && std::bit_cast<uint64_t>(x.value) != kStaleNaNBits) {
+      primed = true;
+      const int64_t hour = FloorTo(x.timestamp_ms, kHourMs);
+      if (s.hour.agg.w.count > 0 && s.hour.start == hour) {
+        totals = s.hour.before;
+      } else {
+        std::string value;
+        rocksdb::Status st = db_->Get(rocksdb::ReadOptions(), cfs_[kRollup1h],
+                                      TimeKey(s.id, hour), &value);
+        StoredBucket b;
+        if (st.ok() && b.Decode(value, hour)) {
+          totals = b.before;
+        } else if (!st.IsNotFound()) {
+          RETURN_IF_ERROR(FromRocks(st, "store: read rollups"));
+          return core::DataLossError("store: corrupt rollup of series {}", s.id);
+        } else {
+          // Expired from the hour tier (its retention is shorter than raw's): minute runs
+          // still difference totals of one consistent sequence.
+          LOG_WARNING("store: no hour rollup for series {} at {}; minute totals restart", s.id,
+                      hour);
+        }
+      }
+      std::string prev_upper = TimeKey(s.id, hour);
+      rocksdb::Slice prev_upper_slice(prev_upper);
+      rocksdb::ReadOptions pro;
+      pro.iterate_upper_bound = &prev_upper_slice;
+      std::unique_ptr<rocksdb::Iterator> prev(db_->NewIterator(pro, cfs_[kRollup1h]));
+      prev->SeekForPrev(TimeKey(s.id, hour - 1));
+      if (prev->Valid() && prev->key().size() == 16 &&
+          enc::GetBE64(prev->key().data()) == s.id) {
+        StoredBucket b;
+        const int64_t start = enc::FromSortableTime(enc::GetBE64(prev->key().data() + 8));
+        if (!b.Decode(prev->value().ToStringView(), start)) {
+          return core::DataLossError("store: corrupt rollup of series {}", s.id);
+        }
+        pred = b.pred_after;
+      }
+      RETURN_IF_ERROR(FromRocks(prev->status(), "store: read rollups"));
+    }
+    FoldIntoBucket(s.id, x, kRollup1m, &minute, &totals, &pred, batch);
+  }
+  EmitBucket(s.id, minute, kRollup1m, totals, pred, batch);
+  return core::Status::Ok();
 }
 
 void RocksDbStore::SettleSeries(MemSeries& s, int64_t point, rocksdb::WriteBatch* batch) {
@@ -1048,29 +1307,7 @@ void RocksDbStore::SettleSeries(MemSeries& s, int64_t point, rocksdb::WriteBatch
       CloseChunk(s, batch);
     }
     s.chunk.Append(x.timestamp_ms, x.value).IgnoreError();  // strictly increasing by design
-    for (auto [bucket, cf, len] : {std::tuple{&s.minute, kRollup1m, kMinuteMs},
-                                   std::tuple{&s.hour, kRollup1h, kHourMs}}) {
-      int64_t start = FloorTo(x.timestamp_ms, len);
-      if (bucket->agg.w.count > 0 && bucket->start != start) {
-        EmitBucket(s, *bucket, cf, batch);
-        bucket->agg = Agg();
-      }
-      if (bucket->agg.w.count == 0) bucket->before = s.totals;
-      bucket->start = start;
-      Pred pred = s.settled_pred;  // each tier continues from the same predecessor
-      bucket->agg.Add(x.timestamp_ms, x.value, &pred);
-    }
-    if (std::bit_cast<uint64_t>(x.value) != kStaleNaNBits) {
-      ++s.totals.count;
-      s.totals.sum.Add(x.value);
-      if (!std::isnan(x.value)) {
-        if (s.settled_pred.has) {
-          s.totals.increase.Add(x.value >= s.settled_pred.v ? x.value - s.settled_pred.v
-                                                            : x.value);
-        }
-        s.settled_pred = {true, x.value};
-      }
-    }
+    FoldIntoBucket(s.id, x, kRollup1h, &s.hour, &s.totals, &s.settled_pred, batch);
     s.has_settled = true;
     s.settled_max_t = x.timestamp_ms;
   }
@@ -1107,7 +1344,10 @@ core::Status RocksDbStore::CheckpointLocked() {
 
 void RocksDbStore::UpdateCutoffsLocked() {
   if (max_t_ == INT64_MIN) return;
-  raw_filter_.SetCutoff(max_t_ - options_.raw_retention.millis());
+  const int64_t raw_cutoff = max_t_ - options_.raw_retention.millis();
+  raw_read_cutoff_.store(raw_cutoff, std::memory_order_relaxed);
+  // Chunks of hours whose minute rollups are not written yet stay.
+  raw_filter_.SetCutoff(std::min(raw_cutoff, m1_until_));
   m1_filter_.SetCutoff(max_t_ - options_.rollup_1m_retention.millis());
   h1_filter_.SetCutoff(max_t_ - options_.rollup_1h_retention.millis());
 }
@@ -1128,16 +1368,15 @@ RocksDbStore::Snapshot RocksDbStore::SnapshotLocked(const MemSeries& s, int64_t 
   if (s.chunk.num_samples() > 0 && s.chunk.max_time() >= mint && s.chunk.min_time() <= maxt) {
     snap.chunk = std::string(s.chunk.bytes());
   }
-  if (s.minute.agg.w.count > 0) snap.minute_emitted_end = s.minute.start;
   if (s.hour.agg.w.count > 0) snap.hour_emitted_end = s.hour.start;
+  snap.m1_until = m1_until_;
   return snap;
 }
 
 core::Status RocksDbStore::ReadRaw(const Snapshot& snap, int64_t from, int64_t to,
-                                   std::vector<core::Sample>* out, Pred* pred) {
+                                   int64_t cutoff, std::vector<core::Sample>* out, Pred* pred) {
   if (pred != nullptr) RETURN_IF_ERROR(FindPredecessor(snap, from, pred));
   if (from >= to) return core::Status::Ok();
-  const int64_t cutoff = raw_filter_.cutoff();
   const size_t first = out->size();
   // A chunk spans at most chunk_max_span, so none starting earlier than this reaches `from`.
   const int64_t span = options_.chunk_max_span.millis();
@@ -1306,9 +1545,15 @@ core::Result<WindowAggregate> RocksDbStore::Aggregate(const core::Labels& series
   bool pred_known = false;  // whether `pred` is the predecessor of `cur`
   int64_t cur = start_ms;
   std::vector<core::Sample> raw;
+  // Hour rollups up to the open hour; minute rollups only where they were materialized, which
+  // is where raw samples may be gone. Everywhere else the chunks are complete: a sample is
+  // dropped only when it is older than both the raw cutoff and m1_until, so reading raw
+  // samples back to min(the two) is exact.
+  const int64_t hour_end = std::min(FloorTo(end_ms, kHourMs), snap.hour_emitted_end);
+  const int64_t minute_end = std::min(FloorTo(end_ms, kMinuteMs), snap.m1_until);
+  const int64_t raw_cutoff =
+      std::min(raw_read_cutoff_.load(std::memory_order_relaxed), snap.m1_until);
   while (cur < end_ms) {
-    int64_t hour_end = std::min(FloorTo(end_ms, kHourMs), snap.hour_emitted_end);
-    int64_t minute_end = std::min(FloorTo(end_ms, kMinuteMs), snap.minute_emitted_end);
     if (cur % kHourMs == 0 && cur + kHourMs <= hour_end) {
       Agg part;
       RETURN_IF_ERROR(ReadRollups(snap.id, kRollup1h, cur, hour_end, fields, &part));
@@ -1321,8 +1566,8 @@ core::Result<WindowAggregate> RocksDbStore::Aggregate(const core::Labels& series
       cur = hour_end;
       continue;
     }
+    const int64_t next_hour = FloorTo(cur, kHourMs) + kHourMs;
     if (cur % kMinuteMs == 0 && cur + kMinuteMs <= minute_end) {
-      int64_t next_hour = FloorTo(cur, kHourMs) + kHourMs;
       int64_t run_end = minute_end;
       if (next_hour + kHourMs <= hour_end) run_end = std::min(run_end, next_hour);
       Agg part;
@@ -1335,13 +1580,20 @@ core::Result<WindowAggregate> RocksDbStore::Aggregate(const core::Labels& series
       cur = run_end;
       continue;
     }
-    // Raw up to the next minute boundary, or to the end when no rollup can follow.
-    int64_t raw_end = FloorTo(cur, kMinuteMs) + kMinuteMs;
-    if (raw_end + kMinuteMs > minute_end) raw_end = end_ms;
+    // Raw up to where a rollup run can start: the next minute when minute rollups follow,
+    // else the next hour when an hour run follows, else the end.
+    const int64_t next_minute = FloorTo(cur, kMinuteMs) + kMinuteMs;
+    int64_t raw_end = end_ms;
+    if (next_minute + kMinuteMs <= minute_end) {
+      raw_end = next_minute;
+    } else if (next_hour + kHourMs <= hour_end) {
+      raw_end = next_hour;
+    }
     raw_end = std::min(raw_end, end_ms);
     raw.clear();
     Pred found;
-    RETURN_IF_ERROR(ReadRaw(snap, cur, raw_end, &raw, pred_known ? nullptr : &found));
+    RETURN_IF_ERROR(
+        ReadRaw(snap, cur, raw_end, raw_cutoff, &raw, pred_known ? nullptr : &found));
     if (!pred_known) pred = found;
     Agg part;
     for (const core::Sample& s : raw) part.Add(s.timestamp_ms, s.value, &pred);
@@ -1376,7 +1628,7 @@ core::Result<std::vector<core::Labels>> RocksDbStore::Series(const std::vector<M
 core::Result<bool> RocksDbStore::HasSample(const Snapshot& snap, int64_t from, int64_t to) {
   if (from >= to) return false;
   if (!snap.head.empty()) return true;  // the snapshot holds only head samples in range
-  const int64_t cutoff = raw_filter_.cutoff();
+  const int64_t cutoff = raw_read_cutoff_.load(std::memory_order_relaxed);
   from = std::max(from, cutoff);
   auto in_chunk = [&](std::string_view bytes) {
     ChunkIterator ci(bytes);
@@ -1418,7 +1670,8 @@ core::Result<std::vector<SeriesSamples>> RocksDbStore::Select(const std::vector<
   const int64_t to = maxt_ms == INT64_MAX ? INT64_MAX : maxt_ms + 1;
   for (auto& [labels, snap] : snaps) {
     SeriesSamples ss;
-    RETURN_IF_ERROR(ReadRaw(snap, mint_ms, to, &ss.samples, nullptr));
+    RETURN_IF_ERROR(ReadRaw(snap, mint_ms, to, raw_read_cutoff_.load(std::memory_order_relaxed),
+                            &ss.samples, nullptr));
     if (ss.samples.empty()) continue;
     ss.labels = std::move(labels);
     out.push_back(std::move(ss));
@@ -1460,6 +1713,7 @@ core::Result<int64_t> RocksDbStore::DeleteSeries(const std::vector<Matcher>& mat
     head_samples_ -= static_cast<int64_t>(s->head.size());
     s->deleted = true;
     UnindexLocked(s);
+    deleted_.push_back(s);
   }
   if (metrics_.series) metrics_.series->Set(static_cast<double>(by_id_.size()));
   return static_cast<int64_t>(victims.size());

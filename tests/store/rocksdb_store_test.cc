@@ -249,6 +249,102 @@ TEST_F(StoreTest, WindowAggregatesEqualBruteForceForRandomWindows) {
   }
 }
 
+// Minute rollups are only written for hours about to leave the raw tier (format 2). Past the
+// raw cutoff, minute-aligned windows must still aggregate exactly from them, with the same
+// running totals the hour rollups hold, before and after the chunks are compacted away and
+// across a reopen (and a reopen in the middle of the ingest, so materialization resumes).
+TEST_F(StoreTest, MaterializedMinuteRollupsAreExactAfterRawExpires) {
+  std::mt19937_64 rng(7);
+  StoreOptions options;
+  options.raw_retention = core::Duration::Hours(9);
+  auto store = Open(options);
+  ASSERT_TRUE(store);
+  Reference ref;
+  const Labels counter = L(R"(http_requests_total{code="200",region="eu-west-1"})");
+  const Labels gauge = L(R"(probe_success{region="eu-west-1",location="a"})");
+  double c = 0;
+  int64_t t = kT0 + 7 * 1000;
+  const int64_t stop = kT0 + 2 * 24 * kHour;
+  std::vector<std::tuple<Labels, int64_t, double>> batch;
+  bool reopened = false;
+  while (t < stop) {
+    t += 15'000 + static_cast<int64_t>(rng() % 400) - 200;
+    if (rng() % 300 == 0) t += 70 * kMin;  // a gap of more than an hour
+    c = (rng() % 1000 == 0) ? static_cast<double>(rng() % 5) : c + static_cast<double>(rng() % 7);
+    batch.emplace_back(counter, t, c);
+    if (rng() % 50 != 0) batch.emplace_back(gauge, t + 3, static_cast<double>(rng() % 10 != 0));
+    if (batch.size() >= 300) {
+      ref.Apply(batch);
+      Commit(*store, batch);
+      batch.clear();
+      if (!reopened && t > kT0 + 24 * kHour) {
+        reopened = true;
+        store.reset();
+        store = Open(options);
+        ASSERT_TRUE(store);
+      }
+    }
+  }
+  ref.Apply(batch);
+  Commit(*store, batch);
+  const int64_t raw_cutoff = ref.max_t - 9 * kHour;
+
+  auto check = [&](const Labels& l, int64_t start, int64_t end) {
+    SCOPED_TRACE(l.ToString() + " [" + std::to_string(start - kT0) + ", " +
+                 std::to_string(end - kT0) + ")");
+    WindowAggregate want = BruteForce(ref.data[l], start, end);
+    for (auto fields : {Reader::Fields::kAll, Reader::Fields::kCounts}) {
+      auto got = store->Aggregate(l, start, end, fields);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      ASSERT_EQ(got->count, want.count);
+      ASSERT_EQ(got->sum, want.sum);
+      ASSERT_EQ(got->increase, want.increase);
+      if (want.count > 0) {
+        ASSERT_EQ(got->last, want.last);
+        ASSERT_EQ(got->last_timestamp_ms, want.last_timestamp_ms);
+      }
+      if (fields == Reader::Fields::kAll && want.count > 0) {
+        ASSERT_EQ(got->min, want.min);
+        ASSERT_EQ(got->max, want.max);
+      }
+    }
+  };
+  auto random_windows = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      int64_t a = kT0 + static_cast<int64_t>(rng() % (2 * 24 * kHour + kHour));
+      int64_t b = a + static_cast<int64_t>(rng() % (30 * kHour)) + 1;
+      // Before the raw cutoff only whole minutes are known.
+      if (a < raw_cutoff) a = a / kMin * kMin;
+      if (b < raw_cutoff) b = b / kMin * kMin + kMin;
+      if (i % 5 == 0) a = a / kHour * kHour;
+      check(counter, a, b);
+      check(gauge, a, b);
+      if (HasFatalFailure()) return;
+    }
+  };
+  {
+    SCOPED_TRACE("before compaction");
+    random_windows(300);
+  }
+  ASSERT_TRUE(store->EnforceRetention().ok());
+  auto sel = store->Select(*ParseSelector("http_requests_total"), INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(sel.ok());
+  ASSERT_EQ(sel->size(), 1u);
+  EXPECT_GE((*sel)[0].samples.front().timestamp_ms, raw_cutoff);
+  {
+    SCOPED_TRACE("after compaction");
+    random_windows(300);
+  }
+  check(counter, kT0 / kMin * kMin, ref.max_t + 1);  // everything
+  store.reset();
+  store = Open(options);
+  ASSERT_TRUE(store);
+  {
+    SCOPED_TRACE("after reopen");
+    random_windows(200);
+  }
+}
+
 TEST_F(StoreTest, StalenessMarkersAreStoredButNotAggregated) {
   auto store = Open();
   Labels l = L(R"(up{job="x"})");
