@@ -81,8 +81,7 @@ int RunCheck(const std::vector<std::string>& files, std::ostream& out, std::ostr
     for (const ConfigError& e : errors) err << e.ToString() << '\n';
     if (errors.empty()) {
       WarnUnrunnableIcmpChecks(file, cfg, options, err);
-      out << file << ": ok" << rules << "
-";
+      out << file << ": ok" << rules << "\n";
     } else {
       rc = kCheckFailed;
     }

@@ -251,6 +251,15 @@ class Parser : public YamlReader {
                  [&](auto& v, auto& a, auto& p) {
                    Set(DurationAtLeast(v, a, p, Duration::Hours(1)), &slo->default_window);
                  }},
+                {"evaluation_interval",
+                 [&](auto& v, auto& a, auto& p) {
+                   auto d = DurationAtLeast(v, a, p, Duration::Seconds(1));
+                   if (d && *d > Duration::Minutes(10)) {
+                     Error(a, fmt::format("{}: {} is too long (at most 10m)", p, d->ToString()));
+                     return;
+                   }
+                   Set(d, &slo->evaluation_interval);
+                 }},
             });
   }
 

@@ -90,6 +90,8 @@ struct SloConfig {
   // A percentage: 0 < default_objective < 100.
   double default_objective = 99.8;
   core::Duration default_window = core::Duration::Days(30);  // >= 1h
+  // How often SLOs and alert rules are evaluated (1s..10m).
+  core::Duration evaluation_interval = core::Duration::Seconds(10);
 };
 
 struct RegionConfig {

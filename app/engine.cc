@@ -14,13 +14,18 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
+#include "app/rule_files.h"
 #include "collector/agent.h"
 #include "collector/probe_engine.h"
 #include "collector/scrape_manager.h"
 #include "core/log.h"
 #include "net/net.h"
+#include "rules/alerts.h"
+#include "rules/evaluator.h"
+#include "rules/threshold.h"
 #include "store/http_api.h"
 #include "store/remote_write.h"
 #include "store/store.h"
@@ -83,6 +88,7 @@ std::vector<std::string> RestartOnlyChanges(const Config& a, const Config& b) {
   check(x.access_log == y.access_log, "server.access_log");
   check(x.tls.cert_file == y.tls.cert_file && x.tls.key_file == y.tls.key_file, "server.tls");
   check(a.storage.data_dir == b.storage.data_dir, "storage.data_dir");
+  check(a.slo.evaluation_interval == b.slo.evaluation_interval, "slo.evaluation_interval");
   check(a.storage.out_of_order_window == b.storage.out_of_order_window &&
             a.storage.self_scrape_interval == b.storage.self_scrape_interval &&
             a.storage.sync == b.storage.sync && a.storage.raw_retention == b.storage.raw_retention &&
@@ -200,6 +206,8 @@ class Engine::Impl {
     store_options.registry = registry_;
     ASSIGN_OR_RETURN(store_, store::OpenStore(store_options, clock_));
 
+    RETURN_IF_ERROR(StartRules());
+
     net::Router router;
     store::RegisterHttpApi(*store_, router);
     // Decoded bodies may be several times the compressed request; cap them at 8x the body limit.
@@ -211,6 +219,22 @@ class Engine::Impl {
       auto json = collector::LatestResultsJson(*store_, clock_.Now(), core::Duration::Hours(1));
       if (!json.ok()) return net::Response::Error(500, json.status().message());
       return net::Response::Json(200, std::move(*json));
+    });
+    router.Handle("GET", "/api/v1/slos", net::Access::kPublic, [this](const net::Request&) {
+      return net::Response::Json(200, slo_eval_->SlosJson());
+    });
+    router.Handle("GET", "/api/v1/slos/{name}", net::Access::kPublic,
+                  [this](const net::Request& req) {
+                    auto json = slo_eval_->SloJson(req.PathParam("name"));
+                    if (!json.ok()) {
+                      return net::Response::Error(
+                          json.status().code() == core::StatusCode::kNotFound ? 404 : 500,
+                          json.status().message());
+                    }
+                    return net::Response::Json(200, std::move(*json));
+                  });
+    router.Handle("GET", "/api/v1/alerts", net::Access::kPublic, [this](const net::Request&) {
+      return net::Response::Json(200, alerts_->AlertsJson());
     });
     router.Handle("GET", "/api/v1/targets", net::Access::kPublic, [this](const net::Request&) {
       // This process' own scrape targets (agents list theirs on their own endpoint).
@@ -243,6 +267,7 @@ class Engine::Impl {
       });
     }
     RETURN_IF_ERROR(StartLocalProbes());
+    rule_loop_ = std::thread([this] { RuleLoop(); });
     server_->SetReady(true);
     return core::Status::Ok();
   }
@@ -270,6 +295,23 @@ class Engine::Impl {
                 config_path_, errors.size());
       return core::InvalidArgumentError(joined);
     }
+    rules::RuleSet next_rules;
+    std::vector<ConfigError> rule_errors =
+        LoadRuleFiles(next.rule_files, next.rule_files_dir,
+                      RuleFileDefaultsFrom(next, config_path_), &next_rules);
+    if (!rule_errors.empty()) {
+      reload_ok_->Set(0);
+      std::string joined;
+      for (const ConfigError& e : rule_errors) {
+        LOG_ERROR("reload: {}", e.ToString());
+        joined += e.ToString() + "\n";
+      }
+      joined.pop_back();
+      LOG_ERROR("reload of {}: {} rule file error(s); the previous configuration and rules stay "
+                "in force",
+                config_path_, rule_errors.size());
+      return core::InvalidArgumentError(joined);
+    }
     Config current = CurrentConfig();
     for (const std::string& field : RestartOnlyChanges(current, next)) {
       LOG_WARNING("reload: {} changed; it takes effect after a restart", field);
@@ -284,6 +326,7 @@ class Engine::Impl {
       }
     }
     if (probes_) probes_->SetChecks(ChecksForLocation(next, current.collector.location));
+    ApplyRules(std::move(next_rules));
     core::SetLogLevel(next.log.level);
     {
       std::lock_guard<std::mutex> lock(config_mu_);
@@ -307,6 +350,7 @@ class Engine::Impl {
     }
     stop_cv_.notify_all();
     if (self_scrape_.joinable()) self_scrape_.join();
+    if (rule_loop_.joinable()) rule_loop_.join();
     store_.reset();
   }
 
@@ -349,6 +393,85 @@ class Engine::Impl {
     RETURN_IF_ERROR(scrapes_->SetTargets(std::move(targets)));
     scrapes_->Start();
     return core::Status::Ok();
+  }
+
+  // The rule files' SLOs and alerts: evaluated every slo.evaluation_interval by RuleLoop, their
+  // state served at /api/v1/slos and /api/v1/alerts, alert state kept in
+  // <data_dir>/alerts.state across restarts. Broken rule files fail the start.
+  core::Status StartRules() {
+    rules::RuleSet rule_set;
+    std::vector<ConfigError> errors =
+        LoadRuleFiles(config_.rule_files, config_.rule_files_dir,
+                      RuleFileDefaultsFrom(config_, config_path_), &rule_set);
+    if (!errors.empty()) {
+      std::string joined;
+      for (const ConfigError& e : errors) joined += e.ToString() + "\n";
+      joined.pop_back();
+      return core::InvalidArgumentError(joined);
+    }
+    rules::SloEvaluatorOptions eo;
+    eo.interval = config_.slo.evaluation_interval;
+    slo_eval_ = std::make_unique<rules::SloEvaluator>(
+        *store_, [this] { return store_->NewAppender(); }, eo);
+    rules::AlertTrackerOptions ao;
+    ao.state_file = (std::filesystem::path(config_.storage.data_dir) / "alerts.state").string();
+    ao.sync = config_.storage.sync;
+    alerts_ = std::make_unique<rules::AlertTracker>(ao);
+    if (core::Status s = alerts_->Load(); !s.ok()) {
+      LOG_ERROR("alert state: {}; starting with no alerts", s.ToString());
+    }
+    ApplyRules(std::move(rule_set));
+    return core::Status::Ok();
+  }
+
+  void ApplyRules(rules::RuleSet rule_set) {
+    std::set<std::string> keys;
+    for (const rules::SloRule& r : rule_set.slos) keys.insert("slo:" + r.spec.name);
+    for (const rules::ThresholdRule& r : rule_set.alerts) keys.insert("alert:" + r.name);
+    LOG_INFO("rules: {} SLOs, {} alert rules", rule_set.slos.size(), rule_set.alerts.size());
+    std::lock_guard<std::mutex> lock(rules_mu_);
+    slo_eval_->SetRules(std::move(rule_set.slos));
+    threshold_rules_ = std::move(rule_set.alerts);
+    alerts_->RetainRules(keys, clock_.Now());
+  }
+
+  // One evaluation of every rule at `now`. A rule whose evaluation failed is not updated, so a
+  // read error neither resolves nor fires its alerts.
+  void EvaluateRules(core::Timestamp now) {
+    std::lock_guard<std::mutex> lock(rules_mu_);
+    auto evaluated = slo_eval_->Evaluate(now);
+    if (evaluated.ok()) {
+      for (const rules::SloEvaluation& e : slo_eval_->Results()) {
+        if (!e.error.empty()) continue;
+        alerts_->Update("slo:" + e.rule.spec.name, core::Duration::Zero(), core::Duration::Zero(),
+                        e.conditions, now);
+      }
+    } else {
+      LOG_WARNING("slo evaluation: {}", evaluated.status().ToString());
+    }
+    for (const rules::ThresholdRule& r : threshold_rules_) {
+      auto active = rules::EvaluateThresholdRule(r, *store_, now);
+      if (!active.ok()) {
+        LOG_WARNING("alert rule {}: {}", r.name, active.status().ToString());
+        continue;
+      }
+      alerts_->Update("alert:" + r.name, r.for_duration, r.keep_firing_for, *active, now);
+    }
+    if (core::Status s = alerts_->Finish(now); !s.ok()) {
+      LOG_ERROR("alert state: {}", s.ToString());
+    }
+    log_sink_.Send(alerts_->TakeNotifications());
+  }
+
+  void RuleLoop() {
+    const core::Duration interval = config_.slo.evaluation_interval;
+    std::unique_lock<std::mutex> lock(stop_mu_);
+    while (!stopping_) {
+      lock.unlock();
+      EvaluateRules(clock_.Now());
+      lock.lock();
+      stop_cv_.wait_for(lock, interval.ToChrono(), [this] { return stopping_; });
+    }
   }
 
   // Writes the registry into the store every `interval` (real time), stamped by clock_.
@@ -467,6 +590,12 @@ nines' own request counters, as it writes them into its store every
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::thread self_scrape_;
+  std::mutex rules_mu_;  // one evaluation or rule change at a time
+  std::unique_ptr<rules::SloEvaluator> slo_eval_;
+  std::unique_ptr<rules::AlertTracker> alerts_;
+  std::vector<rules::ThresholdRule> threshold_rules_;  // guarded by rules_mu_
+  rules::LogAlertSink log_sink_;
+  std::thread rule_loop_;
   int lock_fd_ = -1;
 };
 

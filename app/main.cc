@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -101,6 +102,7 @@ storage:
 slo:
   default_objective: 99.8
   default_window: 30d
+  evaluation_interval: 5s
 regions:
   - name: us-east-1
     display_name: US East (N. Virginia)
@@ -113,6 +115,49 @@ regions:
     locations: [ap-southeast-2a, us-east-1a]
 agent:
   heartbeat_interval: 5s
+)";
+
+// The demo's rule file, written into its data directory: the SLOs and alerts that its scripted
+// incidents exercise (the eu-west-1 outage burns api-availability there and pages).
+constexpr char kDemoRules[] = R"(# nines demo: built-in rules
+slos:
+  - name: api-availability
+    service: api
+    description: The API answers its probes, in each region
+    sli:
+      # Each region is probed from two locations; a minute is bad when both failed.
+      probe_availability: {selector: '{service="api"}', quorum: 2}
+  - name: web-availability
+    service: web
+    description: The web front end serves its home page, in each region
+    objective: 99.5
+    sli:
+      probe_availability: {selector: '{service="web"}', quorum: 2}
+  - name: api-latency
+    service: api
+    description: API probes complete within a second
+    objective: 99
+    window: 7d
+    sli:
+      latency: {selector: 'probe_duration_seconds{service="api"}', threshold: 1s}
+  - name: api-requests
+    service: api
+    description: Requests the API served without a 5xx (scraped http_requests_total)
+    sli:
+      request_ratio:
+        good: 'http_requests_total{job="api",code!~"5.."}'
+        total: 'http_requests_total{job="api"}'
+alerts:
+  - name: CheckFailingFromTwoLocations
+    selector: probe_success
+    op: "=="
+    threshold: 0
+    group_by: [probe, region]
+    min_count: 2
+    for: 1m
+    labels: {severity: page}
+    annotations:
+      summary: "{{ $labels.probe }} fails from {{ $value }} locations in {{ $labels.region }}"
 )";
 
 // Where the demo's in-process agents probe from: one per region.
@@ -295,6 +340,21 @@ int Demo(int argc, char** argv) {
       (std::filesystem::temp_directory_path() / "nines-demo").string();
   if (!ApplyOverrides(*flags, &options.config)) return 2;
   core::SetLogLevel(options.config.log.level);
+  {
+    const std::filesystem::path dir = options.config.storage.data_dir;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    const std::filesystem::path rules = dir / "demo-rules.yaml";
+    std::ofstream out(rules);
+    out << kDemoRules;
+    out.close();
+    if (ec || !out) {
+      std::cerr << "nines demo: cannot write " << rules.string() << "\n";
+      return 1;
+    }
+    options.config.rule_files = {rules.string()};
+    options.config.rule_files_dir = dir.string();
+  }
   const Config config = options.config;
   auto engine = Engine::Start(std::move(options), clock);
   if (!engine.ok()) {

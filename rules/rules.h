@@ -4,7 +4,7 @@
 //    events come from in the store (SliSource).
 //  - ThresholdRule: a plain alert on series ("probe_success == 0 from at least 2 locations for
 //    2m", "certificate expires in under 14d"), without PromQL.
-//  - RuleSet: everything loaded from the rule files (rules/rule_files.h parses them).
+//  - RuleSet: everything loaded from the rule files (app/rule_files.h parses them).
 //  - Alert, AlertState, AlertSink: the alerts both kinds of rule produce, their lifecycle
 //    (inactive -> pending -> firing -> resolved, with `for` and `keep_firing_for`) and where they
 //    go (a log sink and GET /api/v1/alerts until the alerting module routes them).
