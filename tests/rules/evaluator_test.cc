@@ -232,7 +232,8 @@ TEST_F(EvaluatorScenarioTest, ThirtyDaysOfProbesGiveHandDerivedBudgetsBurnRatesA
   auto conds2 = again->Evaluate(clock_.Now());
   ASSERT_TRUE(conds2.ok());
   EXPECT_EQ(conds2->size(), conds->size());
-  const slo::SloReport* eu2 = Report(again->Results(), "api-availability", "eu-west-1");
+  const std::vector<SloEvaluation> results2 = again->Results();
+  const slo::SloReport* eu2 = Report(results2, "api-availability", "eu-west-1");
   ASSERT_NE(eu2, nullptr);
   EXPECT_EQ(eu2->tally.good, eu->tally.good);
   EXPECT_EQ(eu2->tally.total, eu->tally.total);
