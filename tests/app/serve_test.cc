@@ -9,6 +9,7 @@
 
 #include "core/labels.h"
 #include "net/http_client.h"
+#include "store/remote_write.h"
 #include "tests/testutil/testutil.h"
 
 namespace nines::app {
@@ -176,6 +177,79 @@ TEST(ServeTest, ReloadKeepsOldConfigWhenNewOneIsInvalidAndAppliesValidOne) {
   EXPECT_EQ(m["nines_config_last_reload_successful"], 1);
 
   server.child().Signal(SIGINT);
+  EXPECT_EQ(server.child().Wait(milliseconds(15000)), 0) << server.child().output();
+}
+
+// The rule loop end to end: an SLO over probe data pushed by remote write shows in
+// /api/v1/slos and its burn-rate page in /api/v1/alerts; a broken rule file on reload is refused
+// with file:line:col and the old rules stay.
+TEST(ServeTest, EvaluatesRuleFilesAndReloadsThemAllOrNothing) {
+  TempDir dir;
+  const std::string token = "admin-token-0123456789abcdef";
+  const std::string rules = dir.Write("rules.yaml",
+                                      "slos:\n"
+                                      "  - name: api-availability\n"
+                                      "    service: api\n"
+                                      "    sli:\n"
+                                      "      probe_availability: {selector: '{probe=\"api\"}'}\n");
+  const std::string path = dir.Write(
+      "nines.yaml", "server:\n  listen: 127.0.0.1:0\n  auth:\n    admin_tokens: [" + token +
+                        "]\n    write_tokens: [" + token + "]\nstorage:\n  data_dir: " + dir.File("data") +
+                        "\n  self_scrape_interval: 0s\nslo:\n  evaluation_interval: 1s\n"
+                        "rule_files: [rules.yaml]\n");
+  Server server({"serve", "--config", path});
+  const std::string url = server.WaitForUrl();
+  ASSERT_FALSE(url.empty()) << server.child().output();
+  net::HttpClient client(net::ClientOptions{});
+  EXPECT_NE(Get(client, url + "/api/v1/slos").body.find("\"api-availability\""),
+            std::string::npos);
+  EXPECT_EQ(Get(client, url + "/api/v1/slos/nope").status, 404);
+
+  // Ten minutes of failing probes from one location, ending now: a page-severity burn.
+  store::WriteRequest request;
+  store::TimeSeries ts;
+  ts.labels = core::Labels::From({{"__name__", "probe_success"},
+                                  {"probe", "api"},
+                                  {"region", "eu-west-1"},
+                                  {"location", "a"}})
+                  .value();
+  const int64_t now_ms = core::RealClock().Now().UnixMillis();
+  for (int64_t t = now_ms - 10 * 60'000; t <= now_ms; t += 15'000) ts.samples.push_back({t, 0});
+  request.series.push_back(ts);
+  net::ClientRequest write;
+  write.method = "POST";
+  write.url = url + "/api/v1/write";
+  write.body = store::SnappyCompress(store::EncodeWriteRequestProto(request));
+  write.headers.Set("Content-Type", "application/x-protobuf");
+  write.headers.Set("Content-Encoding", "snappy");
+  write.headers.Set("X-Prometheus-Remote-Write-Version", "0.1.0");
+  write.headers.Set("Authorization", "Bearer " + token);
+  auto written = client.Do(write);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  ASSERT_EQ(written->status, 204) << written->body;
+
+  EXPECT_TRUE(testutil::WaitFor(
+      [&] {
+        const std::string alerts = Get(client, url + "/api/v1/alerts").body;
+        return alerts.find("\"alertname\":\"SloBurnRate\"") != std::string::npos &&
+               alerts.find("\"severity\":\"page\"") != std::string::npos &&
+               alerts.find("\"region\":\"eu-west-1\"") != std::string::npos &&
+               alerts.find("\"state\":\"firing\"") != std::string::npos;
+      },
+      core::Duration::Seconds(30)))
+      << Get(client, url + "/api/v1/alerts").body;
+  const std::string one = Get(client, url + "/api/v1/slos/api-availability").body;
+  EXPECT_NE(one.find("\"eu-west-1\""), std::string::npos) << one;
+  EXPECT_NE(one.find("\"global\""), std::string::npos) << one;
+
+  // A broken rule file: the reload is refused naming it, the SLO stays.
+  dir.Write("rules.yaml", "slos:\n  - name: api-availability\n    objectiv: 99\n");
+  net::ClientResponse refused = Post(client, url + "/-/reload", token);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("rules.yaml:3:5"), std::string::npos) << refused.body;
+  EXPECT_NE(Get(client, url + "/api/v1/slos").body.find("\"api-availability\""),
+            std::string::npos);
+  server.child().Signal(SIGTERM);
   EXPECT_EQ(server.child().Wait(milliseconds(15000)), 0) << server.child().output();
 }
 
