@@ -6,6 +6,7 @@
 #include "app/config.h"
 #include "app/rule_files.h"
 #include "app/yaml_reader.h"
+#include "core/log.h"
 
 namespace nines::app {
 namespace {
@@ -89,6 +90,20 @@ int RunCheck(const std::vector<std::string>& files, std::ostream& out, std::ostr
   out.flush();
   err.flush();
   return rc;
+}
+
+void WarnIfIcmpNotPermitted(const std::vector<collector::CheckSpec>& checks) {
+  using collector::IpPreference;
+  for (IpPreference ip : {IpPreference::kIp4, IpPreference::kIp6}) {
+    const auto n = std::count_if(checks.begin(), checks.end(), [&](const collector::CheckSpec& c) {
+      return c.kind == collector::CheckKind::kIcmp && c.icmp.ip_preference == ip;
+    });
+    if (n == 0) continue;
+    if (core::Status s = collector::IcmpPermitted(ip); !s.ok()) {
+      LOG_WARNING("{} icmp check(s) preferring {} will fail: {}", n,
+                  ip == IpPreference::kIp6 ? "IPv6" : "IPv4", s.message());
+    }
+  }
 }
 
 }  // namespace nines::app

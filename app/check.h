@@ -43,6 +43,11 @@ struct CheckOptions {
 int RunCheck(const std::vector<std::string>& files, std::ostream& out, std::ostream& err,
              const CheckOptions& options = {});
 
+// ICMP is the one probe kind that needs a privilege (a ping_group_range group or CAP_NET_RAW):
+// `nines serve` and `nines agent` say so once at start, as a log warning per address family,
+// rather than only in every failed result.
+void WarnIfIcmpNotPermitted(const std::vector<collector::CheckSpec>& checks);
+
 }  // namespace nines::app
 
 #endif  // NINES_APP_CHECK_H_

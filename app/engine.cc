@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "app/check.h"
 #include "app/rule_files.h"
 #include "collector/agent.h"
 #include "collector/probe_engine.h"
@@ -33,21 +34,6 @@
 namespace nines::app {
 namespace {
 
-// ICMP is the one probe kind that needs a privilege (a ping_group_range group or CAP_NET_RAW):
-// say so once at start rather than only in every failed result.
-void WarnIfIcmpNotPermitted(const std::vector<collector::CheckSpec>& checks) {
-  using collector::IpPreference;
-  for (IpPreference ip : {IpPreference::kIp4, IpPreference::kIp6}) {
-    const auto n = std::count_if(checks.begin(), checks.end(), [&](const collector::CheckSpec& c) {
-      return c.kind == collector::CheckKind::kIcmp && c.icmp.ip_preference == ip;
-    });
-    if (n == 0) continue;
-    if (core::Status s = collector::IcmpPermitted(ip); !s.ok()) {
-      LOG_WARNING("{} icmp check(s) preferring {} will fail: {}", n,
-                  ip == IpPreference::kIp6 ? "IPv6" : "IPv4", s.message());
-    }
-  }
-}
 
 net::ServerOptions ToServerOptions(const ServerConfig& c) {
   net::ServerOptions o;
