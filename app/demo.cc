@@ -3,11 +3,15 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "collector/collector.h"
 #include "net/net.h"
+#include "store/store.h"
 
 namespace nines::app {
 namespace {
@@ -214,6 +218,93 @@ std::string DemoServices::ChecksYaml() const { return impl_->ChecksYaml(); }
 std::vector<std::string> DemoServices::Describe() const { return impl_->Describe(); }
 void DemoServices::Shutdown() {
   if (impl_) impl_->Shutdown();
+}
+
+namespace {
+
+// Whether `region`'s deployment was down (503) at minute `m` of the history, counted back from
+// now (m = 0 is the last minute before now).
+bool HistoryOutage(std::string_view region, int64_t minutes_ago) {
+  if (region == "eu-west-1") return minutes_ago >= 12 * 1440 && minutes_ago < 12 * 1440 + 25;
+  if (region == "us-east-1") return minutes_ago >= 3 * 1440 + 200 && minutes_ago < 3 * 1440 + 206;
+  return false;
+}
+
+// Requests answered 500 at that minute, of 600: a daily burst in ap-southeast-2, one now and
+// then elsewhere.
+double HistoryErrors(std::string_view region, int64_t minutes_ago) {
+  if (region == "ap-southeast-2" && minutes_ago % 1440 == 700) return 180;
+  return minutes_ago % 3 == 0 ? 1 : 0;
+}
+
+}  // namespace
+
+core::Status SeedDemoHistory(const Config& config, const std::vector<std::string>& locations,
+                             core::Timestamp now) {
+  namespace fs = std::filesystem;
+  const fs::path marker = fs::path(config.storage.data_dir) / "demo-history";
+  if (fs::exists(marker)) return core::Status::Ok();
+  store::StoreOptions so;
+  so.dir = (fs::path(config.storage.data_dir) / "tsdb").string();
+  so.raw_retention = config.storage.raw_retention;
+  so.rollup_1m_retention = config.storage.rollup_1m_retention;
+  so.rollup_1h_retention = config.storage.rollup_1h_retention;
+  ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, store::OpenStore(so, core::RealClock()));
+
+  std::vector<collector::CheckSpec> checks;
+  for (const std::string& l : locations) {
+    for (collector::CheckSpec& c : ChecksForLocation(config, l)) checks.push_back(std::move(c));
+  }
+  struct Counter {
+    core::Labels labels;
+    std::string region;
+    bool errors;  // the 500s counter, else the 200s
+    double value = 0;
+  };
+  std::vector<Counter> counters;
+  for (const RegionConfig& r : config.regions) {
+    for (const char* code : {"200", "500"}) {
+      auto labels = core::Labels::From({{"__name__", "http_requests_total"},
+                                        {"code", code},
+                                        {"instance", "history"},
+                                        {"job", "api"},
+                                        {"location", r.name + "a"},
+                                        {"region", r.name}});
+      if (!labels.ok()) return labels.status();
+      counters.push_back({*labels, r.name, std::string_view(code) == "500"});
+    }
+  }
+
+  constexpr int64_t kMinutes = 30 * 1440;
+  const int64_t now_minute = now.UnixSeconds() / 60;
+  // An hour per commit, oldest first: the store takes history in time order.
+  for (int64_t start = kMinutes; start > 0; start -= 60) {
+    std::unique_ptr<store::Appender> app = store->NewAppender();
+    for (int64_t ago = start; ago > std::max<int64_t>(start - 60, 0); --ago) {
+      const core::Timestamp t = core::Timestamp::FromUnixSeconds((now_minute - ago) * 60);
+      for (const collector::CheckSpec& c : checks) {
+        collector::ProbeResult r;
+        r.success = !HistoryOutage(c.region, ago);
+        if (!r.success) r.reason = "status 503";
+        // A stable, plausible latency: 40-80 ms, slower in the farther location.
+        const int64_t ms = 40 + (ago * 7 + static_cast<int64_t>(c.name.size()) * 13) % 40 +
+                           (c.location.substr(0, c.region.size()) == c.region ? 0 : 60);
+        r.duration = Duration::Milliseconds(ms);
+        RETURN_IF_ERROR(collector::AppendProbeResult(c, r, t, *app));
+      }
+      for (Counter& k : counters) {
+        const double requests = 600;
+        const double errors = HistoryOutage(k.region, ago) ? requests : HistoryErrors(k.region, ago);
+        k.value += k.errors ? errors : requests - errors;
+        RETURN_IF_ERROR(app->Append(k.labels, t.UnixMillis(), k.value));
+      }
+    }
+    RETURN_IF_ERROR(app->Commit().status());
+  }
+  RETURN_IF_ERROR(store->Flush());
+  store.reset();
+  std::ofstream(marker) << "30 days of history written before " << now.ToRfc3339() << "\n";
+  return core::Status::Ok();
 }
 
 }  // namespace nines::app

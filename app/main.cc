@@ -356,6 +356,15 @@ int Demo(int argc, char** argv) {
     options.config.rule_files_dir = dir.string();
   }
   const Config config = options.config;
+  {
+    std::cout << "nines demo: writing 30 days of history (first start only)..." << std::endl;
+    std::vector<std::string> locations(std::begin(kDemoAgentLocations),
+                                       std::end(kDemoAgentLocations));
+    if (core::Status s = SeedDemoHistory(config, locations, clock.Now()); !s.ok()) {
+      std::cerr << "nines demo: history: " << s.message() << "\n";
+      return 1;
+    }
+  }
   auto engine = Engine::Start(std::move(options), clock);
   if (!engine.ok()) {
     std::cerr << "nines demo: " << engine.status().message() << "\n";
