@@ -59,7 +59,9 @@ It also starts three simulated regional deployments on loopback, with a scripted
 periods, slow responses, 5xx bursts and a full eu-west-1 outage (20 s after start, for 10
 minutes, every hour), and one agent per region (in this process, each with its own queue under
 DIR/agents/ and its own /metrics) that probes them from two locations and scrapes their request
-counters. Everything the agents measure reaches the engine over remote write.
+counters. Everything the agents measure reaches the engine over remote write. On first start
+(an empty DIR) it writes 30 days of history, so the SLOs' windows are full; their state is at
+/api/v1/slos and the alerts the outage fires at /api/v1/alerts.
 
 Options:
   --listen ADDR     host:port to serve on (default 127.0.0.1:9099; port 0 picks a free port).
