@@ -240,7 +240,7 @@ double HistoryErrors(std::string_view region, int64_t minutes_ago) {
 }  // namespace
 
 core::Status SeedDemoHistory(const Config& config, const std::vector<std::string>& locations,
-                             core::Timestamp now) {
+                             core::Timestamp now, core::Duration history) {
   namespace fs = std::filesystem;
   const fs::path marker = fs::path(config.storage.data_dir) / "demo-history";
   if (fs::exists(marker)) return core::Status::Ok();
@@ -275,10 +275,10 @@ core::Status SeedDemoHistory(const Config& config, const std::vector<std::string
     }
   }
 
-  constexpr int64_t kMinutes = 30 * 1440;
+  const int64_t minutes = history.seconds() / 60;
   const int64_t now_minute = now.UnixSeconds() / 60;
   // An hour per commit, oldest first: the store takes history in time order.
-  for (int64_t start = kMinutes; start > 0; start -= 60) {
+  for (int64_t start = minutes; start > 0; start -= 60) {
     std::unique_ptr<store::Appender> app = store->NewAppender();
     for (int64_t ago = start; ago > std::max<int64_t>(start - 60, 0); --ago) {
       const core::Timestamp t = core::Timestamp::FromUnixSeconds((now_minute - ago) * 60);
@@ -303,7 +303,7 @@ core::Status SeedDemoHistory(const Config& config, const std::vector<std::string
   }
   RETURN_IF_ERROR(store->Flush());
   store.reset();
-  std::ofstream(marker) << "30 days of history written before " << now.ToRfc3339() << "\n";
+  std::ofstream(marker) << history.ToString() << " of history written before " << now.ToRfc3339() << "\n";
   return core::Status::Ok();
 }
 

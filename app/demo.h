@@ -44,15 +44,16 @@ class DemoServices {
   std::unique_ptr<Impl> impl_;
 };
 
-// Writes 30 days of plausible history before `now` into the store of config.storage.data_dir,
-// so that the SLO windows are full from the first minute: every check that `locations` run,
+// Writes `history` (the demo: 30 days) of plausible history before `now` into the store of
+// config.storage.data_dir, so that the SLO windows are full from the first minute: every check
+// that `locations` run,
 // one probe result per minute (probe_success, probe_duration_seconds), and the services'
 // http_requests_total counters, with a few past incidents (a 25-minute eu-west-1 outage 12 days
 // ago, a 6-minute us-east-1 one 3 days ago, ap-southeast-2 error bursts). Only on first start:
 // a data dir that has it (marker file demo-history) is left alone. Must run before the engine
 // opens the store. Errors: the store's.
 core::Status SeedDemoHistory(const Config& config, const std::vector<std::string>& locations,
-                             core::Timestamp now);
+                             core::Timestamp now, core::Duration history);
 
 }  // namespace nines::app
 

@@ -50,7 +50,7 @@ Options:
   -h, --help        this text.
 )";
 
-constexpr char kDemoHelp[] = R"(Usage: nines demo [--listen ADDR] [--data-dir DIR]
+constexpr char kDemoHelp[] = R"(Usage: nines demo [--listen ADDR] [--data-dir DIR] [--history D]
 
 Runs nines with a built-in configuration (regions us-east-1, eu-west-1, ap-southeast-2) and a
 data directory of its own, prints the URL to open, and runs until Ctrl-C.
@@ -60,12 +60,13 @@ periods, slow responses, 5xx bursts and a full eu-west-1 outage (20 s after star
 minutes, every hour), and one agent per region (in this process, each with its own queue under
 DIR/agents/ and its own /metrics) that probes them from two locations and scrapes their request
 counters. Everything the agents measure reaches the engine over remote write. On first start
-(an empty DIR) it writes 30 days of history, so the SLOs' windows are full; their state is at
+(an empty DIR) it writes 30 days of history (--history), so the SLOs' windows are full; their state is at
 /api/v1/slos and the alerts the outage fires at /api/v1/alerts.
 
 Options:
   --listen ADDR     host:port to serve on (default 127.0.0.1:9099; port 0 picks a free port).
   --data-dir DIR    the demo's data directory (default: nines-demo under the temp directory).
+  --history D       history written on first start (default 30d; 0s: none).
   --log-level LVL   debug, info, warning or error.
   -h, --help        this text.
 )";
@@ -316,7 +317,8 @@ int Serve(int argc, char** argv) {
 }
 
 int Demo(int argc, char** argv) {
-  auto flags = ParseFlags(argc, argv, 2, {"listen", "data-dir", "log-level"}, kDemoHelp);
+  auto flags =
+      ParseFlags(argc, argv, 2, {"listen", "data-dir", "log-level", "history"}, kDemoHelp);
   if (!flags) return 2;
   if (flags->help) {
     std::cout << kDemoHelp;
@@ -358,11 +360,22 @@ int Demo(int argc, char** argv) {
     options.config.rule_files_dir = dir.string();
   }
   const Config config = options.config;
-  {
-    std::cout << "nines demo: writing 30 days of history (first start only)..." << std::endl;
+  core::Duration history = core::Duration::Days(30);
+  if (auto it = flags->values.find("history"); it != flags->values.end()) {
+    auto d = core::ParseDuration(it->second);
+    if (!d.ok() || *d < core::Duration::Zero() || *d > core::Duration::Days(400)) {
+      std::cerr << "nines demo: --history: want a duration from 0s to 400d, got \"" << it->second
+                << "\"\n";
+      return 2;
+    }
+    history = *d;
+  }
+  if (history > core::Duration::Zero()) {
+    std::cout << "nines demo: writing " << history.ToString()
+              << " of history (first start only)..." << std::endl;
     std::vector<std::string> locations(std::begin(kDemoAgentLocations),
                                        std::end(kDemoAgentLocations));
-    if (core::Status s = SeedDemoHistory(config, locations, clock.Now()); !s.ok()) {
+    if (core::Status s = SeedDemoHistory(config, locations, clock.Now(), history); !s.ok()) {
       std::cerr << "nines demo: history: " << s.message() << "\n";
       return 1;
     }
