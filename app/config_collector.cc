@@ -297,12 +297,48 @@ class CollectorParser {
     bool has_locations = false;
   };
 
+  // The fields checks and scrapes share: the region measured, the locations it runs from, and
+  // how often and how long. `has_timeout` (may be null) records that a timeout was given.
+  void AppendPlacementFields(std::string* region, std::vector<std::string>* locations,
+                             Duration* interval, Duration* timeout, PendingCheck* pending,
+                             bool* has_timeout, std::vector<YamlReader::Field>* fields) {
+    fields->insert(fields->end(),
+                   {
+                       {"region",
+                        [=, this](auto& v, auto& a, auto& p) {
+                          pending->region_at = a;
+                          if (auto s = r_.String(v, a, p)) *region = *s;
+                        }},
+                       {"locations",
+                        [=, this](auto& v, auto& a, auto& p) {
+                          pending->locations_at = a;
+                          pending->has_locations = true;
+                          r_.StringList(v, a, p, locations, "location");
+                          if (locations->empty() && !v.IsNull() && v.IsSequence()) {
+                            r_.Error(a, fmt::format("{}: must not be empty", p));
+                          }
+                        }},
+                       {"interval",
+                        [=, this](auto& v, auto& a, auto& p) {
+                          if (auto d = r_.DurationAtLeast(v, a, p, Duration::Seconds(1)))
+                            *interval = *d;
+                        }},
+                       {"timeout",
+                        [=, this](auto& v, auto& a, auto& p) {
+                          if (auto d = r_.DurationAtLeast(v, a, p, Duration::Milliseconds(10))) {
+                            *timeout = *d;
+                            if (has_timeout != nullptr) *has_timeout = true;
+                          }
+                        }},
+                   });
+  }
+
   void ParseCheck(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
                   ServiceConfig* service) {
     CheckConfig c;
     c.line = at.line + 1;
-    PendingCheck pending{cfg_->services.size(), false, service->checks.size(), path, at, at, at,
-                         false};
+    PendingCheck pending{
+        cfg_->services.size(), false, service->checks.size(), path, at, at, at, false};
     bool has_name = false;
     int kinds = 0;
     auto kind = [&](CheckKind k, auto parse) {
@@ -315,58 +351,38 @@ class CollectorParser {
         (this->*parse)(v, a, p, &c.spec);
       };
     };
-    bool is_map = r_.WalkMap(
-        node, at, path,
-        {
-            {"name",
-             [&](auto& v, auto& a, auto& p) {
-               has_name = true;
-               auto s = r_.String(v, a, p);
-               if (!s) return;
-               if (!IsValidName(*s)) {
-                 r_.Error(a, fmt::format("{}: invalid check name {}: use lower-case letters, "
-                                         "digits, '-' and '_'",
-                                         p, Quote(*s)));
-                 return;
-               }
-               if (auto [prev, inserted] = check_names_.emplace(*s, a); !inserted) {
-                 r_.Error(a, fmt::format("{}: duplicate check name {} (first defined at line {})",
-                                         p, Quote(*s), prev->second.line + 1));
-                 return;
-               }
-               c.spec.name = *s;
-             }},
-            {"region",
-             [&](auto& v, auto& a, auto& p) {
-               pending.region_at = a;
-               if (auto s = r_.String(v, a, p)) c.spec.region = *s;
-             }},
-            {"locations",
-             [&](auto& v, auto& a, auto& p) {
-               pending.locations_at = a;
-               pending.has_locations = true;
-               r_.StringList(v, a, p, &c.locations, "location");
-               if (c.locations.empty() && !v.IsNull() && v.IsSequence()) {
-                 r_.Error(a, fmt::format("{}: must not be empty", p));
-               }
-             }},
-            {"interval",
-             [&](auto& v, auto& a, auto& p) {
-               if (auto d = r_.DurationAtLeast(v, a, p, Duration::Seconds(1))) c.spec.interval = *d;
-             }},
-            {"timeout",
-             [&](auto& v, auto& a, auto& p) {
-               if (auto d = r_.DurationAtLeast(v, a, p, Duration::Milliseconds(10))) {
-                 c.spec.timeout = *d;
-               }
-             }},
-            {"labels", [&](auto& v, auto& a, auto& p) { ParseLabels(v, a, p, &c.spec); }},
-            {"http", kind(CheckKind::kHttp, &CollectorParser::ParseHttp)},
-            {"tcp", kind(CheckKind::kTcp, &CollectorParser::ParseTcp)},
-            {"dns", kind(CheckKind::kDns, &CollectorParser::ParseDns)},
-            {"tls", kind(CheckKind::kTls, &CollectorParser::ParseTlsCheck)},
-            {"icmp", kind(CheckKind::kIcmp, &CollectorParser::ParseIcmp)},
-        });
+    std::vector<YamlReader::Field> fields = {
+        {"name",
+         [&](auto& v, auto& a, auto& p) {
+           has_name = true;
+           auto s = r_.String(v, a, p);
+           if (!s) return;
+           if (!IsValidName(*s)) {
+             r_.Error(a, fmt::format("{}: invalid check name {}: use lower-case letters, "
+                                     "digits, '-' and '_'",
+                                     p, Quote(*s)));
+             return;
+           }
+           if (auto [prev, inserted] = check_names_.emplace(*s, a); !inserted) {
+             r_.Error(a, fmt::format("{}: duplicate check name {} (first defined at line {})", p,
+                                     Quote(*s), prev->second.line + 1));
+             return;
+           }
+           c.spec.name = *s;
+         }},
+    };
+    AppendPlacementFields(&c.spec.region, &c.locations, &c.spec.interval, &c.spec.timeout, &pending,
+                          nullptr, &fields);
+    fields.insert(fields.end(),
+                  {
+                      {"labels", [&](auto& v, auto& a, auto& p) { ParseLabels(v, a, p, &c.spec); }},
+                      {"http", kind(CheckKind::kHttp, &CollectorParser::ParseHttp)},
+                      {"tcp", kind(CheckKind::kTcp, &CollectorParser::ParseTcp)},
+                      {"dns", kind(CheckKind::kDns, &CollectorParser::ParseDns)},
+                      {"tls", kind(CheckKind::kTls, &CollectorParser::ParseTlsCheck)},
+                      {"icmp", kind(CheckKind::kIcmp, &CollectorParser::ParseIcmp)},
+                  });
+    bool is_map = r_.WalkMap(node, at, path, fields);
     if (!is_map) return;
     if (node.IsNull()) {
       r_.Error(at, fmt::format("{}: expected a mapping, got an empty value", path));
@@ -395,60 +411,39 @@ class CollectorParser {
                    ServiceConfig* service) {
     ScrapeConfig c;
     c.line = at.line + 1;
-    PendingCheck pending{cfg_->services.size(), true, service->scrapes.size(), path, at, at, at,
-                         false};
+    PendingCheck pending{
+        cfg_->services.size(), true, service->scrapes.size(), path, at, at, at, false};
     bool has_timeout = false;
     bool has_token = false;
-    bool is_map = r_.WalkMap(
-        node, at, path,
+    std::vector<YamlReader::Field> fields = {
+        {"url",
+         [&](auto& v, auto& a, auto& p) {
+           auto s = r_.String(v, a, p);
+           if (!s) return;
+           if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
+             r_.Error(a, fmt::format("{}: {} is not an http:// or https:// URL", p, Quote(*s)));
+             return;
+           }
+           c.spec.url = *s;
+         }},
+        {"job",
+         [&](auto& v, auto& a, auto& p) {
+           auto s = r_.String(v, a, p);
+           if (!s) return;
+           if (!IsValidName(*s)) {
+             r_.Error(a, fmt::format("{}: invalid job name {}: use lower-case letters, "
+                                     "digits, '-' and '_'",
+                                     p, Quote(*s)));
+             return;
+           }
+           c.spec.job = *s;
+         }},
+    };
+    AppendPlacementFields(&c.spec.region, &c.locations, &c.spec.interval, &c.spec.timeout, &pending,
+                          &has_timeout, &fields);
+    fields.insert(
+        fields.end(),
         {
-            {"url",
-             [&](auto& v, auto& a, auto& p) {
-               auto s = r_.String(v, a, p);
-               if (!s) return;
-               if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
-                 r_.Error(a, fmt::format("{}: {} is not an http:// or https:// URL", p, Quote(*s)));
-                 return;
-               }
-               c.spec.url = *s;
-             }},
-            {"job",
-             [&](auto& v, auto& a, auto& p) {
-               auto s = r_.String(v, a, p);
-               if (!s) return;
-               if (!IsValidName(*s)) {
-                 r_.Error(a, fmt::format("{}: invalid job name {}: use lower-case letters, "
-                                         "digits, '-' and '_'",
-                                         p, Quote(*s)));
-                 return;
-               }
-               c.spec.job = *s;
-             }},
-            {"region",
-             [&](auto& v, auto& a, auto& p) {
-               pending.region_at = a;
-               if (auto s = r_.String(v, a, p)) c.spec.region = *s;
-             }},
-            {"locations",
-             [&](auto& v, auto& a, auto& p) {
-               pending.locations_at = a;
-               pending.has_locations = true;
-               r_.StringList(v, a, p, &c.locations, "location");
-               if (c.locations.empty() && !v.IsNull() && v.IsSequence()) {
-                 r_.Error(a, fmt::format("{}: must not be empty", p));
-               }
-             }},
-            {"interval",
-             [&](auto& v, auto& a, auto& p) {
-               if (auto d = r_.DurationAtLeast(v, a, p, Duration::Seconds(1))) c.spec.interval = *d;
-             }},
-            {"timeout",
-             [&](auto& v, auto& a, auto& p) {
-               if (auto d = r_.DurationAtLeast(v, a, p, Duration::Milliseconds(10))) {
-                 c.spec.timeout = *d;
-                 has_timeout = true;
-               }
-             }},
             {"labels",
              [&](auto& v, auto& a, auto& p) {
                CheckSpec holder;
@@ -477,35 +472,48 @@ class CollectorParser {
                  r_.Error(a, fmt::format("{}: set bearer_token or bearer_token_file, not both", p));
                }
                has_token = true;
-               if (auto s = r_.String(v, a, p)) c.spec.bearer_token = *s;
+               if (auto s = r_.String(v, a, p))
+                 c.spec.bearer_token = *s;
              }},
             {"bearer_token_file",
              [&](auto& v, auto& a, auto& p) {
                if (has_token) {
-                 r_.Error(a, fmt::format("{}: set bearer_token or bearer_token_file, not both", p));
+                 r_.Error(
+                     a,
+                     fmt::format(
+                         "{}: set bearer_token or bearer_token_file, not both",
+                         p));
                }
                has_token = true;
                std::string contents;
-               if (!r_.ReadableFile(v, a, p, &contents)) return;
+               if (!r_.ReadableFile(v, a, p, &contents))
+                 return;
                std::string_view token = Trim(contents);
                token = Trim(token.substr(0, token.find('\n')));
                if (token.empty()) {
-                 r_.Error(a, fmt::format("{}: {} contains no token", p, Quote(v.Scalar())));
+                 r_.Error(a, fmt::format("{}: {} contains no token", p,
+                                         Quote(v.Scalar())));
                  return;
                }
                c.spec.bearer_token = std::string(token);
              }},
         });
-    if (!is_map) return;
+    bool is_map = r_.WalkMap(node, at, path, fields);
+    if (!is_map)
+      return;
     if (node.IsNull()) {
-      r_.Error(at, fmt::format("{}: expected a mapping, got an empty value", path));
+      r_.Error(at,
+               fmt::format("{}: expected a mapping, got an empty value", path));
       return;
     }
-    if (c.spec.url.empty()) r_.Error(at, fmt::format("{}: missing required field \"url\"", path));
+    if (c.spec.url.empty())
+      r_.Error(at, fmt::format("{}: missing required field \"url\"", path));
     if (c.spec.region.empty()) {
-      r_.Error(at, fmt::format("{}: missing required field \"region\" (the deployment it "
-                               "belongs to)",
-                               path));
+      r_.Error(at,
+               fmt::format(
+                   "{}: missing required field \"region\" (the deployment it "
+                   "belongs to)",
+                   path));
     }
     if (!has_timeout) c.spec.timeout = std::min(Duration::Seconds(5), c.spec.interval);
     if (c.spec.timeout > c.spec.interval) {
