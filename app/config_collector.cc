@@ -1029,15 +1029,19 @@ void CollectorSections::Finish() {
   parser_->Finish();
 }
 
-std::vector<collector::CheckSpec> ChecksForLocation(const Config& config,
-                                                    std::string_view location) {
-  std::vector<collector::CheckSpec> out;
+namespace {
+
+// The specs (checks or scrapes, picked by `items`) that list `location`, with it set.
+template <typename Spec, typename Item>
+std::vector<Spec> ForLocation(const Config& config, std::string_view location,
+                              std::vector<Item> ServiceConfig::*items) {
+  std::vector<Spec> out;
   for (const ServiceConfig& s : config.services) {
-    for (const CheckConfig& c : s.checks) {
+    for (const Item& c : s.*items) {
       if (std::find(c.locations.begin(), c.locations.end(), location) == c.locations.end()) {
         continue;
       }
-      collector::CheckSpec spec = c.spec;
+      Spec spec = c.spec;
       spec.location = std::string(location);
       out.push_back(std::move(spec));
     }
@@ -1045,20 +1049,16 @@ std::vector<collector::CheckSpec> ChecksForLocation(const Config& config,
   return out;
 }
 
+}  // namespace
+
+std::vector<collector::CheckSpec> ChecksForLocation(const Config& config,
+                                                    std::string_view location) {
+  return ForLocation<collector::CheckSpec>(config, location, &ServiceConfig::checks);
+}
+
 std::vector<collector::ScrapeSpec> ScrapesForLocation(const Config& config,
                                                       std::string_view location) {
-  std::vector<collector::ScrapeSpec> out;
-  for (const ServiceConfig& s : config.services) {
-    for (const ScrapeConfig& c : s.scrapes) {
-      if (std::find(c.locations.begin(), c.locations.end(), location) == c.locations.end()) {
-        continue;
-      }
-      collector::ScrapeSpec spec = c.spec;
-      spec.location = std::string(location);
-      out.push_back(std::move(spec));
-    }
-  }
-  return out;
+  return ForLocation<collector::ScrapeSpec>(config, location, &ServiceConfig::scrapes);
 }
 
 }  // namespace nines::app
