@@ -5,7 +5,8 @@
 //
 // Script, in time since the demo started (it repeats every hour):
 //   us-east-1       healthy, but /health takes 1.2 s for 15 s of every 4th minute (degraded)
-//   eu-west-1       healthy until 0:20, then a full outage (every request 503) for 10 minutes
+//   eu-west-1       a full outage (every request 503) from 2 minutes before the start until 8
+//                   minutes after it (SeedDemoHistory writes the first 2 minutes), then healthy
 //   ap-southeast-2  half of all requests answer 500 for the first 20 s of every 3rd minute
 // Every service serves /health (JSON), / (HTML) and /metrics (http_requests_total by code).
 //
@@ -36,6 +37,9 @@ class DemoServices {
   // "region: http://127.0.0.1:port", one per service.
   std::vector<std::string> Describe() const;
 
+  // When the script's clock started (pass it to SeedDemoHistory as `now`).
+  core::Timestamp started_at() const;
+
   void Shutdown();
 
  private:
@@ -49,7 +53,8 @@ class DemoServices {
 // that `locations` run,
 // one probe result per minute (probe_success, probe_duration_seconds), and the services'
 // http_requests_total counters, with a few past incidents (a 25-minute eu-west-1 outage 12 days
-// ago, a 6-minute us-east-1 one 3 days ago, ap-southeast-2 error bursts). Only on first start:
+// ago, a 6-minute us-east-1 one 3 days ago, ap-southeast-2 error bursts) and the first two
+// minutes of the scripted eu-west-1 outage when `now` is DemoServices::started_at(). Only on first start:
 // a data dir that has it (marker file demo-history) is left alone. Must run before the engine
 // opens the store. Errors: the store's.
 core::Status SeedDemoHistory(const Config& config, const std::vector<std::string>& locations,

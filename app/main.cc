@@ -56,12 +56,13 @@ Runs nines with a built-in configuration (regions us-east-1, eu-west-1, ap-south
 data directory of its own, prints the URL to open, and runs until Ctrl-C.
 
 It also starts three simulated regional deployments on loopback, with a scripted mix of healthy
-periods, slow responses, 5xx bursts and a full eu-west-1 outage (20 s after start, for 10
-minutes, every hour), and one agent per region (in this process, each with its own queue under
-DIR/agents/ and its own /metrics) that probes them from two locations and scrapes their request
-counters. Everything the agents measure reaches the engine over remote write. On first start
-(an empty DIR) it writes 30 days of history (--history), so the SLOs' windows are full; their state is at
-/api/v1/slos and the alerts the outage fires at /api/v1/alerts.
+periods, slow responses, 5xx bursts and a full eu-west-1 outage (from 2 minutes before the
+start to 8 minutes after it, and again every hour), and one agent per region (in this process,
+each with its own queue under DIR/agents/ and its own /metrics) that probes them from two
+locations and scrapes their request counters. Everything the agents measure reaches the engine
+over remote write. On first start (an empty DIR) it writes 30 days of history (--history),
+including the outage's first 2 minutes, so the SLOs' windows are full and eu-west-1 pages
+within a minute; the SLOs' state is at /api/v1/slos and the alerts at /api/v1/alerts.
 
 Options:
   --listen ADDR     host:port to serve on (default 127.0.0.1:9099; port 0 picks a free port).
@@ -375,7 +376,8 @@ int Demo(int argc, char** argv) {
               << " of history (first start only)..." << std::endl;
     std::vector<std::string> locations(std::begin(kDemoAgentLocations),
                                        std::end(kDemoAgentLocations));
-    if (core::Status s = SeedDemoHistory(config, locations, clock.Now(), history); !s.ok()) {
+    if (core::Status s = SeedDemoHistory(config, locations, (*services)->started_at(), history);
+        !s.ok()) {
       std::cerr << "nines demo: history: " << s.message() << "\n";
       return 1;
     }
@@ -413,7 +415,10 @@ int Demo(int argc, char** argv) {
     banner += fmt::format("  {}: {}/metrics\n", kDemoAgentLocations[i], agents[i]->url());
   }
   banner += fmt::format(
-      "eu-west-1 goes down 20s after the start, for 10 minutes. Watch every check's verdict:\n"
+      "eu-west-1 went down 2 minutes before the start (in the history written on first start)\n"
+      "and stays down for 8 more minutes: its api-availability SLO pages within a minute.\n"
+      "  curl -s {0}/api/v1/alerts\n"
+      "  curl -s {0}/api/v1/slos/api-availability\n"
       "  curl -s {0}/api/v1/checks\n"
       "  curl -s '{0}/api/v1/samples?match[]=probe_success{{region=\"eu-west-1\"}}'\n"
       "Press Ctrl-C to stop.\n\n",
