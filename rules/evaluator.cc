@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "core/log.h"
+#include "rules/heartbeat.h"
 
 namespace nines::rules {
 namespace {
@@ -86,10 +88,20 @@ void CommonAnnotations(const slo::SloSpec& spec, const slo::SloReport& r,
   (*a)["exhaustion_at_6h_burn"] = r.exhaustion_at_6h ? r.exhaustion_at_6h->ToRfc3339() : "never";
 }
 
+// A region's agents by their heartbeats (rules/heartbeat.h).
+struct RegionAgents {
+  std::vector<const AgentHeartbeat*> agents;
+  bool all_silent() const {
+    return std::all_of(agents.begin(), agents.end(),
+                       [](const AgentHeartbeat* a) { return a->silent; });
+  }
+};
+
 std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
                                         const std::vector<slo::SloReport>& reports,
                                         const StoreCounts& counts, int64_t end_minute,
-                                        const SloEvaluatorOptions& options) {
+                                        const std::map<std::string, RegionAgents>& agents,
+                                        core::Timestamp now, const SloEvaluatorOptions& options) {
   std::vector<ActiveCondition> out;
   const int64_t no_data_minutes =
       std::max<int64_t>(1, (options.no_data_for.nanos() + core::Duration::Minutes(1).nanos() - 1) /
@@ -150,7 +162,36 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
     if (!global) {
       const slo::CountSource& src = counts.region(i);
       slo::WindowCounts recent = src.Counts(end_minute - no_data_minutes, end_minute);
-      if (recent.covered == 0) {
+      auto region_agents = agents.find(r.region);
+      if (recent.covered > 0 && region_agents != agents.end() &&
+          region_agents->second.all_silent()) {
+        // Data still arrives (from other regions' agents probing this one), but the region's
+        // own prober is gone: the quorum rests on fewer witnesses than configured.
+        std::string silent;
+        double minutes = std::numeric_limits<double>::infinity();
+        for (const AgentHeartbeat* a : region_agents->second.agents) {
+          if (!silent.empty()) silent += ", ";
+          silent += a->location.empty() ? std::string("(no location)") : a->location;
+          minutes = std::min(minutes, (now - a->last).SecondsDouble() / 60.0);
+        }
+        auto labels = ConditionLabels(spec, "SloNoData", r.region, "ticket");
+        if (labels.ok()) {
+          ActiveCondition ac;
+          ac.labels = std::move(*labels);
+          ac.value = std::floor(minutes);
+          ac.annotations["reason"] = "agent_heartbeat";
+          ac.annotations["silent_agents"] = silent;
+          ac.annotations["summary"] = fmt::format(
+              "SLO {}: every agent of {} ({}) has sent no heartbeat for {:.0f} minutes",
+              spec.name, r.region, silent, std::floor(minutes));
+          ac.annotations["description"] = fmt::format(
+              "the region's own probers are gone; its SLO now rests only on other regions' "
+              "locations (no heartbeat within {})",
+              options.no_data_for.ToString());
+          ac.annotations["no_data_minutes"] = fmt::format("{:.0f}", std::floor(minutes));
+          out.push_back(std::move(ac));
+        }
+      } else if (recent.covered == 0) {
         // Minutes since the last bucket with data, searched back over the budget window by
         // halving (O(log window) queries).
         int64_t lo = r.window.begin_minute, hi = end_minute - no_data_minutes;
@@ -176,6 +217,7 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
               "enough of its probe locations for the quorum) are missing",
               no_data_minutes);
           ac.annotations["no_data_minutes"] = fmt::format("{}", since);
+          ac.annotations["reason"] = "samples";
           out.push_back(std::move(ac));
         }
       }
@@ -432,6 +474,19 @@ core::Result<std::vector<ActiveCondition>> SloEvaluator::Evaluate(core::Timestam
   core::Status first_error = core::Status::Ok();
   size_t failed = 0;
   const int64_t end_minute = slo::MinuteOf(now);
+  // The regional agents' heartbeats, read once per cycle for every SLO's SloNoData.
+  std::vector<AgentHeartbeat> heartbeats;
+  std::map<std::string, RegionAgents> agents;
+  if (!entries_.empty()) {
+    auto read = ReadAgentHeartbeats(reader_, now, options_.no_data_for);
+    if (read.ok()) {
+      heartbeats = std::move(*read);
+    } else {
+      LOG_WARNING("slo evaluation: agent heartbeats at {}: {}", now.ToRfc3339(),
+                  read.status().ToString());
+    }
+    for (const AgentHeartbeat& h : heartbeats) agents[h.region].agents.push_back(&h);
+  }
   for (auto& ep : entries_) {
     Entry& e = *ep;
     core::Status st = e.counts->Update(reader_, now);
@@ -459,7 +514,7 @@ core::Result<std::vector<ActiveCondition>> SloEvaluator::Evaluate(core::Timestam
       e.last.error.clear();
       e.last.reports = std::move(reports);
       e.last.conditions =
-          Conditions(e.rule.spec, e.last.reports, *e.counts, end_minute, options_);
+          Conditions(e.rule.spec, e.last.reports, *e.counts, end_minute, agents, now, options_);
       e.last.evaluated_at = now;
     }
     all.insert(all.end(), e.last.conditions.begin(), e.last.conditions.end());

@@ -27,12 +27,17 @@
 //     fires (slo::AlertCondition::firing). value: the long window's burn rate.
 //   alertname="SloErrorBudgetExhausted", severity="ticket": the remaining budget is <= 0.
 //     value: the remaining ratio.
-//   alertname="SloNoData", severity="ticket": a region has no bucket with data in the last
-//     `no_data_for` of completed minutes (per region only, not global). This watches the SLO's
-//     own samples, not an agent heartbeat: it fires for a dead agent, a dead prober, a dropped
-//     scrape or a quorum that cannot be reached (fixed quorum, too few locations reporting) alike.
-//     value: minutes since the region's last bucket with data within the window (or the window
-//     length when none).
+//   alertname="SloNoData", severity="ticket" (per region only, not global), either
+//     - reason="samples": the region has no bucket with data in the last `no_data_for` of
+//       completed minutes: a dead agent, a dead prober, a dropped scrape or a quorum that cannot
+//       be reached (fixed quorum, too few locations reporting) alike. value: minutes since the
+//       region's last bucket with data within the window (or the window length when none); or
+//     - reason="agent_heartbeat": data still arrives, but every agent whose own region is this
+//       one (nines_agent_heartbeat{region}, rules/heartbeat.h) has sent no heartbeat for
+//       `no_data_for`: the region's prober is gone and the SLO rests on other regions'
+//       locations. value: minutes since the newest of those heartbeats; annotation
+//       silent_agents lists their locations. Regions without agents (one-box `nines serve`)
+//       never fire this.
 // Annotations carry the numbers (see Evaluate).
 //
 // Thread-safety: all public methods are thread-safe. Evaluate and SetRules serialize with each

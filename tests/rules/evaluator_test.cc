@@ -319,6 +319,61 @@ TEST_F(EvaluatorTest, ReloadKeepsUnchangedCountsRebuildsChangedAndDropsRemoved) 
   EXPECT_EQ(ev.SloJson("c").status().code(), core::StatusCode::kNotFound);
 }
 
+TEST_F(EvaluatorTest, SloNoDataFiresWhenARegionsOwnAgentsStopHeartbeating) {
+  // eu is probed from its own location (eu-a, agent region eu) and from us-a (agent region us);
+  // us-a keeps reporting throughout, eu-a (probes and heartbeats) stops at minute 30.
+  auto heartbeat = [](std::string region, std::string loc, int64_t from, int64_t to) {
+    std::vector<std::pair<core::Labels, core::Sample>> batch;
+    for (int64_t m = from; m < to; ++m) {
+      batch.push_back({L({{"__name__", "nines_agent_heartbeat"}, {"region", region},
+                          {"location", loc}}),
+                       {MinuteMs(m) + 10'000, 1}});
+    }
+    return batch;
+  };
+  WriteMinutes("eu", "us-a", S, S + 60, 1);
+  WriteMinutes("eu", "eu-a", S, S + 30, 1);
+  store_.Write(heartbeat("eu", "eu-a", S, S + 30));
+  store_.Write(heartbeat("us", "us-a", S, S + 60));
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  ev.SetRules({ProbeRule("api", R"({probe="api"})")});
+  auto nodata = [&](int64_t minute) -> std::optional<ActiveCondition> {
+    auto conds = ev.Evaluate(AtMinute(minute));
+    EXPECT_TRUE(conds.ok());
+    if (!conds.ok()) return std::nullopt;
+    const ActiveCondition* c = Find(*conds, "SloNoData", "eu");
+    if (c == nullptr) return std::nullopt;
+    return *c;
+  };
+  // Minute 34: the last heartbeat (29:10) is 4 min 50 s old: under no_data_for (5 min).
+  EXPECT_FALSE(nodata(S + 34).has_value());
+  // Minute 35: 5 min 50 s: eu's only agent is silent, while us-a still gives it data.
+  std::optional<ActiveCondition> c = nodata(S + 35);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->annotations.at("reason"), "agent_heartbeat");
+  EXPECT_EQ(c->annotations.at("silent_agents"), "eu-a");
+  EXPECT_EQ(c->value, 5);
+  EXPECT_EQ(c->labels.Get("severity"), "ticket");
+  // The agent comes back: the condition clears.
+  WriteMinutes("eu", "eu-a", S + 36, S + 40, 1);
+  store_.Write(heartbeat("eu", "eu-a", S + 36, S + 40));
+  EXPECT_FALSE(nodata(S + 40).has_value());
+  // A second eu agent: the condition needs every known agent of the region silent.
+  store_.Write(heartbeat("eu", "eu-b", S + 40, S + 50));
+  WriteMinutes("eu", "us-a", S + 60, S + 1500, 1);
+  EXPECT_FALSE(nodata(S + 47).has_value());  // eu-a silent (39:10), eu-b alive (46:10)
+  c = nodata(S + 55);                         // eu-b's last (49:10) is 5 min 50 s old too
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->annotations.at("silent_agents"), "eu-a, eu-b");
+  EXPECT_EQ(c->value, 5);  // minutes since the newest of their heartbeats
+  // A day later eu-a (last seen 39:10) is forgotten; eu-b (49:10) is not yet.
+  c = nodata(S + 1485);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->annotations.at("silent_agents"), "eu-b");
+  // Once both are forgotten, nothing fires: eu still has data (from us-a).
+  EXPECT_FALSE(nodata(S + 1484 + 10).has_value());
+}
+
 TEST_F(EvaluatorTest, JsonHasEveryRegionAndGlobalAndEscapesStrings) {
   WriteMinutes("eu", "a", S, S + 10, 1);
   WriteMinutes("eu", "a", S + 10, S + 12, 0);
