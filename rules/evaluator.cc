@@ -115,22 +115,29 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
                     r.budget_remaining_ratio
                         ? fmt::format("{:.2f}%", *r.budget_remaining_ratio * 100)
                         : std::string("no budget yet"));
-    for (const slo::AlertCondition& c : r.alerts) {
-      if (!c.firing) continue;
-      auto labels =
-          ConditionLabels(spec, "SloBurnRate", r.region, slo::SeverityName(c.rule.severity));
+    // One condition per severity (so one incident pages once per region, whichever window
+    // pairs fire): the firing rule of that severity with the shortest long window speaks for
+    // it; every firing pair is listed.
+    for (slo::Severity severity : {slo::Severity::kPage, slo::Severity::kTicket}) {
+      const slo::AlertCondition* first = nullptr;
+      std::string pairs;
+      for (const slo::AlertCondition& c : r.alerts) {
+        if (!c.firing || c.rule.severity != severity) continue;
+        if (first == nullptr || c.rule.long_window < first->rule.long_window) first = &c;
+        if (!pairs.empty()) pairs += ", ";
+        pairs += c.rule.long_window.ToString() + "/" + c.rule.short_window.ToString();
+      }
+      if (first == nullptr) continue;
+      const slo::AlertCondition& c = *first;
+      auto labels = ConditionLabels(spec, "SloBurnRate", r.region, slo::SeverityName(severity));
       if (!labels.ok()) continue;
-      core::Labels::Builder b(*labels);
-      b.Set("long_window", c.rule.long_window.ToString());
-      b.Set("short_window", c.rule.short_window.ToString());
-      auto full = b.Build();
-      if (!full.ok()) continue;
       ActiveCondition ac;
-      ac.labels = std::move(*full);
+      ac.labels = std::move(*labels);
       ac.value = c.long_burn.rate.value_or(0);
       CommonAnnotations(spec, r, &ac.annotations);
       ac.annotations["window_pair"] = c.rule.long_window.ToString() + "/" +
                                       c.rule.short_window.ToString();
+      ac.annotations["firing_window_pairs"] = pairs;
       ac.annotations["long_burn_rate"] = FormatOpt(c.long_burn.rate);
       ac.annotations["short_burn_rate"] = FormatOpt(c.short_burn.rate);
       ac.annotations["factor"] = fmt::format("{:.6g}", c.factor);

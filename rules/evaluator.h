@@ -23,8 +23,11 @@
 //
 // Alert conditions (rules::ActiveCondition), each with labels slo, service, region (also
 // "global") and the SLO's own labels (which cannot override these):
-//   alertname="SloBurnRate", severity, long_window, short_window: a multi-window burn-rate rule
-//     fires (slo::AlertCondition::firing). value: the long window's burn rate.
+//   alertname="SloBurnRate", severity: at least one multi-window burn-rate rule of that
+//     severity fires (slo::AlertCondition::firing); one condition per severity, whichever window
+//     pairs fire, so an incident pages once per region. The firing rule with the shortest long
+//     window speaks for it: annotation window_pair ("1h/5m"), its long and short burn rates and
+//     factor; firing_window_pairs lists every firing pair. value: that long window's burn rate.
 //   alertname="SloErrorBudgetExhausted", severity="ticket": the remaining budget is <= 0.
 //     value: the remaining ratio.
 //   alertname="SloNoData", severity="ticket" (per region only, not global), either

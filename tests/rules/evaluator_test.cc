@@ -34,10 +34,10 @@ const slo::SloReport* Report(const std::vector<SloEvaluation>& results, std::str
 }
 
 const ActiveCondition* Find(const std::vector<ActiveCondition>& cs, std::string_view alertname,
-                            std::string_view region, std::string_view long_window = "") {
+                            std::string_view region, std::string_view severity = "") {
   for (const auto& c : cs) {
     if (c.labels.Get("alertname") == alertname && c.labels.Get("region") == region &&
-        (long_window.empty() || c.labels.Get("long_window") == long_window)) {
+        (severity.empty() || c.labels.Get("severity") == severity)) {
       return &c;
     }
   }
@@ -157,20 +157,28 @@ TEST_F(EvaluatorScenarioTest, ThirtyDaysOfProbesGiveHandDerivedBudgetsBurnRatesA
   ASSERT_TRUE(eu->exhaustion_at_1h.has_value());
   EXPECT_NEAR((*eu->exhaustion_at_1h - clock_.Now()).SecondsDouble(),
               16.4 / 86.4 * k30d * 60 / 250, 1e-3);
-  // All four burn-rate rules fire for eu (14.4x, 6x, 3x, 1x are all exceeded on both windows).
-  for (const char* w : {"1h", "6h", "1d", "3d"}) {
-    SCOPED_TRACE(w);
-    const ActiveCondition* c = Find(*conds, "SloBurnRate", "eu-west-1", w);
+  // All four burn-rate rules fire for eu (14.4x, 6x, 3x, 1x are all exceeded on both windows):
+  // one condition per severity, the fastest pair speaking for it.
+  int burn_conditions = 0;
+  for (const ActiveCondition& c : *conds) {
+    burn_conditions += c.labels.Get("alertname") == "SloBurnRate" &&
+                       c.labels.Get("region") == "eu-west-1";
+  }
+  EXPECT_EQ(burn_conditions, 2);
+  for (const char* severity : {"page", "ticket"}) {
+    SCOPED_TRACE(severity);
+    const ActiveCondition* c = Find(*conds, "SloBurnRate", "eu-west-1", severity);
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(c->labels.Get("slo"), "api-availability");
     EXPECT_EQ(c->labels.Get("service"), "api");
     EXPECT_EQ(c->labels.Get("team"), "platform");
-    EXPECT_EQ(c->labels.Get("severity"), std::string_view(w) == "1h" || std::string_view(w) == "6h"
-                                             ? "page"
-                                             : "ticket");
+    EXPECT_FALSE(c->labels.Has("long_window"));
   }
-  const ActiveCondition* page = Find(*conds, "SloBurnRate", "eu-west-1", "1h");
-  EXPECT_EQ(page->labels.Get("short_window"), "5m");
+  const ActiveCondition* ticket = Find(*conds, "SloBurnRate", "eu-west-1", "ticket");
+  EXPECT_EQ(ticket->annotations.at("window_pair"), "1d/2h");
+  EXPECT_EQ(ticket->annotations.at("firing_window_pairs"), "1d/2h, 3d/6h");
+  const ActiveCondition* page = Find(*conds, "SloBurnRate", "eu-west-1", "page");
+  EXPECT_EQ(page->annotations.at("firing_window_pairs"), "1h/5m, 6h/30m");
   EXPECT_NEAR(page->value, 250, 1e-9);
   EXPECT_EQ(page->annotations.at("long_burn_rate"), "250");
   EXPECT_EQ(page->annotations.at("short_burn_rate"), "500");
@@ -198,7 +206,7 @@ TEST_F(EvaluatorScenarioTest, ThirtyDaysOfProbesGiveHandDerivedBudgetsBurnRatesA
   // Last hour: eu 60 covered (30 bad), ap 60, us 50.
   EXPECT_NEAR(Rate(*global, Duration::Hours(1)), 30.0 / 170 / 0.002, 1e-9);
   EXPECT_NEAR(Rate(*global, Duration::Minutes(5)), 5.0 / 10 / 0.002, 1e-9);  // us has none
-  EXPECT_NE(Find(*conds, "SloBurnRate", "global", "1h"), nullptr);
+  EXPECT_NE(Find(*conds, "SloBurnRate", "global", "page"), nullptr);
 
   // The state was written back to the store at `now`.
   const int64_t now_ms = clock_.Now().UnixMillis();
@@ -398,7 +406,7 @@ TEST_F(EvaluatorTest, JsonHasEveryRegionAndGlobalAndEscapesStrings) {
   auto one = ev.SloJson("api \"eu\"");
   ASSERT_TRUE(one.ok());
   EXPECT_THAT(*one, HasSubstr(R"("burn_rate_rules":[{"severity":"page","long_window":"1h")"));
-  EXPECT_THAT(*one, HasSubstr(R"({"labels":{"alertname":"SloBurnRate","long_window":"1h","region":"eu")"));
+  EXPECT_THAT(*one, HasSubstr(R"({"labels":{"alertname":"SloBurnRate","region":"eu")"));
   EXPECT_THAT(*one, HasSubstr(R"("alertname":"SloNoData")"));  // ap has never reported
   std::string escaped;
   AppendJsonString(&escaped, "a\"b\\c\x1f\xc3\xa9");
@@ -441,7 +449,7 @@ TEST_F(EvaluatorTest, AReadErrorKeepsThePreviousConditions) {
   ev.SetRules({ProbeRule("api", R"({probe="api"})")});
   auto conds = ev.Evaluate(AtMinute(S + 10));
   ASSERT_TRUE(conds.ok());
-  ASSERT_NE(Find(*conds, "SloBurnRate", "eu", "1h"), nullptr);
+  ASSERT_NE(Find(*conds, "SloBurnRate", "eu", "page"), nullptr);
   reader.fail = true;
   auto failed = ev.Evaluate(AtMinute(S + 11));
   EXPECT_EQ(failed.status().code(), core::StatusCode::kInternal);
@@ -450,7 +458,7 @@ TEST_F(EvaluatorTest, AReadErrorKeepsThePreviousConditions) {
   reader.fail = false;
   conds = ev.Evaluate(AtMinute(S + 12));
   ASSERT_TRUE(conds.ok());
-  EXPECT_NE(Find(*conds, "SloBurnRate", "eu", "1h"), nullptr);
+  EXPECT_NE(Find(*conds, "SloBurnRate", "eu", "page"), nullptr);
 }
 
 }  // namespace
