@@ -438,6 +438,44 @@ TEST_F(StoreTest, DeleteSeriesRemovesDataAndSurvivesReopen) {
   EXPECT_EQ(store->Aggregate(drop, kT0, kT0 + 24 * kHour)->count, 1);
 }
 
+// Thousands of series (the series table grows several times), a scattered third deleted (the
+// table closes the holes), then every series written again: the kept ones are found, not
+// created twice, and the deleted ones start empty.
+TEST_F(StoreTest, ManySeriesSurviveScatteredDeletesAndAreFoundAgain) {
+  auto store = Open();
+  constexpr int kSeries = 5000;
+  std::vector<Labels> series;
+  for (int i = 0; i < kSeries; ++i) {
+    series.push_back(*Labels::From({{"__name__", "probe_success"},
+                                    {"probe", "check-" + std::to_string(i)},
+                                    {"shard", std::to_string(i % 3)}}));
+  }
+  std::vector<std::tuple<Labels, int64_t, double>> batch;
+  for (const Labels& l : series) batch.emplace_back(l, kT0, 1);
+  EXPECT_EQ(Commit(*store, batch).appended, kSeries);
+  auto deleted = store->DeleteSeries(*ParseSelector(R"({shard="1"})"));
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted, (kSeries + 1) / 3);
+  batch.clear();
+  for (const Labels& l : series) {
+    batch.emplace_back(l, kT0, 2);  // a duplicate unless the series was deleted
+    batch.emplace_back(l, kT0 + 15'000, 3);
+  }
+  CommitResult r = Commit(*store, batch);
+  EXPECT_EQ(r.duplicates, kSeries - *deleted);
+  EXPECT_EQ(r.appended, kSeries + *deleted);
+  auto all = store->Series(*ParseSelector("probe_success"), INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), static_cast<size_t>(kSeries));
+  for (int i = 0; i < kSeries; i += 7) {
+    SCOPED_TRACE(series[static_cast<size_t>(i)].ToString());
+    auto agg = store->Aggregate(series[static_cast<size_t>(i)], kT0, kT0 + kHour);
+    ASSERT_TRUE(agg.ok());
+    EXPECT_EQ(agg->count, 2);
+    EXPECT_EQ(agg->sum, i % 3 == 1 ? 5 : 4);
+  }
+}
+
 TEST_F(StoreTest, RetentionDropsRawDataButKeepsRollupsMeasuredFromNewestSample) {
   StoreOptions options;
   options.raw_retention = core::Duration::Days(2);
