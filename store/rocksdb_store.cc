@@ -52,12 +52,14 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <thread>
 #include <unordered_map>
 
 #include "core/log.h"
 #include "store/chunk.h"
 #include "store/encoding.h"
+#include "store/series_appender.h"
 #include "store/store.h"
 
 namespace nines::store {
@@ -145,10 +147,12 @@ inline bool ShortBytesEqual(const char* a, const char* b, size_t n) {
 // Whether `labels` encode to `encoded` (EncodeLabels). One pass over one contiguous buffer: the
 // appender's series lookup compares every ingested series this way, and comparing Labels
 // (a vector of string pairs, each possibly on the heap) costs a cache miss per string.
-bool EncodedLabelsEqual(const core::Labels& labels, std::string_view encoded) {
+// `LabelRange` is core::Labels or a span of internal::LabelView.
+template <typename LabelRange>
+bool EncodedLabelsEqual(const LabelRange& labels, std::string_view encoded) {
   const char* p = encoded.data();
   const char* const end = p + encoded.size();
-  auto field = [&](const std::string& want) {
+  auto field = [&](std::string_view want) {
     // Label names and values in a series are far below 128 bytes; longer ones take the slow
     // varint path.
     uint64_t n;
@@ -164,7 +168,7 @@ bool EncodedLabelsEqual(const core::Labels& labels, std::string_view encoded) {
     p += n;
     return true;
   };
-  for (const core::Label& l : labels) {
+  for (const auto& l : labels) {
     if (!field(l.name) || !field(l.value)) return false;
   }
   return p == end;
@@ -695,6 +699,12 @@ class RocksDbStore final : public Store {
     std::shared_lock lock(mu_);
     return LookupLocked(labels);
   }
+  MemSeries* Lookup(std::span<const internal::LabelView> labels, uint64_t hash) const {
+    std::shared_lock lock(mu_);
+    return by_hash_.Find(hash, [&labels](std::string_view encoded) {
+      return EncodedLabelsEqual(labels, encoded);
+    });
+  }
   struct Staged {
     MemSeries* series = nullptr;  // null: pending_series[pending]
     int pending = -1;
@@ -821,9 +831,40 @@ class RocksDbStore final : public Store {
 
 namespace {
 
-class RocksAppender final : public Appender {
+class RocksAppender final : public internal::SeriesAppender {
  public:
   explicit RocksAppender(RocksDbStore* store) : store_(store) {}
+
+  core::Status AppendSeries(std::span<const internal::LabelView> labels, uint64_t hash,
+                            std::span<const core::Sample> samples) override {
+    RocksDbStore::Staged st;
+    if (last_ != nullptr && hash == last_hash_ &&
+        EncodedLabelsEqual(labels, last_->encoded_labels)) {
+      st.series = last_;
+    } else if (MemSeries* found = store_->Lookup(labels, hash)) {
+      last_ = found;
+      last_hash_ = hash;
+      st.series = found;
+    } else {
+      // A new series: rare, so build its Labels (validating them once more).
+      std::vector<core::Label> pairs;
+      pairs.reserve(labels.size());
+      for (const internal::LabelView& l : labels) {
+        pairs.push_back({std::string(l.name), std::string(l.value)});
+      }
+      ASSIGN_OR_RETURN(core::Labels built, core::Labels::FromSortedPairs(std::move(pairs)));
+      if (built.MetricName().empty()) {
+        return core::InvalidArgumentError("series {} has no metric name", built.ToString());
+      }
+      st.pending = Pending(built);
+    }
+    for (const core::Sample& x : samples) {
+      st.t = x.timestamp_ms;
+      st.v = x.value;
+      staged_.push_back(st);
+    }
+    return core::Status::Ok();
+  }
 
   core::Status Append(const core::Labels& series, int64_t timestamp_ms, double value) override {
     RocksDbStore::Staged st;
@@ -842,15 +883,7 @@ class RocksAppender final : public Appender {
       if (series.MetricName().empty()) {
         return core::InvalidArgumentError("series {} has no metric name", series.ToString());
       }
-      auto& candidates = pending_index_[series.Hash()];
-      for (int idx : candidates) {
-        if (pending_[idx] == series) st.pending = idx;
-      }
-      if (st.pending < 0) {
-        st.pending = static_cast<int>(pending_.size());
-        pending_.push_back(series);
-        candidates.push_back(st.pending);
-      }
+      st.pending = Pending(series);
     }
     staged_.push_back(st);
     return core::Status::Ok();
@@ -869,6 +902,18 @@ class RocksAppender final : public Appender {
   }
 
  private:
+  // The index in pending_ of the series `labels`, added if new.
+  int Pending(const core::Labels& labels) {
+    auto& candidates = pending_index_[labels.Hash()];
+    for (int idx : candidates) {
+      if (pending_[static_cast<size_t>(idx)] == labels) return idx;
+    }
+    const int idx = static_cast<int>(pending_.size());
+    pending_.push_back(labels);
+    candidates.push_back(idx);
+    return idx;
+  }
+
   RocksDbStore* store_;
   std::vector<RocksDbStore::Staged> staged_;
   std::vector<core::Labels> pending_;
@@ -878,6 +923,19 @@ class RocksAppender final : public Appender {
 };
 
 }  // namespace
+
+uint64_t internal::HashLabelViews(std::span<const LabelView> labels) {
+  // As core::Labels hashes: XXH64 over every "name\xffvalue\xff".
+  thread_local std::string buf;
+  buf.clear();
+  for (const LabelView& l : labels) {
+    buf += l.name;
+    buf += '\xff';
+    buf += l.value;
+    buf += '\xff';
+  }
+  return core::Hash64(buf);
+}
 
 core::Status RocksDbStore::Open() {
   if (options_.dir.empty()) return core::InvalidArgumentError("store: no directory given");
