@@ -397,10 +397,18 @@ bool AppendDecoded(std::string_view data, internal::SeriesAppender& appender,
     if (!r.Tag(&field, &type)) return false;
     if (field == 1) {
       std::string_view body;
-      if (type != 2 || !r.Bytes(&body) || !ParseSeries(body, &labels, &samples, counts) ||
-          !CheckLabels(&labels)) {
+      if (type != 2 || !r.Bytes(&body) || !ParseSeries(body, &labels, &samples, counts)) {
         return false;
       }
+      // A series the store holds has valid names, sorted, and a metric name; only the UTF-8
+      // of values is not something core::Labels guarantees.
+      if (!samples.empty() &&
+          std::all_of(labels.begin(), labels.end(),
+                      [](const internal::LabelView& l) { return IsValidUtf8(l.value); }) &&
+          appender.AppendKnownSeries(labels, internal::HashLabelViews(labels), samples)) {
+        continue;
+      }
+      if (!CheckLabels(&labels)) return false;
       if (samples.empty()) continue;
       Status st = appender.AppendSeries(labels, internal::HashLabelViews(labels), samples);
       if (st.ok()) continue;

@@ -835,17 +835,18 @@ class RocksAppender final : public internal::SeriesAppender {
  public:
   explicit RocksAppender(RocksDbStore* store) : store_(store) {}
 
+  bool AppendKnownSeries(std::span<const internal::LabelView> labels, uint64_t hash,
+                         std::span<const core::Sample> samples) override {
+    MemSeries* series = Known(labels, hash);
+    if (series == nullptr) return false;
+    Stage(series, -1, samples);
+    return true;
+  }
+
   core::Status AppendSeries(std::span<const internal::LabelView> labels, uint64_t hash,
                             std::span<const core::Sample> samples) override {
-    RocksDbStore::Staged st;
-    if (last_ != nullptr && hash == last_hash_ &&
-        EncodedLabelsEqual(labels, last_->encoded_labels)) {
-      st.series = last_;
-    } else if (MemSeries* found = store_->Lookup(labels, hash)) {
-      last_ = found;
-      last_hash_ = hash;
-      st.series = found;
-    } else {
+    if (AppendKnownSeries(labels, hash, samples)) return core::Status::Ok();
+    {
       // A new series: rare, so build its Labels (validating them once more).
       std::vector<core::Label> pairs;
       pairs.reserve(labels.size());
@@ -856,12 +857,7 @@ class RocksAppender final : public internal::SeriesAppender {
       if (built.MetricName().empty()) {
         return core::InvalidArgumentError("series {} has no metric name", built.ToString());
       }
-      st.pending = Pending(built);
-    }
-    for (const core::Sample& x : samples) {
-      st.t = x.timestamp_ms;
-      st.v = x.value;
-      staged_.push_back(st);
+      Stage(nullptr, Pending(built), samples);
     }
     return core::Status::Ok();
   }
@@ -902,6 +898,28 @@ class RocksAppender final : public internal::SeriesAppender {
   }
 
  private:
+  MemSeries* Known(std::span<const internal::LabelView> labels, uint64_t hash) {
+    if (last_ != nullptr && hash == last_hash_ &&
+        EncodedLabelsEqual(labels, last_->encoded_labels)) {
+      return last_;
+    }
+    MemSeries* found = store_->Lookup(labels, hash);
+    if (found != nullptr) {
+      last_ = found;
+      last_hash_ = hash;
+    }
+    return found;
+  }
+  void Stage(MemSeries* series, int pending, std::span<const core::Sample> samples) {
+    RocksDbStore::Staged st;
+    st.series = series;
+    st.pending = pending;
+    for (const core::Sample& x : samples) {
+      st.t = x.timestamp_ms;
+      st.v = x.value;
+      staged_.push_back(st);
+    }
+  }
   // The index in pending_ of the series `labels`, added if new.
   int Pending(const core::Labels& labels) {
     auto& candidates = pending_index_[labels.Hash()];

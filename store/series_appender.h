@@ -35,6 +35,13 @@ class SeriesAppender : public Appender {
   // need only live for the call.
   virtual core::Status AppendSeries(std::span<const LabelView> labels, uint64_t hash,
                                     std::span<const core::Sample> samples) = 0;
+  // Stages `samples` and returns true when the store already holds a series whose labels are
+  // exactly `labels` (byte for byte, in this order); otherwise stages nothing and returns
+  // false. Since the store only holds series with valid labels, `labels` need not be checked
+  // first: a receiver validates only the labels of series this does not find.
+  // REQUIRES: `hash` == HashLabelViews(labels).
+  virtual bool AppendKnownSeries(std::span<const LabelView> labels, uint64_t hash,
+                                 std::span<const core::Sample> samples) = 0;
 };
 
 }  // namespace nines::store::internal

@@ -498,6 +498,21 @@ class FakeSeriesAppender final : public internal::SeriesAppender {
     for (const Sample& s : samples) RETURN_IF_ERROR(inner_.Append(*built, s.timestamp_ms, s.value));
     return core::Status::Ok();
   }
+  // Knows every series whose labels are valid (as the store knows only valid series).
+  bool AppendKnownSeries(std::span<const internal::LabelView> labels, uint64_t hash,
+                         std::span<const Sample> samples) override {
+    std::vector<core::Label> pairs;
+    for (const internal::LabelView& l : labels) {
+      pairs.push_back({std::string(l.name), std::string(l.value)});
+    }
+    auto built = Labels::FromSortedPairs(pairs);
+    if (!built.ok() || built->size() != labels.size() || built->MetricName().empty()) {
+      return false;
+    }
+    EXPECT_EQ(hash, built->Hash());
+    for (const Sample& s : samples) EXPECT_TRUE(inner_.Append(*built, s.timestamp_ms, s.value).ok());
+    return true;
+  }
   core::Status Append(const Labels& series, int64_t timestamp_ms, double value) override {
     return inner_.Append(series, timestamp_ms, value);
   }
