@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <bit>
 #include <cmath>
@@ -517,6 +518,62 @@ TEST_F(StoreTest, SecondOpenOfTheSameDirectoryFails) {
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), core::StatusCode::kFailedPrecondition)
       << second.status().ToString();
+}
+
+// A data directory written by another on-disk format is refused at open with a message that
+// says which formats and what to do, and is left as it was. The marker is rewritten with RocksDB
+// directly, as an older (or newer) nines would have left it.
+TEST_F(StoreTest, OtherFormatVersionIsRefusedWithAClearMessage) {
+  const std::string db_dir = dir_.File("db");
+  auto set_format = [&db_dir](uint64_t version) {
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_dir, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const std::string& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), db_dir, descriptors, &handles, &db).ok());
+    std::string value(8, '\0');
+    for (int i = 0; i < 8; ++i) value[static_cast<size_t>(i)] = static_cast<char>(version >> (56 - 8 * i));
+    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), "format", value).ok());  // the default family
+    for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    EXPECT_TRUE(db->Close().ok());
+    delete db;
+  };
+  Labels l = L(R"(probe_success{region="eu-west-1"})");
+  {
+    auto store = Open();
+    Commit(*store, {{l, kT0, 1}});
+  }
+  struct Case {
+    uint64_t version;
+    std::vector<std::string> want;
+  };
+  const std::vector<Case> cases = {
+      {1, {"on-disk format 1 is not the format 2 this nines reads",
+           "format 1 kept a rollup row per minute", "move the directory away"}},
+      {3, {"on-disk format 3 is not the format 2 this nines reads", "move the directory away"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.version);
+    set_format(c.version);
+    StoreOptions options;
+    options.dir = db_dir;
+    auto refused = OpenStore(options, clock_);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), core::StatusCode::kFailedPrecondition);
+    EXPECT_NE(refused.status().message().find(db_dir), std::string::npos)
+        << refused.status().message();
+    for (const std::string& w : c.want) {
+      EXPECT_NE(refused.status().message().find(w), std::string::npos)
+          << refused.status().message();
+    }
+  }
+  // Nothing was changed: with the marker back, the data is all there.
+  set_format(2);
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Aggregate(l, kT0, kT0 + kHour)->count, 1);
 }
 
 TEST_F(StoreTest, RejectsSeriesWithoutMetricName) {
