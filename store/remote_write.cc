@@ -44,8 +44,9 @@ std::string Quote(std::string_view text) {
   return out;
 }
 
-// UTF-8 as Go's utf8.ValidString accepts it: shortest forms only, no surrogates, <= U+10FFFF.
-bool IsValidUtf8(std::string_view s) {
+}  // namespace
+
+bool internal::IsValidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const unsigned char* end = p + s.size();
   while (p < end) {
@@ -86,6 +87,10 @@ bool IsValidUtf8(std::string_view s) {
   }
   return true;
 }
+
+namespace {
+
+using internal::IsValidUtf8;
 
 // Arena blocks sized to the request: a decoded message takes a few times its wire size.
 google::protobuf::ArenaOptions ArenaOptionsFor(size_t wire_bytes) {
@@ -400,11 +405,8 @@ bool AppendDecoded(std::string_view data, internal::SeriesAppender& appender,
       if (type != 2 || !r.Bytes(&body) || !ParseSeries(body, &labels, &samples, counts)) {
         return false;
       }
-      // A series the store holds has valid names, sorted, and a metric name; only the UTF-8
-      // of values is not something core::Labels guarantees.
+      // A series the store holds (with valid UTF-8 values) has valid labels.
       if (!samples.empty() &&
-          std::all_of(labels.begin(), labels.end(),
-                      [](const internal::LabelView& l) { return IsValidUtf8(l.value); }) &&
           appender.AppendKnownSeries(labels, internal::HashLabelViews(labels), samples)) {
         continue;
       }

@@ -405,6 +405,9 @@ struct alignas(64) MemSeries {
   bool has_settled = false;
   bool deleted = false;
   bool dirty = false;  // changed since the last checkpoint
+  // Whether every label value is valid UTF-8 (core::Labels does not require it; remote write
+  // does, and finds series by their bytes before checking anything).
+  bool utf8_values = false;
   uint32_t live_index = 0;  // position in RocksDbStore::live_
 
   core::Labels labels;
@@ -866,7 +869,7 @@ class RocksAppender final : public internal::SeriesAppender {
   bool AppendKnownSeries(std::span<const internal::LabelView> labels, uint64_t hash,
                          std::span<const core::Sample> samples) override {
     MemSeries* series = Known(labels, hash);
-    if (series == nullptr) return false;
+    if (series == nullptr || !series->utf8_values) return false;
     Stage(series, -1, samples);
     return true;
   }
@@ -971,16 +974,22 @@ class RocksAppender final : public internal::SeriesAppender {
 }  // namespace
 
 uint64_t internal::HashLabelViews(std::span<const LabelView> labels) {
-  // As core::Labels hashes: XXH64 over every "name\xffvalue\xff".
+  // As core::Labels hashes: XXH64 over every "name\xffvalue\xff". Written with memcpy into
+  // a buffer sized once: this runs for every series of every remote-write request.
+  size_t n = 0;
+  for (const LabelView& l : labels) n += l.name.size() + l.value.size() + 2;
   thread_local std::string buf;
-  buf.clear();
+  if (buf.size() < n) buf.resize(std::max<size_t>(n, 1024));
+  char* p = buf.data();
   for (const LabelView& l : labels) {
-    buf += l.name;
-    buf += '\xff';
-    buf += l.value;
-    buf += '\xff';
+    std::memcpy(p, l.name.data(), l.name.size());
+    p += l.name.size();
+    *p++ = '\xff';
+    std::memcpy(p, l.value.data(), l.value.size());
+    p += l.value.size();
+    *p++ = '\xff';
   }
-  return core::Hash64(buf);
+  return core::Hash64(std::string_view(buf.data(), n));
 }
 
 core::Status RocksDbStore::Open() {
@@ -1149,6 +1158,9 @@ core::Status RocksDbStore::Recover() {
 
 void RocksDbStore::IndexLocked(const std::shared_ptr<MemSeries>& s) {
   if (s->encoded_labels.empty()) s->encoded_labels = keys_.Add(EncodeLabels(s->labels));
+  s->utf8_values = std::all_of(s->labels.begin(), s->labels.end(), [](const core::Label& l) {
+    return internal::IsValidUtf8(l.value);
+  });
   by_id_[s->id] = s;
   by_hash_.Insert(s->labels.Hash(), s.get());
   s->live_index = static_cast<uint32_t>(live_.size());

@@ -27,6 +27,10 @@ struct LabelView {
 // What core::Labels::Hash() returns for labels holding exactly `labels` (in this order).
 uint64_t HashLabelViews(std::span<const LabelView> labels);
 
+// UTF-8 as Go's utf8.ValidString accepts it (what remote write requires of label values):
+// shortest forms only, no surrogates, <= U+10FFFF.
+bool IsValidUtf8(std::string_view s);
+
 class SeriesAppender : public Appender {
  public:
   // Stages `samples` of the series with `labels`, as Append would for each of them.
@@ -36,9 +40,10 @@ class SeriesAppender : public Appender {
   virtual core::Status AppendSeries(std::span<const LabelView> labels, uint64_t hash,
                                     std::span<const core::Sample> samples) = 0;
   // Stages `samples` and returns true when the store already holds a series whose labels are
-  // exactly `labels` (byte for byte, in this order); otherwise stages nothing and returns
-  // false. Since the store only holds series with valid labels, `labels` need not be checked
-  // first: a receiver validates only the labels of series this does not find.
+  // exactly `labels` (byte for byte, in this order) and whose values are valid UTF-8;
+  // otherwise stages nothing and returns false. Since the store only holds series with valid
+  // labels, `labels` need not be checked first: a receiver validates only the labels of series
+  // this does not find.
   // REQUIRES: `hash` == HashLabelViews(labels).
   virtual bool AppendKnownSeries(std::span<const LabelView> labels, uint64_t hash,
                                  std::span<const core::Sample> samples) = 0;

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -506,7 +507,10 @@ class FakeSeriesAppender final : public internal::SeriesAppender {
       pairs.push_back({std::string(l.name), std::string(l.value)});
     }
     auto built = Labels::FromSortedPairs(pairs);
-    if (!built.ok() || built->size() != labels.size() || built->MetricName().empty()) {
+    if (!built.ok() || built->size() != labels.size() || built->MetricName().empty() ||
+        !std::all_of(labels.begin(), labels.end(), [](const internal::LabelView& l) {
+          return internal::IsValidUtf8(l.value);
+        })) {
       return false;
     }
     EXPECT_EQ(hash, built->Hash());
@@ -740,7 +744,7 @@ TEST(RemoteWriteLabelViewsTest, HashIsTheLabelsHash) {
 // The receiver in front of the real store: series written through Appender::Append and through
 // remote write's label views are one and the same; a series repeated within a request is created
 // once; a request the view path declines (an invalid label name with an empty value, which is
-// dropped) still lands.
+// dropped) still lands; a stored series with a value that is not UTF-8 is still refused.
 TEST(RemoteWriteIntoStoreTest, LabelViewsFindSeriesWrittenWithLabelsAndViceVersa) {
   testutil::TempDir dir;
   core::FakeClock clock;
@@ -788,6 +792,19 @@ TEST(RemoteWriteIntoStoreTest, LabelViewsFindSeriesWrittenWithLabelsAndViceVersa
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->appended, 1);
   }
+
+  // core::Labels does not require UTF-8 values, remote write does: a series stored with an
+  // invalid value is still refused when remote write sends the same bytes.
+  const Labels latin1 = L({{"__name__", "up"}, {"city", "K\xf6ln"}});
+  {
+    auto app = store->NewAppender();
+    ASSERT_TRUE(app->Append(latin1, 1000, 1).ok());
+    ASSERT_TRUE(app->Commit().ok());
+  }
+  WriteRequest bad;
+  bad.series.push_back({latin1, {{2000, 1}}});
+  EXPECT_EQ(post(EncodeWriteRequest(bad)), 400);
+  ASSERT_TRUE(store->DeleteSeries(*ParseSelector(R"({city=~".+"})")).ok());
 
   auto all = store->Select(*ParseSelector(R"({__name__=~".+"})"), INT64_MIN, INT64_MAX);
   ASSERT_TRUE(all.ok());
