@@ -4,8 +4,10 @@
 // big-endian so bytewise order is numeric order; times in keys are sign-flipped int64 ms):
 //   default    meta: "format" -> 2, "next_series_id" -> BE64, "m1_until" -> BE64(sortable t)
 //   series     BE64(id) -> labels (varint-length-prefixed name/value pairs)
-//   head_log   BE64(seq) -> one committed batch: varint n, then n times (varint id, varsint
-//              t - the previous t of the record, fixed64 value).
+//   head_log   BE64(seq) -> one committed batch: a 0 byte, varint n, then n times (varint
+//              id << 2 | value kind, varsint t - the previous t of the record, the value by
+//              kind: see ValueKind). Records without the 0 byte (older nines) hold varint n,
+//              then n times (varint id, varsint t delta, fixed64 value); both are replayed.
 //              This is the write-ahead part of the store: Commit() writes its batch here, in
 //              the same WriteBatch as any new series, so RocksDB's WAL makes it durable.
 //   head_state BE64(id) -> a series' in-memory state at the last checkpoint (open chunk,
@@ -81,6 +83,27 @@ constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
 enum Cf { kMeta = 0, kSeries, kHeadLog, kHeadState, kChunks, kRollup1m, kRollup1h, kNumCfs };
 constexpr const char* kCfNames[kNumCfs] = {"default", "series", "head_log", "head_state",
                                            "chunks", "rollup_1m", "rollup_1h"};
+
+// How a head_log record stores a value. Probe and counter data is mostly 0, 1 and small
+// integers; 8 bytes for each was most of the log, which RocksDB copies into its WAL, its
+// memtable and (until a checkpoint deletes it) an SST file.
+enum ValueKind : uint64_t {
+  kValueRaw = 0,      // fixed64 bits
+  kValueZero = 1,     // +0.0, nothing stored
+  kValueOne = 2,      // 1.0, nothing stored
+  kValueInteger = 3,  // varsint of an integral value in [-2^53, 2^53] (not -0.0)
+};
+
+ValueKind KindOf(double v, int64_t* integer) {
+  const uint64_t bits = std::bit_cast<uint64_t>(v);
+  if (bits == 0) return kValueZero;
+  if (bits == std::bit_cast<uint64_t>(1.0)) return kValueOne;
+  if (v >= -0x1p53 && v <= 0x1p53 && v == std::trunc(v)) {  // false for NaN
+    *integer = static_cast<int64_t>(v);
+    if (std::bit_cast<uint64_t>(static_cast<double>(*integer)) == bits) return kValueInteger;
+  }
+  return kValueRaw;
+}
 
 int64_t FloorTo(int64_t t, int64_t step) {
   int64_t q = t / step;
@@ -1125,17 +1148,33 @@ core::Status RocksDbStore::Recover() {
   it.reset(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kHeadLog]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     next_seq_ = enc::GetBE64(it->key().data()) + 1;
-    enc::Decoder d(it->value().ToStringView());
+    const std::string_view value = it->value().ToStringView();
+    // Records that start with a 0 byte carry value kinds; older ones fixed64 values.
+    const bool kinds = !value.empty() && value[0] == 0;
+    enc::Decoder d(kinds ? value.substr(1) : value);
     uint64_t n;
     if (!d.Varint(&n)) return core::DataLossError("store: corrupt head log record");
     int64_t t = 0;
     for (uint64_t i = 0; i < n; ++i) {
       uint64_t id;
       int64_t dt;
-      double v;
-      if (!d.Varint(&id) || !d.Varsint(&dt) || !d.Double(&v)) {
+      double v = 0;
+      if (!d.Varint(&id) || !d.Varsint(&dt)) {
         return core::DataLossError("store: corrupt head log record");
       }
+      bool ok = true;
+      const uint64_t kind = kinds ? id & 3 : kValueRaw;
+      if (kinds) id >>= 2;
+      if (kind == kValueRaw) {
+        ok = d.Double(&v);
+      } else if (kind == kValueOne) {
+        v = 1.0;
+      } else if (kind == kValueInteger) {
+        int64_t integer;
+        ok = d.Varsint(&integer);
+        v = static_cast<double>(integer);
+      }
+      if (!ok) return core::DataLossError("store: corrupt head log record");
       t = static_cast<int64_t>(static_cast<uint64_t>(t) + static_cast<uint64_t>(dt));
       auto found = by_id_.find(id);
       if (found == by_id_.end()) continue;  // deleted since
@@ -1323,13 +1362,14 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
     batch.Put(cfs_[kMeta], "next_series_id", v);
   }
 
-  // The head_log record: varint count, then per sample varint id, varsint (t - previous t of
-  // the record, 0 before the first), fixed64 value. Written straight into a buffer sized for
-  // the worst case: this runs for every ingested sample.
+  // The head_log record: a 0 byte, varint count, then per sample varint (id << 2 | value
+  // kind), varsint (t - previous t of the record, 0 before the first), the value by kind.
+  // Written straight into a buffer sized for the worst case: this runs for every ingested
+  // sample. (Series ids count up from 1, so id << 2 never overflows.)
   std::string& record = record_;
   record.clear();
   if (!accepted.empty()) {
-    record.resize(10 + accepted.size() * 28);
+    record.resize(11 + accepted.size() * 30);
     char* p = record.data();
     auto varint = [&p](uint64_t v) {
       while (v >= 0x80) {
@@ -1338,16 +1378,23 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
       }
       *p++ = static_cast<char>(v);
     };
+    *p++ = 0;
     varint(accepted.size());
     int64_t prev_t = 0;
     for (const Accepted& a : accepted) {
-      varint(a.series->id);
+      int64_t integer = 0;
+      const ValueKind kind = KindOf(a.v, &integer);
+      varint(a.series->id << 2 | kind);
       varint(enc::ZigZag(static_cast<int64_t>(static_cast<uint64_t>(a.t) -
                                               static_cast<uint64_t>(prev_t))));
       prev_t = a.t;
-      const uint64_t bits = std::bit_cast<uint64_t>(a.v);
-      std::memcpy(p, &bits, 8);  // as enc::PutFixed64: little-endian hosts only
-      p += 8;
+      if (kind == kValueInteger) {
+        varint(enc::ZigZag(integer));
+      } else if (kind == kValueRaw) {
+        const uint64_t bits = std::bit_cast<uint64_t>(a.v);
+        std::memcpy(p, &bits, 8);  // as enc::PutFixed64: little-endian hosts only
+        p += 8;
+      }
     }
     record.resize(static_cast<size_t>(p - record.data()));
     std::string key;
