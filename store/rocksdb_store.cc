@@ -1004,13 +1004,14 @@ uint64_t internal::HashLabelViews(std::span<const LabelView> labels) {
   thread_local std::string buf;
   if (buf.size() < n) buf.resize(std::max<size_t>(n, 1024));
   char* p = buf.data();
+  auto put = [&p](std::string_view bytes) {
+    if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());  // an empty view may be null
+    p += bytes.size();
+    *p++ = '\xff';
+  };
   for (const LabelView& l : labels) {
-    std::memcpy(p, l.name.data(), l.name.size());
-    p += l.name.size();
-    *p++ = '\xff';
-    std::memcpy(p, l.value.data(), l.value.size());
-    p += l.value.size();
-    *p++ = '\xff';
+    put(l.name);
+    put(l.value);
   }
   return core::Hash64(std::string_view(buf.data(), n));
 }
