@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "remote_write.pb.h"
+#include "store/series_appender.h"
 
 namespace nines::store {
 namespace {
@@ -43,8 +44,9 @@ std::string Quote(std::string_view text) {
   return out;
 }
 
-// UTF-8 as Go's utf8.ValidString accepts it: shortest forms only, no surrogates, <= U+10FFFF.
-bool IsValidUtf8(std::string_view s) {
+}  // namespace
+
+bool internal::IsValidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const unsigned char* end = p + s.size();
   while (p < end) {
@@ -85,6 +87,10 @@ bool IsValidUtf8(std::string_view s) {
   }
   return true;
 }
+
+namespace {
+
+using internal::IsValidUtf8;
 
 // Arena blocks sized to the request: a decoded message takes a few times its wire size.
 google::protobuf::ArenaOptions ArenaOptionsFor(size_t wire_bytes) {
@@ -259,14 +265,14 @@ class WireReader {
   const uint8_t* end_;
 };
 
-// Decodes one TimeSeries message; false means "use the generated parser".
-bool FastSeries(std::string_view data, WriteRequest* request) {
+// Reads one TimeSeries message: its label pairs as they were sent (views into `data`) and its
+// samples, counting skipped exemplars and histograms in `counts`. False means "use the
+// generated parser".
+bool ParseSeries(std::string_view data, std::vector<internal::LabelView>* labels,
+                 std::vector<core::Sample>* samples, WriteRequest* counts) {
   WireReader r(data);
-  std::vector<core::Label> pairs;
-  pairs.reserve(8);
-  std::vector<std::pair<std::string_view, std::string_view>> views;
-  views.reserve(8);
-  TimeSeries series;
+  labels->clear();
+  samples->clear();
   while (!r.done()) {
     uint64_t field, type;
     if (!r.Tag(&field, &type)) return false;
@@ -287,7 +293,7 @@ bool FastSeries(std::string_view data, WriteRequest* request) {
             return false;
           }
         }
-        views.emplace_back(name, value);
+        labels->push_back({name, value});
       } else {  // Sample {1: double value, 2: int64 timestamp}
         core::Sample sample;
         while (!m.done()) {
@@ -303,27 +309,56 @@ bool FastSeries(std::string_view data, WriteRequest* request) {
             return false;
           }
         }
-        series.samples.push_back(sample);
+        samples->push_back(sample);
       }
     } else if (field == 3 || field == 4) {
       if (type != 2 || !r.Skip(2)) return false;
-      ++(field == 3 ? request->ignored_exemplars : request->ignored_histograms);
+      ++(field == 3 ? counts->ignored_exemplars : counts->ignored_histograms);
     } else if (!r.Skip(type)) {
       return false;
     }
   }
-  // The checks ConvertSeries makes; any failure goes to the slow path for its message.
-  if (views.empty()) return false;
+  return true;
+}
+
+// Every check DecodeWriteRequest makes of a series' labels (those of ConvertSeries and of
+// core::Labels::FromSortedPairs), and drops the pairs with an empty value: afterwards `labels`
+// hold what a core::Labels would. False on any problem (the generated parser's path then finds
+// the message).
+bool CheckLabels(std::vector<internal::LabelView>* labels) {
+  if (labels->empty()) return false;
   bool has_name = false;
-  for (size_t j = 0; j < views.size(); ++j) {
-    const auto& [name, value] = views[j];
-    if (name.empty() || (j > 0 && name <= views[j - 1].first)) return false;
-    if (value.empty()) continue;
-    if (!IsValidUtf8(value)) return false;
-    if (name == core::kMetricNameLabel) has_name = true;
-    pairs.push_back({std::string(name), std::string(value)});
+  size_t kept = 0;
+  std::string_view prev;
+  for (size_t j = 0; j < labels->size(); ++j) {
+    const internal::LabelView l = (*labels)[j];
+    if (l.name.empty() || (j > 0 && l.name <= prev) || !core::IsValidLabelName(l.name)) {
+      return false;
+    }
+    prev = l.name;
+    if (l.value.empty()) continue;  // Empty means absent.
+    if (!IsValidUtf8(l.value)) return false;
+    if (l.name == core::kMetricNameLabel) {
+      if (!core::IsValidMetricName(l.value)) return false;
+      has_name = true;
+    }
+    (*labels)[kept++] = l;
   }
-  if (!has_name) return false;
+  labels->resize(kept);
+  return has_name;
+}
+
+// Decodes one TimeSeries message; false means "use the generated parser".
+bool FastSeries(std::string_view data, WriteRequest* request) {
+  std::vector<internal::LabelView> views;
+  views.reserve(8);
+  TimeSeries series;
+  if (!ParseSeries(data, &views, &series.samples, request) || !CheckLabels(&views)) return false;
+  std::vector<core::Label> pairs;
+  pairs.reserve(views.size());
+  for (const internal::LabelView& l : views) {
+    pairs.push_back({std::string(l.name), std::string(l.value)});
+  }
   auto labels = core::Labels::FromSortedPairs(std::move(pairs));
   if (!labels.ok()) return false;
   series.labels = std::move(labels).value();
@@ -350,15 +385,78 @@ bool FastDecode(std::string_view data, WriteRequest* request) {
   return true;
 }
 
-}  // namespace
-
-int64_t WriteRequest::SampleCount() const {
-  int64_t n = 0;
-  for (const TimeSeries& ts : series) n += static_cast<int64_t>(ts.samples.size());
-  return n;
+// The receiver's path for a request FastDecode would accept: every series goes straight from
+// the decoded body into `appender`, with no core::Labels built for series the store has. Counts
+// what was skipped in `counts` and samples of series the appender refused as invalid in
+// `invalid`; an appender error that is not INVALID_ARGUMENT lands in `error`. Returns false
+// (with part of the request staged: the caller rolls back) where FastDecode would give up.
+bool AppendDecoded(std::string_view data, internal::SeriesAppender& appender,
+                   WriteRequest* counts, int64_t* invalid, Status* error) {
+  std::vector<internal::LabelView> labels;
+  labels.reserve(8);
+  std::vector<core::Sample> samples;
+  samples.reserve(16);
+  WireReader r(data);
+  while (!r.done()) {
+    uint64_t field, type;
+    if (!r.Tag(&field, &type)) return false;
+    if (field == 1) {
+      std::string_view body;
+      if (type != 2 || !r.Bytes(&body) || !ParseSeries(body, &labels, &samples, counts)) {
+        return false;
+      }
+      // A series the store holds (with valid UTF-8 values) has valid labels.
+      if (!samples.empty() &&
+          appender.AppendKnownSeries(labels, internal::HashLabelViews(labels), samples)) {
+        continue;
+      }
+      if (!CheckLabels(&labels)) return false;
+      if (samples.empty()) continue;
+      Status st = appender.AppendSeries(labels, internal::HashLabelViews(labels), samples);
+      if (st.ok()) continue;
+      if (st.code() != core::StatusCode::kInvalidArgument) {
+        *error = std::move(st);
+        return true;
+      }
+      *invalid += static_cast<int64_t>(samples.size());
+    } else if (field == 3) {
+      if (type != 2 || !r.Skip(2)) return false;
+      ++counts->ignored_metadata;
+    } else if (field == 2 || !r.Skip(type)) {
+      return false;
+    }
+  }
+  return true;
 }
 
-Result<WriteRequest> DecodeWriteRequest(std::string_view body, size_t max_decoded_bytes) {
+// Where the receiver decompresses bodies: one buffer per server thread, reused, so a request
+// costs no large allocation (and no heap consolidation after it).
+class DecodeBuffer {
+ public:
+  char* Get(size_t n) {
+    if (n > capacity_) {
+      data_ = std::make_unique_for_overwrite<char[]>(n);
+      capacity_ = n;
+    }
+    return data_.get();
+  }
+  // Gives back memory a rare large request took.
+  void Trim() {
+    if (capacity_ > kKeep) {
+      data_.reset();
+      capacity_ = 0;
+    }
+  }
+
+ private:
+  static constexpr size_t kKeep = 4 << 20;
+  std::unique_ptr<char[]> data_;
+  size_t capacity_ = 0;
+};
+
+// Snappy-decompresses `body` into `buffer`; the result views it. Errors as DecodeWriteRequest.
+Result<std::string_view> Decompress(std::string_view body, size_t max_decoded_bytes,
+                                    DecodeBuffer* buffer) {
   size_t decoded_size = 0;
   if (!snappy::GetUncompressedLength(body.data(), body.size(), &decoded_size)) {
     return core::InvalidArgumentError(
@@ -369,16 +467,34 @@ Result<WriteRequest> DecodeWriteRequest(std::string_view body, size_t max_decode
                                         decoded_size, std::min<size_t>(max_decoded_bytes, INT_MAX));
   }
   // Not zero-filled: RawUncompress writes every byte or fails.
-  auto decoded = std::make_unique_for_overwrite<char[]>(std::max<size_t>(decoded_size, 1));
-  if (!snappy::RawUncompress(body.data(), body.size(), decoded.get())) {
+  char* out = buffer->Get(std::max<size_t>(decoded_size, 1));
+  if (!snappy::RawUncompress(body.data(), body.size(), out)) {
     return core::InvalidArgumentError("body is not valid snappy (block format)");
   }
+  return std::string_view(out, decoded_size);
+}
 
+// DecodeWriteRequest after the snappy step.
+Result<WriteRequest> DecodeDecompressed(std::string_view decoded) {
   {
     WriteRequest fast;
-    if (FastDecode(std::string_view(decoded.get(), decoded_size), &fast)) return fast;
+    if (FastDecode(decoded, &fast)) return fast;
   }
-  return internal::DecodeWithGeneratedParser(std::string_view(decoded.get(), decoded_size));
+  return internal::DecodeWithGeneratedParser(decoded);
+}
+
+}  // namespace
+
+int64_t WriteRequest::SampleCount() const {
+  int64_t n = 0;
+  for (const TimeSeries& ts : series) n += static_cast<int64_t>(ts.samples.size());
+  return n;
+}
+
+Result<WriteRequest> DecodeWriteRequest(std::string_view body, size_t max_decoded_bytes) {
+  DecodeBuffer buffer;
+  ASSIGN_OR_RETURN(std::string_view decoded, Decompress(body, max_decoded_bytes, &buffer));
+  return DecodeDecompressed(decoded);
 }
 
 namespace internal {
@@ -505,6 +621,19 @@ struct HandlerState {
     return Respond(net::Response::Error(status, reason));
   }
 
+  net::Response DecodeFailure(const Status& s) const {
+    const int status = s.code() == core::StatusCode::kResourceExhausted ? 413
+                       : s.code() == core::StatusCode::kInvalidArgument  ? 400
+                                                                          : 500;
+    return Fail(status, s.message());
+  }
+  net::Response AppendFailed(Appender& appender, const Status& st) const {
+    appender.Rollback();
+    LOG_WARNING("remote write: append failed, nothing stored: {}", st.ToString());
+    return Fail(st.code() == core::StatusCode::kUnavailable ? 503 : 500,
+                "append failed: " + st.message());
+  }
+
   net::Response Handle(const net::Request& req) const {
     if (req.headers.Has("Content-Type") &&
         !IsWriteRequestContentType(req.headers.Get("Content-Type"))) {
@@ -524,36 +653,52 @@ struct HandlerState {
                                    Quote(req.headers.Get("X-Prometheus-Remote-Write-Version"))));
     }
 
-    Result<WriteRequest> decoded = DecodeWriteRequest(req.body, max_decoded_bytes);
-    if (!decoded.ok()) {
-      const Status& s = decoded.status();
-      const int status = s.code() == core::StatusCode::kResourceExhausted ? 413
-                         : s.code() == core::StatusCode::kInvalidArgument  ? 400
-                                                                            : 500;
-      return Fail(status, s.message());
-    }
-    const WriteRequest& request = *decoded;
-    ignored_histograms->Increment(static_cast<double>(request.ignored_histograms));
-    ignored_exemplars->Increment(static_cast<double>(request.ignored_exemplars));
-    ignored_metadata->Increment(static_cast<double>(request.ignored_metadata));
+    thread_local DecodeBuffer buffer;
+    struct TrimAfter {
+      DecodeBuffer& b;
+      ~TrimAfter() { b.Trim(); }
+    } trim{buffer};
+    Result<std::string_view> decompressed = Decompress(req.body, max_decoded_bytes, &buffer);
+    if (!decompressed.ok()) return DecodeFailure(decompressed.status());
+    const std::string_view body = *decompressed;
 
     std::unique_ptr<Appender> appender = new_appender();
-    if (appender == nullptr) return Fail(503, "the store is not accepting writes");
     int64_t invalid_samples = 0;
-    for (const TimeSeries& ts : request.series) {
-      for (const core::Sample& s : ts.samples) {
-        Status st = appender->Append(ts.labels, s.timestamp_ms, s.value);
-        if (st.ok()) continue;
-        if (st.code() == core::StatusCode::kInvalidArgument) {
-          ++invalid_samples;
-          continue;
-        }
+    WriteRequest counts;  // the ignored_* counts
+    bool staged = false;
+    if (auto* series_appender = dynamic_cast<internal::SeriesAppender*>(appender.get())) {
+      Status error;
+      staged = AppendDecoded(body, *series_appender, &counts, &invalid_samples, &error);
+      if (staged && !error.ok()) return AppendFailed(*appender, error);
+      if (!staged) {
         appender->Rollback();
-        LOG_WARNING("remote write: append failed, nothing stored: {}", st.ToString());
-        return Fail(st.code() == core::StatusCode::kUnavailable ? 503 : 500,
-                    "append failed: " + st.message());
+        counts = WriteRequest();
+        invalid_samples = 0;
       }
     }
+    if (!staged) {
+      Result<WriteRequest> decoded = DecodeDecompressed(body);
+      if (!decoded.ok()) return DecodeFailure(decoded.status());
+      if (appender == nullptr) return Fail(503, "the store is not accepting writes");
+      const WriteRequest& request = *decoded;
+      counts.ignored_histograms = request.ignored_histograms;
+      counts.ignored_exemplars = request.ignored_exemplars;
+      counts.ignored_metadata = request.ignored_metadata;
+      for (const TimeSeries& ts : request.series) {
+        for (const core::Sample& s : ts.samples) {
+          Status st = appender->Append(ts.labels, s.timestamp_ms, s.value);
+          if (st.ok()) continue;
+          if (st.code() == core::StatusCode::kInvalidArgument) {
+            ++invalid_samples;
+            continue;
+          }
+          return AppendFailed(*appender, st);
+        }
+      }
+    }
+    ignored_histograms->Increment(static_cast<double>(counts.ignored_histograms));
+    ignored_exemplars->Increment(static_cast<double>(counts.ignored_exemplars));
+    ignored_metadata->Increment(static_cast<double>(counts.ignored_metadata));
     Result<CommitResult> committed = appender->Commit();
     if (!committed.ok()) {
       const Status& s = committed.status();

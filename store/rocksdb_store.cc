@@ -4,8 +4,10 @@
 // big-endian so bytewise order is numeric order; times in keys are sign-flipped int64 ms):
 //   default    meta: "format" -> 2, "next_series_id" -> BE64, "m1_until" -> BE64(sortable t)
 //   series     BE64(id) -> labels (varint-length-prefixed name/value pairs)
-//   head_log   BE64(seq) -> one committed batch: varint n, then n times (varint id, varsint
-//              t - the previous t of the record, fixed64 value).
+//   head_log   BE64(seq) -> one committed batch: a 0 byte, varint n, then n times (varint
+//              id << 2 | value kind, varsint t - the previous t of the record, the value by
+//              kind: see ValueKind). Records without the 0 byte (older nines) hold varint n,
+//              then n times (varint id, varsint t delta, fixed64 value); both are replayed.
 //              This is the write-ahead part of the store: Commit() writes its batch here, in
 //              the same WriteBatch as any new series, so RocksDB's WAL makes it durable.
 //   head_state BE64(id) -> a series' in-memory state at the last checkpoint (open chunk,
@@ -46,16 +48,20 @@
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <thread>
 #include <unordered_map>
 
 #include "core/log.h"
 #include "store/chunk.h"
 #include "store/encoding.h"
+#include "store/series_appender.h"
 #include "store/store.h"
 
 namespace nines::store {
@@ -63,6 +69,12 @@ namespace {
 
 constexpr int64_t kMinuteMs = 60'000;
 constexpr int64_t kHourMs = 3'600'000;
+// How often (in data time) samples that left the out-of-order window are settled into chunks
+// and rollups. Settling visits every series with something to settle, a handful of cache misses
+// each; every minute that fixed cost was shared by 4 samples of a 15 s series and was a sixth of
+// remote-write ingest. Every 5 minutes it is shared by 20; reads are unaffected (they merge the
+// head), the head holds 5 minutes more.
+constexpr int64_t kSettleEveryMs = 5 * 60'000;
 // 2: minute rollups only for hours that left the raw tier (1 wrote one at settle time).
 constexpr uint64_t kFormatVersion = 2;
 // Prometheus' staleness marker: stored exactly, but not a value for aggregates.
@@ -71,6 +83,27 @@ constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
 enum Cf { kMeta = 0, kSeries, kHeadLog, kHeadState, kChunks, kRollup1m, kRollup1h, kNumCfs };
 constexpr const char* kCfNames[kNumCfs] = {"default", "series", "head_log", "head_state",
                                            "chunks", "rollup_1m", "rollup_1h"};
+
+// How a head_log record stores a value. Probe and counter data is mostly 0, 1 and small
+// integers; 8 bytes for each was most of the log, which RocksDB copies into its WAL, its
+// memtable and (until a checkpoint deletes it) an SST file.
+enum ValueKind : uint64_t {
+  kValueRaw = 0,      // fixed64 bits
+  kValueZero = 1,     // +0.0, nothing stored
+  kValueOne = 2,      // 1.0, nothing stored
+  kValueInteger = 3,  // varsint of an integral value in [-2^53, 2^53] (not -0.0)
+};
+
+ValueKind KindOf(double v, int64_t* integer) {
+  const uint64_t bits = std::bit_cast<uint64_t>(v);
+  if (bits == 0) return kValueZero;
+  if (bits == std::bit_cast<uint64_t>(1.0)) return kValueOne;
+  if (v >= -0x1p53 && v <= 0x1p53 && v == std::trunc(v)) {  // false for NaN
+    *integer = static_cast<int64_t>(v);
+    if (std::bit_cast<uint64_t>(static_cast<double>(*integer)) == bits) return kValueInteger;
+  }
+  return kValueRaw;
+}
 
 int64_t FloorTo(int64_t t, int64_t step) {
   int64_t q = t / step;
@@ -143,10 +176,12 @@ inline bool ShortBytesEqual(const char* a, const char* b, size_t n) {
 // Whether `labels` encode to `encoded` (EncodeLabels). One pass over one contiguous buffer: the
 // appender's series lookup compares every ingested series this way, and comparing Labels
 // (a vector of string pairs, each possibly on the heap) costs a cache miss per string.
-bool EncodedLabelsEqual(const core::Labels& labels, std::string_view encoded) {
+// `LabelRange` is core::Labels or a span of internal::LabelView.
+template <typename LabelRange>
+bool EncodedLabelsEqual(const LabelRange& labels, std::string_view encoded) {
   const char* p = encoded.data();
   const char* const end = p + encoded.size();
-  auto field = [&](const std::string& want) {
+  auto field = [&](std::string_view want) {
     // Label names and values in a series are far below 128 bytes; longer ones take the slow
     // varint path.
     uint64_t n;
@@ -162,7 +197,7 @@ bool EncodedLabelsEqual(const core::Labels& labels, std::string_view encoded) {
     p += n;
     return true;
   };
-  for (const core::Label& l : labels) {
+  for (const auto& l : labels) {
     if (!field(l.name) || !field(l.value)) return false;
   }
   return p == end;
@@ -376,25 +411,36 @@ struct StoredBucket {
   }
 };
 
-struct MemSeries {
+// One series in memory. What a lookup and a commit touch comes first, in one cache line: with
+// thousands of series per batch, each series costs a cache miss or two, not one per member.
+struct alignas(64) MemSeries {
+  // EncodeLabels(labels), in the store's KeyArena: what lookups compare against.
+  std::string_view encoded_labels;
   uint64_t id = 0;
-  core::Labels labels;
-  std::string encoded_labels;  // EncodeLabels(labels): what lookups compare against
   // Scratch of CommitBatch, under the store's exclusive lock: the newest time this commit
   // (number batch_epoch) accepted for the series.
   uint64_t batch_epoch = 0;
   int64_t batch_last_t = INT64_MIN;
+  // The time of head.front(), INT64_MAX when the head is empty: settling checks every series
+  // each minute, and reading the deque's first block would be a second miss per series.
+  int64_t head_front_t = INT64_MAX;
+  int64_t settled_max_t = 0;
+  bool has_settled = false;
+  bool deleted = false;
+  bool dirty = false;  // changed since the last checkpoint
+  // Whether every label value is valid UTF-8 (core::Labels does not require it; remote write
+  // does, and finds series by their bytes before checking anything).
+  bool utf8_values = false;
+  uint32_t live_index = 0;  // position in RocksDbStore::live_
+
+  core::Labels labels;
   // Unsettled samples, ascending by time.
-  std::deque<core::Sample> head;  // a deque: settling erases from the front every minute
+  std::deque<core::Sample> head;  // a deque: settling erases from the front every 5 minutes
   // Settled samples not yet in a closed chunk.
   ChunkEncoder chunk;
-  bool has_settled = false;
-  int64_t settled_max_t = 0;
   Pred settled_pred;  // the last settled valid value, for the next settled sample's increase
   Totals totals;      // over every settled sample
   Bucket hour;  // minute rollups are materialized later, from the chunks
-  bool deleted = false;
-  bool dirty = false;  // changed since the last checkpoint
 
   // Whether `t` is stored (settled or in the head). Settled times are checked by the caller.
   bool HeadHas(int64_t t) const {
@@ -404,6 +450,7 @@ struct MemSeries {
     return it != head.end() && it->timestamp_ms == t;
   }
   void HeadInsert(int64_t t, double v) {
+    if (t < head_front_t) head_front_t = t;
     if (head.empty() || head.back().timestamp_ms < t) {
       head.push_back({t, v});
       return;
@@ -412,6 +459,10 @@ struct MemSeries {
                                [](const core::Sample& s, int64_t x) { return s.timestamp_ms < x; });
     if (it != head.end() && it->timestamp_ms == t) return;
     head.insert(it, {t, v});
+  }
+  void HeadEraseFront(size_t n) {
+    head.erase(head.begin(), head.begin() + static_cast<std::ptrdiff_t>(n));
+    head_front_t = head.empty() ? INT64_MAX : head.front().timestamp_ms;
   }
   int64_t MaxTime() const {
     if (!head.empty()) return head.back().timestamp_ms;
@@ -470,6 +521,7 @@ struct MemSeries {
       }
       head.push_back(s);
     }
+    head_front_t = head.empty() ? INT64_MAX : head.front().timestamp_ms;
     return core::Status::Ok();
   }
 };
@@ -552,6 +604,97 @@ struct Metrics {
   }
 };
 
+// Append-only storage for the series' encoded labels: one contiguous run per block, in the
+// order series were created, so lookups of series in that order read memory sequentially.
+// The bytes of deleted series stay until the store closes (deleting is a rare admin action).
+class KeyArena {
+ public:
+  std::string_view Add(std::string_view bytes) {
+    if (bytes.size() > kBlockSize) {
+      big_.emplace_back(bytes);
+      return big_.back();
+    }
+    if (blocks_.empty() || kBlockSize - used_ < bytes.size()) {
+      blocks_.push_back(std::make_unique_for_overwrite<char[]>(kBlockSize));
+      used_ = 0;
+    }
+    char* p = blocks_.back().get() + used_;
+    std::memcpy(p, bytes.data(), bytes.size());
+    used_ += bytes.size();
+    return std::string_view(p, bytes.size());
+  }
+
+ private:
+  static constexpr size_t kBlockSize = 64 << 10;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  size_t used_ = 0;
+  std::deque<std::string> big_;  // a deque: its strings never move
+};
+
+// Series by the hash of their labels (core::Labels::Hash()): open addressing with linear
+// probing over 16-byte slots, so a lookup reads one slot (usually) and then the series' first
+// cache line and its key, instead of a chain of nodes.
+class SeriesTable {
+ public:
+  // The series with `hash` whose encoded labels satisfy `equal`, or null.
+  template <typename Equal>
+  MemSeries* Find(uint64_t hash, Equal&& equal) const {
+    if (slots_.empty()) return nullptr;
+    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const Slot& slot = slots_[i];
+      if (slot.series == nullptr) return nullptr;
+      if (slot.hash == hash && equal(slot.series->encoded_labels)) return slot.series;
+    }
+  }
+  void Insert(uint64_t hash, MemSeries* series) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    size_t i = hash & mask_;
+    while (slots_[i].series != nullptr) i = (i + 1) & mask_;
+    slots_[i] = {hash, series};
+    ++size_;
+  }
+  void Erase(uint64_t hash, const MemSeries* series) {
+    if (slots_.empty()) return;
+    size_t i = hash & mask_;
+    for (;; i = (i + 1) & mask_) {
+      if (slots_[i].series == nullptr) return;
+      if (slots_[i].series == series) break;
+    }
+    // Backward-shift deletion: move later entries of the probe run into the hole, so no
+    // tombstones are needed.
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask_; slots_[j].series != nullptr; j = (j + 1) & mask_) {
+      const size_t home = slots_[j].hash & mask_;
+      // Entry j may move to the hole if its home is not in (hole, j] cyclically.
+      const bool home_between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+      if (!home_between) {
+        slots_[hole] = slots_[j];
+        hole = j;
+      }
+    }
+    slots_[hole] = Slot();
+    --size_;
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    MemSeries* series = nullptr;  // null: empty
+  };
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(1024, old.size() * 2), Slot());
+    mask_ = slots_.size() - 1;
+    size_ = 0;
+    for (const Slot& slot : old) {
+      if (slot.series != nullptr) Insert(slot.hash, slot.series);
+    }
+  }
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
 }  // namespace
 
 class RocksDbStore final : public Store {
@@ -588,6 +731,12 @@ class RocksDbStore final : public Store {
     std::shared_lock lock(mu_);
     return LookupLocked(labels);
   }
+  MemSeries* Lookup(std::span<const internal::LabelView> labels, uint64_t hash) const {
+    std::shared_lock lock(mu_);
+    return by_hash_.Find(hash, [&labels](std::string_view encoded) {
+      return EncodedLabelsEqual(labels, encoded);
+    });
+  }
   struct Staged {
     MemSeries* series = nullptr;  // null: pending_series[pending]
     int pending = -1;
@@ -601,18 +750,16 @@ class RocksDbStore final : public Store {
   // A read-only copy of a series' in-memory part, taken under the lock.
   struct Snapshot {
     uint64_t id = 0;
-    std::deque<core::Sample> head;  // a deque: settling erases from the front every minute
+    std::deque<core::Sample> head;  // a deque: settling erases from the front every 5 minutes
     std::string chunk;  // open chunk bytes
     int64_t hour_emitted_end = INT64_MIN;
     int64_t m1_until = INT64_MIN;  // minute rollups exist before this (m1_until_)
   };
 
   MemSeries* LookupLocked(const core::Labels& labels) const {
-    auto [it, end] = by_hash_.equal_range(labels.Hash());
-    for (; it != end; ++it) {
-      if (EncodedLabelsEqual(labels, it->second->encoded_labels)) return it->second;
-    }
-    return nullptr;
+    return by_hash_.Find(labels.Hash(), [&labels](std::string_view encoded) {
+      return EncodedLabelsEqual(labels, encoded);
+    });
   }
   void IndexLocked(const std::shared_ptr<MemSeries>& s);
   void UnindexLocked(const std::shared_ptr<MemSeries>& s);
@@ -676,6 +823,18 @@ class RocksDbStore final : public Store {
   void BackgroundLoop();
   void RefreshMetrics();
 
+  // Clears `batch` for reuse, or replaces it when its last use made it big. Commits and settles
+  // reuse their WriteBatch (under the exclusive lock): a fresh one per commit grew by doubling
+  // into fresh pages every time, and the page faults were a tenth of the ingest CPU.
+  static rocksdb::WriteBatch& Reuse(rocksdb::WriteBatch& batch) {
+    if (batch.GetDataSize() > (8u << 20)) {
+      batch = rocksdb::WriteBatch();
+    } else {
+      batch.Clear();
+    }
+    return batch;
+  }
+
   const StoreOptions options_;
   core::Clock& clock_;
   RetentionFilter raw_filter_, m1_filter_, h1_filter_;
@@ -688,17 +847,29 @@ class RocksDbStore final : public Store {
 
   mutable std::shared_mutex mu_;  // guards everything below
   std::unordered_map<uint64_t, std::shared_ptr<MemSeries>> by_id_;
-  std::unordered_multimap<uint64_t, MemSeries*> by_hash_;  // by labels.Hash()
+  SeriesTable by_hash_;  // by labels.Hash()
+  KeyArena keys_;       // the series' encoded labels
+  std::vector<MemSeries*> live_;  // every indexed series, for loops over all of them
   // Deleted series, kept so that appenders holding their pointers stay safe.
   std::vector<std::shared_ptr<MemSeries>> deleted_;
   uint64_t commit_epoch_ = 0;
+  // CommitBatch's and SettleLocked's scratch, kept between calls (see Reuse).
+  struct Accepted {
+    MemSeries* series;
+    int64_t t;
+    double v;
+  };
+  std::vector<Accepted> accepted_;
+  std::string record_;
+  rocksdb::WriteBatch commit_batch_;
+  rocksdb::WriteBatch settle_batch_;
   // label name -> value -> ids (sorted ascending; ids only grow).
   std::map<std::string, std::map<std::string, std::vector<uint64_t>, std::less<>>, std::less<>>
       postings_;
   uint64_t next_series_id_ = 1;
   uint64_t next_seq_ = 1;
   int64_t max_t_ = INT64_MIN;
-  int64_t last_settle_minute_ = INT64_MIN;
+  int64_t last_settle_ = INT64_MIN;  // FloorTo(max_t_, kSettleEveryMs) at the last settle
   // Minute rollups exist for every hour before this; chunks at or after it are never dropped.
   int64_t m1_until_ = INT64_MIN;
   // Raw samples before this are expired for Select and Series (newest sample - raw retention).
@@ -714,9 +885,36 @@ class RocksDbStore final : public Store {
 
 namespace {
 
-class RocksAppender final : public Appender {
+class RocksAppender final : public internal::SeriesAppender {
  public:
   explicit RocksAppender(RocksDbStore* store) : store_(store) {}
+
+  bool AppendKnownSeries(std::span<const internal::LabelView> labels, uint64_t hash,
+                         std::span<const core::Sample> samples) override {
+    MemSeries* series = Known(labels, hash);
+    if (series == nullptr || !series->utf8_values) return false;
+    Stage(series, -1, samples);
+    return true;
+  }
+
+  core::Status AppendSeries(std::span<const internal::LabelView> labels, uint64_t hash,
+                            std::span<const core::Sample> samples) override {
+    if (AppendKnownSeries(labels, hash, samples)) return core::Status::Ok();
+    {
+      // A new series: rare, so build its Labels (validating them once more).
+      std::vector<core::Label> pairs;
+      pairs.reserve(labels.size());
+      for (const internal::LabelView& l : labels) {
+        pairs.push_back({std::string(l.name), std::string(l.value)});
+      }
+      ASSIGN_OR_RETURN(core::Labels built, core::Labels::FromSortedPairs(std::move(pairs)));
+      if (built.MetricName().empty()) {
+        return core::InvalidArgumentError("series {} has no metric name", built.ToString());
+      }
+      Stage(nullptr, Pending(built), samples);
+    }
+    return core::Status::Ok();
+  }
 
   core::Status Append(const core::Labels& series, int64_t timestamp_ms, double value) override {
     RocksDbStore::Staged st;
@@ -735,15 +933,7 @@ class RocksAppender final : public Appender {
       if (series.MetricName().empty()) {
         return core::InvalidArgumentError("series {} has no metric name", series.ToString());
       }
-      auto& candidates = pending_index_[series.Hash()];
-      for (int idx : candidates) {
-        if (pending_[idx] == series) st.pending = idx;
-      }
-      if (st.pending < 0) {
-        st.pending = static_cast<int>(pending_.size());
-        pending_.push_back(series);
-        candidates.push_back(st.pending);
-      }
+      st.pending = Pending(series);
     }
     staged_.push_back(st);
     return core::Status::Ok();
@@ -762,6 +952,40 @@ class RocksAppender final : public Appender {
   }
 
  private:
+  MemSeries* Known(std::span<const internal::LabelView> labels, uint64_t hash) {
+    if (last_ != nullptr && hash == last_hash_ &&
+        EncodedLabelsEqual(labels, last_->encoded_labels)) {
+      return last_;
+    }
+    MemSeries* found = store_->Lookup(labels, hash);
+    if (found != nullptr) {
+      last_ = found;
+      last_hash_ = hash;
+    }
+    return found;
+  }
+  void Stage(MemSeries* series, int pending, std::span<const core::Sample> samples) {
+    RocksDbStore::Staged st;
+    st.series = series;
+    st.pending = pending;
+    for (const core::Sample& x : samples) {
+      st.t = x.timestamp_ms;
+      st.v = x.value;
+      staged_.push_back(st);
+    }
+  }
+  // The index in pending_ of the series `labels`, added if new.
+  int Pending(const core::Labels& labels) {
+    auto& candidates = pending_index_[labels.Hash()];
+    for (int idx : candidates) {
+      if (pending_[static_cast<size_t>(idx)] == labels) return idx;
+    }
+    const int idx = static_cast<int>(pending_.size());
+    pending_.push_back(labels);
+    candidates.push_back(idx);
+    return idx;
+  }
+
   RocksDbStore* store_;
   std::vector<RocksDbStore::Staged> staged_;
   std::vector<core::Labels> pending_;
@@ -771,6 +995,26 @@ class RocksAppender final : public Appender {
 };
 
 }  // namespace
+
+uint64_t internal::HashLabelViews(std::span<const LabelView> labels) {
+  // As core::Labels hashes: XXH64 over every "name\xffvalue\xff". Written with memcpy into
+  // a buffer sized once: this runs for every series of every remote-write request.
+  size_t n = 0;
+  for (const LabelView& l : labels) n += l.name.size() + l.value.size() + 2;
+  thread_local std::string buf;
+  if (buf.size() < n) buf.resize(std::max<size_t>(n, 1024));
+  char* p = buf.data();
+  auto put = [&p](std::string_view bytes) {
+    if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());  // an empty view may be null
+    p += bytes.size();
+    *p++ = '\xff';
+  };
+  for (const LabelView& l : labels) {
+    put(l.name);
+    put(l.value);
+  }
+  return core::Hash64(std::string_view(buf.data(), n));
+}
 
 core::Status RocksDbStore::Open() {
   if (options_.dir.empty()) return core::InvalidArgumentError("store: no directory given");
@@ -905,17 +1149,33 @@ core::Status RocksDbStore::Recover() {
   it.reset(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kHeadLog]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     next_seq_ = enc::GetBE64(it->key().data()) + 1;
-    enc::Decoder d(it->value().ToStringView());
+    const std::string_view value = it->value().ToStringView();
+    // Records that start with a 0 byte carry value kinds; older ones fixed64 values.
+    const bool kinds = !value.empty() && value[0] == 0;
+    enc::Decoder d(kinds ? value.substr(1) : value);
     uint64_t n;
     if (!d.Varint(&n)) return core::DataLossError("store: corrupt head log record");
     int64_t t = 0;
     for (uint64_t i = 0; i < n; ++i) {
       uint64_t id;
       int64_t dt;
-      double v;
-      if (!d.Varint(&id) || !d.Varsint(&dt) || !d.Double(&v)) {
+      double v = 0;
+      if (!d.Varint(&id) || !d.Varsint(&dt)) {
         return core::DataLossError("store: corrupt head log record");
       }
+      bool ok = true;
+      const uint64_t kind = kinds ? id & 3 : kValueRaw;
+      if (kinds) id >>= 2;
+      if (kind == kValueRaw) {
+        ok = d.Double(&v);
+      } else if (kind == kValueOne) {
+        v = 1.0;
+      } else if (kind == kValueInteger) {
+        int64_t integer;
+        ok = d.Varsint(&integer);
+        v = static_cast<double>(integer);
+      }
+      if (!ok) return core::DataLossError("store: corrupt head log record");
       t = static_cast<int64_t>(static_cast<uint64_t>(t) + static_cast<uint64_t>(dt));
       auto found = by_id_.find(id);
       if (found == by_id_.end()) continue;  // deleted since
@@ -937,9 +1197,14 @@ core::Status RocksDbStore::Recover() {
 }
 
 void RocksDbStore::IndexLocked(const std::shared_ptr<MemSeries>& s) {
-  if (s->encoded_labels.empty()) s->encoded_labels = EncodeLabels(s->labels);
+  if (s->encoded_labels.empty()) s->encoded_labels = keys_.Add(EncodeLabels(s->labels));
+  s->utf8_values = std::all_of(s->labels.begin(), s->labels.end(), [](const core::Label& l) {
+    return internal::IsValidUtf8(l.value);
+  });
   by_id_[s->id] = s;
-  by_hash_.emplace(s->labels.Hash(), s.get());
+  by_hash_.Insert(s->labels.Hash(), s.get());
+  s->live_index = static_cast<uint32_t>(live_.size());
+  live_.push_back(s.get());
   for (const core::Label& l : s->labels) {
     auto& ids = postings_[l.name][l.value];
     ids.insert(std::upper_bound(ids.begin(), ids.end(), s->id), s->id);
@@ -947,13 +1212,10 @@ void RocksDbStore::IndexLocked(const std::shared_ptr<MemSeries>& s) {
 }
 
 void RocksDbStore::UnindexLocked(const std::shared_ptr<MemSeries>& s) {
-  auto [it, end] = by_hash_.equal_range(s->labels.Hash());
-  for (; it != end; ++it) {
-    if (it->second == s.get()) {
-      by_hash_.erase(it);
-      break;
-    }
-  }
+  by_hash_.Erase(s->labels.Hash(), s.get());
+  live_.back()->live_index = s->live_index;
+  live_[s->live_index] = live_.back();
+  live_.pop_back();
   by_id_.erase(s->id);
   for (const core::Label& l : s->labels) {
     auto name_it = postings_.find(l.name);
@@ -1024,7 +1286,9 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
   CommitResult result;
   if (staged.empty()) return result;
   std::unique_lock lock(mu_);
-  rocksdb::WriteBatch batch;
+  rocksdb::WriteBatch& batch = Reuse(commit_batch_);
+  if (accepted_.capacity() > (1u << 20)) accepted_ = {};  // what a rare huge batch took
+  if (record_.capacity() > (16u << 20)) record_ = {};
 
   // Resolve series created since Append (or by this batch).
   std::vector<std::shared_ptr<MemSeries>> created;
@@ -1034,7 +1298,7 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
     auto s = std::make_shared<MemSeries>();
     s->id = next_id++;
     s->labels = labels;
-    s->encoded_labels = EncodeLabels(s->labels);
+    s->encoded_labels = keys_.Add(EncodeLabels(s->labels));
     batch.Put(cfs_[kSeries], SeriesKey(s->id), s->encoded_labels);
     created.push_back(s);
     return s.get();
@@ -1051,12 +1315,8 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
   const int64_t threshold =
       max_t_ == INT64_MIN ? INT64_MIN : max_t_ - options_.out_of_order_window.millis();
   const uint64_t epoch = ++commit_epoch_;
-  struct Accepted {
-    MemSeries* series;
-    int64_t t;
-    double v;
-  };
-  std::vector<Accepted> accepted;
+  std::vector<Accepted>& accepted = accepted_;
+  accepted.clear();
   accepted.reserve(staged.size());
   bool in_order = true;
   for (Staged& st : staged) {
@@ -1103,12 +1363,14 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
     batch.Put(cfs_[kMeta], "next_series_id", v);
   }
 
-  // The head_log record: varint count, then per sample varint id, varsint (t - previous t of
-  // the record, 0 before the first), fixed64 value. Written straight into a buffer sized for
-  // the worst case: this runs for every ingested sample.
-  std::string record;
+  // The head_log record: a 0 byte, varint count, then per sample varint (id << 2 | value
+  // kind), varsint (t - previous t of the record, 0 before the first), the value by kind.
+  // Written straight into a buffer sized for the worst case: this runs for every ingested
+  // sample. (Series ids count up from 1, so id << 2 never overflows.)
+  std::string& record = record_;
+  record.clear();
   if (!accepted.empty()) {
-    record.resize(10 + accepted.size() * 28);
+    record.resize(11 + accepted.size() * 30);
     char* p = record.data();
     auto varint = [&p](uint64_t v) {
       while (v >= 0x80) {
@@ -1117,16 +1379,23 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
       }
       *p++ = static_cast<char>(v);
     };
+    *p++ = 0;
     varint(accepted.size());
     int64_t prev_t = 0;
     for (const Accepted& a : accepted) {
-      varint(a.series->id);
+      int64_t integer = 0;
+      const ValueKind kind = KindOf(a.v, &integer);
+      varint(a.series->id << 2 | kind);
       varint(enc::ZigZag(static_cast<int64_t>(static_cast<uint64_t>(a.t) -
                                               static_cast<uint64_t>(prev_t))));
       prev_t = a.t;
-      const uint64_t bits = std::bit_cast<uint64_t>(a.v);
-      std::memcpy(p, &bits, 8);  // as enc::PutFixed64: little-endian hosts only
-      p += 8;
+      if (kind == kValueInteger) {
+        varint(enc::ZigZag(integer));
+      } else if (kind == kValueRaw) {
+        const uint64_t bits = std::bit_cast<uint64_t>(a.v);
+        std::memcpy(p, &bits, 8);  // as enc::PutFixed64: little-endian hosts only
+        p += 8;
+      }
     }
     record.resize(static_cast<size_t>(p - record.data()));
     std::string key;
@@ -1163,8 +1432,8 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
     }
   }
 
-  // Settle at most once per minute of data time; checkpoint when the log has grown.
-  if (max_t_ != INT64_MIN && FloorTo(max_t_, kMinuteMs) > last_settle_minute_) {
+  // Settle at most once per kSettleEveryMs of data time; checkpoint when the log has grown.
+  if (max_t_ != INT64_MIN && FloorTo(max_t_, kSettleEveryMs) > last_settle_) {
     RETURN_IF_ERROR(SettleLocked());
   }
   if (log_bytes_since_checkpoint_ > (64u << 20)) RETURN_IF_ERROR(CheckpointLocked());
@@ -1173,11 +1442,11 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
 
 core::Status RocksDbStore::SettleLocked() {
   if (max_t_ == INT64_MIN) return core::Status::Ok();
-  last_settle_minute_ = FloorTo(max_t_, kMinuteMs);
+  last_settle_ = FloorTo(max_t_, kSettleEveryMs);
   const int64_t point = max_t_ - options_.out_of_order_window.millis();
-  rocksdb::WriteBatch batch;
-  for (auto& [id, s] : by_id_) {
-    if (!s->head.empty() && s->head.front().timestamp_ms < point) SettleSeries(*s, point, &batch);
+  rocksdb::WriteBatch& batch = Reuse(settle_batch_);
+  for (MemSeries* s : live_) {
+    if (s->head_front_t < point) SettleSeries(*s, point, &batch);
   }
   UpdateCutoffsLocked();
   if (batch.Count() > 0) {
@@ -1311,7 +1580,7 @@ void RocksDbStore::SettleSeries(MemSeries& s, int64_t point, rocksdb::WriteBatch
     s.has_settled = true;
     s.settled_max_t = x.timestamp_ms;
   }
-  s.head.erase(s.head.begin(), s.head.begin() + static_cast<std::ptrdiff_t>(n));
+  s.HeadEraseFront(n);
   head_samples_ -= static_cast<int64_t>(n);
   s.dirty = true;
 }

@@ -1,11 +1,14 @@
 // The remote-write codec (DecodeWriteRequest / EncodeWriteRequest) and the receiver handler
-// behind a real net::Server on loopback, writing into a recording FakeAppender.
+// behind a real net::Server on loopback, writing into a recording FakeAppender (through
+// Appender::Append, and through the label-view path the RocksDB store offers), and into a real
+// store.
 #include "store/remote_write.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -18,7 +21,9 @@
 #include "net/http_client.h"
 #include "net/net.h"
 #include "remote_write.pb.h"
+#include "store/series_appender.h"
 #include "tests/store/remote_write_test_util.h"
+#include "tests/testutil/testutil.h"
 
 namespace nines::store {
 namespace {
@@ -426,6 +431,8 @@ class FakeStore {
     std::lock_guard<std::mutex> lock(mu_);
     return commits_;
   }
+  // Whether NewAppender hands out FakeSeriesAppenders. Set before the server starts.
+  bool series_appenders = false;
 
  private:
   friend class FakeAppender;
@@ -475,11 +482,64 @@ class FakeAppender final : public Appender {
   std::vector<StoredSample> staged_;
 };
 
-std::unique_ptr<Appender> FakeStore::NewAppender() { return std::make_unique<FakeAppender>(this); }
+// A FakeAppender that also offers the label-view path, as the RocksDB store's appenders do.
+class FakeSeriesAppender final : public internal::SeriesAppender {
+ public:
+  explicit FakeSeriesAppender(FakeStore* store) : inner_(store) {}
+  core::Status AppendSeries(std::span<const internal::LabelView> labels, uint64_t hash,
+                            std::span<const Sample> samples) override {
+    std::vector<core::Label> pairs;
+    for (const internal::LabelView& l : labels) {
+      pairs.push_back({std::string(l.name), std::string(l.value)});
+    }
+    auto built = Labels::FromSortedPairs(pairs);
+    if (!built.ok()) return built.status();
+    EXPECT_EQ(built->size(), labels.size()) << "the receiver passed an empty value";
+    EXPECT_EQ(hash, built->Hash());
+    for (const Sample& s : samples) RETURN_IF_ERROR(inner_.Append(*built, s.timestamp_ms, s.value));
+    return core::Status::Ok();
+  }
+  // Knows every series whose labels are valid (as the store knows only valid series).
+  bool AppendKnownSeries(std::span<const internal::LabelView> labels, uint64_t hash,
+                         std::span<const Sample> samples) override {
+    std::vector<core::Label> pairs;
+    for (const internal::LabelView& l : labels) {
+      pairs.push_back({std::string(l.name), std::string(l.value)});
+    }
+    auto built = Labels::FromSortedPairs(pairs);
+    if (!built.ok() || built->size() != labels.size() || built->MetricName().empty() ||
+        !std::all_of(labels.begin(), labels.end(), [](const internal::LabelView& l) {
+          return internal::IsValidUtf8(l.value);
+        })) {
+      return false;
+    }
+    EXPECT_EQ(hash, built->Hash());
+    for (const Sample& s : samples) EXPECT_TRUE(inner_.Append(*built, s.timestamp_ms, s.value).ok());
+    return true;
+  }
+  core::Status Append(const Labels& series, int64_t timestamp_ms, double value) override {
+    return inner_.Append(series, timestamp_ms, value);
+  }
+  core::Result<CommitResult> Commit() override { return inner_.Commit(); }
+  void Rollback() override { inner_.Rollback(); }
 
-class RemoteWriteHandlerTest : public ::testing::Test {
+ private:
+  FakeAppender inner_;
+};
+
+std::unique_ptr<Appender> FakeStore::NewAppender() {
+  if (series_appenders) return std::make_unique<FakeSeriesAppender>(this);
+  return std::make_unique<FakeAppender>(this);
+}
+
+// The parameter: whether the store's appenders offer the label-view path (the RocksDB store's
+// do), so that every case runs through both of the receiver's paths.
+class RemoteWriteHandlerTest : public ::testing::TestWithParam<bool> {
  protected:
-  void SetUp() override { StartServer(kDefaultMaxDecodedBytes); }
+  void SetUp() override {
+    store_.series_appenders = GetParam();
+    StartServer(kDefaultMaxDecodedBytes);
+  }
 
   void StartServer(size_t max_decoded_bytes, bool null_appender = false) {
     server_.reset();
@@ -531,7 +591,7 @@ class RemoteWriteHandlerTest : public ::testing::Test {
   std::unique_ptr<net::Server> server_;
 };
 
-TEST_F(RemoteWriteHandlerTest, Answers204AfterCommittingEverySample) {
+TEST_P(RemoteWriteHandlerTest, Answers204AfterCommittingEverySample) {
   net::ClientResponse res = Post(EncodeWriteRequest(TwoSeries()));
   EXPECT_EQ(res.status, 204);
   EXPECT_EQ(res.body, "");
@@ -545,7 +605,7 @@ TEST_F(RemoteWriteHandlerTest, Answers204AfterCommittingEverySample) {
   EXPECT_EQ(Metric("nines_remote_write_requests_total", {{"code", "204"}}), 1);
 }
 
-TEST_F(RemoteWriteHandlerTest, HeadersAreOptionalButCheckedWhenGiven) {
+TEST_P(RemoteWriteHandlerTest, HeadersAreOptionalButCheckedWhenGiven) {
   struct Case {
     std::string name;
     net::Headers headers;
@@ -583,7 +643,7 @@ TEST_F(RemoteWriteHandlerTest, HeadersAreOptionalButCheckedWhenGiven) {
   EXPECT_EQ(Metric("nines_remote_write_requests_total", {{"code", "204"}}), 4);
 }
 
-TEST_F(RemoteWriteHandlerTest, MalformedBodyIs400WithReasonAndServerKeepsServing) {
+TEST_P(RemoteWriteHandlerTest, MalformedBodyIs400WithReasonAndServerKeepsServing) {
   Proto p;
   p.Series({{"__name__", "up"}});
   p.Series({{"__name__", "up"}, {"region", "eu"}, {"job", "api"}});
@@ -602,7 +662,7 @@ TEST_F(RemoteWriteHandlerTest, MalformedBodyIs400WithReasonAndServerKeepsServing
   EXPECT_EQ(Metric("nines_remote_write_requests_total", {{"code", "400"}}), 3);
 }
 
-TEST_F(RemoteWriteHandlerTest, DecodedSizeOverLimitIs413) {
+TEST_P(RemoteWriteHandlerTest, DecodedSizeOverLimitIs413) {
   StartServer(200);
   WriteRequest req;
   for (int i = 0; i < 10; ++i) {
@@ -616,7 +676,7 @@ TEST_F(RemoteWriteHandlerTest, DecodedSizeOverLimitIs413) {
   EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries())).status, 204);
 }
 
-TEST_F(RemoteWriteHandlerTest, CommitFailureIs5xxAndStoresNothing) {
+TEST_P(RemoteWriteHandlerTest, CommitFailureIs5xxAndStoresNothing) {
   store_.FailNextCommit(core::UnavailableError("disk full"));
   net::ClientResponse res = Post(EncodeWriteRequest(TwoSeries()));
   EXPECT_EQ(res.status, 503);
@@ -634,12 +694,12 @@ TEST_F(RemoteWriteHandlerTest, CommitFailureIs5xxAndStoresNothing) {
   EXPECT_EQ(Metric("nines_remote_write_requests_total", {{"code", "500"}}), 1);
 }
 
-TEST_F(RemoteWriteHandlerTest, NoAppenderIs503) {
+TEST_P(RemoteWriteHandlerTest, NoAppenderIs503) {
   StartServer(kDefaultMaxDecodedBytes, /*null_appender=*/true);
   EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries())).status, 503);
 }
 
-TEST_F(RemoteWriteHandlerTest, DuplicatesAndTooOldAreCountedNotErrors) {
+TEST_P(RemoteWriteHandlerTest, DuplicatesAndTooOldAreCountedNotErrors) {
   EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries(1000))).status, 204);
   // A retried batch (e.g. after a lost 204) is harmless.
   EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries(1000))).status, 204);
@@ -652,13 +712,118 @@ TEST_F(RemoteWriteHandlerTest, DuplicatesAndTooOldAreCountedNotErrors) {
   EXPECT_EQ(Metric("nines_remote_write_received_samples_total", {{"outcome", "invalid"}}), 0);
 }
 
-TEST_F(RemoteWriteHandlerTest, IgnoredHistogramsAreCounted) {
+TEST_P(RemoteWriteHandlerTest, IgnoredHistogramsAreCounted) {
   Proto p;
   prompb::TimeSeries* ts = p.Series({{"__name__", "rpc_seconds"}}, 1);
   ts->add_histograms()->set_timestamp(5);
   EXPECT_EQ(Post(p.Body()).status, 204);
   EXPECT_EQ(Metric("nines_remote_write_ignored_total", {{"kind", "histogram"}}), 1);
   EXPECT_EQ(store_.committed().size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, RemoteWriteHandlerTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "LabelViews" : "Labels";
+                         });
+
+TEST(RemoteWriteLabelViewsTest, HashIsTheLabelsHash) {
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 200; ++i) {
+    std::vector<core::Label> pairs = {{"__name__", "m" + std::to_string(rng() % 1000)}};
+    const int n = static_cast<int>(rng() % 6);
+    for (int j = 0; j < n; ++j) {
+      pairs.push_back({"l" + std::to_string(j), std::string(rng() % 40 + 1, 'a' + j)});
+    }
+    Labels labels = *Labels::FromPairs(pairs);
+    std::vector<internal::LabelView> views;
+    for (const core::Label& l : labels) views.push_back({l.name, l.value});
+    EXPECT_EQ(internal::HashLabelViews(views), labels.Hash()) << labels.ToString();
+  }
+}
+
+// The receiver in front of the real store: series written through Appender::Append and through
+// remote write's label views are one and the same; a series repeated within a request is created
+// once; a request the view path declines (an invalid label name with an empty value, which is
+// dropped) still lands; a stored series with a value that is not UTF-8 is still refused.
+TEST(RemoteWriteIntoStoreTest, LabelViewsFindSeriesWrittenWithLabelsAndViceVersa) {
+  testutil::TempDir dir;
+  core::FakeClock clock;
+  StoreOptions options;
+  options.dir = dir.File("db");
+  auto opened = OpenStore(options, clock);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<Store> store = std::move(*opened);
+  auto registry = std::make_shared<prometheus::Registry>();
+  net::Handler handler =
+      RemoteWriteHandler([&store] { return store->NewAppender(); }, registry);
+  auto post = [&handler](const std::string& body) {
+    net::Request req;
+    req.method = "POST";
+    req.body = body;
+    return handler(req).status;
+  };
+
+  const Labels up = L({{"__name__", "up"}, {"instance", "prober-us-east-1a:9099"}, {"job", "api"}});
+  const Labels probe = L({{"__name__", "probe_success"},
+                          {"region", "eu-west-1"},
+                          {"target", "https://svc-0001.shop.example.com/healthz"}});
+  {
+    auto app = store->NewAppender();
+    ASSERT_TRUE(app->Append(up, 1000, 1).ok());
+    ASSERT_TRUE(app->Commit().ok());
+  }
+  WriteRequest req;
+  req.series.push_back({up, {{1000, 7}, {2000, 0}}});  // 1000: a duplicate
+  req.series.push_back({probe, {{1000, 1}}});
+  req.series.push_back({probe, {{2000, 0}}});  // the new series again, in the same request
+  EXPECT_EQ(post(EncodeWriteRequest(req)), 204);
+
+  Proto p;  // "1x" is an invalid name, but its empty value drops it
+  p.Series({{"1x", ""}, {"__name__", "probe_success"}, {"region", "eu-west-1"},
+            {"target", "https://svc-0001.shop.example.com/healthz"}},
+           1);
+  p.Series({{"__name__", "up"}, {"instance", "prober-us-east-1a:9099"}, {"job", "api"}}, 1);
+  // Proto::Series' one sample is at t=1000: a duplicate for both series.
+  EXPECT_EQ(post(p.Body()), 204);
+  {
+    auto app = store->NewAppender();
+    ASSERT_TRUE(app->Append(probe, 3000, 1).ok());
+    auto r = app->Commit();
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->appended, 1);
+  }
+
+  // core::Labels does not require UTF-8 values, remote write does: a series stored with an
+  // invalid value is still refused when remote write sends the same bytes.
+  const Labels latin1 = L({{"__name__", "up"}, {"city", "K\xf6ln"}});
+  {
+    auto app = store->NewAppender();
+    ASSERT_TRUE(app->Append(latin1, 1000, 1).ok());
+    ASSERT_TRUE(app->Commit().ok());
+  }
+  WriteRequest bad;
+  bad.series.push_back({latin1, {{2000, 1}}});
+  EXPECT_EQ(post(EncodeWriteRequest(bad)), 400);
+  ASSERT_TRUE(store->DeleteSeries(*ParseSelector(R"({city=~".+"})")).ok());
+
+  auto all = store->Select(*ParseSelector(R"({__name__=~".+"})"), INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].labels, probe);
+  ASSERT_EQ((*all)[0].samples.size(), 3u);
+  EXPECT_EQ((*all)[0].samples[0].timestamp_ms, 1000);
+  EXPECT_EQ((*all)[0].samples[1].timestamp_ms, 2000);
+  EXPECT_EQ((*all)[0].samples[2].timestamp_ms, 3000);
+  EXPECT_EQ((*all)[1].labels, up);
+  ASSERT_EQ((*all)[1].samples.size(), 2u);
+  EXPECT_EQ((*all)[1].samples[0].value, 1);  // the first write of t=1000 is kept
+  EXPECT_EQ((*all)[1].samples[1].value, 0);
+  EXPECT_EQ(MetricValue(*registry, "nines_remote_write_received_samples_total",
+                        {{"outcome", "appended"}}),
+            3);
+  EXPECT_EQ(MetricValue(*registry, "nines_remote_write_received_samples_total",
+                        {{"outcome", "duplicate"}}),
+            3);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <bit>
 #include <cmath>
@@ -438,6 +439,44 @@ TEST_F(StoreTest, DeleteSeriesRemovesDataAndSurvivesReopen) {
   EXPECT_EQ(store->Aggregate(drop, kT0, kT0 + 24 * kHour)->count, 1);
 }
 
+// Thousands of series (the series table grows several times), a scattered third deleted (the
+// table closes the holes), then every series written again: the kept ones are found, not
+// created twice, and the deleted ones start empty.
+TEST_F(StoreTest, ManySeriesSurviveScatteredDeletesAndAreFoundAgain) {
+  auto store = Open();
+  constexpr int kSeries = 5000;
+  std::vector<Labels> series;
+  for (int i = 0; i < kSeries; ++i) {
+    series.push_back(*Labels::From({{"__name__", "probe_success"},
+                                    {"probe", "check-" + std::to_string(i)},
+                                    {"shard", std::to_string(i % 3)}}));
+  }
+  std::vector<std::tuple<Labels, int64_t, double>> batch;
+  for (const Labels& l : series) batch.emplace_back(l, kT0, 1);
+  EXPECT_EQ(Commit(*store, batch).appended, kSeries);
+  auto deleted = store->DeleteSeries(*ParseSelector(R"({shard="1"})"));
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted, (kSeries + 1) / 3);
+  batch.clear();
+  for (const Labels& l : series) {
+    batch.emplace_back(l, kT0, 2);  // a duplicate unless the series was deleted
+    batch.emplace_back(l, kT0 + 15'000, 3);
+  }
+  CommitResult r = Commit(*store, batch);
+  EXPECT_EQ(r.duplicates, kSeries - *deleted);
+  EXPECT_EQ(r.appended, kSeries + *deleted);
+  auto all = store->Series(*ParseSelector("probe_success"), INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), static_cast<size_t>(kSeries));
+  for (int i = 0; i < kSeries; i += 7) {
+    SCOPED_TRACE(series[static_cast<size_t>(i)].ToString());
+    auto agg = store->Aggregate(series[static_cast<size_t>(i)], kT0, kT0 + kHour);
+    ASSERT_TRUE(agg.ok());
+    EXPECT_EQ(agg->count, 2);
+    EXPECT_EQ(agg->sum, i % 3 == 1 ? 5 : 4);
+  }
+}
+
 TEST_F(StoreTest, RetentionDropsRawDataButKeepsRollupsMeasuredFromNewestSample) {
   StoreOptions options;
   options.raw_retention = core::Duration::Days(2);
@@ -481,6 +520,119 @@ TEST_F(StoreTest, SecondOpenOfTheSameDirectoryFails) {
       << second.status().ToString();
 }
 
+// A data directory written by another on-disk format is refused at open with a message that
+// says which formats and what to do, and is left as it was. The marker is rewritten with RocksDB
+// directly, as an older (or newer) nines would have left it.
+TEST_F(StoreTest, OtherFormatVersionIsRefusedWithAClearMessage) {
+  const std::string db_dir = dir_.File("db");
+  auto set_format = [&db_dir](uint64_t version) {
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_dir, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const std::string& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), db_dir, descriptors, &handles, &db).ok());
+    std::string value(8, '\0');
+    for (int i = 0; i < 8; ++i) value[static_cast<size_t>(i)] = static_cast<char>(version >> (56 - 8 * i));
+    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), "format", value).ok());  // the default family
+    for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    EXPECT_TRUE(db->Close().ok());
+    delete db;
+  };
+  Labels l = L(R"(probe_success{region="eu-west-1"})");
+  {
+    auto store = Open();
+    Commit(*store, {{l, kT0, 1}});
+  }
+  struct Case {
+    uint64_t version;
+    std::vector<std::string> want;
+  };
+  const std::vector<Case> cases = {
+      {1, {"on-disk format 1 is not the format 2 this nines reads",
+           "format 1 kept a rollup row per minute", "move the directory away"}},
+      {3, {"on-disk format 3 is not the format 2 this nines reads", "move the directory away"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.version);
+    set_format(c.version);
+    StoreOptions options;
+    options.dir = db_dir;
+    auto refused = OpenStore(options, clock_);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), core::StatusCode::kFailedPrecondition);
+    EXPECT_NE(refused.status().message().find(db_dir), std::string::npos)
+        << refused.status().message();
+    for (const std::string& w : c.want) {
+      EXPECT_NE(refused.status().message().find(w), std::string::npos)
+          << refused.status().message();
+    }
+  }
+  // Nothing was changed: with the marker back, the data is all there.
+  set_format(2);
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Aggregate(l, kT0, kT0 + kHour)->count, 1);
+}
+
+// A head log record in the layout older nines wrote (varint n, then varint id, varsint t delta,
+// fixed64 value per sample; no leading 0 byte), as a kill -9 of an older version leaves it, is
+// replayed after an upgrade.
+TEST_F(StoreTest, OldHeadLogRecordsAreReplayed) {
+  const std::string db_dir = dir_.File("db");
+  Labels l = L(R"(probe_success{region="eu-west-1"})");
+  {
+    auto store = Open();
+    Commit(*store, {{l, kT0, 1}});  // the series gets id 1; Close checkpoints and empties the log
+  }
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_dir, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  size_t head_log = names.size();
+  for (size_t i = 0; i < names.size(); ++i) {
+    descriptors.emplace_back(names[i], rocksdb::ColumnFamilyOptions());
+    if (names[i] == "head_log") head_log = i;
+  }
+  ASSERT_LT(head_log, names.size());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), db_dir, descriptors, &handles, &db).ok());
+  auto varint = [](std::string* out, uint64_t v) {
+    for (; v >= 0x80; v >>= 7) out->push_back(static_cast<char>(v | 0x80));
+    out->push_back(static_cast<char>(v));
+  };
+  std::string record;
+  varint(&record, 2);  // two samples
+  const double values[] = {0.25, 0.0};
+  int64_t prev = 0;
+  for (int i = 0; i < 2; ++i) {
+    const int64_t t = kT0 + (i + 1) * 15'000;
+    varint(&record, 1);  // series id
+    const int64_t dt = t - prev;
+    varint(&record, static_cast<uint64_t>((dt << 1) ^ (dt >> 63)));
+    prev = t;
+    const uint64_t bits = std::bit_cast<uint64_t>(values[i]);
+    for (int b = 0; b < 8; ++b) record.push_back(static_cast<char>(bits >> (8 * b)));
+  }
+  std::string key(8, '\0');
+  key[7] = 100;  // sequence 100, after anything the store wrote
+  EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[head_log], key, record).ok());
+  for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  EXPECT_TRUE(db->Close().ok());
+  delete db;
+
+  auto store = Open();
+  auto got = store->Select(*ParseSelector("probe_success"), INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  ASSERT_EQ((*got)[0].samples.size(), 3u);
+  EXPECT_EQ((*got)[0].samples[1].timestamp_ms, kT0 + 15'000);
+  EXPECT_EQ((*got)[0].samples[1].value, 0.25);
+  EXPECT_EQ((*got)[0].samples[2].timestamp_ms, kT0 + 30'000);
+  EXPECT_TRUE(SameBits((*got)[0].samples[2].value, 0.0));
+}
+
 TEST_F(StoreTest, RejectsSeriesWithoutMetricName) {
   auto store = Open();
   auto app = store->NewAppender();
@@ -490,6 +642,55 @@ TEST_F(StoreTest, RejectsSeriesWithoutMetricName) {
 // A child process commits numbered batches and reports each acknowledgement on a pipe; the
 // parent kills it with SIGKILL at a random point, reopens the store, and checks that every
 // acknowledged batch is there and that nothing beyond the batch in flight is.
+// Values of every kind the head log encodes apart (0, 1, integers, and raw bits for the rest)
+// come back bit for bit from a replay of the log: the writer is a child process that exits
+// right after its commit, without closing the store (so without a checkpoint).
+TEST_F(StoreTest, HeadLogReplayKeepsEveryValueBitForBit) {
+  const std::vector<double> values = {
+      0.0, -0.0, 1.0, -1.0, 2.0, 42.0, 200.0, 1.75e9, -123456789.0, 0x1p53, -0x1p53,
+      0x1p53 + 2, 1e300, -1e300, 0.1, 5e-324, std::numeric_limits<double>::infinity(),
+      -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN(),
+      std::bit_cast<double>(uint64_t{0x7ff0000000000002}),  // the staleness marker
+      std::bit_cast<double>(uint64_t{0xfff8000000000001}),  // a negative NaN with a payload
+  };
+  const std::string db = dir_.File("replay");
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    core::FakeClock clock;
+    StoreOptions options;
+    options.dir = db;
+    auto store = OpenStore(options, clock);
+    if (!store.ok()) _exit(3);
+    auto app = (*store)->NewAppender();
+    for (size_t i = 0; i < values.size(); ++i) {
+      (void)app->Append(L("replay_test"), kT0 + static_cast<int64_t>(i) * 1000, values[i]);
+      (void)app->Append(L(R"(replay_test{copy="b"})"), kT0 - static_cast<int64_t>(i), values[i]);
+    }
+    _exit(app->Commit().ok() ? 0 : 4);  // no Close: the head log is all there is
+  }
+  int status;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  StoreOptions options;
+  options.dir = db;
+  auto store = OpenStore(options, clock_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto got = (*store)->Select(*ParseSelector(R"({__name__="replay_test"})"), INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 2u);
+  for (const SeriesSamples& ss : *got) {
+    SCOPED_TRACE(ss.labels.ToString());
+    ASSERT_EQ(ss.samples.size(), values.size());
+    const bool reversed = ss.labels.Has("copy");
+    for (size_t i = 0; i < values.size(); ++i) {
+      const size_t k = reversed ? values.size() - 1 - i : i;
+      EXPECT_TRUE(SameBits(ss.samples[k].value, values[i]))
+          << i << ": " << ss.samples[k].value << " vs " << values[i];
+    }
+  }
+}
+
 TEST_F(StoreTest, AcknowledgedBatchesSurviveKill9) {
   std::mt19937_64 rng(3);
   const std::string db = dir_.File("crash");
