@@ -1,8 +1,8 @@
 // rules/evaluator.h: the SLO evaluation over the store. Each cycle (every `interval`, driven by
 // whoever holds the clock) SloEvaluator::Evaluate(now):
 //   1. advances every SLO's per-region minute counts from the store (rules/store_counts.h: a
-//      backfill of the window once, then only the minutes completed since the last cycle plus a
-//      short re-read tail for late samples),
+//      backfill of the window once, then only the minutes completed since the last cycle plus
+//      any earlier minute the store received late samples for since),
 //   2. evaluates every SLO per region and for region="global" with slo::EvaluateSlo (O(1) in the
 //      window length),
 //   3. writes the state back to the store as series at `now` (see "Series written" below),
@@ -62,7 +62,7 @@ struct SloEvaluatorOptions {
   // How often the owner should call Evaluate. The evaluator itself never reads a clock; this is
   // for the scheduler that drives it.
   core::Duration interval = core::Duration::Seconds(10);
-  // Late-data settle period: see StoreCountsOptions::settle.
+  // Late data for a Reader that does not report its changes: see StoreCountsOptions::settle.
   core::Duration settle = core::Duration::Minutes(5);
   // Longest history kept per SLO (caps calendar quarters and long rolling windows).
   core::Duration max_window = core::Duration::Days(400);
