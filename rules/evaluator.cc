@@ -338,6 +338,14 @@ struct SloEvaluator::Entry {
   std::string key;
   std::unique_ptr<StoreCounts> counts;
   SloEvaluation last;
+  // The labels of the series WriteBack writes for each report (in the order of last.reports),
+  // built when a report's region first appears and dropped by SetRules: building labels per
+  // sample cost more than the evaluation itself.
+  struct Written {
+    std::string region;
+    std::vector<core::Labels> labels;  // in the order of WrittenSeries()
+  };
+  std::vector<Written> written;
 };
 
 SloEvaluator::SloEvaluator(store::Reader& reader, AppenderFactory appenders,
@@ -369,6 +377,7 @@ void SloEvaluator::SetRules(std::vector<SloRule> rules) {
     }
     e->rule = std::move(rule);
     e->last.rule = e->rule;
+    e->written.clear();  // the service or unit may have changed
     entries_.push_back(std::move(e));
   }
   std::vector<SloEvaluation> published;
@@ -377,51 +386,83 @@ void SloEvaluator::SetRules(std::vector<SloRule> rules) {
   results_ = std::make_shared<const std::vector<SloEvaluation>>(std::move(published));
 }
 
-void SloEvaluator::WriteBack(const Entry& e, core::Timestamp now, store::Appender& app,
+namespace {
+
+// What WriteBack writes per report, in order: name and extra labels.
+struct WrittenSeries {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> extra;
+};
+std::vector<WrittenSeries> WrittenSeriesOf(const slo::SloSpec& spec) {
+  const std::string unit(Unit(spec));
+  std::vector<WrittenSeries> out = {
+      {"nines_slo_sli", {{"window", spec.window.ToString()}}},
+      {"nines_slo_error_budget_remaining", {}},
+      {"nines_slo_error_budget_remaining_" + unit, {}},
+      {"nines_slo_error_budget_total_" + unit, {}},
+      {"nines_slo_coverage", {}},
+      {"nines_slo_events_total", {{"outcome", "good"}}},
+      {"nines_slo_events_total", {{"outcome", "bad"}}},
+  };
+  for (core::Duration w : slo::kBurnRateWindows) {
+    out.push_back({"nines_slo_burn_rate", {{"window", w.ToString()}}});
+  }
+  return out;
+}
+constexpr size_t kWrittenBurnRates = 7;  // WrittenSeriesOf: burn rates start here
+
+}  // namespace
+
+void SloEvaluator::WriteBack(Entry& e, core::Timestamp now, store::Appender& app,
                              core::Status* st) {
   const slo::SloSpec& spec = e.rule.spec;
   const int64_t t = now.UnixMillis();
-  const std::string unit(Unit(spec));
-  for (size_t i = 0; i < e.last.reports.size(); ++i) {
+  e.written.resize(e.last.reports.size());
+  for (size_t i = 0; i < e.last.reports.size() && st->ok(); ++i) {
     const slo::SloReport& r = e.last.reports[i];
-    auto put = [&](std::string_view name, double v,
-                   std::initializer_list<std::pair<std::string_view, std::string>> extra = {}) {
-      if (!st->ok() || !std::isfinite(v)) return;
-      core::Labels::Builder b;
-      b.Set(core::kMetricNameLabel, name);
-      b.Set("slo", spec.name);
-      b.Set("service", spec.service);
-      b.Set("region", r.region);
-      for (const auto& [k, val] : extra) b.Set(k, val);
-      auto labels = b.Build();
-      if (!labels.ok()) {
-        *st = labels.status();
-        return;
+    Entry::Written& w = e.written[i];
+    if (w.labels.empty() || w.region != r.region) {
+      w.region = r.region;
+      w.labels.clear();
+      for (const WrittenSeries& ws : WrittenSeriesOf(spec)) {
+        core::Labels::Builder b;
+        b.Set(core::kMetricNameLabel, ws.name);
+        b.Set("slo", spec.name);
+        b.Set("service", spec.service);
+        b.Set("region", r.region);
+        for (const auto& [k, val] : ws.extra) b.Set(k, val);
+        auto labels = b.Build();
+        if (!labels.ok()) {
+          *st = labels.status();
+          w.labels.clear();
+          return;
+        }
+        w.labels.push_back(std::move(*labels));
       }
-      *st = app.Append(*labels, t, v);
+    }
+    auto put = [&](size_t k, double v) {
+      if (!st->ok() || !std::isfinite(v)) return;
+      *st = app.Append(w.labels[k], t, v);
     };
-    if (r.sli) put("nines_slo_sli", *r.sli, {{"window", spec.window.ToString()}});
-    if (r.budget_remaining_ratio) {
-      put("nines_slo_error_budget_remaining", *r.budget_remaining_ratio);
+    if (r.sli) put(0, *r.sli);
+    if (r.budget_remaining_ratio) put(1, *r.budget_remaining_ratio);
+    put(2, r.budget_remaining);
+    put(3, r.budget_total);
+    for (size_t k = 0; k < r.burn_rates.size() && k < std::size(slo::kBurnRateWindows); ++k) {
+      if (r.burn_rates[k].rate) put(kWrittenBurnRates + k, *r.burn_rates[k].rate);
     }
-    put("nines_slo_error_budget_remaining_" + unit, r.budget_remaining);
-    put("nines_slo_error_budget_total_" + unit, r.budget_total);
-    for (const slo::BurnRate& b : r.burn_rates) {
-      if (b.rate) put("nines_slo_burn_rate", *b.rate, {{"window", b.window.ToString()}});
-    }
-    put("nines_slo_coverage", r.coverage);
+    put(4, r.coverage);
     // Cumulative events since the counts began.
     const bool global = i == e.counts->size();
     const slo::CountSource& src = global ? e.counts->global() : e.counts->region(i);
     slo::WindowCounts all = src.Counts(e.counts->first_minute(), e.counts->end_minute());
     slo::Tally tally = slo::TallyOf(spec, all);
     if (spec.method == slo::BudgetingMethod::kOccurrences) {
-      put("nines_slo_events_total", static_cast<double>(tally.good), {{"outcome", "good"}});
-      put("nines_slo_events_total", static_cast<double>(tally.bad()), {{"outcome", "bad"}});
+      put(5, static_cast<double>(tally.good));
+      put(6, static_cast<double>(tally.bad()));
     } else {
-      put("nines_slo_events_total", static_cast<double>(all.good), {{"outcome", "good"}});
-      put("nines_slo_events_total", static_cast<double>(all.total - all.good),
-          {{"outcome", "bad"}});
+      put(5, static_cast<double>(all.good));
+      put(6, static_cast<double>(all.total - all.good));
     }
   }
 }

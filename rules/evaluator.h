@@ -132,7 +132,7 @@ class SloEvaluator {
 
  private:
   struct Entry;
-  void WriteBack(const Entry& e, core::Timestamp now, store::Appender& app, core::Status* st);
+  void WriteBack(Entry& e, core::Timestamp now, store::Appender& app, core::Status* st);
 
   store::Reader& reader_;
   AppenderFactory appenders_;
