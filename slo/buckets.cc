@@ -98,6 +98,8 @@ void PrefixCounts::Truncate(int64_t end_minute) {
 PrefixCounts::Cumulative PrefixCounts::At(int64_t minute) const {
   int64_t i = std::clamp<int64_t>(minute - first_minute_, 0,
                                   static_cast<int64_t>(prefix_.size()) - 1);
+  // prefix_[0] is all zero: not reading it saves a cache miss for "since the first minute".
+  if (i == 0) return Cumulative();
   return prefix_[static_cast<size_t>(i)];
 }
 
