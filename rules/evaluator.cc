@@ -255,8 +255,8 @@ void AppendReportJson(std::string* out, const slo::SloSpec& spec, const slo::Slo
   out->push_back('}');
 }
 
-void AppendSloJson(std::string* out, const SloEvaluation& e, bool detail) {
-  const slo::SloSpec& spec = e.rule.spec;
+void AppendSloJson(std::string* out, const SloRule& rule, const SloEvaluation& e, bool detail) {
+  const slo::SloSpec& spec = rule.spec;
   *out += "{\"name\":";
   AppendJsonString(out, spec.name);
   *out += ",\"service\":";
@@ -270,8 +270,8 @@ void AppendSloJson(std::string* out, const SloEvaluation& e, bool detail) {
                       slo::BudgetingMethodName(spec.method));
   AppendLabelsJson(out, spec.labels);
   *out += ",\"file\":";
-  AppendJsonString(out, e.rule.file);
-  *out += fmt::format(",\"line\":{},\"evaluated_at\":", e.rule.line);
+  AppendJsonString(out, rule.file);
+  *out += fmt::format(",\"line\":{},\"evaluated_at\":", rule.line);
   *out += e.evaluated_at == core::Timestamp() ? "null" : Time(e.evaluated_at);
   *out += ",\"error\":";
   if (e.error.empty()) {
@@ -335,9 +335,12 @@ void AppendJsonString(std::string* out, std::string_view s) {
 
 struct SloEvaluator::Entry {
   SloRule rule;
+  std::shared_ptr<const SloRule> shared_rule;  // a copy of `rule`, for the published results
   std::string key;
   std::unique_ptr<StoreCounts> counts;
-  SloEvaluation last;
+  // The last evaluation (its `rule` left empty), shared with the published results: replaced,
+  // never changed, once published.
+  std::shared_ptr<const SloEvaluation> last = std::make_shared<const SloEvaluation>();
   // The labels of the series WriteBack writes for each report (in the order of last.reports),
   // built when a report's region first appears and dropped by SetRules: building labels per
   // sample cost more than the evaluation itself.
@@ -353,7 +356,7 @@ SloEvaluator::SloEvaluator(store::Reader& reader, AppenderFactory appenders,
     : reader_(reader),
       appenders_(std::move(appenders)),
       options_(options),
-      results_(std::make_shared<const std::vector<SloEvaluation>>()) {}
+      results_(std::make_shared<const std::vector<Published>>()) {}
 
 SloEvaluator::~SloEvaluator() = default;
 
@@ -376,14 +379,19 @@ void SloEvaluator::SetRules(std::vector<SloRule> rules) {
       e->counts = std::make_unique<StoreCounts>(rule, co);
     }
     e->rule = std::move(rule);
-    e->last.rule = e->rule;
+    e->shared_rule = std::make_shared<const SloRule>(e->rule);
     e->written.clear();  // the service or unit may have changed
     entries_.push_back(std::move(e));
   }
-  std::vector<SloEvaluation> published;
-  for (const auto& e : entries_) published.push_back(e->last);
+  PublishLocked();
+}
+
+void SloEvaluator::PublishLocked() {
+  auto published = std::make_shared<std::vector<Published>>();
+  published->reserve(entries_.size());
+  for (const auto& e : entries_) published->push_back({e->shared_rule, e->last});
   std::lock_guard<std::mutex> rlock(results_mu_);
-  results_ = std::make_shared<const std::vector<SloEvaluation>>(std::move(published));
+  results_ = std::move(published);
 }
 
 namespace {
@@ -417,9 +425,9 @@ void SloEvaluator::WriteBack(Entry& e, core::Timestamp now, store::Appender& app
                              core::Status* st) {
   const slo::SloSpec& spec = e.rule.spec;
   const int64_t t = now.UnixMillis();
-  e.written.resize(e.last.reports.size());
-  for (size_t i = 0; i < e.last.reports.size() && st->ok(); ++i) {
-    const slo::SloReport& r = e.last.reports[i];
+  e.written.resize(e.last->reports.size());
+  for (size_t i = 0; i < e.last->reports.size() && st->ok(); ++i) {
+    const slo::SloReport& r = e.last->reports[i];
     Entry::Written& w = e.written[i];
     if (w.labels.empty() || w.region != r.region) {
       w.region = r.region;
@@ -493,30 +501,27 @@ core::Result<std::vector<ActiveCondition>> SloEvaluator::Evaluate(core::Timestam
     if (!st.ok()) {
       ++failed;
       if (first_error.ok()) first_error = st;
-      e.last.error = st.ToString();
+      auto next = std::make_shared<SloEvaluation>(*e.last);  // the previous results, kept
+      next->error = st.ToString();
+      e.last = std::move(next);
       LOG_WARNING("slo {}: evaluation at {} failed: {}", e.rule.spec.name, now.ToRfc3339(),
                   st.ToString());
     } else {
-      e.last.error.clear();
-      e.last.reports = std::move(reports);
-      e.last.conditions =
-          Conditions(e.rule.spec, e.last.reports, *e.counts, end_minute, options_);
-      e.last.evaluated_at = now;
+      auto next = std::make_shared<SloEvaluation>();
+      next->reports = std::move(reports);
+      next->conditions =
+          Conditions(e.rule.spec, next->reports, *e.counts, end_minute, options_);
+      next->evaluated_at = now;
+      e.last = std::move(next);
     }
-    all.insert(all.end(), e.last.conditions.begin(), e.last.conditions.end());
+    all.insert(all.end(), e.last->conditions.begin(), e.last->conditions.end());
   }
-  {
-    std::vector<SloEvaluation> published;
-    published.reserve(entries_.size());
-    for (const auto& e : entries_) published.push_back(e->last);
-    std::lock_guard<std::mutex> rlock(results_mu_);
-    results_ = std::make_shared<const std::vector<SloEvaluation>>(std::move(published));
-  }
+  PublishLocked();
   if (options_.write_back && appenders_ && failed < entries_.size()) {
     std::unique_ptr<store::Appender> app = appenders_();
     core::Status st = core::Status::Ok();
     for (const auto& e : entries_) {
-      if (e->last.evaluated_at == now && e->last.error.empty()) WriteBack(*e, now, *app, &st);
+      if (e->last->evaluated_at == now && e->last->error.empty()) WriteBack(*e, now, *app, &st);
     }
     if (!st.ok()) {
       app->Rollback();
@@ -532,8 +537,18 @@ core::Result<std::vector<ActiveCondition>> SloEvaluator::Evaluate(core::Timestam
 }
 
 std::vector<SloEvaluation> SloEvaluator::Results() const {
-  std::lock_guard<std::mutex> lock(results_mu_);
-  return *results_;
+  std::shared_ptr<const std::vector<Published>> results;
+  {
+    std::lock_guard<std::mutex> lock(results_mu_);
+    results = results_;
+  }
+  std::vector<SloEvaluation> out;
+  out.reserve(results->size());
+  for (const Published& p : *results) {
+    out.push_back(*p.eval);
+    out.back().rule = *p.rule;
+  }
+  return out;
 }
 
 size_t SloEvaluator::MemoryBytes() const {
@@ -544,7 +559,7 @@ size_t SloEvaluator::MemoryBytes() const {
 }
 
 std::string SloEvaluator::SlosJson() const {
-  std::shared_ptr<const std::vector<SloEvaluation>> results;
+  std::shared_ptr<const std::vector<Published>> results;
   {
     std::lock_guard<std::mutex> lock(results_mu_);
     results = results_;
@@ -552,22 +567,22 @@ std::string SloEvaluator::SlosJson() const {
   std::string out = "{\"status\":\"success\",\"data\":[";
   for (size_t i = 0; i < results->size(); ++i) {
     if (i > 0) out.push_back(',');
-    AppendSloJson(&out, (*results)[i], /*detail=*/false);
+    AppendSloJson(&out, *(*results)[i].rule, *(*results)[i].eval, /*detail=*/false);
   }
   out += "]}";
   return out;
 }
 
 core::Result<std::string> SloEvaluator::SloJson(std::string_view name) const {
-  std::shared_ptr<const std::vector<SloEvaluation>> results;
+  std::shared_ptr<const std::vector<Published>> results;
   {
     std::lock_guard<std::mutex> lock(results_mu_);
     results = results_;
   }
-  for (const SloEvaluation& e : *results) {
-    if (e.rule.spec.name != name) continue;
+  for (const Published& p : *results) {
+    if (p.rule->spec.name != name) continue;
     std::string out = "{\"status\":\"success\",\"data\":";
-    AppendSloJson(&out, e, /*detail=*/true);
+    AppendSloJson(&out, *p.rule, *p.eval, /*detail=*/true);
     out += "}";
     return out;
   }

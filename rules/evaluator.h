@@ -141,8 +141,16 @@ class SloEvaluator {
   mutable std::mutex eval_mu_;  // serializes Evaluate and SetRules; guards entries_
   std::vector<std::unique_ptr<Entry>> entries_;
 
+  // What a cycle publishes per SLO: shared, never copied per cycle (the rule is shared from
+  // SetRules, `eval` is made by the cycle that evaluated the SLO; its `rule` is left empty).
+  struct Published {
+    std::shared_ptr<const SloRule> rule;
+    std::shared_ptr<const SloEvaluation> eval;
+  };
+  void PublishLocked();
+
   mutable std::mutex results_mu_;  // guards results_
-  std::shared_ptr<const std::vector<SloEvaluation>> results_;
+  std::shared_ptr<const std::vector<Published>> results_;
 };
 
 // Appends `s` as a JSON string literal (quotes included) to `out`, escaping quotes, backslashes
