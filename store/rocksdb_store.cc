@@ -1775,9 +1775,17 @@ core::Result<std::vector<std::vector<core::Sample>>> RocksDbStore::SamplesOf(
         continue;
       }
       // Nothing settled at or after mint: the range is all in the head (the fast path for reads
-      // within the out-of-order window).
-      auto lo = std::lower_bound(s.head.begin(), s.head.end(), mint_ms,
-                                 [](const core::Sample& x, int64_t t) { return x.timestamp_ms < t; });
+      // within the out-of-order window). Recent ranges are found by walking back from the newest
+      // sample, which touches only the head's last block; longer ones by binary search.
+      if (s.head.empty() || s.head.back().timestamp_ms < mint_ms) continue;
+      auto lo = s.head.end();
+      for (int steps = 0; lo != s.head.begin() && (lo - 1)->timestamp_ms >= mint_ms; --lo) {
+        if (++steps > 16) {
+          lo = std::lower_bound(s.head.begin(), lo, mint_ms,
+                                [](const core::Sample& x, int64_t t) { return x.timestamp_ms < t; });
+          break;
+        }
+      }
       auto hi = std::upper_bound(lo, s.head.end(), maxt_ms,
                                  [](int64_t t, const core::Sample& x) { return t < x.timestamp_ms; });
       out[i].assign(lo, hi);
