@@ -1781,18 +1781,22 @@ core::Result<std::vector<std::vector<core::Sample>>> RocksDbStore::SamplesOf(
       auto lo = s.head.end();
       for (int steps = 0; lo != s.head.begin() && (lo - 1)->timestamp_ms >= mint_ms; --lo) {
         if (++steps > 16) {
-          lo = std::lower_bound(s.head.begin(), lo, mint_ms,
-                                [](const core::Sample& x, int64_t t) { return x.timestamp_ms < t; });
+          lo = std::lower_bound(s.head.begin(), lo, mint_ms, [](const core::Sample& x, int64_t t) {
+            return x.timestamp_ms < t;
+          });
           break;
         }
       }
-      auto hi = std::upper_bound(lo, s.head.end(), maxt_ms,
-                                 [](int64_t t, const core::Sample& x) { return t < x.timestamp_ms; });
+      auto hi = std::upper_bound(lo, s.head.end(), maxt_ms, [](int64_t t, const core::Sample& x) {
+        return t < x.timestamp_ms;
+      });
       out[i].assign(lo, hi);
     }
   }
   const int64_t cutoff = raw_read_cutoff_.load(std::memory_order_relaxed);
-  for (auto& [i, snap] : slow) RETURN_IF_ERROR(ReadRaw(snap, mint_ms, to, cutoff, &out[i], nullptr));
+  for (auto& [i, snap] : slow) {
+    RETURN_IF_ERROR(ReadRaw(snap, mint_ms, to, cutoff, &out[i], nullptr));
+  }
   return out;
 }
 
