@@ -601,7 +601,9 @@ core::Status StoreCounts::Update(store::Reader& reader, core::Timestamp now) {
   if (tracked) {
     cursor_ = cursor;
     series_generation_ = changes->series_generation;
-    if (re_resolved) resolved_ = std::make_unique<std::vector<ResolvedSelector>>(std::move(resolved));
+    if (re_resolved) {
+      resolved_ = std::make_unique<std::vector<ResolvedSelector>>(std::move(resolved));
+    }
   }
   Trim(needed);
   return core::Status::Ok();
