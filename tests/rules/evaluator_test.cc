@@ -364,6 +364,24 @@ TEST_F(EvaluatorTest, ReloadKeepsUnchangedCountsRebuildsChangedAndDropsRemoved) 
   EXPECT_EQ(ev.SloJson("c").status().code(), core::StatusCode::kNotFound);
 }
 
+TEST_F(EvaluatorTest, AnHourOfReplayedBacklogIsCountedAtTheNextCycle) {
+  // eu has one location reporting every minute; its second location's agent was cut off for an
+  // hour and replays its backlog (all failures) after the SLO counted that hour without it.
+  WriteMinutes("eu", "a", S, S + 120, 1);
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  ev.SetRules({ProbeRule("api", R"({probe="api"})")});
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 120, 5)).ok());
+  EXPECT_EQ(Report(ev.Results(), "api", "eu")->tally.bad(), 0);
+  WriteMinutes("eu", "b", S + 60, S + 120, 0);  // 1 of 2 failed: still good (majority of 2 is 2)
+  WriteMinutes("eu", "c", S + 60, S + 120, 0);  // now 2 of 3 failed in each of those minutes
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 120, 15)).ok());
+  const std::vector<SloEvaluation> results = ev.Results();
+  const slo::SloReport* eu = Report(results, "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 120);
+  EXPECT_EQ(eu->tally.bad(), 60);
+}
+
 TEST_F(EvaluatorTest, JsonHasEveryRegionAndGlobalAndEscapesStrings) {
   WriteMinutes("eu", "a", S, S + 10, 1);
   WriteMinutes("eu", "a", S + 10, S + 12, 0);
