@@ -304,8 +304,8 @@ void AppendReportJson(std::string* out, const slo::SloSpec& spec, const slo::Slo
   out->push_back('}');
 }
 
-void AppendSloJson(std::string* out, const SloEvaluation& e, bool detail) {
-  const slo::SloSpec& spec = e.rule.spec;
+void AppendSloJson(std::string* out, const SloRule& rule, const SloEvaluation& e, bool detail) {
+  const slo::SloSpec& spec = rule.spec;
   *out += "{\"name\":";
   AppendJsonString(out, spec.name);
   *out += ",\"service\":";
@@ -319,8 +319,8 @@ void AppendSloJson(std::string* out, const SloEvaluation& e, bool detail) {
                       slo::BudgetingMethodName(spec.method));
   AppendLabelsJson(out, spec.labels);
   *out += ",\"file\":";
-  AppendJsonString(out, e.rule.file);
-  *out += fmt::format(",\"line\":{},\"evaluated_at\":", e.rule.line);
+  AppendJsonString(out, rule.file);
+  *out += fmt::format(",\"line\":{},\"evaluated_at\":", rule.line);
   *out += e.evaluated_at == core::Timestamp() ? "null" : Time(e.evaluated_at);
   *out += ",\"error\":";
   if (e.error.empty()) {
@@ -384,9 +384,20 @@ void AppendJsonString(std::string* out, std::string_view s) {
 
 struct SloEvaluator::Entry {
   SloRule rule;
+  std::shared_ptr<const SloRule> shared_rule;  // a copy of `rule`, for the published results
   std::string key;
   std::unique_ptr<StoreCounts> counts;
-  SloEvaluation last;
+  // The last evaluation (its `rule` left empty), shared with the published results: replaced,
+  // never changed, once published.
+  std::shared_ptr<const SloEvaluation> last = std::make_shared<const SloEvaluation>();
+  // The labels of the series WriteBack writes for each report (in the order of last.reports),
+  // built when a report's region first appears and dropped by SetRules: building labels per
+  // sample cost more than the evaluation itself.
+  struct Written {
+    std::string region;
+    std::vector<core::Labels> labels;  // in the order of WrittenSeries()
+  };
+  std::vector<Written> written;
 };
 
 SloEvaluator::SloEvaluator(store::Reader& reader, AppenderFactory appenders,
@@ -394,7 +405,7 @@ SloEvaluator::SloEvaluator(store::Reader& reader, AppenderFactory appenders,
     : reader_(reader),
       appenders_(std::move(appenders)),
       options_(options),
-      results_(std::make_shared<const std::vector<SloEvaluation>>()) {}
+      results_(std::make_shared<const std::vector<Published>>()) {}
 
 SloEvaluator::~SloEvaluator() = default;
 
@@ -417,60 +428,98 @@ void SloEvaluator::SetRules(std::vector<SloRule> rules) {
       e->counts = std::make_unique<StoreCounts>(rule, co);
     }
     e->rule = std::move(rule);
-    e->last.rule = e->rule;
+    e->shared_rule = std::make_shared<const SloRule>(e->rule);
+    e->written.clear();  // the service or unit may have changed
     entries_.push_back(std::move(e));
   }
-  std::vector<SloEvaluation> published;
-  for (const auto& e : entries_) published.push_back(e->last);
-  std::lock_guard<std::mutex> rlock(results_mu_);
-  results_ = std::make_shared<const std::vector<SloEvaluation>>(std::move(published));
+  PublishLocked();
 }
 
-void SloEvaluator::WriteBack(const Entry& e, core::Timestamp now, store::Appender& app,
+void SloEvaluator::PublishLocked() {
+  auto published = std::make_shared<std::vector<Published>>();
+  published->reserve(entries_.size());
+  for (const auto& e : entries_) published->push_back({e->shared_rule, e->last});
+  std::lock_guard<std::mutex> rlock(results_mu_);
+  results_ = std::move(published);
+}
+
+namespace {
+
+// What WriteBack writes per report, in order: name and extra labels.
+struct WrittenSeries {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> extra;
+};
+std::vector<WrittenSeries> WrittenSeriesOf(const slo::SloSpec& spec) {
+  const std::string unit(Unit(spec));
+  std::vector<WrittenSeries> out = {
+      {"nines_slo_sli", {{"window", spec.window.ToString()}}},
+      {"nines_slo_error_budget_remaining", {}},
+      {"nines_slo_error_budget_remaining_" + unit, {}},
+      {"nines_slo_error_budget_total_" + unit, {}},
+      {"nines_slo_coverage", {}},
+      {"nines_slo_events_total", {{"outcome", "good"}}},
+      {"nines_slo_events_total", {{"outcome", "bad"}}},
+  };
+  for (core::Duration w : slo::kBurnRateWindows) {
+    out.push_back({"nines_slo_burn_rate", {{"window", w.ToString()}}});
+  }
+  return out;
+}
+constexpr size_t kWrittenBurnRates = 7;  // WrittenSeriesOf: burn rates start here
+
+}  // namespace
+
+void SloEvaluator::WriteBack(Entry& e, core::Timestamp now, store::Appender& app,
                              core::Status* st) {
   const slo::SloSpec& spec = e.rule.spec;
   const int64_t t = now.UnixMillis();
-  const std::string unit(Unit(spec));
-  for (size_t i = 0; i < e.last.reports.size(); ++i) {
-    const slo::SloReport& r = e.last.reports[i];
-    auto put = [&](std::string_view name, double v,
-                   std::initializer_list<std::pair<std::string_view, std::string>> extra = {}) {
-      if (!st->ok() || !std::isfinite(v)) return;
-      core::Labels::Builder b;
-      b.Set(core::kMetricNameLabel, name);
-      b.Set("slo", spec.name);
-      b.Set("service", spec.service);
-      b.Set("region", r.region);
-      for (const auto& [k, val] : extra) b.Set(k, val);
-      auto labels = b.Build();
-      if (!labels.ok()) {
-        *st = labels.status();
-        return;
+  e.written.resize(e.last->reports.size());
+  for (size_t i = 0; i < e.last->reports.size() && st->ok(); ++i) {
+    const slo::SloReport& r = e.last->reports[i];
+    Entry::Written& w = e.written[i];
+    if (w.labels.empty() || w.region != r.region) {
+      w.region = r.region;
+      w.labels.clear();
+      for (const WrittenSeries& ws : WrittenSeriesOf(spec)) {
+        core::Labels::Builder b;
+        b.Set(core::kMetricNameLabel, ws.name);
+        b.Set("slo", spec.name);
+        b.Set("service", spec.service);
+        b.Set("region", r.region);
+        for (const auto& [k, val] : ws.extra) b.Set(k, val);
+        auto labels = b.Build();
+        if (!labels.ok()) {
+          *st = labels.status();
+          w.labels.clear();
+          return;
+        }
+        w.labels.push_back(std::move(*labels));
       }
-      *st = app.Append(*labels, t, v);
+    }
+    auto put = [&](size_t k, double v) {
+      if (!st->ok() || !std::isfinite(v)) return;
+      *st = app.Append(w.labels[k], t, v);
     };
-    if (r.sli) put("nines_slo_sli", *r.sli, {{"window", spec.window.ToString()}});
-    if (r.budget_remaining_ratio) {
-      put("nines_slo_error_budget_remaining", *r.budget_remaining_ratio);
+    if (r.sli) put(0, *r.sli);
+    if (r.budget_remaining_ratio) put(1, *r.budget_remaining_ratio);
+    put(2, r.budget_remaining);
+    put(3, r.budget_total);
+    for (size_t k = 0; k < r.burn_rates.size() && k < std::size(slo::kBurnRateWindows); ++k) {
+      if (r.burn_rates[k].rate) put(kWrittenBurnRates + k, *r.burn_rates[k].rate);
     }
-    put("nines_slo_error_budget_remaining_" + unit, r.budget_remaining);
-    put("nines_slo_error_budget_total_" + unit, r.budget_total);
-    for (const slo::BurnRate& b : r.burn_rates) {
-      if (b.rate) put("nines_slo_burn_rate", *b.rate, {{"window", b.window.ToString()}});
-    }
-    put("nines_slo_coverage", r.coverage);
+    put(4, r.coverage);
     // Cumulative events since the counts began.
     const bool global = i == e.counts->size();
     const slo::CountSource& src = global ? e.counts->global() : e.counts->region(i);
     slo::WindowCounts all = src.Counts(e.counts->first_minute(), e.counts->end_minute());
     slo::Tally tally = slo::TallyOf(spec, all);
     if (spec.method == slo::BudgetingMethod::kOccurrences) {
-      put("nines_slo_events_total", static_cast<double>(tally.good), {{"outcome", "good"}});
-      put("nines_slo_events_total", static_cast<double>(tally.bad()), {{"outcome", "bad"}});
+      put(5, static_cast<double>(tally.good));
+      put(6, static_cast<double>(tally.bad()));
     } else {
-      put("nines_slo_events_total", static_cast<double>(all.good), {{"outcome", "good"}});
-      put("nines_slo_events_total", static_cast<double>(all.total - all.good),
-          {{"outcome", "bad"}});
+      put(5, static_cast<double>(all.good));
+      put(6, static_cast<double>(all.total - all.good));
     }
   }
 }
@@ -514,30 +563,27 @@ core::Result<std::vector<ActiveCondition>> SloEvaluator::Evaluate(core::Timestam
     if (!st.ok()) {
       ++failed;
       if (first_error.ok()) first_error = st;
-      e.last.error = st.ToString();
+      auto next = std::make_shared<SloEvaluation>(*e.last);  // the previous results, kept
+      next->error = st.ToString();
+      e.last = std::move(next);
       LOG_WARNING("slo {}: evaluation at {} failed: {}", e.rule.spec.name, now.ToRfc3339(),
                   st.ToString());
     } else {
-      e.last.error.clear();
-      e.last.reports = std::move(reports);
-      e.last.conditions =
-          Conditions(e.rule.spec, e.last.reports, *e.counts, end_minute, agents, now, options_);
-      e.last.evaluated_at = now;
+      auto next = std::make_shared<SloEvaluation>();
+      next->reports = std::move(reports);
+      next->conditions =
+          Conditions(e.rule.spec, next->reports, *e.counts, end_minute, agents, now, options_);
+      next->evaluated_at = now;
+      e.last = std::move(next);
     }
-    all.insert(all.end(), e.last.conditions.begin(), e.last.conditions.end());
+    all.insert(all.end(), e.last->conditions.begin(), e.last->conditions.end());
   }
-  {
-    std::vector<SloEvaluation> published;
-    published.reserve(entries_.size());
-    for (const auto& e : entries_) published.push_back(e->last);
-    std::lock_guard<std::mutex> rlock(results_mu_);
-    results_ = std::make_shared<const std::vector<SloEvaluation>>(std::move(published));
-  }
+  PublishLocked();
   if (options_.write_back && appenders_ && failed < entries_.size()) {
     std::unique_ptr<store::Appender> app = appenders_();
     core::Status st = core::Status::Ok();
     for (const auto& e : entries_) {
-      if (e->last.evaluated_at == now && e->last.error.empty()) WriteBack(*e, now, *app, &st);
+      if (e->last->evaluated_at == now && e->last->error.empty()) WriteBack(*e, now, *app, &st);
     }
     if (!st.ok()) {
       app->Rollback();
@@ -553,8 +599,18 @@ core::Result<std::vector<ActiveCondition>> SloEvaluator::Evaluate(core::Timestam
 }
 
 std::vector<SloEvaluation> SloEvaluator::Results() const {
-  std::lock_guard<std::mutex> lock(results_mu_);
-  return *results_;
+  std::shared_ptr<const std::vector<Published>> results;
+  {
+    std::lock_guard<std::mutex> lock(results_mu_);
+    results = results_;
+  }
+  std::vector<SloEvaluation> out;
+  out.reserve(results->size());
+  for (const Published& p : *results) {
+    out.push_back(*p.eval);
+    out.back().rule = *p.rule;
+  }
+  return out;
 }
 
 size_t SloEvaluator::MemoryBytes() const {
@@ -565,7 +621,7 @@ size_t SloEvaluator::MemoryBytes() const {
 }
 
 std::string SloEvaluator::SlosJson() const {
-  std::shared_ptr<const std::vector<SloEvaluation>> results;
+  std::shared_ptr<const std::vector<Published>> results;
   {
     std::lock_guard<std::mutex> lock(results_mu_);
     results = results_;
@@ -573,22 +629,22 @@ std::string SloEvaluator::SlosJson() const {
   std::string out = "{\"status\":\"success\",\"data\":[";
   for (size_t i = 0; i < results->size(); ++i) {
     if (i > 0) out.push_back(',');
-    AppendSloJson(&out, (*results)[i], /*detail=*/false);
+    AppendSloJson(&out, *(*results)[i].rule, *(*results)[i].eval, /*detail=*/false);
   }
   out += "]}";
   return out;
 }
 
 core::Result<std::string> SloEvaluator::SloJson(std::string_view name) const {
-  std::shared_ptr<const std::vector<SloEvaluation>> results;
+  std::shared_ptr<const std::vector<Published>> results;
   {
     std::lock_guard<std::mutex> lock(results_mu_);
     results = results_;
   }
-  for (const SloEvaluation& e : *results) {
-    if (e.rule.spec.name != name) continue;
+  for (const Published& p : *results) {
+    if (p.rule->spec.name != name) continue;
     std::string out = "{\"status\":\"success\",\"data\":";
-    AppendSloJson(&out, e, /*detail=*/true);
+    AppendSloJson(&out, *p.rule, *p.eval, /*detail=*/true);
     out += "}";
     return out;
   }

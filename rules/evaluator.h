@@ -1,8 +1,8 @@
 // rules/evaluator.h: the SLO evaluation over the store. Each cycle (every `interval`, driven by
 // whoever holds the clock) SloEvaluator::Evaluate(now):
 //   1. advances every SLO's per-region minute counts from the store (rules/store_counts.h: a
-//      backfill of the window once, then only the minutes completed since the last cycle plus a
-//      short re-read tail for late samples),
+//      backfill of the window once, then only the minutes completed since the last cycle plus
+//      any earlier minute the store received late samples for since),
 //   2. evaluates every SLO per region and for region="global" with slo::EvaluateSlo (O(1) in the
 //      window length),
 //   3. writes the state back to the store as series at `now` (see "Series written" below),
@@ -70,7 +70,7 @@ struct SloEvaluatorOptions {
   // How often the owner should call Evaluate. The evaluator itself never reads a clock; this is
   // for the scheduler that drives it.
   core::Duration interval = core::Duration::Seconds(10);
-  // Late-data settle period: see StoreCountsOptions::settle.
+  // Late data for a Reader that does not report its changes: see StoreCountsOptions::settle.
   core::Duration settle = core::Duration::Minutes(5);
   // Longest history kept per SLO (caps calendar quarters and long rolling windows).
   core::Duration max_window = core::Duration::Days(400);
@@ -140,7 +140,7 @@ class SloEvaluator {
 
  private:
   struct Entry;
-  void WriteBack(const Entry& e, core::Timestamp now, store::Appender& app, core::Status* st);
+  void WriteBack(Entry& e, core::Timestamp now, store::Appender& app, core::Status* st);
 
   store::Reader& reader_;
   AppenderFactory appenders_;
@@ -149,8 +149,16 @@ class SloEvaluator {
   mutable std::mutex eval_mu_;  // serializes Evaluate and SetRules; guards entries_
   std::vector<std::unique_ptr<Entry>> entries_;
 
+  // What a cycle publishes per SLO: shared, never copied per cycle (the rule is shared from
+  // SetRules, `eval` is made by the cycle that evaluated the SLO; its `rule` is left empty).
+  struct Published {
+    std::shared_ptr<const SloRule> rule;
+    std::shared_ptr<const SloEvaluation> eval;
+  };
+  void PublishLocked();
+
   mutable std::mutex results_mu_;  // guards results_
-  std::shared_ptr<const std::vector<SloEvaluation>> results_;
+  std::shared_ptr<const std::vector<Published>> results_;
 };
 
 // Appends `s` as a JSON string literal (quotes included) to `out`, escaping quotes, backslashes

@@ -33,11 +33,32 @@ core::Result<std::vector<store::Matcher>> WithName(const std::vector<store::Matc
   return out;
 }
 
+bool SameMatchers(const std::vector<store::Matcher>& a, const std::vector<store::Matcher>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const store::Matcher& x, const store::Matcher& y) {
+                      return x.op() == y.op() && x.name() == y.name() && x.value() == y.value();
+                    });
+}
+
+}  // namespace
+
+// One selector of an SLO resolved to series ids (Reader::ResolveSeries), so that raw reads
+// skip matching and labels and read the ids directly (Reader::SamplesOf).
+struct ResolvedSelector {
+  std::vector<store::Matcher> matchers;
+  std::vector<store::SeriesRef> series;  // sorted by labels, as Select returns them
+  std::vector<uint64_t> ids;             // series[i].id
+};
+
+namespace {
+
 struct Reading {
   const SloRule& rule;
   store::Reader& reader;
   int64_t begin;  // minutes
   int64_t end;
+  // The rule's selectors resolved to series ids, or null: raw reads then Select by matchers.
+  const std::vector<ResolvedSelector>* resolved = nullptr;
   int64_t n() const { return end - begin; }
   int64_t min_ms() const { return begin * kMinuteMs; }
   int64_t max_ms() const { return end * kMinuteMs - 1; }
@@ -54,15 +75,31 @@ struct Reading {
     return r;
   }
 
-  // Calls fn(series, slice_begin_minute, slice_n) for the raw samples of every series matching
-  // `matchers`, a day of minutes at a time, in time order per series.
+  // Calls fn(labels, samples, slice_begin_minute, slice_n) for the raw samples of every series
+  // matching `matchers` that has samples in the slice, a day of minutes at a time, in time
+  // order per series and in label order within a slice.
   template <typename Fn>
   core::Status ForEachRawSlice(const std::vector<store::Matcher>& matchers, Fn fn) const {
+    const ResolvedSelector* ids = nullptr;
+    if (resolved != nullptr) {
+      for (const ResolvedSelector& r : *resolved) {
+        if (SameMatchers(r.matchers, matchers)) ids = &r;
+      }
+    }
     for (int64_t s = begin; s < end; s += kSliceMinutes) {
       const int64_t t = std::min(end, s + kSliceMinutes);
+      if (ids != nullptr) {
+        if (ids->ids.empty()) continue;
+        ASSIGN_OR_RETURN(std::vector<std::vector<core::Sample>> all,
+                         reader.SamplesOf(ids->ids, s * kMinuteMs, t * kMinuteMs - 1));
+        for (size_t i = 0; i < all.size(); ++i) {
+          if (!all[i].empty()) fn(ids->series[i].labels, all[i], s, t - s);
+        }
+        continue;
+      }
       ASSIGN_OR_RETURN(std::vector<store::SeriesSamples> all,
                        reader.Select(matchers, s * kMinuteMs, t * kMinuteMs - 1));
-      for (store::SeriesSamples& ss : all) fn(ss, s, t - s);
+      for (store::SeriesSamples& ss : all) fn(ss.labels, ss.samples, s, t - s);
     }
     return core::Status::Ok();
   }
@@ -105,11 +142,12 @@ core::Status ReadProbe(const Reading& r, ReadPath path, RegionMap* out) {
     return &v;
   };
   if (path == ReadPath::kRaw) {
-    RETURN_IF_ERROR(r.ForEachRawSlice(matchers, [&](const store::SeriesSamples& ss, int64_t s,
-                                                    int64_t n) {
-      std::vector<slo::ProbeMinute>* v = minutes_of(ss.labels);
+    RETURN_IF_ERROR(r.ForEachRawSlice(matchers, [&](const core::Labels& labels,
+                                                    const std::vector<core::Sample>& samples,
+                                                    int64_t s, int64_t n) {
+      std::vector<slo::ProbeMinute>* v = minutes_of(labels);
       if (v == nullptr) return;
-      std::vector<slo::ProbeMinute> pm = slo::ProbeMinutes(ss.samples, s, n);
+      std::vector<slo::ProbeMinute> pm = slo::ProbeMinutes(samples, s, n);
       for (int64_t i = 0; i < n; ++i) {
         slo::ProbeMinute& o = (*v)[static_cast<size_t>(s - r.begin + i)];
         o.successes += pm[static_cast<size_t>(i)].successes;
@@ -143,13 +181,14 @@ core::Status ReadProbe(const Reading& r, ReadPath path, RegionMap* out) {
 // ---- latency from observations -------------------------------------------------------------
 
 core::Status ReadLatency(const Reading& r, RegionMap* out) {
-  return r.ForEachRawSlice(r.rule.source.selector, [&](const store::SeriesSamples& ss, int64_t s,
-                                                       int64_t n) {
-    std::string region = r.RegionOf(ss.labels);
+  return r.ForEachRawSlice(r.rule.source.selector, [&](const core::Labels& labels,
+                                                       const std::vector<core::Sample>& samples,
+                                                       int64_t s, int64_t n) {
+    std::string region = r.RegionOf(labels);
     if (region.empty()) return;
     auto [it, inserted] = out->try_emplace(region);
     if (inserted || it->second.buckets.empty()) it->second = EmptySeries(r.begin, r.n());
-    slo::BucketSeries part = slo::LatencyBuckets(ss.samples, r.rule.source.threshold, s, n);
+    slo::BucketSeries part = slo::LatencyBuckets(samples, r.rule.source.threshold, s, n);
     for (int64_t i = 0; i < n; ++i) {
       const slo::Bucket& b = part.buckets[static_cast<size_t>(i)];
       if (!b.has_data) continue;
@@ -166,13 +205,14 @@ core::Status ReadLatency(const Reading& r, RegionMap* out) {
 core::Status ReadFreshness(const Reading& r, ReadPath path, RegionMap* out) {
   std::map<std::string, std::vector<core::Sample>> merged;
   if (path == ReadPath::kRaw) {
-    RETURN_IF_ERROR(r.ForEachRawSlice(r.rule.source.selector,
-                                      [&](const store::SeriesSamples& ss, int64_t, int64_t) {
-                                        std::string region = r.RegionOf(ss.labels);
-                                        if (region.empty()) return;
-                                        auto& v = merged[region];
-                                        v.insert(v.end(), ss.samples.begin(), ss.samples.end());
-                                      }));
+    RETURN_IF_ERROR(r.ForEachRawSlice(
+        r.rule.source.selector, [&](const core::Labels& labels,
+                                    const std::vector<core::Sample>& samples, int64_t, int64_t) {
+          std::string region = r.RegionOf(labels);
+          if (region.empty()) return;
+          auto& v = merged[region];
+          v.insert(v.end(), samples.begin(), samples.end());
+        }));
   } else {
     ASSIGN_OR_RETURN(std::vector<core::Labels> series,
                      r.reader.Series(r.rule.source.selector, r.min_ms(), r.max_ms()));
@@ -236,19 +276,20 @@ core::Status SumCounters(const Reading& r, const std::vector<store::Matcher>& ma
   };
   std::map<core::Labels, State> states;
   core::Status error = core::Status::Ok();
-  RETURN_IF_ERROR(r.ForEachRawSlice(matchers, [&](const store::SeriesSamples& ss, int64_t,
-                                                  int64_t) {
+  RETURN_IF_ERROR(r.ForEachRawSlice(matchers, [&](const core::Labels& labels,
+                                                  const std::vector<core::Sample>& samples,
+                                                  int64_t, int64_t) {
     if (!error.ok()) return;
-    std::vector<slo::CounterMinute>* v = minutes_of(ss.labels);
+    std::vector<slo::CounterMinute>* v = minutes_of(labels);
     if (v == nullptr) return;
-    State& st = states[ss.labels];
-    for (const core::Sample& s : ss.samples) {
+    State& st = states[labels];
+    for (const core::Sample& s : samples) {
       if (std::isnan(s.value)) continue;
       const int64_t m = MinuteOfMs(s.timestamp_ms);
       if (m < r.begin || m >= r.end) continue;
       slo::CounterMinute& c = (*v)[static_cast<size_t>(m - r.begin)];
       if (!st.started) {
-        auto agg = r.reader.Aggregate(ss.labels, r.min_ms(), (m + 1) * kMinuteMs,
+        auto agg = r.reader.Aggregate(labels, r.min_ms(), (m + 1) * kMinuteMs,
                                       store::Reader::Fields::kCounts);
         if (!agg.ok()) {
           error = agg.status();
@@ -298,14 +339,12 @@ core::Status ReadCounters(const Reading& r, ReadPath path, RegionMap* out) {
   return core::Status::Ok();
 }
 
-}  // namespace
-
-core::Result<std::map<std::string, slo::BucketSeries>> ReadSloBuckets(
-    store::Reader& reader, const SloRule& rule, int64_t begin_minute, int64_t end_minute,
-    ReadPath path) {
+core::Result<RegionMap> ReadBuckets(store::Reader& reader, const SloRule& rule,
+                                    int64_t begin_minute, int64_t end_minute, ReadPath path,
+                                    const std::vector<ResolvedSelector>* resolved) {
   RegionMap out;
   if (end_minute < begin_minute) end_minute = begin_minute;
-  const Reading r{rule, reader, begin_minute, end_minute};
+  const Reading r{rule, reader, begin_minute, end_minute, resolved};
   if (r.n() > 0) {
     switch (rule.spec.sli) {
       case slo::SliKind::kProbeAvailability:
@@ -340,6 +379,39 @@ core::Result<std::map<std::string, slo::BucketSeries>> ReadSloBuckets(
   return out;
 }
 
+// The selectors the raw reads of `rule` use (as ReadProbe, ReadCounters, ... pass them).
+core::Result<std::vector<std::vector<store::Matcher>>> RawSelectors(const SloRule& rule) {
+  const SliSource& src = rule.source;
+  std::vector<std::vector<store::Matcher>> out;
+  auto add = [&out](const std::vector<store::Matcher>& m) {
+    if (!m.empty()) out.push_back(m);
+  };
+  switch (rule.spec.sli) {
+    case slo::SliKind::kProbeAvailability: {
+      ASSIGN_OR_RETURN(std::vector<store::Matcher> m, WithName(src.selector, "probe_success"));
+      out.push_back(std::move(m));
+      break;
+    }
+    case slo::SliKind::kLatency:
+    case slo::SliKind::kRequestRatio:
+    case slo::SliKind::kFreshness:
+      add(src.selector);
+      add(src.total);
+      add(src.good);
+      add(src.bad);
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+core::Result<std::map<std::string, slo::BucketSeries>> ReadSloBuckets(
+    store::Reader& reader, const SloRule& rule, int64_t begin_minute, int64_t end_minute,
+    ReadPath path) {
+  return ReadBuckets(reader, rule, begin_minute, end_minute, path, nullptr);
+}
+
 core::Result<int64_t> NeededMinutes(const slo::SloSpec& spec, core::Timestamp now,
                                     core::Duration max_window) {
   ASSIGN_OR_RETURN(slo::WindowBounds w, slo::ResolveWindow(spec.window, now));
@@ -353,22 +425,12 @@ core::Result<int64_t> NeededMinutes(const slo::SloSpec& spec, core::Timestamp no
 
 // ---------------------------------------------------------------------------------------------
 
-// One region's counts: the settled prefix counts, then the tail rebuilt by every Update.
-struct StoreCounts::Region final : slo::CountSource {
+// One region's counts (name order in StoreCounts::regions_).
+struct StoreCounts::Region {
   Region(std::string n, int64_t first, double target)
-      : name(std::move(n)), settled(first, target), tail(first, target) {}
-
-  slo::WindowCounts Counts(int64_t b, int64_t e) const override {
-    const int64_t split = tail.first_minute();
-    slo::WindowCounts w;
-    if (b < split) w += settled.Counts(b, std::min(e, split));
-    if (e > split) w += tail.Counts(std::max(b, split), e);
-    return w;
-  }
-
+      : name(std::move(n)), counts(first, target) {}
   std::string name;
-  slo::PrefixCounts settled;  // ends at StoreCounts::settled_end_
-  slo::PrefixCounts tail;     // [settled_end_, end_minute_)
+  slo::PrefixCounts counts;  // [counts.first_minute(), StoreCounts::end_minute_)
 };
 
 StoreCounts::StoreCounts(SloRule rule, StoreCountsOptions options)
@@ -379,19 +441,17 @@ StoreCounts::StoreCounts(SloRule rule, StoreCountsOptions options)
 StoreCounts::~StoreCounts() = default;
 
 const std::string& StoreCounts::region_name(size_t i) const { return regions_[i]->name; }
-const slo::CountSource& StoreCounts::region(size_t i) const { return *regions_[i]; }
+const slo::CountSource& StoreCounts::region(size_t i) const { return regions_[i]->counts; }
 const slo::CountSource& StoreCounts::global() const { return *global_; }
 
 int64_t StoreCounts::first_minute() const {
-  return summed_ ? summed_->settled.first_minute() : 0;
+  return summed_ ? summed_->counts.first_minute() : 0;
 }
 
 size_t StoreCounts::MemoryBytes() const {
   // PrefixCounts keeps 24 bytes per minute (plus one entry).
   auto bytes = [](const Region& r) {
-    return static_cast<size_t>(r.settled.end_minute() - r.settled.first_minute() + 1 +
-                               r.tail.end_minute() - r.tail.first_minute() + 1) *
-           24;
+    return static_cast<size_t>(r.counts.end_minute() - r.counts.first_minute() + 1) * 24;
   };
   size_t total = summed_ ? bytes(*summed_) : 0;
   for (const auto& r : regions_) total += bytes(*r);
@@ -404,86 +464,55 @@ StoreCounts::Region& StoreCounts::RegionNamed(const std::string& name, int64_t f
                                return r->name < n;
                              });
   if (it != regions_.end() && (*it)->name == name) return **it;
+  // A region first seen now knows nothing before first_minute (PrefixCounts answers "no data"
+  // outside its range).
   it = regions_.insert(it, std::make_unique<Region>(name, first_minute, slice_target_));
-  // A region first seen now knows nothing before first_minute; its settled series is empty up to
-  // the settled end (PrefixCounts answers "no data" outside its range).
+  regions_changed_ = true;
   return **it;
 }
 
-void StoreCounts::SetTail(std::map<std::string, slo::BucketSeries>& read, int64_t begin,
-                          int64_t end) {
-  std::vector<const slo::BucketSeries*> parts;
-  std::vector<slo::BucketSeries> tails;
-  tails.reserve(regions_.size());
+void StoreCounts::Replace(const RegionMap& read, int64_t from, int64_t end) {
+  for (const auto& [name, series] : read) RegionNamed(name, from);
+  auto rewind = [&](Region& r) {
+    if (from <= r.counts.first_minute()) {
+      r.counts = slo::PrefixCounts(from, slice_target_);
+    } else {
+      r.counts.Truncate(from);
+    }
+  };
+  for (auto& region : regions_) rewind(*region);
+  rewind(*summed_);
+  std::vector<const slo::BucketSeries*> per_region;
+  per_region.reserve(regions_.size());
   for (auto& region : regions_) {
-    slo::BucketSeries t;
-    t.first_minute = begin;
     auto it = read.find(region->name);
-    for (int64_t m = begin; m < end; ++m) {
-      t.buckets.push_back(it == read.end() ? slo::Bucket::NoData() : it->second.At(m));
-    }
-    region->tail = slo::PrefixCounts::Build(t, slice_target_);
-    tails.push_back(std::move(t));
+    per_region.push_back(it == read.end() ? nullptr : &it->second);
   }
-  for (const auto& t : tails) parts.push_back(&t);
-  // Every tail spans [begin, end), so their sum does too.
-  summed_->tail = parts.empty() ? slo::PrefixCounts(begin, slice_target_)
-                                : slo::PrefixCounts::Build(slo::SumSeries(parts), slice_target_);
-}
-
-void StoreCounts::RebuildGlobal() {
-  std::vector<const slo::CountSource*> sources;
-  for (const auto& r : regions_) sources.push_back(r.get());
-  global_ = std::make_unique<slo::GlobalCounts>(std::move(sources), summed_.get());
-}
-
-core::Status StoreCounts::Backfill(store::Reader& reader, int64_t end, int64_t needed) {
-  const int64_t begin = end - needed;
-  const int64_t settled_end = std::max(begin, end - CeilMinutes(options_.settle));
-  ASSIGN_OR_RETURN(RegionMap read, ReadSloBuckets(reader, rule_, begin, end, options_.backfill));
-  // The tail is always re-read raw, like every incremental read (the rollup path cannot serve
-  // latency, and raw is what later cycles compare against).
-  if (options_.backfill != ReadPath::kRaw && settled_end < end) {
-    ASSIGN_OR_RETURN(RegionMap tail, ReadSloBuckets(reader, rule_, settled_end, end));
-    for (auto& [name, series] : tail) {
-      auto& dst = read[name];
-      if (dst.buckets.empty()) dst = EmptySeries(begin, end - begin);
-      std::copy(series.buckets.begin(), series.buckets.end(),
-                dst.buckets.begin() + (settled_end - begin));
-    }
-  }
-  regions_.clear();
-  summed_ = std::make_unique<Region>("", begin, slice_target_);
-  for (auto& [name, series] : read) {
-    Region& r = RegionNamed(name, begin);
-    r.settled = slo::PrefixCounts(begin, slice_target_);
-    for (int64_t m = begin; m < settled_end; ++m) r.settled.Append(series.At(m));
-  }
-  for (int64_t m = begin; m < settled_end; ++m) {
+  for (int64_t m = from; m < end; ++m) {
     slo::Bucket sum;
-    for (auto& [name, series] : read) {
-      slo::Bucket b = series.At(m);
+    for (size_t i = 0; i < regions_.size(); ++i) {
+      const slo::Bucket b = per_region[i] ? per_region[i]->At(m) : slo::Bucket::NoData();
+      regions_[i]->counts.Append(b);
       if (!b.has_data) continue;
       sum.has_data = true;
       sum.good += b.good;
       sum.total += b.total;
     }
-    summed_->settled.Append(sum);
+    summed_->counts.Append(sum);
   }
-  SetTail(read, settled_end, end);
-  RebuildGlobal();
-  settled_end_ = settled_end;
-  end_minute_ = end;
-  last_read_minutes_ = end - begin;
-  initialized_ = true;
-  return core::Status::Ok();
+  if (regions_changed_ || !global_) {
+    std::vector<const slo::CountSource*> sources;
+    for (const auto& r : regions_) sources.push_back(&r->counts);
+    global_ = std::make_unique<slo::GlobalCounts>(std::move(sources), &summed_->counts);
+    regions_changed_ = false;
+  }
 }
 
 void StoreCounts::Trim(int64_t needed) {
-  // Keep memory proportional to the needed span: once the settled series holds twice what is
-  // needed (and at least a day more), copy the needed part into fresh prefix counts. Each minute
-  // is copied at most once per `needed` minutes appended, so the cost is O(1) amortized.
-  const int64_t keep_from = settled_end_ - needed;
+  // Keep memory proportional to the needed span: once a series holds twice what is needed (and
+  // at least a day more), copy the needed part into fresh prefix counts. Each minute is copied
+  // at most once per `needed` minutes appended, so the cost is O(1) amortized.
+  const int64_t keep_from = end_minute_ - needed;
   auto trim = [&](slo::PrefixCounts& p) {
     if (keep_from - p.first_minute() < std::max<int64_t>(needed, kSliceMinutes)) return;
     slo::PrefixCounts fresh(keep_from, slice_target_);
@@ -493,39 +522,89 @@ void StoreCounts::Trim(int64_t needed) {
     }
     p = std::move(fresh);
   };
-  for (auto& r : regions_) trim(r->settled);
-  trim(summed_->settled);
+  for (auto& r : regions_) trim(r->counts);
+  trim(summed_->counts);
 }
 
 core::Status StoreCounts::Update(store::Reader& reader, core::Timestamp now) {
   const int64_t end_now = slo::MinuteOf(now);
   ASSIGN_OR_RETURN(int64_t needed, NeededMinutes(rule_.spec, now, options_.max_window));
-  const int64_t settle = CeilMinutes(options_.settle);
-  if (!initialized_ || end_now - settled_end_ > needed + settle) {
-    return Backfill(reader, end_now, needed);
+
+  // What changed since the last Update, asked before any read: a commit racing with the reads
+  // below is reported again next time.
+  uint64_t cursor = cursor_;
+  auto changes = reader.ChangesSince(&cursor);
+  if (!changes.ok() && changes.status().code() != core::StatusCode::kUnimplemented) {
+    return changes.status();
   }
-  const int64_t end = std::max(end_now, settled_end_);
-  const int64_t new_settled = std::max(settled_end_, end - settle);
-  ASSIGN_OR_RETURN(RegionMap read, ReadSloBuckets(reader, rule_, settled_end_, end));
-  for (auto& [name, series] : read) RegionNamed(name, settled_end_);
-  for (int64_t m = settled_end_; m < new_settled; ++m) {
-    slo::Bucket sum;
-    for (auto& region : regions_) {
-      auto it = read.find(region->name);
-      slo::Bucket b = it == read.end() ? slo::Bucket::NoData() : it->second.At(m);
-      region->settled.Append(b);
-      if (!b.has_data) continue;
-      sum.has_data = true;
-      sum.good += b.good;
-      sum.total += b.total;
+  const bool tracked = changes.ok();
+  bool rebuild = !initialized_ || end_now - end_minute_ > needed ||
+                 (tracked && changes->oldest_appended_ms == store::StoreChanges::kUnknown);
+
+  // The series behind the selectors, resolved again only when the store's series changed.
+  std::vector<ResolvedSelector> resolved;
+  bool re_resolved = false;
+  if (tracked && (!resolved_ || changes->series_generation != series_generation_)) {
+    ASSIGN_OR_RETURN(std::vector<std::vector<store::Matcher>> selectors, RawSelectors(rule_));
+    for (auto& matchers : selectors) {
+      ResolvedSelector r;
+      auto series = reader.ResolveSeries(matchers);
+      if (!series.ok()) return series.status();
+      r.matchers = std::move(matchers);
+      r.series = std::move(*series);
+      for (const store::SeriesRef& ref : r.series) r.ids.push_back(ref.id);
+      resolved.push_back(std::move(r));
     }
-    summed_->settled.Append(sum);
+    // A series that is gone (deleted) took counted samples with it: count everything again.
+    if (resolved_ && !rebuild) {
+      for (size_t i = 0; i < resolved.size() && i < resolved_->size(); ++i) {
+        std::vector<uint64_t> now_ids = resolved[i].ids, before = (*resolved_)[i].ids;
+        std::sort(now_ids.begin(), now_ids.end());
+        std::sort(before.begin(), before.end());
+        if (!std::includes(now_ids.begin(), now_ids.end(), before.begin(), before.end())) {
+          rebuild = true;
+        }
+      }
+    }
+    re_resolved = true;
   }
-  last_read_minutes_ = end - settled_end_;
-  settled_end_ = new_settled;
+  const std::vector<ResolvedSelector>* ids =
+      !tracked ? nullptr : re_resolved ? &resolved : resolved_.get();
+
+  int64_t from, end;
+  RegionMap read;
+  if (rebuild) {
+    end = end_now;
+    from = end - needed;
+    ASSIGN_OR_RETURN(read, ReadBuckets(reader, rule_, from, end, options_.backfill,
+                                       options_.backfill == ReadPath::kRaw ? ids : nullptr));
+    regions_.clear();
+    summed_ = std::make_unique<Region>("", from, slice_target_);
+    global_.reset();
+  } else {
+    end = std::max(end_now, end_minute_);
+    if (!tracked) {
+      from = end_minute_ - CeilMinutes(options_.settle);
+    } else if (changes->oldest_appended_ms == store::StoreChanges::kNothingAppended) {
+      from = end_minute_;
+    } else {
+      from = std::min(end_minute_, MinuteOfMs(changes->oldest_appended_ms));
+    }
+    from = std::max(from, first_minute());  // earlier minutes are outside every window kept
+    ASSIGN_OR_RETURN(read, ReadBuckets(reader, rule_, from, end, ReadPath::kRaw, ids));
+  }
+  // Every read succeeded: from here on nothing fails.
+  Replace(read, from, end);
   end_minute_ = end;
-  SetTail(read, new_settled, end);
-  RebuildGlobal();
+  last_read_minutes_ = end - from;
+  initialized_ = true;
+  if (tracked) {
+    cursor_ = cursor;
+    series_generation_ = changes->series_generation;
+    if (re_resolved) {
+      resolved_ = std::make_unique<std::vector<ResolvedSelector>>(std::move(resolved));
+    }
+  }
   Trim(needed);
   return core::Status::Ok();
 }

@@ -2,11 +2,15 @@
 // to date across evaluations.
 //
 //  - ReadSloBuckets: the buckets of one SLO over a range of minutes, per region, straight from
-//    the store (a pure read; used for the backfill and for every incremental read).
+//    the store (a pure read).
 //  - StoreCounts: one SLO's running prefix counts (slo::PrefixCounts per region plus their
 //    per-minute sum for region="global"), backfilled once over the SLO's window and then
-//    advanced each evaluation by reading only the minutes completed since the last one plus a
-//    short re-read "tail" for late samples (see StoreCountsOptions::settle).
+//    advanced each evaluation by reading only what changed: the minutes completed since the last
+//    one, plus any earlier minute the store received samples for since (late data, e.g. an
+//    agent replaying an hour of backlog), which is truncated off and counted again. The store
+//    says which (store::Reader::ChangesSince), and the SLO's selectors are resolved to series ids
+//    once and again only when the store's series change, so a cycle with nothing late reads one
+//    minute of known series from the store's memory.
 //
 // How each SLI kind is read (SliSource in rules/rules.h says which fields apply):
 //  - probe availability: probe_success series split by `region_label` and by `location`; the
@@ -55,16 +59,13 @@ enum class ReadPath {
 };
 
 struct StoreCountsOptions {
-  // Late data: the store accepts samples up to its out-of-order window (2 h by default) behind its
-  // newest sample, so a minute can still change after it ended. The last `settle` of completed
-  // minutes (the "tail") is re-read from the store on every Update and kept apart from the
-  // settled prefix counts; a minute enters the prefix counts only once it is `settle` old, and
-  // never changes after that. 5 minutes covers an agent's normal send delay (batches every few
-  // seconds, retries within a minute or two) at the cost of re-reading 5 minutes per SLO per
-  // cycle. Samples arriving later than `settle` after their minute are stored but not counted
-  // until the SLO is rebuilt (a rule reload that changes it, or a restart); set `settle` to the
-  // store's out-of-order window (2h) to make every count exact, at 24x the per-cycle read.
-  // Rounded up to whole minutes; 0 makes every completed minute final at once.
+  // Late data, for a Reader that does not report changes (Reader::ChangesSince is
+  // UNIMPLEMENTED): the store accepts samples up to its out-of-order window (2 h by default)
+  // behind its newest sample, so a minute can still change after it was counted. Without the
+  // store's report, every Update re-reads the last `settle` of counted minutes; later samples are
+  // then stored but not counted until the SLO is rebuilt. With the report (the RocksDB store),
+  // this is unused: every late sample is counted at the next Update, whatever its age.
+  // Rounded up to whole minutes.
   core::Duration settle = core::Duration::Minutes(5);
   // How the first Update (and a rebuild after a long pause) reads the window.
   ReadPath backfill = ReadPath::kRaw;
@@ -97,6 +98,8 @@ core::Result<int64_t> NeededMinutes(const slo::SloSpec& spec, core::Timestamp no
 //   for (size_t i = 0; i < counts.size(); ++i)
 //     EvaluateSlo(rule.spec, counts.region_name(i), counts.region(i), now);
 //   EvaluateSlo(rule.spec, "global", counts.global(), now);
+struct ResolvedSelector;  // defined in store_counts.cc
+
 class StoreCounts {
  public:
   // REQUIRES: slo::ValidateSlo(rule.spec) is OK.
@@ -106,53 +109,56 @@ class StoreCounts {
   StoreCounts& operator=(const StoreCounts&) = delete;
 
   // Brings the counts up to the minute before MinuteOf(now). The first call (or one after a pause
-  // longer than the needed span) reads the whole needed span with options.backfill; later calls
-  // read [settled end, MinuteOf(now)) raw: the tail again plus the minutes completed since.
-  // A `now` earlier than a previous one re-reads the tail only. On error the counts are as before
-  // the call. Errors: the reader's, and as NeededMinutes.
+  // longer than the needed span, or when the store cannot say what changed since the last call,
+  // or when a counted series was deleted) reads the whole needed span with options.backfill.
+  // Later calls read raw, from the oldest minute the store received samples for since the last
+  // call (at most the previous end) to MinuteOf(now), and replace those minutes. A `now` earlier
+  // than a previous one only picks up late samples. On error the counts are as before the call.
+  // Errors: the reader's, and as NeededMinutes.
   core::Status Update(store::Reader& reader, core::Timestamp now);
 
   const SloRule& rule() const { return rule_; }
   // Regions, sorted by name: rule.spec.regions, or every region seen since the backfill.
   size_t size() const { return regions_.size(); }
   const std::string& region_name(size_t i) const;
-  // Counts of region i: settled prefix counts plus the tail. Each query costs O(1) in the window
-  // length (at most `settle` minutes are summed). Valid until the next Update.
+  // Counts of region i; each query costs O(1) in the window length. Valid until the next Update.
   const slo::CountSource& region(size_t i) const;
   // Counts for region="global" (events summed over regions, slices from the per-minute sum).
   const slo::CountSource& global() const;
 
-  // Minutes before this are final; [settled_end(), end_minute()) is the re-read tail.
-  int64_t settled_end() const { return settled_end_; }
   // The first minute the counts hold (the backfill start, later the trim point).
   int64_t first_minute() const;
   // One past the last minute counted (MinuteOf(now) of the last Update); 0 before the first.
   int64_t end_minute() const { return end_minute_; }
   bool initialized() const { return initialized_; }
-  // Minutes read from the store by the last Update (per region: the span re-read).
+  // Minutes read from the store by the last Update (per region): the new minutes plus the late
+  // ones re-read; the whole span for a backfill.
   int64_t last_read_minutes() const { return last_read_minutes_; }
   // Approximate heap bytes of the prefix counts.
   size_t MemoryBytes() const;
 
-  struct Region;  // defined in store_counts.cc
-
  private:
-  core::Status Backfill(store::Reader& reader, int64_t end, int64_t needed);
+  struct Region;
   Region& RegionNamed(const std::string& name, int64_t first_minute);
-  void SetTail(std::map<std::string, slo::BucketSeries>& tail, int64_t begin, int64_t end);
-  void RebuildGlobal();
+  // Truncates every region (and the sum) back to `from` and appends `read` over [from, end).
+  void Replace(const std::map<std::string, slo::BucketSeries>& read, int64_t from, int64_t end);
   void Trim(int64_t needed);
 
   SloRule rule_;
   StoreCountsOptions options_;
   double slice_target_;
   bool initialized_ = false;
-  int64_t settled_end_ = 0;
   int64_t end_minute_ = 0;
   int64_t last_read_minutes_ = 0;
   std::vector<std::unique_ptr<Region>> regions_;  // sorted by name; stable addresses
+  bool regions_changed_ = false;
   std::unique_ptr<Region> summed_;                // the per-minute sum of the regions
   std::unique_ptr<slo::GlobalCounts> global_;
+  // Change tracking (when the reader supports it): the ChangesSince cursor of the last Update,
+  // the series generation the selectors were resolved at, and what they resolved to.
+  uint64_t cursor_ = 0;
+  uint64_t series_generation_ = 0;
+  std::unique_ptr<std::vector<ResolvedSelector>> resolved_;
 };
 
 }  // namespace nines::rules

@@ -90,9 +90,16 @@ void PrefixCounts::Append(const Bucket& in) {
   prefix_.push_back(c);
 }
 
+void PrefixCounts::Truncate(int64_t end_minute) {
+  const int64_t keep = std::max<int64_t>(end_minute - first_minute_, 0) + 1;
+  if (keep < static_cast<int64_t>(prefix_.size())) prefix_.resize(static_cast<size_t>(keep));
+}
+
 PrefixCounts::Cumulative PrefixCounts::At(int64_t minute) const {
   int64_t i = std::clamp<int64_t>(minute - first_minute_, 0,
                                   static_cast<int64_t>(prefix_.size()) - 1);
+  // prefix_[0] is all zero: not reading it saves a cache miss for "since the first minute".
+  if (i == 0) return Cumulative();
   return prefix_[static_cast<size_t>(i)];
 }
 

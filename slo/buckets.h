@@ -97,6 +97,10 @@ class PrefixCounts final : public CountSource {
   // Appends the next minute (end_minute()). REQUIRES: b.good <= b.total, b.good >= 0, and
   // no counts when !b.has_data (checked by ValidateBucket; violations are clamped).
   void Append(const Bucket& b);
+  // Drops the minutes at and after `end_minute`, so that they can be appended again (a minute
+  // whose samples changed after it was counted). O(1). REQUIRES: first_minute() <= end_minute.
+  // An end_minute at or after end_minute() changes nothing.
+  void Truncate(int64_t end_minute);
 
   WindowCounts Counts(int64_t begin_minute, int64_t end_minute) const override;
 

@@ -697,6 +697,17 @@ class SeriesTable {
 
 }  // namespace
 
+core::Result<StoreChanges> Reader::ChangesSince(uint64_t*) {
+  return core::UnimplementedError("this reader does not track changes");
+}
+core::Result<std::vector<SeriesRef>> Reader::ResolveSeries(const std::vector<Matcher>&) {
+  return core::UnimplementedError("this reader does not resolve series ids");
+}
+core::Result<std::vector<std::vector<core::Sample>>> Reader::SamplesOf(
+    const std::vector<uint64_t>&, int64_t, int64_t) {
+  return core::UnimplementedError("this reader does not read by series id");
+}
+
 class RocksDbStore final : public Store {
  public:
   RocksDbStore(StoreOptions options, core::Clock& clock)
@@ -721,6 +732,11 @@ class RocksDbStore final : public Store {
   using Reader::Aggregate;
   core::Result<WindowAggregate> Aggregate(const core::Labels& series, int64_t start_ms,
                                           int64_t end_ms, Fields fields) override;
+  core::Result<StoreChanges> ChangesSince(uint64_t* cursor) override;
+  core::Result<std::vector<SeriesRef>> ResolveSeries(const std::vector<Matcher>& matchers) override;
+  core::Result<std::vector<std::vector<core::Sample>>> SamplesOf(const std::vector<uint64_t>& ids,
+                                                                 int64_t mint_ms,
+                                                                 int64_t maxt_ms) override;
   core::Result<int64_t> DeleteSeries(const std::vector<Matcher>& matchers) override;
   core::Status EnforceRetention() override;
   core::Status Flush() override;
@@ -876,6 +892,16 @@ class RocksDbStore final : public Store {
   std::atomic<int64_t> raw_read_cutoff_{INT64_MIN};
   int64_t head_samples_ = 0;
   uint64_t log_bytes_since_checkpoint_ = 0;
+  // For ChangesSince. Commits that stored samples are numbered 1, 2, ... (appended_commits_ is
+  // the last); appended_ holds, for suffix minima, (commit, minute of its oldest sample) with
+  // both strictly increasing: the oldest minute committed after commit c is that of the first
+  // entry past c. At most kMaxAppendedEntries (one per distinct minute; in-order data adds one
+  // a minute): dropping the front forgets commits up to appended_known_from_.
+  static constexpr size_t kMaxAppendedEntries = 1 << 16;
+  uint64_t appended_commits_ = 0;
+  uint64_t appended_known_from_ = 0;  // ChangesSince knows every commit after this
+  std::deque<std::pair<uint64_t, int64_t>> appended_;
+  uint64_t series_generation_ = 0;  // bumped by every series created or deleted
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;
@@ -1197,6 +1223,7 @@ core::Status RocksDbStore::Recover() {
 }
 
 void RocksDbStore::IndexLocked(const std::shared_ptr<MemSeries>& s) {
+  ++series_generation_;
   if (s->encoded_labels.empty()) s->encoded_labels = keys_.Add(EncodeLabels(s->labels));
   s->utf8_values = std::all_of(s->labels.begin(), s->labels.end(), [](const core::Label& l) {
     return internal::IsValidUtf8(l.value);
@@ -1212,6 +1239,7 @@ void RocksDbStore::IndexLocked(const std::shared_ptr<MemSeries>& s) {
 }
 
 void RocksDbStore::UnindexLocked(const std::shared_ptr<MemSeries>& s) {
+  ++series_generation_;
   by_hash_.Erase(s->labels.Hash(), s.get());
   live_.back()->live_index = s->live_index;
   live_[s->live_index] = live_.back();
@@ -1411,12 +1439,24 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
   for (auto& s : created) IndexLocked(s);
   if (!accepted.empty()) ++next_seq_;
   int64_t batch_max_t = max_t_;
+  int64_t batch_min_t = INT64_MAX;
   for (const Accepted& a : accepted) {
     a.series->HeadInsert(a.t, a.v);
     a.series->dirty = true;
     batch_max_t = std::max(batch_max_t, a.t);
+    batch_min_t = std::min(batch_min_t, a.t);
   }
   max_t_ = batch_max_t;
+  if (!accepted.empty()) {
+    const uint64_t commit = ++appended_commits_;
+    const int64_t minute = FloorTo(batch_min_t, kMinuteMs);
+    while (!appended_.empty() && appended_.back().second >= minute) appended_.pop_back();
+    appended_.emplace_back(commit, minute);
+    if (appended_.size() > kMaxAppendedEntries) {
+      appended_known_from_ = appended_.front().first;
+      appended_.pop_front();
+    }
+  }
   result.appended = static_cast<int64_t>(accepted.size());
   head_samples_ += result.appended;
   log_bytes_since_checkpoint_ += record.size();
@@ -1961,6 +2001,71 @@ core::Result<std::vector<std::string>> RocksDbStore::LabelValues(std::string_vie
   auto it = postings_.find(name);
   if (it == postings_.end()) return out;
   for (const auto& [value, ids] : it->second) out.push_back(value);
+  return out;
+}
+
+core::Result<StoreChanges> RocksDbStore::ChangesSince(uint64_t* cursor) {
+  std::shared_lock lock(mu_);
+  StoreChanges out;
+  out.series_generation = series_generation_;
+  if (*cursor < appended_known_from_ || *cursor > appended_commits_) {
+    out.oldest_appended_ms = StoreChanges::kUnknown;  // before what we remember, or not ours
+  } else {
+    auto it = std::upper_bound(
+        appended_.begin(), appended_.end(), *cursor,
+        [](uint64_t c, const std::pair<uint64_t, int64_t>& e) { return c < e.first; });
+    if (it != appended_.end()) out.oldest_appended_ms = it->second;
+  }
+  *cursor = appended_commits_;
+  return out;
+}
+
+core::Result<std::vector<SeriesRef>> RocksDbStore::ResolveSeries(
+    const std::vector<Matcher>& matchers) {
+  std::shared_lock lock(mu_);
+  std::vector<SeriesRef> out;
+  for (const auto& s : MatchLocked(matchers)) out.push_back({s->id, s->labels});
+  return out;
+}
+
+core::Result<std::vector<std::vector<core::Sample>>> RocksDbStore::SamplesOf(
+    const std::vector<uint64_t>& ids, int64_t mint_ms, int64_t maxt_ms) {
+  std::vector<std::vector<core::Sample>> out(ids.size());
+  const int64_t to = maxt_ms == INT64_MAX ? INT64_MAX : maxt_ms + 1;
+  std::vector<std::pair<size_t, Snapshot>> slow;  // series with settled samples in range
+  {
+    std::shared_lock lock(mu_);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto it = by_id_.find(ids[i]);
+      if (it == by_id_.end()) continue;
+      const MemSeries& s = *it->second;
+      if (s.has_settled && s.settled_max_t >= mint_ms) {
+        slow.emplace_back(i, SnapshotLocked(s, mint_ms, maxt_ms));
+        continue;
+      }
+      // Nothing settled at or after mint: the range is all in the head (the fast path for reads
+      // within the out-of-order window). Recent ranges are found by walking back from the newest
+      // sample, which touches only the head's last block; longer ones by binary search.
+      if (s.head.empty() || s.head.back().timestamp_ms < mint_ms) continue;
+      auto lo = s.head.end();
+      for (int steps = 0; lo != s.head.begin() && (lo - 1)->timestamp_ms >= mint_ms; --lo) {
+        if (++steps > 16) {
+          lo = std::lower_bound(s.head.begin(), lo, mint_ms, [](const core::Sample& x, int64_t t) {
+            return x.timestamp_ms < t;
+          });
+          break;
+        }
+      }
+      auto hi = std::upper_bound(lo, s.head.end(), maxt_ms, [](int64_t t, const core::Sample& x) {
+        return t < x.timestamp_ms;
+      });
+      out[i].assign(lo, hi);
+    }
+  }
+  const int64_t cutoff = raw_read_cutoff_.load(std::memory_order_relaxed);
+  for (auto& [i, snap] : slow) {
+    RETURN_IF_ERROR(ReadRaw(snap, mint_ms, to, cutoff, &out[i], nullptr));
+  }
   return out;
 }
 

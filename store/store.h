@@ -111,6 +111,28 @@ struct SeriesSamples {
   std::vector<core::Sample> samples;  // ascending by timestamp
 };
 
+// A series with its id in the store (Reader::ResolveSeries). The id is assigned when the series
+// is created and never reused; it names the series until DeleteSeries removes it.
+struct SeriesRef {
+  uint64_t id = 0;
+  core::Labels labels;
+};
+
+// What changed in the store since a reader's cursor (Reader::ChangesSince).
+struct StoreChanges {
+  // Changes whenever a series is created or deleted: while it stays the same, ResolveSeries
+  // returns the same series for the same matchers.
+  uint64_t series_generation = 0;
+  // The start of the minute holding the oldest sample committed after the cursor (duplicates
+  // and rejected samples are not committed): every sample stored since is at or after it.
+  // kNothingAppended when no sample was committed since; kUnknown when the store no longer
+  // remembers that far back (a cursor from before the store opened, or one so old that the
+  // store dropped its record): then any sample may have changed.
+  int64_t oldest_appended_ms = kNothingAppended;
+  static constexpr int64_t kNothingAppended = std::numeric_limits<int64_t>::max();
+  static constexpr int64_t kUnknown = std::numeric_limits<int64_t>::min();
+};
+
 class Reader {
  public:
   virtual ~Reader() = default;
@@ -142,6 +164,29 @@ class Reader {
                                           int64_t end_ms) {
     return Aggregate(series, start_ms, end_ms, Fields::kAll);
   }
+
+  // Incremental reads, for readers that keep state derived from the store across calls (the SLO
+  // evaluator): resolve matchers to series ids once, read known ids directly, and learn which
+  // past minutes changed since the last call. A Reader that does not support them returns
+  // UNIMPLEMENTED from each (the default), and callers fall back to Select.
+
+  // What changed since `*cursor` (0 at first), and moves `*cursor` to now. Call it before the
+  // reads it guards: a commit racing with them is then reported again by the next call.
+  // Example:
+  //   uint64_t cursor = 0;
+  //   ... each cycle:
+  //   ASSIGN_OR_RETURN(StoreChanges c, reader.ChangesSince(&cursor));
+  //   if (c.series_generation != generation) { re-resolve with ResolveSeries }
+  //   re-read from min(c.oldest_appended_ms, the end of the last read) with SamplesOf
+  virtual core::Result<StoreChanges> ChangesSince(uint64_t* cursor);
+  // Every series matching all `matchers`, with or without samples, sorted by labels.
+  virtual core::Result<std::vector<SeriesRef>> ResolveSeries(const std::vector<Matcher>& matchers);
+  // The samples of each series in `ids` in [mint_ms, maxt_ms] (inclusive), ascending by time:
+  // one vector per id, in the order of `ids` (empty for an id that no longer exists). Cheaper
+  // than Select: no matching, no labels, and a range within the out-of-order window is read from
+  // memory only.
+  virtual core::Result<std::vector<std::vector<core::Sample>>> SamplesOf(
+      const std::vector<uint64_t>& ids, int64_t mint_ms, int64_t maxt_ms);
 };
 
 // Retention is measured against the newest sample in the store, not the wall clock.

@@ -127,7 +127,77 @@ TEST_F(StoreCountsTest, CountersAreSummedAsPerSeriesIncreasesWithResets) {
   EXPECT_EQ(read->at("eu").At(M + 1), Bucket::Events(15, 15));
 }
 
-TEST_F(StoreCountsTest, LateSampleWithinSettleChangesItsMinuteLaterOnesDoNot) {
+// The store's reads without its change tracking and series ids (as a Reader that does not
+// implement them): StoreCounts then re-reads a `settle` tail every Update.
+class UntrackedReader final : public store::Reader {
+ public:
+  explicit UntrackedReader(store::Reader& r) : r_(r) {}
+  core::Result<std::vector<core::Labels>> Series(const std::vector<store::Matcher>& m, int64_t a,
+                                                 int64_t b) override {
+    return r_.Series(m, a, b);
+  }
+  core::Result<std::vector<store::SeriesSamples>> Select(const std::vector<store::Matcher>& m,
+                                                         int64_t a, int64_t b) override {
+    return r_.Select(m, a, b);
+  }
+  core::Result<std::vector<std::string>> LabelNames() override { return r_.LabelNames(); }
+  core::Result<std::vector<std::string>> LabelValues(std::string_view n) override {
+    return r_.LabelValues(n);
+  }
+  using store::Reader::Aggregate;
+  core::Result<store::WindowAggregate> Aggregate(const core::Labels& s, int64_t a, int64_t b,
+                                                 Fields f) override {
+    return r_.Aggregate(s, a, b, f);
+  }
+
+ private:
+  store::Reader& r_;
+};
+
+TEST_F(StoreCountsTest, LateSamplesOfAnyAgeAreCountedAtTheNextUpdate) {
+  auto a = Probe("eu-west-1", "a");
+  auto b = Probe("eu-west-1", "b");
+  store_.Write(PerMinute(a, M, M + 120, [](int64_t) { return 1.0; }));
+  store_.Write(PerMinute(b, M, M + 120, [](int64_t) { return 1.0; }));
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  StoreCounts counts(rule, {});
+  ASSERT_TRUE(counts.Update(*store_, AtMinute(M + 120, 1)).ok());
+  EXPECT_EQ(counts.region(0).Counts(M, M + 120).good, 120);
+  // Each cycle with nothing late reads just the minute that completed.
+  store_.Write(PerMinute(a, M + 120, M + 121, [](int64_t) { return 1.0; }));
+  store_.Write(PerMinute(b, M + 120, M + 121, [](int64_t) { return 1.0; }));
+  ASSERT_TRUE(counts.Update(*store_, AtMinute(M + 121, 1)).ok());
+  EXPECT_EQ(counts.last_read_minutes(), 1);
+  ASSERT_TRUE(counts.Update(*store_, AtMinute(M + 121, 40)).ok());  // same minute: nothing
+  EXPECT_EQ(counts.last_read_minutes(), 0);
+  // An agent replays an hour of backlog: both locations failed in minute 60, and a third
+  // location (a new series) reports minutes 58-62, all failed.
+  auto c = Probe("eu-west-1", "c");
+  std::vector<std::pair<core::Labels, core::Sample>> late = {
+      {a, {MinuteMs(M + 60) + 45'000, 0.0}}, {b, {MinuteMs(M + 60) + 50'000, 0.0}}};
+  auto from_c = PerMinute(c, M + 58, M + 63, [](int64_t) { return 0.0; });
+  late.insert(late.end(), from_c.begin(), from_c.end());
+  store_.Write(late);
+  ASSERT_TRUE(counts.Update(*store_, AtMinute(M + 122, 1)).ok());
+  EXPECT_EQ(counts.last_read_minutes(), 122 - 58);  // from the oldest late minute
+  // Minute 60: 3 of 3 failed; 58, 59, 61, 62: 1 of 3 (c) failed, a majority is fine.
+  EXPECT_EQ(counts.region(0).Counts(M + 60, M + 61), slo::PrefixCounts::Build(
+      {M + 60, {Bucket::Events(0, 1)}}, 0.998).Counts(M + 60, M + 61));
+  EXPECT_EQ(counts.region(0).Counts(M, M + 121).good, 120);
+  EXPECT_EQ(counts.global().Counts(M, M + 121).good, 120);
+  EXPECT_EQ(counts.region(0).Counts(M + 121, M + 122).covered, 0);  // minute 121: no sample yet
+  // Exactly what a fresh backfill counts.
+  StoreCounts fresh(rule, {});
+  ASSERT_TRUE(fresh.Update(*store_, AtMinute(M + 122, 1)).ok());
+  EXPECT_EQ(counts.region(0).Counts(M, M + 122), fresh.region(0).Counts(M, M + 122));
+  EXPECT_EQ(counts.global().Counts(M, M + 122), fresh.global().Counts(M, M + 122));
+  // And the next cycle is back to one minute.
+  store_.Write(PerMinute(a, M + 121, M + 122, [](int64_t) { return 1.0; }));
+  ASSERT_TRUE(counts.Update(*store_, AtMinute(M + 123, 1)).ok());
+  EXPECT_EQ(counts.last_read_minutes(), 2);  // minute 121 got a sample; 122 completed
+}
+
+TEST_F(StoreCountsTest, WithoutChangeTrackingTheSettleTailIsReRead) {
   auto a = Probe("eu-west-1", "a");
   auto b = Probe("eu-west-1", "b");
   // Location a reports minutes 0-19 good; b reports 0-19 good except minute 17 arrives late.
@@ -137,18 +207,18 @@ TEST_F(StoreCountsTest, LateSampleWithinSettleChangesItsMinuteLaterOnesDoNot) {
   StoreCountsOptions options;
   options.settle = Duration::Minutes(5);
   StoreCounts counts(rule, options);
-  ASSERT_TRUE(counts.Update(*store_, AtMinute(M + 20, 1)).ok());
-  EXPECT_EQ(counts.settled_end(), M + 15);
+  UntrackedReader reader(*store_);
+  ASSERT_TRUE(counts.Update(reader, AtMinute(M + 20, 1)).ok());
   EXPECT_EQ(counts.end_minute(), M + 20);
   EXPECT_EQ(counts.region(0).Counts(M, M + 20).good, 20);
-  // Late failures: minute 17 (inside the settle tail) and minute 10 (already settled). A second
+  // Late failures: minute 17 (inside the settle tail) and minute 10 (before it). A second
   // failing probe in a minute where a succeeded too: a and b each fail in minute 17 -> 2 of 2.
   store_.Write({{a, {MinuteMs(M + 17) + 45'000, 0.0}}, {b, {MinuteMs(M + 17) + 50'000, 0.0}},
                 {a, {MinuteMs(M + 10) + 45'000, 0.0}}, {b, {MinuteMs(M + 10) + 50'000, 0.0}}});
-  ASSERT_TRUE(counts.Update(*store_, AtMinute(M + 21, 1)).ok());
+  ASSERT_TRUE(counts.Update(reader, AtMinute(M + 21, 1)).ok());
   EXPECT_EQ(counts.last_read_minutes(), 6);  // the 5-minute tail plus the one new minute
   EXPECT_EQ(counts.region(0).Counts(M + 17, M + 18).good, 0);  // changed: bad now
-  EXPECT_EQ(counts.region(0).Counts(M + 10, M + 11).good, 1);  // settled: unchanged
+  EXPECT_EQ(counts.region(0).Counts(M + 10, M + 11).good, 1);  // before the tail: unchanged
   EXPECT_EQ(counts.region(0).Counts(M + 20, M + 21).covered, 0);  // minute 20: no sample yet
   EXPECT_EQ(counts.global().Counts(M, M + 21).good, 19);
   // The read itself sees both (a rebuild counts the late minute 10 too).
@@ -158,41 +228,79 @@ TEST_F(StoreCountsTest, LateSampleWithinSettleChangesItsMinuteLaterOnesDoNot) {
 }
 
 TEST_F(StoreCountsTest, IncrementalUpdatesEqualOneBackfill) {
-  // Random probe data over 6 hours for two regions with gaps, evaluated every minute with a
-  // settle of 3 minutes; data for each minute arrives up to 2 minutes late.
-  std::mt19937 rng(42);
-  std::vector<core::Labels> series = {Probe("eu", "a"), Probe("eu", "b"), Probe("eu", "c"),
-                                      Probe("us", "a")};
-  const int64_t n = 360;
-  std::vector<std::vector<std::pair<core::Labels, core::Sample>>> by_minute(n + 3);
-  for (int64_t i = 0; i < n; ++i) {
-    for (const auto& s : series) {
-      if (rng() % 10 == 0) continue;  // a gap
-      const double v = rng() % 4 == 0 ? 0.0 : 1.0;
-      by_minute[i + rng() % 3].push_back({s, {MinuteMs(M + i) + 30'000, v}});
-    }
-  }
-  SloRule rule = ProbeRule("api", R"({probe="api"})");
-  StoreCountsOptions options;
-  options.settle = Duration::Minutes(3);
-  StoreCounts counts(rule, options);
-  for (int64_t i = 0; i <= n + 2; ++i) {
-    if (!by_minute[i].empty()) store_.Write(by_minute[i]);
-    ASSERT_TRUE(counts.Update(*store_, AtMinute(M + i + 1, 0)).ok());
-  }
-  StoreCounts fresh(rule, options);
-  ASSERT_TRUE(fresh.Update(*store_, AtMinute(M + n + 3, 0)).ok());
-  ASSERT_EQ(counts.size(), 2u);
-  ASSERT_EQ(fresh.size(), 2u);
-  for (int64_t w : {1, 5, 60, 200, 360}) {
-    for (int64_t end : {M + 100, M + 300, M + n}) {
-      SCOPED_TRACE(fmt::format("window {} ending {}", w, end - M));
-      for (size_t r = 0; r < 2; ++r) {
-        EXPECT_EQ(counts.region(r).Counts(end - w, end), fresh.region(r).Counts(end - w, end));
+  // Random probe data over 6 hours for two regions with gaps, evaluated every minute. Data for
+  // each minute arrives up to `delay` minutes late; without the store's change tracking the
+  // settle tail (3 minutes) covers a delay of 2, with it any delay within the store's
+  // out-of-order window is exact.
+  struct Case {
+    const char* name;
+    int64_t delay;
+    bool tracked;
+  };
+  for (const Case& c : {Case{"tracked, 2 minutes late", 2, true},
+                        Case{"tracked, up to 100 minutes late", 100, true},
+                        Case{"untracked, 2 minutes late", 2, false}}) {
+    SCOPED_TRACE(c.name);
+    TestStore store(clock_);
+    std::mt19937 rng(42);
+    std::vector<core::Labels> series = {Probe("eu", "a"), Probe("eu", "b"), Probe("eu", "c"),
+                                        Probe("us", "a"), Probe("us", "b")};
+    const int64_t n = 360;
+    std::vector<std::vector<std::pair<core::Labels, core::Sample>>> by_minute(n + c.delay + 1);
+    for (int64_t i = 0; i < n; ++i) {
+      for (const auto& s : series) {
+        if (rng() % 10 == 0) continue;  // a gap
+        const double v = rng() % 4 == 0 ? 0.0 : 1.0;
+        // Most data is on time; some is late by up to `delay` minutes.
+        const int64_t late = rng() % 5 == 0 ? static_cast<int64_t>(rng() % (c.delay + 1)) : 0;
+        by_minute[i + late].push_back({s, {MinuteMs(M + i) + 30'000, v}});
       }
-      EXPECT_EQ(counts.global().Counts(end - w, end), fresh.global().Counts(end - w, end));
+    }
+    SloRule rule = ProbeRule("api", R"({probe="api"})");
+    StoreCountsOptions options;
+    options.settle = Duration::Minutes(3);
+    StoreCounts counts(rule, options);
+    UntrackedReader untracked(*store);
+    store::Reader& reader = c.tracked ? static_cast<store::Reader&>(*store) : untracked;
+    int64_t max_read = 0;
+    for (int64_t i = 0; i < static_cast<int64_t>(by_minute.size()); ++i) {
+      if (!by_minute[i].empty()) store.Write(by_minute[i]);
+      ASSERT_TRUE(counts.Update(reader, AtMinute(M + i + 1, 0)).ok());
+      if (i > 0) max_read = std::max(max_read, counts.last_read_minutes());
+    }
+    EXPECT_LE(max_read, c.tracked ? c.delay + 1 : 4);
+    StoreCounts fresh(rule, options);
+    ASSERT_TRUE(fresh.Update(*store, AtMinute(M + static_cast<int64_t>(by_minute.size()), 0)).ok());
+    ASSERT_EQ(counts.size(), 2u);
+    ASSERT_EQ(fresh.size(), 2u);
+    for (int64_t w : {1, 5, 60, 200, 360}) {
+      for (int64_t end : {M + 100, M + 300, M + n}) {
+        SCOPED_TRACE(fmt::format("window {} ending {}", w, end - M));
+        for (size_t r = 0; r < 2; ++r) {
+          EXPECT_EQ(counts.region(r).Counts(end - w, end), fresh.region(r).Counts(end - w, end));
+        }
+        EXPECT_EQ(counts.global().Counts(end - w, end), fresh.global().Counts(end - w, end));
+      }
     }
   }
+}
+
+TEST_F(StoreCountsTest, ADeletedSeriesIsUncountedAtTheNextUpdate) {
+  auto a = Probe("eu", "a");
+  auto b = Probe("eu", "b");
+  store_.Write(PerMinute(a, M, M + 30, [](int64_t) { return 1.0; }));
+  store_.Write(PerMinute(b, M, M + 30, [](int64_t m) { return m < M + 10 ? 0.0 : 1.0; }));
+  store_.Write(PerMinute(Probe("eu", "c"), M, M + 30,
+                         [](int64_t m) { return m < M + 10 ? 0.0 : 1.0; }));
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  StoreCounts counts(rule, {});
+  ASSERT_TRUE(counts.Update(*store_, AtMinute(M + 30)).ok());
+  EXPECT_EQ(counts.region(0).Counts(M, M + 30).good, 20);  // 2 of 3 failed in minutes 0-9
+  auto deleted = store_->DeleteSeries(*store::ParseSelector(R"({location="b"})"));
+  ASSERT_TRUE(deleted.ok());
+  ASSERT_EQ(*deleted, 1);
+  ASSERT_TRUE(counts.Update(*store_, AtMinute(M + 31)).ok());
+  EXPECT_EQ(counts.region(0).Counts(M, M + 30).good, 30);  // 1 of 2 failed: good
 }
 
 TEST_F(StoreCountsTest, RollupPathAgreesWithRawForSettledData) {

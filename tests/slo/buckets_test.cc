@@ -73,6 +73,27 @@ TEST(PrefixCountsTest, AppendEqualsBuild) {
   EXPECT_EQ(c.bad_slices, 1);  // 3/4 < 0.9
 }
 
+TEST(PrefixCountsTest, TruncateThenAppendEqualsBuildingTheChangedSeries) {
+  BucketSeries s{kT0, {Bucket::Events(3, 4), Bucket::NoData(), Bucket::Events(5, 5),
+                       Bucket::Events(1, 2), Bucket::Events(2, 2)}};
+  PrefixCounts p = PrefixCounts::Build(s, 0.9);
+  // Minutes 2.. change (late samples): truncate back to minute 2 and append them again.
+  p.Truncate(kT0 + 2);
+  EXPECT_EQ(p.end_minute(), kT0 + 2);
+  s.buckets[2] = Bucket::Events(4, 5);
+  s.buckets[3] = Bucket::NoData();
+  for (size_t i = 2; i < s.buckets.size(); ++i) p.Append(s.buckets[i]);
+  PrefixCounts want = PrefixCounts::Build(s, 0.9);
+  for (int64_t a = kT0 - 1; a <= kT0 + 6; ++a) {
+    for (int64_t b = a; b <= kT0 + 6; ++b) EXPECT_EQ(p.Counts(a, b), want.Counts(a, b));
+  }
+  p.Truncate(kT0 + 99);  // past the end: nothing changes
+  EXPECT_EQ(p.end_minute(), kT0 + 5);
+  p.Truncate(kT0);  // everything
+  EXPECT_EQ(p.end_minute(), kT0);
+  EXPECT_EQ(p.Counts(kT0, kT0 + 5).covered, 0);
+}
+
 TEST(PrefixCountsTest, InvalidBucketsAreClampedNotTrusted) {
   PrefixCounts p(kT0, 1.0);
   p.Append(Bucket{7, 5, true});   // good > total

@@ -414,6 +414,91 @@ TEST_F(StoreTest, SeriesRangeIsExactInsideSettledChunks) {
   }
 }
 
+TEST_F(StoreTest, ChangesSinceReportsTheOldestMinuteCommittedAfterTheCursor) {
+  auto store = Open();
+  const Labels a = L(R"(probe_success{region="eu",location="a"})");
+  const Labels b = L(R"(probe_success{region="eu",location="b"})");
+  uint64_t cursor = 0;
+  auto changes = store->ChangesSince(&cursor);
+  ASSERT_TRUE(changes.ok());
+  EXPECT_EQ(changes->oldest_appended_ms, StoreChanges::kNothingAppended);
+  const uint64_t empty_generation = changes->series_generation;
+
+  Commit(*store, {{a, kT0 + 10 * kMin + 5'000, 1}});
+  changes = store->ChangesSince(&cursor);
+  EXPECT_EQ(changes->oldest_appended_ms, kT0 + 10 * kMin - kT0 % kMin);  // floored to the minute
+  EXPECT_NE(changes->series_generation, empty_generation);
+  const uint64_t generation = changes->series_generation;
+  // Nothing since: nothing reported, even though a later commit only repeats a sample.
+  EXPECT_EQ(store->ChangesSince(&cursor)->oldest_appended_ms, StoreChanges::kNothingAppended);
+  Commit(*store, {{a, kT0 + 10 * kMin + 5'000, 7}});  // a duplicate: nothing stored
+  EXPECT_EQ(store->ChangesSince(&cursor)->oldest_appended_ms, StoreChanges::kNothingAppended);
+
+  // In-order data, then an hour-late backlog, then in-order again: the late minute is reported
+  // to a cursor from before it, not to one from after it.
+  uint64_t before_late = cursor;
+  Commit(*store, {{a, kT0 + 70 * kMin, 1}});
+  uint64_t after_first = 0;
+  (void)store->ChangesSince(&after_first);  // a second reader, now
+  Commit(*store, {{b, kT0 + 11 * kMin, 0}, {b, kT0 + 12 * kMin, 1}});  // late, new series
+  Commit(*store, {{a, kT0 + 71 * kMin, 1}});
+  uint64_t at_first_commit = before_late;
+  changes = store->ChangesSince(&before_late);
+  EXPECT_EQ(changes->oldest_appended_ms, kT0 + 11 * kMin - kT0 % kMin);
+  EXPECT_NE(changes->series_generation, generation);  // b was created
+  EXPECT_EQ(store->ChangesSince(&after_first)->oldest_appended_ms,
+            kT0 + 11 * kMin - kT0 % kMin);
+  EXPECT_EQ(before_late, after_first);
+  Commit(*store, {{a, kT0 + 72 * kMin, 1}});
+  EXPECT_EQ(store->ChangesSince(&before_late)->oldest_appended_ms, kT0 + 72 * kMin - kT0 % kMin);
+  // The cursor from before everything still sees the late minute.
+  EXPECT_EQ(store->ChangesSince(&at_first_commit)->oldest_appended_ms,
+            kT0 + 11 * kMin - kT0 % kMin);
+
+  // A cursor the store cannot know (from before a reopen) is answered "unknown".
+  store.reset();
+  store = Open();
+  uint64_t stale = 5;
+  EXPECT_EQ(store->ChangesSince(&stale)->oldest_appended_ms, StoreChanges::kUnknown);
+  EXPECT_EQ(store->ChangesSince(&stale)->oldest_appended_ms, StoreChanges::kNothingAppended);
+}
+
+TEST_F(StoreTest, SamplesOfReadsKnownSeriesFromMemoryAndChunksAlike) {
+  auto store = Open();
+  const Labels a = L(R"(probe_success{region="eu",location="a"})");
+  const Labels b = L(R"(probe_success{region="us",location="a"})");
+  std::vector<std::tuple<Labels, int64_t, double>> batch;
+  for (int i = 0; i < 600; ++i) {  // 10 h a minute apart: most of it settles into chunks
+    batch.emplace_back(a, kT0 + i * kMin, i % 3 == 0 ? 0 : 1);
+    if (i % 2 == 0) batch.emplace_back(b, kT0 + i * kMin, 1);
+  }
+  Commit(*store, batch);
+  auto refs = store->ResolveSeries(*ParseSelector("probe_success"));
+  ASSERT_TRUE(refs.ok());
+  ASSERT_EQ(refs->size(), 2u);
+  EXPECT_EQ((*refs)[0].labels, a);  // sorted by labels
+  EXPECT_EQ((*refs)[1].labels, b);
+  // Ranges in chunks, across the settle point, and in the head only; an unknown id is empty.
+  for (auto [mint, maxt] : {std::pair{kT0, kT0 + 100 * kMin}, {kT0 + 400 * kMin, kT0 + 590 * kMin},
+                            {kT0 + 590 * kMin, kT0 + 599 * kMin}, {kT0 - kHour, INT64_MAX}}) {
+    auto got = store->SamplesOf({(*refs)[1].id, 9999, (*refs)[0].id}, mint, maxt);
+    ASSERT_TRUE(got.ok());
+    auto want = store->Select(*ParseSelector("probe_success"), mint, maxt);
+    ASSERT_TRUE(want.ok());
+    ASSERT_EQ(want->size(), 2u);
+    auto same = [](const std::vector<Sample>& x, const std::vector<Sample>& y) {
+      return x.size() == y.size() &&
+             std::equal(x.begin(), x.end(), y.begin(), [](const Sample& p, const Sample& q) {
+               return p.timestamp_ms == q.timestamp_ms && SameBits(p.value, q.value);
+             });
+    };
+    EXPECT_TRUE(same((*got)[0], (*want)[1].samples));
+    EXPECT_TRUE((*got)[1].empty());
+    EXPECT_TRUE(same((*got)[2], (*want)[0].samples));
+    EXPECT_FALSE((*got)[0].empty());
+  }
+}
+
 TEST_F(StoreTest, DeleteSeriesRemovesDataAndSurvivesReopen) {
   auto store = Open();
   Labels keep = L(R"(probe_success{region="us-east-1"})");
