@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "core/json.h"
 #include "core/log.h"
 #include "store/remote_write.h"
 #include "store/remote_write_sender.h"
@@ -372,33 +373,6 @@ store::QueueStats Agent::QueueStats() const { return impl_->QueueStats(); }
 
 namespace {
 
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          *out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 }  // namespace
 
 std::string CheckStatusesJson(const std::vector<CheckStatus>& statuses) {
@@ -410,31 +384,31 @@ std::string CheckStatusesJson(const std::vector<CheckStatus>& statuses) {
     first = false;
     const CheckSpec& c = *s.check;
     out += "{\"probe\":";
-    AppendJsonString(&out, c.name);
+    core::AppendJsonString(&out, c.name);
     out += ",\"service\":";
-    AppendJsonString(&out, c.service);
+    core::AppendJsonString(&out, c.service);
     out += ",\"kind\":";
-    AppendJsonString(&out, CheckKindName(c.kind));
+    core::AppendJsonString(&out, CheckKindName(c.kind));
     out += ",\"target\":";
-    AppendJsonString(&out, c.target);
+    core::AppendJsonString(&out, c.target);
     out += ",\"region\":";
-    AppendJsonString(&out, c.region);
+    core::AppendJsonString(&out, c.region);
     out += ",\"location\":";
-    AppendJsonString(&out, c.location);
+    core::AppendJsonString(&out, c.location);
     out += fmt::format(",\"interval_seconds\":{}", c.interval.SecondsDouble());
     if (s.has_result) {
       out += ",\"last_run\":";
-      AppendJsonString(&out, s.last_due.ToRfc3339());
+      core::AppendJsonString(&out, s.last_due.ToRfc3339());
       out += fmt::format(",\"success\":{},\"duration_seconds\":{}", s.last.success ? "true" : "false",
                          s.last.duration.SecondsDouble());
       out += ",\"reason\":";
-      AppendJsonString(&out, s.last.reason);
+      core::AppendJsonString(&out, s.last.reason);
     } else {
       out += ",\"last_run\":null,\"success\":null,\"duration_seconds\":null,\"reason\":\"\"";
     }
     out += ",\"last_success\":";
     if (s.last_success.UnixNanos() != 0) {
-      AppendJsonString(&out, s.last_success.ToRfc3339());
+      core::AppendJsonString(&out, s.last_success.ToRfc3339());
     } else {
       out += "null";
     }
@@ -486,13 +460,13 @@ core::Result<std::string> LatestResultsJson(store::Reader& reader, core::Timesta
     out += "{";
     for (const char* label : {"probe", "service", "target", "region", "location"}) {
       out += fmt::format("\"{}\":", label);
-      AppendJsonString(&out, c.labels.Get(label));
+      core::AppendJsonString(&out, c.labels.Get(label));
       out += ',';
     }
     out += "\"last_run\":";
-    AppendJsonString(&out, core::Timestamp::FromUnixMillis(c.t).ToRfc3339());
+    core::AppendJsonString(&out, core::Timestamp::FromUnixMillis(c.t).ToRfc3339());
     out += fmt::format(",\"success\":{},\"reason\":", c.success ? "true" : "false");
-    AppendJsonString(&out, c.reason);
+    core::AppendJsonString(&out, c.reason);
     out += "}";
   }
   out += "]}";

@@ -15,6 +15,7 @@
 
 #include "collector/probe_engine.h"
 #include "collector/scraper.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "net/net.h"
 #include "store/store.h"
@@ -235,28 +236,28 @@ std::string ScrapeTargetsJson(const std::vector<ScrapeTargetStatus>& targets) {
     for (const core::Label& l : t.target_labels) {
       if (!first_label) out += ',';
       first_label = false;
-      net::AppendJsonString(&out, l.name);
+      core::AppendJsonString(&out, l.name);
       out += ':';
-      net::AppendJsonString(&out, l.value);
+      core::AppendJsonString(&out, l.value);
     }
     out += "},\"scrapePool\":";
-    net::AppendJsonString(&out, t.spec.job);
+    core::AppendJsonString(&out, t.spec.job);
     out += ",\"scrapeUrl\":";
-    net::AppendJsonString(&out, t.spec.url);
+    core::AppendJsonString(&out, t.spec.url);
     out += ",\"lastError\":";
-    net::AppendJsonString(&out, t.last_error);
+    core::AppendJsonString(&out, t.last_error);
     out += ",\"lastScrape\":";
     if (t.has_result) {
-      net::AppendJsonString(&out, t.last_scrape.ToRfc3339());
+      core::AppendJsonString(&out, t.last_scrape.ToRfc3339());
     } else {
       out += "null";
     }
     out += fmt::format(",\"lastScrapeDuration\":{}", t.last_duration.SecondsDouble());
     out += fmt::format(",\"health\":\"{}\"", !t.has_result ? "unknown" : t.up ? "up" : "down");
     out += ",\"scrapeInterval\":";
-    net::AppendJsonString(&out, t.spec.interval.ToString());
+    core::AppendJsonString(&out, t.spec.interval.ToString());
     out += ",\"scrapeTimeout\":";
-    net::AppendJsonString(&out, t.spec.timeout.ToString());
+    core::AppendJsonString(&out, t.spec.timeout.ToString());
     out += fmt::format(",\"scrapes\":{},\"failures\":{},\"skipped\":{}}}", t.scrapes, t.failures,
                        t.skipped);
   }

@@ -4,11 +4,13 @@
 //   core/clock.h   Clock, RealClock(), FakeClock
 //   core/labels.h  Label, Labels, ParseLabels, Sample, Hash64
 //   core/log.h     LOG_INFO and friends
+//   core/json.h    AppendJsonString
 // core depends on fmt only.
 #ifndef NINES_CORE_CORE_H_
 #define NINES_CORE_CORE_H_
 
 #include "core/clock.h"
+#include "core/json.h"
 #include "core/labels.h"
 #include "core/log.h"
 #include "core/status.h"

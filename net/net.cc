@@ -5,6 +5,7 @@
 #include <charconv>
 #include <set>
 
+#include "core/json.h"
 #include "net/internal.h"
 
 namespace nines::net {
@@ -133,47 +134,6 @@ std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_vi
   return params;
 }
 
-void AppendJsonString(std::string* out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      default: {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) {
-          out->append("\\u00");
-          out->push_back(kHex[u >> 4]);
-          out->push_back(kHex[u & 0xf]);
-        } else {
-          out->push_back(c);
-        }
-      }
-    }
-  }
-  out->push_back('"');
-}
-
 std::string Request::QueryParam(std::string_view name) const {
   for (auto& [n, v] : ParseQueryString(query)) {
     if (n == name) return v;
@@ -228,7 +188,7 @@ Response Response::Json(int status, std::string body) {
 
 Response Response::Error(int status, std::string_view reason) {
   std::string body = R"({"status":"error","error":)";
-  AppendJsonString(&body, reason);
+  core::AppendJsonString(&body, reason);
   body.push_back('}');
   return Json(status, std::move(body));
 }

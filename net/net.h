@@ -93,10 +93,6 @@ core::Result<std::string> PercentDecode(std::string_view text, bool plus_is_spac
 // verbatim rather than failing, as browsers and Go's net/url do for lenient parsing.
 std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view query);
 
-// Appends `text` as a JSON string literal (with the quotes), escaping '"', '\\' and control
-// characters. Bytes >= 0x80 are copied as is (the caller supplies UTF-8).
-void AppendJsonString(std::string* out, std::string_view text);
-
 // One HTTP request as a handler sees it. The server fills every field. (Here and below, every
 // field has a default member initializer so that designated initializers may omit any.)
 struct Request {

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "core/json.h"
 #include "core/log.h"
 
 namespace nines::rules {
@@ -104,44 +105,14 @@ bool ParseState(std::string_view s, AlertState* state) {
 
 // ---- JSON ----------------------------------------------------------------------------------
 
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          fmt::format_to(std::back_inserter(*out), "\\u{:04x}", c);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 void AppendJsonObject(std::string* out, const std::vector<std::pair<std::string_view,
                                                                    std::string_view>>& kv) {
   out->push_back('{');
   for (size_t i = 0; i < kv.size(); ++i) {
     if (i > 0) out->push_back(',');
-    AppendJsonString(out, kv[i].first);
+    core::AppendJsonString(out, kv[i].first);
     out->push_back(':');
-    AppendJsonString(out, kv[i].second);
+    core::AppendJsonString(out, kv[i].second);
   }
   out->push_back('}');
 }
@@ -582,18 +553,18 @@ std::string AlertTracker::AlertsJson() const {
     for (const auto& [k, v] : a.annotations) kv.emplace_back(k, v);
     AppendJsonObject(&out, kv);
     out.append(R"(,"state":)");
-    AppendJsonString(&out, AlertStateName(a.state));
+    core::AppendJsonString(&out, AlertStateName(a.state));
     out.append(R"(,"activeAt":)");
-    AppendJsonString(&out, a.active_since.ToRfc3339());
+    core::AppendJsonString(&out, a.active_since.ToRfc3339());
     out.append(R"(,"value":)");
-    AppendJsonString(&out, FormatAlertValue(a.value));
+    core::AppendJsonString(&out, FormatAlertValue(a.value));
     if (a.state != AlertState::kPending) {
       out.append(R"(,"firedAt":)");
-      AppendJsonString(&out, a.fired_at.ToRfc3339());
+      core::AppendJsonString(&out, a.fired_at.ToRfc3339());
     }
     if (a.state == AlertState::kResolved) {
       out.append(R"(,"resolvedAt":)");
-      AppendJsonString(&out, a.resolved_at.ToRfc3339());
+      core::AppendJsonString(&out, a.resolved_at.ToRfc3339());
     }
     out.push_back('}');
   }

@@ -7,6 +7,7 @@
 #include <limits>
 #include <utility>
 
+#include "core/json.h"
 #include "core/log.h"
 #include "rules/heartbeat.h"
 
@@ -46,7 +47,7 @@ std::string Number(const std::optional<double>& v) { return v ? Number(*v) : "nu
 std::string Time(const std::optional<core::Timestamp>& t) {
   if (!t) return "null";
   std::string out;
-  AppendJsonString(&out, t->ToRfc3339());
+  core::AppendJsonString(&out, t->ToRfc3339());
   return out;
 }
 std::string FormatOpt(const std::optional<double>& v, std::string_view none = "none") {
@@ -239,9 +240,9 @@ void AppendLabelsJson(std::string* out, const core::Labels& labels) {
   for (const core::Label& l : labels) {
     if (!first) out->push_back(',');
     first = false;
-    AppendJsonString(out, l.name);
+    core::AppendJsonString(out, l.name);
     out->push_back(':');
-    AppendJsonString(out, l.value);
+    core::AppendJsonString(out, l.value);
   }
   out->push_back('}');
 }
@@ -252,9 +253,9 @@ void AppendMapJson(std::string* out, const std::map<std::string, std::string>& m
   for (const auto& [k, v] : m) {
     if (!first) out->push_back(',');
     first = false;
-    AppendJsonString(out, k);
+    core::AppendJsonString(out, k);
     out->push_back(':');
-    AppendJsonString(out, v);
+    core::AppendJsonString(out, v);
   }
   out->push_back('}');
 }
@@ -262,9 +263,9 @@ void AppendMapJson(std::string* out, const std::map<std::string, std::string>& m
 void AppendReportJson(std::string* out, const slo::SloSpec& spec, const slo::SloReport& r,
                       bool detail) {
   *out += "{\"region\":";
-  AppendJsonString(out, r.region);
+  core::AppendJsonString(out, r.region);
   *out += ",\"status\":";
-  AppendJsonString(out, slo::SloStatusName(r.status));
+  core::AppendJsonString(out, slo::SloStatusName(r.status));
   *out += fmt::format(
       ",\"sli\":{},\"objective\":{},\"good\":{},\"total\":{},\"coverage\":{}", Number(r.sli),
       Objective(spec), r.tally.good, r.tally.total, Number(r.coverage));
@@ -277,7 +278,7 @@ void AppendReportJson(std::string* out, const slo::SloSpec& spec, const slo::Slo
   *out += ",\"burn_rates\":{";
   for (size_t i = 0; i < r.burn_rates.size(); ++i) {
     if (i > 0) out->push_back(',');
-    AppendJsonString(out, r.burn_rates[i].window.ToString());
+    core::AppendJsonString(out, r.burn_rates[i].window.ToString());
     *out += ":" + Number(r.burn_rates[i].rate);
   }
   *out += "}";
@@ -307,26 +308,26 @@ void AppendReportJson(std::string* out, const slo::SloSpec& spec, const slo::Slo
 void AppendSloJson(std::string* out, const SloRule& rule, const SloEvaluation& e, bool detail) {
   const slo::SloSpec& spec = rule.spec;
   *out += "{\"name\":";
-  AppendJsonString(out, spec.name);
+  core::AppendJsonString(out, spec.name);
   *out += ",\"service\":";
-  AppendJsonString(out, spec.service);
+  core::AppendJsonString(out, spec.service);
   *out += ",\"description\":";
-  AppendJsonString(out, spec.description);
+  core::AppendJsonString(out, spec.description);
   *out += fmt::format(",\"sli_kind\":\"{}\",\"objective\":{},\"window\":",
                       slo::SliKindName(spec.sli), Objective(spec));
-  AppendJsonString(out, spec.window.ToString());
+  core::AppendJsonString(out, spec.window.ToString());
   *out += fmt::format(",\"budgeting_method\":\"{}\",\"labels\":",
                       slo::BudgetingMethodName(spec.method));
   AppendLabelsJson(out, spec.labels);
   *out += ",\"file\":";
-  AppendJsonString(out, rule.file);
+  core::AppendJsonString(out, rule.file);
   *out += fmt::format(",\"line\":{},\"evaluated_at\":", rule.line);
   *out += e.evaluated_at == core::Timestamp() ? "null" : Time(e.evaluated_at);
   *out += ",\"error\":";
   if (e.error.empty()) {
     *out += "null";
   } else {
-    AppendJsonString(out, e.error);
+    core::AppendJsonString(out, e.error);
   }
   *out += ",\"regions\":[";
   for (size_t i = 0; i < e.reports.size(); ++i) {
@@ -350,37 +351,6 @@ void AppendSloJson(std::string* out, const SloRule& rule, const SloEvaluation& e
 }
 
 }  // namespace
-
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          *out += fmt::format("\\u{:04x}", c);
-        } else {
-          out->push_back(ch);  // UTF-8 passes through unchanged
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 struct SloEvaluator::Entry {
   SloRule rule;

@@ -161,10 +161,6 @@ class SloEvaluator {
   std::shared_ptr<const std::vector<Published>> results_;
 };
 
-// Appends `s` as a JSON string literal (quotes included) to `out`, escaping quotes, backslashes
-// and control characters (\u00XX). Exposed for tests.
-void AppendJsonString(std::string* out, std::string_view s);
-
 }  // namespace nines::rules
 
 #endif  // NINES_RULES_EVALUATOR_H_

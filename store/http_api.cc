@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/json.h"
 #include "core/time.h"
 
 namespace nines::store {
@@ -63,9 +64,9 @@ void AppendLabelsObject(std::string* out, const core::Labels& labels) {
   for (const core::Label& l : labels) {
     if (!first) out->push_back(',');
     first = false;
-    net::AppendJsonString(out, l.name);
+    core::AppendJsonString(out, l.name);
     out->push_back(':');
-    net::AppendJsonString(out, l.value);
+    core::AppendJsonString(out, l.value);
   }
   out->push_back('}');
 }
@@ -74,7 +75,7 @@ void AppendStringArray(std::string* out, const std::vector<std::string>& values)
   out->push_back('[');
   for (size_t i = 0; i < values.size(); ++i) {
     if (i > 0) out->push_back(',');
-    net::AppendJsonString(out, values[i]);
+    core::AppendJsonString(out, values[i]);
   }
   out->push_back(']');
 }

@@ -472,9 +472,6 @@ TEST_F(EvaluatorTest, JsonHasEveryRegionAndGlobalAndEscapesStrings) {
   EXPECT_THAT(*one, HasSubstr(R"("burn_rate_rules":[{"severity":"page","long_window":"1h")"));
   EXPECT_THAT(*one, HasSubstr(R"({"labels":{"alertname":"SloBurnRate","region":"eu")"));
   EXPECT_THAT(*one, HasSubstr(R"("alertname":"SloNoData")"));  // ap has never reported
-  std::string escaped;
-  AppendJsonString(&escaped, "a\"b\\c\x1f\xc3\xa9");
-  EXPECT_EQ(escaped, "\"a\\\"b\\\\c\\u001f\xc3\xa9\"");
 }
 
 TEST_F(EvaluatorTest, AReadErrorKeepsThePreviousConditions) {

@@ -18,6 +18,7 @@
 #include <set>
 
 #include "core/clock.h"
+#include "core/json.h"
 #include "net/http_client.h"
 #include "net/net.h"
 #include "remote_write.pb.h"
@@ -635,7 +636,7 @@ TEST_P(RemoteWriteHandlerTest, HeadersAreOptionalButCheckedWhenGiven) {
     EXPECT_EQ(res.status, c.status);
     if (!c.reason.empty()) {
       std::string escaped;  // The reason as it appears inside the JSON error body.
-      net::AppendJsonString(&escaped, c.reason);
+      core::AppendJsonString(&escaped, c.reason);
       EXPECT_THAT(res.body, HasSubstr(escaped.substr(1, escaped.size() - 2)));
     }
   }

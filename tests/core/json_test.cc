@@ -1,0 +1,25 @@
+#include "core/json.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace nines::core {
+namespace {
+
+std::string Json(std::string_view s) {
+  std::string out = "x";  // appends, never overwrites
+  AppendJsonString(&out, s);
+  return out;
+}
+
+TEST(JsonTest, EscapesQuotesBackslashesAndControlCharacters) {
+  EXPECT_EQ(Json(""), "x\"\"");
+  EXPECT_EQ(Json("a\"b\\c"), R"(x"a\"b\\c")");
+  EXPECT_EQ(Json("\n\r\t\b\f"), R"(x"\n\r\t\b\f")");
+  EXPECT_EQ(Json(std::string_view("\x00\x1f\x7f", 3)), R"(x"\u0000\u001f\u007f")");
+  EXPECT_EQ(Json("\xc3\xa9 \xe2\x82\xac"), "x\"\xc3\xa9 \xe2\x82\xac\"");  // UTF-8 as is
+}
+
+}  // namespace
+}  // namespace nines::core
