@@ -292,46 +292,14 @@ class EvaluatorTest : public ::testing::Test {
 
 TEST_F(EvaluatorTest, ReloadKeepsUnchangedCountsRebuildsChangedAndDropsRemoved) {
   // The store, counting the series resolutions and reads made through it.
-  class CountingReader final : public store::Reader {
+  class CountingReader final : public testing::WrappingReader {
    public:
-    explicit CountingReader(store::Reader& r) : r_(r) {}
+    explicit CountingReader(store::Reader& r) : WrappingReader(r, /*tracked=*/true) {}
     int reads = 0;
-    core::Result<std::vector<core::Labels>> Series(const std::vector<store::Matcher>& m,
-                                                   int64_t a, int64_t b) override {
+    core::Status OnRead() override {
       ++reads;
-      return r_.Series(m, a, b);
+      return core::Status::Ok();
     }
-    core::Result<std::vector<store::SeriesSamples>> Select(const std::vector<store::Matcher>& m,
-                                                           int64_t a, int64_t b) override {
-      ++reads;
-      return r_.Select(m, a, b);
-    }
-    core::Result<std::vector<std::string>> LabelNames() override { return r_.LabelNames(); }
-    core::Result<std::vector<std::string>> LabelValues(std::string_view n) override {
-      return r_.LabelValues(n);
-    }
-    using store::Reader::Aggregate;
-    core::Result<store::WindowAggregate> Aggregate(const core::Labels& s, int64_t a, int64_t b,
-                                                   Fields f) override {
-      ++reads;
-      return r_.Aggregate(s, a, b, f);
-    }
-    core::Result<store::StoreChanges> ChangesSince(uint64_t* cursor) override {
-      return r_.ChangesSince(cursor);
-    }
-    core::Result<std::vector<store::SeriesRef>> ResolveSeries(
-        const std::vector<store::Matcher>& m) override {
-      ++reads;
-      return r_.ResolveSeries(m);
-    }
-    core::Result<std::vector<std::vector<core::Sample>>> SamplesOf(const std::vector<uint64_t>& ids,
-                                                                   int64_t a, int64_t b) override {
-      ++reads;
-      return r_.SamplesOf(ids, a, b);
-    }
-
-   private:
-    store::Reader& r_;
   };
   WriteMinutes("eu", "a", S, S + 60, 1);
   WriteMinutes("us", "a", S, S + 60, 1);
@@ -476,33 +444,13 @@ TEST_F(EvaluatorTest, JsonHasEveryRegionAndGlobalAndEscapesStrings) {
 
 TEST_F(EvaluatorTest, AReadErrorKeepsThePreviousConditions) {
   // A reader that fails on demand, wrapping the store.
-  class FlakyReader final : public store::Reader {
+  class FlakyReader final : public testing::WrappingReader {
    public:
-    explicit FlakyReader(store::Reader& r) : r_(r) {}
+    explicit FlakyReader(store::Reader& r) : WrappingReader(r, /*tracked=*/false) {}
     bool fail = false;
-    core::Result<std::vector<core::Labels>> Series(const std::vector<store::Matcher>& m,
-                                                   int64_t a, int64_t b) override {
-      if (fail) return core::UnavailableError("disk on fire");
-      return r_.Series(m, a, b);
+    core::Status OnRead() override {
+      return fail ? core::UnavailableError("disk on fire") : core::Status::Ok();
     }
-    core::Result<std::vector<store::SeriesSamples>> Select(const std::vector<store::Matcher>& m,
-                                                           int64_t a, int64_t b) override {
-      if (fail) return core::UnavailableError("disk on fire");
-      return r_.Select(m, a, b);
-    }
-    core::Result<std::vector<std::string>> LabelNames() override { return r_.LabelNames(); }
-    core::Result<std::vector<std::string>> LabelValues(std::string_view n) override {
-      return r_.LabelValues(n);
-    }
-    using store::Reader::Aggregate;
-    core::Result<store::WindowAggregate> Aggregate(const core::Labels& s, int64_t a, int64_t b,
-                                                   Fields f) override {
-      if (fail) return core::UnavailableError("disk on fire");
-      return r_.Aggregate(s, a, b, f);
-    }
-
-   private:
-    store::Reader& r_;
   };
   WriteMinutes("eu", "a", S, S + 10, 0);
   FlakyReader reader(*store_);

@@ -129,29 +129,9 @@ TEST_F(StoreCountsTest, CountersAreSummedAsPerSeriesIncreasesWithResets) {
 
 // The store's reads without its change tracking and series ids (as a Reader that does not
 // implement them): StoreCounts then re-reads a `settle` tail every Update.
-class UntrackedReader final : public store::Reader {
+class UntrackedReader final : public testing::WrappingReader {
  public:
-  explicit UntrackedReader(store::Reader& r) : r_(r) {}
-  core::Result<std::vector<core::Labels>> Series(const std::vector<store::Matcher>& m, int64_t a,
-                                                 int64_t b) override {
-    return r_.Series(m, a, b);
-  }
-  core::Result<std::vector<store::SeriesSamples>> Select(const std::vector<store::Matcher>& m,
-                                                         int64_t a, int64_t b) override {
-    return r_.Select(m, a, b);
-  }
-  core::Result<std::vector<std::string>> LabelNames() override { return r_.LabelNames(); }
-  core::Result<std::vector<std::string>> LabelValues(std::string_view n) override {
-    return r_.LabelValues(n);
-  }
-  using store::Reader::Aggregate;
-  core::Result<store::WindowAggregate> Aggregate(const core::Labels& s, int64_t a, int64_t b,
-                                                 Fields f) override {
-    return r_.Aggregate(s, a, b, f);
-  }
-
- private:
-  store::Reader& r_;
+  explicit UntrackedReader(store::Reader& r) : WrappingReader(r, /*tracked=*/false) {}
 };
 
 TEST_F(StoreCountsTest, LateSamplesOfAnyAgeAreCountedAtTheNextUpdate) {

@@ -64,6 +64,57 @@ class TestStore {
   std::unique_ptr<store::Store> store_;
 };
 
+// A Reader over another that forwards every read, for tests that count, fail or hide reads.
+// OnRead() runs before each data read (Series, Select, Aggregate, ResolveSeries, SamplesOf); an
+// error it returns is that read's result. With `tracked` false the change-tracking methods
+// (ChangesSince, ResolveSeries, SamplesOf) are hidden (UNIMPLEMENTED, as for a Reader without
+// them), so StoreCounts falls back to re-reading its settle tail.
+class WrappingReader : public store::Reader {
+ public:
+  WrappingReader(store::Reader& r, bool tracked) : r_(r), tracked_(tracked) {}
+  virtual core::Status OnRead() { return core::Status::Ok(); }
+
+  core::Result<std::vector<core::Labels>> Series(const std::vector<store::Matcher>& m, int64_t a,
+                                                 int64_t b) override {
+    RETURN_IF_ERROR(OnRead());
+    return r_.Series(m, a, b);
+  }
+  core::Result<std::vector<store::SeriesSamples>> Select(const std::vector<store::Matcher>& m,
+                                                         int64_t a, int64_t b) override {
+    RETURN_IF_ERROR(OnRead());
+    return r_.Select(m, a, b);
+  }
+  core::Result<std::vector<std::string>> LabelNames() override { return r_.LabelNames(); }
+  core::Result<std::vector<std::string>> LabelValues(std::string_view n) override {
+    return r_.LabelValues(n);
+  }
+  using store::Reader::Aggregate;
+  core::Result<store::WindowAggregate> Aggregate(const core::Labels& s, int64_t a, int64_t b,
+                                                 Fields f) override {
+    RETURN_IF_ERROR(OnRead());
+    return r_.Aggregate(s, a, b, f);
+  }
+  core::Result<store::StoreChanges> ChangesSince(uint64_t* cursor) override {
+    return tracked_ ? r_.ChangesSince(cursor) : store::Reader::ChangesSince(cursor);
+  }
+  core::Result<std::vector<store::SeriesRef>> ResolveSeries(
+      const std::vector<store::Matcher>& m) override {
+    if (!tracked_) return store::Reader::ResolveSeries(m);
+    RETURN_IF_ERROR(OnRead());
+    return r_.ResolveSeries(m);
+  }
+  core::Result<std::vector<std::vector<core::Sample>>> SamplesOf(const std::vector<uint64_t>& ids,
+                                                                 int64_t a, int64_t b) override {
+    if (!tracked_) return store::Reader::SamplesOf(ids, a, b);
+    RETURN_IF_ERROR(OnRead());
+    return r_.SamplesOf(ids, a, b);
+  }
+
+ private:
+  store::Reader& r_;
+  const bool tracked_;
+};
+
 inline SloRule ProbeRule(std::string name, std::string selector, int quorum = 0) {
   SloRule r;
   r.spec.name = std::move(name);
