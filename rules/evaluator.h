@@ -135,7 +135,8 @@ class SloEvaluator {
   // The last published results, in the order of SetRules.
   std::vector<SloEvaluation> Results() const;
 
-  // Approximate memory of all counts (24 bytes per minute per region, plus the global sum).
+  // Heap bytes of all counts (see slo::PrefixCounts: ~6.5 bytes per minute per region for probe
+  // SLIs, plus the global sum).
   size_t MemoryBytes() const;
 
  private:

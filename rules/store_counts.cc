@@ -449,10 +449,7 @@ int64_t StoreCounts::first_minute() const {
 }
 
 size_t StoreCounts::MemoryBytes() const {
-  // PrefixCounts keeps 24 bytes per minute (plus one entry).
-  auto bytes = [](const Region& r) {
-    return static_cast<size_t>(r.counts.end_minute() - r.counts.first_minute() + 1) * 24;
-  };
+  auto bytes = [](const Region& r) { return r.counts.MemoryBytes(); };
   size_t total = summed_ ? bytes(*summed_) : 0;
   for (const auto& r : regions_) total += bytes(*r);
   return total;

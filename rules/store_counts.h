@@ -71,8 +71,9 @@ struct StoreCountsOptions {
   ReadPath backfill = ReadPath::kRaw;
   // The longest span kept in memory (and read by a backfill). The span needed is the SLO's budget
   // window (for a calendar window: since the period's start) and its longest burn-rate window;
-  // this caps it. Memory: 24 bytes per minute per region plus the same for the global sum, so a
-  // 90-day window costs about 3 MiB per region.
+  // this caps it. Memory (slo::PrefixCounts): ~6.5 bytes per minute per region plus the same
+  // for the global sum for probe SLIs (up to 24 for high-traffic request counts), so a 90-day
+  // window costs about 0.8 MiB per region.
   core::Duration max_window = core::Duration::Days(400);
 };
 

@@ -61,13 +61,31 @@ core::Status ValidateBucket(const Bucket& b) {
 }
 
 PrefixCounts::PrefixCounts(int64_t first_minute, double slice_target)
-    : first_minute_(first_minute), slice_target_(slice_target), prefix_(1) {}
+    : first_minute_(first_minute), slice_target_(slice_target) {
+  Cumulative zero;
+  size_ = 1;
+  last_ = zero;
+  base_.push_back(zero);
+  narrow_.emplace_back();
+  wide_at_.push_back(-1);
+}
 
 PrefixCounts PrefixCounts::Build(const BucketSeries& series, double slice_target) {
   PrefixCounts p(series.first_minute, slice_target);
-  p.prefix_.reserve(series.buckets.size() + 1);
+  p.narrow_.reserve(series.buckets.size() + 1);
   for (const Bucket& b : series.buckets) p.Append(b);
   return p;
+}
+
+void PrefixCounts::Widen(int64_t k) {
+  const auto at = static_cast<int32_t>(wide_.size());
+  wide_.resize(wide_.size() + kBlock);
+  const int64_t first = k * kBlock;
+  for (int64_t i = first + 1; i < size_; ++i) {
+    const Narrow& n = narrow_[static_cast<size_t>(i)];
+    wide_[static_cast<size_t>(at + (i - first))] = {n.good, n.total, n.covered, n.bad_slices};
+  }
+  wide_at_[static_cast<size_t>(k)] = at;
 }
 
 void PrefixCounts::Append(const Bucket& in) {
@@ -80,27 +98,87 @@ void PrefixCounts::Append(const Bucket& in) {
     b.total = std::max<int64_t>(b.total, 0);
     b.good = std::clamp<int64_t>(b.good, 0, b.total);
   }
-  Cumulative c = prefix_.back();
+  Cumulative c = last_;
   c.good += b.good;
   c.total += b.total;
   if (b.has_data) {
     ++c.covered;
     if (!IsGoodSlice(b, slice_target_)) ++c.bad_slices;
   }
-  prefix_.push_back(c);
+  const int64_t i = size_++;
+  last_ = c;
+  const int64_t k = i >> kBlockBits;
+  if ((i & (kBlock - 1)) == 0) {  // a new block starts with its base
+    base_.push_back(c);
+    wide_at_.push_back(-1);
+    narrow_.emplace_back();
+    return;
+  }
+  const Cumulative& base = base_[static_cast<size_t>(k)];
+  const Cumulative d{c.good - base.good, c.total - base.total, c.covered - base.covered,
+                     c.bad_slices - base.bad_slices};
+  narrow_.emplace_back();
+  if (wide_at_[static_cast<size_t>(k)] < 0 && d.total > 0xffff) Widen(k);
+  if (const int32_t at = wide_at_[static_cast<size_t>(k)]; at >= 0) {
+    wide_[static_cast<size_t>(at + (i & (kBlock - 1)))] = d;
+  } else {
+    // good <= total and covered, bad_slices < kBlock: every field fits.
+    narrow_.back() = {static_cast<uint16_t>(d.good), static_cast<uint16_t>(d.total),
+                      static_cast<uint8_t>(d.covered), static_cast<uint8_t>(d.bad_slices)};
+  }
 }
 
 void PrefixCounts::Truncate(int64_t end_minute) {
   const int64_t keep = std::max<int64_t>(end_minute - first_minute_, 0) + 1;
-  if (keep < static_cast<int64_t>(prefix_.size())) prefix_.resize(static_cast<size_t>(keep));
+  if (keep >= size_) return;
+  size_ = keep;
+  const auto blocks = static_cast<size_t>(((keep - 1) >> kBlockBits) + 1);
+  narrow_.resize(static_cast<size_t>(keep));
+  base_.resize(blocks);
+  wide_at_.resize(blocks);
+  // Wide blocks take wide_ in block order: what the last kept one uses is all that is needed.
+  size_t wide_end = 0;
+  for (size_t k = blocks; k-- > 0;) {
+    if (wide_at_[k] >= 0) {
+      wide_end = static_cast<size_t>(wide_at_[k]) + kBlock;
+      break;
+    }
+  }
+  wide_.resize(wide_end);
+  last_ = Entry(keep - 1);
+}
+
+PrefixCounts::Cumulative PrefixCounts::Entry(int64_t i) const {
+  const auto k = static_cast<size_t>(i >> kBlockBits);
+  const int64_t j = i & (kBlock - 1);
+  Cumulative c = base_[k];
+  if (j == 0) return c;
+  if (const int32_t at = wide_at_[k]; at >= 0) {
+    const Cumulative& d = wide_[static_cast<size_t>(at + j)];
+    c.good += d.good;
+    c.total += d.total;
+    c.covered += d.covered;
+    c.bad_slices += d.bad_slices;
+  } else {
+    const Narrow& d = narrow_[static_cast<size_t>(i)];
+    c.good += d.good;
+    c.total += d.total;
+    c.covered += d.covered;
+    c.bad_slices += d.bad_slices;
+  }
+  return c;
 }
 
 PrefixCounts::Cumulative PrefixCounts::At(int64_t minute) const {
-  int64_t i = std::clamp<int64_t>(minute - first_minute_, 0,
-                                  static_cast<int64_t>(prefix_.size()) - 1);
-  // prefix_[0] is all zero: not reading it saves a cache miss for "since the first minute".
+  int64_t i = std::clamp<int64_t>(minute - first_minute_, 0, size_ - 1);
+  // Entry 0 is all zero: not reading it saves a cache miss for "since the first minute".
   if (i == 0) return Cumulative();
-  return prefix_[static_cast<size_t>(i)];
+  return Entry(i);
+}
+
+size_t PrefixCounts::MemoryBytes() const {
+  return base_.capacity() * sizeof(Cumulative) + narrow_.capacity() * sizeof(Narrow) +
+         wide_at_.capacity() * sizeof(int32_t) + wide_.capacity() * sizeof(Cumulative);
 }
 
 WindowCounts PrefixCounts::Counts(int64_t begin_minute, int64_t end_minute) const {

@@ -35,7 +35,10 @@ TEST(PrefixCountsTest, RandomWindowsEqualBruteForce) {
         s.buckets.push_back(Bucket::NoData());
         continue;
       }
-      int64_t total = static_cast<int64_t>(rng() % 50);
+      // Every third round has bursts of heavy traffic, so that some 64-minute blocks outgrow
+      // 16-bit offsets (kept wide) while their neighbours stay narrow.
+      const int64_t cap = round % 3 == 2 && rng() % 10 == 0 ? 2'000'000'000 : 50;
+      int64_t total = static_cast<int64_t>(rng() % cap);
       int64_t good = total == 0 ? 0 : total - static_cast<int64_t>(rng() % (rng() % 3 == 0 ? total + 1 : 2));
       s.buckets.push_back(Bucket::Events(good, total));
     }
@@ -92,6 +95,49 @@ TEST(PrefixCountsTest, TruncateThenAppendEqualsBuildingTheChangedSeries) {
   p.Truncate(kT0);  // everything
   EXPECT_EQ(p.end_minute(), kT0);
   EXPECT_EQ(p.Counts(kT0, kT0 + 5).covered, 0);
+}
+
+// Property: truncating anywhere (within narrow and wide blocks, at block boundaries) and
+// appending changed minutes equals building the changed series from scratch.
+TEST(PrefixCountsTest, RandomTruncationsAcrossNarrowAndWideBlocksEqualBuild) {
+  std::mt19937_64 rng(7);
+  auto random_bucket = [&rng]() {
+    if (rng() % 6 == 0) return Bucket::NoData();
+    const int64_t cap = rng() % 8 == 0 ? 100'000 : 3;
+    const int64_t total = static_cast<int64_t>(rng() % cap);
+    return Bucket::Events(total == 0 ? 0 : static_cast<int64_t>(rng() % (total + 1)), total);
+  };
+  BucketSeries s;
+  s.first_minute = kT0;
+  for (int i = 0; i < 700; ++i) s.buckets.push_back(random_bucket());
+  PrefixCounts p = PrefixCounts::Build(s, 0.9);
+  for (int round = 0; round < 60; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    const auto cut = static_cast<size_t>(rng() % (s.buckets.size() + 1));
+    p.Truncate(kT0 + static_cast<int64_t>(cut));
+    ASSERT_EQ(p.end_minute(), kT0 + static_cast<int64_t>(cut));
+    s.buckets.resize(cut + static_cast<size_t>(rng() % 200));
+    for (size_t i = cut; i < s.buckets.size(); ++i) {
+      s.buckets[i] = random_bucket();
+      p.Append(s.buckets[i]);
+    }
+    const PrefixCounts want = PrefixCounts::Build(s, 0.9);
+    ASSERT_EQ(p.end_minute(), want.end_minute());
+    for (int q = 0; q < 100; ++q) {
+      const int64_t a = kT0 - 3 + static_cast<int64_t>(rng() % (s.buckets.size() + 6));
+      const int64_t b = a + static_cast<int64_t>(rng() % (s.buckets.size() + 6));
+      ASSERT_EQ(p.Counts(a, b), want.Counts(a, b)) << "[" << a << ", " << b << ")";
+    }
+  }
+}
+
+TEST(PrefixCountsTest, ProbeMinutesCostAboutSixAndAHalfBytesEach) {
+  BucketSeries s;
+  s.first_minute = kT0;
+  for (int i = 0; i < 30 * 1440; ++i) s.buckets.push_back(Bucket::Events(i % 97 != 0, 1));
+  const PrefixCounts p = PrefixCounts::Build(s, 1.0);
+  EXPECT_LT(p.MemoryBytes(), 7 * s.buckets.size()) << p.MemoryBytes();
+  EXPECT_EQ(p.Counts(kT0, s.end_minute()).good, 30 * 1440 - (30 * 1440 + 96) / 97);
 }
 
 TEST(PrefixCountsTest, InvalidBucketsAreClampedNotTrusted) {
