@@ -10,6 +10,10 @@ namespace {
 constexpr int64_t kMinuteMs = 60'000;
 constexpr int64_t kSliceMinutes = 1440;  // raw reads go a day at a time to bound memory
 
+// How many minutes beyond the needed span the counts may hold before StoreCounts::Trim copies
+// the needed part out: an eighth of it, at least a day.
+int64_t TrimSlack(int64_t needed) { return std::max<int64_t>(needed / 8, kSliceMinutes); }
+
 int64_t MinuteOfMs(int64_t t) { return t >= 0 ? t / kMinuteMs : -((-t + kMinuteMs - 1) / kMinuteMs); }
 
 int64_t CeilMinutes(core::Duration d) {
@@ -473,6 +477,7 @@ void StoreCounts::Replace(const RegionMap& read, int64_t from, int64_t end) {
   auto rewind = [&](Region& r) {
     if (from <= r.counts.first_minute()) {
       r.counts = slo::PrefixCounts(from, slice_target_);
+      r.counts.Reserve(end - from + TrimSlack(end - from));  // Trim keeps it within this
     } else {
       r.counts.Truncate(from);
     }
@@ -506,18 +511,13 @@ void StoreCounts::Replace(const RegionMap& read, int64_t from, int64_t end) {
 }
 
 void StoreCounts::Trim(int64_t needed) {
-  // Keep memory proportional to the needed span: once a series holds twice what is needed (and
-  // at least a day more), copy the needed part into fresh prefix counts. Each minute is copied
-  // at most once per `needed` minutes appended, so the cost is O(1) amortized.
+  // Keep memory proportional to the needed span: once a series holds TrimSlack(needed) more than
+  // is needed, forget the blocks before the needed part (a memmove of the kept part, once per
+  // slack's worth of minutes appended: O(1) amortized), so the counts never outgrow what
+  // Replace reserved.
   const int64_t keep_from = end_minute_ - needed;
   auto trim = [&](slo::PrefixCounts& p) {
-    if (keep_from - p.first_minute() < std::max<int64_t>(needed, kSliceMinutes)) return;
-    slo::PrefixCounts fresh(keep_from, slice_target_);
-    for (int64_t m = keep_from; m < p.end_minute(); ++m) {
-      slo::WindowCounts c = p.Counts(m, m + 1);
-      fresh.Append(c.covered > 0 ? slo::Bucket::Events(c.good, c.total) : slo::Bucket::NoData());
-    }
-    p = std::move(fresh);
+    if (keep_from - p.first_minute() >= TrimSlack(needed)) p.DropBefore(keep_from);
   };
   for (auto& r : regions_) trim(r->counts);
   trim(summed_->counts);

@@ -170,10 +170,35 @@ PrefixCounts::Cumulative PrefixCounts::Entry(int64_t i) const {
 }
 
 PrefixCounts::Cumulative PrefixCounts::At(int64_t minute) const {
-  int64_t i = std::clamp<int64_t>(minute - first_minute_, 0, size_ - 1);
-  // Entry 0 is all zero: not reading it saves a cache miss for "since the first minute".
-  if (i == 0) return Cumulative();
-  return Entry(i);
+  return Entry(std::clamp<int64_t>(minute - first_minute_, 0, size_ - 1));
+}
+
+void PrefixCounts::DropBefore(int64_t minute) {
+  // Keep the block holding the last entry, so that there is always one.
+  const int64_t blocks = std::min((minute - first_minute_) >> kBlockBits,
+                                  (size_ - 1) >> kBlockBits);
+  if (blocks <= 0) return;
+  const auto k0 = static_cast<size_t>(blocks);
+  const auto entries = static_cast<int64_t>(k0) * kBlock;
+  // Wide blocks own wide_ in block order: the dropped ones own its front.
+  size_t wide_dropped = 0;
+  for (size_t k = 0; k < k0; ++k) wide_dropped += wide_at_[k] >= 0 ? kBlock : 0;
+  base_.erase(base_.begin(), base_.begin() + static_cast<ptrdiff_t>(k0));
+  wide_at_.erase(wide_at_.begin(), wide_at_.begin() + static_cast<ptrdiff_t>(k0));
+  for (int32_t& at : wide_at_) {
+    if (at >= 0) at -= static_cast<int32_t>(wide_dropped);
+  }
+  wide_.erase(wide_.begin(), wide_.begin() + static_cast<ptrdiff_t>(wide_dropped));
+  narrow_.erase(narrow_.begin(), narrow_.begin() + entries);
+  first_minute_ += entries;
+  size_ -= entries;
+}
+
+void PrefixCounts::Reserve(int64_t minutes) {
+  const auto entries = static_cast<size_t>(std::max<int64_t>(minutes, 0) + 1);
+  narrow_.reserve(entries);
+  base_.reserve((entries >> kBlockBits) + 1);
+  wide_at_.reserve((entries >> kBlockBits) + 1);
 }
 
 size_t PrefixCounts::MemoryBytes() const {

@@ -110,6 +110,12 @@ class PrefixCounts final : public CountSource {
   int64_t first_minute() const { return first_minute_; }
   int64_t end_minute() const { return first_minute_ + size_ - 1; }
   double slice_target() const { return slice_target_; }
+  // Forgets whole 64-minute blocks before `minute` (first_minute() moves forward to a block
+  // start at or before it; windows starting earlier count from there). A memmove, no
+  // recomputation.
+  void DropBefore(int64_t minute);
+  // Reserves room for `minutes` minutes in all, so appending up to that many never reallocates.
+  void Reserve(int64_t minutes);
   // Heap bytes in use.
   size_t MemoryBytes() const;
 

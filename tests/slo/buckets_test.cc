@@ -131,6 +131,46 @@ TEST(PrefixCountsTest, RandomTruncationsAcrossNarrowAndWideBlocksEqualBuild) {
   }
 }
 
+TEST(PrefixCountsTest, DroppingOldBlocksKeepsEveryLaterWindowExact) {
+  std::mt19937_64 rng(11);
+  BucketSeries s;
+  s.first_minute = kT0;
+  for (int i = 0; i < 1000; ++i) {
+    const int64_t total = static_cast<int64_t>(rng() % (i % 200 < 70 ? 100'000 : 3));
+    s.buckets.push_back(Bucket::Events(total / 2, total));  // some blocks wide, some narrow
+  }
+  PrefixCounts p = PrefixCounts::Build(s, 0.9);
+  p.DropBefore(kT0 + 300);
+  EXPECT_EQ(p.first_minute(), kT0 + 256);  // whole 64-minute blocks only
+  EXPECT_EQ(p.end_minute(), kT0 + 1000);
+  p.DropBefore(kT0 + 100);  // already gone: nothing changes
+  EXPECT_EQ(p.first_minute(), kT0 + 256);
+  // Later minutes change and more arrive: still exact from the new first minute on.
+  p.Truncate(kT0 + 900);
+  s.buckets.resize(900);
+  for (int i = 0; i < 300; ++i) {
+    s.buckets.push_back(Bucket::Events(i % 5, 100'000 + i));
+    p.Append(s.buckets.back());
+  }
+  const PrefixCounts want = PrefixCounts::Build(s, 0.9);
+  for (int q = 0; q < 500; ++q) {
+    const int64_t a = kT0 + 256 + static_cast<int64_t>(rng() % 950);
+    const int64_t b = a + static_cast<int64_t>(rng() % 1000);
+    ASSERT_EQ(p.Counts(a, b), want.Counts(a, b)) << "[" << a << ", " << b << ")";
+  }
+  // A window from before the first minute counts events from it (its length stays the window's).
+  const WindowCounts early = p.Counts(kT0, kT0 + 400);
+  const WindowCounts kept = want.Counts(kT0 + 256, kT0 + 400);
+  EXPECT_EQ(early.buckets, 400);
+  EXPECT_EQ(early.good, kept.good);
+  EXPECT_EQ(early.total, kept.total);
+  EXPECT_EQ(early.covered, kept.covered);
+  EXPECT_EQ(early.bad_slices, kept.bad_slices);
+  p.DropBefore(kT0 + 5000);  // past the end: the last block stays
+  EXPECT_EQ(p.end_minute(), kT0 + 1200);
+  EXPECT_EQ(p.Counts(kT0 + 1152, kT0 + 1200), want.Counts(kT0 + 1152, kT0 + 1200));
+}
+
 TEST(PrefixCountsTest, ProbeMinutesCostAboutSixAndAHalfBytesEach) {
   BucketSeries s;
   s.first_minute = kT0;
