@@ -231,16 +231,9 @@ std::string ScrapeTargetsJson(const std::vector<ScrapeTargetStatus>& targets) {
   for (const ScrapeTargetStatus& t : targets) {
     if (!first) out += ',';
     first = false;
-    out += "{\"labels\":{";
-    bool first_label = true;
-    for (const core::Label& l : t.target_labels) {
-      if (!first_label) out += ',';
-      first_label = false;
-      core::AppendJsonString(&out, l.name);
-      out += ':';
-      core::AppendJsonString(&out, l.value);
-    }
-    out += "},\"scrapePool\":";
+    out += "{\"labels\":";
+    core::AppendJsonLabels(&out, t.target_labels);
+    out += ",\"scrapePool\":";
     core::AppendJsonString(&out, t.spec.job);
     out += ",\"scrapeUrl\":";
     core::AppendJsonString(&out, t.spec.url);

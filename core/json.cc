@@ -43,4 +43,28 @@ void AppendJsonString(std::string* out, std::string_view text) {
   out->push_back('"');
 }
 
+namespace {
+
+template <typename Pairs>
+void AppendObject(std::string* out, const Pairs& pairs) {
+  out->push_back('{');
+  bool first = true;
+  for (const auto& [name, value] : pairs) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(out, name);
+    out->push_back(':');
+    AppendJsonString(out, value);
+  }
+  out->push_back('}');
+}
+
+}  // namespace
+
+void AppendJsonLabels(std::string* out, const Labels& labels) { AppendObject(out, labels); }
+
+void AppendJsonStringMap(std::string* out, const std::map<std::string, std::string>& m) {
+  AppendObject(out, m);
+}
+
 }  // namespace nines::core

@@ -1,10 +1,14 @@
-// core/json.h: the one JSON string escaper every module's hand-written JSON uses.
+// core/json.h: the JSON string escaper (and string-valued objects) every module's hand-written
+// JSON uses.
 // Thread-safety: a pure function.
 #ifndef NINES_CORE_JSON_H_
 #define NINES_CORE_JSON_H_
 
+#include <map>
 #include <string>
 #include <string_view>
+
+#include "core/labels.h"
 
 namespace nines::core {
 
@@ -12,6 +16,11 @@ namespace nines::core {
 // \n \r \t \b \f by name, other control characters and DEL as \u00XX. Bytes >= 0x80 are copied
 // as they are (the caller supplies UTF-8).
 void AppendJsonString(std::string* out, std::string_view text);
+
+// Appends a JSON object of string values: {"name":"value",...} in the labels' (sorted) order.
+void AppendJsonLabels(std::string* out, const Labels& labels);
+// The same for a string map (annotations), in key order.
+void AppendJsonStringMap(std::string* out, const std::map<std::string, std::string>& m);
 
 }  // namespace nines::core
 

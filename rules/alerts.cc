@@ -103,20 +103,6 @@ bool ParseState(std::string_view s, AlertState* state) {
   return true;
 }
 
-// ---- JSON ----------------------------------------------------------------------------------
-
-void AppendJsonObject(std::string* out, const std::vector<std::pair<std::string_view,
-                                                                   std::string_view>>& kv) {
-  out->push_back('{');
-  for (size_t i = 0; i < kv.size(); ++i) {
-    if (i > 0) out->push_back(',');
-    core::AppendJsonString(out, kv[i].first);
-    out->push_back(':');
-    core::AppendJsonString(out, kv[i].second);
-  }
-  out->push_back('}');
-}
-
 bool AlertLess(const Alert& a, const Alert& b) {
   if (a.labels != b.labels) return a.labels < b.labels;
   return std::tuple(static_cast<int>(a.state), a.active_since) <
@@ -545,13 +531,9 @@ std::string AlertTracker::AlertsJson() const {
     const Alert& a = alerts[i];
     if (i > 0) out.push_back(',');
     out.append(R"({"labels":)");
-    std::vector<std::pair<std::string_view, std::string_view>> kv;
-    for (const core::Label& l : a.labels) kv.emplace_back(l.name, l.value);
-    AppendJsonObject(&out, kv);
+    core::AppendJsonLabels(&out, a.labels);
     out.append(R"(,"annotations":)");
-    kv.clear();
-    for (const auto& [k, v] : a.annotations) kv.emplace_back(k, v);
-    AppendJsonObject(&out, kv);
+    core::AppendJsonStringMap(&out, a.annotations);
     out.append(R"(,"state":)");
     core::AppendJsonString(&out, AlertStateName(a.state));
     out.append(R"(,"activeAt":)");

@@ -234,32 +234,6 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
   return out;
 }
 
-void AppendLabelsJson(std::string* out, const core::Labels& labels) {
-  out->push_back('{');
-  bool first = true;
-  for (const core::Label& l : labels) {
-    if (!first) out->push_back(',');
-    first = false;
-    core::AppendJsonString(out, l.name);
-    out->push_back(':');
-    core::AppendJsonString(out, l.value);
-  }
-  out->push_back('}');
-}
-
-void AppendMapJson(std::string* out, const std::map<std::string, std::string>& m) {
-  out->push_back('{');
-  bool first = true;
-  for (const auto& [k, v] : m) {
-    if (!first) out->push_back(',');
-    first = false;
-    core::AppendJsonString(out, k);
-    out->push_back(':');
-    core::AppendJsonString(out, v);
-  }
-  out->push_back('}');
-}
-
 void AppendReportJson(std::string* out, const slo::SloSpec& spec, const slo::SloReport& r,
                       bool detail) {
   *out += "{\"region\":";
@@ -318,7 +292,7 @@ void AppendSloJson(std::string* out, const SloRule& rule, const SloEvaluation& e
   core::AppendJsonString(out, spec.window.ToString());
   *out += fmt::format(",\"budgeting_method\":\"{}\",\"labels\":",
                       slo::BudgetingMethodName(spec.method));
-  AppendLabelsJson(out, spec.labels);
+  core::AppendJsonLabels(out, spec.labels);
   *out += ",\"file\":";
   core::AppendJsonString(out, rule.file);
   *out += fmt::format(",\"line\":{},\"evaluated_at\":", rule.line);
@@ -340,9 +314,9 @@ void AppendSloJson(std::string* out, const SloRule& rule, const SloEvaluation& e
     for (size_t i = 0; i < e.conditions.size(); ++i) {
       if (i > 0) out->push_back(',');
       *out += "{\"labels\":";
-      AppendLabelsJson(out, e.conditions[i].labels);
+      core::AppendJsonLabels(out, e.conditions[i].labels);
       *out += ",\"annotations\":";
-      AppendMapJson(out, e.conditions[i].annotations);
+      core::AppendJsonStringMap(out, e.conditions[i].annotations);
       *out += ",\"value\":" + Number(e.conditions[i].value) + "}";
     }
     *out += "]";

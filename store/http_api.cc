@@ -58,19 +58,6 @@ core::Result<RangeQuery> ParseRangeQuery(const net::Request& req, bool require_r
   return q;
 }
 
-void AppendLabelsObject(std::string* out, const core::Labels& labels) {
-  out->push_back('{');
-  bool first = true;
-  for (const core::Label& l : labels) {
-    if (!first) out->push_back(',');
-    first = false;
-    core::AppendJsonString(out, l.name);
-    out->push_back(':');
-    core::AppendJsonString(out, l.value);
-  }
-  out->push_back('}');
-}
-
 void AppendStringArray(std::string* out, const std::vector<std::string>& values) {
   out->push_back('[');
   for (size_t i = 0; i < values.size(); ++i) {
@@ -201,7 +188,7 @@ void RegisterHttpApi(Store& store, net::Router& router, HttpApiOptions options) 
     std::string out = "[";
     for (size_t i = 0; i < all->size(); ++i) {
       if (i > 0) out.push_back(',');
-      AppendLabelsObject(&out, (*all)[i]);
+      core::AppendJsonLabels(&out, (*all)[i]);
     }
     out.push_back(']');
     return Success(std::move(out));
@@ -226,7 +213,7 @@ void RegisterHttpApi(Store& store, net::Router& router, HttpApiOptions options) 
                     const SeriesSamples& s = (*all)[i];
                     if (i > 0) out.push_back(',');
                     out += R"({"metric":)";
-                    AppendLabelsObject(&out, s.labels);
+                    core::AppendJsonLabels(&out, s.labels);
                     out += R"(,"values":[)";
                     for (size_t j = 0; j < s.samples.size(); ++j) {
                       if (j > 0) out.push_back(',');
@@ -276,7 +263,7 @@ void RegisterHttpApi(Store& store, net::Router& router, HttpApiOptions options) 
         for (size_t i = 0; i < all.size(); ++i) {
           if (i > 0) out.push_back(',');
           out += R"({"metric":)";
-          AppendLabelsObject(&out, all[i]);
+          core::AppendJsonLabels(&out, all[i]);
           out += R"(,"values":[)";
           bool first = true;
           for (int64_t a = q->start; a < q->end; a += step.millis()) {

@@ -21,5 +21,17 @@ TEST(JsonTest, EscapesQuotesBackslashesAndControlCharacters) {
   EXPECT_EQ(Json("\xc3\xa9 \xe2\x82\xac"), "x\"\xc3\xa9 \xe2\x82\xac\"");  // UTF-8 as is
 }
 
+TEST(JsonTest, LabelsAndStringMapsAreObjectsOfEscapedStrings) {
+  std::string out;
+  AppendJsonLabels(&out, Labels::From({{"b", "x\"y"}, {"a", "1"}}).value());
+  EXPECT_EQ(out, R"({"a":"1","b":"x\"y"})");  // sorted, escaped
+  out.clear();
+  AppendJsonLabels(&out, Labels());
+  EXPECT_EQ(out, "{}");
+  out.clear();
+  AppendJsonStringMap(&out, {{"summary", "line\nbreak"}, {"b", ""}});
+  EXPECT_EQ(out, R"({"b":"","summary":"line\nbreak"})");
+}
+
 }  // namespace
 }  // namespace nines::core
