@@ -124,16 +124,6 @@ std::optional<double> ParseNumber(std::string_view s) {
   return d;
 }
 
-// Days since 1970-01-01 of a civil date (Howard Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 // An SLI as an OpenSLO SLI document (or inline indicator) defines it.
 struct Indicator {
   slo::SliKind kind = slo::SliKind::kRequestRatio;
@@ -1911,7 +1901,8 @@ void FileParser::ParseTimeWindow(const YAML::Node& node, const YAML::Mark& at,
                             ip, Quote(t)));
             return;
           }
-          int64_t days = DaysFromCivil(y, mo, d);
+          const int64_t days =
+              core::DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
           int weekday = static_cast<int>(((days % 7) + 10) % 7);  // 0 = Monday (1970-01-01: Thu)
           bool midnight = h == 0 && mi == 0 && s == 0;
           bool aligned = midnight && (unit == slo::CalendarUnit::kWeek    ? weekday == 0

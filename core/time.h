@@ -116,6 +116,10 @@ class Timestamp {
 // Errors: INVALID_ARGUMENT naming the text.
 Result<Timestamp> ParseTimestamp(std::string_view text);
 
+// Days since 1970-01-01 of the proleptic Gregorian date y-m-d (Howard Hinnant's civil
+// algorithm; negative before 1970). REQUIRES: 1 <= m <= 12, 1 <= d <= 31.
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
+
 }  // namespace nines::core
 
 #endif  // NINES_CORE_TIME_H_

@@ -141,5 +141,12 @@ TEST(TimestampTest, FloorAlignsToStepIncludingBeforeEpoch) {
   EXPECT_EQ(Timestamp::FromUnixNanos(-1).UnixMillis(), -1);
 }
 
+TEST(CivilTest, DaysFromCivilCountsFromTheEpoch) {
+  EXPECT_EQ(DaysFromCivil(1970, 1, 1), 0);
+  EXPECT_EQ(DaysFromCivil(1969, 12, 31), -1);
+  EXPECT_EQ(DaysFromCivil(2000, 3, 1), 11017);  // after a leap day of a century leap year
+  EXPECT_EQ(DaysFromCivil(2026, 11, 30), 20787);
+}
+
 }  // namespace
 }  // namespace nines::core
