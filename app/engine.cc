@@ -425,15 +425,14 @@ class Engine::Impl {
   // read error neither resolves nor fires its alerts.
   void EvaluateRules(core::Timestamp now) {
     std::lock_guard<std::mutex> lock(rules_mu_);
-    auto evaluated = slo_eval_->Evaluate(now);
-    if (evaluated.ok()) {
-      for (const rules::SloEvaluation& e : slo_eval_->Results()) {
-        if (!e.error.empty()) continue;
-        alerts_->Update("slo:" + e.rule.spec.name, core::Duration::Zero(), core::Duration::Zero(),
-                        e.conditions, now);
+    if (core::Status evaluated = slo_eval_->Evaluate(now); evaluated.ok()) {
+      for (const auto& [rule, e] : *slo_eval_->Snapshot()) {
+        if (!e->error.empty()) continue;
+        alerts_->Update("slo:" + rule->spec.name, core::Duration::Zero(), core::Duration::Zero(),
+                        e->conditions, now);
       }
     } else {
-      LOG_WARNING("slo evaluation: {}", evaluated.status().ToString());
+      LOG_WARNING("slo evaluation: {}", evaluated.ToString());
     }
     for (const rules::ThresholdRule& r : threshold_rules_) {
       auto active = rules::EvaluateThresholdRule(r, *store_, now);

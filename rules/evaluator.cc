@@ -111,11 +111,14 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
     const slo::SloReport& r = reports[i];
     const bool global = i == counts.size();
     if (global && !options.alert_on_global) continue;
-    std::string remaining_text =
-        fmt::format("{:.4g} of {:.4g} {} ({})", r.budget_remaining, r.budget_total, Unit(spec),
-                    r.budget_remaining_ratio
-                        ? fmt::format("{:.2f}%", *r.budget_remaining_ratio * 100)
-                        : std::string("no budget yet"));
+    // Only for the annotations of a condition (most reports have none).
+    auto remaining_text = [&r, &spec] {
+      return fmt::format("{:.4g} of {:.4g} {} ({})", r.budget_remaining, r.budget_total,
+                         Unit(spec),
+                         r.budget_remaining_ratio
+                             ? fmt::format("{:.2f}%", *r.budget_remaining_ratio * 100)
+                             : std::string("no budget yet"));
+    };
     // One condition per severity (so one incident pages once per region, whichever window
     // pairs fire): the firing rule of that severity with the shortest long window speaks for
     // it; every firing pair is listed.
@@ -150,7 +153,7 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
                       c.rule.short_window.ToString(), c.factor);
       ac.annotations["description"] = fmt::format(
           "{} budget left; exhausted at {} at the 1h burn rate, at {} at the 6h burn rate",
-          remaining_text, ac.annotations["exhaustion_at_1h_burn"],
+          remaining_text(), ac.annotations["exhaustion_at_1h_burn"],
           ac.annotations["exhaustion_at_6h_burn"]);
       out.push_back(std::move(ac));
     }
@@ -163,7 +166,7 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
         CommonAnnotations(spec, r, &ac.annotations);
         ac.annotations["summary"] = fmt::format("SLO {} in {} has exhausted its error budget",
                                                 spec.name, r.region);
-        ac.annotations["description"] = remaining_text + " budget left";
+        ac.annotations["description"] = remaining_text() + " budget left";
         out.push_back(std::move(ac));
       }
     }
@@ -340,8 +343,13 @@ struct SloEvaluator::Entry {
   struct Written {
     std::string region;
     std::vector<core::Labels> labels;  // in the order of WrittenSeries()
+    std::vector<uint64_t> refs;        // the store's refs for them (Appender::AppendWithRef)
   };
   std::vector<Written> written;
+  // The state changed since it was last written: new or re-read minutes, or a new rule. An
+  // evaluation within the same minute with nothing late computes the same numbers, so it is not
+  // written again.
+  bool unwritten = true;
 };
 
 SloEvaluator::SloEvaluator(store::Reader& reader, AppenderFactory appenders,
@@ -374,6 +382,7 @@ void SloEvaluator::SetRules(std::vector<SloRule> rules) {
     e->rule = std::move(rule);
     e->shared_rule = std::make_shared<const SloRule>(e->rule);
     e->written.clear();  // the service or unit may have changed
+    e->unwritten = true;
     entries_.push_back(std::move(e));
   }
   PublishLocked();
@@ -425,6 +434,7 @@ void SloEvaluator::WriteBack(Entry& e, core::Timestamp now, store::Appender& app
     if (w.labels.empty() || w.region != r.region) {
       w.region = r.region;
       w.labels.clear();
+      w.refs.clear();
       for (const WrittenSeries& ws : WrittenSeriesOf(spec)) {
         core::Labels::Builder b;
         b.Set(core::kMetricNameLabel, ws.name);
@@ -440,10 +450,11 @@ void SloEvaluator::WriteBack(Entry& e, core::Timestamp now, store::Appender& app
         }
         w.labels.push_back(std::move(*labels));
       }
+      w.refs.assign(w.labels.size(), 0);
     }
     auto put = [&](size_t k, double v) {
       if (!st->ok() || !std::isfinite(v)) return;
-      *st = app.Append(w.labels[k], t, v);
+      *st = app.AppendWithRef(w.labels[k], t, v, &w.refs[k]);
     };
     if (r.sli) put(0, *r.sli);
     if (r.budget_remaining_ratio) put(1, *r.budget_remaining_ratio);
@@ -468,9 +479,8 @@ void SloEvaluator::WriteBack(Entry& e, core::Timestamp now, store::Appender& app
   }
 }
 
-core::Result<std::vector<ActiveCondition>> SloEvaluator::Evaluate(core::Timestamp now) {
+core::Status SloEvaluator::Evaluate(core::Timestamp now) {
   std::lock_guard<std::mutex> lock(eval_mu_);
-  std::vector<ActiveCondition> all;
   core::Status first_error = core::Status::Ok();
   size_t failed = 0;
   const int64_t end_minute = slo::MinuteOf(now);
@@ -519,35 +529,50 @@ core::Result<std::vector<ActiveCondition>> SloEvaluator::Evaluate(core::Timestam
           Conditions(e.rule.spec, next->reports, *e.counts, end_minute, agents, now, options_);
       next->evaluated_at = now;
       e.last = std::move(next);
+      if (e.counts->last_read_minutes() > 0) e.unwritten = true;
     }
-    all.insert(all.end(), e.last->conditions.begin(), e.last->conditions.end());
   }
   PublishLocked();
   if (options_.write_back && appenders_ && failed < entries_.size()) {
-    std::unique_ptr<store::Appender> app = appenders_();
+    if (!appender_) appender_ = appenders_();  // kept: its buffers are reused every cycle
+    store::Appender& app = *appender_;
     core::Status st = core::Status::Ok();
+    std::vector<Entry*> written;
     for (const auto& e : entries_) {
-      if (e->last->evaluated_at == now && e->last->error.empty()) WriteBack(*e, now, *app, &st);
+      if (e->unwritten && e->last->evaluated_at == now && e->last->error.empty()) {
+        WriteBack(*e, now, app, &st);
+        written.push_back(e.get());
+      }
     }
     if (!st.ok()) {
-      app->Rollback();
+      app.Rollback();
       return st;
     }
-    auto committed = app->Commit();
+    auto committed = app.Commit();
     if (!committed.ok()) return committed.status();
+    for (Entry* e : written) e->unwritten = false;
   }
   if (!entries_.empty() && failed == entries_.size()) {
     return core::InternalError("every SLO failed to evaluate; first: {}", first_error.ToString());
   }
-  return all;
+  return core::Status::Ok();
+}
+
+std::shared_ptr<const std::vector<SloEvaluator::Published>> SloEvaluator::Snapshot() const {
+  std::lock_guard<std::mutex> lock(results_mu_);
+  return results_;
+}
+
+std::vector<ActiveCondition> SloEvaluator::ActiveConditions() const {
+  std::vector<ActiveCondition> out;
+  for (const Published& p : *Snapshot()) {
+    out.insert(out.end(), p.eval->conditions.begin(), p.eval->conditions.end());
+  }
+  return out;
 }
 
 std::vector<SloEvaluation> SloEvaluator::Results() const {
-  std::shared_ptr<const std::vector<Published>> results;
-  {
-    std::lock_guard<std::mutex> lock(results_mu_);
-    results = results_;
-  }
+  std::shared_ptr<const std::vector<Published>> results = Snapshot();
   std::vector<SloEvaluation> out;
   out.reserve(results->size());
   for (const Published& p : *results) {
@@ -565,11 +590,7 @@ size_t SloEvaluator::MemoryBytes() const {
 }
 
 std::string SloEvaluator::SlosJson() const {
-  std::shared_ptr<const std::vector<Published>> results;
-  {
-    std::lock_guard<std::mutex> lock(results_mu_);
-    results = results_;
-  }
+  std::shared_ptr<const std::vector<Published>> results = Snapshot();
   std::string out = "{\"status\":\"success\",\"data\":[";
   for (size_t i = 0; i < results->size(); ++i) {
     if (i > 0) out.push_back(',');
@@ -580,11 +601,7 @@ std::string SloEvaluator::SlosJson() const {
 }
 
 core::Result<std::string> SloEvaluator::SloJson(std::string_view name) const {
-  std::shared_ptr<const std::vector<Published>> results;
-  {
-    std::lock_guard<std::mutex> lock(results_mu_);
-    results = results_;
-  }
+  std::shared_ptr<const std::vector<Published>> results = Snapshot();
   for (const Published& p : *results) {
     if (p.rule->spec.name != name) continue;
     std::string out = "{\"status\":\"success\",\"data\":";

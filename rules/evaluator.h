@@ -5,9 +5,13 @@
 //      any earlier minute the store received late samples for since),
 //   2. evaluates every SLO per region and for region="global" with slo::EvaluateSlo (O(1) in the
 //      window length),
-//   3. writes the state back to the store as series at `now` (see "Series written" below),
-//   4. returns the SLO-derived alert conditions (burn rate, budget exhausted, no data) for the
-//      alert lifecycle (rules/alerts.h), and keeps the results for GET /api/v1/slos.
+//   3. writes the state back to the store as series at `now` (see "Series written" below) when
+//      it changed: the counts only move when a minute completes or late samples arrive, so with
+//      the default 10 s interval an SLO's state is written once a minute, by the first cycle
+//      after each minute completes (and after late data, a reload, or a failed write),
+//   4. publishes the results (Snapshot): per SLO its reports and its alert conditions (burn
+//      rate, budget exhausted, no data) for the alert lifecycle (rules/alerts.h) and for
+//      GET /api/v1/slos.
 //
 // Series written at `now` (labels slo, service, region; region="global" is the sum over regions):
 //   nines_slo_sli{window}                                   good / total over the budget window
@@ -85,7 +89,8 @@ struct SloEvaluatorOptions {
   bool write_back = true;
 };
 
-// Makes a new appender for one write-back batch (store::Store::NewAppender).
+// Makes the write-back's appender (store::Store::NewAppender), once; every appender it makes must
+// be of the same store (the evaluator keeps the store's series refs, Appender::AppendWithRef).
 using AppenderFactory = std::function<std::unique_ptr<store::Appender>()>;
 
 // What one Evaluate produced for one SLO.
@@ -114,13 +119,13 @@ class SloEvaluator {
   // REQUIRES: each rule passed slo::ValidateSlo; names are unique.
   void SetRules(std::vector<SloRule> rules);
 
-  // One cycle at `now` (see the file comment). Returns every active condition of every SLO.
-  // An SLO whose store read fails keeps its previous reports and conditions (so a read error
-  // neither resolves a burning alert nor fires a new one) and records the error for the API; the
-  // other SLOs proceed. Errors: the write-back's Commit error (the conditions are then lost for
-  // this call, the state is kept and the next cycle writes again); INTERNAL when every SLO
-  // failed to read (the first error's message).
-  core::Result<std::vector<ActiveCondition>> Evaluate(core::Timestamp now);
+  // One cycle at `now` (see the file comment); its results are published (Snapshot) before it
+  // returns. An SLO whose store read fails keeps its previous reports and conditions (so a read
+  // error neither resolves a burning alert nor fires a new one) and records the error for the
+  // API; the other SLOs proceed. Errors: the write-back's Commit error (the results are
+  // published all the same, and the next cycle writes again); INTERNAL when every SLO failed to
+  // read (the first error's message).
+  core::Status Evaluate(core::Timestamp now);
 
   // GET /api/v1/slos: {"status":"success","data":[<slo>...]} with, per SLO, its definition and
   // per region then "global": status, sli, objective, good/total, coverage, budget (total,
@@ -132,8 +137,17 @@ class SloEvaluator {
   // Errors: NOT_FOUND when there is no SLO `name`.
   core::Result<std::string> SloJson(std::string_view name) const;
 
-  // The last published results, in the order of SetRules.
+  // The last published results, in the order of SetRules: shared and never changed once
+  // published, so reading them copies nothing (a cycle publishes new ones beside them).
+  struct Published {
+    std::shared_ptr<const SloRule> rule;
+    std::shared_ptr<const SloEvaluation> eval;  // its `rule` is left empty: see `rule`
+  };
+  std::shared_ptr<const std::vector<Published>> Snapshot() const;
+  // The same as copies, each with its rule filled in (for tests and small callers).
   std::vector<SloEvaluation> Results() const;
+  // Every SLO's active conditions from the last published results, in one list (copies).
+  std::vector<ActiveCondition> ActiveConditions() const;
 
   // Heap bytes of all counts (see slo::PrefixCounts: ~6.5 bytes per minute per region for probe
   // SLIs, plus the global sum).
@@ -147,15 +161,11 @@ class SloEvaluator {
   AppenderFactory appenders_;
   const SloEvaluatorOptions options_;
 
-  mutable std::mutex eval_mu_;  // serializes Evaluate and SetRules; guards entries_
+  mutable std::mutex eval_mu_;  // serializes Evaluate and SetRules; guards entries_, appender_
   std::vector<std::unique_ptr<Entry>> entries_;
+  std::unique_ptr<store::Appender> appender_;  // the write-back's, made once
 
-  // What a cycle publishes per SLO: shared, never copied per cycle (the rule is shared from
-  // SetRules, `eval` is made by the cycle that evaluated the SLO; its `rule` is left empty).
-  struct Published {
-    std::shared_ptr<const SloRule> rule;
-    std::shared_ptr<const SloEvaluation> eval;
-  };
+  // Publishes every entry's rule (shared from SetRules) and last evaluation.
   void PublishLocked();
 
   mutable std::mutex results_mu_;  // guards results_

@@ -965,6 +965,23 @@ class RocksAppender final : public internal::SeriesAppender {
     return core::Status::Ok();
   }
 
+  core::Status AppendWithRef(const core::Labels& series, int64_t timestamp_ms, double value,
+                             uint64_t* ref) override {
+    if (*ref == 0) {
+      RETURN_IF_ERROR(Append(series, timestamp_ms, value));
+      // A MemSeries lives as long as the store (see Lookup), so its address names it.
+      MemSeries* found = staged_.back().series;
+      if (found != nullptr) *ref = reinterpret_cast<uintptr_t>(found);
+      return core::Status::Ok();
+    }
+    RocksDbStore::Staged st;
+    st.series = reinterpret_cast<MemSeries*>(static_cast<uintptr_t>(*ref));
+    st.t = timestamp_ms;
+    st.v = value;
+    staged_.push_back(st);
+    return core::Status::Ok();
+  }
+
   core::Result<CommitResult> Commit() override {
     auto result = store_->CommitBatch(staged_, pending_);
     Rollback();

@@ -84,6 +84,17 @@ class Appender {
   // Stages one sample. Errors: INVALID_ARGUMENT for labels without a metric name; the staged
   // batch is unaffected.
   virtual core::Status Append(const core::Labels& series, int64_t timestamp_ms, double value) = 0;
+  // Append with a shortcut for a caller that appends to the same series again and again (as
+  // Prometheus' series refs): when `*ref` is non-zero it names the series and `series` is not
+  // looked up; when it is 0 the labels are looked up as by Append and `*ref` is set once the
+  // store holds the series (a series this batch creates gets its ref on an Append after the
+  // Commit). A ref is only valid with the labels it was set for, with appenders of the store
+  // that set it, while that store is open. The default ignores refs (leaves `*ref` 0).
+  virtual core::Status AppendWithRef(const core::Labels& series, int64_t timestamp_ms,
+                                     double value, uint64_t* ref) {
+    (void)ref;
+    return Append(series, timestamp_ms, value);
+  }
   // Writes every staged sample atomically: after it returns OK, all of them are readable and
   // durable; on error, none is. The appender is empty afterwards either way.
   // Errors: UNAVAILABLE / DATA_LOSS / INTERNAL from the disk.

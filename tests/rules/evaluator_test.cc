@@ -11,6 +11,7 @@ namespace {
 using core::Duration;
 using ::testing::HasSubstr;
 using testing::AtMinute;
+using testing::EvaluateConditions;
 using testing::kBaseMinute;
 using testing::L;
 using testing::MinuteMs;
@@ -109,7 +110,7 @@ TEST_F(EvaluatorScenarioTest, ThirtyDaysOfProbesGiveHandDerivedBudgetsBurnRatesA
 
   // Before the current outage: 10 s into minute 30d + 30, the window is [30, 30d + 30).
   clock_.Set(AtMinute(S + k30d + 30, 10));
-  auto conds = ev->Evaluate(clock_.Now());
+  auto conds = EvaluateConditions(*ev, clock_.Now());
   ASSERT_TRUE(conds.ok()) << conds.status().ToString();
   auto results = ev->Results();
   const slo::SloReport* eu = Report(results, "api-availability", "eu-west-1");
@@ -131,7 +132,7 @@ TEST_F(EvaluatorScenarioTest, ThirtyDaysOfProbesGiveHandDerivedBudgetsBurnRatesA
   // Then every minute for 30 minutes through the current outage (incremental cycles).
   for (int64_t m = 31; m <= 60; ++m) {
     clock_.Set(AtMinute(S + k30d + m, 10));
-    conds = ev->Evaluate(clock_.Now());
+    conds = EvaluateConditions(*ev, clock_.Now());
     ASSERT_TRUE(conds.ok()) << conds.status().ToString();
   }
   // At 30d + 60 (+10 s): window [60, 30d + 60); eu's last 30 minutes are all bad.
@@ -237,7 +238,7 @@ TEST_F(EvaluatorScenarioTest, ThirtyDaysOfProbesGiveHandDerivedBudgetsBurnRatesA
   // A rebuilt evaluator (a restart) computes the same from the store in one backfill.
   auto again = NewEvaluator({.write_back = false});
   again->SetRules({rule});
-  auto conds2 = again->Evaluate(clock_.Now());
+  auto conds2 = EvaluateConditions(*again, clock_.Now());
   ASSERT_TRUE(conds2.ok());
   EXPECT_EQ(conds2->size(), conds->size());
   const std::vector<SloEvaluation> results2 = again->Results();
@@ -261,7 +262,7 @@ TEST_F(EvaluatorScenarioTest, ThirtyDaysOfProbesGiveHandDerivedBudgetsBurnRatesA
     ASSERT_TRUE(app->Commit().ok());
   }
   clock_.Set(AtMinute(S + k30d + 80, 10));
-  conds = ev->Evaluate(clock_.Now());
+  conds = EvaluateConditions(*ev, clock_.Now());
   ASSERT_TRUE(conds.ok());
   results = ev->Results();
   eu = Report(results, "api-availability", "eu-west-1");
@@ -360,7 +361,7 @@ TEST_F(EvaluatorTest, SloNoDataFiresWhenARegionsOwnAgentsStopHeartbeating) {
   SloEvaluator ev(*store_, nullptr, {.write_back = false});
   ev.SetRules({ProbeRule("api", R"({probe="api"})")});
   auto nodata = [&](int64_t minute) -> std::optional<ActiveCondition> {
-    auto conds = ev.Evaluate(AtMinute(minute));
+    auto conds = EvaluateConditions(ev, AtMinute(minute));
     EXPECT_TRUE(conds.ok());
     if (!conds.ok()) return std::nullopt;
     const ActiveCondition* c = Find(*conds, "SloNoData", "eu");
@@ -414,6 +415,58 @@ TEST_F(EvaluatorTest, AnHourOfReplayedBacklogIsCountedAtTheNextCycle) {
   EXPECT_EQ(eu->tally.bad(), 60);
 }
 
+// The state is written when it can have changed: once per completed minute (not at every
+// cycle within it), again when late samples change counted minutes, and after a reload that
+// changes the numbers (the objective).
+TEST_F(EvaluatorTest, StateIsWrittenOncePerMinuteAndAgainAfterLateDataOrAReload) {
+  WriteMinutes("eu", "a", S, S + 10, 1);
+  SloEvaluator ev(*store_, [this] { return store_->NewAppender(); });
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  ev.SetRules({rule});
+  auto written = [this] {
+    auto read = store_->Select(Sel(R"(nines_slo_sli{slo="api",region="eu"})"), 0,
+                               MinuteMs(S + 100));
+    std::vector<core::Sample> out;
+    if (read.ok() && read->size() == 1) out = (*read)[0].samples;
+    return out;
+  };
+  for (int sec : {5, 15, 25, 35}) ASSERT_TRUE(ev.Evaluate(AtMinute(S + 10, sec)).ok());
+  ASSERT_EQ(written().size(), 1u);
+  EXPECT_EQ(written()[0].timestamp_ms, AtMinute(S + 10, 5).UnixMillis());
+  EXPECT_EQ(written()[0].value, 1);
+
+  // Minute S + 10 completes (with a failure): the next cycle writes, the one after does not.
+  WriteMinutes("eu", "a", S + 10, S + 11, 0);
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 11, 5)).ok());
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 11, 15)).ok());
+  ASSERT_EQ(written().size(), 2u);
+  EXPECT_EQ(written()[1].timestamp_ms, AtMinute(S + 11, 5).UnixMillis());
+  EXPECT_DOUBLE_EQ(written()[1].value, 10.0 / 11);
+
+  // A late sample for minute S + 5 turns it bad: written within the same minute.
+  WriteMinutes("eu", "b", S + 5, S + 6, 0);
+  WriteMinutes("eu", "c", S + 5, S + 6, 0);
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 11, 25)).ok());
+  ASSERT_EQ(written().size(), 3u);
+  EXPECT_DOUBLE_EQ(written()[2].value, 9.0 / 11);
+
+  // A reload that changes the objective changes the budget series, not the counts: written.
+  auto budget = [this] {
+    auto read = store_->Select(
+        Sel(R"(nines_slo_error_budget_total_events{slo="api",region="eu"})"), 0,
+        MinuteMs(S + 100));
+    return read.ok() && read->size() == 1 ? (*read)[0].samples : std::vector<core::Sample>{};
+  };
+  ASSERT_EQ(budget().size(), 3u);
+  rule.spec.objective = 99;
+  ev.SetRules({rule});
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 11, 35)).ok());
+  ASSERT_EQ(budget().size(), 4u);
+  EXPECT_NEAR(budget()[3].value, 0.11, 1e-12);
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 11, 45)).ok());
+  EXPECT_EQ(budget().size(), 4u);
+}
+
 TEST_F(EvaluatorTest, JsonHasEveryRegionAndGlobalAndEscapesStrings) {
   WriteMinutes("eu", "a", S, S + 10, 1);
   WriteMinutes("eu", "a", S + 10, S + 12, 0);
@@ -424,7 +477,7 @@ TEST_F(EvaluatorTest, JsonHasEveryRegionAndGlobalAndEscapesStrings) {
   rule.spec.regions = {"eu", "ap"};
   ev.SetRules({rule});
   EXPECT_THAT(ev.SlosJson(), HasSubstr(R"("evaluated_at":null)"));
-  auto conds = ev.Evaluate(AtMinute(S + 12, 1));
+  auto conds = EvaluateConditions(ev, AtMinute(S + 12, 1));
   ASSERT_TRUE(conds.ok()) << conds.status().ToString();
   std::string all = ev.SlosJson();
   EXPECT_THAT(all, HasSubstr(R"({"status":"success","data":[{"name":"api \"eu\"")"));
@@ -456,16 +509,16 @@ TEST_F(EvaluatorTest, AReadErrorKeepsThePreviousConditions) {
   FlakyReader reader(*store_);
   SloEvaluator ev(reader, nullptr, {.write_back = false});
   ev.SetRules({ProbeRule("api", R"({probe="api"})")});
-  auto conds = ev.Evaluate(AtMinute(S + 10));
+  auto conds = EvaluateConditions(ev, AtMinute(S + 10));
   ASSERT_TRUE(conds.ok());
   ASSERT_NE(Find(*conds, "SloBurnRate", "eu", "page"), nullptr);
   reader.fail = true;
-  auto failed = ev.Evaluate(AtMinute(S + 11));
+  auto failed = EvaluateConditions(ev, AtMinute(S + 11));
   EXPECT_EQ(failed.status().code(), core::StatusCode::kInternal);
   EXPECT_THAT(failed.status().message(), HasSubstr("disk on fire"));
   EXPECT_THAT(ev.SlosJson(), HasSubstr("disk on fire"));
   reader.fail = false;
-  conds = ev.Evaluate(AtMinute(S + 12));
+  conds = EvaluateConditions(ev, AtMinute(S + 12));
   ASSERT_TRUE(conds.ok());
   EXPECT_NE(Find(*conds, "SloBurnRate", "eu", "page"), nullptr);
 }

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/labels.h"
+#include "rules/evaluator.h"
 #include "rules/rules.h"
 #include "store/store.h"
 #include "tests/testutil/testutil.h"
@@ -123,6 +124,13 @@ inline SloRule ProbeRule(std::string name, std::string selector, int quorum = 0)
   r.spec.quorum = quorum;
   r.source.selector = Sel(selector);
   return r;
+}
+
+// One cycle, then every SLO's active conditions (SloEvaluator::ActiveConditions).
+inline core::Result<std::vector<ActiveCondition>> EvaluateConditions(SloEvaluator& ev,
+                                                                     core::Timestamp now) {
+  RETURN_IF_ERROR(ev.Evaluate(now));
+  return ev.ActiveConditions();
 }
 
 }  // namespace nines::rules::testing

@@ -524,6 +524,53 @@ TEST_F(StoreTest, DeleteSeriesRemovesDataAndSurvivesReopen) {
   EXPECT_EQ(store->Aggregate(drop, kT0, kT0 + 24 * kHour)->count, 1);
 }
 
+// Refs (Appender::AppendWithRef): unknown until the store holds the series, then they write to
+// that series without a lookup, from any appender of the store; a ref of a deleted series writes
+// the name as a new series, as Append does.
+TEST_F(StoreTest, AppendWithRefWritesTheSeriesItNames) {
+  auto store = Open();
+  Labels a = L(R"(nines_slo_sli{slo="a"})");
+  Labels b = L(R"(nines_slo_sli{slo="b"})");
+  uint64_t ref_a = 0, ref_b = 0;
+  auto app = store->NewAppender();
+  ASSERT_TRUE(app->AppendWithRef(a, kT0, 1, &ref_a).ok());
+  EXPECT_EQ(ref_a, 0u);  // created by this batch: no ref yet
+  ASSERT_TRUE(app->Commit().ok());
+  Commit(*store, {{b, kT0, 10}});
+  ASSERT_TRUE(app->AppendWithRef(a, kT0 + kMin, 2, &ref_a).ok());
+  ASSERT_TRUE(app->AppendWithRef(b, kT0 + kMin, 20, &ref_b).ok());
+  EXPECT_NE(ref_a, 0u);
+  EXPECT_NE(ref_b, 0u);
+  EXPECT_NE(ref_a, ref_b);
+  ASSERT_TRUE(app->Commit().ok());
+  // A new appender, refs only: each sample lands in its own series.
+  auto other = store->NewAppender();
+  const uint64_t kept_a = ref_a, kept_b = ref_b;
+  ASSERT_TRUE(other->AppendWithRef(a, kT0 + 2 * kMin, 3, &ref_a).ok());
+  ASSERT_TRUE(other->AppendWithRef(b, kT0 + 2 * kMin, 30, &ref_b).ok());
+  EXPECT_EQ(ref_a, kept_a);
+  EXPECT_EQ(ref_b, kept_b);
+  auto r = other->Commit();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->appended, 2);
+  Reference want;
+  want.Apply({{a, kT0, 1}, {a, kT0 + kMin, 2}, {a, kT0 + 2 * kMin, 3},
+              {b, kT0, 10}, {b, kT0 + kMin, 20}, {b, kT0 + 2 * kMin, 30}});
+  ExpectSeriesEqual(*store, want, kT0, kT0 + kHour);
+  // Deleted: the ref's sample starts the name afresh, as Append would.
+  ASSERT_TRUE(store->DeleteSeries(*ParseSelector(R"({slo="b"})")).ok());
+  ASSERT_TRUE(other->AppendWithRef(b, kT0 + 3 * kMin, 40, &ref_b).ok());
+  ASSERT_TRUE(other->Commit().ok());
+  auto agg = store->Aggregate(b, kT0, kT0 + kHour);
+  ASSERT_TRUE(agg.ok());
+  EXPECT_EQ(agg->count, 1);
+  EXPECT_EQ(agg->last, 40);
+  store.reset();
+  store = Open();  // and it is all durable
+  EXPECT_EQ(store->Aggregate(a, kT0, kT0 + kHour)->count, 3);
+  EXPECT_EQ(store->Aggregate(b, kT0, kT0 + kHour)->count, 1);
+}
+
 // Thousands of series (the series table grows several times), a scattered third deleted (the
 // table closes the holes), then every series written again: the kept ones are found, not
 // created twice, and the deleted ones start empty.
