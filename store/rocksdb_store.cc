@@ -892,6 +892,16 @@ class RocksDbStore final : public Store {
   std::atomic<int64_t> raw_read_cutoff_{INT64_MIN};
   int64_t head_samples_ = 0;
   uint64_t log_bytes_since_checkpoint_ = 0;
+  // The bytes the last checkpoint wrote: a checkpoint rewrites every dirty series' state, which
+  // with hundreds of thousands of series is a gigabyte, so how often it runs follows its size
+  // (CheckpointDue), not only the log's.
+  uint64_t last_checkpoint_bytes_ = 0;
+  // Whether the log has outgrown what a checkpoint costs (`periodic` false: a commit asks) or,
+  // every 5 minutes, whether replaying it would cost enough to be worth one (`periodic` true).
+  bool CheckpointDue(bool periodic) const {
+    if (periodic) return log_bytes_since_checkpoint_ > last_checkpoint_bytes_ / 4;
+    return log_bytes_since_checkpoint_ > std::max<uint64_t>(64u << 20, last_checkpoint_bytes_);
+  }
   // For ChangesSince. Commits that stored samples are numbered 1, 2, ... (appended_commits_ is
   // the last); appended_ holds, for suffix minima, (commit, minute of its oldest sample) with
   // both strictly increasing: the oldest minute committed after commit c is that of the first
@@ -903,9 +913,10 @@ class RocksDbStore final : public Store {
   std::deque<std::pair<uint64_t, int64_t>> appended_;
   uint64_t series_generation_ = 0;  // bumped by every series created or deleted
 
-  std::mutex bg_mu_;
+  std::mutex bg_mu_;  // taken after mu_ when both are held, never before
   std::condition_variable bg_cv_;
   bool stopping_ = false;
+  bool checkpoint_wanted_ = false;  // a commit found a checkpoint due (CheckpointDue)
   std::thread background_;
 };
 
@@ -1493,7 +1504,15 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
   if (max_t_ != INT64_MIN && FloorTo(max_t_, kSettleEveryMs) > last_settle_) {
     RETURN_IF_ERROR(SettleLocked());
   }
-  if (log_bytes_since_checkpoint_ > (64u << 20)) RETURN_IF_ERROR(CheckpointLocked());
+  // The checkpoint itself runs on the background thread, so that no commit (nor the caller that
+  // happened to make it) pays for rewriting every series' state.
+  if (CheckpointDue(/*periodic=*/false)) {
+    std::lock_guard<std::mutex> bg(bg_mu_);
+    if (!checkpoint_wanted_) {
+      checkpoint_wanted_ = true;
+      bg_cv_.notify_all();
+    }
+  }
   return result;
 }
 
@@ -1664,6 +1683,7 @@ core::Status RocksDbStore::CheckpointLocked() {
   RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "store: checkpoint"));
   for (auto& [id, s] : by_id_) s->dirty = false;
   log_bytes_since_checkpoint_ = 0;
+  last_checkpoint_bytes_ = batch.GetDataSize();
   if (metrics_.checkpoints) metrics_.checkpoints->Increment();
   return core::Status::Ok();
 }
@@ -2160,17 +2180,20 @@ void RocksDbStore::BackgroundLoop() {
   core::Duration last_retention = clock_.Monotonic();
   std::unique_lock<std::mutex> lock(bg_mu_);
   while (!stopping_) {
-    bg_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; });
+    bg_cv_.wait_for(lock, std::chrono::seconds(5),
+                    [this] { return stopping_ || checkpoint_wanted_; });
     if (stopping_) break;
+    const bool wanted = std::exchange(checkpoint_wanted_, false);
     lock.unlock();
     core::Duration now = clock_.Monotonic();
-    if (now - last_checkpoint >= core::Duration::Minutes(5)) {
+    const bool periodic = now - last_checkpoint >= core::Duration::Minutes(5);
+    if (wanted || periodic) {
       std::unique_lock store_lock(mu_);
-      if (log_bytes_since_checkpoint_ > 0) {
+      if (log_bytes_since_checkpoint_ > 0 && CheckpointDue(periodic)) {
         core::Status s = CheckpointLocked();
         if (!s.ok()) LOG_WARNING("store: checkpoint: {}", s.ToString());
       }
-      last_checkpoint = now;
+      if (periodic) last_checkpoint = now;
     }
     if (now - last_retention >= core::Duration::Hours(1)) {
       core::Status s = EnforceRetention();
