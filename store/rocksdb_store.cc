@@ -471,7 +471,7 @@ struct alignas(64) MemSeries {
 
   std::string EncodeState() const {
     std::string out;
-    enc::PutVarint(&out, 2);  // state format
+    enc::PutVarint(&out, 3);  // state format (2: head samples as varsint time + 8-byte value)
     out.push_back(has_settled ? 1 : 0);
     enc::PutVarsint(&out, settled_max_t);
     out.push_back(settled_pred.has ? 1 : 0);
@@ -483,10 +483,18 @@ struct alignas(64) MemSeries {
     enc::PutVarsint(&out, hour.start);
     out += hour.agg.Encode();
     hour.before.Encode(&out);
-    enc::PutVarint(&out, head.size());
-    for (const core::Sample& s : head) {
-      enc::PutVarsint(&out, s.timestamp_ms);
-      enc::PutDouble(&out, s.value);
+    // The head (ascending, distinct times) as chunks: ~1-2 bytes per regular sample instead of
+    // 14, and checkpoints rewrite every dirty series' head.
+    const size_t chunks = (head.size() + kChunkMaxSamples - 1) / kChunkMaxSamples;
+    enc::PutVarint(&out, chunks);
+    for (size_t c = 0; c < chunks; ++c) {
+      ChunkEncoder e;
+      const size_t end = std::min(head.size(), (c + 1) * kChunkMaxSamples);
+      for (size_t i = c * kChunkMaxSamples; i < end; ++i) {
+        (void)e.Append(head[i].timestamp_ms, head[i].value);  // cannot fail: see above
+      }
+      enc::PutVarint(&out, e.bytes().size());
+      out += e.bytes();
     }
     return out;
   }
@@ -496,7 +504,7 @@ struct alignas(64) MemSeries {
     uint64_t version, n;
     uint8_t has_settled_byte, has_pred;
     std::string_view bytes;
-    if (!d.Varint(&version) || version != 2 || !d.Byte(&has_settled_byte) ||
+    if (!d.Varint(&version) || (version != 2 && version != 3) || !d.Byte(&has_settled_byte) ||
         !d.Varsint(&settled_max_t) || !d.Byte(&has_pred) || !d.Double(&settled_pred.v) ||
         !d.LengthPrefixed(&bytes)) {
       return core::DataLossError("corrupt head state of series {}", id);
@@ -515,11 +523,21 @@ struct alignas(64) MemSeries {
     if (!d.Varint(&n)) return core::DataLossError("corrupt head of series {}", id);
     head.clear();
     for (uint64_t i = 0; i < n; ++i) {
-      core::Sample s;
-      if (!d.Varsint(&s.timestamp_ms) || !d.Double(&s.value)) {
+      if (version == 2) {
+        core::Sample s;
+        if (!d.Varsint(&s.timestamp_ms) || !d.Double(&s.value)) {
+          return core::DataLossError("corrupt head of series {}", id);
+        }
+        head.push_back(s);
+        continue;
+      }
+      std::string_view chunk_bytes;
+      if (!d.LengthPrefixed(&chunk_bytes)) {
         return core::DataLossError("corrupt head of series {}", id);
       }
-      head.push_back(s);
+      ChunkIterator it(chunk_bytes);
+      while (it.Next()) head.push_back(it.sample());
+      if (!it.status().ok()) return it.status().WithContext(fmt::format("head of series {}", id));
     }
     head_front_t = head.empty() ? INT64_MAX : head.front().timestamp_ms;
     return core::Status::Ok();
@@ -896,6 +914,10 @@ class RocksDbStore final : public Store {
   // with hundreds of thousands of series is a gigabyte, so how often it runs follows its size
   // (CheckpointDue), not only the log's.
   uint64_t last_checkpoint_bytes_ = 0;
+  // Whether data time has entered a kSettleEveryMs period not settled yet.
+  bool SettleDue() const {
+    return max_t_ != INT64_MIN && FloorTo(max_t_, kSettleEveryMs) > last_settle_;
+  }
   // Whether the log has outgrown what a checkpoint costs (`periodic` false: a commit asks) or,
   // every 5 minutes, whether replaying it would cost enough to be worth one (`periodic` true).
   bool CheckpointDue(bool periodic) const {
@@ -917,6 +939,7 @@ class RocksDbStore final : public Store {
   std::condition_variable bg_cv_;
   bool stopping_ = false;
   bool checkpoint_wanted_ = false;  // a commit found a checkpoint due (CheckpointDue)
+  bool settle_wanted_ = false;      // a commit found a settle due (SettleDue)
   std::thread background_;
 };
 
@@ -1500,18 +1523,18 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
     }
   }
 
-  // Settle at most once per kSettleEveryMs of data time; checkpoint when the log has grown.
-  if (max_t_ != INT64_MIN && FloorTo(max_t_, kSettleEveryMs) > last_settle_) {
-    RETURN_IF_ERROR(SettleLocked());
-  }
-  // The checkpoint itself runs on the background thread, so that no commit (nor the caller that
-  // happened to make it) pays for rewriting every series' state.
-  if (CheckpointDue(/*periodic=*/false)) {
+  // Settling (once per kSettleEveryMs of data time, with the hourly minute rollups) and
+  // checkpoints (when the log has grown) run on the background thread: each loops over every
+  // series, which at hundreds of thousands of series takes a second or more, and no commit (nor
+  // whoever made it) should pay that. Until they run, the head simply holds more; reads and
+  // retention cutoffs move only when they do, so both stay consistent.
+  const bool settle = SettleDue();
+  const bool checkpoint = CheckpointDue(/*periodic=*/false);
+  if (settle || checkpoint) {
     std::lock_guard<std::mutex> bg(bg_mu_);
-    if (!checkpoint_wanted_) {
-      checkpoint_wanted_ = true;
-      bg_cv_.notify_all();
-    }
+    if ((settle && !settle_wanted_) || (checkpoint && !checkpoint_wanted_)) bg_cv_.notify_all();
+    settle_wanted_ = settle_wanted_ || settle;
+    checkpoint_wanted_ = checkpoint_wanted_ || checkpoint;
   }
   return result;
 }
@@ -2133,6 +2156,9 @@ core::Result<int64_t> RocksDbStore::DeleteSeries(const std::vector<Matcher>& mat
 core::Status RocksDbStore::EnforceRetention() {
   {
     std::unique_lock lock(mu_);
+    // A settle the background thread has not run yet first (samples still in the head are not
+    // subject to the raw cutoff).
+    if (SettleDue()) RETURN_IF_ERROR(SettleLocked());
     UpdateCutoffsLocked();
   }
   rocksdb::CompactRangeOptions options;
@@ -2147,6 +2173,7 @@ core::Status RocksDbStore::EnforceRetention() {
 core::Status RocksDbStore::Flush() {
   {
     std::unique_lock lock(mu_);
+    if (SettleDue()) RETURN_IF_ERROR(SettleLocked());
     RETURN_IF_ERROR(CheckpointLocked());
   }
   RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions(), cfs_), "store: flush"));
@@ -2181,10 +2208,18 @@ void RocksDbStore::BackgroundLoop() {
   std::unique_lock<std::mutex> lock(bg_mu_);
   while (!stopping_) {
     bg_cv_.wait_for(lock, std::chrono::seconds(5),
-                    [this] { return stopping_ || checkpoint_wanted_; });
+                    [this] { return stopping_ || checkpoint_wanted_ || settle_wanted_; });
     if (stopping_) break;
     const bool wanted = std::exchange(checkpoint_wanted_, false);
+    const bool settle = std::exchange(settle_wanted_, false);
     lock.unlock();
+    if (settle) {
+      std::unique_lock store_lock(mu_);
+      if (SettleDue()) {
+        core::Status s = SettleLocked();
+        if (!s.ok()) LOG_WARNING("store: settle: {}", s.ToString());
+      }
+    }
     core::Duration now = clock_.Monotonic();
     const bool periodic = now - last_checkpoint >= core::Duration::Minutes(5);
     if (wanted || periodic) {

@@ -13,6 +13,7 @@
 #include <random>
 
 #include "core/clock.h"
+#include "store/chunk.h"
 #include "store/store.h"
 #include "tests/testutil/testutil.h"
 
@@ -763,6 +764,71 @@ TEST_F(StoreTest, OldHeadLogRecordsAreReplayed) {
   EXPECT_EQ((*got)[0].samples[1].value, 0.25);
   EXPECT_EQ((*got)[0].samples[2].timestamp_ms, kT0 + 30'000);
   EXPECT_TRUE(SameBits((*got)[0].samples[2].value, 0.0));
+}
+
+// Head states written by an older build (format 2: each head sample as a varsint time and an
+// 8-byte value) are read; the current format keeps the head as chunks.
+TEST_F(StoreTest, HeadStateOfTheOlderFormatIsRead) {
+  const std::string db_dir = dir_.File("db");
+  Labels l = L(R"(nines_slo_sli{slo="a"})");
+  const std::vector<Sample> want = {{kT0, 0.25}, {kT0 + kMin, 0.998}, {kT0 + 2 * kMin, 1}};
+  {
+    auto store = Open();
+    std::vector<std::tuple<Labels, int64_t, double>> batch;
+    for (const Sample& x : want) batch.emplace_back(l, x.timestamp_ms, x.value);
+    Commit(*store, batch);  // series 1; Close checkpoints its head state and empties the log
+  }
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_dir, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  size_t head_state = names.size();
+  for (size_t i = 0; i < names.size(); ++i) {
+    descriptors.emplace_back(names[i], rocksdb::ColumnFamilyOptions());
+    if (names[i] == "head_state") head_state = i;
+  }
+  ASSERT_LT(head_state, names.size());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), db_dir, descriptors, &handles, &db).ok());
+  auto varint = [](std::string* out, uint64_t v) {
+    for (; v >= 0x80; v >>= 7) out->push_back(static_cast<char>(v | 0x80));
+    out->push_back(static_cast<char>(v));
+  };
+  const std::string key("\0\0\0\0\0\0\0\x01", 8);
+  std::string state;
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[head_state], key, &state).ok());
+  // Format 3 ends with the head as one chunk.
+  ChunkEncoder chunk;
+  for (const Sample& x : want) ASSERT_TRUE(chunk.Append(x.timestamp_ms, x.value).ok());
+  std::string tail;
+  varint(&tail, 1);
+  varint(&tail, chunk.bytes().size());
+  tail += chunk.bytes();
+  ASSERT_EQ(state[0], 3);
+  ASSERT_GT(state.size(), tail.size());
+  ASSERT_EQ(state.substr(state.size() - tail.size()), tail);
+  // Rewritten as format 2.
+  state = "\x02" + state.substr(1, state.size() - 1 - tail.size());
+  varint(&state, want.size());
+  for (const Sample& x : want) {
+    varint(&state, static_cast<uint64_t>((x.timestamp_ms << 1) ^ (x.timestamp_ms >> 63)));
+    const uint64_t bits = std::bit_cast<uint64_t>(x.value);
+    for (int b = 0; b < 8; ++b) state.push_back(static_cast<char>(bits >> (8 * b)));
+  }
+  EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[head_state], key, state).ok());
+  for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  EXPECT_TRUE(db->Close().ok());
+  delete db;
+
+  auto store = Open();
+  auto got = store->Select(*ParseSelector("nines_slo_sli"), INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  ASSERT_EQ((*got)[0].samples.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ((*got)[0].samples[i].timestamp_ms, want[i].timestamp_ms);
+    EXPECT_TRUE(SameBits((*got)[0].samples[i].value, want[i].value));
+  }
 }
 
 TEST_F(StoreTest, RejectsSeriesWithoutMetricName) {

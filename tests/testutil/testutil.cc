@@ -16,6 +16,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include <prometheus/registry.h>
@@ -190,7 +192,9 @@ double MetricValue(prometheus::Registry& registry, std::string_view name,
 std::string NinesBinary() { return EnvOr("NINES_BINARY", NINES_TEST_BINARY); }
 std::string SourceDir() { return EnvOr("NINES_SOURCE_DIR", NINES_TEST_SOURCE_DIR); }
 
-int UnusedPort() {
+namespace {
+
+int BindAnyPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -204,6 +208,23 @@ int UnusedPort() {
   }
   if (fd >= 0) ::close(fd);
   return port;
+}
+
+}  // namespace
+
+int UnusedPort() {
+  // The kernel may hand the same free port to two binds in a row once the first socket is
+  // closed, and a test that asks for several ports (nginx with four listeners) would then get
+  // one twice. So a port is never returned twice by this process.
+  static std::mutex mu;
+  static std::set<int> given;
+  std::lock_guard<std::mutex> lock(mu);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int port = BindAnyPort();
+    if (port == 0) return 0;
+    if (given.insert(port).second) return port;
+  }
+  return 0;
 }
 
 }  // namespace nines::testutil

@@ -95,7 +95,8 @@ double MetricValue(prometheus::Registry& registry, std::string_view name,
                    const std::map<std::string, std::string>& labels = {});
 
 // A port on 127.0.0.1 that nothing listens on right now (bound to 0, then closed; another
-// process could take it before the caller does, which loopback tests accept).
+// process could take it before the caller does, which loopback tests accept). Never the same
+// port twice in one process, so several asked for at once are distinct.
 int UnusedPort();
 
 // The path of the nines binary under test ($NINES_BINARY, else the one this build made).
