@@ -150,7 +150,7 @@ class SloEvaluator {
   std::vector<ActiveCondition> ActiveConditions() const;
 
   // Heap bytes of all counts (see slo::PrefixCounts: ~6.5 bytes per minute per region for probe
-  // SLIs, plus the global sum).
+  // SLIs, plus the global sum for time-slice budgets).
   size_t MemoryBytes() const;
 
  private:

@@ -448,9 +448,7 @@ const std::string& StoreCounts::region_name(size_t i) const { return regions_[i]
 const slo::CountSource& StoreCounts::region(size_t i) const { return regions_[i]->counts; }
 const slo::CountSource& StoreCounts::global() const { return *global_; }
 
-int64_t StoreCounts::first_minute() const {
-  return summed_ ? summed_->counts.first_minute() : 0;
-}
+int64_t StoreCounts::first_minute() const { return first_minute_; }
 
 size_t StoreCounts::MemoryBytes() const {
   auto bytes = [](const Region& r) { return r.counts.MemoryBytes(); };
@@ -483,7 +481,7 @@ void StoreCounts::Replace(const RegionMap& read, int64_t from, int64_t end) {
     }
   };
   for (auto& region : regions_) rewind(*region);
-  rewind(*summed_);
+  if (summed_) rewind(*summed_);
   std::vector<const slo::BucketSeries*> per_region;
   per_region.reserve(regions_.size());
   for (auto& region : regions_) {
@@ -500,12 +498,13 @@ void StoreCounts::Replace(const RegionMap& read, int64_t from, int64_t end) {
       sum.good += b.good;
       sum.total += b.total;
     }
-    summed_->counts.Append(sum);
+    if (summed_) summed_->counts.Append(sum);
   }
   if (regions_changed_ || !global_) {
     std::vector<const slo::CountSource*> sources;
     for (const auto& r : regions_) sources.push_back(&r->counts);
-    global_ = std::make_unique<slo::GlobalCounts>(std::move(sources), &summed_->counts);
+    global_ = std::make_unique<slo::GlobalCounts>(std::move(sources),
+                                                  summed_ ? &summed_->counts : nullptr);
     regions_changed_ = false;
   }
 }
@@ -520,7 +519,14 @@ void StoreCounts::Trim(int64_t needed) {
     if (keep_from - p.first_minute() >= TrimSlack(needed)) p.DropBefore(keep_from);
   };
   for (auto& r : regions_) trim(r->counts);
-  trim(summed_->counts);
+  if (summed_) {
+    trim(summed_->counts);
+    first_minute_ = summed_->counts.first_minute();
+  } else if (keep_from - first_minute_ >= TrimSlack(needed)) {
+    // As DropBefore moves the regions backfilled with this first minute.
+    constexpr int64_t kBlock = slo::PrefixCounts::kBlockMinutes;
+    first_minute_ += (keep_from - first_minute_) / kBlock * kBlock;
+  }
 }
 
 core::Status StoreCounts::Update(store::Reader& reader, core::Timestamp now) {
@@ -576,7 +582,11 @@ core::Status StoreCounts::Update(store::Reader& reader, core::Timestamp now) {
     ASSIGN_OR_RETURN(read, ReadBuckets(reader, rule_, from, end, options_.backfill,
                                        options_.backfill == ReadPath::kRaw ? ids : nullptr));
     regions_.clear();
-    summed_ = std::make_unique<Region>("", from, slice_target_);
+    summed_.reset();
+    if (rule_.spec.method == slo::BudgetingMethod::kTimeslices) {
+      summed_ = std::make_unique<Region>("", from, slice_target_);
+    }
+    first_minute_ = from;
     global_.reset();
   } else {
     end = std::max(end_now, end_minute_);

@@ -3,8 +3,8 @@
 //
 //  - ReadSloBuckets: the buckets of one SLO over a range of minutes, per region, straight from
 //    the store (a pure read).
-//  - StoreCounts: one SLO's running prefix counts (slo::PrefixCounts per region plus their
-//    per-minute sum for region="global"), backfilled once over the SLO's window and then
+//  - StoreCounts: one SLO's running prefix counts (slo::PrefixCounts per region plus, for a
+//    time-slice budget, their per-minute sum for region="global"), backfilled once over the SLO's window and then
 //    advanced each evaluation by reading only what changed: the minutes completed since the last
 //    one, plus any earlier minute the store received samples for since (late data, e.g. an
 //    agent replaying an hour of backlog), which is truncated off and counted again. The store
@@ -71,9 +71,9 @@ struct StoreCountsOptions {
   ReadPath backfill = ReadPath::kRaw;
   // The longest span kept in memory (and read by a backfill). The span needed is the SLO's budget
   // window (for a calendar window: since the period's start) and its longest burn-rate window;
-  // this caps it. Memory (slo::PrefixCounts): ~6.5 bytes per minute per region plus the same
-  // for the global sum for probe SLIs (up to 24 for high-traffic request counts), so a 90-day
-  // window costs about 0.8 MiB per region.
+  // this caps it. Memory (slo::PrefixCounts): ~6.5 bytes per minute per region for probe SLIs
+  // (up to 24 for high-traffic request counts), plus the same for the global sum with a
+  // time-slice budget, so a 90-day window costs about 0.8 MiB per region.
   core::Duration max_window = core::Duration::Days(400);
 };
 
@@ -153,7 +153,11 @@ class StoreCounts {
   int64_t last_read_minutes_ = 0;
   std::vector<std::unique_ptr<Region>> regions_;  // sorted by name; stable addresses
   bool regions_changed_ = false;
-  std::unique_ptr<Region> summed_;                // the per-minute sum of the regions
+  // The per-minute sum of the regions, for region="global"'s time slices: kept only for a
+  // time-slice budget (an occurrences budget sums the regions' events, and saves a quarter of
+  // the memory of a 3-region SLO).
+  std::unique_ptr<Region> summed_;
+  int64_t first_minute_ = 0;  // see first_minute()
   std::unique_ptr<slo::GlobalCounts> global_;
   // Change tracking (when the reader supports it): the ChangesSince cursor of the last Update,
   // the series generation the selectors were resolved at, and what they resolved to.

@@ -252,6 +252,7 @@ WindowCounts GlobalCounts::Counts(int64_t begin_minute, int64_t end_minute) cons
     w.buckets += c.buckets;
     w.covered += c.covered;
   }
+  if (summed_ == nullptr) return w;  // events only: no slice fields
   WindowCounts s = summed_->Counts(begin_minute, end_minute);
   w.slices = s.slices;
   w.slices_covered = s.slices_covered;

@@ -119,9 +119,13 @@ class PrefixCounts final : public CountSource {
   // Heap bytes in use.
   size_t MemoryBytes() const;
 
+  // DropBefore forgets whole blocks of this many minutes.
+  static constexpr int64_t kBlockMinutes = 64;
+
  private:
   static constexpr int kBlockBits = 6;  // 64 prefix entries per block
   static constexpr int64_t kBlock = int64_t{1} << kBlockBits;
+  static_assert(kBlock == kBlockMinutes);
   struct Cumulative {
     int64_t good = 0;
     int64_t total = 0;
@@ -161,8 +165,9 @@ BucketSeries SumSeries(const std::vector<const BucketSeries*>& regions);
 
 // The counts for region="global": events, buckets and coverage are the sums over the regions'
 // sources (so global budgets in events are exactly the regions' budgets added up), time slices
-// come from `summed` (the PrefixCounts of SumSeries of the regions). The pointers must outlive
-// this object.
+// come from `summed` (the PrefixCounts of SumSeries of the regions). `summed` may be null when
+// only events are needed (an occurrences budget never reads time slices): the slice fields are
+// then 0. The pointers must outlive this object.
 class GlobalCounts final : public CountSource {
  public:
   GlobalCounts(std::vector<const CountSource*> regions, const CountSource* summed)

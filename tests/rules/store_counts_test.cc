@@ -90,7 +90,17 @@ TEST_F(StoreCountsTest, RegionWithoutDataIsPresentWithoutData) {
   slo::WindowCounts g = counts.global().Counts(M, M + 10);
   EXPECT_EQ(g.buckets, 20);  // region-minutes
   EXPECT_EQ(g.covered, 10);
+  // An occurrences budget keeps no per-minute sum of the regions: no slices for global...
+  EXPECT_EQ(g.slices, 0);
+  // ... a time-slice budget does.
+  rule.spec.method = slo::BudgetingMethod::kTimeslices;
+  StoreCounts sliced(rule, {});
+  ASSERT_TRUE(sliced.Update(*store_, AtMinute(M + 10, 5)).ok());
+  g = sliced.global().Counts(M, M + 10);
+  EXPECT_EQ(g.buckets, 20);
+  EXPECT_EQ(g.slices, 10);
   EXPECT_EQ(g.slices_covered, 10);
+  EXPECT_LT(counts.MemoryBytes(), sliced.MemoryBytes());
 }
 
 TEST_F(StoreCountsTest, CountersAreSummedAsPerSeriesIncreasesWithResets) {
