@@ -103,6 +103,45 @@ WindowAggregate BruteForce(const std::map<int64_t, double>& samples, int64_t sta
   return w;
 }
 
+// The store's RocksDB opened directly (with the store closed), to plant what older builds wrote.
+class RawRocks {
+ public:
+  explicit RawRocks(const std::string& dir) {
+    if (!rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names_).ok()) return;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const std::string& n : names_) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    rocksdb::DB* db = nullptr;
+    if (rocksdb::DB::Open(rocksdb::DBOptions(), dir, descriptors, &handles_, &db).ok()) db_ = db;
+  }
+  ~RawRocks() { Close(); }
+  bool ok() const { return db_ != nullptr; }
+  rocksdb::DB* db() const { return db_; }
+  rocksdb::ColumnFamilyHandle* cf(std::string_view name) const {
+    for (size_t i = 0; i < names_.size(); ++i) {
+      if (names_[i] == name) return handles_[i];
+    }
+    ADD_FAILURE() << "no column family " << name;
+    return handles_.front();
+  }
+  void Close() {
+    if (db_ == nullptr) return;
+    for (auto* h : handles_) EXPECT_TRUE(db_->DestroyColumnFamilyHandle(h).ok());
+    EXPECT_TRUE(db_->Close().ok());
+    delete db_;
+    db_ = nullptr;
+  }
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::DB* db_ = nullptr;
+};
+
+void PutVarint(std::string* out, uint64_t v) {
+  for (; v >= 0x80; v >>= 7) out->push_back(static_cast<char>(v | 0x80));
+  out->push_back(static_cast<char>(v));
+}
+
 class StoreTest : public ::testing::Test {
  protected:
   std::unique_ptr<Store> Open(StoreOptions options = {}) {
@@ -719,41 +758,25 @@ TEST_F(StoreTest, OldHeadLogRecordsAreReplayed) {
     auto store = Open();
     Commit(*store, {{l, kT0, 1}});  // the series gets id 1; Close checkpoints and empties the log
   }
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  size_t head_log = names.size();
-  for (size_t i = 0; i < names.size(); ++i) {
-    descriptors.emplace_back(names[i], rocksdb::ColumnFamilyOptions());
-    if (names[i] == "head_log") head_log = i;
-  }
-  ASSERT_LT(head_log, names.size());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), db_dir, descriptors, &handles, &db).ok());
-  auto varint = [](std::string* out, uint64_t v) {
-    for (; v >= 0x80; v >>= 7) out->push_back(static_cast<char>(v | 0x80));
-    out->push_back(static_cast<char>(v));
-  };
+  RawRocks raw(db_dir);
+  ASSERT_TRUE(raw.ok());
   std::string record;
-  varint(&record, 2);  // two samples
+  PutVarint(&record, 2);  // two samples
   const double values[] = {0.25, 0.0};
   int64_t prev = 0;
   for (int i = 0; i < 2; ++i) {
     const int64_t t = kT0 + (i + 1) * 15'000;
-    varint(&record, 1);  // series id
+    PutVarint(&record, 1);  // series id
     const int64_t dt = t - prev;
-    varint(&record, static_cast<uint64_t>((dt << 1) ^ (dt >> 63)));
+    PutVarint(&record, static_cast<uint64_t>((dt << 1) ^ (dt >> 63)));
     prev = t;
     const uint64_t bits = std::bit_cast<uint64_t>(values[i]);
     for (int b = 0; b < 8; ++b) record.push_back(static_cast<char>(bits >> (8 * b)));
   }
   std::string key(8, '\0');
   key[7] = 100;  // sequence 100, after anything the store wrote
-  EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[head_log], key, record).ok());
-  for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  EXPECT_TRUE(db->Close().ok());
-  delete db;
+  EXPECT_TRUE(raw.db()->Put(rocksdb::WriteOptions(), raw.cf("head_log"), key, record).ok());
+  raw.Close();
 
   auto store = Open();
   auto got = store->Select(*ParseSelector("probe_success"), INT64_MIN, INT64_MAX);
@@ -778,47 +801,31 @@ TEST_F(StoreTest, HeadStateOfTheOlderFormatIsRead) {
     for (const Sample& x : want) batch.emplace_back(l, x.timestamp_ms, x.value);
     Commit(*store, batch);  // series 1; Close checkpoints its head state and empties the log
   }
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  size_t head_state = names.size();
-  for (size_t i = 0; i < names.size(); ++i) {
-    descriptors.emplace_back(names[i], rocksdb::ColumnFamilyOptions());
-    if (names[i] == "head_state") head_state = i;
-  }
-  ASSERT_LT(head_state, names.size());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), db_dir, descriptors, &handles, &db).ok());
-  auto varint = [](std::string* out, uint64_t v) {
-    for (; v >= 0x80; v >>= 7) out->push_back(static_cast<char>(v | 0x80));
-    out->push_back(static_cast<char>(v));
-  };
+  RawRocks raw(db_dir);
+  ASSERT_TRUE(raw.ok());
   const std::string key("\0\0\0\0\0\0\0\x01", 8);
   std::string state;
-  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[head_state], key, &state).ok());
+  ASSERT_TRUE(raw.db()->Get(rocksdb::ReadOptions(), raw.cf("head_state"), key, &state).ok());
   // Format 3 ends with the head as one chunk.
   ChunkEncoder chunk;
   for (const Sample& x : want) ASSERT_TRUE(chunk.Append(x.timestamp_ms, x.value).ok());
   std::string tail;
-  varint(&tail, 1);
-  varint(&tail, chunk.bytes().size());
+  PutVarint(&tail, 1);
+  PutVarint(&tail, chunk.bytes().size());
   tail += chunk.bytes();
   ASSERT_EQ(state[0], 3);
   ASSERT_GT(state.size(), tail.size());
   ASSERT_EQ(state.substr(state.size() - tail.size()), tail);
   // Rewritten as format 2.
   state = "\x02" + state.substr(1, state.size() - 1 - tail.size());
-  varint(&state, want.size());
+  PutVarint(&state, want.size());
   for (const Sample& x : want) {
-    varint(&state, static_cast<uint64_t>((x.timestamp_ms << 1) ^ (x.timestamp_ms >> 63)));
+    PutVarint(&state, static_cast<uint64_t>((x.timestamp_ms << 1) ^ (x.timestamp_ms >> 63)));
     const uint64_t bits = std::bit_cast<uint64_t>(x.value);
     for (int b = 0; b < 8; ++b) state.push_back(static_cast<char>(bits >> (8 * b)));
   }
-  EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[head_state], key, state).ok());
-  for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  EXPECT_TRUE(db->Close().ok());
-  delete db;
+  EXPECT_TRUE(raw.db()->Put(rocksdb::WriteOptions(), raw.cf("head_state"), key, state).ok());
+  raw.Close();
 
   auto store = Open();
   auto got = store->Select(*ParseSelector("nines_slo_sli"), INT64_MIN, INT64_MAX);
