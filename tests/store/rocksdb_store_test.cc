@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 #include <rocksdb/db.h>
 
 #include <bit>
@@ -836,6 +837,30 @@ TEST_F(StoreTest, HeadStateOfTheOlderFormatIsRead) {
     EXPECT_EQ((*got)[0].samples[i].timestamp_ms, want[i].timestamp_ms);
     EXPECT_TRUE(SameBits((*got)[0].samples[i].value, want[i].value));
   }
+}
+
+// A commit that makes settling due only asks; the store's background thread settles (moves
+// samples older than the out-of-order window from the head into chunks), and nothing is lost.
+TEST_F(StoreTest, TheBackgroundThreadSettlesWhatCommitsLeaveInTheHead) {
+  StoreOptions options;
+  options.registry = std::make_shared<prometheus::Registry>();
+  auto store = Open(options);
+  ASSERT_TRUE(store);
+  const Labels l = L(R"(probe_success{region="eu-west-1"})");
+  std::vector<std::tuple<Labels, int64_t, double>> batch;
+  for (int64_t t = kT0; t < kT0 + 4 * kHour; t += kMin) batch.emplace_back(l, t, 1);
+  Commit(*store, batch);  // 240 samples, all in the head until a settle
+  auto head = [&] {
+    return testutil::MetricValue(*options.registry, "nines_store_head_samples");
+  };
+  // The 2-hour window (and the minute of the newest sample) stays in the head.
+  EXPECT_TRUE(testutil::WaitFor([&] { return head() >= 0 && head() <= 121; }))
+      << "head samples: " << head();
+  EXPECT_GE(head(), 120);
+  auto got = store->Select(*ParseSelector("probe_success"), INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].samples.size(), 240u);
 }
 
 TEST_F(StoreTest, RejectsSeriesWithoutMetricName) {
