@@ -142,6 +142,15 @@ void PutVarint(std::string* out, uint64_t v) {
   for (; v >= 0x80; v >>= 7) out->push_back(static_cast<char>(v | 0x80));
   out->push_back(static_cast<char>(v));
 }
+// A zigzag varint, as older formats wrote times and time deltas.
+void PutVarsint(std::string* out, int64_t v) {
+  PutVarint(out, static_cast<uint64_t>((v << 1) ^ (v >> 63)));
+}
+// A double's 8 bytes, little-endian, as older formats wrote values.
+void PutDoubleLE(std::string* out, double v) {
+  const uint64_t bits = std::bit_cast<uint64_t>(v);
+  for (int b = 0; b < 8; ++b) out->push_back(static_cast<char>(bits >> (8 * b)));
+}
 
 class StoreTest : public ::testing::Test {
  protected:
@@ -769,10 +778,9 @@ TEST_F(StoreTest, OldHeadLogRecordsAreReplayed) {
     const int64_t t = kT0 + (i + 1) * 15'000;
     PutVarint(&record, 1);  // series id
     const int64_t dt = t - prev;
-    PutVarint(&record, static_cast<uint64_t>((dt << 1) ^ (dt >> 63)));
+    PutVarsint(&record, dt);
     prev = t;
-    const uint64_t bits = std::bit_cast<uint64_t>(values[i]);
-    for (int b = 0; b < 8; ++b) record.push_back(static_cast<char>(bits >> (8 * b)));
+    PutDoubleLE(&record, values[i]);
   }
   std::string key(8, '\0');
   key[7] = 100;  // sequence 100, after anything the store wrote
@@ -821,9 +829,8 @@ TEST_F(StoreTest, HeadStateOfTheOlderFormatIsRead) {
   state = "\x02" + state.substr(1, state.size() - 1 - tail.size());
   PutVarint(&state, want.size());
   for (const Sample& x : want) {
-    PutVarint(&state, static_cast<uint64_t>((x.timestamp_ms << 1) ^ (x.timestamp_ms >> 63)));
-    const uint64_t bits = std::bit_cast<uint64_t>(x.value);
-    for (int b = 0; b < 8; ++b) state.push_back(static_cast<char>(bits >> (8 * b)));
+    PutVarsint(&state, x.timestamp_ms);
+    PutDoubleLE(&state, x.value);
   }
   EXPECT_TRUE(raw.db()->Put(rocksdb::WriteOptions(), raw.cf("head_state"), key, state).ok());
   raw.Close();
