@@ -51,6 +51,10 @@ class AgentRunner::Impl {
     o.region = RegionOfLocation(config_, location);
     o.engine_url = config_.agent.engine_url;
     o.bearer_token = config_.agent.bearer_token;
+    o.tls_verify = config_.agent.tls_verify;
+    o.ca_file = config_.agent.ca_file;
+    o.cert_file = config_.agent.cert_file;
+    o.key_file = config_.agent.key_file;
     o.queue_dir = config_.agent.queue_dir;
     o.queue_max_bytes = config_.agent.queue_max_bytes;
     o.flush_interval = config_.agent.flush_interval;

@@ -11,7 +11,8 @@
 //   regions: [{name, display_name, locations}]
 //   log:     level
 //   collector: location, max_concurrency, threads
-//   agent:   engine_url, bearer_token, token_file, queue_dir, queue_max_bytes, flush_interval,
+//   agent:   engine_url, bearer_token, token_file, tls_config: {insecure_skip_verify, ca_file,
+//            cert_file, key_file}, queue_dir, queue_max_bytes, flush_interval,
 //            max_send_bytes, send_timeout, heartbeat_interval, listen
 //   services: [{name, description, checks: [{name, region, locations, interval, timeout,
 //            labels, and one of http/tcp/dns/tls/icmp}]}] (see config_collector.cc)
@@ -119,6 +120,12 @@ struct AgentConfig {
   std::string engine_url;
   std::string bearer_token;  // inline, or read from token_file (first token)
   std::string token_file;
+  // tls_config: how the agent verifies an https engine_url (a private CA) and, for mutual TLS,
+  // the client certificate it presents. Paths as resolved.
+  bool tls_verify = true;   // false: insecure_skip_verify
+  std::string ca_file;      // "" uses the system's CAs
+  std::string cert_file;    // both or neither
+  std::string key_file;
   std::string queue_dir = "./agent-queue";
   int64_t queue_max_bytes = int64_t{1} << 30;  // 1MiB..1TiB; past it the oldest is dropped
   // How often measured samples are written to the queue as one record.

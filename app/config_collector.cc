@@ -119,6 +119,17 @@ class CollectorParser {
                g.token_file = *file;
                g.bearer_token = std::string(token);
              }},
+            {"tls_config",
+             [&](auto& v, auto& a, auto& p) {
+               std::string server_name;
+               ParseTlsOptions(v, a, p, &g.tls_verify, &g.ca_file, &server_name, &g.cert_file,
+                               &g.key_file);
+               if (!server_name.empty()) {
+                 r_.Error(a, fmt::format("{}: server_name is not supported here: the agent "
+                                         "verifies the host of engine_url",
+                                         p));
+               }
+             }},
             {"queue_dir",
              [&](auto& v, auto& a, auto& p) {
                if (auto s = r_.String(v, a, p)) g.queue_dir = *s;

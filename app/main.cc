@@ -420,7 +420,7 @@ int Demo(int argc, char** argv) {
       "  curl -s {0}/api/v1/alerts\n"
       "  curl -s {0}/api/v1/slos/api-availability\n"
       "  curl -s {0}/api/v1/checks\n"
-      "  curl -s '{0}/api/v1/samples?match[]=probe_success{{region=\"eu-west-1\"}}'\n"
+      "  curl -sg '{0}/api/v1/samples?match[]=probe_success{{region=\"eu-west-1\"}}'\n"
       "Press Ctrl-C to stop.\n\n",
       (*engine)->url());
   std::cout << banner << std::flush;

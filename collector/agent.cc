@@ -124,6 +124,10 @@ class Agent::Impl {
     store::RemoteWriteClientOptions co;
     co.url = options_.engine_url;
     co.bearer_token = options_.bearer_token;
+    co.http.verify_tls = options_.tls_verify;
+    co.http.ca_file = options_.ca_file;
+    co.http.cert_file = options_.cert_file;
+    co.http.key_file = options_.key_file;
     co.timeout = options_.send_timeout;
     co.min_backoff = options_.min_backoff;
     co.max_backoff = options_.max_backoff;

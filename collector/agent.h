@@ -69,6 +69,11 @@ struct AgentOptions {
   // REQUIRED: the engine's remote-write endpoint.
   std::string engine_url;
   std::string bearer_token;
+  // TLS towards an https engine_url: verification, a private CA, a client certificate.
+  bool tls_verify = true;
+  std::string ca_file;    // "" uses the system's CAs
+  std::string cert_file;  // both or neither
+  std::string key_file;
   std::string queue_dir;  // REQUIRED
   int64_t queue_max_bytes = int64_t{1} << 30;
   bool queue_sync = false;

@@ -256,6 +256,15 @@ std::vector<std::string> Router::Patterns() const {
   return out;
 }
 
+bool Router::HasProtectedRoutes() const {
+  for (const PatternEntry& e : patterns_) {
+    for (const Route& r : e.routes) {
+      if (r.access != Access::kPublic) return true;
+    }
+  }
+  return false;
+}
+
 Router::Match Router::Find(std::string_view method, std::string_view raw_path) const {
   Match match;
   if (raw_path.empty() || raw_path[0] != '/') return match;

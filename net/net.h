@@ -191,6 +191,9 @@ class Router {
   // Every registered route pattern, deduplicated, in registration order.
   std::vector<std::string> Patterns() const;
 
+  // Whether any route needs a write or admin token.
+  bool HasProtectedRoutes() const;
+
  private:
   struct Segment {
     bool is_param = false;

@@ -730,7 +730,8 @@ core::Status internal::ServerImpl::Init() {
   RETURN_IF_ERROR(InitMetrics());
   RETURN_IF_ERROR(InitTls());
   RETURN_IF_ERROR(Bind());
-  if (o.write_tokens.empty() && o.admin_tokens.empty()) {
+  // A server with only public routes (an agent's) has nothing to protect.
+  if (o.write_tokens.empty() && o.admin_tokens.empty() && router_.HasProtectedRoutes()) {
     LOG_WARNING("no write or admin tokens configured: write and admin endpoints are open");
   }
   return core::Status::Ok();

@@ -11,6 +11,8 @@ pkgs=(
   libhowardhinnant-date-dev
   # Interoperability peers that tests start on loopback (their own config and data dirs).
   prometheus prometheus-blackbox-exporter nginx-light dnsmasq-base
+  # systemd-analyze checks the units in deploy/systemd (e2e.DeploymentE2eTest).
+  systemd
 )
 
 missing=()

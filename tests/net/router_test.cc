@@ -31,6 +31,18 @@ TEST(HeadersTest, NamesAreCaseInsensitiveAndRepeatsKept) {
   EXPECT_EQ(h.begin()->name, "X-TAG");
 }
 
+TEST(RouterTest, HasProtectedRoutesOnlyWithAWriteOrAdminRoute) {
+  Router public_only;
+  public_only.Handle("GET", "/metrics", Access::kPublic, Echo("m"));
+  EXPECT_FALSE(public_only.HasProtectedRoutes());
+  Router with_write = public_only;
+  with_write.Handle("POST", "/api/v1/write", Access::kWrite, Echo("w"));
+  EXPECT_TRUE(with_write.HasProtectedRoutes());
+  Router with_admin;
+  with_admin.Handle("POST", "/-/reload", Access::kAdmin, Echo("r"));
+  EXPECT_TRUE(with_admin.HasProtectedRoutes());
+}
+
 TEST(PercentDecodeTest, DecodesEscapesAndRejectsBadOnes) {
   EXPECT_EQ(PercentDecode("a%20b%2Fc", false).value(), "a b/c");
   EXPECT_EQ(PercentDecode("a+b", false).value(), "a+b");
