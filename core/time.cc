@@ -284,6 +284,17 @@ std::string Duration::ToString() const {
   return out;
 }
 
+std::string Duration::ToRoundedString() const {
+  if (ns_ < 0) return ns_ == INT64_MIN ? ToString() : "-" + Duration(-ns_).ToRoundedString();
+  const int64_t unit = ns_ < Seconds(1).ns_   ? Milliseconds(1).ns_
+                       : ns_ < Hours(1).ns_   ? Seconds(1).ns_
+                       : ns_ < Days(1).ns_    ? Minutes(1).ns_
+                                              : Hours(1).ns_;
+  // Round half up, without overflowing near the maximum.
+  const int64_t rounded = ns_ / unit + (ns_ % unit >= unit / 2 ? 1 : 0);
+  return Duration(rounded * unit).ToString();
+}
+
 Timestamp Timestamp::FromUnixSecondsDouble(double s) {
   return Timestamp(static_cast<int64_t>(std::llround(s * 1e9)));
 }

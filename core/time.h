@@ -51,6 +51,10 @@ class Duration {
 
   // Prometheus-style, exact: "1h30m", "30d", "1w", "250ms", "0s"; negatives get a leading "-".
   std::string ToString() const;
+  // For people (logs, messages): rounded to two units at most, in ToString's syntax: "250ms"
+  // under a second, whole seconds under an hour ("6m56s"), minutes under a day ("2h5m"), hours
+  // beyond ("3d4h").
+  std::string ToRoundedString() const;
 
   constexpr Duration operator+(Duration o) const { return Duration(ns_ + o.ns_); }
   constexpr Duration operator-(Duration o) const { return Duration(ns_ - o.ns_); }

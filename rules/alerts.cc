@@ -568,11 +568,12 @@ void LogAlertSink::Send(const std::vector<Alert>& alerts) {
       if (it != logged_.end() && it->second == a.fired_at) continue;
       logged_[fp] = a.fired_at;
       LOG_WARNING("alert firing: {} since {} value {}: {}", a.labels.ToString(),
-                  a.fired_at.ToRfc3339(), FormatAlertValue(a.value), summary);
+                  a.fired_at.ToRfc3339(), fmt::format("{:.4g}", a.value), summary);
     } else if (a.state == AlertState::kResolved) {
       logged_.erase(fp);
       LOG_INFO("alert resolved: {} at {} after {}: {}", a.labels.ToString(),
-               a.resolved_at.ToRfc3339(), (a.resolved_at - a.fired_at).ToString(), summary);
+               a.resolved_at.ToRfc3339(), (a.resolved_at - a.fired_at).ToRoundedString(),
+               summary);
     }
   }
 }

@@ -76,6 +76,19 @@ TEST(DurationTest, PrintsCanonicalForms) {
   EXPECT_EQ((-Duration::Minutes(5)).ToString(), "-5m");
 }
 
+TEST(DurationTest, RoundedStringKeepsTwoUnitsAtMost) {
+  using D = Duration;
+  EXPECT_EQ(D::Zero().ToRoundedString(), "0s");
+  EXPECT_EQ(D::Nanoseconds(1'499'999).ToRoundedString(), "1ms");
+  EXPECT_EQ(D::Microseconds(250'600).ToRoundedString(), "251ms");
+  EXPECT_EQ((D::Minutes(6) + D::Seconds(56) + D::Milliseconds(101)).ToRoundedString(), "6m56s");
+  EXPECT_EQ((D::Minutes(6) + D::Milliseconds(56'500)).ToRoundedString(), "6m57s");
+  EXPECT_EQ((D::Hours(2) + D::Minutes(5) + D::Seconds(29)).ToRoundedString(), "2h5m");
+  EXPECT_EQ((D::Days(3) + D::Hours(4) + D::Minutes(31)).ToRoundedString(), "3d5h");
+  EXPECT_EQ((D::Minutes(59) + D::Milliseconds(59'700)).ToRoundedString(), "1h");
+  EXPECT_EQ((-(D::Seconds(90) + D::Milliseconds(400))).ToRoundedString(), "-1m30s");
+}
+
 TEST(DurationTest, RandomValuesRoundTrip) {
   std::mt19937_64 rng(42);
   for (int i = 0; i < 10000; ++i) {
