@@ -195,7 +195,7 @@ class Engine::Impl {
     RETURN_IF_ERROR(StartRules());
 
     net::Router router;
-    store::RegisterHttpApi(*store_, router);
+    store::RegisterHttpApi(*store_, router, clock_);
     // Decoded bodies may be several times the compressed request; cap them at 8x the body limit.
     router.Handle("POST", "/api/v1/write", net::Access::kWrite,
                   store::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry_,
