@@ -2,7 +2,9 @@
 //
 // The probes run on an io_context driven by the benchmark thread itself, so the thread CPU time
 // Google Benchmark reports is the probes' cost (the server runs on its own thread and is not
-// counted). One iteration = 1000 probes, `concurrency` in flight at a time.
+// counted). One iteration = 1000 probes, `concurrency` in flight at a time; `checks` adds a body
+// regex and a JSON check, `padding_kib` puts that many KiB before the JSON (the regex reads it
+// all; compare real time there: a matcher on another thread is not in this thread's CPU).
 //
 // Also a load generator for bench/probe_compare.sh:
 //   nines_probe_bench --loadgen URL N CONCURRENCY
@@ -41,7 +43,14 @@ using nines::collector::ProbeResult;
 // A minimal HTTP/1.1 responder: reads a request header, answers 200 with a short body, closes.
 class TinyServer {
  public:
-  TinyServer() : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+  // `padding` bytes of spaces go before the JSON body (a long page whose marker is at its end).
+  explicit TinyServer(size_t padding = 0)
+      : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    const std::string body = std::string(padding, ' ') + "{\"status\":\"ok\"}";
+    response_ = fmt::format(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
+        "Connection: close\r\n\r\n{}",
+        body.size(), body);
     Accept();
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -63,16 +72,14 @@ class TinyServer {
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
       if (ec) return;
       auto s = std::make_shared<Session>(std::move(socket));
-      asio::async_read_until(s->socket, s->in, "\r\n\r\n", [s](boost::system::error_code rec, size_t) {
+      asio::async_read_until(s->socket, s->in, "\r\n\r\n", [this, s](boost::system::error_code rec, size_t) {
         if (rec) return;
-        static const std::string kResponse =
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n"
-            "Connection: close\r\n\r\n{\"status\":\"ok\"}";
-        asio::async_write(s->socket, asio::buffer(kResponse), [s](boost::system::error_code, size_t) {});
+        asio::async_write(s->socket, asio::buffer(response_), [s](boost::system::error_code, size_t) {});
       });
       Accept();
     });
   }
+  std::string response_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
   std::thread thread_;
@@ -103,14 +110,14 @@ std::shared_ptr<const CheckSpec> Spec(const std::string& url, bool checks) {
   c.name = "bench";
   c.target = url;
   if (checks) {
-    c.http.fail_if_body_not_matches = {"\"status\""};
+    c.http.fail_if_body_not_matches = {"\"status\":\\s*\"ok\""};
     c.http.json_checks = {{"/status", "ok"}};
   }
   return std::make_shared<const CheckSpec>(std::move(c));
 }
 
 void BM_HttpProbe1000(benchmark::State& state) {
-  TinyServer server;
+  TinyServer server(static_cast<size_t>(state.range(2)) << 10);
   asio::io_context io;
   auto spec = Spec(server.Url(), state.range(1) != 0);
   for (auto _ : state) {
@@ -121,10 +128,11 @@ void BM_HttpProbe1000(benchmark::State& state) {
   state.SetLabel("1 iteration = 1000 probes; cpu = probe side only");
 }
 BENCHMARK(BM_HttpProbe1000)
-    ->ArgNames({"concurrency", "checks"})
-    ->Args({1, 0})
-    ->Args({50, 0})
-    ->Args({50, 1})
+    ->ArgNames({"concurrency", "checks", "padding_kib"})
+    ->Args({1, 0, 0})
+    ->Args({50, 0, 0})
+    ->Args({50, 1, 0})
+    ->Args({50, 1, 200})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -331,13 +331,21 @@ class HttpRun final : public probe_net::ProbeRun {
   }
 
   // Blackbox reports its http gauges on every probe, a failed one too (status 0, the
-  // redirects so far); dashboards and the agreement test rely on them being there.
+  // redirects so far); dashboards and the agreement test rely on them being there. When the
+  // status line and headers arrived but the body did not (a timeout, a closed connection, a body
+  // over the limit), Go's client had already returned the response, so blackbox reports its
+  // status and headers' values with probe_success 0; so does nines.
   void BeforeDone() override {
     if (judged_) return;
-    Metric("probe_http_status_code", 0);
-    Metric("probe_http_redirects", redirects_);
-    Metric("probe_http_ssl", 0);
-    AppendPhases();
+    if (header_done_) {
+      transfer_ += (clock_.Monotonic() - mark_).SecondsDouble();
+      AppendResponseMetrics();
+    } else {
+      Metric("probe_http_status_code", 0);
+      Metric("probe_http_redirects", redirects_);
+      Metric("probe_http_ssl", 0);
+      AppendPhases();
+    }
     Metric("probe_failed_due_to_regex", 0);
   }
 
@@ -368,6 +376,7 @@ class HttpRun final : public probe_net::ProbeRun {
     tls_.reset();
     sock_.reset();
     buffer_.clear();
+    header_done_ = false;
     https_ = url_.scheme == "https";
     if (https_ && !ctx_) {
       core::Result<std::shared_ptr<ssl::context>> ctx = probe_net::ClientTlsContext(
@@ -474,6 +483,7 @@ class HttpRun final : public probe_net::ProbeRun {
           ReadFailed(ec);
           return;
         }
+        header_done_ = true;
         ReadBody();
       }));
     });
@@ -483,7 +493,9 @@ class HttpRun final : public probe_net::ProbeRun {
     SetPhase("reading the body");
     WithStream([this](auto& stream) {
       http::async_read(stream, buffer_, *parser_, Guard([this](const error_code& ec, size_t) {
-        transfer_ += (clock_.Monotonic() - mark_).SecondsDouble();
+        const core::Duration now = clock_.Monotonic();
+        transfer_ += (now - mark_).SecondsDouble();
+        mark_ = now;  // a failure below must not count the transfer twice (BeforeDone)
         // Servers often close a TLS connection without close_notify once the body is complete;
         // the message is whole, so that is not a failure.
         if (ec && !(parser_->is_done() && (ec == ssl::error::stream_truncated ||
@@ -514,13 +526,17 @@ class HttpRun final : public probe_net::ProbeRun {
     if (is_redirect) {
       // Blackbox counts a redirect response it got even when it does not follow it, so that
       // probe_http_redirects agrees with it.
+      // Blackbox counts every redirect response, the one it refuses to follow too (Go's client
+      // asks CheckRedirect before following, with the requests made so far: a loop reports 11
+      // with its limit of 10). A refused redirect is the final response; with max_redirects 0
+      // it is judged by its status, as blackbox's follow_redirects: false does.
+      ++redirects_;
       if (opts().max_redirects <= 0) {
-        redirects_ = std::max(redirects_, 1);
-      } else if (redirects_ >= opts().max_redirects) {
+        // Not following: the 3xx is the response.
+      } else if (redirects_ > opts().max_redirects) {
         Judge(fmt::format("too many redirects ({})", opts().max_redirects));
         return;
       } else {
-        ++redirects_;
         const std::string next =
             ResolveLocation(url_, Sv(res[http::field::location]));
         core::Result<net::Url> url = net::ParseUrl(next);
@@ -647,12 +663,10 @@ class HttpRun final : public probe_net::ProbeRun {
     return true;
   }
 
-  // Emits the metrics of the final response and decides. `failure` is a reason already known
-  // (too many redirects); the metrics are emitted either way.
-  void Judge(std::string failure) {
+  // The metrics of the final response (whose header has arrived; its body may be partial).
+  void AppendResponseMetrics() {
     const auto& res = parser_->get();
-    const int status = res.result_int();
-    Metric("probe_http_status_code", status);
+    Metric("probe_http_status_code", res.result_int());
     double content_length = -1;
     if (auto it = res.find(http::field::content_length); it != res.end()) {
       int64_t n = 0;
@@ -666,9 +680,17 @@ class HttpRun final : public probe_net::ProbeRun {
     Metric("probe_http_version", res.version() / 10.0);
     Metric("probe_http_redirects", redirects_);
     Metric("probe_http_ssl", https_ ? 1 : 0);
-    judged_ = true;
     AppendPhases();
     if (https_) probe_net::AppendTlsMetrics(tls_->native_handle(), &result_.metrics);
+  }
+
+  // Emits the metrics of the final response and decides. `failure` is a reason already known
+  // (too many redirects); the metrics are emitted either way.
+  void Judge(std::string failure) {
+    const auto& res = parser_->get();
+    const int status = res.result_int();
+    AppendResponseMetrics();
+    judged_ = true;
 
     std::string reason = std::move(failure);
     if (reason.empty() && !StatusValid(status)) reason = fmt::format("status {}", status);
@@ -713,6 +735,7 @@ class HttpRun final : public probe_net::ProbeRun {
   std::string body_;
   bool https_ = false;
   bool judged_ = false;  // the final response's metrics are in result_
+  bool header_done_ = false;  // this hop's status line and headers have arrived
   bool regex_failed_ = false;
   int redirects_ = 0;
   int ip_protocol_ = 0;

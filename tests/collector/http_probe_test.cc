@@ -204,16 +204,24 @@ TEST_F(HttpProbeTest, Redirects) {
          c.target = n.Http("/chain/1");
          c.http.max_redirects = 2;
        },
+       // The refused third redirect is counted, as blackbox counts it.
        false, "too many redirects (2)",
-       {{"probe_http_redirects", {}, 2}, {"probe_http_status_code", {}, 307}}},
+       {{"probe_http_redirects", {}, 3}, {"probe_http_status_code", {}, 307}}},
       {"chain exactly max_redirects",
        [](auto& n, auto& c) {
          c.target = n.Http("/chain/1");
          c.http.max_redirects = 3;
        },
        true, "", {{"probe_http_redirects", {}, 3}}},
+      // 10 followed and the 11th refused: blackbox reports 11 (see the agreement test).
       {"loop", Url("/loop"), false, "too many redirects (10)",
-       {{"probe_http_redirects", {}, 10}, {"probe_http_status_code", {}, 302}}},
+       {{"probe_http_redirects", {}, 11}, {"probe_http_status_code", {}, 302}}},
+      {"loop, not followed",
+       [](auto& n, auto& c) {
+         c.target = n.Http("/loop");
+         c.http.max_redirects = 0;
+       },
+       false, "status 302", {{"probe_http_redirects", {}, 1}}},
       {"not followed: the 3xx is the status",
        [](auto& n, auto& c) {
          c.target = n.Http("/moved");
@@ -407,6 +415,24 @@ TEST(HttpProbeClockTest, DurationsComeFromTheGivenClock) {
   EXPECT_EQ(Metric(r, "probe_http_duration_seconds", {{"phase", "processing"}}), 0.0);
 }
 
+TEST(HttpProbeTimeoutTest, BodyTimeoutAfterTheStatusReportsTheStatus) {
+  // Blackbox reports the status that arrived (Go's client returns the response before its body)
+  // with probe_success 0, and the body bytes it had read.
+  LoopbackServer stalled(LoopbackServer::Mode::kStalledBody);
+  CheckSpec c = HttpCheck("http://" + stalled.address() + "/");
+  c.timeout = Duration::Milliseconds(300);
+  ProbeResult r = RunProbe(StartHttpProbe, c);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, "timeout after 300ms while reading the body");
+  EXPECT_EQ(Metric(r, "probe_http_status_code"), 200.0) << Describe(r);
+  EXPECT_EQ(Metric(r, "probe_http_content_length"), 1000.0) << Describe(r);
+  EXPECT_EQ(Metric(r, "probe_http_uncompressed_body_length"), 12.0) << Describe(r);
+  EXPECT_EQ(Metric(r, "probe_http_version"), 1.1) << Describe(r);
+  EXPECT_EQ(Metric(r, "probe_failed_due_to_regex"), 0.0) << Describe(r);
+  // The wait for the body is transfer time.
+  EXPECT_GE(*Metric(r, "probe_http_duration_seconds", {{"phase", "transfer"}}), 0.2) << Describe(r);
+}
+
 TEST(HttpProbeTimeoutTest, TimeoutSaysWhatTheProbeWasDoing) {
   LoopbackServer silent(LoopbackServer::Mode::kSilent);
   struct TimeoutCase {
@@ -512,6 +538,11 @@ TEST_F(HttpProbeTest, AgreesWithBlackboxExporter) {
     http:
       preferred_ip_protocol: ip4
       follow_redirects: false
+  http_1s:
+    prober: http
+    timeout: 1s
+    http:
+      preferred_ip_protocol: ip4
   https_insecure:
     prober: http
     http:
@@ -573,7 +604,19 @@ TEST_F(HttpProbeTest, AgreesWithBlackboxExporter) {
     return c;
   };
   const int closed = testutil::UnusedPort();
+  LoopbackServer stalled(LoopbackServer::Mode::kStalledBody);
   std::vector<Target> targets = {
+      // A redirect loop: 10 followed, the 11th refused and counted.
+      {"http_2xx", http("/loop"), StartHttpProbe},
+      {"http_no_follow", http("/loop", [](auto& h) { h.max_redirects = 0; }), StartHttpProbe},
+      // 200 and headers, then the body stalls past the timeout: status 200, probe_success 0.
+      {"http_1s",
+       [&] {
+         CheckSpec c = http("http://" + stalled.address() + "/");
+         c.timeout = Duration::Seconds(1);
+         return c;
+       }(),
+       StartHttpProbe},
       {"http_2xx", http("/"), StartHttpProbe},
       {"http_2xx", http("/fail"), StartHttpProbe},
       {"http_2xx", http("/chain/1"), StartHttpProbe},
@@ -639,6 +682,14 @@ TEST_F(HttpProbeTest, AgreesWithBlackboxExporter) {
           << Describe(ours) << "\nblackbox:\n" << response->body;
       EXPECT_EQ(mine("probe_http_redirects"), theirs("probe_http_redirects"))
           << Describe(ours) << "\nblackbox:\n" << response->body;
+    }
+    if (t.module == "http_1s") {
+      // What the stalled response's headers said and how much of its body came.
+      for (const char* name : {"probe_http_content_length", "probe_http_uncompressed_body_length",
+                               "probe_http_version"}) {
+        EXPECT_EQ(mine(name), theirs(name)) << name << "\n" << Describe(ours) << "\nblackbox:\n"
+                                            << response->body;
+      }
     }
     (ours.success ? agreed_successes : agreed_failures)++;
   }

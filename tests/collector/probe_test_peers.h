@@ -293,11 +293,13 @@ class BlackboxPeer {
 // --- In-test servers ------------------------------------------------------------------------
 
 // A loopback TCP server on its own thread. kEcho greets with "nines-echo ready\n" then echoes
-// what it gets; kSlowHttp answers any request "200 ok" after `delay`; kSilent accepts and never
-// writes; kNotListening... is a closed port (UnusedPort()), not a server.
+// what it gets; kSlowHttp answers any request "200 ok" after `delay`; kStalledBody answers a
+// request with a 200 status, headers (Content-Length: 1000) and the first 12 bytes of the body
+// ("partial body"), then sends nothing more and keeps the connection open; kSilent accepts and
+// never writes; kNotListening... is a closed port (UnusedPort()), not a server.
 class LoopbackServer {
  public:
-  enum class Mode { kEcho, kSlowHttp, kSilent };
+  enum class Mode { kEcho, kSlowHttp, kStalledBody, kSilent };
 
   explicit LoopbackServer(Mode mode, core::Duration delay = core::Duration::Zero())
       : mode_(mode), delay_(delay), acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
@@ -346,6 +348,18 @@ class LoopbackServer {
                                      asio::async_write(s->socket, asio::buffer(s->out),
                                                        [s](boost::system::error_code, size_t) {});
                                    });
+                                 });
+          break;
+        case Mode::kStalledBody:
+          silent_.push_back(s);  // kept open after the partial body
+          asio::async_read_until(s->socket, s->in, "\r\n\r\n",
+                                 [s](boost::system::error_code rec, size_t) {
+                                   if (rec) return;
+                                   s->out =
+                                       "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                                       "Content-Length: 1000\r\n\r\npartial body";
+                                   asio::async_write(s->socket, asio::buffer(s->out),
+                                                     [s](boost::system::error_code, size_t) {});
                                  });
           break;
         case Mode::kSilent:
