@@ -115,6 +115,11 @@ class AgentRunner::Impl {
         ScrapesForLocation(next, config_.collector.location);
     LOG_INFO("reload: {} checks and {} scrape targets for {}", checks.size(), scrapes.size(),
              config_.collector.location);
+    if (const std::vector<std::string> known = ConfiguredLocations(next);
+        std::find(known.begin(), known.end(), config_.collector.location) == known.end()) {
+      LOG_WARNING("reload: {} no longer names this agent's location {}; it runs nothing",
+                  config_path_, config_.collector.location);
+    }
     // Scrapes first: they are the part that can still be refused (Scraper::Create).
     RETURN_IF_ERROR(agent_->SetScrapes(std::move(scrapes)));
     agent_->SetChecks(std::move(checks));

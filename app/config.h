@@ -188,6 +188,10 @@ std::vector<collector::CheckSpec> ChecksForLocation(const Config& config,
 std::vector<collector::ScrapeSpec> ScrapesForLocation(const Config& config,
                                                       std::string_view location);
 
+// Every location the config names: the regions' locations and every check's and scrape's
+// `locations`, sorted, without duplicates. `nines agent` runs only at one of them.
+std::vector<std::string> ConfiguredLocations(const Config& config);
+
 // The configuration an empty file yields.
 Config DefaultConfig();
 

@@ -1072,4 +1072,14 @@ std::vector<collector::ScrapeSpec> ScrapesForLocation(const Config& config,
   return ForLocation<collector::ScrapeSpec>(config, location, &ServiceConfig::scrapes);
 }
 
+std::vector<std::string> ConfiguredLocations(const Config& config) {
+  std::set<std::string> out;
+  for (const RegionConfig& r : config.regions) out.insert(r.locations.begin(), r.locations.end());
+  for (const ServiceConfig& s : config.services) {
+    for (const CheckConfig& c : s.checks) out.insert(c.locations.begin(), c.locations.end());
+    for (const ScrapeConfig& c : s.scrapes) out.insert(c.locations.begin(), c.locations.end());
+  }
+  return {out.begin(), out.end()};
+}
+
 }  // namespace nines::app

@@ -4,6 +4,7 @@
 // 2 a usage error.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -81,7 +82,8 @@ SIGTERM or SIGINT; SIGHUP rereads the checks.
 
 Options:
   --config FILE     YAML config file with collector, agent, regions and services sections.
-  --location LOC    where this agent probes from; overrides collector.location.
+  --location LOC    where this agent probes from; overrides collector.location. It must be one
+                    of the config's locations (regions' or checks'); another is refused (exit 2).
   --engine URL      the engine's remote-write URL; overrides agent.engine_url.
   --listen ADDR     the agent's own HTTP endpoint (/metrics, /api/v1/checks, /api/v1/targets);
                     overrides agent.listen. Port 0 picks a free port.
@@ -466,6 +468,24 @@ int Agent(int argc, char** argv) {
   if (auto it = flags->values.find("log-level"); it != flags->values.end()) {
     if (!core::ParseLogLevel(it->second, &c.log.level)) {
       std::cerr << "nines: --log-level must be debug, info, warning or error\n";
+      return 2;
+    }
+  }
+  // A location the config does not name would run nothing and report as a prober nobody
+  // expects (a typo in a unit file); refuse it. (No location at all: AgentRunner says so.)
+  if (!c.collector.location.empty()) {
+    const std::vector<std::string> known = ConfiguredLocations(c);
+    if (std::find(known.begin(), known.end(), c.collector.location) == known.end()) {
+      std::string list;
+      for (const std::string& l : known) list += (list.empty() ? "" : ", ") + l;
+      std::cerr << "nines agent: "
+                << (flags->values.count("location") ? "--location" : "collector.location")
+                << " \"" << c.collector.location << "\" is not a location of "
+                << options.config_path << "; "
+                << (known.empty() ? std::string("it names none (list them under regions: "
+                                                "[{name, locations}])")
+                                  : "its locations: " + list)
+                << "\n";
       return 2;
     }
   }

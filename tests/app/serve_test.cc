@@ -377,6 +377,50 @@ TEST(CliTest, CheckExitCodes) {
   EXPECT_EQ(example.Wait(milliseconds(10000)), 0) << example.output();
 }
 
+TEST(CliTest, AgentRefusesALocationTheConfigDoesNotName) {
+  TempDir dir;
+  const std::string regions = dir.Write(
+      "regions.yaml",
+      "regions:\n  - name: eu-west-1\n    locations: [dublin, london]\n"
+      "agent:\n  engine_url: http://127.0.0.1:1/api/v1/write\n  queue_dir: " +
+          dir.File("queue") + "\n  listen: 127.0.0.1:0\n");
+  ChildProcess typo({NinesBinary(), "agent", "--config", regions, "--location", "dubiln"});
+  EXPECT_EQ(typo.Wait(milliseconds(10000)), 2) << typo.output();
+  EXPECT_NE(typo.output().find("nines agent: --location \"dubiln\" is not a location of " +
+                               regions + "; its locations: dublin, london\n"),
+            std::string::npos)
+      << typo.output();
+  EXPECT_EQ(typo.output().find("listening"), std::string::npos) << typo.output();
+
+  // Without regions, the checks' locations are the config's; none at all is said so.
+  const std::string checks = dir.Write(
+      "checks.yaml",
+      "agent:\n  engine_url: http://127.0.0.1:1/api/v1/write\n  queue_dir: " + dir.File("queue") +
+          "\n  listen: 127.0.0.1:0\ncollector:\n  location: paris\n"
+          "services:\n  - name: api\n    checks:\n      - name: up\n        region: eu\n        locations: [oslo]\n"
+          "        tcp: {address: \"127.0.0.1:1\"}\n");
+  ChildProcess from_config({NinesBinary(), "agent", "--config", checks});
+  EXPECT_EQ(from_config.Wait(milliseconds(10000)), 2) << from_config.output();
+  EXPECT_NE(from_config.output().find("collector.location \"paris\" is not a location of " +
+                                      checks + "; its locations: oslo\n"),
+            std::string::npos)
+      << from_config.output();
+  const std::string empty = dir.Write(
+      "empty.yaml", "agent:\n  engine_url: http://127.0.0.1:1/api/v1/write\n  queue_dir: " +
+                        dir.File("queue") + "\n  listen: 127.0.0.1:0\n");
+  ChildProcess none({NinesBinary(), "agent", "--config", empty, "--location", "dublin"});
+  EXPECT_EQ(none.Wait(milliseconds(10000)), 2) << none.output();
+  EXPECT_NE(none.output().find("it names none"), std::string::npos) << none.output();
+
+  // A named location starts (and stops on SIGTERM).
+  ChildProcess ok({NinesBinary(), "agent", "--config", regions, "--location", "london",
+                   "--log-level", "error"});
+  EXPECT_TRUE(ok.WaitForOutput("nines agent listening on ", std::chrono::seconds(20)))
+      << ok.output();
+  ok.Signal(SIGTERM);
+  EXPECT_EQ(ok.Wait(milliseconds(15000)), 0) << ok.output();
+}
+
 TEST(CliTest, VersionHelpAndUsageErrors) {
   ChildProcess version({NinesBinary(), "version"});
   EXPECT_EQ(version.Wait(milliseconds(10000)), 0);
