@@ -497,6 +497,101 @@ TEST_F(EvaluatorTest, JsonHasEveryRegionAndGlobalAndEscapesStrings) {
   EXPECT_THAT(*one, HasSubstr(R"("alertname":"SloNoData")"));  // ap has never reported
 }
 
+TEST_F(EvaluatorTest, NoDataBadCountsOnlyFromWhenTheSloFirstExistedOrHadData) {
+  // A `no_data: bad` SLO over the calendar month, on an empty store, first evaluated on
+  // 2026-12-07T06:10Z: the 9,010 minutes of December before nines knew the SLO are not its
+  // no-data minutes (they were all counted bad before).
+  const core::Timestamp start = core::Timestamp::FromUnixSeconds(1796623800);  // 2026-12-07T06:10Z
+  ASSERT_EQ(start.ToRfc3339(), "2026-12-07T06:10:00.000Z");
+  const int64_t m0 = slo::MinuteOf(start);
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  rule.spec.window = slo::Window::Calendar(slo::CalendarUnit::kMonth, "UTC");
+  rule.spec.no_data = slo::NoDataPolicy::kBad;
+  rule.spec.regions = {"eu"};
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  ev.SetRules({rule});
+  ASSERT_TRUE(ev.Evaluate(start).ok());
+  const slo::SloReport* eu = Report(ev.Results(), "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 0);
+  EXPECT_EQ(eu->status, slo::SloStatus::kNoData);
+  // Ten minutes later: ten bad minutes, in the budget and in the burn rates.
+  ASSERT_TRUE(ev.Evaluate(AtMinute(m0 + 10, 5)).ok());
+  auto results = ev.Results();
+  eu = Report(results, "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 10);
+  EXPECT_EQ(eu->tally.bad(), 10);
+  EXPECT_EQ(eu->BurnRateOver(Duration::Days(3))->tally.total, 10);
+  // Then data arrives, and a restart (a new evaluator) finds the first data minute in the store:
+  // the minutes before it are still not counted.
+  WriteMinutes("eu", "a", m0 + 20, m0 + 30, 1);
+  SloEvaluator restarted(*store_, nullptr, {.write_back = false});
+  restarted.SetRules({rule});
+  ASSERT_TRUE(restarted.Evaluate(AtMinute(m0 + 40, 5)).ok());
+  eu = Report(restarted.Results(), "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 20);  // 10 good, then 10 minutes without data: bad
+  EXPECT_EQ(eu->tally.bad(), 10);
+}
+
+TEST_F(EvaluatorTest, NoDataBadCountsTheWholeWindowWhenTheSeriesHadSamplesBeforeIt) {
+  // The SLO's probes reported in November and stopped: December's minutes without data are
+  // missing data (agents or nines down), counted bad from the month's first minute.
+  const int64_t dec1 = slo::MinuteOf(core::Timestamp::FromUnixSeconds(1796083200));
+  ASSERT_EQ(slo::MinuteStart(dec1).ToRfc3339(), "2026-12-01T00:00:00.000Z");
+  WriteMinutes("eu", "a", dec1 - 60, dec1 - 50, 1);
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  rule.spec.window = slo::Window::Calendar(slo::CalendarUnit::kMonth, "UTC");
+  rule.spec.no_data = slo::NoDataPolicy::kBad;
+  rule.spec.regions = {"eu"};
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  ev.SetRules({rule});
+  ASSERT_TRUE(ev.Evaluate(AtMinute(dec1 + 100, 5)).ok());
+  const slo::SloReport* eu = Report(ev.Results(), "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 100);
+  EXPECT_EQ(eu->tally.bad(), 100);
+}
+
+TEST_F(EvaluatorTest, GlobalAlertsOnlyWhenNoRegionsAlertExplainsIt) {
+  // Three regions each fail 3 of the last 60 minutes at different times, under a min_events
+  // guard of 100 per long window: no region may page on its 60 minutes, global (180) does.
+  const int64_t end = S + 2 * kDay;
+  const char* regions[] = {"eu", "us", "ap"};
+  std::vector<std::pair<core::Labels, core::Sample>> batch;
+  for (int64_t m = S; m < end; ++m) {
+    for (int k = 0; k < 3; ++k) {
+      const int64_t bad_from = end - 60 + 20 * k;
+      const bool bad = (m >= bad_from && m < bad_from + 3) || m >= end - 2;  // and the last 2
+      batch.push_back({L({{"__name__", "probe_success"}, {"probe", "api"}, {"region", regions[k]},
+                          {"location", "a"}}),
+                       {MinuteMs(m) + 30'000, bad ? 0.0 : 1.0}});
+    }
+  }
+  store_.Write(batch);
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  rule.spec.alerting.rules = {slo::DefaultBurnRateRules()[0]};  // the 1h/5m page only
+  rule.spec.alerting.min_events = 100;
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  ev.SetRules({rule});
+  auto conds = EvaluateConditions(ev, AtMinute(end, 5));
+  ASSERT_TRUE(conds.ok()) << conds.status().ToString();
+  for (const char* region : {"eu", "us", "ap"}) {
+    EXPECT_EQ(Find(*conds, "SloBurnRate", region), nullptr) << region;
+  }
+  EXPECT_NE(Find(*conds, "SloBurnRate", "global", "page"), nullptr);
+  // Without the guard every region pages, and global says nothing more.
+  rule.spec.alerting.min_events = 0;
+  ev.SetRules({rule});
+  conds = EvaluateConditions(ev, AtMinute(end, 15));
+  ASSERT_TRUE(conds.ok());
+  for (const char* region : {"eu", "us", "ap"}) {
+    EXPECT_NE(Find(*conds, "SloBurnRate", region, "page"), nullptr) << region;
+  }
+  EXPECT_EQ(Find(*conds, "SloBurnRate", "global"), nullptr);
+}
+
 TEST_F(EvaluatorTest, AReadErrorKeepsThePreviousConditions) {
   // A reader that fails on demand, wrapping the store.
   class FlakyReader final : public testing::WrappingReader {
