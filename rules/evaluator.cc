@@ -107,6 +107,18 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
   const int64_t no_data_minutes =
       std::max<int64_t>(1, (options.no_data_for.nanos() + core::Duration::Minutes(1).nanos() - 1) /
                                core::Duration::Minutes(1).nanos());
+  auto fires = [](const slo::SloReport& r, slo::Severity severity) {
+    return std::any_of(r.alerts.begin(), r.alerts.end(), [&](const slo::AlertCondition& c) {
+      return c.firing && c.rule.severity == severity;
+    });
+  };
+  // What the regions' burn-rate alerts already say, for region="global".
+  bool regional_page = false, regional_burn = false;
+  for (size_t i = 0; i < reports.size() && i < counts.size(); ++i) {
+    const bool page = fires(reports[i], slo::Severity::kPage);
+    regional_page = regional_page || page;
+    regional_burn = regional_burn || page || fires(reports[i], slo::Severity::kTicket);
+  }
   for (size_t i = 0; i < reports.size(); ++i) {
     const slo::SloReport& r = reports[i];
     const bool global = i == counts.size();
@@ -122,7 +134,15 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
     // One condition per severity (so one incident pages once per region, whichever window
     // pairs fire): the firing rule of that severity with the shortest long window speaks for
     // it; every firing pair is listed.
+    const bool page_fires = fires(r, slo::Severity::kPage);
     for (slo::Severity severity : {slo::Severity::kPage, slo::Severity::kTicket}) {
+      // One outage, one page per region: a ticket says less than the page of the same SLO and
+      // region, and region="global" says less than a region's alert that explains it (the
+      // global burn rate is the regions' rates weighted by their events, so it burns because
+      // they do). A global alert stands only when no region's alert of that severity or higher
+      // fires: a spread-out burn, or regions each under their min_events guard.
+      if (severity == slo::Severity::kTicket && page_fires) continue;
+      if (global && (severity == slo::Severity::kPage ? regional_page : regional_burn)) continue;
       const slo::AlertCondition* first = nullptr;
       std::string pairs;
       for (const slo::AlertCondition& c : r.alerts) {
@@ -248,10 +268,11 @@ void AppendReportJson(std::string* out, const slo::SloSpec& spec, const slo::Slo
       Objective(spec), r.tally.good, r.tally.total, Number(r.coverage));
   *out += fmt::format(
       ",\"budget\":{{\"unit\":\"{}\",\"total\":{},\"consumed\":{},\"remaining\":{},"
-      "\"remaining_ratio\":{},\"consumed_ratio\":{}}}",
+      "\"remaining_ratio\":{},\"consumed_ratio\":{},\"exhaustion_guarded\":{}}}",
       Unit(spec), Number(r.budget_total), Number(r.budget_consumed), Number(r.budget_remaining),
       Number(r.budget_remaining_ratio),
-      r.budget_remaining_ratio ? Number(1 - *r.budget_remaining_ratio) : "null");
+      r.budget_remaining_ratio ? Number(1 - *r.budget_remaining_ratio) : "null",
+      r.exhaustion_guarded);
   *out += ",\"burn_rates\":{";
   for (size_t i = 0; i < r.burn_rates.size(); ++i) {
     if (i > 0) out->push_back(',');
@@ -467,7 +488,11 @@ void SloEvaluator::WriteBack(Entry& e, core::Timestamp now, store::Appender& app
     // Cumulative events since the counts began.
     const bool global = i == e.counts->size();
     const slo::CountSource& src = global ? e.counts->global() : e.counts->region(i);
-    slo::WindowCounts all = src.Counts(e.counts->first_minute(), e.counts->end_minute());
+    slo::WindowCounts all =
+        spec.no_data == slo::NoDataPolicy::kUnknown
+            ? src.Counts(e.counts->first_minute(), e.counts->end_minute())
+            : slo::CountsKnownSince(src, e.counts->first_minute(), e.counts->end_minute(),
+                                    e.counts->known_since());
     slo::Tally tally = slo::TallyOf(spec, all);
     if (spec.method == slo::BudgetingMethod::kOccurrences) {
       put(5, static_cast<double>(tally.good));
@@ -506,7 +531,8 @@ core::Status SloEvaluator::Evaluate(core::Timestamp now) {
         const bool global = i == e.counts->size();
         auto r = slo::EvaluateSlo(e.rule.spec,
                                   global ? std::string(kGlobal) : e.counts->region_name(i),
-                                  global ? e.counts->global() : e.counts->region(i), now);
+                                  global ? e.counts->global() : e.counts->region(i), now,
+                                  e.counts->known_since());
         if (!r.ok()) {
           st = r.status();
         } else {

@@ -408,6 +408,33 @@ core::Result<std::vector<std::vector<store::Matcher>>> RawSelectors(const SloRul
   return out;
 }
 
+// Whether any series of `rule` has a sample in the `lookback` before minute `from`.
+core::Result<bool> HasDataBefore(store::Reader& reader, const SloRule& rule,
+                                 const std::vector<ResolvedSelector>* resolved, int64_t from,
+                                 core::Duration lookback) {
+  const int64_t end_ms = from * kMinuteMs;
+  const int64_t start_ms = end_ms - lookback.millis();
+  std::vector<core::Labels> series;
+  if (resolved != nullptr) {
+    for (const ResolvedSelector& r : *resolved) {
+      for (const store::SeriesRef& ref : r.series) series.push_back(ref.labels);
+    }
+  } else {
+    ASSIGN_OR_RETURN(std::vector<std::vector<store::Matcher>> selectors, RawSelectors(rule));
+    for (const auto& matchers : selectors) {
+      ASSIGN_OR_RETURN(std::vector<core::Labels> found,
+                       reader.Series(matchers, start_ms, end_ms - 1));
+      series.insert(series.end(), found.begin(), found.end());
+    }
+  }
+  for (const core::Labels& labels : series) {
+    ASSIGN_OR_RETURN(store::WindowAggregate a,
+                     reader.Aggregate(labels, start_ms, end_ms, store::Reader::Fields::kCounts));
+    if (a.count > 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 core::Result<std::map<std::string, slo::BucketSeries>> ReadSloBuckets(
@@ -449,6 +476,13 @@ const slo::CountSource& StoreCounts::region(size_t i) const { return regions_[i]
 const slo::CountSource& StoreCounts::global() const { return *global_; }
 
 int64_t StoreCounts::first_minute() const { return first_minute_; }
+
+int64_t StoreCounts::known_since() const {
+  if (rule_.spec.no_data == slo::NoDataPolicy::kUnknown || data_before_backfill_) {
+    return slo::kKnownSinceAlways;
+  }
+  return std::min(first_data_minute_, created_minute_);
+}
 
 size_t StoreCounts::MemoryBytes() const {
   auto bytes = [](const Region& r) { return r.counts.MemoryBytes(); };
@@ -581,13 +615,6 @@ core::Status StoreCounts::Update(store::Reader& reader, core::Timestamp now) {
     from = end - needed;
     ASSIGN_OR_RETURN(read, ReadBuckets(reader, rule_, from, end, options_.backfill,
                                        options_.backfill == ReadPath::kRaw ? ids : nullptr));
-    regions_.clear();
-    summed_.reset();
-    if (rule_.spec.method == slo::BudgetingMethod::kTimeslices) {
-      summed_ = std::make_unique<Region>("", from, slice_target_);
-    }
-    first_minute_ = from;
-    global_.reset();
   } else {
     end = std::max(end_now, end_minute_);
     if (!tracked) {
@@ -600,7 +627,38 @@ core::Status StoreCounts::Update(store::Reader& reader, core::Timestamp now) {
     from = std::max(from, first_minute());  // earlier minutes are outside every window kept
     ASSIGN_OR_RETURN(read, ReadBuckets(reader, rule_, from, end, ReadPath::kRaw, ids));
   }
+  // The SLO's first minute with data (for known_since), from what was read.
+  int64_t first_data = rebuild ? INT64_MAX : first_data_minute_;
+  bool data_before = rebuild ? false : data_before_backfill_;
+  const bool track_known = rule_.spec.no_data != slo::NoDataPolicy::kUnknown;
+  if (track_known && from < first_data) {
+    for (const auto& [region, series] : read) {
+      for (int64_t m = from; m < std::min(end, first_data); ++m) {
+        if (series.At(m).has_data) {
+          first_data = m;
+          break;
+        }
+      }
+    }
+  }
+  if (track_known && rebuild && first_data > from) {
+    // Minutes without data at the start of the span count as no data only if the SLO's series
+    // had samples before it (nines or its agents were down), not if they began later.
+    ASSIGN_OR_RETURN(data_before, HasDataBefore(reader, rule_, ids, from, options_.max_window));
+  }
   // Every read succeeded: from here on nothing fails.
+  first_data_minute_ = first_data;
+  data_before_backfill_ = data_before;
+  if (created_minute_ == INT64_MAX) created_minute_ = end_now;
+  if (rebuild) {
+    regions_.clear();
+    summed_.reset();
+    if (rule_.spec.method == slo::BudgetingMethod::kTimeslices) {
+      summed_ = std::make_unique<Region>("", from, slice_target_);
+    }
+    first_minute_ = from;
+    global_.reset();
+  }
   Replace(read, from, end);
   end_minute_ = end;
   last_read_minutes_ = end - from;

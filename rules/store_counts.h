@@ -132,6 +132,12 @@ class StoreCounts {
   // One past the last minute counted (MinuteOf(now) of the last Update); 0 before the first.
   int64_t end_minute() const { return end_minute_; }
   bool initialized() const { return initialized_; }
+  // The minute since which the SLO is known, for its no-data policy (slo::EvaluateSlo's
+  // known_since): the earliest of the first minute with data and the minute of the first Update
+  // (when the SLO first existed here); slo::kKnownSinceAlways when the store holds samples of the
+  // SLO's series from before the backfilled span. Computed only for an SLO with a no-data policy
+  // other than unknown (kKnownSinceAlways otherwise: nothing to bound).
+  int64_t known_since() const;
   // Minutes read from the store by the last Update (per region): the new minutes plus the late
   // ones re-read; the whole span for a backfill.
   int64_t last_read_minutes() const { return last_read_minutes_; }
@@ -158,6 +164,11 @@ class StoreCounts {
   // the memory of a 3-region SLO).
   std::unique_ptr<Region> summed_;
   int64_t first_minute_ = 0;  // see first_minute()
+  // See known_since(): the first minute with data (INT64_MAX: none yet), whether the store had
+  // data before the backfill, and the minute of the first Update (INT64_MAX before it).
+  int64_t first_data_minute_ = INT64_MAX;
+  bool data_before_backfill_ = false;
+  int64_t created_minute_ = INT64_MAX;
   std::unique_ptr<slo::GlobalCounts> global_;
   // Change tracking (when the reader supports it): the ChangesSince cursor of the last Update,
   // the series generation the selectors were resolved at, and what they resolved to.

@@ -159,25 +159,24 @@ TEST_F(EvaluatorScenarioTest, ThirtyDaysOfProbesGiveHandDerivedBudgetsBurnRatesA
   EXPECT_NEAR((*eu->exhaustion_at_1h - clock_.Now()).SecondsDouble(),
               16.4 / 86.4 * k30d * 60 / 250, 1e-3);
   // All four burn-rate rules fire for eu (14.4x, 6x, 3x, 1x are all exceeded on both windows):
-  // one condition per severity, the fastest pair speaking for it.
+  // one condition per severity, the fastest pair speaking for it, and the ticket is not raised
+  // while the page of the same SLO and region fires (one outage, one alert per region).
   int burn_conditions = 0;
   for (const ActiveCondition& c : *conds) {
     burn_conditions += c.labels.Get("alertname") == "SloBurnRate" &&
                        c.labels.Get("region") == "eu-west-1";
   }
-  EXPECT_EQ(burn_conditions, 2);
-  for (const char* severity : {"page", "ticket"}) {
-    SCOPED_TRACE(severity);
-    const ActiveCondition* c = Find(*conds, "SloBurnRate", "eu-west-1", severity);
+  EXPECT_EQ(burn_conditions, 1);
+  EXPECT_EQ(Find(*conds, "SloBurnRate", "eu-west-1", "ticket"), nullptr);
+  for (const slo::AlertCondition& a : eu->alerts) EXPECT_TRUE(a.firing);  // the report says so
+  {
+    const ActiveCondition* c = Find(*conds, "SloBurnRate", "eu-west-1", "page");
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(c->labels.Get("slo"), "api-availability");
     EXPECT_EQ(c->labels.Get("service"), "api");
     EXPECT_EQ(c->labels.Get("team"), "platform");
     EXPECT_FALSE(c->labels.Has("long_window"));
   }
-  const ActiveCondition* ticket = Find(*conds, "SloBurnRate", "eu-west-1", "ticket");
-  EXPECT_EQ(ticket->annotations.at("window_pair"), "1d/2h");
-  EXPECT_EQ(ticket->annotations.at("firing_window_pairs"), "1d/2h, 3d/6h");
   const ActiveCondition* page = Find(*conds, "SloBurnRate", "eu-west-1", "page");
   EXPECT_EQ(page->annotations.at("firing_window_pairs"), "1h/5m, 6h/30m");
   EXPECT_NEAR(page->value, 250, 1e-9);
@@ -203,11 +202,13 @@ TEST_F(EvaluatorScenarioTest, ThirtyDaysOfProbesGiveHandDerivedBudgetsBurnRatesA
   ASSERT_NE(global, nullptr);
   EXPECT_EQ(global->tally.total, 3 * k30d - 130);
   EXPECT_EQ(global->tally.bad(), 80);
-  EXPECT_NEAR(global->budget_total, 0.002 * (3 * k30d - 130), 1e-9);
+  EXPECT_NEAR(global->budget_total, 0.002 * 3 * k30d, 1e-9);  // a minute of each region is one
   // Last hour: eu 60 covered (30 bad), ap 60, us 50.
   EXPECT_NEAR(Rate(*global, Duration::Hours(1)), 30.0 / 170 / 0.002, 1e-9);
   EXPECT_NEAR(Rate(*global, Duration::Minutes(5)), 5.0 / 10 / 0.002, 1e-9);  // us has none
-  EXPECT_NE(Find(*conds, "SloBurnRate", "global", "page"), nullptr);
+  // Global burns at 14.4x only because eu does: eu's page covers it, so global raises nothing.
+  EXPECT_EQ(global->status, slo::SloStatus::kBurning);
+  EXPECT_EQ(Find(*conds, "SloBurnRate", "global"), nullptr);
 
   // The state was written back to the store at `now`.
   const int64_t now_ms = clock_.Now().UnixMillis();
@@ -332,7 +333,7 @@ TEST_F(EvaluatorTest, ReloadKeepsUnchangedCountsRebuildsChangedAndDropsRemoved) 
   const slo::SloReport* a_eu = Report(results, "a", "eu");
   ASSERT_NE(a_eu, nullptr);
   EXPECT_EQ(a_eu->tally.total, 60);  // kept from memory
-  EXPECT_NEAR(a_eu->budget_total, 0.01 * 60, 1e-12);  // the new objective
+  EXPECT_NEAR(a_eu->budget_total, 0.01 * k30d, 1e-9);  // the new objective
   EXPECT_EQ(results[1].rule.spec.description, "changed");
   EXPECT_EQ(Report(results, "b", "eu"), nullptr);  // rebuilt with the new selector: no eu
   const slo::SloReport* b_us = Report(results, "b", "us");
@@ -462,7 +463,7 @@ TEST_F(EvaluatorTest, StateIsWrittenOncePerMinuteAndAgainAfterLateDataOrAReload)
   ev.SetRules({rule});
   ASSERT_TRUE(ev.Evaluate(AtMinute(S + 11, 35)).ok());
   ASSERT_EQ(budget().size(), 4u);
-  EXPECT_NEAR(budget()[3].value, 0.11, 1e-12);
+  EXPECT_NEAR(budget()[3].value, 0.01 * k30d, 1e-9);
   ASSERT_TRUE(ev.Evaluate(AtMinute(S + 11, 45)).ok());
   EXPECT_EQ(budget().size(), 4u);
 }
@@ -483,16 +484,112 @@ TEST_F(EvaluatorTest, JsonHasEveryRegionAndGlobalAndEscapesStrings) {
   EXPECT_THAT(all, HasSubstr(R"({"status":"success","data":[{"name":"api \"eu\"")"));
   EXPECT_THAT(all, HasSubstr(R"("description":"line1\nline2\t\\ \u0001")"));
   EXPECT_THAT(all, HasSubstr(R"("region":"ap","status":"no_data","sli":null)"));
-  EXPECT_THAT(all, HasSubstr(R"("region":"eu","status":"exhausted","sli":0.8333333333333334,)"
+  EXPECT_THAT(all, HasSubstr(R"("region":"eu","status":"burning","sli":0.8333333333333334,)"
                              R"("objective":0.998,"good":10,"total":12)"));
   EXPECT_THAT(all, HasSubstr(R"("region":"global")"));
-  EXPECT_THAT(all, HasSubstr(R"("budget":{"unit":"events","total":0.024)"));
+  EXPECT_THAT(all, HasSubstr(R"("budget":{"unit":"events","total":86.4)"));  // 0.002 * 30d
+  EXPECT_THAT(all, HasSubstr(R"("exhaustion_guarded":false)"));
   EXPECT_THAT(all, HasSubstr(R"("burn_rates":{"5m":199.99999999999983,"30m":)"));  // 2/5 / 0.002
   auto one = ev.SloJson("api \"eu\"");
   ASSERT_TRUE(one.ok());
   EXPECT_THAT(*one, HasSubstr(R"("burn_rate_rules":[{"severity":"page","long_window":"1h")"));
   EXPECT_THAT(*one, HasSubstr(R"({"labels":{"alertname":"SloBurnRate","region":"eu")"));
   EXPECT_THAT(*one, HasSubstr(R"("alertname":"SloNoData")"));  // ap has never reported
+}
+
+TEST_F(EvaluatorTest, NoDataBadCountsOnlyFromWhenTheSloFirstExistedOrHadData) {
+  // A `no_data: bad` SLO over the calendar month, on an empty store, first evaluated on
+  // 2026-12-07T06:10Z: the 9,010 minutes of December before nines knew the SLO are not its
+  // no-data minutes (they were all counted bad before).
+  const core::Timestamp start = core::Timestamp::FromUnixSeconds(1796623800);  // 2026-12-07T06:10Z
+  ASSERT_EQ(start.ToRfc3339(), "2026-12-07T06:10:00.000Z");
+  const int64_t m0 = slo::MinuteOf(start);
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  rule.spec.window = slo::Window::Calendar(slo::CalendarUnit::kMonth, "UTC");
+  rule.spec.no_data = slo::NoDataPolicy::kBad;
+  rule.spec.regions = {"eu"};
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  ev.SetRules({rule});
+  ASSERT_TRUE(ev.Evaluate(start).ok());
+  const slo::SloReport* eu = Report(ev.Results(), "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 0);
+  EXPECT_EQ(eu->status, slo::SloStatus::kNoData);
+  // Ten minutes later: ten bad minutes, in the budget and in the burn rates.
+  ASSERT_TRUE(ev.Evaluate(AtMinute(m0 + 10, 5)).ok());
+  auto results = ev.Results();
+  eu = Report(results, "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 10);
+  EXPECT_EQ(eu->tally.bad(), 10);
+  EXPECT_EQ(eu->BurnRateOver(Duration::Days(3))->tally.total, 10);
+  // Then data arrives, and a restart (a new evaluator) finds the first data minute in the store:
+  // the minutes before it are still not counted.
+  WriteMinutes("eu", "a", m0 + 20, m0 + 30, 1);
+  SloEvaluator restarted(*store_, nullptr, {.write_back = false});
+  restarted.SetRules({rule});
+  ASSERT_TRUE(restarted.Evaluate(AtMinute(m0 + 40, 5)).ok());
+  eu = Report(restarted.Results(), "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 20);  // 10 good, then 10 minutes without data: bad
+  EXPECT_EQ(eu->tally.bad(), 10);
+}
+
+TEST_F(EvaluatorTest, NoDataBadCountsTheWholeWindowWhenTheSeriesHadSamplesBeforeIt) {
+  // The SLO's probes reported in November and stopped: December's minutes without data are
+  // missing data (agents or nines down), counted bad from the month's first minute.
+  const int64_t dec1 = slo::MinuteOf(core::Timestamp::FromUnixSeconds(1796083200));
+  ASSERT_EQ(slo::MinuteStart(dec1).ToRfc3339(), "2026-12-01T00:00:00.000Z");
+  WriteMinutes("eu", "a", dec1 - 60, dec1 - 50, 1);
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  rule.spec.window = slo::Window::Calendar(slo::CalendarUnit::kMonth, "UTC");
+  rule.spec.no_data = slo::NoDataPolicy::kBad;
+  rule.spec.regions = {"eu"};
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  ev.SetRules({rule});
+  ASSERT_TRUE(ev.Evaluate(AtMinute(dec1 + 100, 5)).ok());
+  const slo::SloReport* eu = Report(ev.Results(), "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 100);
+  EXPECT_EQ(eu->tally.bad(), 100);
+}
+
+TEST_F(EvaluatorTest, GlobalAlertsOnlyWhenNoRegionsAlertExplainsIt) {
+  // Three regions each fail 3 of the last 60 minutes at different times, under a min_events
+  // guard of 100 per long window: no region may page on its 60 minutes, global (180) does.
+  const int64_t end = S + 2 * kDay;
+  const char* regions[] = {"eu", "us", "ap"};
+  std::vector<std::pair<core::Labels, core::Sample>> batch;
+  for (int64_t m = S; m < end; ++m) {
+    for (int k = 0; k < 3; ++k) {
+      const int64_t bad_from = end - 60 + 20 * k;
+      const bool bad = (m >= bad_from && m < bad_from + 3) || m >= end - 2;  // and the last 2
+      batch.push_back({L({{"__name__", "probe_success"}, {"probe", "api"}, {"region", regions[k]},
+                          {"location", "a"}}),
+                       {MinuteMs(m) + 30'000, bad ? 0.0 : 1.0}});
+    }
+  }
+  store_.Write(batch);
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  rule.spec.alerting.rules = {slo::DefaultBurnRateRules()[0]};  // the 1h/5m page only
+  rule.spec.alerting.min_events = 100;
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  ev.SetRules({rule});
+  auto conds = EvaluateConditions(ev, AtMinute(end, 5));
+  ASSERT_TRUE(conds.ok()) << conds.status().ToString();
+  for (const char* region : {"eu", "us", "ap"}) {
+    EXPECT_EQ(Find(*conds, "SloBurnRate", region), nullptr) << region;
+  }
+  EXPECT_NE(Find(*conds, "SloBurnRate", "global", "page"), nullptr);
+  // Without the guard every region pages, and global says nothing more.
+  rule.spec.alerting.min_events = 0;
+  ev.SetRules({rule});
+  conds = EvaluateConditions(ev, AtMinute(end, 15));
+  ASSERT_TRUE(conds.ok());
+  for (const char* region : {"eu", "us", "ap"}) {
+    EXPECT_NE(Find(*conds, "SloBurnRate", region, "page"), nullptr) << region;
+  }
+  EXPECT_EQ(Find(*conds, "SloBurnRate", "global"), nullptr);
 }
 
 TEST_F(EvaluatorTest, AReadErrorKeepsThePreviousConditions) {
