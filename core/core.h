@@ -5,7 +5,8 @@
 //   core/labels.h  Label, Labels, ParseLabels, Sample, Hash64
 //   core/log.h     LOG_INFO and friends
 //   core/json.h    AppendJsonString
-// core depends on fmt only.
+//   core/regex.h   Regex (RE2 syntax = Go's; linear-time matching)
+// core depends on fmt, and on RE2 inside core/regex.cc only.
 #ifndef NINES_CORE_CORE_H_
 #define NINES_CORE_CORE_H_
 
@@ -13,6 +14,7 @@
 #include "core/json.h"
 #include "core/labels.h"
 #include "core/log.h"
+#include "core/regex.h"
 #include "core/status.h"
 #include "core/time.h"
 

@@ -8,7 +8,7 @@ pkgs=(
   build-essential cmake pkg-config ccache git ca-certificates curl openssl
   prometheus-cpp-dev libboost-dev libssl-dev librocksdb-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsnappy-dev libprotobuf-dev protobuf-compiler
-  libhowardhinnant-date-dev
+  libhowardhinnant-date-dev libre2-dev
   # Interoperability peers that tests start on loopback (their own config and data dirs).
   prometheus prometheus-blackbox-exporter nginx-light dnsmasq-base
   # systemd-analyze checks the units in deploy/systemd (e2e.DeploymentE2eTest).

@@ -1,12 +1,6 @@
-#include <regex>
-
 #include "store/store.h"
 
 namespace nines::store {
-
-struct Matcher::CompiledRegex {
-  std::regex re;
-};
 
 core::Result<Matcher> Matcher::Create(Op op, std::string name, std::string value) {
   if (!core::IsValidLabelName(name)) {
@@ -17,16 +11,15 @@ core::Result<Matcher> Matcher::Create(Op op, std::string name, std::string value
   m.name_ = std::move(name);
   m.value_ = std::move(value);
   if (op == Op::kRegexMatch || op == Op::kRegexNoMatch) {
-    auto compiled = std::make_shared<CompiledRegex>();
-    try {
-      // Fully anchored, as PromQL regexes are.
-      compiled->re = std::regex("^(?:" + m.value_ + ")$", std::regex::ECMAScript |
-                                                              std::regex::optimize);
-    } catch (const std::regex_error& e) {
+    // Matched whole (FullMatch), with `.` matching newlines: Prometheus' "^(?s:" + v + ")$". The
+    // value compiles on its own, so "a)|(b" is refused rather than accepted through a wrapper.
+    core::Result<core::Regex> re =
+        core::Regex::Compile(m.value_, {.dot_matches_newline = true});
+    if (!re.ok()) {
       return core::InvalidArgumentError("invalid regex \"{}\" for label \"{}\": {}", m.value_,
-                                        m.name_, e.what());
+                                        m.name_, re.status().message());
     }
-    m.regex_ = std::move(compiled);
+    m.regex_ = std::move(re).value();
   }
   m.matches_empty_ = m.Matches("");
   return m;
@@ -39,9 +32,9 @@ bool Matcher::Matches(std::string_view value) const {
     case Op::kNotEqual:
       return value != value_;
     case Op::kRegexMatch:
-      return std::regex_match(value.begin(), value.end(), regex_->re);
+      return regex_->FullMatch(value);
     case Op::kRegexNoMatch:
-      return !std::regex_match(value.begin(), value.end(), regex_->re);
+      return !regex_->FullMatch(value);
   }
   return false;
 }

@@ -23,12 +23,14 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/labels.h"
+#include "core/regex.h"
 #include "core/status.h"
 #include "core/time.h"
 
@@ -38,8 +40,9 @@ class Registry;
 
 namespace nines::store {
 
-// A label matcher as in PromQL: =, !=, =~, !~. Regexes are fully anchored. A label that is absent
-// has the value "" (so `{region=""}` selects series without a region).
+// A label matcher as in PromQL: =, !=, =~, !~. Regexes are RE2 syntax (Go's, as Prometheus'),
+// fully anchored, and `.` matches a newline too (Prometheus 3's "^(?s:...)$"). A label that is
+// absent has the value "" (so `{region=""}` selects series without a region).
 class Matcher {
  public:
   enum class Op { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
@@ -62,8 +65,7 @@ class Matcher {
   Op op_ = Op::kEqual;
   std::string name_;
   std::string value_;
-  struct CompiledRegex;
-  std::shared_ptr<const CompiledRegex> regex_;
+  std::optional<core::Regex> regex_;  // for =~ and !~
   bool matches_empty_ = false;
 };
 

@@ -24,6 +24,11 @@ TEST(MatcherTest, MatchesByOperator) {
       {Op::kRegexNoMatch, "ap-.*", "eu-west-1", true},
       {Op::kRegexNoMatch, "ap-.*", "ap-southeast-2", false},
       {Op::kRegexMatch, ".*", "", true},
+      // RE2 = Go syntax and Prometheus' semantics: (?i), Unicode classes, `.` matches newline.
+      {Op::kRegexMatch, "(?i)EU-WEST-1", "eu-west-1", true},
+      {Op::kRegexMatch, R"(\pL+-\d)", "\xc3\xa9u-1", true},
+      {Op::kRegexMatch, "a.b", "a\nb", true},
+      {Op::kRegexNoMatch, "line.*", "line one\nline two", false},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::string(c.pattern) + " vs " + c.value);
@@ -39,6 +44,13 @@ TEST(MatcherTest, RejectsBadRegexAndName) {
   EXPECT_NE(bad_re.status().message().find("invalid regex \"(unclosed\" for label \"job\""),
             std::string::npos);
   EXPECT_FALSE(Matcher::Create(Op::kEqual, "bad-name", "x").ok());
+  // RE2's complaint, and a value that only compiles inside an anchoring wrapper is refused.
+  EXPECT_EQ(bad_re.status().message(),
+            "invalid regex \"(unclosed\" for label \"job\": missing ): (unclosed");
+  auto wrapped = Matcher::Create(Op::kRegexMatch, "job", "a)|(b");
+  ASSERT_FALSE(wrapped.ok());
+  EXPECT_EQ(wrapped.status().message(),
+            "invalid regex \"a)|(b\" for label \"job\": unexpected ): a)|(b");
 }
 
 TEST(SelectorTest, ParsesNameAndMatchers) {
