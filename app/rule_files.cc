@@ -2320,6 +2320,7 @@ std::vector<ConfigError> ParseSources(const std::vector<std::pair<std::string, s
       continue;
     }
     rules.slos.push_back(c.rule);
+    rules.slos.back().declared_regions = defaults.regions;
   }
   first.clear();
   for (auto& c : shared.alerts) {

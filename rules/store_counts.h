@@ -16,7 +16,18 @@
 //  - probe availability: probe_success series split by `region_label` and by `location`; the
 //    samples of one (region, location) are merged (several targets of one probe from one place
 //    are one witness), tallied per minute (slo::ProbeMinutes) and combined with the SLO's quorum
-//    (slo::QuorumBuckets). Series without the region label are ignored.
+//    (slo::QuorumBuckets). Series without the region label are ignored. Lost probers: a fixed
+//    quorum Q is capped, minute by minute, at the probers alive in a minute that lost some: the region's
+//    locations of the SLO's series (seen within 7 days) less those whose agent sent no heartbeat
+//    naming the region (StoreCountsOptions::agent_down_after). So with Q = 2 and two locations,
+//    a dead agent leaves the other to decide alone (reduced coverage, reduced_coverage()) instead
+//    of every minute being no data; a location without any heartbeat series (the engine's own
+//    prober, a Prometheus) is never counted lost. The heartbeats are read only when a minute has
+//    fewer reporting locations than Q.
+//  - regions: an SLO's own `regions`, else the config's declared regions (SloRule::
+//    declared_regions) when there are any, else every value of the region label. Samples of
+//    series whose region is not declared are not counted; their number is kept per region
+//    (undeclared_samples()).
 //  - latency from observations: each sample of the selected series is one event.
 //  - request ratio and histogram latency: every matching counter series gets its own exact
 //    per-minute increases (resets handled per series, as the store's rollups do: the predecessor
@@ -58,6 +69,14 @@ enum class ReadPath {
   kRollups,
 };
 
+// A probe SLO's region whose newest counted minute had fewer live probers than the SLO's fixed
+// quorum: that minute was decided by the probers that remain (see StoreCounts).
+struct ReducedCoverage {
+  int quorum = 0;                 // the SLO's
+  int live = 0;                   // probers alive: the quorum used
+  std::vector<std::string> lost;  // locations whose agent is down, sorted
+};
+
 struct StoreCountsOptions {
   // Late data, for a Reader that does not report changes (Reader::ChangesSince is
   // UNIMPLEMENTED): the store accepts samples up to its out-of-order window (2 h by default)
@@ -75,6 +94,10 @@ struct StoreCountsOptions {
   // (up to 24 for high-traffic request counts), plus the same for the global sum with a
   // time-slice budget, so a 90-day window costs about 0.8 MiB per region.
   core::Duration max_window = core::Duration::Days(400);
+  // Probe SLIs with a fixed quorum: an agent (nines_agent_heartbeat{location,region},
+  // rules/heartbeat.h) is lost in a minute when it sent no heartbeat for the region in
+  // (minute start - agent_down_after, minute end).
+  core::Duration agent_down_after = core::Duration::Minutes(2);
 };
 
 // The buckets of `rule` over minutes [begin_minute, end_minute) per region: each BucketSeries
@@ -143,6 +166,13 @@ class StoreCounts {
   int64_t last_read_minutes() const { return last_read_minutes_; }
   // Approximate heap bytes of the prefix counts.
   size_t MemoryBytes() const;
+  // Region i's reduced coverage at the newest counted minute, or null when its quorum was met
+  // by live probers (always null for SLIs other than probe availability with a fixed quorum).
+  const ReducedCoverage* reduced_coverage(size_t i) const;
+  // Samples of series whose region label is not among SloRule::declared_regions, per region:
+  // those in the minutes counted since the counts began (the backfill counts its span; a late
+  // sample in a minute already counted is not added).
+  const std::map<std::string, int64_t>& undeclared_samples() const { return undeclared_; }
 
  private:
   struct Region;
@@ -175,6 +205,11 @@ class StoreCounts {
   uint64_t cursor_ = 0;
   uint64_t series_generation_ = 0;
   std::unique_ptr<std::vector<ResolvedSelector>> resolved_;
+  std::map<std::string, ReducedCoverage> reduced_;  // by region name
+  std::map<std::string, int64_t> undeclared_;
+  // Adds the samples in [from, end) of the series of undeclared regions to undeclared_.
+  core::Status CountUndeclared(store::Reader& reader, const std::vector<ResolvedSelector>* ids,
+                               int64_t from, int64_t end);
 };
 
 }  // namespace nines::rules

@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
+
+#include "rules/alerts.h"
 #include "tests/rules/test_util.h"
 
 namespace nines::rules {
@@ -317,12 +320,11 @@ TEST_F(EvaluatorTest, ReloadKeepsUnchangedCountsRebuildsChangedAndDropsRemoved) 
   a2.spec.description = "changed";
   SloRule b2 = b;
   b2.source.selector = Sel(R"({probe="api",region="us"})");  // data-defining: rebuilt
-  // A kept SLO reads nothing when nothing changed in the store: the one read left is the
-  // cycle's lookup of agent heartbeats (there are none here, so no aggregate follows).
+  // A kept SLO reads nothing when nothing changed in the store.
   ev.SetRules({a2});
   reader.reads = 0;
   ASSERT_TRUE(ev.Evaluate(AtMinute(S + 60, 20)).ok());
-  EXPECT_EQ(reader.reads, 1);
+  EXPECT_EQ(reader.reads, 0);
   ev.SetRules({b2, a2});  // b back, changed; c removed
   auto results = ev.Results();
   ASSERT_EQ(results.size(), 2u);
@@ -343,59 +345,147 @@ TEST_F(EvaluatorTest, ReloadKeepsUnchangedCountsRebuildsChangedAndDropsRemoved) 
   EXPECT_EQ(ev.SloJson("c").status().code(), core::StatusCode::kNotFound);
 }
 
-TEST_F(EvaluatorTest, SloNoDataFiresWhenARegionsOwnAgentsStopHeartbeating) {
-  // eu is probed from its own location (eu-a, agent region eu) and from us-a (agent region us);
-  // us-a keeps reporting throughout, eu-a (probes and heartbeats) stops at minute 30.
-  auto heartbeat = [](std::string region, std::string loc, int64_t from, int64_t to) {
+// Issue 12: eu is probed from a and b (agents with heartbeats), quorum 2, and both see it
+// failing from minute 10. Agent b (its probes and its heartbeats) dies at minute 20. The SLO
+// must keep counting with a alone (reduced coverage), never go "no data", and keep its page.
+TEST_F(EvaluatorTest, ALostProberCapsTheQuorumAndThePageStaysFiring) {
+  auto heartbeat = [](std::string loc, int64_t from, int64_t to) {
     std::vector<std::pair<core::Labels, core::Sample>> batch;
     for (int64_t m = from; m < to; ++m) {
-      batch.push_back({L({{"__name__", "nines_agent_heartbeat"}, {"region", region},
-                          {"location", loc}}),
-                       {MinuteMs(m) + 10'000, 1}});
+      for (int64_t sec : {0, 15, 30, 45}) {
+        batch.push_back({L({{"__name__", "nines_agent_heartbeat"}, {"region", "eu"},
+                            {"location", loc}}),
+                         {MinuteMs(m) + sec * 1000, 1}});
+      }
     }
     return batch;
   };
-  WriteMinutes("eu", "us-a", S, S + 60, 1);
-  WriteMinutes("eu", "eu-a", S, S + 30, 1);
-  store_.Write(heartbeat("eu", "eu-a", S, S + 30));
-  store_.Write(heartbeat("us", "us-a", S, S + 60));
+  WriteMinutes("eu", "a", S, S + 10, 1);
+  WriteMinutes("eu", "b", S, S + 10, 1);
+  WriteMinutes("eu", "a", S + 10, S + 40, 0);
+  WriteMinutes("eu", "b", S + 10, S + 20, 0);
+  store_.Write(heartbeat("a", S, S + 40));
+  store_.Write(heartbeat("b", S, S + 20));  // last heartbeat 19:45
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  SloRule rule = ProbeRule("api", R"({probe="api"})", /*quorum=*/2);
+  ev.SetRules({rule});
+  for (int64_t m = S + 11; m <= S + 40; ++m) {
+    SCOPED_TRACE(m - S);
+    auto conds = EvaluateConditions(ev, AtMinute(m, 5));
+    ASSERT_TRUE(conds.ok());
+    EXPECT_NE(Find(*conds, "SloBurnRate", "eu", "page"), nullptr);
+    EXPECT_EQ(Find(*conds, "SloNoData", "eu"), nullptr);
+  }
+  auto results = ev.Results();
+  const slo::SloReport* eu = Report(results, "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  // Minutes 20 and 21: b's last heartbeat (19:45) is under 2 minutes old, so b still counts as
+  // alive and the quorum of 2 is not met: no data. From minute 22 a decides alone: bad.
+  EXPECT_EQ(eu->tally.total, 38);
+  EXPECT_EQ(eu->tally.bad(), 28);
+  ASSERT_EQ(results[0].reduced_coverage.count("eu"), 1u);
+  const ReducedCoverage& rc = results[0].reduced_coverage.at("eu");
+  EXPECT_EQ(rc.quorum, 2);
+  EXPECT_EQ(rc.live, 1);
+  EXPECT_EQ(rc.lost, std::vector<std::string>{"b"});
+  EXPECT_THAT(ev.SlosJson(), HasSubstr(R"("reduced_coverage":{"quorum":2,"live":1,"lost":["b"]})"));
+  // b comes back: full coverage again.
+  WriteMinutes("eu", "b", S + 40, S + 45, 0);
+  WriteMinutes("eu", "a", S + 40, S + 45, 0);
+  store_.Write(heartbeat("b", S + 40, S + 45));
+  store_.Write(heartbeat("a", S + 40, S + 45));
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 45, 5)).ok());
+  EXPECT_TRUE(ev.Results()[0].reduced_coverage.empty());
+  EXPECT_THAT(ev.SlosJson(), HasSubstr(R"("reduced_coverage":null)"));
+}
+
+// A prober without heartbeats (the engine's own, a Prometheus) is never counted lost: a fixed
+// quorum it misses stays no data, as before.
+TEST_F(EvaluatorTest, AQuorumIsNotCappedWithoutHeartbeats) {
+  WriteMinutes("eu", "a", S, S + 30, 0);
+  WriteMinutes("eu", "b", S, S + 10, 0);
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  ev.SetRules({ProbeRule("api", R"({probe="api"})", /*quorum=*/2)});
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 30)).ok());
+  const slo::SloReport* eu = Report(ev.Results(), "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 10);
+  EXPECT_TRUE(ev.Results()[0].reduced_coverage.empty());
+}
+
+// A region that goes dark leaves its burn-rate alerts (and global's) undecided, so the tracker
+// keeps them instead of resolving them by silence.
+TEST_F(EvaluatorTest, BurnRateAlertsOfADarkRegionAreUndecided) {
+  WriteMinutes("eu", "a", S, S + 20, 0);
+  WriteMinutes("us", "a", S, S + 60, 1);
   SloEvaluator ev(*store_, nullptr, {.write_back = false});
   ev.SetRules({ProbeRule("api", R"({probe="api"})")});
-  auto nodata = [&](int64_t minute) -> std::optional<ActiveCondition> {
-    auto conds = EvaluateConditions(ev, AtMinute(minute));
-    EXPECT_TRUE(conds.ok());
-    if (!conds.ok()) return std::nullopt;
-    const ActiveCondition* c = Find(*conds, "SloNoData", "eu");
-    if (c == nullptr) return std::nullopt;
-    return *c;
+  AlertTracker tracker;
+  auto run = [&](int64_t minute) {
+    ASSERT_TRUE(ev.Evaluate(AtMinute(minute, 5)).ok());
+    tracker.Update("slo:api", Duration::Zero(), Duration::Zero(), ev.Results()[0].conditions,
+                   AtMinute(minute, 5));
   };
-  // Minute 34: the last heartbeat (29:10) is 4 min 50 s old: under no_data_for (5 min).
-  EXPECT_FALSE(nodata(S + 34).has_value());
-  // Minute 35: 5 min 50 s: eu's only agent is silent, while us-a still gives it data.
-  std::optional<ActiveCondition> c = nodata(S + 35);
-  ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(c->annotations.at("reason"), "agent_heartbeat");
-  EXPECT_EQ(c->annotations.at("silent_agents"), "eu-a");
-  EXPECT_EQ(c->value, 5);
-  EXPECT_EQ(c->labels.Get("severity"), "ticket");
-  // The agent comes back: the condition clears.
-  WriteMinutes("eu", "eu-a", S + 36, S + 40, 1);
-  store_.Write(heartbeat("eu", "eu-a", S + 36, S + 40));
-  EXPECT_FALSE(nodata(S + 40).has_value());
-  // A second eu agent: the condition needs every known agent of the region silent.
-  store_.Write(heartbeat("eu", "eu-b", S + 40, S + 50));
-  WriteMinutes("eu", "us-a", S + 60, S + 1500, 1);
-  EXPECT_FALSE(nodata(S + 47).has_value());  // eu-a silent (39:10), eu-b alive (46:10)
-  c = nodata(S + 55);                         // eu-b's last (49:10) is 5 min 50 s old too
-  ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(c->annotations.at("silent_agents"), "eu-a, eu-b");
-  EXPECT_EQ(c->value, 5);  // minutes since the newest of their heartbeats
-  // A day later eu-a (last seen 39:10) is forgotten; eu-b (49:10) is not yet.
-  c = nodata(S + 1485);
-  ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(c->annotations.at("silent_agents"), "eu-b");
-  // Once both are forgotten, nothing fires: eu still has data (from us-a).
-  EXPECT_FALSE(nodata(S + 1484 + 10).has_value());
+  auto page = [&](std::string_view region) -> std::optional<Alert> {
+    for (const Alert& a : tracker.Alerts()) {
+      if (a.labels.Get("alertname") == "SloBurnRate" && a.labels.Get("region") == region &&
+          a.labels.Get("severity") == "page") {
+        return a;
+      }
+    }
+    return std::nullopt;
+  };
+  run(S + 19);
+  ASSERT_TRUE(page("eu").has_value());
+  EXPECT_EQ(page("eu")->state, AlertState::kFiring);
+  // Minute 55: eu has had no data for 35 minutes: even the 6h/30m page's short window is empty.
+  for (int64_t m = S + 20; m <= S + 55; ++m) run(m);
+  ASSERT_TRUE(page("eu").has_value());
+  EXPECT_EQ(page("eu")->state, AlertState::kFiring);
+  std::optional<Alert> held = page("eu");
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->annotations["no_data"], "true");
+  // Only active conditions are listed as such.
+  for (const ActiveCondition& c : ev.ActiveConditions()) EXPECT_FALSE(c.no_data);
+  EXPECT_THAT(*ev.SloJson("api"), ::testing::Not(HasSubstr("\"no_data\"")));
+}
+
+// Issue 12: an SLO without its own regions counts only the declared ones; a typo'd region is
+// counted apart, named as a warning, written as a metric, and never added to global.
+TEST_F(EvaluatorTest, UndeclaredRegionsAreCountedApartAndNeverInGlobal) {
+  WriteMinutes("eu", "a", S, S + 10, 1);
+  WriteMinutes("eu-wset", "a", S, S + 10, 0);  // an agent's typo
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  rule.declared_regions = {"eu", "us"};
+  SloEvaluator ev(*store_, [this] { return store_->NewAppender(); });
+  ev.SetRules({rule});
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 10)).ok());
+  auto results = ev.Results();
+  EXPECT_EQ(Report(results, "api", "eu-wset"), nullptr);
+  const slo::SloReport* global = Report(results, "api", "global");
+  ASSERT_NE(global, nullptr);
+  EXPECT_EQ(global->tally.total, 10);
+  EXPECT_EQ(global->tally.bad(), 0);
+  EXPECT_EQ(results[0].undeclared_samples, (std::map<std::string, int64_t>{{"eu-wset", 10}}));
+  // New minutes add to the count; minutes already counted are not counted again.
+  WriteMinutes("eu-wset", "a", S + 10, S + 12, 0);
+  WriteMinutes("eu", "a", S + 10, S + 12, 1);
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 12)).ok());
+  EXPECT_EQ(ev.Results()[0].undeclared_samples.at("eu-wset"), 12);
+  const std::string json = ev.SlosJson();
+  EXPECT_THAT(json, HasSubstr(R"("undeclared_regions":{"eu-wset":12})"));
+  EXPECT_THAT(json, HasSubstr(R"(12 samples with region=\"eu-wset\")"));
+  auto written = store_->Select(
+      Sel(R"(nines_slo_undeclared_region_samples_total{slo="api",region="eu-wset"})"), 0,
+      INT64_MAX);
+  ASSERT_TRUE(written.ok());
+  ASSERT_EQ(written->size(), 1u);
+  EXPECT_EQ((*written)[0].samples.back().value, 12);
+  // Without declared regions (a config that declares none) every region counts, as before.
+  rule.declared_regions.clear();
+  ev.SetRules({rule});
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 12, 30)).ok());
+  EXPECT_NE(Report(ev.Results(), "api", "eu-wset"), nullptr);
 }
 
 TEST_F(EvaluatorTest, AnHourOfReplayedBacklogIsCountedAtTheNextCycle) {
