@@ -37,10 +37,15 @@
 // "global") and the SLO's own labels (which cannot override these):
 //   alertname="SloBurnRate", severity: at least one multi-window burn-rate rule of that
 //     severity fires (slo::AlertCondition::firing); one condition per severity, whichever window
-//     pairs fire, so an incident pages once per region. The firing rule with the shortest long
-//     window speaks for it: annotation window_pair ("1h/5m"), its long and short burn rates and
+//     pairs fire, so an incident pages once per region. One outage, one alert: the ticket is not
+//     raised while the page of the same SLO and region fires, and region="global" raises one
+//     only when no region's alert of that severity (for a ticket: no region's page or ticket)
+//     fires, since the global burn rate is the regions' weighted by their events (it speaks for
+//     a burn spread over regions that each stay under their threshold or min_events guard).
+//     The firing rule with the shortest long window speaks for it: annotation window_pair ("1h/5m"), its long and short burn rates and
 //     factor; firing_window_pairs lists every firing pair. value: that long window's burn rate.
-//   alertname="SloErrorBudgetExhausted", severity="ticket": the remaining budget is <= 0.
+//   alertname="SloErrorBudgetExhausted", severity="ticket": the remaining budget is <= 0
+//     (slo::SloStatus::kExhausted: for a request SLI, only past the exhaustion guard).
 //     value: the remaining ratio.
 //   alertname="SloNoData", severity="ticket" (per region only, not global), reason="samples":
 //     the region has no bucket with data in the last `no_data_for` of completed minutes: every
@@ -82,8 +87,8 @@ struct SloEvaluatorOptions {
   core::Duration settle = core::Duration::Minutes(5);
   // Longest history kept per SLO (caps calendar quarters and long rolling windows).
   core::Duration max_window = core::Duration::Days(400);
-  // How a backfill reads history: raw samples (default; within the store's raw retention) or the
-  // one-minute rollups (for windows beyond it). See ReadPath.
+  // How a backfill reads history: raw samples after the store's raw horizon and the one-minute
+  // rollups before it (kRaw, the default), or the rollups throughout (kRollups). See ReadPath.
   ReadPath backfill = ReadPath::kRaw;
   // SloNoData fires for a region without data in this many of the last completed minutes.
   core::Duration no_data_for = core::Duration::Minutes(5);

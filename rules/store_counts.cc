@@ -115,6 +115,28 @@ struct Reading {
     return core::Status::Ok();
   }
 
+  // The series matching `matchers` with samples in [begin, end), for the rollup path. Series()
+  // looks only at raw samples, which retention may have dropped, so resolved series are checked
+  // with one Aggregate each (served from the rollups).
+  core::Result<std::vector<core::Labels>> SeriesWithData(
+      const std::vector<store::Matcher>& matchers) const {
+    const ResolvedSelector* ids = nullptr;
+    if (resolved != nullptr) {
+      for (const ResolvedSelector& r : *resolved) {
+        if (SameMatchers(r.matchers, matchers)) ids = &r;
+      }
+    }
+    if (ids == nullptr) return reader.Series(matchers, min_ms(), max_ms());
+    std::vector<core::Labels> out;
+    for (const store::SeriesRef& ref : ids->series) {
+      ASSIGN_OR_RETURN(store::WindowAggregate a,
+                       reader.Aggregate(ref.labels, min_ms(), max_ms() + 1,
+                                        store::Reader::Fields::kCounts));
+      if (a.count > 0) out.push_back(ref.labels);
+    }
+    return out;
+  }
+
   // One kCounts aggregate per minute of [begin, end) for `series`.
   core::Result<std::vector<store::WindowAggregate>> PerMinute(const core::Labels& series) const {
     std::vector<store::WindowAggregate> out;
@@ -243,7 +265,7 @@ core::Status ReadProbe(const Reading& r, ReadPath path, RegionMap* out) {
     }));
   } else {
     ASSIGN_OR_RETURN(std::vector<core::Labels> series,
-                     r.reader.Series(matchers, r.min_ms(), r.max_ms()));
+                     r.SeriesWithData(matchers));
     for (const core::Labels& labels : series) {
       std::vector<slo::ProbeMinute>* v = minutes_of(labels);
       if (v == nullptr) continue;
@@ -312,7 +334,7 @@ core::Status ReadFreshness(const Reading& r, ReadPath path, RegionMap* out) {
         }));
   } else {
     ASSIGN_OR_RETURN(std::vector<core::Labels> series,
-                     r.reader.Series(r.rule.source.selector, r.min_ms(), r.max_ms()));
+                     r.SeriesWithData(r.rule.source.selector));
     for (const core::Labels& labels : series) {
       std::string region = r.RegionOf(labels);
       if (region.empty()) continue;
@@ -349,7 +371,7 @@ core::Status SumCounters(const Reading& r, const std::vector<store::Matcher>& ma
   };
   if (path == ReadPath::kRollups) {
     ASSIGN_OR_RETURN(std::vector<core::Labels> series,
-                     r.reader.Series(matchers, r.min_ms(), r.max_ms()));
+                     r.SeriesWithData(matchers));
     for (const core::Labels& labels : series) {
       std::vector<slo::CounterMinute>* v = minutes_of(labels);
       if (v == nullptr) continue;
@@ -501,6 +523,22 @@ core::Result<std::vector<std::vector<store::Matcher>>> RawSelectors(const SloRul
       break;
   }
   return out;
+}
+
+// `older` (over [from, mid)) followed by `newer` (over [mid, end)), per region, as one map over
+// [from, end).
+RegionMap Concat(RegionMap older, const RegionMap& newer, int64_t from, int64_t end) {
+  for (const auto& [region, series] : newer) {
+    auto [it, inserted] = older.try_emplace(region);
+    slo::BucketSeries& s = it->second;
+    if (inserted) s = EmptySeries(from, 0);
+    s.buckets.resize(static_cast<size_t>(series.first_minute - from), slo::Bucket::NoData());
+    s.buckets.insert(s.buckets.end(), series.buckets.begin(), series.buckets.end());
+  }
+  for (auto& [region, s] : older) {
+    s.buckets.resize(static_cast<size_t>(end - from), slo::Bucket::NoData());
+  }
+  return older;
 }
 
 // Whether any series of `rule` has a sample in the `lookback` before minute `from`.
@@ -757,9 +795,29 @@ core::Status StoreCounts::Update(store::Reader& reader, core::Timestamp now) {
   if (rebuild) {
     end = end_now;
     from = end - needed;
-    ASSIGN_OR_RETURN(read, ReadBuckets(reader, rule_, from, end, options_.backfill,
-                                       options_.backfill == ReadPath::kRaw ? ids : nullptr,
-                                       options_.agent_down_after, &reduced));
+    // Raw samples where the raw tier still has them, minute rollups before: a window longer
+    // than raw retention (a quarter, a rolling 90d) is counted whole, as if it had been counted
+    // minute by minute all along.
+    const int64_t horizon_ms = reader.RawHorizonMs();
+    const int64_t horizon =
+        horizon_ms <= from * kMinuteMs ? from
+                                       : std::min(end, MinuteOfMs(horizon_ms - 1) + 1);  // ceil
+    if (options_.backfill == ReadPath::kRollups || horizon >= end) {
+      ASSIGN_OR_RETURN(read, ReadBuckets(reader, rule_, from, end, ReadPath::kRollups, ids,
+                                         options_.agent_down_after, &reduced));
+    } else if (horizon > from) {
+      // Only the read that ends at `end` reports the newest minute's coverage.
+      ASSIGN_OR_RETURN(RegionMap old,
+                       ReadBuckets(reader, rule_, from, horizon, ReadPath::kRollups, ids,
+                                   options_.agent_down_after, nullptr));
+      ASSIGN_OR_RETURN(RegionMap recent,
+                       ReadBuckets(reader, rule_, horizon, end, ReadPath::kRaw, ids,
+                                   options_.agent_down_after, &reduced));
+      read = Concat(std::move(old), recent, from, end);
+    } else {
+      ASSIGN_OR_RETURN(read, ReadBuckets(reader, rule_, from, end, ReadPath::kRaw, ids,
+                                         options_.agent_down_after, &reduced));
+    }
   } else {
     end = std::max(end_now, end_minute_);
     if (!tracked) {

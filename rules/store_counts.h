@@ -59,13 +59,15 @@ namespace nines::rules {
 
 // How a backfill reads the minutes of a long range.
 enum class ReadPath {
-  // Raw samples (Reader::Select) over the whole range, in slices of a day. Exact for every SLI
-  // kind; limited to the store's raw retention (35 days by default).
+  // Raw samples (Reader::Select) in slices of a day, back to the store's raw horizon
+  // (Reader::RawHorizonMs: its raw retention, 35 days by default), and kRollups before it, so a
+  // window longer than raw retention is counted whole. Exact for every SLI kind, except latency
+  // from observations, which has no rollup and is counted after the horizon only.
   kRaw,
   // One Reader::Aggregate(kCounts) per series and minute, from the store's one-minute rollups
-  // (kept 400 days by default). Exact for probe availability (0/1 values: successes = sum,
-  // failures = count - sum), counters (increase) and freshness (last sample per minute); latency
-  // from observations needs every sample and is always read raw.
+  // (kept 400 days by default) where raw samples are gone. Exact for probe availability (0/1
+  // values: successes = sum, failures = count - sum), counters (increase) and freshness (last
+  // sample per minute); latency from observations needs every sample and is always read raw.
   kRollups,
 };
 

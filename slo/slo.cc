@@ -196,8 +196,8 @@ BurnRate BurnRateAt(const SloSpec& spec, const CountSource& counts, core::Durati
                     int64_t end_minute, int64_t known_since) {
   BurnRate b;
   b.window = window;
-  b.tally =
-      TallyOf(spec, PolicyCounts(spec, counts, end_minute - window / kMinute, end_minute, known_since));
+  const int64_t begin_minute = end_minute - window / kMinute;
+  b.tally = TallyOf(spec, PolicyCounts(spec, counts, begin_minute, end_minute, known_since));
   b.rate = RateOf(spec, b.tally);
   return b;
 }
@@ -296,8 +296,9 @@ core::Result<SloReport> EvaluateSlo(const SloSpec& spec, std::string region,
   // Buckets of the whole period: one per minute and region (a calendar window holds only the
   // minutes so far; region="global" sums the regions' buckets).
   const double period_buckets =
-      end > begin ? static_cast<double>(c.buckets) * period_minutes / static_cast<double>(end - begin)
-                  : period_minutes;
+      end > begin
+          ? static_cast<double>(c.buckets) * period_minutes / static_cast<double>(end - begin)
+          : period_minutes;
   const bool per_request =
       spec.method == BudgetingMethod::kOccurrences && !OneEventPerMinute(spec.sli);
   if (spec.method == BudgetingMethod::kTimeslices) {

@@ -764,6 +764,7 @@ class RocksDbStore final : public Store {
   core::Result<std::vector<std::vector<core::Sample>>> SamplesOf(const std::vector<uint64_t>& ids,
                                                                  int64_t mint_ms,
                                                                  int64_t maxt_ms) override;
+  int64_t RawHorizonMs() override { return raw_read_cutoff_.load(std::memory_order_relaxed); }
   core::Result<int64_t> DeleteSeries(const std::vector<Matcher>& matchers) override;
   core::Status EnforceRetention() override;
   core::Status Flush() override;

@@ -222,6 +222,14 @@ class Reader {
   // memory only.
   virtual core::Result<std::vector<std::vector<core::Sample>>> SamplesOf(
       const std::vector<uint64_t>& ids, int64_t mint_ms, int64_t maxt_ms);
+
+  // Where the raw tier begins (ms): Select, Series and SamplesOf see every sample stored at or
+  // after this time; before it, raw retention may have dropped samples that Aggregate still
+  // counts exactly from the rollups (one-minute rollups are kept far longer: 400 days by
+  // default). A reader that keeps derived state over long windows (the SLO evaluator's backfill)
+  // reads per-minute Aggregates before it and raw samples after it. It moves forward with the
+  // store's data. The default: nothing was dropped (the minimum int64).
+  virtual int64_t RawHorizonMs() { return std::numeric_limits<int64_t>::min(); }
 };
 
 // Every span here is measured from the store's clock (OpenStore's `clock`), never from the data.

@@ -682,6 +682,109 @@ TEST_F(EvaluatorTest, GlobalAlertsOnlyWhenNoRegionsAlertExplainsIt) {
   EXPECT_EQ(Find(*conds, "SloBurnRate", "global"), nullptr);
 }
 
+// Every window is exact whatever its length: with a raw retention of 2 days, SLOs over a rolling
+// 20 days and over the calendar quarter count what raw retention dropped from the minute rollups,
+// when built at the end (an SLO added today), after a reload that changes it, and after a
+// restart, exactly as an evaluator that counted every day as it came.
+TEST(LongWindowTest, WindowsLongerThanRawRetentionAreCountedWholeFromTheMinuteRollups) {
+  testutil::TempDir dir;
+  core::FakeClock clock(AtMinute(S));
+  store::StoreOptions options;
+  options.dir = dir.File("tsdb");
+  options.raw_retention = Duration::Days(2);
+  auto opened = store::OpenStore(options, clock);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<store::Store> store = std::move(*opened);
+
+  // Two locations probing eu every minute (at second 30) for 20 days: both fail for 30 minutes
+  // on day 1 (30 bad), a alone for 10 minutes on day 5 (good by majority, bad with quorum 1),
+  // both for 7 minutes on day 19 (within the raw tier at the end).
+  constexpr int64_t kDays = 20;
+  auto value = [](int64_t m, std::string_view loc) {
+    if (m >= kDay + 100 && m < kDay + 130) return 0.0;
+    if (m >= 5 * kDay && m < 5 * kDay + 10 && loc == "a") return 0.0;
+    if (m >= 19 * kDay + 600 && m < 19 * kDay + 607) return 0.0;
+    return 1.0;
+  };
+  SloRule rolling = ProbeRule("rolling", R"({probe="api"})");
+  rolling.spec.window = slo::Window::Rolling(Duration::Days(kDays));
+  SloRule quarter = ProbeRule("quarter", R"({probe="api"})");
+  quarter.spec.window = slo::Window::Calendar(slo::CalendarUnit::kQuarter, "UTC");
+  // The evaluator that ran all along: one cycle after each day is written.
+  SloEvaluator along(*store, nullptr, {.write_back = false});
+  along.SetRules({rolling, quarter});
+  for (int64_t day = 0; day < kDays; ++day) {
+    auto app = store->NewAppender();
+    for (int64_t m = day * kDay; m < (day + 1) * kDay; ++m) {
+      for (const char* loc : {"a", "b"}) {
+        ASSERT_TRUE(app->Append(L({{"__name__", "probe_success"}, {"probe", "api"},
+                                   {"region", "eu"}, {"location", loc}}),
+                                MinuteMs(S + m) + 30'000, value(m, loc))
+                        .ok());
+      }
+    }
+    ASSERT_TRUE(app->Commit().ok());
+    ASSERT_TRUE(along.Evaluate(AtMinute(S + (day + 1) * kDay, 5)).ok());
+  }
+  ASSERT_TRUE(store->EnforceRetention().ok());
+  const core::Timestamp now = AtMinute(S + kDays * kDay, 5);
+  // The raw tier now holds the last 2 days only.
+  auto raw = store->Select(Sel(R"(probe_success{location="a"})"), 0, now.UnixMillis());
+  ASSERT_TRUE(raw.ok());
+  ASSERT_EQ(raw->size(), 1u);
+  EXPECT_LE(static_cast<int64_t>((*raw)[0].samples.size()), 2 * kDay + 1);
+
+  auto expect_whole = [&](SloEvaluator& ev, int64_t bad, const char* what) {
+    SCOPED_TRACE(what);
+    ASSERT_TRUE(ev.Evaluate(now).ok());
+    auto results = ev.Results();
+    for (const char* name : {"rolling", "quarter"}) {
+      SCOPED_TRACE(name);
+      const slo::SloReport* eu = Report(results, name, "eu");
+      ASSERT_NE(eu, nullptr);
+      EXPECT_EQ(eu->tally.total, kDays * kDay);
+      EXPECT_EQ(eu->tally.bad(), bad);
+    }
+  };
+  ASSERT_TRUE(along.Evaluate(now).ok());
+  expect_whole(along, 37, "counted along");
+
+  // An SLO added today: its backfill reads days 0..18 from the minute rollups.
+  SloEvaluator added(*store, nullptr, {.write_back = false});
+  added.SetRules({rolling, quarter});
+  expect_whole(added, 37, "added today");
+  // The same numbers, burn rates included, as the evaluator that ran all along.
+  auto a = along.Results(), b = added.Results();
+  for (const char* name : {"rolling", "quarter"}) {
+    const slo::SloReport* x = Report(a, name, "eu");
+    const slo::SloReport* y = Report(b, name, "eu");
+    ASSERT_TRUE(x != nullptr && y != nullptr);
+    EXPECT_EQ(x->tally.good, y->tally.good);
+    EXPECT_DOUBLE_EQ(x->coverage, y->coverage);
+    EXPECT_DOUBLE_EQ(x->budget_remaining, y->budget_remaining);
+    for (size_t i = 0; i < x->burn_rates.size(); ++i) {
+      EXPECT_EQ(x->burn_rates[i].tally.total, y->burn_rates[i].tally.total);
+      EXPECT_EQ(x->burn_rates[i].tally.bad(), y->burn_rates[i].tally.bad());
+    }
+  }
+
+  // A reload that changes the data-defining quorum rebuilds from the rollups too: a's lone
+  // 10 minutes on day 5 are bad with quorum 1.
+  SloRule rolling1 = rolling, quarter1 = quarter;
+  rolling1.spec.quorum = quarter1.spec.quorum = 1;
+  added.SetRules({rolling1, quarter1});
+  expect_whole(added, 47, "reloaded with quorum 1");
+
+  // A restart: the store reopened from its directory, a new evaluator.
+  store.reset();
+  opened = store::OpenStore(options, clock);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  store = std::move(*opened);
+  SloEvaluator restarted(*store, nullptr, {.write_back = false});
+  restarted.SetRules({rolling, quarter});
+  expect_whole(restarted, 37, "after a restart");
+}
+
 TEST_F(EvaluatorTest, AReadErrorKeepsThePreviousConditions) {
   // A reader that fails on demand, wrapping the store.
   class FlakyReader final : public testing::WrappingReader {

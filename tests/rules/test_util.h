@@ -110,6 +110,7 @@ class WrappingReader : public store::Reader {
     RETURN_IF_ERROR(OnRead());
     return r_.SamplesOf(ids, a, b);
   }
+  int64_t RawHorizonMs() override { return r_.RawHorizonMs(); }
 
  private:
   store::Reader& r_;
