@@ -714,16 +714,23 @@ TEST(LongWindowTest, WindowsLongerThanRawRetentionAreCountedWholeFromTheMinuteRo
   SloEvaluator along(*store, nullptr, {.write_back = false});
   along.SetRules({rolling, quarter});
   for (int64_t day = 0; day < kDays; ++day) {
-    auto app = store->NewAppender();
-    for (int64_t m = day * kDay; m < (day + 1) * kDay; ++m) {
-      for (const char* loc : {"a", "b"}) {
-        ASSERT_TRUE(app->Append(L({{"__name__", "probe_success"}, {"probe", "api"},
-                                   {"region", "eu"}, {"location", loc}}),
-                                MinuteMs(S + m) + 30'000, value(m, loc))
-                        .ok());
+    // An hour per commit, with the clock at its end, as agents deliver them.
+    for (int64_t h = day * kDay; h < (day + 1) * kDay; h += 60) {
+      clock.Set(AtMinute(S + h + 60));
+      auto app = store->NewAppender();
+      for (int64_t m = h; m < h + 60; ++m) {
+        for (const char* loc : {"a", "b"}) {
+          ASSERT_TRUE(app->Append(L({{"__name__", "probe_success"}, {"probe", "api"},
+                                     {"region", "eu"}, {"location", loc}}),
+                                  MinuteMs(S + m) + 30'000, value(m, loc))
+                          .ok());
+        }
       }
+      auto committed = app->Commit();
+      ASSERT_TRUE(committed.ok());
+      ASSERT_EQ(committed->appended, 120);
     }
-    ASSERT_TRUE(app->Commit().ok());
+    clock.Set(AtMinute(S + (day + 1) * kDay, 5));
     ASSERT_TRUE(along.Evaluate(AtMinute(S + (day + 1) * kDay, 5)).ok());
   }
   ASSERT_TRUE(store->EnforceRetention().ok());

@@ -42,6 +42,9 @@ class ThresholdTest : public ::testing::Test {
   void SetUp() override {
     store::StoreOptions options;
     options.dir = dir_.File("db");
+    // The tests write around a fake clock they move as they evaluate (see TestStore).
+    options.out_of_order_window = core::Duration::Days(20 * 365);
+    options.future_tolerance = core::Duration::Days(20 * 365);
     auto s = store::OpenStore(std::move(options), clock_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
