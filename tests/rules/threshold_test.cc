@@ -47,7 +47,12 @@ class ThresholdTest : public ::testing::Test {
     store_ = std::move(*s);
   }
 
+  // Commits `samples` as they arrive: the store's clock is moved up to the newest first (the
+  // store takes samples only near its clock's now).
   void Write(const std::vector<std::tuple<std::string, Timestamp, double>>& samples) {
+    for (const auto& [labels, t, v] : samples) {
+      if (clock_.Now() < t) clock_.Set(t);
+    }
     auto app = store_->NewAppender();
     for (const auto& [labels, t, v] : samples) {
       ASSERT_TRUE(app->Append(L(labels), t.UnixMillis(), v).ok());
