@@ -198,6 +198,18 @@ TEST(AgentTest, RefusedRecordsAreDroppedAndCounted) {
   server->Shutdown();
 }
 
+// Sets the log sink for a test's scope: reset even when an ASSERT returns early, so that no
+// later test logs into a dead lambda.
+class ScopedLogSink {
+ public:
+  explicit ScopedLogSink(std::function<void(std::string_view)> sink) {
+    core::SetLogSink(std::move(sink));
+  }
+  ~ScopedLogSink() { core::SetLogSink(nullptr); }
+  ScopedLogSink(const ScopedLogSink&) = delete;
+  ScopedLogSink& operator=(const ScopedLogSink&) = delete;
+};
+
 // Issue 12: an agent whose clock is 3 hours fast, or 3 hours slow, against a real engine (store
 // and remote-write receiver over loopback): the engine refuses every sample, says so (400), and
 // the agent counts them by reason and logs it, instead of being told 204 and dropping them
@@ -217,7 +229,7 @@ TEST(AgentTest, WhatTheEngineRefusesIsCountedByReasonAndLogged) {
     testutil::TempDir dir;
     std::mutex mu;
     std::vector<std::string> lines;
-    core::SetLogSink([&](std::string_view line) {
+    ScopedLogSink sink([&](std::string_view line) {
       std::lock_guard<std::mutex> lock(mu);
       if (line.find("agent: the engine refused") != std::string_view::npos) {
         lines.emplace_back(line);
