@@ -209,7 +209,9 @@ int Cycle(const Args& a) {
                             .string();
   const int64_t kept_end = a.data.empty() ? 0 : ReadEnd(a);
   if (kept_end == 0) std::filesystem::remove_all(dir);
-  core::FakeClock clock;
+  // The store's time: where the kept data ends, or where WriteMinutes moves it.
+  core::FakeClock clock(kept_end != 0 ? core::Timestamp::FromUnixSeconds(kept_end * 60)
+                                      : core::FakeClock::kDefaultStart);
   auto store = store::OpenStore(Options(dir), clock);
   Die(store.status(), "open");
   const int64_t n = kept_end != 0 ? kept_end - kFirstMinute : int64_t{a.days} * 1440 + 240;
@@ -317,13 +319,13 @@ int Gen(const Args& a) {
 }
 
 int Budget(const Args& a) {
-  core::FakeClock clock;
+  const int64_t n = int64_t{a.days} * 1440 + 60;
+  const core::Timestamp now = core::Timestamp::FromUnixSeconds((kFirstMinute + n) * 60);
+  core::FakeClock clock(now);  // the store's time is where `gen` left it
   auto t0 = std::chrono::steady_clock::now();
   auto store = store::OpenStore(Options(a.dir), clock);
   Die(store.status(), "open");
   auto t1 = std::chrono::steady_clock::now();
-  const int64_t n = int64_t{a.days} * 1440 + 60;
-  const core::Timestamp now = core::Timestamp::FromUnixSeconds((kFirstMinute + n) * 60);
   rules::SloEvaluator ev(**store, nullptr, {.write_back = false});
   rules::SloRule rule = Rule(0, 1, 30);
   rule.spec.name = "p0";
