@@ -159,7 +159,7 @@ class Agent::Impl {
                               .Name("nines_agent_samples_refused_total")
                               .Help("Samples the engine refused for good, by its reason "
                                     "(too_far_in_future, too_old, invalid; rejected: a whole "
-                                    "batch refused without a reason per sample).")
+                                    "batch refused without a reason per sample; other).")
                               .Register(r);
     m_send_failures_ = &prometheus::BuildCounter()
                             .Name("nines_agent_send_failures_total")
@@ -335,8 +335,13 @@ class Agent::Impl {
       auto decoded = store::DecodeWriteRequest(compressed);
       refused.emplace_back("rejected", decoded.ok() ? decoded->SampleCount() : 0);
     }
-    for (const auto& [reason, count] : refused) {
+    for (auto& [reason, count] : refused) {
       if (count <= 0) continue;
+      // The label's values come from the receiver: keep them few and tame.
+      if (reason != "too_far_in_future" && reason != "too_old" && reason != "invalid" &&
+          reason != "rejected") {
+        reason = "other";
+      }
       m_samples_refused_->Add({{"reason", reason}}).Increment(static_cast<double>(count));
       const int64_t n = refusal_log_.Admit(reason, count);
       if (n == 0) continue;
