@@ -190,6 +190,17 @@ class Parser : public YamlReader {
                    }
                    Set(d, &storage->out_of_order_window);
                  }},
+                {"future_tolerance",
+                 [&](auto& v, auto& a, auto& p) {
+                   std::optional<Duration> d = DurationAtLeast(v, a, p, Duration::Zero());
+                   if (d && *d > Duration::Days(1)) {
+                     Error(a, fmt::format("{}: {} is too long (at most 1d: a sample further "
+                                          "ahead comes from a wrong clock, not from skew)",
+                                          p, v.Scalar()));
+                     return;
+                   }
+                   Set(d, &storage->future_tolerance);
+                 }},
                 {"sync", [&](auto& v, auto& a, auto& p) { Set(Bool(v, a, p), &storage->sync); }},
                 {"self_scrape_interval",
                  [&](auto& v, auto& a, auto& p) {

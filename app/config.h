@@ -6,7 +6,8 @@
 //            header_timeout, body_timeout, idle_timeout, shutdown_timeout, access_log,
 //            tls: {cert_file, key_file}, auth: {write_tokens, write_token_file, admin_tokens,
 //            admin_token_file}
-//   storage: data_dir, out_of_order_window, sync, retention: {raw, rollup_1m, rollup_1h}
+//   storage: data_dir, out_of_order_window, future_tolerance, sync,
+//            retention: {raw, rollup_1m, rollup_1h}
 //   slo:     default_objective, default_window
 //   regions: [{name, display_name, locations}]
 //   log:     level
@@ -74,11 +75,14 @@ struct ServerConfig {
 
 struct StorageConfig {
   std::string data_dir = "./data";  // non-empty
-  // How far behind the newest sample a late sample is still accepted (1m..7d).
+  // How far behind the engine's clock a late sample is still accepted (1m..7d).
   core::Duration out_of_order_window = core::Duration::Hours(2);
+  // How far ahead of the engine's clock a sample is still accepted (0..1d): clock skew between
+  // a sender and the engine. Later ones are refused as too_far_in_future.
+  core::Duration future_tolerance = core::Duration::Minutes(10);
   // fsync every commit (survives power loss); otherwise commits survive kill -9.
   bool sync = false;
-  // Retention per tier, measured from the newest sample (each at least 1h).
+  // Retention per tier, measured from the engine's clock (each at least 1h).
   core::Duration raw_retention = core::Duration::Days(35);
   core::Duration rollup_1m_retention = core::Duration::Days(400);
   core::Duration rollup_1h_retention = core::Duration::Days(5 * 365);

@@ -273,7 +273,10 @@ core::Status SeedDemoHistory(const Config& config, const std::vector<std::string
   so.raw_retention = config.storage.raw_retention;
   so.rollup_1m_retention = config.storage.rollup_1m_retention;
   so.rollup_1h_retention = config.storage.rollup_1h_retention;
-  ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, store::OpenStore(so, core::RealClock()));
+  // The store takes samples only near its clock's now, so the history is written as it would
+  // have arrived: with a clock of its own that moves through the past, an hour per commit.
+  core::FakeClock history_clock(now - history);
+  ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, store::OpenStore(so, history_clock));
 
   std::vector<collector::CheckSpec> checks;
   for (const std::string& l : locations) {
@@ -303,6 +306,9 @@ core::Status SeedDemoHistory(const Config& config, const std::vector<std::string
   const int64_t now_minute = now.UnixSeconds() / 60;
   // An hour per commit, oldest first: the store takes history in time order.
   for (int64_t start = minutes; start > 0; start -= 60) {
+    // The commit arrives when its newest sample is taken.
+    const int64_t newest_ago = std::max<int64_t>(start - 60, 0) + 1;
+    history_clock.Set(core::Timestamp::FromUnixSeconds((now_minute - newest_ago) * 60));
     std::unique_ptr<store::Appender> app = store->NewAppender();
     for (int64_t ago = start; ago > std::max<int64_t>(start - 60, 0); --ago) {
       const core::Timestamp t = core::Timestamp::FromUnixSeconds((now_minute - ago) * 60);
@@ -326,6 +332,7 @@ core::Status SeedDemoHistory(const Config& config, const std::vector<std::string
     }
     RETURN_IF_ERROR(app->Commit().status());
   }
+  history_clock.Set(now);
   RETURN_IF_ERROR(store->Flush());
   store.reset();
   std::ofstream(marker) << history.ToString() << " of history written before " << now.ToRfc3339() << "\n";

@@ -81,6 +81,7 @@ std::vector<std::string> RestartOnlyChanges(const Config& a, const Config& b) {
   check(a.slo.agent_down_after == b.slo.agent_down_after, "slo.agent_down_after");
   check(a.slo.no_data_resolve_after == b.slo.no_data_resolve_after, "slo.no_data_resolve_after");
   check(a.storage.out_of_order_window == b.storage.out_of_order_window &&
+            a.storage.future_tolerance == b.storage.future_tolerance &&
             a.storage.self_scrape_interval == b.storage.self_scrape_interval &&
             a.storage.sync == b.storage.sync && a.storage.raw_retention == b.storage.raw_retention &&
             a.storage.rollup_1m_retention == b.storage.rollup_1m_retention &&
@@ -190,6 +191,7 @@ class Engine::Impl {
     store::StoreOptions store_options;
     store_options.dir = (std::filesystem::path(config_.storage.data_dir) / "tsdb").string();
     store_options.out_of_order_window = config_.storage.out_of_order_window;
+    store_options.future_tolerance = config_.storage.future_tolerance;
     store_options.sync = config_.storage.sync;
     store_options.raw_retention = config_.storage.raw_retention;
     store_options.rollup_1m_retention = config_.storage.rollup_1m_retention;

@@ -137,16 +137,22 @@ void Die(const core::Status& s, const char* what) {
 }
 
 // Writes minutes [from, to) of every probe, in time order, a day per commit.
-void WriteMinutes(store::Store& store, int probes, int64_t from, int64_t to, FILE* om) {
+// Writes minutes [from, to) an hour per commit, as they would have arrived: `clock` (the
+// store's) is moved to each commit's newest sample first, since the store takes samples only
+// near its clock's now.
+void WriteMinutes(store::Store& store, core::FakeClock& clock, int probes, int64_t from,
+                  int64_t to, FILE* om) {
   std::vector<core::Labels> labels;  // [p][r][l]
   for (int p = 0; p < probes; ++p) {
     for (int r = 0; r < 3; ++r) {
       for (int l = 0; l < 3; ++l) labels.push_back(ProbeLabels(p, kRegions[r], kLocations[l]));
     }
   }
-  for (int64_t day = from; day < to; day += 1440) {
+  for (int64_t hour = from; hour < to; hour += 60) {
+    const int64_t newest = (std::min(to, hour + 60) - 1) * 60'000 + 30'000;
+    if (clock.Now().UnixMillis() < newest) clock.Set(core::Timestamp::FromUnixMillis(newest));
     auto app = store.NewAppender();
-    for (int64_t m = day; m < std::min(to, day + 1440); ++m) {
+    for (int64_t m = hour; m < std::min(to, hour + 60); ++m) {
       for (int p = 0; p < probes; ++p) {
         for (int r = 0; r < 3; ++r) {
           for (int l = 0; l < 3; ++l) {
@@ -203,13 +209,15 @@ int Cycle(const Args& a) {
                             .string();
   const int64_t kept_end = a.data.empty() ? 0 : ReadEnd(a);
   if (kept_end == 0) std::filesystem::remove_all(dir);
-  core::FakeClock clock;
+  // The store's time: where the kept data ends, or where WriteMinutes moves it.
+  core::FakeClock clock(kept_end != 0 ? core::Timestamp::FromUnixSeconds(kept_end * 60)
+                                      : core::FakeClock::kDefaultStart);
   auto store = store::OpenStore(Options(dir), clock);
   Die(store.status(), "open");
   const int64_t n = kept_end != 0 ? kept_end - kFirstMinute : int64_t{a.days} * 1440 + 240;
   auto t0 = std::chrono::steady_clock::now();
   if (kept_end == 0) {
-    WriteMinutes(**store, a.probes, kFirstMinute, kFirstMinute + n, nullptr);
+    WriteMinutes(**store, clock, a.probes, kFirstMinute, kFirstMinute + n, nullptr);
     Die((*store)->Flush(), "flush");
     if (!a.data.empty()) WriteEnd(a, kFirstMinute + n);
   }
@@ -236,7 +244,7 @@ int Cycle(const Args& a) {
   std::vector<double> cycle_s, write_s, cpu_s, late_cpu_s, process_s;
   for (int c = 0; c < a.cycles; ++c) {
     auto w0 = std::chrono::steady_clock::now();
-    WriteMinutes(s, a.probes, now_minute, now_minute + 1, nullptr);
+    WriteMinutes(s, clock, a.probes, now_minute, now_minute + 1, nullptr);
     const bool late = a.late_every > 0 && c % a.late_every == a.late_every - 1;
     if (late) {
       auto app = s.NewAppender();
@@ -302,7 +310,7 @@ int Gen(const Args& a) {
   }
   std::fputs("# TYPE probe_success gauge\n", om);
   const int64_t n = int64_t{a.days} * 1440 + 60;
-  WriteMinutes(**store, a.probes, kFirstMinute, kFirstMinute + n, om);
+  WriteMinutes(**store, clock, a.probes, kFirstMinute, kFirstMinute + n, om);
   std::fputs("# EOF\n", om);
   std::fclose(om);
   Die((*store)->Flush(), "flush");
@@ -311,13 +319,13 @@ int Gen(const Args& a) {
 }
 
 int Budget(const Args& a) {
-  core::FakeClock clock;
+  const int64_t n = int64_t{a.days} * 1440 + 60;
+  const core::Timestamp now = core::Timestamp::FromUnixSeconds((kFirstMinute + n) * 60);
+  core::FakeClock clock(now);  // the store's time is where `gen` left it
   auto t0 = std::chrono::steady_clock::now();
   auto store = store::OpenStore(Options(a.dir), clock);
   Die(store.status(), "open");
   auto t1 = std::chrono::steady_clock::now();
-  const int64_t n = int64_t{a.days} * 1440 + 60;
-  const core::Timestamp now = core::Timestamp::FromUnixSeconds((kFirstMinute + n) * 60);
   rules::SloEvaluator ev(**store, nullptr, {.write_back = false});
   rules::SloRule rule = Rule(0, 1, 30);
   rule.spec.name = "p0";

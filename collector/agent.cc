@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <prometheus/counter.h>
+#include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
@@ -151,9 +152,16 @@ class Agent::Impl {
                          .Add({});
     m_rejected_records_ = &prometheus::BuildCounter()
                                .Name("nines_agent_rejected_records_total")
-                               .Help("Queue records the engine refused with a 4xx (dropped).")
+                               .Help("Queue records the engine answered with a 4xx (removed from "
+                                     "the queue; what the engine stored of them is stored).")
                                .Register(r)
                                .Add({});
+    m_samples_refused_ = &prometheus::BuildCounter()
+                              .Name("nines_agent_samples_refused_total")
+                              .Help("Samples the engine refused for good, by its reason "
+                                    "(too_far_in_future, too_old, invalid; rejected: a whole "
+                                    "batch refused without a reason per sample; other).")
+                              .Register(r);
     m_send_failures_ = &prometheus::BuildCounter()
                             .Name("nines_agent_send_failures_total")
                             .Help("Sends that failed after retries (the records stay queued).")
@@ -322,17 +330,19 @@ class Agent::Impl {
       for (const store::QueueRecord& r : *records) body += r.data;
       const uint64_t last = records->back().seq;
       const size_t n = records->size();
-      core::Status s = client_->SendEncoded(store::SnappyCompress(body));
+      std::string compressed = store::SnappyCompress(body);
+      store::Refusal refusal;
+      core::Status s = client_->SendEncoded(compressed, &refusal);
       if (s.ok() || s.code() == core::StatusCode::kInvalidArgument) {
         if (s.ok()) {
           m_sent_records_->Increment(static_cast<double>(n));
           m_sent_bytes_->Increment(static_cast<double>(body.size()));
           m_last_ack_->Set(clock_.Now().UnixSecondsDouble());
         } else {
-          // Refused for good (a 4xx): keeping it would block the queue forever.
-          LOG_ERROR("agent: the engine refused {} queued records (seq {}..{}), dropping them: {}",
-                    n, records->front().seq, last, s.message());
+          // Refused for good (a 4xx): a retry would be refused again, and keeping it would
+          // block the queue forever. Not silently: counted by reason and logged.
           m_rejected_records_->Increment(static_cast<double>(n));
+          CountRefusal(refusal, compressed, s, n);
         }
         core::Status ack = queue_->Ack(last);
         if (!ack.ok()) LOG_ERROR("agent: acknowledging seq {}: {}", last, ack.ToString());
@@ -345,6 +355,38 @@ class Agent::Impl {
                   queue_->Stats().records);
       if (!Wait(backoff)) return;
       backoff = std::min(backoff * 2, options_.max_backoff);
+    }
+  }
+
+  // Counts and logs (at most once a minute per reason) what the engine refused of a batch of
+  // `records` records whose body is `compressed`.
+  void CountRefusal(const store::Refusal& refusal, const std::string& compressed,
+                    const core::Status& status, size_t records) {
+    std::vector<std::pair<std::string, int64_t>> refused = refusal.refused_samples;
+    if (refused.empty()) {
+      // The whole batch, without a reason per sample (a malformed body, another receiver).
+      auto decoded = store::DecodeWriteRequest(compressed);
+      refused.emplace_back("rejected", decoded.ok() ? decoded->SampleCount() : 0);
+    }
+    for (auto& [reason, count] : refused) {
+      if (count <= 0) continue;
+      // The label's values come from the receiver: keep them few and tame.
+      if (reason != "too_far_in_future" && reason != "too_old" && reason != "invalid" &&
+          reason != "rejected") {
+        reason = "other";
+      }
+      m_samples_refused_->Add({{"reason", reason}}).Increment(static_cast<double>(count));
+      const int64_t n = refusal_log_.Admit(reason, count);
+      if (n == 0) continue;
+      const char* hint = reason == "too_far_in_future" ? " Is this host's clock ahead?"
+                         : reason == "too_old"         ? " (a backlog older than the engine's "
+                                                         "out-of-order window, or a clock behind)"
+                                                       : "";
+      LOG_ERROR("agent: the engine refused {} sample(s) as {} since the last such line, for "
+                "good; this batch: {} record(s), {} sample(s) stored.{} {}",
+                n, reason, records,
+                refusal.stored_samples >= 0 ? std::to_string(refusal.stored_samples) : "no",
+                hint, status.message());
     }
   }
 
@@ -378,6 +420,8 @@ class Agent::Impl {
   prometheus::Counter* m_sent_records_ = nullptr;
   prometheus::Counter* m_sent_bytes_ = nullptr;
   prometheus::Counter* m_rejected_records_ = nullptr;
+  prometheus::Family<prometheus::Counter>* m_samples_refused_ = nullptr;
+  core::LogLimiter refusal_log_{clock_, core::Duration::Minutes(1)};
   prometheus::Counter* m_send_failures_ = nullptr;
   prometheus::Counter* m_measured_ = nullptr;
   prometheus::Gauge* m_last_ack_ = nullptr;

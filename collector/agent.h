@@ -10,6 +10,10 @@
 // arrives in time order and fresh results wait only for the drain (seconds for an hour of
 // backlog; see bench/). A crash between send and acknowledgement re-sends the record; the store
 // treats a repeated (series, timestamp) as a duplicate, so each sample is stored exactly once.
+// What the engine refuses for good (a 4xx: samples too far ahead of its clock or older than its
+// out-of-order window) is removed from the queue, never retried, but never silently: it is
+// counted in nines_agent_samples_refused_total{reason} and logged, at most once a minute per
+// reason.
 //
 // It also writes nines_agent_heartbeat{location,region} = 1 every heartbeat_interval through the
 // same queue, one series per region it measures (the regions of its checks and scrape targets;

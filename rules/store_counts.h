@@ -82,7 +82,7 @@ struct ReducedCoverage {
 struct StoreCountsOptions {
   // Late data, for a Reader that does not report changes (Reader::ChangesSince is
   // UNIMPLEMENTED): the store accepts samples up to its out-of-order window (2 h by default)
-  // behind its newest sample, so a minute can still change after it was counted. Without the
+  // behind its clock, so a minute can still change after it was counted. Without the
   // store's report, every Update re-reads the last `settle` of counted minutes; later samples are
   // then stored but not counted until the SLO is rebuilt. With the report (the RocksDB store),
   // this is unused: every late sample is counted at the next Update, whatever its age.

@@ -120,7 +120,7 @@ Status RemoteWriteClient::Send(const WriteRequest& request) {
   return SendEncoded(EncodeWriteRequest(request));
 }
 
-Status RemoteWriteClient::SendEncoded(std::string body) {
+Status RemoteWriteClient::SendEncoded(std::string body, Refusal* refusal) {
   net::ClientRequest req{.method = "POST",
                          .url = options_.url,
                          .headers = {},
@@ -152,6 +152,18 @@ Status RemoteWriteClient::SendEncoded(std::string body) {
       const int code = res->status;
       if (code >= 200 && code < 300) return Status::Ok();
       if (code != 429 && code < 500) {
+        if (refusal != nullptr) {
+          *refusal = Refusal{.status = code, .refused_samples = {}, .stored_samples = -1};
+          if (res->headers.Has(kRefusedSamplesHeader)) {
+            refusal->refused_samples = ParseRefusedSamples(res->headers.Get(kRefusedSamplesHeader));
+          }
+          int64_t stored = 0;
+          const std::string text(res->headers.Get(kStoredSamplesHeader));
+          auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), stored);
+          if (!text.empty() && ec == std::errc() && end == text.data() + text.size()) {
+            refusal->stored_samples = stored;
+          }
+        }
         return core::InvalidArgumentError("remote write to {} rejected the batch: HTTP {}: {}",
                                           options_.url, code, BodySnippet(res->body));
       }

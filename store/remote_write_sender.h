@@ -70,6 +70,17 @@ struct RemoteWriteClientOptions {
   std::shared_ptr<prometheus::Registry> registry;
 };
 
+// What a receiver said about a batch it refused for good (a 4xx other than 429).
+struct Refusal {
+  int status = 0;  // the HTTP status
+  // Samples refused, by reason, and samples stored, as a nines receiver reports them
+  // (X-Nines-Refused-Samples, X-Nines-Stored-Samples: see RemoteWriteHandler). Empty and -1 when
+  // the receiver did not say (another kind of receiver, or a refusal of the whole request such
+  // as a malformed body): then the whole batch was refused.
+  std::vector<std::pair<std::string, int64_t>> refused_samples;
+  int64_t stored_samples = -1;
+};
+
 // Sends remote-write batches to one endpoint, with retries.
 //
 // Send's result is exact, so that a durable queue can act on it:
@@ -98,8 +109,9 @@ class RemoteWriteClient {
   // Encodes `request` and sends it; see the class comment for the result.
   core::Status Send(const WriteRequest& request);
   // Sends an already encoded body (EncodeWriteRequest's output, e.g. as a durable queue stored
-  // it). Same results as Send.
-  core::Status SendEncoded(std::string body);
+  // it). Same results as Send. When the result is INVALID_ARGUMENT and `refusal` is not null,
+  // it says what the receiver refused.
+  core::Status SendEncoded(std::string body, Refusal* refusal = nullptr);
 
   // Makes every current and future Send return CANCELLED at its next decision point: a backoff
   // wait ends at once, no new attempt starts. An attempt in flight is not interrupted (it ends

@@ -129,6 +129,7 @@ TEST(ConfigGoldenTest, FullFileSetsEveryField) {
   EXPECT_EQ(s.auth.admin_token_file, "");
   EXPECT_EQ(cfg.storage.data_dir, "/var/lib/nines");
   EXPECT_EQ(cfg.storage.out_of_order_window, Duration::Minutes(30));
+  EXPECT_EQ(cfg.storage.future_tolerance, Duration::Minutes(2));
   EXPECT_TRUE(cfg.storage.sync);
   EXPECT_EQ(cfg.storage.raw_retention, Duration::Days(14));
   EXPECT_EQ(cfg.storage.rollup_1m_retention, Duration::Days(90));

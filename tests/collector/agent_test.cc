@@ -9,7 +9,9 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 
+#include "core/log.h"
 #include "net/net.h"
 #include "store/remote_write.h"
 #include "store/store.h"
@@ -23,11 +25,13 @@ using core::Duration;
 // A store behind POST /api/v1/write on 127.0.0.1:port.
 class Receiver {
  public:
-  explicit Receiver(const std::string& dir, int port = 0) {
+  // `clock`: the engine's (the store's) clock; must outlive the receiver.
+  explicit Receiver(const std::string& dir, int port = 0, core::Clock& clock = core::RealClock(),
+                    Duration out_of_order_window = Duration::Days(1)) {
     store::StoreOptions so;
     so.dir = dir;
-    so.out_of_order_window = Duration::Days(1);
-    store_ = std::move(*store::OpenStore(so, core::RealClock()));
+    so.out_of_order_window = out_of_order_window;
+    store_ = std::move(*store::OpenStore(so, clock));
     auto registry = std::make_shared<prometheus::Registry>();
     net::Router router;
     router.Handle("POST", "/api/v1/write", net::Access::kPublic,
@@ -218,8 +222,75 @@ TEST(AgentTest, RefusedRecordsAreDroppedAndCounted) {
   ASSERT_TRUE(testutil::WaitFor(
       [&] { return testutil::MetricValue(*registry, "nines_agent_rejected_records_total") >= 3; }));
   (*agent)->Stop();
+  // A receiver that does not say why refused the whole batch: every sample of it is counted.
+  EXPECT_GE(testutil::MetricValue(*registry, "nines_agent_samples_refused_total",
+                                  {{"reason", "rejected"}}),
+            3);
   EXPECT_GE(requests.load(), 3);
   server->Shutdown();
+}
+
+// Sets the log sink for a test's scope: reset even when an ASSERT returns early, so that no
+// later test logs into a dead lambda.
+class ScopedLogSink {
+ public:
+  explicit ScopedLogSink(std::function<void(std::string_view)> sink) {
+    core::SetLogSink(std::move(sink));
+  }
+  ~ScopedLogSink() { core::SetLogSink(nullptr); }
+  ScopedLogSink(const ScopedLogSink&) = delete;
+  ScopedLogSink& operator=(const ScopedLogSink&) = delete;
+};
+
+// Issue 12: an agent whose clock is 3 hours fast, or 3 hours slow, against a real engine (store
+// and remote-write receiver over loopback): the engine refuses every sample, says so (400), and
+// the agent counts them by reason and logs it, instead of being told 204 and dropping them
+// silently. The refused records leave the queue (they are refused for good).
+TEST(AgentTest, WhatTheEngineRefusesIsCountedByReasonAndLogged) {
+  struct Case {
+    std::string name;
+    Duration engine_behind;  // how far the engine's clock is behind the agent's
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"agent clock 3h fast", Duration::Hours(3), "too_far_in_future"},
+      {"agent clock 3h slow", -Duration::Hours(3), "too_old"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    testutil::TempDir dir;
+    std::mutex mu;
+    std::vector<std::string> lines;
+    ScopedLogSink sink([&](std::string_view line) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (line.find("agent: the engine refused") != std::string_view::npos) {
+        lines.emplace_back(line);
+      }
+    });
+    core::FakeClock engine_clock(core::RealClock().Now() - c.engine_behind);
+    Receiver engine(dir.File("engine"), 0, engine_clock, Duration::Hours(2));
+    AgentOptions options = Options(dir.File("queue"), engine.url());
+    auto registry = options.registry;
+    auto agent =
+        Agent::Start(options, {FakeCheck("x", Duration::Milliseconds(30))}, core::RealClock());
+    ASSERT_TRUE(agent.ok()) << agent.status().ToString();
+    auto refused = [&] {
+      return testutil::MetricValue(*registry, "nines_agent_samples_refused_total",
+                                   {{"reason", c.reason}});
+    };
+    EXPECT_TRUE(testutil::WaitFor([&] { return refused() >= 20; })) << refused();
+    (*agent)->Stop();
+    core::SetLogSink(nullptr);
+    EXPECT_EQ(engine.Count(R"({__name__=~".+"})"), 0);
+    // Removed from the queue, not retried forever.
+    EXPECT_GE(testutil::MetricValue(*registry, "nines_agent_rejected_records_total"), 1);
+    // Logged, rate-limited: one line in the first minute, naming the reason and the engine's
+    // answer.
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find(" as " + c.reason + " "), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find("HTTP 400"), std::string::npos) << lines[0];
+  }
 }
 
 TEST(AgentTest, ScrapedSamplesAndUpTravelThroughTheQueue) {

@@ -22,7 +22,9 @@ using std::chrono::milliseconds;
 using testutil::ChildProcess;
 using testutil::TempDir;
 
-constexpr int64_t kT0 = 1'700'000'000'000;
+// The server takes samples near its clock's now (behind it by at most its 2 h out-of-order
+// window): the batches start 45 minutes ago, a second per sample, and stay in the past.
+const int64_t kT0 = core::RealClock().Now().UnixMillis() / 1000 * 1000 - 45 * 60'000;
 constexpr int kSeries = 30;
 constexpr int kSamplesPerSeries = 5;
 
@@ -103,10 +105,9 @@ TEST(RemoteWriteE2eTest, AcknowledgedSamplesSurviveKill9OfTheServer) {
     ASSERT_GE(acked.load(), kill_after) << "the writer stalled";
 
     // Read the data directory directly: every acknowledged batch, at most the one in flight.
-    core::FakeClock clock;
     store::StoreOptions options;
     options.dir = dir.File("tsdb");
-    auto db = store::OpenStore(options, clock);
+    auto db = store::OpenStore(options, core::RealClock());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     for (int s = 0; s < kSeries; ++s) {
       auto agg = (*db)->Aggregate(Series(s), 0, INT64_MAX / 2);

@@ -512,10 +512,22 @@ TEST_F(ServerTest, AccessLogWritesOneLinePerRequest) {
 
 // Remote write posts a batch every second or so from every sender: its successes go to debug,
 // its failures (and everything else) stay at info.
+// Sets the log sink for a test's scope: reset even when an ASSERT returns early, so that no
+// later test logs into a dead lambda.
+class ScopedLogSink {
+ public:
+  explicit ScopedLogSink(std::function<void(std::string_view)> sink) {
+    core::SetLogSink(std::move(sink));
+  }
+  ~ScopedLogSink() { core::SetLogSink(nullptr); }
+  ScopedLogSink(const ScopedLogSink&) = delete;
+  ScopedLogSink& operator=(const ScopedLogSink&) = delete;
+};
+
 TEST_F(ServerTest, AccessLogPutsSuccessfulWritesAtDebug) {
   std::mutex mu;
   std::vector<std::string> lines;
-  core::SetLogSink([&](std::string_view line) {
+  ScopedLogSink sink([&](std::string_view line) {
     std::lock_guard<std::mutex> lock(mu);
     lines.emplace_back(line);
   });
@@ -539,7 +551,10 @@ TEST_F(ServerTest, AccessLogPutsSuccessfulWritesAtDebug) {
     }
     return std::string();
   };
-  const core::LogLevel saved = core::GetLogLevel();
+  struct RestoreLevel {
+    core::LogLevel saved = core::GetLogLevel();
+    ~RestoreLevel() { core::SetLogLevel(saved); }
+  } restore;
   core::SetLogLevel(core::LogLevel::kInfo);
   EXPECT_EQ(post("ok"), 204);
   EXPECT_EQ(post("bad"), 400);
@@ -551,9 +566,7 @@ TEST_F(ServerTest, AccessLogPutsSuccessfulWritesAtDebug) {
   EXPECT_EQ(post("ok"), 204);
   EXPECT_TRUE(WaitFor([&] { return !logged(" POST /write 204").empty(); }));
   EXPECT_EQ(logged(" POST /write 204"), "D");
-  core::SetLogLevel(saved);
   server.reset();
-  core::SetLogSink(nullptr);
 }
 
 TEST_F(ServerTest, ListensOnAllInterfacesAndIpv6Loopback) {

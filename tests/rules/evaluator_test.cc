@@ -68,7 +68,7 @@ class EvaluatorScenarioTest : public ::testing::Test {
     const char* regions[] = {"us-east-1", "eu-west-1", "ap-southeast-2"};
     const char* locations[] = {"a", "b", "c"};
     for (int64_t day = 0; day * kDay < k30d + 60; ++day) {
-      auto app = store_->NewAppender();
+      std::vector<std::pair<core::Labels, core::Sample>> samples;
       for (int64_t m = day * kDay; m < std::min((day + 1) * kDay, k30d + 60); ++m) {
         for (const char* region : regions) {
           for (const char* loc : locations) {
@@ -85,14 +85,13 @@ class EvaluatorScenarioTest : public ::testing::Test {
               if (m >= 20 * kDay && m < 20 * kDay + 120) continue;
               if (m >= 25 * kDay && m < 25 * kDay + 10 && l != "a") v = 0;
             }
-            ASSERT_TRUE(app->Append(L({{"__name__", "probe_success"}, {"probe", "api"},
-                                       {"region", region}, {"location", loc}}),
-                                    MinuteMs(S + m) + 30'000, v)
-                            .ok());
+            samples.push_back({L({{"__name__", "probe_success"}, {"probe", "api"},
+                                  {"region", region}, {"location", loc}}),
+                               core::Sample{MinuteMs(S + m) + 30'000, v}});
           }
         }
       }
-      ASSERT_TRUE(app->Commit().ok());
+      store_.Write(std::move(samples));  // as it arrived, minute by minute
     }
   }
 
@@ -253,6 +252,7 @@ TEST_F(EvaluatorScenarioTest, ThirtyDaysOfProbesGiveHandDerivedBudgetsBurnRatesA
 
   // 20 more minutes: eu's outage goes on in the store; 86.4 - 70 - 16 = 0.4 left ... and at 17
   // more bad minutes the budget is spent.
+  clock_.Set(AtMinute(S + k30d + 80, 10));  // they have arrived by now
   {
     auto app = store_->NewAppender();
     for (int64_t m = k30d + 60; m < k30d + 80; ++m) {
@@ -265,7 +265,6 @@ TEST_F(EvaluatorScenarioTest, ThirtyDaysOfProbesGiveHandDerivedBudgetsBurnRatesA
     }
     ASSERT_TRUE(app->Commit().ok());
   }
-  clock_.Set(AtMinute(S + k30d + 80, 10));
   conds = EvaluateConditions(*ev, clock_.Now());
   ASSERT_TRUE(conds.ok());
   results = ev->Results();

@@ -229,8 +229,8 @@ TEST(OracleTest, CountsBudgetsAndBurnRatesEqualPrometheus) {
   }
   core::FakeClock clock(AtMinute(first));
   TestStore store(clock);
-  // In time order, as agents send them (the store rejects what is older than its newest sample
-  // minus the 2-hour out-of-order window).
+  // In time order, as agents send them (the store refuses what is older than its clock minus
+  // the 2-hour out-of-order window; TestStore's clock follows what it wrote).
   std::vector<std::pair<core::Labels, core::Sample>> all;
   for (const Scenario& s : scenarios) {
     for (const auto& [region, locs] : s.samples) {

@@ -295,8 +295,9 @@ TEST_F(StoreCountsTest, ADeletedSeriesIsUncountedAtTheNextUpdate) {
 
 TEST_F(StoreCountsTest, RollupPathAgreesWithRawForSettledData) {
   // 4 hours of data, so the first 2 are settled into the store's minute rollups.
-  // (One batch: written series by series, the first would move the store's newest sample 4
-  // hours ahead and the others would be older than its 2-hour out-of-order window.)
+  // (One batch: TestStore writes it minute by minute with the store's clock following; written
+  // series by series, the first would move that clock 4 hours ahead and the others would be
+  // older than the 2-hour out-of-order window.)
   std::mt19937 rng(7);
   std::vector<std::pair<core::Labels, core::Sample>> batch;
   for (const auto& s : {Probe("eu", "a"), Probe("eu", "b"), Probe("eu", "c")}) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,17 +37,34 @@ inline std::vector<store::Matcher> Sel(std::string_view text) {
   return r.ok() ? *r : std::vector<store::Matcher>{};
 }
 
-// A store in its own temp dir. It accepts samples at any time around its clock: the rules tests
-// write whole windows of history and future minutes around a fake clock they move as they
-// evaluate; which times the store refuses is tested in tests/store.
+// The store's clock in these tests: the test's clock, or the newest sample written through
+// TestStore::Write when that is later. The store takes samples only near its clock's now, and
+// these tests write days of data at once, ahead of their clock, as if it had arrived live.
+class StoreClock final : public core::Clock {
+ public:
+  explicit StoreClock(core::Clock& base) : base_(base) {}
+  core::Timestamp Now() const override {
+    return std::max(base_.Now(), core::Timestamp::FromUnixMillis(newest_.load()));
+  }
+  core::Duration Monotonic() const override { return base_.Monotonic(); }
+  void Reach(int64_t t_ms) {
+    int64_t cur = newest_.load();
+    while (t_ms > cur && !newest_.compare_exchange_weak(cur, t_ms)) {
+    }
+  }
+
+ private:
+  core::Clock& base_;
+  std::atomic<int64_t> newest_{INT64_MIN / 2};
+};
+
+// A store in its own temp dir.
 class TestStore {
  public:
-  explicit TestStore(core::Clock& clock) {
+  explicit TestStore(core::Clock& clock) : clock_(clock) {
     store::StoreOptions o;
     o.dir = dir_.File("tsdb");
-    o.out_of_order_window = core::Duration::Days(20 * 365);
-    o.future_tolerance = core::Duration::Days(20 * 365);
-    auto s = store::OpenStore(o, clock);
+    auto s = store::OpenStore(o, clock_);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     if (s.ok()) store_ = std::move(*s);
   }
@@ -53,19 +72,37 @@ class TestStore {
   store::Store* operator->() { return store_.get(); }
   store::Store* get() { return store_.get(); }
 
-  // Writes samples (one batch) and expects them all stored.
-  void Write(const std::vector<std::pair<core::Labels, core::Sample>>& samples) {
-    auto app = store_->NewAppender();
-    for (const auto& [labels, s] : samples) {
-      ASSERT_TRUE(app->Append(labels, s.timestamp_ms, s.value).ok());
+  // Writes samples as if each arrived at its time (in time order, a minute at a time, the
+  // store's clock moved to each minute's newest sample first) and expects them all stored.
+  void Write(std::vector<std::pair<core::Labels, core::Sample>> samples) {
+    std::stable_sort(samples.begin(), samples.end(), [](const auto& a, const auto& b) {
+      return a.second.timestamp_ms < b.second.timestamp_ms;
+    });
+    int64_t appended = 0;
+    for (size_t i = 0; i < samples.size();) {
+      size_t j = i;
+      while (j < samples.size() &&
+             samples[j].second.timestamp_ms < samples[i].second.timestamp_ms + 60'000) {
+        ++j;
+      }
+      clock_.Reach(samples[j - 1].second.timestamp_ms);
+      auto app = store_->NewAppender();
+      for (size_t k = i; k < j; ++k) {
+        ASSERT_TRUE(app->Append(samples[k].first, samples[k].second.timestamp_ms,
+                                samples[k].second.value)
+                        .ok());
+      }
+      auto r = app->Commit();
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      appended += r->appended;
+      i = j;
     }
-    auto r = app->Commit();
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_EQ(r->appended, static_cast<int64_t>(samples.size()));
+    EXPECT_EQ(appended, static_cast<int64_t>(samples.size()));
   }
 
  private:
   testutil::TempDir dir_;
+  StoreClock clock_;
   std::unique_ptr<store::Store> store_;
 };
 
@@ -114,7 +151,6 @@ class WrappingReader : public store::Reader {
     RETURN_IF_ERROR(OnRead());
     return r_.SamplesOf(ids, a, b);
   }
-  int64_t RawHorizonMs() override { return r_.RawHorizonMs(); }
 
  private:
   store::Reader& r_;

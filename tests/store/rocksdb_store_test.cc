@@ -1044,12 +1044,24 @@ TEST_F(StoreTest, AcknowledgedBatchesSurviveKill9) {
   }
 }
 
+// Sets the log sink for a test's scope: reset even when an ASSERT returns early, so that no
+// later test logs into a dead lambda.
+class ScopedLogSink {
+ public:
+  explicit ScopedLogSink(std::function<void(std::string_view)> sink) {
+    core::SetLogSink(std::move(sink));
+  }
+  ~ScopedLogSink() { core::SetLogSink(nullptr); }
+  ScopedLogSink(const ScopedLogSink&) = delete;
+  ScopedLogSink& operator=(const ScopedLogSink&) = delete;
+};
+
 // Time comes from the clock, not from the data (issue 12): a sample from the future is refused,
 // counted and logged (rate-limited), and does not move "now" for the samples after it.
 TEST_F(StoreTest, SamplesAheadOfTheClockAreRefusedAndDoNotMoveNow) {
   std::mutex mu;
   std::vector<std::string> lines;
-  core::SetLogSink([&](std::string_view line) {
+  ScopedLogSink sink([&](std::string_view line) {
     std::lock_guard<std::mutex> lock(mu);
     if (line.find("too_far_in_future") != std::string_view::npos) lines.emplace_back(line);
   });
@@ -1189,7 +1201,7 @@ TEST_F(StoreTest, DirectoryDamagedByAFutureSampleOpensAndRecovers) {
   }
   std::mutex mu;
   std::string warnings;
-  core::SetLogSink([&](std::string_view line) {
+  ScopedLogSink sink([&](std::string_view line) {
     std::lock_guard<std::mutex> lock(mu);
     warnings += line;
   });
