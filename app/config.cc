@@ -260,6 +260,15 @@ class Parser : public YamlReader {
                    }
                    Set(d, &slo->evaluation_interval);
                  }},
+                {"agent_down_after",
+                 [&](auto& v, auto& a, auto& p) {
+                   Set(DurationAtLeast(v, a, p, Duration::Seconds(10)), &slo->agent_down_after);
+                 }},
+                {"no_data_resolve_after",
+                 [&](auto& v, auto& a, auto& p) {
+                   Set(DurationAtLeast(v, a, p, Duration::Minutes(1)),
+                       &slo->no_data_resolve_after);
+                 }},
             });
   }
 

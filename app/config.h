@@ -93,6 +93,11 @@ struct SloConfig {
   core::Duration default_window = core::Duration::Days(30);  // >= 1h
   // How often SLOs and alert rules are evaluated (1s..10m).
   core::Duration evaluation_interval = core::Duration::Seconds(10);
+  // An agent without a heartbeat for this long is down: NinesAgentDown fires, and probe SLOs
+  // with a fixed quorum count with the probers that remain (>= 10s).
+  core::Duration agent_down_after = core::Duration::Minutes(2);
+  // An alert whose data stopped stays active (marked no_data) this long, then resolves (>= 1m).
+  core::Duration no_data_resolve_after = core::Duration::Hours(24);
 };
 
 struct RegionConfig {

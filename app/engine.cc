@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "net/net.h"
 #include "rules/alerts.h"
+#include "rules/heartbeat.h"
 #include "rules/evaluator.h"
 #include "rules/threshold.h"
 #include "store/http_api.h"
@@ -34,6 +35,8 @@
 namespace nines::app {
 namespace {
 
+// The AlertTracker key of NinesAgentDown (rules/heartbeat.h).
+constexpr std::string_view kAgentsRuleKey = "nines:agents";
 
 net::ServerOptions ToServerOptions(const ServerConfig& c) {
   net::ServerOptions o;
@@ -75,6 +78,8 @@ std::vector<std::string> RestartOnlyChanges(const Config& a, const Config& b) {
   check(x.tls.cert_file == y.tls.cert_file && x.tls.key_file == y.tls.key_file, "server.tls");
   check(a.storage.data_dir == b.storage.data_dir, "storage.data_dir");
   check(a.slo.evaluation_interval == b.slo.evaluation_interval, "slo.evaluation_interval");
+  check(a.slo.agent_down_after == b.slo.agent_down_after, "slo.agent_down_after");
+  check(a.slo.no_data_resolve_after == b.slo.no_data_resolve_after, "slo.no_data_resolve_after");
   check(a.storage.out_of_order_window == b.storage.out_of_order_window &&
             a.storage.self_scrape_interval == b.storage.self_scrape_interval &&
             a.storage.sync == b.storage.sync && a.storage.raw_retention == b.storage.raw_retention &&
@@ -195,7 +200,7 @@ class Engine::Impl {
     RETURN_IF_ERROR(StartRules());
 
     net::Router router;
-    store::RegisterHttpApi(*store_, router);
+    store::RegisterHttpApi(*store_, router, clock_);
     // Decoded bodies may be several times the compressed request; cap them at 8x the body limit.
     router.Handle("POST", "/api/v1/write", net::Access::kWrite,
                   store::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry_,
@@ -219,8 +224,11 @@ class Engine::Impl {
                     }
                     return net::Response::Json(200, std::move(*json));
                   });
-    router.Handle("GET", "/api/v1/alerts", net::Access::kPublic, [this](const net::Request&) {
-      return net::Response::Json(200, alerts_->AlertsJson());
+    router.Handle("GET", "/api/v1/alerts", net::Access::kPublic, [this](const net::Request& req) {
+      auto filter = rules::AlertTracker::ParseAlertFilter(req.QueryParams("state"),
+                                                          req.QueryParams("region"));
+      if (!filter.ok()) return net::Response::Error(400, filter.status().message());
+      return net::Response::Json(200, alerts_->AlertsJson(*filter));
     });
     router.Handle("GET", "/api/v1/targets", net::Access::kPublic, [this](const net::Request&) {
       // This process' own scrape targets (agents list theirs on their own endpoint).
@@ -397,11 +405,14 @@ class Engine::Impl {
     }
     rules::SloEvaluatorOptions eo;
     eo.interval = config_.slo.evaluation_interval;
+    eo.agent_down_after = config_.slo.agent_down_after;
     slo_eval_ = std::make_unique<rules::SloEvaluator>(
         *store_, [this] { return store_->NewAppender(); }, eo);
     rules::AlertTrackerOptions ao;
     ao.state_file = (std::filesystem::path(config_.storage.data_dir) / "alerts.state").string();
     ao.sync = config_.storage.sync;
+    ao.no_data_resolve_after = config_.slo.no_data_resolve_after;
+    rules_started_ = clock_.Now();
     alerts_ = std::make_unique<rules::AlertTracker>(ao);
     if (core::Status s = alerts_->Load(); !s.ok()) {
       LOG_ERROR("alert state: {}; starting with no alerts", s.ToString());
@@ -414,6 +425,7 @@ class Engine::Impl {
     std::set<std::string> keys;
     for (const rules::SloRule& r : rule_set.slos) keys.insert("slo:" + r.spec.name);
     for (const rules::ThresholdRule& r : rule_set.alerts) keys.insert("alert:" + r.name);
+    keys.insert(std::string(kAgentsRuleKey));
     LOG_INFO("rules: {} SLOs, {} alert rules", rule_set.slos.size(), rule_set.alerts.size());
     std::lock_guard<std::mutex> lock(rules_mu_);
     slo_eval_->SetRules(std::move(rule_set.slos));
@@ -434,8 +446,20 @@ class Engine::Impl {
     } else {
       LOG_WARNING("slo evaluation: {}", evaluated.ToString());
     }
+    // Lost agents (NinesAgentDown), whatever the rule files say.
+    auto heartbeats = rules::ReadAgentHeartbeats(*store_, now, config_.slo.agent_down_after);
+    if (heartbeats.ok()) {
+      alerts_->Update(kAgentsRuleKey, core::Duration::Zero(), core::Duration::Zero(),
+                      rules::AgentDownConditions(
+                          rules::AgentStatuses(*heartbeats, now, config_.slo.agent_down_after,
+                                               rules_started_),
+                          now, config_.slo.agent_down_after),
+                      now);
+    } else {
+      LOG_WARNING("agent heartbeats: {}", heartbeats.status().ToString());
+    }
     for (const rules::ThresholdRule& r : threshold_rules_) {
-      auto active = rules::EvaluateThresholdRule(r, *store_, now);
+      auto active = rules::EvaluateThresholdRule(r, *store_, now, config_.slo.no_data_resolve_after);
       if (!active.ok()) {
         LOG_WARNING("alert rule {}: {}", r.name, active.status().ToString());
         continue;
@@ -579,6 +603,7 @@ nines' own request counters, as it writes them into its store every
   std::unique_ptr<rules::SloEvaluator> slo_eval_;
   std::unique_ptr<rules::AlertTracker> alerts_;
   std::vector<rules::ThresholdRule> threshold_rules_;  // guarded by rules_mu_
+  core::Timestamp rules_started_;  // when the rule loop began watching agents' heartbeats
   rules::LogAlertSink log_sink_;
   std::thread rule_loop_;
   int lock_fd_ = -1;

@@ -32,6 +32,8 @@
 //         region_label: region        # the label that names the region (default "region")
 //       alerting:
 //         min_events: 20              # a burn-rate rule fires only over this many events
+//         exhaustion_min_events: 1000   # request SLIs: "exhausted" needs this many events
+//         exhaustion_min_coverage: 0.5  # ... and this share of the period's minutes with data
 //         burn_rates:                 # replaces the SRE Workbook defaults; [] turns them off
 //           - {severity: page, long: 1h, short: 5m, budget_fraction: 0.02}   # or factor: 14.4
 //   alerts:
@@ -973,6 +975,14 @@ class FileParser : public YamlReader {
                 {"min_events",
                  [&](auto& v, auto& a, auto& p) {
                    if (auto n = Int(v, a, p, 0, 1'000'000'000)) policy->min_events = *n;
+                 }},
+                {"exhaustion_min_events",
+                 [&](auto& v, auto& a, auto& p) {
+                   if (auto n = Int(v, a, p, 0, 1'000'000'000)) policy->exhaustion_min_events = *n;
+                 }},
+                {"exhaustion_min_coverage",
+                 [&](auto& v, auto& a, auto& p) {
+                   if (auto d = Ratio(v, a, p)) policy->exhaustion_min_coverage = *d;
                  }},
                 {"burn_rates",
                  [&](auto& v, auto& a, auto& p) {
@@ -2310,6 +2320,7 @@ std::vector<ConfigError> ParseSources(const std::vector<std::pair<std::string, s
       continue;
     }
     rules.slos.push_back(c.rule);
+    rules.slos.back().declared_regions = defaults.regions;
   }
   first.clear();
   for (auto& c : shared.alerts) {

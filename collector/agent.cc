@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "core/json.h"
@@ -176,6 +177,7 @@ class Agent::Impl {
           core::Status s = AppendProbeResult(c, result, due, builder_);
           if (!s.ok()) LOG_WARNING("agent: check {}: {}", c.name, s.ToString());
         });
+    SetCheckRegions(checks);
     engine_->SetChecks(std::move(checks));
     engine_->Start();
     ScrapeManagerOptions so;
@@ -222,12 +224,15 @@ class Agent::Impl {
     if (!queue_) return core::FailedPreconditionError("agent: stopped");
     const core::Timestamp now = clock_.Now();
     if (options_.heartbeat_interval > core::Duration::Zero() && now >= next_heartbeat_) {
-      core::Labels::Builder b;
-      b.Set("__name__", "nines_agent_heartbeat");
-      b.Set("location", options_.location);
-      if (!options_.region.empty()) b.Set("region", options_.region);
-      ASSIGN_OR_RETURN(core::Labels labels, b.Build());
-      RETURN_IF_ERROR(builder_.Append(labels, now.UnixMillis(), 1));
+      // One series per region probed (see agent.h), all stamped `now`.
+      for (const std::string& region : HeartbeatRegionsLocked()) {
+        core::Labels::Builder b;
+        b.Set("__name__", "nines_agent_heartbeat");
+        b.Set("location", options_.location);
+        if (!region.empty()) b.Set("region", region);
+        ASSIGN_OR_RETURN(core::Labels labels, b.Build());
+        RETURN_IF_ERROR(builder_.Append(labels, now.UnixMillis(), 1));
+      }
       next_heartbeat_ = now + options_.heartbeat_interval;
     }
     auto [record, samples] = builder_.Take();
@@ -247,13 +252,41 @@ class Agent::Impl {
     std::lock_guard<std::mutex> lock(flush_mu_);
     return queue_ ? queue_->Stats() : final_stats_;
   }
-  void SetChecks(std::vector<CheckSpec> checks) { engine_->SetChecks(std::move(checks)); }
+  void SetChecks(std::vector<CheckSpec> checks) {
+    SetCheckRegions(checks);
+    engine_->SetChecks(std::move(checks));
+  }
   core::Status SetScrapes(std::vector<ScrapeSpec> targets) {
-    return scrapes_->SetTargets(std::move(targets));
+    std::set<std::string> regions;
+    for (const ScrapeSpec& t : targets) {
+      if (!t.region.empty()) regions.insert(t.region);
+    }
+    RETURN_IF_ERROR(scrapes_->SetTargets(std::move(targets)));
+    std::lock_guard<std::mutex> lock(flush_mu_);
+    scrape_regions_ = std::move(regions);
+    return core::Status::Ok();
   }
   std::vector<ScrapeTargetStatus> ScrapeTargets() const { return scrapes_->Targets(); }
 
  private:
+  void SetCheckRegions(const std::vector<CheckSpec>& checks) {
+    std::set<std::string> regions;
+    for (const CheckSpec& c : checks) {
+      if (!c.region.empty()) regions.insert(c.region);
+    }
+    std::lock_guard<std::mutex> lock(flush_mu_);
+    check_regions_ = std::move(regions);
+  }
+
+  // The regions the heartbeat names: every region of a check or scrape target, or the agent's
+  // own region ("" when unknown: a heartbeat without a region label) when it measures none.
+  std::set<std::string> HeartbeatRegionsLocked() const {
+    std::set<std::string> out = check_regions_;
+    out.insert(scrape_regions_.begin(), scrape_regions_.end());
+    if (out.empty()) out.insert(options_.region);
+    return out;
+  }
+
   bool Stopping() {
     std::lock_guard<std::mutex> lock(mu_);
     return stopped_;
@@ -332,6 +365,8 @@ class Agent::Impl {
 
   mutable std::mutex flush_mu_;  // guards queue_ being reset, and the heartbeat schedule
   core::Timestamp next_heartbeat_;
+  std::set<std::string> check_regions_;   // the regions of the checks and the scrape targets
+  std::set<std::string> scrape_regions_;
   store::QueueStats final_stats_;  // the queue's stats when Stop released it
 
   std::mutex mu_;

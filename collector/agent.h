@@ -11,9 +11,12 @@
 // backlog; see bench/). A crash between send and acknowledgement re-sends the record; the store
 // treats a repeated (series, timestamp) as a duplicate, so each sample is stored exactly once.
 //
-// It also writes nines_agent_heartbeat{region,location} = 1 every heartbeat_interval through the
-// same queue, so the engine can tell "the region is down" (probes fail, heartbeats arrive) from
-// "the prober is gone" (no heartbeats).
+// It also writes nines_agent_heartbeat{location,region} = 1 every heartbeat_interval through the
+// same queue, one series per region it measures (the regions of its checks and scrape targets;
+// its own region, `AgentOptions::region`, when it measures none), all with the same timestamp, so
+// the engine can tell "the region is down" (probes fail, heartbeats arrive) from "the prober is
+// gone" (no heartbeats), and knows every region a lost prober was measuring (NinesAgentDown,
+// rules/heartbeat.h).
 //
 // Thread-safety: the public methods are thread-safe. The Clock must outlive the Agent.
 #ifndef NINES_COLLECTOR_AGENT_H_
@@ -64,7 +67,7 @@ class WriteRequestBuilder final : public store::Appender {
 };
 
 struct AgentOptions {
-  std::string region;    // the agent's own region (heartbeat label)
+  std::string region;    // the agent's own region (the heartbeat's when it measures none)
   std::string location;  // REQUIRED: where it probes from
   // REQUIRED: the engine's remote-write endpoint.
   std::string engine_url;

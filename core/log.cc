@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <utility>
 
 #include "core/clock.h"
 
@@ -67,6 +68,21 @@ void LogLine(LogLevel level, const char* file, int line, std::string_view messag
   } else {
     std::fwrite(out.data(), 1, out.size(), stderr);
   }
+}
+
+int64_t LogLimiter::Admit(std::string_view key, int64_t n) {
+  const Duration now = clock_.Monotonic();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = keys_.find(key);
+  if (it == keys_.end()) {
+    keys_.emplace(std::string(key), State{now, 0});
+    return n;
+  }
+  State& state = it->second;
+  state.pending += n;
+  if (now - state.last_line < interval_) return 0;
+  state.last_line = now;
+  return std::exchange(state.pending, 0);
 }
 
 }  // namespace nines::core

@@ -7,8 +7,12 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
+
+#include "core/time.h"
 
 namespace nines::core {
 
@@ -25,6 +29,38 @@ void SetLogSink(std::function<void(std::string_view line)> sink);
 
 // Writes one line; prefer the NINES_LOG macro.
 void LogLine(LogLevel level, const char* file, int line, std::string_view message);
+
+class Clock;
+
+// Rate limiting for a line that repeated events would otherwise write each time (refused
+// samples, a failing peer): at most one line per key per `interval`, each saying how many events
+// it stands for. Thread-safe; the Clock must outlive it.
+//
+// Example:
+//   LogLimiter limiter(clock, Duration::Minutes(1));
+//   if (int64_t n = limiter.Admit("too_old", batch_refused)) {
+//     LOG_WARNING("refused {} samples as too_old since the last line; e.g. ...", n);
+//   }
+class LogLimiter {
+ public:
+  LogLimiter(const Clock& clock, Duration interval) : clock_(clock), interval_(interval) {}
+
+  // Records `n` (> 0) events of `key`. Returns 0 when a line for `key` was written less than
+  // `interval` ago (by Clock::Monotonic); else the events to report: these `n` plus every one
+  // recorded since the last line. Events after the last line of a burst are reported with the
+  // next line, whenever that comes (counters, not logs, are the complete record).
+  int64_t Admit(std::string_view key, int64_t n = 1);
+
+ private:
+  struct State {
+    Duration last_line;
+    int64_t pending = 0;
+  };
+  const Clock& clock_;
+  const Duration interval_;
+  std::mutex mu_;
+  std::map<std::string, State, std::less<>> keys_;  // guarded by mu_
+};
 
 }  // namespace nines::core
 

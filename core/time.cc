@@ -256,6 +256,26 @@ Result<Duration> ParseDuration(std::string_view text) {
   return Duration::Nanoseconds(total);
 }
 
+Result<Duration> ParseApiDuration(std::string_view text) {
+  // Plain seconds first, as Prometheus does; anything with a unit letter other than 'e' falls
+  // through to ParseDuration and its error messages.
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec == std::errc() && end == text.data() + text.size()) {
+    if (!std::isfinite(seconds) || std::fabs(seconds) >= 9.2e9) {
+      return OutOfRangeError("duration \"{}\" is out of range", text);
+    }
+    if (seconds < 0) {
+      return InvalidArgumentError("invalid duration \"{}\": durations cannot be negative", text);
+    }
+    return Duration::FromSecondsDouble(seconds);
+  }
+  if (ec == std::errc::result_out_of_range) {
+    return OutOfRangeError("duration \"{}\" is out of range", text);
+  }
+  return ParseDuration(text);
+}
+
 std::string Duration::ToString() const {
   if (ns_ == 0) return "0s";
   if (ns_ < 0) {

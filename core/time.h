@@ -77,6 +77,11 @@ class Duration {
 // duration", "units out of order", ...); OUT_OF_RANGE when the value overflows.
 Result<Duration> ParseDuration(std::string_view text);
 
+// Parses a duration parameter as the Prometheus HTTP API accepts one (`step`, `timeout`): a
+// number of seconds, fraction allowed ("300", "0.5", "1e3"), or a duration as above ("5m").
+// Errors: INVALID_ARGUMENT naming the text; OUT_OF_RANGE when the value overflows.
+Result<Duration> ParseApiDuration(std::string_view text);
+
 class Timestamp {
  public:
   // The Unix epoch.

@@ -245,7 +245,9 @@ struct ServerOptions {
   // Bearer tokens for Access::kWrite and Access::kAdmin routes; see Access for the rules.
   std::vector<std::string> write_tokens{};
   std::vector<std::string> admin_tokens{};
-  // One LOG_INFO line per request: remote, method, target, status, bytes, duration.
+  // One log line per request: remote, method, target, status, bytes, duration. At info, except
+  // successful (< 400) requests to Access::kWrite routes, which are routine (remote write) and
+  // logged at debug.
   bool access_log = false;
 };
 

@@ -477,8 +477,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     core::Duration took = server_->clock().Monotonic() - request_start_;
     server_->Observe(route_label_, method_, status_, took);
     if (opts().access_log) {
-      LOG_INFO("{} {} {} {} {}B {:.3f}ms", remote_, method_.empty() ? "-" : method_,
-               target_.empty() ? "-" : target_, status_, body_bytes_, took.SecondsDouble() * 1e3);
+      // Successful writes (remote write: a batch every second or so from every sender) would
+      // drown everything else at info; they are routine, and counted in the route's metrics.
+      const bool routine = status_ < 400 && route_ != nullptr && route_->access == Access::kWrite;
+      const core::LogLevel level = routine ? core::LogLevel::kDebug : core::LogLevel::kInfo;
+      if (level >= core::GetLogLevel()) {
+        core::LogLine(level, __FILE__, __LINE__,
+                      fmt::format("{} {} {} {} {}B {:.3f}ms", remote_,
+                                  method_.empty() ? "-" : method_, target_.empty() ? "-" : target_,
+                                  status_, body_bytes_, took.SecondsDouble() * 1e3));
+      }
     }
     res_.reset();
     if (ec) return Close();

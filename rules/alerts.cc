@@ -314,8 +314,13 @@ void AlertTracker::Update(std::string_view rule_key, core::Duration for_duration
     rule_it = rules_.emplace(std::string(rule_key), RuleAlerts()).first;
   }
   RuleAlerts& ra = rule_it->second;
-  std::set<uint64_t> held;  // fingerprints of the label sets active now
+  std::set<uint64_t> held;     // fingerprints of the label sets active now
+  std::set<uint64_t> no_data;  // ... and of those the rule could not decide
   for (const ActiveCondition& c : active) {
+    if (c.no_data) {
+      no_data.insert(c.labels.Hash());
+      continue;
+    }
     held.insert(c.labels.Hash());
     auto it = ra.find(c.labels);
     if (it == ra.end() || it->second.state == AlertState::kResolved) {
@@ -334,14 +339,36 @@ void AlertTracker::Update(std::string_view rule_key, core::Duration for_duration
       a.state = AlertState::kFiring;
       a.fired_at = now;
     }
-    a.annotations = c.annotations;
+    a.annotations = c.annotations;  // drops any no_data marks
     a.value = c.value;
     a.last_active = now;
     dirty_ = true;
   }
   for (auto it = ra.begin(); it != ra.end();) {
     Alert& a = it->second;
-    if (held.contains(it->first.Hash()) && a.last_active == now) {
+    const uint64_t fp = it->first.Hash();
+    if (held.contains(fp) && a.last_active == now) {
+      ++it;
+      continue;
+    }
+    if (no_data.contains(fp) && !held.contains(fp) && a.state != AlertState::kResolved) {
+      // Undecidable: neither recovered nor still failing. Kept, marked, for a while.
+      if (now - a.last_active < options_.no_data_resolve_after) {
+        if (!a.annotations.contains("no_data")) {
+          a.annotations["no_data"] = "true";
+          a.annotations["no_data_since"] = a.last_active.ToRfc3339();
+          dirty_ = true;
+        }
+        ++it;
+        continue;
+      }
+      if (a.state == AlertState::kPending) {
+        it = ra.erase(it);
+        dirty_ = true;
+        continue;
+      }
+      a.annotations["resolved_by"] = "no_data_timeout";
+      ResolveLocked(a, now);
       ++it;
       continue;
     }
@@ -349,6 +376,12 @@ void AlertTracker::Update(std::string_view rule_key, core::Duration for_duration
       it = ra.erase(it);  // never fired, never sent: back to inactive
       dirty_ = true;
       continue;
+    }
+    if (a.state == AlertState::kFiring && a.annotations.contains("no_data")) {
+      // Decided again (data came back) without the condition: the marks go.
+      a.annotations.erase("no_data");
+      a.annotations.erase("no_data_since");
+      dirty_ = true;
     }
     if (a.state == AlertState::kFiring && now - a.last_active >= keep_firing_for) {
       ResolveLocked(a, now);
@@ -524,12 +557,63 @@ std::vector<Alert> AlertTracker::Alerts() const {
   return out;
 }
 
-std::string AlertTracker::AlertsJson() const {
+namespace {
+
+std::vector<std::string_view> SplitCommas(std::string_view s) {
+  std::vector<std::string_view> out;
+  while (true) {
+    size_t comma = s.find(',');
+    std::string_view part = s.substr(0, comma);
+    if (!part.empty()) out.push_back(part);
+    if (comma == std::string_view::npos) return out;
+    s.remove_prefix(comma + 1);
+  }
+}
+
+bool Matches(const Alert& a, const AlertTracker::AlertFilter& f) {
+  if (!f.states.empty() && std::find(f.states.begin(), f.states.end(), a.state) == f.states.end()) {
+    return false;
+  }
+  if (f.regions.empty()) return true;
+  for (const std::string& r : f.regions) {
+    if (a.labels.Get("region") == r) return true;
+    for (std::string_view x : SplitCommas(a.labels.Get("regions"))) {
+      if (x == r) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+core::Result<AlertTracker::AlertFilter> AlertTracker::ParseAlertFilter(
+    const std::vector<std::string>& states, const std::vector<std::string>& regions) {
+  AlertFilter f;
+  for (const std::string& param : states) {
+    for (std::string_view name : SplitCommas(param)) {
+      AlertState state;
+      if (!ParseState(name, &state)) {
+        return core::InvalidArgumentError(
+            "state: unknown alert state \"{}\" (known: pending, firing, resolved)", name);
+      }
+      f.states.push_back(state);
+    }
+  }
+  for (const std::string& param : regions) {
+    for (std::string_view name : SplitCommas(param)) f.regions.emplace_back(name);
+  }
+  return f;
+}
+
+std::string AlertTracker::AlertsJson(const AlertFilter& filter) const {
   std::vector<Alert> alerts = Alerts();
   std::string out = R"({"status":"success","data":{"alerts":[)";
+  bool first = true;
   for (size_t i = 0; i < alerts.size(); ++i) {
     const Alert& a = alerts[i];
-    if (i > 0) out.push_back(',');
+    if (!Matches(a, filter)) continue;
+    if (!first) out.push_back(',');
+    first = false;
     out.append(R"({"labels":)");
     core::AppendJsonLabels(&out, a.labels);
     out.append(R"(,"annotations":)");

@@ -10,6 +10,13 @@
 //    the last evaluation at which it held (last_active), then resolves (resolved_at = now), is
 //    reported resolved exactly once, and is kept `resolved_retention` for the API;
 //  - a resolved alert whose condition holds again starts over as a new pending alert;
+//  - no data is not recovery: when the rule reports a label set as undecidable (ActiveCondition::
+//    no_data: the data behind it stopped), its pending or firing alert stays as it is (a pending
+//    one does not fire, a firing one ignores keep_firing_for), with the annotations no_data="true"
+//    and no_data_since (RFC 3339: its last evaluation with data, last_active), until the rule
+//    decides again (the marks go) or `no_data_resolve_after` has passed since last_active (it
+//    resolves, annotated resolved_by="no_data_timeout"). An undecidable label set without an
+//    active alert starts nothing;
 //  - annotations and value follow the latest evaluation at which the condition held.
 // A rule removed on reload (RetainRules) resolves its firing alerts and drops its pending ones.
 //
@@ -56,6 +63,10 @@ struct AlertTrackerOptions {
   std::string state_file;
   // How long a resolved alert stays visible in Alerts()/AlertsJson() before it is forgotten.
   core::Duration resolved_retention = core::Duration::Minutes(15);
+  // How long an alert whose data stopped stays active (marked no_data) before it resolves. A day
+  // by default: an on-call who was paged about a closed port must not see it resolve because a
+  // prober died at night; a day later the NinesAgentDown/SloNoData tickets have been seen.
+  core::Duration no_data_resolve_after = core::Duration::Hours(24);
   // true: fsync the file and its directory on every write (the state survives power loss).
   // false: skip the fsyncs; the rename still makes each write atomic, so the state survives
   // kill -9 of the process but a power loss may bring back an older state. For tests, where a
@@ -123,7 +134,21 @@ class AlertTracker {
   //    "state":"pending|firing|resolved","activeAt":"<RFC 3339>","value":"<Go %e float>",
   //    "firedAt":"<RFC 3339>" (once it fired),"resolvedAt":"<RFC 3339>" (when resolved)}]}}
   // in the order of Alerts().
-  std::string AlertsJson() const;
+  std::string AlertsJson() const { return AlertsJson(AlertFilter{}); }
+
+  // Which alerts AlertsJson lists: all when a field is empty.
+  struct AlertFilter {
+    std::vector<AlertState> states;  // any of these
+    // The alert's region label is one of these, or one of them is in its comma-separated
+    // `regions` label (NinesAgentDown).
+    std::vector<std::string> regions;
+  };
+  std::string AlertsJson(const AlertFilter& filter) const;
+  // Parses GET /api/v1/alerts' `state` and `region` parameters (each repeatable, or
+  // comma-separated) into a filter. Errors: INVALID_ARGUMENT naming an unknown state and the
+  // known ones (pending, firing, resolved).
+  static core::Result<AlertFilter> ParseAlertFilter(const std::vector<std::string>& states,
+                                                    const std::vector<std::string>& regions);
 
   const AlertTrackerOptions& options() const { return options_; }
 

@@ -9,7 +9,6 @@
 
 #include "core/json.h"
 #include "core/log.h"
-#include "rules/heartbeat.h"
 
 namespace nines::rules {
 namespace {
@@ -25,6 +24,8 @@ std::string CountsKey(const SloRule& r) {
       "{}|{}|{}|{}|", slo::SliKindName(r.spec.sli), r.spec.quorum, r.spec.window.ToString(),
       r.spec.method == slo::BudgetingMethod::kTimeslices ? r.spec.SliceTarget() : -1.0);
   for (const auto& region : r.spec.regions) k += region + ",";
+  k += "|d:";
+  for (const auto& region : r.declared_regions) k += region + ",";
   auto add = [&k](std::string_view what, const std::vector<store::Matcher>& ms) {
     k += what;
     for (const auto& m : ms) k += m.ToString() + ",";
@@ -89,24 +90,26 @@ void CommonAnnotations(const slo::SloSpec& spec, const slo::SloReport& r,
   (*a)["exhaustion_at_6h_burn"] = r.exhaustion_at_6h ? r.exhaustion_at_6h->ToRfc3339() : "never";
 }
 
-// A region's agents by their heartbeats (rules/heartbeat.h).
-struct RegionAgents {
-  std::vector<const AgentHeartbeat*> agents;
-  bool all_silent() const {
-    return std::all_of(agents.begin(), agents.end(),
-                       [](const AgentHeartbeat* a) { return a->silent; });
-  }
-};
-
 std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
                                         const std::vector<slo::SloReport>& reports,
                                         const StoreCounts& counts, int64_t end_minute,
-                                        const std::map<std::string, RegionAgents>& agents,
-                                        core::Timestamp now, const SloEvaluatorOptions& options) {
+                                        const SloEvaluatorOptions& options) {
   std::vector<ActiveCondition> out;
   const int64_t no_data_minutes =
       std::max<int64_t>(1, (options.no_data_for.nanos() + core::Duration::Minutes(1).nanos() - 1) /
                                core::Duration::Minutes(1).nanos());
+  auto fires = [](const slo::SloReport& r, slo::Severity severity) {
+    return std::any_of(r.alerts.begin(), r.alerts.end(), [&](const slo::AlertCondition& c) {
+      return c.firing && c.rule.severity == severity;
+    });
+  };
+  // What the regions' burn-rate alerts already say, for region="global".
+  bool regional_page = false, regional_burn = false;
+  for (size_t i = 0; i < reports.size() && i < counts.size(); ++i) {
+    const bool page = fires(reports[i], slo::Severity::kPage);
+    regional_page = regional_page || page;
+    regional_burn = regional_burn || page || fires(reports[i], slo::Severity::kTicket);
+  }
   for (size_t i = 0; i < reports.size(); ++i) {
     const slo::SloReport& r = reports[i];
     const bool global = i == counts.size();
@@ -122,7 +125,15 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
     // One condition per severity (so one incident pages once per region, whichever window
     // pairs fire): the firing rule of that severity with the shortest long window speaks for
     // it; every firing pair is listed.
+    const bool page_fires = fires(r, slo::Severity::kPage);
     for (slo::Severity severity : {slo::Severity::kPage, slo::Severity::kTicket}) {
+      // One outage, one page per region: a ticket says less than the page of the same SLO and
+      // region, and region="global" says less than a region's alert that explains it (the
+      // global burn rate is the regions' rates weighted by their events, so it burns because
+      // they do). A global alert stands only when no region's alert of that severity or higher
+      // fires: a spread-out burn, or regions each under their min_events guard.
+      if (severity == slo::Severity::kTicket && page_fires) continue;
+      if (global && (severity == slo::Severity::kPage ? regional_page : regional_burn)) continue;
       const slo::AlertCondition* first = nullptr;
       std::string pairs;
       for (const slo::AlertCondition& c : r.alerts) {
@@ -173,36 +184,7 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
     if (!global) {
       const slo::CountSource& src = counts.region(i);
       slo::WindowCounts recent = src.Counts(end_minute - no_data_minutes, end_minute);
-      auto region_agents = agents.find(r.region);
-      if (recent.covered > 0 && region_agents != agents.end() &&
-          region_agents->second.all_silent()) {
-        // Data still arrives (from other regions' agents probing this one), but the region's
-        // own prober is gone: the quorum rests on fewer witnesses than configured.
-        std::string silent;
-        double minutes = std::numeric_limits<double>::infinity();
-        for (const AgentHeartbeat* a : region_agents->second.agents) {
-          if (!silent.empty()) silent += ", ";
-          silent += a->location.empty() ? std::string("(no location)") : a->location;
-          minutes = std::min(minutes, (now - a->last).SecondsDouble() / 60.0);
-        }
-        auto labels = ConditionLabels(spec, "SloNoData", r.region, "ticket");
-        if (labels.ok()) {
-          ActiveCondition ac;
-          ac.labels = std::move(*labels);
-          ac.value = std::floor(minutes);
-          ac.annotations["reason"] = "agent_heartbeat";
-          ac.annotations["silent_agents"] = silent;
-          ac.annotations["summary"] = fmt::format(
-              "SLO {}: every agent of {} ({}) has sent no heartbeat for {:.0f} minutes",
-              spec.name, r.region, silent, std::floor(minutes));
-          ac.annotations["description"] = fmt::format(
-              "the region's own probers are gone; its SLO now rests only on other regions' "
-              "locations (no heartbeat within {})",
-              options.no_data_for.ToString());
-          ac.annotations["no_data_minutes"] = fmt::format("{:.0f}", std::floor(minutes));
-          out.push_back(std::move(ac));
-        }
-      } else if (recent.covered == 0) {
+      if (recent.covered == 0) {
         // Minutes since the last bucket with data, searched back over the budget window by
         // halving (O(log window) queries).
         int64_t lo = r.window.begin_minute, hi = end_minute - no_data_minutes;
@@ -237,8 +219,39 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
   return out;
 }
 
+// The burn-rate alerts that no data can decide (ActiveCondition::no_data): those of every region
+// without a bucket with data in the last `no_data_for` (its short windows see nothing, so a page
+// would resolve by silence), and global's when any region is so (its sum lost a part).
+std::vector<ActiveCondition> UndecidedConditions(const slo::SloSpec& spec,
+                                                 const std::vector<slo::SloReport>& reports,
+                                                 const StoreCounts& counts, int64_t end_minute,
+                                                 const SloEvaluatorOptions& options) {
+  std::vector<ActiveCondition> out;
+  const int64_t no_data_minutes =
+      std::max<int64_t>(1, (options.no_data_for.nanos() + core::Duration::Minutes(1).nanos() - 1) /
+                               core::Duration::Minutes(1).nanos());
+  auto undecided = [&](std::string_view region) {
+    for (slo::Severity severity : {slo::Severity::kPage, slo::Severity::kTicket}) {
+      auto labels = ConditionLabels(spec, "SloBurnRate", region, slo::SeverityName(severity));
+      if (!labels.ok()) continue;
+      ActiveCondition ac;
+      ac.labels = std::move(*labels);
+      ac.no_data = true;
+      out.push_back(std::move(ac));
+    }
+  };
+  bool any_dark = false;
+  for (size_t i = 0; i < counts.size() && i < reports.size(); ++i) {
+    if (counts.region(i).Counts(end_minute - no_data_minutes, end_minute).covered > 0) continue;
+    any_dark = true;
+    undecided(reports[i].region);
+  }
+  if (any_dark && options.alert_on_global) undecided(kGlobal);
+  return out;
+}
+
 void AppendReportJson(std::string* out, const slo::SloSpec& spec, const slo::SloReport& r,
-                      bool detail) {
+                      const ReducedCoverage* reduced, bool detail) {
   *out += "{\"region\":";
   core::AppendJsonString(out, r.region);
   *out += ",\"status\":";
@@ -246,12 +259,25 @@ void AppendReportJson(std::string* out, const slo::SloSpec& spec, const slo::Slo
   *out += fmt::format(
       ",\"sli\":{},\"objective\":{},\"good\":{},\"total\":{},\"coverage\":{}", Number(r.sli),
       Objective(spec), r.tally.good, r.tally.total, Number(r.coverage));
+  *out += ",\"reduced_coverage\":";
+  if (reduced == nullptr) {
+    *out += "null";
+  } else {
+    *out += fmt::format("{{\"quorum\":{},\"live\":{},\"lost\":[", reduced->quorum,
+                        reduced->live);
+    for (size_t i = 0; i < reduced->lost.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      core::AppendJsonString(out, reduced->lost[i]);
+    }
+    *out += "]}";
+  }
   *out += fmt::format(
       ",\"budget\":{{\"unit\":\"{}\",\"total\":{},\"consumed\":{},\"remaining\":{},"
-      "\"remaining_ratio\":{},\"consumed_ratio\":{}}}",
+      "\"remaining_ratio\":{},\"consumed_ratio\":{},\"exhaustion_guarded\":{}}}",
       Unit(spec), Number(r.budget_total), Number(r.budget_consumed), Number(r.budget_remaining),
       Number(r.budget_remaining_ratio),
-      r.budget_remaining_ratio ? Number(1 - *r.budget_remaining_ratio) : "null");
+      r.budget_remaining_ratio ? Number(1 - *r.budget_remaining_ratio) : "null",
+      r.exhaustion_guarded);
   *out += ",\"burn_rates\":{";
   for (size_t i = 0; i < r.burn_rates.size(); ++i) {
     if (i > 0) out->push_back(',');
@@ -306,16 +332,40 @@ void AppendSloJson(std::string* out, const SloRule& rule, const SloEvaluation& e
   } else {
     core::AppendJsonString(out, e.error);
   }
+  *out += ",\"warnings\":[";
+  bool first = true;
+  for (const auto& [region, samples] : e.undeclared_samples) {
+    if (!first) out->push_back(',');
+    first = false;
+    core::AppendJsonString(
+        out, fmt::format("{} samples with region=\"{}\", which the config does not declare, are "
+                         "not counted (a typo in a check's or agent's region?)",
+                         samples, region));
+  }
+  *out += "],\"undeclared_regions\":{";
+  first = true;
+  for (const auto& [region, samples] : e.undeclared_samples) {
+    if (!first) out->push_back(',');
+    first = false;
+    core::AppendJsonString(out, region);
+    *out += fmt::format(":{}", samples);
+  }
+  *out += "}";
   *out += ",\"regions\":[";
   for (size_t i = 0; i < e.reports.size(); ++i) {
     if (i > 0) out->push_back(',');
-    AppendReportJson(out, spec, e.reports[i], detail);
+    auto rc = e.reduced_coverage.find(e.reports[i].region);
+    AppendReportJson(out, spec, e.reports[i],
+                     rc == e.reduced_coverage.end() ? nullptr : &rc->second, detail);
   }
   *out += "]";
   if (detail) {
     *out += ",\"alerts\":[";
+    bool first_condition = true;
     for (size_t i = 0; i < e.conditions.size(); ++i) {
-      if (i > 0) out->push_back(',');
+      if (e.conditions[i].no_data) continue;  // not active: only keeps an alert from resolving
+      if (!first_condition) out->push_back(',');
+      first_condition = false;
       *out += "{\"labels\":";
       core::AppendJsonLabels(out, e.conditions[i].labels);
       *out += ",\"annotations\":";
@@ -370,6 +420,7 @@ void SloEvaluator::SetRules(std::vector<SloRule> rules) {
   co.settle = options_.settle;
   co.backfill = options_.backfill;
   co.max_window = options_.max_window;
+  co.agent_down_after = options_.agent_down_after;
   for (SloRule& rule : rules) {
     auto e = std::make_unique<Entry>();
     e->key = CountsKey(rule);
@@ -399,6 +450,11 @@ void SloEvaluator::PublishLocked() {
 namespace {
 
 // What WriteBack writes per report, in order: name and extra labels.
+// Whether the SLO's quorum can be capped by lost probers (StoreCounts::reduced_coverage).
+bool CanReduceCoverage(const slo::SloSpec& spec) {
+  return spec.sli == slo::SliKind::kProbeAvailability && spec.quorum > 1;
+}
+
 struct WrittenSeries {
   std::string name;
   std::vector<std::pair<std::string, std::string>> extra;
@@ -417,9 +473,12 @@ std::vector<WrittenSeries> WrittenSeriesOf(const slo::SloSpec& spec) {
   for (core::Duration w : slo::kBurnRateWindows) {
     out.push_back({"nines_slo_burn_rate", {{"window", w.ToString()}}});
   }
+  if (CanReduceCoverage(spec)) out.push_back({"nines_slo_reduced_coverage", {}});
   return out;
 }
 constexpr size_t kWrittenBurnRates = 7;  // WrittenSeriesOf: burn rates start here
+// WrittenSeriesOf: nines_slo_reduced_coverage, when CanReduceCoverage.
+constexpr size_t kWrittenReducedCoverage = kWrittenBurnRates + std::size(slo::kBurnRateWindows);
 
 }  // namespace
 
@@ -464,10 +523,17 @@ void SloEvaluator::WriteBack(Entry& e, core::Timestamp now, store::Appender& app
       if (r.burn_rates[k].rate) put(kWrittenBurnRates + k, *r.burn_rates[k].rate);
     }
     put(4, r.coverage);
-    // Cumulative events since the counts began.
     const bool global = i == e.counts->size();
+    if (CanReduceCoverage(spec) && !global) {
+      put(kWrittenReducedCoverage, e.last->reduced_coverage.contains(r.region) ? 1 : 0);
+    }
+    // Cumulative events since the counts began.
     const slo::CountSource& src = global ? e.counts->global() : e.counts->region(i);
-    slo::WindowCounts all = src.Counts(e.counts->first_minute(), e.counts->end_minute());
+    slo::WindowCounts all =
+        spec.no_data == slo::NoDataPolicy::kUnknown
+            ? src.Counts(e.counts->first_minute(), e.counts->end_minute())
+            : slo::CountsKnownSince(src, e.counts->first_minute(), e.counts->end_minute(),
+                                    e.counts->known_since());
     slo::Tally tally = slo::TallyOf(spec, all);
     if (spec.method == slo::BudgetingMethod::kOccurrences) {
       put(5, static_cast<double>(tally.good));
@@ -477,6 +543,21 @@ void SloEvaluator::WriteBack(Entry& e, core::Timestamp now, store::Appender& app
       put(6, static_cast<double>(all.total - all.good));
     }
   }
+  // Samples of undeclared regions (rare: labels built on the spot).
+  for (const auto& [region, samples] : e.last->undeclared_samples) {
+    if (!st->ok()) return;
+    core::Labels::Builder b;
+    b.Set(core::kMetricNameLabel, "nines_slo_undeclared_region_samples_total");
+    b.Set("slo", spec.name);
+    b.Set("service", spec.service);
+    b.Set("region", region);
+    auto labels = b.Build();
+    if (!labels.ok()) {
+      *st = labels.status();
+      return;
+    }
+    *st = app.Append(*labels, t, static_cast<double>(samples));
+  }
 }
 
 core::Status SloEvaluator::Evaluate(core::Timestamp now) {
@@ -484,19 +565,6 @@ core::Status SloEvaluator::Evaluate(core::Timestamp now) {
   core::Status first_error = core::Status::Ok();
   size_t failed = 0;
   const int64_t end_minute = slo::MinuteOf(now);
-  // The regional agents' heartbeats, read once per cycle for every SLO's SloNoData.
-  std::vector<AgentHeartbeat> heartbeats;
-  std::map<std::string, RegionAgents> agents;
-  if (!entries_.empty()) {
-    auto read = ReadAgentHeartbeats(reader_, now, options_.no_data_for);
-    if (read.ok()) {
-      heartbeats = std::move(*read);
-    } else {
-      LOG_WARNING("slo evaluation: agent heartbeats at {}: {}", now.ToRfc3339(),
-                  read.status().ToString());
-    }
-    for (const AgentHeartbeat& h : heartbeats) agents[h.region].agents.push_back(&h);
-  }
   for (auto& ep : entries_) {
     Entry& e = *ep;
     core::Status st = e.counts->Update(reader_, now);
@@ -506,7 +574,8 @@ core::Status SloEvaluator::Evaluate(core::Timestamp now) {
         const bool global = i == e.counts->size();
         auto r = slo::EvaluateSlo(e.rule.spec,
                                   global ? std::string(kGlobal) : e.counts->region_name(i),
-                                  global ? e.counts->global() : e.counts->region(i), now);
+                                  global ? e.counts->global() : e.counts->region(i), now,
+                                  e.counts->known_since());
         if (!r.ok()) {
           st = r.status();
         } else {
@@ -526,8 +595,18 @@ core::Status SloEvaluator::Evaluate(core::Timestamp now) {
       auto next = std::make_shared<SloEvaluation>();
       next->reports = std::move(reports);
       next->conditions =
-          Conditions(e.rule.spec, next->reports, *e.counts, end_minute, agents, now, options_);
+          Conditions(e.rule.spec, next->reports, *e.counts, end_minute, options_);
+      for (ActiveCondition& c :
+           UndecidedConditions(e.rule.spec, next->reports, *e.counts, end_minute, options_)) {
+        next->conditions.push_back(std::move(c));
+      }
       next->evaluated_at = now;
+      for (size_t i = 0; i < e.counts->size(); ++i) {
+        if (const ReducedCoverage* rc = e.counts->reduced_coverage(i)) {
+          next->reduced_coverage[e.counts->region_name(i)] = *rc;
+        }
+      }
+      next->undeclared_samples = e.counts->undeclared_samples();
       e.last = std::move(next);
       if (e.counts->last_read_minutes() > 0) e.unwritten = true;
     }
@@ -566,7 +645,9 @@ std::shared_ptr<const std::vector<SloEvaluator::Published>> SloEvaluator::Snapsh
 std::vector<ActiveCondition> SloEvaluator::ActiveConditions() const {
   std::vector<ActiveCondition> out;
   for (const Published& p : *Snapshot()) {
-    out.insert(out.end(), p.eval->conditions.begin(), p.eval->conditions.end());
+    for (const ActiveCondition& c : p.eval->conditions) {
+      if (!c.no_data) out.push_back(c);
+    }
   }
   return out;
 }

@@ -23,28 +23,37 @@
 //                                                           began (the backfill start): a counter
 //                                                           that resets when the SLO is rebuilt
 //   nines_slo_coverage                                      buckets with data / buckets
+//   nines_slo_reduced_coverage                              probe SLIs with a fixed quorum: 1
+//                                                           when the newest minute was decided by
+//                                                           fewer live probers than the quorum
+//                                                           (a lost agent), else 0
+//   nines_slo_undeclared_region_samples_total{region}       samples of a region the config does
+//                                                           not declare, not counted (region is
+//                                                           the undeclared value; a counter that
+//                                                           resets when the SLO is rebuilt)
 // A value that is unknown (nothing counted) is not written.
 //
 // Alert conditions (rules::ActiveCondition), each with labels slo, service, region (also
 // "global") and the SLO's own labels (which cannot override these):
 //   alertname="SloBurnRate", severity: at least one multi-window burn-rate rule of that
 //     severity fires (slo::AlertCondition::firing); one condition per severity, whichever window
-//     pairs fire, so an incident pages once per region. The firing rule with the shortest long
-//     window speaks for it: annotation window_pair ("1h/5m"), its long and short burn rates and
+//     pairs fire, so an incident pages once per region. One outage, one alert: the ticket is not
+//     raised while the page of the same SLO and region fires, and region="global" raises one
+//     only when no region's alert of that severity (for a ticket: no region's page or ticket)
+//     fires, since the global burn rate is the regions' weighted by their events (it speaks for
+//     a burn spread over regions that each stay under their threshold or min_events guard).
+//     The firing rule with the shortest long window speaks for it: annotation window_pair ("1h/5m"), its long and short burn rates and
 //     factor; firing_window_pairs lists every firing pair. value: that long window's burn rate.
-//   alertname="SloErrorBudgetExhausted", severity="ticket": the remaining budget is <= 0.
+//   alertname="SloErrorBudgetExhausted", severity="ticket": the remaining budget is <= 0
+//     (slo::SloStatus::kExhausted: for a request SLI, only past the exhaustion guard).
 //     value: the remaining ratio.
-//   alertname="SloNoData", severity="ticket" (per region only, not global), either
-//     - reason="samples": the region has no bucket with data in the last `no_data_for` of
-//       completed minutes: a dead agent, a dead prober, a dropped scrape or a quorum that cannot
-//       be reached (fixed quorum, too few locations reporting) alike. value: minutes since the
-//       region's last bucket with data within the window (or the window length when none); or
-//     - reason="agent_heartbeat": data still arrives, but every agent whose own region is this
-//       one (nines_agent_heartbeat{region}, rules/heartbeat.h) has sent no heartbeat for
-//       `no_data_for`: the region's prober is gone and the SLO rests on other regions'
-//       locations. value: minutes since the newest of those heartbeats; annotation
-//       silent_agents lists their locations. Regions without agents (one-box `nines serve`)
-//       never fire this.
+//   alertname="SloNoData", severity="ticket" (per region only, not global), reason="samples":
+//     the region has no bucket with data in the last `no_data_for` of completed minutes: every
+//     prober of the region gone, a dropped scrape, or a fixed quorum that live probers could
+//     meet but do not (too few of them reporting). value: minutes since the region's last bucket
+//     with data within the window (or the window length when none). A lost agent is its own
+//     alert, NinesAgentDown (rules/heartbeat.h), one per location whatever the SLOs, and a probe
+//     SLO counts on with the probers that remain (reduced coverage, see store_counts.h).
 // Annotations carry the numbers (see Evaluate).
 //
 // Thread-safety: all public methods are thread-safe. Evaluate and SetRules serialize with each
@@ -78,11 +87,13 @@ struct SloEvaluatorOptions {
   core::Duration settle = core::Duration::Minutes(5);
   // Longest history kept per SLO (caps calendar quarters and long rolling windows).
   core::Duration max_window = core::Duration::Days(400);
-  // How a backfill reads history: raw samples (default; within the store's raw retention) or the
-  // one-minute rollups (for windows beyond it). See ReadPath.
+  // How a backfill reads history: raw samples after the store's raw horizon and the one-minute
+  // rollups before it (kRaw, the default), or the rollups throughout (kRollups). See ReadPath.
   ReadPath backfill = ReadPath::kRaw;
   // SloNoData fires for a region without data in this many of the last completed minutes.
   core::Duration no_data_for = core::Duration::Minutes(5);
+  // Probe SLOs with a fixed quorum: when a prober counts as lost (StoreCountsOptions).
+  core::Duration agent_down_after = core::Duration::Minutes(2);
   // Whether burn-rate and exhaustion conditions are also produced for region="global".
   bool alert_on_global = true;
   // Whether Evaluate writes the SLO state series back through the appender factory.
@@ -100,6 +111,10 @@ struct SloEvaluation {
   std::vector<slo::SloReport> reports;   // every region in name order, then "global"
   std::vector<ActiveCondition> conditions;
   std::string error;                     // the last cycle's error for this SLO, "" when none
+  // Regions whose newest minute was counted with fewer live probers than the quorum.
+  std::map<std::string, ReducedCoverage> reduced_coverage;
+  // Samples of undeclared regions (StoreCounts::undeclared_samples), not counted.
+  std::map<std::string, int64_t> undeclared_samples;
 };
 
 class SloEvaluator {
@@ -127,8 +142,11 @@ class SloEvaluator {
   // read (the first error's message).
   core::Status Evaluate(core::Timestamp now);
 
-  // GET /api/v1/slos: {"status":"success","data":[<slo>...]} with, per SLO, its definition and
-  // per region then "global": status, sli, objective, good/total, coverage, budget (total,
+  // GET /api/v1/slos: {"status":"success","data":[<slo>...]} with, per SLO, its definition,
+  // "warnings" (strings: e.g. samples of undeclared regions, not counted) and
+  // "undeclared_regions" ({region: samples}), and per region then "global": status, sli,
+  // objective, good/total, coverage, reduced_coverage (null, or {"quorum","live","lost":[...]}
+  // when the newest minute was decided by fewer probers than the quorum), budget (total,
   // consumed, remaining, remaining_ratio, unit "events"|"minutes"), burn rates per window,
   // exhaustion times at the 1h and 6h burn, and the window's bounds. Unknown numbers are null.
   std::string SlosJson() const;
@@ -146,7 +164,10 @@ class SloEvaluator {
   std::shared_ptr<const std::vector<Published>> Snapshot() const;
   // The same as copies, each with its rule filled in (for tests and small callers).
   std::vector<SloEvaluation> Results() const;
-  // Every SLO's active conditions from the last published results, in one list (copies).
+  // Every SLO's active conditions from the last published results, in one list (copies),
+  // without the undecided ones (ActiveCondition::no_data) that SloEvaluation::conditions also
+  // holds: the burn-rate alerts of a region without data in the last `no_data_for` (and of
+  // global, when any region is so), which the AlertTracker keeps from resolving by silence.
   std::vector<ActiveCondition> ActiveConditions() const;
 
   // Heap bytes of all counts (see slo::PrefixCounts: ~6.5 bytes per minute per region for probe

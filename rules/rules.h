@@ -54,6 +54,11 @@ struct SliSource {
 struct SloRule {
   slo::SloSpec spec;
   SliSource source;
+  // The regions the config declares (app: `regions:`; empty when it declares none). An SLO
+  // without its own spec.regions counts only these; samples with another region value are
+  // counted apart (StoreCounts::undeclared_samples), named as a warning in /api/v1/slos and
+  // never added to region="global". Empty: every region value counts.
+  std::vector<std::string> declared_regions;
   std::string file;
   int line = 0;
 };
@@ -103,10 +108,15 @@ struct RuleSet {
 // One rule's verdict at one evaluation for one label set: the condition holds. Rules (SLO
 // burn-rate conditions, threshold rules) produce these; the AlertTracker (rules/alerts.h) turns
 // them into alerts with a lifecycle. `labels` include alertname and identify the alert.
+// With `no_data` set the rule could not decide for these labels because the data behind them
+// stopped (a lost prober, a region gone dark): an alert already pending or firing for them stays
+// as it is, marked no_data, instead of resolving by silence; no alert is started (see
+// AlertTracker::Update). Its annotations and value are then unused.
 struct ActiveCondition {
   core::Labels labels;
   std::map<std::string, std::string> annotations;
   double value = 0;
+  bool no_data = false;
 };
 
 enum class AlertState { kInactive, kPending, kFiring, kResolved };

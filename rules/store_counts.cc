@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <set>
 #include <utility>
 
 namespace nines::rules {
@@ -63,17 +65,22 @@ struct Reading {
   int64_t end;
   // The rule's selectors resolved to series ids, or null: raw reads then Select by matchers.
   const std::vector<ResolvedSelector>* resolved = nullptr;
+  // Probe SLIs: when an agent counts as lost (StoreCountsOptions::agent_down_after), and where
+  // to say which regions' newest minute was counted with a capped quorum (may be null).
+  core::Duration agent_down_after = core::Duration::Minutes(2);
+  std::map<std::string, ReducedCoverage>* reduced = nullptr;
   int64_t n() const { return end - begin; }
   int64_t min_ms() const { return begin * kMinuteMs; }
   int64_t max_ms() const { return end * kMinuteMs - 1; }
 
-  // The region of a series, or "" when it has none or is not one of the SLO's regions.
+  // The region of a series, or "" when it has none or is not one of the SLO's regions (its own
+  // `regions`, else the declared ones when there are any).
   std::string RegionOf(const core::Labels& labels) const {
     std::string r(labels.Get(rule.source.region_label));
     if (r.empty()) return r;
-    if (!rule.spec.regions.empty() &&
-        std::find(rule.spec.regions.begin(), rule.spec.regions.end(), r) ==
-            rule.spec.regions.end()) {
+    const std::vector<std::string>& allowed =
+        rule.spec.regions.empty() ? rule.declared_regions : rule.spec.regions;
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), r) == allowed.end()) {
       return "";
     }
     return r;
@@ -108,6 +115,28 @@ struct Reading {
     return core::Status::Ok();
   }
 
+  // The series matching `matchers` with samples in [begin, end), for the rollup path. Series()
+  // looks only at raw samples, which retention may have dropped, so resolved series are checked
+  // with one Aggregate each (served from the rollups).
+  core::Result<std::vector<core::Labels>> SeriesWithData(
+      const std::vector<store::Matcher>& matchers) const {
+    const ResolvedSelector* ids = nullptr;
+    if (resolved != nullptr) {
+      for (const ResolvedSelector& r : *resolved) {
+        if (SameMatchers(r.matchers, matchers)) ids = &r;
+      }
+    }
+    if (ids == nullptr) return reader.Series(matchers, min_ms(), max_ms());
+    std::vector<core::Labels> out;
+    for (const store::SeriesRef& ref : ids->series) {
+      ASSIGN_OR_RETURN(store::WindowAggregate a,
+                       reader.Aggregate(ref.labels, min_ms(), max_ms() + 1,
+                                        store::Reader::Fields::kCounts));
+      if (a.count > 0) out.push_back(ref.labels);
+    }
+    return out;
+  }
+
   // One kCounts aggregate per minute of [begin, end) for `series`.
   core::Result<std::vector<store::WindowAggregate>> PerMinute(const core::Labels& series) const {
     std::vector<store::WindowAggregate> out;
@@ -132,6 +161,82 @@ slo::BucketSeries EmptySeries(int64_t begin, int64_t n) {
 }
 
 // ---- probe availability -------------------------------------------------------------------
+
+constexpr int64_t kAgentsSeenWithinMs = 7 * 1440 * kMinuteMs;  // as ReadAgentHeartbeats
+
+// The number of `region`'s probers alive in each minute of the reading, for a quorum capped at
+// them (see StoreCounts): the SLO's locations for the region (every location of its probe series
+// seen within 7 days), less those with an agent (a heartbeat series for the region) that sent
+// no heartbeat in (minute start - agent_down_after, minute end); INT_MAX (no cap) in a minute
+// with no prober lost. A location without heartbeats (the engine's own prober, a Prometheus) is
+// never counted lost. Also notes in r.reduced whether
+// the last minute's quorum is capped, and by which lost locations.
+core::Status LiveProbers(const Reading& r, const std::vector<store::Matcher>& matchers,
+                         const std::string& region, std::vector<int>* live) {
+  std::set<std::string> expected;
+  const ResolvedSelector* ids = nullptr;
+  if (r.resolved != nullptr) {
+    for (const ResolvedSelector& rs : *r.resolved) {
+      if (SameMatchers(rs.matchers, matchers)) ids = &rs;
+    }
+  }
+  auto add_expected = [&](const core::Labels& labels) {
+    if (r.RegionOf(labels) == region) expected.insert(std::string(labels.Get("location")));
+  };
+  if (ids != nullptr) {
+    for (const store::SeriesRef& ref : ids->series) add_expected(ref.labels);
+  } else {
+    ASSIGN_OR_RETURN(std::vector<core::Labels> series,
+                     r.reader.Series(matchers, r.min_ms() - kAgentsSeenWithinMs, r.max_ms()));
+    for (const core::Labels& labels : series) add_expected(labels);
+  }
+  ASSIGN_OR_RETURN(store::Matcher in_region,
+                   store::Matcher::Create(store::Matcher::Op::kEqual, "region", region));
+  ASSIGN_OR_RETURN(std::vector<store::Matcher> hb,
+                   WithName({std::move(in_region)}, "nines_agent_heartbeat"));
+  ASSIGN_OR_RETURN(std::vector<core::Labels> agents,
+                   r.reader.Series(hb, r.min_ms() - kAgentsSeenWithinMs, r.max_ms()));
+  const int64_t down_ms = std::max<int64_t>(r.agent_down_after.nanos() / 1'000'000, 1);
+  ASSIGN_OR_RETURN(std::vector<store::SeriesSamples> beats,
+                   r.reader.Select(hb, r.min_ms() - down_ms + 1, r.max_ms()));
+  std::vector<int> lost(static_cast<size_t>(r.n()), 0);
+  std::vector<std::string> lost_last;
+  for (const core::Labels& agent : agents) {
+    const std::string location(agent.Get("location"));
+    if (!expected.contains(location)) continue;
+    const std::vector<core::Sample>* samples = nullptr;
+    for (const store::SeriesSamples& b : beats) {
+      if (b.labels == agent) samples = &b.samples;
+    }
+    // Minute m is covered by a heartbeat at t when start(m) - down < t < end(m): from the
+    // heartbeat's minute to the last minute starting before t + down.
+    std::vector<bool> alive(static_cast<size_t>(r.n()), false);
+    if (samples != nullptr) {
+      for (const core::Sample& s : *samples) {
+        const int64_t first = std::max<int64_t>(MinuteOfMs(s.timestamp_ms), r.begin);
+        const int64_t last = std::min<int64_t>(MinuteOfMs(s.timestamp_ms + down_ms - 1), r.end - 1);
+        for (int64_t m = first; m <= last; ++m) alive[static_cast<size_t>(m - r.begin)] = true;
+      }
+    }
+    for (size_t m = 0; m < alive.size(); ++m) {
+      if (!alive[m]) ++lost[m];
+    }
+    if (!alive.empty() && !alive.back()) lost_last.push_back(location);
+  }
+  // Only lost probers cap the quorum: a region with fewer locations than the quorum, all alive,
+  // stays without data as before (a configuration the quorum cannot be met with).
+  live->assign(lost.size(), std::numeric_limits<int>::max());
+  for (size_t m = 0; m < lost.size(); ++m) {
+    if (lost[m] > 0) (*live)[m] = static_cast<int>(expected.size()) - lost[m];
+  }
+  if (r.reduced != nullptr && !live->empty() && live->back() < r.rule.spec.quorum) {
+    ReducedCoverage& rc = (*r.reduced)[region];
+    rc.quorum = r.rule.spec.quorum;
+    rc.live = std::max(live->back(), 0);
+    rc.lost = std::move(lost_last);
+  }
+  return core::Status::Ok();
+}
 
 core::Status ReadProbe(const Reading& r, ReadPath path, RegionMap* out) {
   ASSIGN_OR_RETURN(std::vector<store::Matcher> matchers, WithName(r.rule.source.selector,
@@ -160,7 +265,7 @@ core::Status ReadProbe(const Reading& r, ReadPath path, RegionMap* out) {
     }));
   } else {
     ASSIGN_OR_RETURN(std::vector<core::Labels> series,
-                     r.reader.Series(matchers, r.min_ms(), r.max_ms()));
+                     r.SeriesWithData(matchers));
     for (const core::Labels& labels : series) {
       std::vector<slo::ProbeMinute>* v = minutes_of(labels);
       if (v == nullptr) continue;
@@ -177,7 +282,17 @@ core::Status ReadProbe(const Reading& r, ReadPath path, RegionMap* out) {
     std::vector<std::vector<slo::ProbeMinute>> all;
     all.reserve(by_location.size());
     for (auto& [location, minutes] : by_location) all.push_back(std::move(minutes));
-    (*out)[region] = slo::QuorumBuckets(all, r.begin, r.rule.spec.quorum);
+    // A fixed quorum that some minute misses: are probers lost, or only quiet?
+    std::vector<int> live;
+    const int quorum = r.rule.spec.quorum;
+    bool short_of_quorum = false;
+    for (int64_t m = 0; m < r.n() && quorum > 1 && !short_of_quorum; ++m) {
+      int reported = 0;
+      for (const auto& loc : all) reported += loc[static_cast<size_t>(m)].reported() ? 1 : 0;
+      short_of_quorum = reported < quorum;
+    }
+    if (short_of_quorum) RETURN_IF_ERROR(LiveProbers(r, matchers, region, &live));
+    (*out)[region] = slo::QuorumBuckets(all, r.begin, quorum, live.empty() ? nullptr : &live);
   }
   return core::Status::Ok();
 }
@@ -219,7 +334,7 @@ core::Status ReadFreshness(const Reading& r, ReadPath path, RegionMap* out) {
         }));
   } else {
     ASSIGN_OR_RETURN(std::vector<core::Labels> series,
-                     r.reader.Series(r.rule.source.selector, r.min_ms(), r.max_ms()));
+                     r.SeriesWithData(r.rule.source.selector));
     for (const core::Labels& labels : series) {
       std::string region = r.RegionOf(labels);
       if (region.empty()) continue;
@@ -256,7 +371,7 @@ core::Status SumCounters(const Reading& r, const std::vector<store::Matcher>& ma
   };
   if (path == ReadPath::kRollups) {
     ASSIGN_OR_RETURN(std::vector<core::Labels> series,
-                     r.reader.Series(matchers, r.min_ms(), r.max_ms()));
+                     r.SeriesWithData(matchers));
     for (const core::Labels& labels : series) {
       std::vector<slo::CounterMinute>* v = minutes_of(labels);
       if (v == nullptr) continue;
@@ -343,12 +458,14 @@ core::Status ReadCounters(const Reading& r, ReadPath path, RegionMap* out) {
   return core::Status::Ok();
 }
 
-core::Result<RegionMap> ReadBuckets(store::Reader& reader, const SloRule& rule,
-                                    int64_t begin_minute, int64_t end_minute, ReadPath path,
-                                    const std::vector<ResolvedSelector>* resolved) {
+core::Result<RegionMap> ReadBuckets(
+    store::Reader& reader, const SloRule& rule, int64_t begin_minute, int64_t end_minute,
+    ReadPath path, const std::vector<ResolvedSelector>* resolved,
+    core::Duration agent_down_after = core::Duration::Minutes(2),
+    std::map<std::string, ReducedCoverage>* reduced = nullptr) {
   RegionMap out;
   if (end_minute < begin_minute) end_minute = begin_minute;
-  const Reading r{rule, reader, begin_minute, end_minute, resolved};
+  const Reading r{rule, reader, begin_minute, end_minute, resolved, agent_down_after, reduced};
   if (r.n() > 0) {
     switch (rule.spec.sli) {
       case slo::SliKind::kProbeAvailability:
@@ -408,6 +525,49 @@ core::Result<std::vector<std::vector<store::Matcher>>> RawSelectors(const SloRul
   return out;
 }
 
+// `older` (over [from, mid)) followed by `newer` (over [mid, end)), per region, as one map over
+// [from, end).
+RegionMap Concat(RegionMap older, const RegionMap& newer, int64_t from, int64_t end) {
+  for (const auto& [region, series] : newer) {
+    auto [it, inserted] = older.try_emplace(region);
+    slo::BucketSeries& s = it->second;
+    if (inserted) s = EmptySeries(from, 0);
+    s.buckets.resize(static_cast<size_t>(series.first_minute - from), slo::Bucket::NoData());
+    s.buckets.insert(s.buckets.end(), series.buckets.begin(), series.buckets.end());
+  }
+  for (auto& [region, s] : older) {
+    s.buckets.resize(static_cast<size_t>(end - from), slo::Bucket::NoData());
+  }
+  return older;
+}
+
+// Whether any series of `rule` has a sample in the `lookback` before minute `from`.
+core::Result<bool> HasDataBefore(store::Reader& reader, const SloRule& rule,
+                                 const std::vector<ResolvedSelector>* resolved, int64_t from,
+                                 core::Duration lookback) {
+  const int64_t end_ms = from * kMinuteMs;
+  const int64_t start_ms = end_ms - lookback.millis();
+  std::vector<core::Labels> series;
+  if (resolved != nullptr) {
+    for (const ResolvedSelector& r : *resolved) {
+      for (const store::SeriesRef& ref : r.series) series.push_back(ref.labels);
+    }
+  } else {
+    ASSIGN_OR_RETURN(std::vector<std::vector<store::Matcher>> selectors, RawSelectors(rule));
+    for (const auto& matchers : selectors) {
+      ASSIGN_OR_RETURN(std::vector<core::Labels> found,
+                       reader.Series(matchers, start_ms, end_ms - 1));
+      series.insert(series.end(), found.begin(), found.end());
+    }
+  }
+  for (const core::Labels& labels : series) {
+    ASSIGN_OR_RETURN(store::WindowAggregate a,
+                     reader.Aggregate(labels, start_ms, end_ms, store::Reader::Fields::kCounts));
+    if (a.count > 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 core::Result<std::map<std::string, slo::BucketSeries>> ReadSloBuckets(
@@ -449,6 +609,61 @@ const slo::CountSource& StoreCounts::region(size_t i) const { return regions_[i]
 const slo::CountSource& StoreCounts::global() const { return *global_; }
 
 int64_t StoreCounts::first_minute() const { return first_minute_; }
+
+int64_t StoreCounts::known_since() const {
+  if (rule_.spec.no_data == slo::NoDataPolicy::kUnknown || data_before_backfill_) {
+    return slo::kKnownSinceAlways;
+  }
+  return std::min(first_data_minute_, created_minute_);
+}
+
+const ReducedCoverage* StoreCounts::reduced_coverage(size_t i) const {
+  auto it = reduced_.find(regions_[i]->name);
+  return it == reduced_.end() ? nullptr : &it->second;
+}
+
+core::Status StoreCounts::CountUndeclared(store::Reader& reader,
+                                          const std::vector<ResolvedSelector>* ids, int64_t from,
+                                          int64_t end) {
+  const std::vector<std::string>& declared = rule_.declared_regions;
+  if (declared.empty() || from >= end) return core::Status::Ok();
+  // The selector whose series are the SLI's events (a ratio's `total`, not also its `good`).
+  const SliSource& src = rule_.source;
+  std::vector<store::Matcher> matchers = src.total.empty() ? src.selector : src.total;
+  if (rule_.spec.sli == slo::SliKind::kProbeAvailability) {
+    ASSIGN_OR_RETURN(matchers, WithName(src.selector, "probe_success"));
+  }
+  if (matchers.empty()) return core::Status::Ok();
+  auto undeclared = [&](const core::Labels& labels) {
+    std::string_view r = labels.Get(src.region_label);
+    return !r.empty() && std::find(declared.begin(), declared.end(), r) == declared.end();
+  };
+  std::vector<core::Labels> series;
+  const ResolvedSelector* resolved = nullptr;
+  if (ids != nullptr) {
+    for (const ResolvedSelector& rs : *ids) {
+      if (SameMatchers(rs.matchers, matchers)) resolved = &rs;
+    }
+  }
+  if (resolved != nullptr) {
+    for (const store::SeriesRef& ref : resolved->series) {
+      if (undeclared(ref.labels)) series.push_back(ref.labels);
+    }
+  } else {
+    ASSIGN_OR_RETURN(std::vector<core::Labels> all,
+                     reader.Series(matchers, from * kMinuteMs, end * kMinuteMs - 1));
+    for (core::Labels& labels : all) {
+      if (undeclared(labels)) series.push_back(std::move(labels));
+    }
+  }
+  for (const core::Labels& labels : series) {
+    ASSIGN_OR_RETURN(store::WindowAggregate agg,
+                     reader.Aggregate(labels, from * kMinuteMs, end * kMinuteMs,
+                                      store::Reader::Fields::kCounts));
+    if (agg.count > 0) undeclared_[std::string(labels.Get(src.region_label))] += agg.count;
+  }
+  return core::Status::Ok();
+}
 
 size_t StoreCounts::MemoryBytes() const {
   auto bytes = [](const Region& r) { return r.counts.MemoryBytes(); };
@@ -576,18 +791,33 @@ core::Status StoreCounts::Update(store::Reader& reader, core::Timestamp now) {
 
   int64_t from, end;
   RegionMap read;
+  std::map<std::string, ReducedCoverage> reduced;
   if (rebuild) {
     end = end_now;
     from = end - needed;
-    ASSIGN_OR_RETURN(read, ReadBuckets(reader, rule_, from, end, options_.backfill,
-                                       options_.backfill == ReadPath::kRaw ? ids : nullptr));
-    regions_.clear();
-    summed_.reset();
-    if (rule_.spec.method == slo::BudgetingMethod::kTimeslices) {
-      summed_ = std::make_unique<Region>("", from, slice_target_);
+    // Raw samples where the raw tier still has them, minute rollups before: a window longer
+    // than raw retention (a quarter, a rolling 90d) is counted whole, as if it had been counted
+    // minute by minute all along.
+    const int64_t horizon_ms = reader.RawHorizonMs();
+    const int64_t horizon =
+        horizon_ms <= from * kMinuteMs ? from
+                                       : std::min(end, MinuteOfMs(horizon_ms - 1) + 1);  // ceil
+    if (options_.backfill == ReadPath::kRollups || horizon >= end) {
+      ASSIGN_OR_RETURN(read, ReadBuckets(reader, rule_, from, end, ReadPath::kRollups, ids,
+                                         options_.agent_down_after, &reduced));
+    } else if (horizon > from) {
+      // Only the read that ends at `end` reports the newest minute's coverage.
+      ASSIGN_OR_RETURN(RegionMap old,
+                       ReadBuckets(reader, rule_, from, horizon, ReadPath::kRollups, ids,
+                                   options_.agent_down_after, nullptr));
+      ASSIGN_OR_RETURN(RegionMap recent,
+                       ReadBuckets(reader, rule_, horizon, end, ReadPath::kRaw, ids,
+                                   options_.agent_down_after, &reduced));
+      read = Concat(std::move(old), recent, from, end);
+    } else {
+      ASSIGN_OR_RETURN(read, ReadBuckets(reader, rule_, from, end, ReadPath::kRaw, ids,
+                                         options_.agent_down_after, &reduced));
     }
-    first_minute_ = from;
-    global_.reset();
   } else {
     end = std::max(end_now, end_minute_);
     if (!tracked) {
@@ -598,9 +828,51 @@ core::Status StoreCounts::Update(store::Reader& reader, core::Timestamp now) {
       from = std::min(end_minute_, MinuteOfMs(changes->oldest_appended_ms));
     }
     from = std::max(from, first_minute());  // earlier minutes are outside every window kept
-    ASSIGN_OR_RETURN(read, ReadBuckets(reader, rule_, from, end, ReadPath::kRaw, ids));
+    ASSIGN_OR_RETURN(read, ReadBuckets(reader, rule_, from, end, ReadPath::kRaw, ids,
+                                       options_.agent_down_after, &reduced));
+  }
+  // Undeclared regions: counted in the minutes not counted before (all of a rebuild's).
+  std::map<std::string, int64_t> undeclared_before;
+  if (rebuild) undeclared_before.swap(undeclared_);
+  if (core::Status s = CountUndeclared(reader, ids, rebuild ? from : std::max(from, end_minute_),
+                                       end);
+      !s.ok()) {
+    if (rebuild) undeclared_.swap(undeclared_before);
+    return s;
+  }
+  // The SLO's first minute with data (for known_since), from what was read.
+  int64_t first_data = rebuild ? INT64_MAX : first_data_minute_;
+  bool data_before = rebuild ? false : data_before_backfill_;
+  const bool track_known = rule_.spec.no_data != slo::NoDataPolicy::kUnknown;
+  if (track_known && from < first_data) {
+    for (const auto& [region, series] : read) {
+      for (int64_t m = from; m < std::min(end, first_data); ++m) {
+        if (series.At(m).has_data) {
+          first_data = m;
+          break;
+        }
+      }
+    }
+  }
+  if (track_known && rebuild && first_data > from) {
+    // Minutes without data at the start of the span count as no data only if the SLO's series
+    // had samples before it (nines or its agents were down), not if they began later.
+    ASSIGN_OR_RETURN(data_before, HasDataBefore(reader, rule_, ids, from, options_.max_window));
   }
   // Every read succeeded: from here on nothing fails.
+  first_data_minute_ = first_data;
+  data_before_backfill_ = data_before;
+  if (created_minute_ == INT64_MAX) created_minute_ = end_now;
+  if (rebuild) {
+    regions_.clear();
+    summed_.reset();
+    if (rule_.spec.method == slo::BudgetingMethod::kTimeslices) {
+      summed_ = std::make_unique<Region>("", from, slice_target_);
+    }
+    first_minute_ = from;
+    global_.reset();
+  }
+  if (from < end) reduced_ = std::move(reduced);  // the newest minute was read
   Replace(read, from, end);
   end_minute_ = end;
   last_read_minutes_ = end - from;

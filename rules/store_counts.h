@@ -16,7 +16,18 @@
 //  - probe availability: probe_success series split by `region_label` and by `location`; the
 //    samples of one (region, location) are merged (several targets of one probe from one place
 //    are one witness), tallied per minute (slo::ProbeMinutes) and combined with the SLO's quorum
-//    (slo::QuorumBuckets). Series without the region label are ignored.
+//    (slo::QuorumBuckets). Series without the region label are ignored. Lost probers: a fixed
+//    quorum Q is capped, minute by minute, at the probers alive in a minute that lost some: the region's
+//    locations of the SLO's series (seen within 7 days) less those whose agent sent no heartbeat
+//    naming the region (StoreCountsOptions::agent_down_after). So with Q = 2 and two locations,
+//    a dead agent leaves the other to decide alone (reduced coverage, reduced_coverage()) instead
+//    of every minute being no data; a location without any heartbeat series (the engine's own
+//    prober, a Prometheus) is never counted lost. The heartbeats are read only when a minute has
+//    fewer reporting locations than Q.
+//  - regions: an SLO's own `regions`, else the config's declared regions (SloRule::
+//    declared_regions) when there are any, else every value of the region label. Samples of
+//    series whose region is not declared are not counted; their number is kept per region
+//    (undeclared_samples()).
 //  - latency from observations: each sample of the selected series is one event.
 //  - request ratio and histogram latency: every matching counter series gets its own exact
 //    per-minute increases (resets handled per series, as the store's rollups do: the predecessor
@@ -48,14 +59,24 @@ namespace nines::rules {
 
 // How a backfill reads the minutes of a long range.
 enum class ReadPath {
-  // Raw samples (Reader::Select) over the whole range, in slices of a day. Exact for every SLI
-  // kind; limited to the store's raw retention (35 days by default).
+  // Raw samples (Reader::Select) in slices of a day, back to the store's raw horizon
+  // (Reader::RawHorizonMs: its raw retention, 35 days by default), and kRollups before it, so a
+  // window longer than raw retention is counted whole. Exact for every SLI kind, except latency
+  // from observations, which has no rollup and is counted after the horizon only.
   kRaw,
   // One Reader::Aggregate(kCounts) per series and minute, from the store's one-minute rollups
-  // (kept 400 days by default). Exact for probe availability (0/1 values: successes = sum,
-  // failures = count - sum), counters (increase) and freshness (last sample per minute); latency
-  // from observations needs every sample and is always read raw.
+  // (kept 400 days by default) where raw samples are gone. Exact for probe availability (0/1
+  // values: successes = sum, failures = count - sum), counters (increase) and freshness (last
+  // sample per minute); latency from observations needs every sample and is always read raw.
   kRollups,
+};
+
+// A probe SLO's region whose newest counted minute had fewer live probers than the SLO's fixed
+// quorum: that minute was decided by the probers that remain (see StoreCounts).
+struct ReducedCoverage {
+  int quorum = 0;                 // the SLO's
+  int live = 0;                   // probers alive: the quorum used
+  std::vector<std::string> lost;  // locations whose agent is down, sorted
 };
 
 struct StoreCountsOptions {
@@ -75,6 +96,10 @@ struct StoreCountsOptions {
   // (up to 24 for high-traffic request counts), plus the same for the global sum with a
   // time-slice budget, so a 90-day window costs about 0.8 MiB per region.
   core::Duration max_window = core::Duration::Days(400);
+  // Probe SLIs with a fixed quorum: an agent (nines_agent_heartbeat{location,region},
+  // rules/heartbeat.h) is lost in a minute when it sent no heartbeat for the region in
+  // (minute start - agent_down_after, minute end).
+  core::Duration agent_down_after = core::Duration::Minutes(2);
 };
 
 // The buckets of `rule` over minutes [begin_minute, end_minute) per region: each BucketSeries
@@ -132,11 +157,24 @@ class StoreCounts {
   // One past the last minute counted (MinuteOf(now) of the last Update); 0 before the first.
   int64_t end_minute() const { return end_minute_; }
   bool initialized() const { return initialized_; }
+  // The minute since which the SLO is known, for its no-data policy (slo::EvaluateSlo's
+  // known_since): the earliest of the first minute with data and the minute of the first Update
+  // (when the SLO first existed here); slo::kKnownSinceAlways when the store holds samples of the
+  // SLO's series from before the backfilled span. Computed only for an SLO with a no-data policy
+  // other than unknown (kKnownSinceAlways otherwise: nothing to bound).
+  int64_t known_since() const;
   // Minutes read from the store by the last Update (per region): the new minutes plus the late
   // ones re-read; the whole span for a backfill.
   int64_t last_read_minutes() const { return last_read_minutes_; }
   // Approximate heap bytes of the prefix counts.
   size_t MemoryBytes() const;
+  // Region i's reduced coverage at the newest counted minute, or null when its quorum was met
+  // by live probers (always null for SLIs other than probe availability with a fixed quorum).
+  const ReducedCoverage* reduced_coverage(size_t i) const;
+  // Samples of series whose region label is not among SloRule::declared_regions, per region:
+  // those in the minutes counted since the counts began (the backfill counts its span; a late
+  // sample in a minute already counted is not added).
+  const std::map<std::string, int64_t>& undeclared_samples() const { return undeclared_; }
 
  private:
   struct Region;
@@ -158,12 +196,22 @@ class StoreCounts {
   // the memory of a 3-region SLO).
   std::unique_ptr<Region> summed_;
   int64_t first_minute_ = 0;  // see first_minute()
+  // See known_since(): the first minute with data (INT64_MAX: none yet), whether the store had
+  // data before the backfill, and the minute of the first Update (INT64_MAX before it).
+  int64_t first_data_minute_ = INT64_MAX;
+  bool data_before_backfill_ = false;
+  int64_t created_minute_ = INT64_MAX;
   std::unique_ptr<slo::GlobalCounts> global_;
   // Change tracking (when the reader supports it): the ChangesSince cursor of the last Update,
   // the series generation the selectors were resolved at, and what they resolved to.
   uint64_t cursor_ = 0;
   uint64_t series_generation_ = 0;
   std::unique_ptr<std::vector<ResolvedSelector>> resolved_;
+  std::map<std::string, ReducedCoverage> reduced_;  // by region name
+  std::map<std::string, int64_t> undeclared_;
+  // Adds the samples in [from, end) of the series of undeclared regions to undeclared_.
+  core::Status CountUndeclared(store::Reader& reader, const std::vector<ResolvedSelector>* ids,
+                               int64_t from, int64_t end);
 };
 
 }  // namespace nines::rules

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -67,7 +68,8 @@ std::string ExpandAlertTemplate(std::string_view text, const core::Labels& label
 
 core::Result<std::vector<ActiveCondition>> EvaluateThresholdRule(const ThresholdRule& rule,
                                                                  store::Reader& reader,
-                                                                 core::Timestamp now) {
+                                                                 core::Timestamp now,
+                                                                 core::Duration no_data_horizon) {
   if (!core::IsValidLabelName(rule.name)) {
     return core::InvalidArgumentError("{}: invalid alert name", Where(rule));
   }
@@ -89,26 +91,61 @@ core::Result<std::vector<ActiveCondition>> EvaluateThresholdRule(const Threshold
   if (!selected.ok()) return selected.status().WithContext(Where(rule));
 
   const double now_seconds = now.UnixSecondsDouble();
+  auto group_of = [&rule](const core::Labels& series) -> core::Result<core::Labels> {
+    if (rule.group_by.empty()) {
+      return core::Labels::Builder(series).Del(core::kMetricNameLabel).Build();
+    }
+    core::Labels::Builder b;
+    for (const std::string& name : rule.group_by) {
+      if (name != core::kMetricNameLabel) b.Set(name, series.Get(name));
+    }
+    return b.Build();
+  };
   std::map<core::Labels, Group> groups;
+  std::set<core::Labels> reporting;  // series with a sample in the lookback
   for (const store::SeriesSamples& s : *selected) {
     if (s.samples.empty()) continue;
+    reporting.insert(s.labels);
     const double v = s.samples.back().value;
     if (IsStaleMarker(v)) continue;
     const double x = rule.time_until ? v - now_seconds : v;
     if (!Compare(x, rule.op, rule.threshold)) continue;
-    core::Labels key;
-    if (rule.group_by.empty()) {
-      ASSIGN_OR_RETURN(key, core::Labels::Builder(s.labels).Del(core::kMetricNameLabel).Build());
-    } else {
-      core::Labels::Builder b;
-      for (const std::string& name : rule.group_by) {
-        if (name != core::kMetricNameLabel) b.Set(name, s.labels.Get(name));
-      }
-      ASSIGN_OR_RETURN(key, b.Build());
-    }
+    ASSIGN_OR_RETURN(core::Labels key, group_of(s.labels));
     Group& g = groups[key];
     ++g.count;
     g.x = x;
+  }
+  // Lost series that met the rule when they last reported, per group.
+  std::map<core::Labels, int64_t> lost;
+  if (no_data_horizon > core::Duration::Zero()) {
+    const int64_t since = (now - rule.lookback - no_data_horizon).UnixMillis();
+    auto series = reader.Series(rule.selector, since, mint - 1);
+    if (!series.ok()) return series.status().WithContext(Where(rule));
+    for (const core::Labels& labels : *series) {
+      if (reporting.contains(labels)) continue;
+      auto agg = reader.Aggregate(labels, since, mint, store::Reader::Fields::kCounts);
+      if (!agg.ok()) return agg.status().WithContext(Where(rule));
+      if (agg->count == 0 || std::isnan(agg->last)) continue;
+      const double x = rule.time_until ? agg->last - now_seconds : agg->last;
+      if (!Compare(x, rule.op, rule.threshold)) continue;
+      // A series that ended with a staleness marker (a removed scrape target) was retired, not
+      // lost. Aggregates skip markers, so look after its last value (rare: lost and meeting).
+      std::vector<store::Matcher> exact;
+      for (const core::Label& l : labels) {
+        ASSIGN_OR_RETURN(store::Matcher m,
+                         store::Matcher::Create(store::Matcher::Op::kEqual, l.name, l.value));
+        exact.push_back(std::move(m));
+      }
+      auto after = reader.Select(exact, agg->last_timestamp_ms + 1, mint - 1);
+      if (!after.ok()) return after.status().WithContext(Where(rule));
+      bool retired = false;
+      for (const store::SeriesSamples& ss : *after) {
+        for (const core::Sample& smp : ss.samples) retired = retired || IsStaleMarker(smp.value);
+      }
+      if (retired) continue;
+      ASSIGN_OR_RETURN(core::Labels key, group_of(labels));
+      ++lost[key];
+    }
   }
 
   const bool value_is_x = rule.group_by.empty() && rule.min_count == 1;
@@ -126,6 +163,20 @@ core::Result<std::vector<ActiveCondition>> EvaluateThresholdRule(const Threshold
     for (const auto& [name, text] : rule.annotations) {
       c.annotations[name] = ExpandAlertTemplate(text, c.labels, c.value);
     }
+    out.push_back(std::move(c));
+  }
+  for (const auto& [key, n] : lost) {
+    auto g = groups.find(key);
+    const int64_t meeting = g == groups.end() ? 0 : g->second.count;
+    if (meeting >= rule.min_count || meeting + n < rule.min_count) continue;
+    core::Labels::Builder b(key);
+    for (const core::Label& l : rule.labels) b.Set(l.name, l.value);
+    b.Set("alertname", rule.name);
+    core::Result<core::Labels> labels = b.Build();
+    if (!labels.ok()) return labels.status().WithContext(Where(rule));
+    ActiveCondition c;
+    c.labels = *std::move(labels);
+    c.no_data = true;
     out.push_back(std::move(c));
   }
   std::sort(out.begin(), out.end(),

@@ -38,12 +38,19 @@ namespace nines::rules {
 //  - annotations are rule.annotations with "{{ $labels.NAME }}" replaced by the alert's label
 //    NAME ("" when absent) and "{{ $value }}" by the value (shortest round-trip decimal, "NaN",
 //    "+Inf", "-Inf"); spaces inside the braces are optional; anything else is left as written.
-// Returns the active conditions sorted by labels (possibly none).
+//  - lost series (with no_data_horizon > 0): a series with no sample in the lookback but one in
+//    the `no_data_horizon` before it (a prober or target that stopped reporting) is judged by its
+//    last value there. A group that is not active, but would be if its lost series still
+//    reported what they last did (meeting + lost meeting >= min_count), is undecidable: it is
+//    returned as a condition with no_data set (no annotations), so that its alert, if active,
+//    stays active instead of resolving by silence (AlertTracker). With min_count 2 and two
+//    locations failing, one location's prober dying leaves the alert firing, marked no_data.
+// Returns the conditions sorted by labels (possibly none).
 // Errors: INVALID_ARGUMENT for a rule without a selector, with an invalid name, group_by label or
 // a min_count < 1 (naming the rule's file:line); the store's errors, with the rule's name.
-core::Result<std::vector<ActiveCondition>> EvaluateThresholdRule(const ThresholdRule& rule,
-                                                                 store::Reader& reader,
-                                                                 core::Timestamp now);
+core::Result<std::vector<ActiveCondition>> EvaluateThresholdRule(
+    const ThresholdRule& rule, store::Reader& reader, core::Timestamp now,
+    core::Duration no_data_horizon = core::Duration::Zero());
 
 // Expands the annotation template `text` for an alert with `labels` and `value` (see above).
 std::string ExpandAlertTemplate(std::string_view text, const core::Labels& labels, double value);

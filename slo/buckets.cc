@@ -277,7 +277,7 @@ std::vector<ProbeMinute> ProbeMinutes(const std::vector<core::Sample>& samples,
 }
 
 BucketSeries QuorumBuckets(const std::vector<std::vector<ProbeMinute>>& locations,
-                           int64_t first_minute, int quorum) {
+                           int64_t first_minute, int quorum, const std::vector<int>* live) {
   BucketSeries out;
   out.first_minute = first_minute;
   size_t n = locations.empty() ? 0 : locations[0].size();
@@ -292,6 +292,7 @@ BucketSeries QuorumBuckets(const std::vector<std::vector<ProbeMinute>>& location
     }
     if (reported == 0) continue;
     int q = quorum > 0 ? quorum : reported / 2 + 1;
+    if (quorum > 0 && live != nullptr && m < live->size()) q = std::max(1, std::min(q, (*live)[m]));
     if (reported < q) continue;  // too few witnesses: unknown
     out.buckets[m] = Bucket::Events(failed >= q ? 0 : 1, 1);
   }

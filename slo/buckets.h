@@ -211,9 +211,14 @@ std::vector<ProbeMinute> ProbeMinutes(const std::vector<core::Sample>& samples,
 //   either up or down; it shows in coverage and the no-data policy decides), even if all of
 //   those that reported failed.
 // - A minute in which no location reported is no data.
+// - `live` (optional, n entries): the number of the region's probers alive in each minute (the
+//   rule engine knows from agents' heartbeats). A fixed quorum is capped at it: Q = min(quorum,
+//   live[m]) (at least 1), so when probers are lost the minute is decided by those that remain
+//   instead of being no data; the default majority quorum is unaffected.
 // REQUIRES: every element of `locations` has the same length n; quorum >= 0.
 BucketSeries QuorumBuckets(const std::vector<std::vector<ProbeMinute>>& locations,
-                           int64_t first_minute, int quorum);
+                           int64_t first_minute, int quorum,
+                           const std::vector<int>* live = nullptr);
 
 // Per-minute increases of a counter, exact and without extrapolation, with resets handled the
 // way the store's rollups do: each sample q with a predecessor p (the previous non-NaN sample,

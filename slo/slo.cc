@@ -1,5 +1,6 @@
 #include "slo/slo.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -119,6 +120,13 @@ core::Status ValidateSlo(const SloSpec& spec) {
         NoDataPolicyName(spec.no_data), SliKindName(spec.sli)));
   }
   if (spec.alerting.min_events < 0) return fail("alerting.min_events is negative");
+  if (spec.alerting.exhaustion_min_events < 0) {
+    return fail("alerting.exhaustion_min_events is negative");
+  }
+  if (!(spec.alerting.exhaustion_min_coverage >= 0 && spec.alerting.exhaustion_min_coverage <= 1)) {
+    return fail(fmt::format("alerting.exhaustion_min_coverage {} is not in [0, 1]",
+                            spec.alerting.exhaustion_min_coverage));
+  }
   for (size_t i = 0; i < spec.alerting.rules.size(); ++i) {
     const BurnRateRule& r = spec.alerting.rules[i];
     std::string where = fmt::format("alerting.rules[{}]: ", i);
@@ -152,7 +160,32 @@ Tally TallyOf(const SloSpec& spec, const WindowCounts& c) {
   return t;
 }
 
+bool OneEventPerMinute(SliKind kind) {
+  return kind == SliKind::kProbeAvailability || kind == SliKind::kFreshness;
+}
+
+WindowCounts CountsKnownSince(const CountSource& counts, int64_t begin_minute, int64_t end_minute,
+                              int64_t known_since) {
+  WindowCounts c = counts.Counts(begin_minute, end_minute);
+  if (known_since > begin_minute) {
+    // Only the minutes without data go: data before known_since (which a caller's bound may
+    // miss) still counts.
+    WindowCounts before = counts.Counts(begin_minute, std::min(known_since, end_minute));
+    c.buckets -= before.buckets - before.covered;
+    c.slices -= before.slices - before.slices_covered;
+  }
+  return c;
+}
+
 namespace {
+
+// The counts the no-data policy applies to (CountsKnownSince), saving the second query when the
+// policy does not count missing minutes.
+WindowCounts PolicyCounts(const SloSpec& spec, const CountSource& counts, int64_t begin,
+                          int64_t end, int64_t known_since) {
+  if (spec.no_data == NoDataPolicy::kUnknown) return counts.Counts(begin, end);
+  return CountsKnownSince(counts, begin, end, known_since);
+}
 
 std::optional<double> RateOf(const SloSpec& spec, const Tally& t) {
   if (t.total <= 0) return std::nullopt;
@@ -160,10 +193,11 @@ std::optional<double> RateOf(const SloSpec& spec, const Tally& t) {
 }
 
 BurnRate BurnRateAt(const SloSpec& spec, const CountSource& counts, core::Duration window,
-                    int64_t end_minute) {
+                    int64_t end_minute, int64_t known_since) {
   BurnRate b;
   b.window = window;
-  b.tally = TallyOf(spec, counts.Counts(end_minute - window / kMinute, end_minute));
+  const int64_t begin_minute = end_minute - window / kMinute;
+  b.tally = TallyOf(spec, PolicyCounts(spec, counts, begin_minute, end_minute, known_since));
   b.rate = RateOf(spec, b.tally);
   return b;
 }
@@ -171,24 +205,24 @@ BurnRate BurnRateAt(const SloSpec& spec, const CountSource& counts, core::Durati
 // Burn rates for the alert rules, reusing the ones already computed for kBurnRateWindows.
 BurnRate LookupOrCompute(const SloSpec& spec, const CountSource& counts,
                          const std::vector<BurnRate>& known, core::Duration window,
-                         int64_t end_minute) {
+                         int64_t end_minute, int64_t known_since) {
   for (const BurnRate& b : known) {
     if (b.window == window) return b;
   }
-  return BurnRateAt(spec, counts, window, end_minute);
+  return BurnRateAt(spec, counts, window, end_minute, known_since);
 }
 
 std::vector<AlertCondition> Conditions(const SloSpec& spec, const CountSource& counts,
                                        core::Duration period, int64_t end_minute,
-                                       const std::vector<BurnRate>& known) {
+                                       int64_t known_since, const std::vector<BurnRate>& known) {
   std::vector<AlertCondition> out;
   out.reserve(spec.alerting.rules.size());
   for (const BurnRateRule& rule : spec.alerting.rules) {
     AlertCondition c;
     c.rule = rule;
     c.factor = RuleFactor(rule, period);
-    c.long_burn = LookupOrCompute(spec, counts, known, rule.long_window, end_minute);
-    c.short_burn = LookupOrCompute(spec, counts, known, rule.short_window, end_minute);
+    c.long_burn = LookupOrCompute(spec, counts, known, rule.long_window, end_minute, known_since);
+    c.short_burn = LookupOrCompute(spec, counts, known, rule.short_window, end_minute, known_since);
     c.guarded = spec.alerting.min_events > 0 && c.long_burn.tally.total < spec.alerting.min_events;
     c.firing = !c.guarded && BurnRateRuleFires(c.factor, c.long_burn.rate, c.short_burn.rate);
     out.push_back(std::move(c));
@@ -215,8 +249,8 @@ std::optional<core::Timestamp> Exhaustion(const SloReport& r, const std::optiona
 }  // namespace
 
 BurnRate ComputeBurnRate(const SloSpec& spec, const CountSource& counts, core::Duration window,
-                         core::Timestamp now) {
-  return BurnRateAt(spec, counts, window, MinuteOf(now));
+                         core::Timestamp now, int64_t known_since) {
+  return BurnRateAt(spec, counts, window, MinuteOf(now), known_since);
 }
 
 bool BurnRateRuleFires(double factor, std::optional<double> long_rate,
@@ -227,8 +261,9 @@ bool BurnRateRuleFires(double factor, std::optional<double> long_rate,
 
 std::vector<AlertCondition> EvaluateAlertConditions(const SloSpec& spec,
                                                     const CountSource& counts,
-                                                    core::Duration period, core::Timestamp now) {
-  return Conditions(spec, counts, period, MinuteOf(now), {});
+                                                    core::Duration period, core::Timestamp now,
+                                                    int64_t known_since) {
+  return Conditions(spec, counts, period, MinuteOf(now), known_since, {});
 }
 
 const BurnRate* SloReport::BurnRateOver(core::Duration w) const {
@@ -239,37 +274,61 @@ const BurnRate* SloReport::BurnRateOver(core::Duration w) const {
 }
 
 core::Result<SloReport> EvaluateSlo(const SloSpec& spec, std::string region,
-                                    const CountSource& counts, core::Timestamp now) {
+                                    const CountSource& counts, core::Timestamp now,
+                                    int64_t known_since) {
   SloReport r;
   r.region = std::move(region);
   ASSIGN_OR_RETURN(r.window, ResolveWindow(spec.window, now));
+  const int64_t begin = r.window.begin_minute;
   const int64_t end = r.window.end_minute;
 
-  WindowCounts c = counts.Counts(r.window.begin_minute, end);
-  r.tally = TallyOf(spec, c);
+  WindowCounts c = counts.Counts(begin, end);
+  r.tally = TallyOf(spec, spec.no_data == NoDataPolicy::kUnknown
+                              ? c
+                              : CountsKnownSince(counts, begin, end, known_since));
   if (r.tally.total > 0) {
     r.sli = static_cast<double>(r.tally.good) / static_cast<double>(r.tally.total);
   }
   r.coverage = c.buckets > 0 ? static_cast<double>(c.covered) / static_cast<double>(c.buckets) : 0;
 
   const double ratio = spec.BudgetRatio();
-  if (spec.method == BudgetingMethod::kOccurrences) {
-    r.budget_total = ratio * static_cast<double>(r.tally.total);
+  const double period_minutes = r.window.period.SecondsDouble() / 60.0;
+  // Buckets of the whole period: one per minute and region (a calendar window holds only the
+  // minutes so far; region="global" sums the regions' buckets).
+  const double period_buckets =
+      end > begin
+          ? static_cast<double>(c.buckets) * period_minutes / static_cast<double>(end - begin)
+          : period_minutes;
+  const bool per_request =
+      spec.method == BudgetingMethod::kOccurrences && !OneEventPerMinute(spec.sli);
+  if (spec.method == BudgetingMethod::kTimeslices) {
+    r.budget_total = ratio * period_minutes;
+  } else if (!per_request) {
+    r.budget_total = ratio * period_buckets;
   } else {
-    r.budget_total = ratio * (r.window.period.SecondsDouble() / 60.0);
+    r.budget_total = ratio * static_cast<double>(r.tally.total);
   }
   r.budget_consumed = static_cast<double>(r.tally.bad());
   r.budget_remaining = r.budget_total - r.budget_consumed;
   if (r.budget_total > 0) r.budget_remaining_ratio = r.budget_remaining / r.budget_total;
 
   r.burn_rates.reserve(std::size(kBurnRateWindows));
-  for (core::Duration w : kBurnRateWindows) r.burn_rates.push_back(BurnRateAt(spec, counts, w, end));
+  for (core::Duration w : kBurnRateWindows) {
+    r.burn_rates.push_back(BurnRateAt(spec, counts, w, end, known_since));
+  }
   r.exhaustion_at_1h = Exhaustion(r, r.BurnRateOver(core::Duration::Hours(1))->rate, now);
   r.exhaustion_at_6h = Exhaustion(r, r.BurnRateOver(core::Duration::Hours(6))->rate, now);
 
-  r.alerts = Conditions(spec, counts, r.window.period, end, r.burn_rates);
+  r.alerts = Conditions(spec, counts, r.window.period, end, known_since, r.burn_rates);
 
   bool exhausted = IsExhausted(r);
+  if (exhausted && per_request) {
+    const double period_coverage =
+        period_buckets > 0 ? static_cast<double>(c.covered) / period_buckets : 0;
+    r.exhaustion_guarded = r.tally.total < spec.alerting.exhaustion_min_events ||
+                           period_coverage < spec.alerting.exhaustion_min_coverage;
+    exhausted = !r.exhaustion_guarded;
+  }
   bool firing = false;
   for (const AlertCondition& a : r.alerts) firing = firing || a.firing;
   if (r.tally.total == 0) {

@@ -15,16 +15,24 @@
 //   week (Monday 00:00) / month / quarter in the SLO's time zone up to the evaluated minute; the
 //   budget period is the whole calendar period in real minutes (a DST change makes a day 23 or
 //   25 hours, so October 2026 in Europe/Berlin has 31 days and 1 hour).
-// - Occurrences: events are the buckets' good/total. Budget total = (1 - objective) * events
-//   counted in the window so far; consumed = bad events; remaining = total - consumed (may be
-//   negative).
+// - Occurrences: events are the buckets' good/total; consumed = bad events; remaining = total -
+//   consumed (may be negative). Budget total:
+//   - one-event-per-minute SLIs (probe availability, freshness): (1 - objective) * the events of
+//     the whole period, one per minute and region (86.4 for 99.8% over 30 days, whatever share
+//     of the window has data yet), as for time slices: a window that holds a few minutes of
+//     data does not make a budget of a few hundredths of an event;
+//   - request SLIs (request ratio, latency): (1 - objective) * events counted in the window so
+//     far (the whole period's events are not known in advance). So that a young window does not
+//     declare such a budget spent, "exhausted" needs AlertPolicy::exhaustion_min_events events
+//     and AlertPolicy::exhaustion_min_coverage of the period's minutes with data.
 // - Time slices: each minute with data is good when good/total >= slice target. Budget total =
 //   (1 - objective) * minutes of the whole period (86.4 for 99.8% over 30 days); consumed = bad
 //   minutes.
 // - No data: a minute (bucket) without data is unknown: excluded from the SLI and budgets,
 //   reported through coverage (covered buckets / buckets in the window). NoDataPolicy kGood or
 //   kBad instead counts each such bucket as one good or bad event (occurrences) or slice
-//   (timeslices). For occurrences this is only exact when one bucket is one event, so
+//   (timeslices), but only from the SLO's `known_since` minute on (EvaluateSlo: when it first had
+//   data or first existed): the minutes before nines knew the SLO are not its no-data minutes. For occurrences this is only exact when one bucket is one event, so
 //   ValidateSlo allows kGood/kBad with occurrences only for per-minute SLIs (probe availability,
 //   freshness).
 // - region="global": event counts are sums over regions, never averages of ratios; its time
@@ -114,6 +122,16 @@ struct AlertPolicy {
   // events (occurrences) or minutes (timeslices). 0 turns the guard off. Keeps a service with
   // three requests an hour from paging on one failure.
   int64_t min_events = 0;
+  // The exhaustion guard of request SLIs (request ratio, latency with occurrences, whose budget
+  // is a share of the events counted so far): SloStatus::kExhausted (and the
+  // SloErrorBudgetExhausted alert) needs at least this many events in the window and this share
+  // of the whole period's minutes with data. Without it, one failed request among the first
+  // hundred after the SLO was added "exhausted" a 30-day budget. Budgets of whole periods (probe
+  // availability, freshness, time slices) need no guard: a young window cannot exhaust them.
+  int64_t exhaustion_min_events = kDefaultExhaustionMinEvents;
+  double exhaustion_min_coverage = kDefaultExhaustionMinCoverage;
+  static constexpr int64_t kDefaultExhaustionMinEvents = 1000;
+  static constexpr double kDefaultExhaustionMinCoverage = 0.5;
 };
 
 // An SLO as configured (rule files, OpenSLO documents) and validated.
@@ -146,7 +164,8 @@ struct SloSpec {
 // (0, 100), a rolling window that is not a positive whole number of minutes, an unknown time
 // zone, a slice target outside [0, 1], a negative quorum, a burn-rate rule with a non-positive
 // or non-minute window, a short window not shorter than its long one, a negative factor,
-// fraction or min_events, or kGood/kBad with occurrences on a latency or request-ratio SLI.
+// fraction or min_events, an exhaustion_min_events < 0 or an exhaustion_min_coverage outside
+// [0, 1], or kGood/kBad with occurrences on a latency or request-ratio SLI.
 core::Status ValidateSlo(const SloSpec& spec);
 
 // The budget window evaluated at `now`: [start, end) on whole minutes, and the period the
@@ -184,6 +203,19 @@ struct Tally {
 // Applies `spec`'s method and no-data policy to raw counts.
 Tally TallyOf(const SloSpec& spec, const WindowCounts& counts);
 
+// The earliest minute EvaluateSlo may know nothing about: no bound.
+inline constexpr int64_t kKnownSinceAlways = INT64_MIN;
+
+// Whether each minute of `kind` is one event (probe availability, freshness): its budget is then
+// a share of the whole period's minutes.
+bool OneEventPerMinute(SliKind kind);
+
+// The counts of [begin_minute, end_minute) that the no-data policy applies to: the minutes
+// without data before `known_since` (when the SLO first had data or first existed) are left out
+// of `buckets` and `slices` (they were before the SLO, not gaps in it).
+WindowCounts CountsKnownSince(const CountSource& counts, int64_t begin_minute, int64_t end_minute,
+                              int64_t known_since);
+
 struct BurnRate {
   core::Duration window;
   Tally tally;
@@ -193,7 +225,7 @@ struct BurnRate {
 
 // The burn rate of `spec` over the last `window` before MinuteOf(now).
 BurnRate ComputeBurnRate(const SloSpec& spec, const CountSource& counts, core::Duration window,
-                         core::Timestamp now);
+                         core::Timestamp now, int64_t known_since = kKnownSinceAlways);
 
 // One evaluated BurnRateRule.
 struct AlertCondition {
@@ -208,7 +240,8 @@ struct AlertCondition {
 // Evaluates every rule of `spec.alerting` at `now` for a budget period of `period`.
 std::vector<AlertCondition> EvaluateAlertConditions(const SloSpec& spec,
                                                     const CountSource& counts,
-                                                    core::Duration period, core::Timestamp now);
+                                                    core::Duration period, core::Timestamp now,
+                                                    int64_t known_since = kKnownSinceAlways);
 
 // The pure decision of one rule, given its two burn rates (nullopt: no data: never fires).
 bool BurnRateRuleFires(double factor, std::optional<double> long_rate,
@@ -217,7 +250,7 @@ bool BurnRateRuleFires(double factor, std::optional<double> long_rate,
 enum class SloStatus {
   kHealthy,    // budget left and no burn-rate condition firing
   kBurning,    // at least one burn-rate condition (page or ticket) firing
-  kExhausted,  // remaining budget <= 0 (takes precedence over burning)
+  kExhausted,  // remaining budget <= 0 and not exhaustion_guarded (takes precedence over burning)
   kNoData,     // nothing counted in the window (takes precedence over everything)
 };
 std::string_view SloStatusName(SloStatus s);  // "healthy", "burning", "exhausted", "no_data"
@@ -235,6 +268,9 @@ struct SloReport {
   double budget_remaining = 0;  // total - consumed; negative when overspent
   // remaining / total; nullopt when the budget total is 0 (nothing counted yet).
   std::optional<double> budget_remaining_ratio;
+  // A request SLI's remaining budget is <= 0 but the window is too young to call it exhausted
+  // (fewer than exhaustion_min_events events or exhaustion_min_coverage of the period covered).
+  bool exhaustion_guarded = false;
   std::vector<BurnRate> burn_rates;  // one per kBurnRateWindows, in that order
   // When the budget runs out if the 1h / 6h burn rate holds:
   //   now + remaining_ratio * period / burn_rate
@@ -250,11 +286,15 @@ struct SloReport {
 };
 
 // Evaluates `spec` for one region (or "global") whose bucket counts `counts` answers.
-// Cost: O(1) in the window length: 1 + 7 + 2 * rules CountSource queries.
+// `known_since`: the minute the SLO first had data or first existed; the no-data policy does not
+// count the minutes before it (see CountsKnownSince).
+// Cost: O(1) in the window length: 1 + 7 + 2 * rules CountSource queries (twice that with a
+// no-data policy and a `known_since`).
 // REQUIRES: ValidateSlo(spec) is OK (checked once when the SLO is loaded, not per evaluation).
 // Errors: INVALID_ARGUMENT from ResolveWindow.
 core::Result<SloReport> EvaluateSlo(const SloSpec& spec, std::string region,
-                                    const CountSource& counts, core::Timestamp now);
+                                    const CountSource& counts, core::Timestamp now,
+                                    int64_t known_since = kKnownSinceAlways);
 
 // The prefix counts of one SLO's regions and of their per-minute sum, maintained together.
 // Not thread-safe for mutation.

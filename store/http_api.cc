@@ -1,6 +1,8 @@
 #include "store/http_api.h"
 
+#include <charconv>
 #include <cmath>
+#include <set>
 
 #include "core/json.h"
 #include "core/time.h"
@@ -13,8 +15,15 @@ constexpr int64_t kMaxMs = std::numeric_limits<int64_t>::max() / 2;
 
 net::Response BadData(std::string_view reason) { return net::Response::Error(400, reason); }
 
-net::Response Success(std::string data_json) {
-  return net::Response::Json(200, R"({"status":"success","data":)" + data_json + "}");
+net::Response Success(std::string data_json, std::string_view warning = {}) {
+  std::string body = R"({"status":"success","data":)" + data_json;
+  if (!warning.empty()) {
+    body += R"(,"warnings":[)";
+    core::AppendJsonString(&body, warning);
+    body += "]";
+  }
+  body += "}";
+  return net::Response::Json(200, std::move(body));
 }
 
 // Parses the optional time parameter `name`; absent gives `fallback`.
@@ -39,24 +48,47 @@ core::Result<std::vector<std::vector<Matcher>>> MatchParams(const net::Request& 
 }
 
 // The selectors and time range every series read takes: match[] (one or more), start and end
-// (each optional unless `require_range`; absent means unbounded).
+// (each optional unless `require_range`; absent, they take the defaults given).
 struct RangeQuery {
   std::vector<std::vector<Matcher>> selectors;
   int64_t start = kMinMs;
   int64_t end = kMaxMs;
 };
 
-core::Result<RangeQuery> ParseRangeQuery(const net::Request& req, bool require_range) {
+struct RangeDefaults {
+  bool require_range = false;
+  int64_t end = kMaxMs;
+  // Absent start: this long before end, or unbounded when zero.
+  int64_t range_ms = 0;
+};
+
+core::Result<RangeQuery> ParseRangeQuery(const net::Request& req, RangeDefaults defaults = {}) {
   RangeQuery q;
   ASSIGN_OR_RETURN(q.selectors, MatchParams(req));
-  if (require_range && (req.FormValue("start").empty() || req.FormValue("end").empty())) {
+  if (defaults.require_range && (req.FormValue("start").empty() || req.FormValue("end").empty())) {
     return core::InvalidArgumentError("start and end are required");
   }
-  ASSIGN_OR_RETURN(q.start, TimeParam(req, "start", kMinMs));
-  ASSIGN_OR_RETURN(q.end, TimeParam(req, "end", kMaxMs));
+  ASSIGN_OR_RETURN(q.end, TimeParam(req, "end", defaults.end));
+  ASSIGN_OR_RETURN(q.start,
+                   TimeParam(req, "start", defaults.range_ms > 0 ? q.end - defaults.range_ms : kMinMs));
   if (q.end < q.start) return core::InvalidArgumentError("end is before start");
   return q;
 }
+
+// The limit parameter as Prometheus takes it: absent gives `fallback`, 0 means no limit.
+core::Result<int64_t> LimitParam(const net::Request& req, int64_t fallback) {
+  std::string text = req.FormValue("limit");
+  if (text.empty()) return fallback;
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < 0) {
+    return core::InvalidArgumentError("parameter limit: want a non-negative integer, got \"{}\"",
+                                      text);
+  }
+  return n == 0 ? std::numeric_limits<int64_t>::max() : n;
+}
+
+constexpr std::string_view kTruncated = "results truncated due to limit";
 
 void AppendStringArray(std::string* out, const std::vector<std::string>& values) {
   out->push_back('[');
@@ -146,6 +178,48 @@ double Apply(Fn fn, const WindowAggregate& w) {
   return 0;
 }
 
+// Truncates `values` to `limit` entries; returns the warning to send, if any.
+template <typename T>
+std::string_view Truncate(std::vector<T>* values, int64_t limit) {
+  if (static_cast<int64_t>(values->size()) <= limit) return {};
+  values->resize(static_cast<size_t>(limit));
+  return kTruncated;
+}
+
+// Label names (or the values of label `name`, when given) of the series matching the request's
+// match[] parameters in its range, or of the whole store when there is no match[].
+core::Result<std::vector<std::string>> LabelsAnswer(Store& store, const net::Request& req,
+                                                    std::string_view name) {
+  if (req.FormValues("match[]").empty()) {
+    if (name.empty()) return store.LabelNames();
+    return store.LabelValues(name);
+  }
+  ASSIGN_OR_RETURN(RangeQuery q, ParseRangeQuery(req));
+  ASSIGN_OR_RETURN(auto series, SeriesAll(store, q.selectors, q.start, q.end));
+  std::set<std::string, std::less<>> found;
+  for (const core::Labels& labels : series) {
+    for (const core::Label& l : labels) {
+      if (name.empty()) {
+        found.emplace(l.name);
+      } else if (l.name == name) {
+        found.emplace(l.value);
+      }
+    }
+  }
+  return std::vector<std::string>(found.begin(), found.end());
+}
+
+net::Response StringArrayAnswer(core::Result<std::vector<std::string>> values,
+                                const net::Request& req) {
+  if (!values.ok()) return FromStatus(values.status());
+  auto limit = LimitParam(req, std::numeric_limits<int64_t>::max());
+  if (!limit.ok()) return FromStatus(limit.status());
+  std::string_view warning = Truncate(&*values, *limit);
+  std::string out;
+  AppendStringArray(&out, *values);
+  return Success(std::move(out), warning);
+}
+
 }  // namespace
 
 void AppendPromValue(std::string* out, double v) {
@@ -158,13 +232,16 @@ void AppendPromValue(std::string* out, double v) {
   }
 }
 
-void RegisterHttpApi(Store& store, net::Router& router, HttpApiOptions options) {
-  router.Handle("GET", "/api/v1/labels", net::Access::kPublic, [&store](const net::Request&) {
-    auto names = store.LabelNames();
-    if (!names.ok()) return FromStatus(names.status());
-    std::string out;
-    AppendStringArray(&out, *names);
-    return Success(std::move(out));
+void RegisterHttpApi(Store& store, net::Router& router, core::Clock& clock,
+                     HttpApiOptions options) {
+  // The read routes take GET, and POST with a form body, as Prometheus' do.
+  auto read = [&router](std::string_view path, const net::Handler& handler) {
+    router.Handle("GET", std::string(path), net::Access::kPublic, handler);
+    router.Handle("POST", std::string(path), net::Access::kPublic, handler);
+  };
+
+  read("/api/v1/labels", [&store](const net::Request& req) {
+    return StringArrayAnswer(LabelsAnswer(store, req, {}), req);
   });
 
   router.Handle("GET", "/api/v1/label/{name}/values", net::Access::kPublic,
@@ -173,71 +250,74 @@ void RegisterHttpApi(Store& store, net::Router& router, HttpApiOptions options) 
                   if (!core::IsValidLabelName(name)) {
                     return BadData(fmt::format("invalid label name \"{}\"", name));
                   }
-                  auto values = store.LabelValues(name);
-                  if (!values.ok()) return FromStatus(values.status());
-                  std::string out;
-                  AppendStringArray(&out, *values);
-                  return Success(std::move(out));
+                  return StringArrayAnswer(LabelsAnswer(store, req, name), req);
                 });
 
-  router.Handle("GET", "/api/v1/series", net::Access::kPublic, [&store](const net::Request& req) {
-    auto q = ParseRangeQuery(req, /*require_range=*/false);
+  read("/api/v1/series", [&store](const net::Request& req) {
+    auto q = ParseRangeQuery(req);
     if (!q.ok()) return FromStatus(q.status());
+    auto limit = LimitParam(req, std::numeric_limits<int64_t>::max());
+    if (!limit.ok()) return FromStatus(limit.status());
     auto all = SeriesAll(store, q->selectors, q->start, q->end);
     if (!all.ok()) return FromStatus(all.status());
+    std::string_view warning = Truncate(&*all, *limit);
     std::string out = "[";
     for (size_t i = 0; i < all->size(); ++i) {
       if (i > 0) out.push_back(',');
       core::AppendJsonLabels(&out, (*all)[i]);
     }
     out.push_back(']');
-    return Success(std::move(out));
+    return Success(std::move(out), warning);
   });
 
-  router.Handle("GET", "/api/v1/samples", net::Access::kPublic,
-                [&store, options](const net::Request& req) {
-                  auto q = ParseRangeQuery(req, /*require_range=*/false);
-                  if (!q.ok()) return FromStatus(q.status());
-                  auto all = SelectAll(store, q->selectors, q->start, q->end);
-                  if (!all.ok()) return FromStatus(all.status());
-                  int64_t total = 0;
-                  for (const auto& s : *all) total += static_cast<int64_t>(s.samples.size());
-                  if (total > options.max_samples) {
-                    return net::Response::Error(
-                        422, fmt::format("the answer would hold {} samples, over the limit of {}; "
-                                         "narrow the selector or the time range",
-                                         total, options.max_samples));
-                  }
-                  std::string out = R"({"resultType":"matrix","result":[)";
-                  for (size_t i = 0; i < all->size(); ++i) {
-                    const SeriesSamples& s = (*all)[i];
-                    if (i > 0) out.push_back(',');
-                    out += R"({"metric":)";
-                    core::AppendJsonLabels(&out, s.labels);
-                    out += R"(,"values":[)";
-                    for (size_t j = 0; j < s.samples.size(); ++j) {
-                      if (j > 0) out.push_back(',');
-                      out.push_back('[');
-                      AppendTimestamp(&out, s.samples[j].timestamp_ms);
-                      out += ",\"";
-                      AppendPromValue(&out, s.samples[j].value);
-                      out += "\"]";
-                    }
-                    out += "]}";
-                  }
-                  out += "]}";
-                  return Success(std::move(out));
-                });
+  read("/api/v1/samples", [&store, &clock, options](const net::Request& req) {
+    RangeDefaults defaults;
+    defaults.end = clock.Now().UnixMillis();
+    defaults.range_ms = options.default_range.millis();
+    auto q = ParseRangeQuery(req, defaults);
+    if (!q.ok()) return FromStatus(q.status());
+    auto limit = LimitParam(req, options.default_series_limit);
+    if (!limit.ok()) return FromStatus(limit.status());
+    auto all = SelectAll(store, q->selectors, q->start, q->end);
+    if (!all.ok()) return FromStatus(all.status());
+    std::string_view warning = Truncate(&*all, *limit);
+    int64_t total = 0;
+    for (const auto& s : *all) total += static_cast<int64_t>(s.samples.size());
+    if (total > options.max_samples) {
+      return net::Response::Error(
+          422, fmt::format("the answer would hold {} samples, over the limit of {}; "
+                           "narrow the selector or the time range",
+                           total, options.max_samples));
+    }
+    std::string out = R"({"resultType":"matrix","result":[)";
+    for (size_t i = 0; i < all->size(); ++i) {
+      const SeriesSamples& s = (*all)[i];
+      if (i > 0) out.push_back(',');
+      out += R"({"metric":)";
+      core::AppendJsonLabels(&out, s.labels);
+      out += R"(,"values":[)";
+      for (size_t j = 0; j < s.samples.size(); ++j) {
+        if (j > 0) out.push_back(',');
+        out.push_back('[');
+        AppendTimestamp(&out, s.samples[j].timestamp_ms);
+        out += ",\"";
+        AppendPromValue(&out, s.samples[j].value);
+        out += "\"]";
+      }
+      out += "]}";
+    }
+    out += "]}";
+    return Success(std::move(out), warning);
+  });
 
-  router.Handle(
-      "GET", "/api/v1/rollup", net::Access::kPublic, [&store, options](const net::Request& req) {
-        auto q = ParseRangeQuery(req, /*require_range=*/true);
+  read("/api/v1/rollup", [&store, options](const net::Request& req) {
+        auto q = ParseRangeQuery(req, {.require_range = true});
         if (!q.ok()) return FromStatus(q.status());
         if (q->end == q->start) return BadData("end must be after start");
         std::string step_text = req.FormValue("step");
         core::Duration step = core::Duration::Hours(1);
         if (!step_text.empty()) {
-          auto parsed = core::ParseDuration(step_text);
+          auto parsed = core::ParseApiDuration(step_text);
           if (!parsed.ok()) return BadData("parameter step: " + parsed.status().message());
           step = *parsed;
         }

@@ -8,11 +8,13 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <climits>
 #include <cstring>
 #include <map>
 #include <utility>
 
+#include "core/json.h"
 #include "core/log.h"
 #include "remote_write.pb.h"
 #include "store/series_appender.h"
@@ -42,6 +44,17 @@ std::string Quote(std::string_view text) {
   if (text.size() > kMaxShown) out += "...";
   out += '"';
   return out;
+}
+
+// A refused series for an answer: its labels, cut (at a character boundary) when long.
+std::string Example(const core::Labels& labels) {
+  constexpr size_t kMaxShown = 200;
+  std::string text = labels.ToString();
+  if (text.size() <= kMaxShown) return text;
+  size_t cut = kMaxShown;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
+  text.resize(cut);
+  return text + "...";
 }
 
 }  // namespace
@@ -485,6 +498,25 @@ Result<WriteRequest> DecodeDecompressed(std::string_view decoded) {
 
 }  // namespace
 
+std::vector<std::pair<std::string, int64_t>> ParseRefusedSamples(std::string_view value) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  while (!value.empty()) {
+    const size_t comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    const size_t eq = item.find('=');
+    if (eq == 0 || eq == std::string_view::npos) continue;
+    int64_t n = 0;
+    const std::string_view digits = item.substr(eq + 1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec != std::errc() || end != digits.data() + digits.size() || n < 0) continue;
+    out.emplace_back(std::string(item.substr(0, eq)), n);
+  }
+  return out;
+}
+
 int64_t WriteRequest::SampleCount() const {
   int64_t n = 0;
   for (const TimeSeries& ts : series) n += static_cast<int64_t>(ts.samples.size());
@@ -607,6 +639,7 @@ struct HandlerState {
   prometheus::Counter* appended = nullptr;
   prometheus::Counter* duplicate = nullptr;
   prometheus::Counter* too_old = nullptr;
+  prometheus::Counter* too_far_in_future = nullptr;
   prometheus::Counter* invalid = nullptr;
   prometheus::Counter* ignored_histograms = nullptr;
   prometheus::Counter* ignored_exemplars = nullptr;
@@ -709,8 +742,64 @@ struct HandlerState {
     appended->Increment(static_cast<double>(committed->appended));
     duplicate->Increment(static_cast<double>(committed->duplicates));
     too_old->Increment(static_cast<double>(committed->too_old));
+    too_far_in_future->Increment(static_cast<double>(committed->too_far_in_future));
     invalid->Increment(static_cast<double>(invalid_samples));
-    return Respond(net::Response{.status = 204, .headers = {}, .body = {}});
+    if (committed->refused() == 0 && invalid_samples == 0) {
+      return Respond(net::Response{.status = 204, .headers = {}, .body = {}});
+    }
+    return Respond(RefusedResponse(*committed, invalid_samples));
+  }
+
+  // 400 for a request some samples of which were refused. What could be stored is stored; the
+  // rest can never be (a retry is refused again), so a 4xx is right: Prometheus' sender drops
+  // the batch and logs the body's first line, nines' agent counts the refusal by reason from the
+  // headers. A 2xx would tell the sender that everything arrived.
+  static net::Response RefusedResponse(const CommitResult& r, int64_t invalid) {
+    const int64_t refused = r.refused() + invalid;
+    const int64_t total = refused + r.appended + r.duplicates;
+    std::string message =
+        refused == total
+            ? fmt::format("refused all {} samples:", total)
+            : fmt::format("refused {} of {} samples ({} stored, {} already stored):", refused,
+                          total, r.appended, r.duplicates);
+    const char* sep = " ";
+    if (r.too_far_in_future > 0) {
+      message += fmt::format(
+          "{}{} too_far_in_future (after {}, the receiver's clock plus its future tolerance; "
+          "e.g. {} at {})",
+          sep, r.too_far_in_future, FormatTimestampMs(r.max_time_ms),
+          Example(r.first_too_far_in_future.series),
+          FormatTimestampMs(r.first_too_far_in_future.timestamp_ms));
+      sep = "; ";
+    }
+    if (r.too_old > 0) {
+      message += fmt::format(
+          "{}{} too_old (before {}, the receiver's clock minus its out-of-order window, or not "
+          "after what the series already settled; e.g. {} at {})",
+          sep, r.too_old, FormatTimestampMs(r.min_time_ms), Example(r.first_too_old.series),
+          FormatTimestampMs(r.first_too_old.timestamp_ms));
+      sep = "; ";
+    }
+    if (invalid > 0) message += fmt::format("{}{} invalid (series without a metric name)", sep,
+                                            invalid);
+    const std::pair<std::string_view, int64_t> reasons[] = {
+        {"too_far_in_future", r.too_far_in_future}, {"too_old", r.too_old}, {"invalid", invalid}};
+    std::string body = R"({"status":"error","errorType":"bad_data","error":)";
+    core::AppendJsonString(&body, message);
+    body += fmt::format(R"(,"stored":{},"duplicates":{},"refused":{{)", r.appended,
+                        r.duplicates);
+    std::string header;
+    for (size_t i = 0; i < std::size(reasons); ++i) {
+      body += fmt::format(R"({}"{}":{})", i > 0 ? "," : "", reasons[i].first, reasons[i].second);
+      if (reasons[i].second == 0) continue;
+      if (!header.empty()) header += ", ";
+      header += fmt::format("{}={}", reasons[i].first, reasons[i].second);
+    }
+    body += "}}";
+    net::Response response = net::Response::Json(400, std::move(body));
+    response.headers.Set(std::string(kRefusedSamplesHeader), header);
+    response.headers.Set(std::string(kStoredSamplesHeader), std::to_string(r.appended));
+    return response;
   }
 };
 
@@ -729,6 +818,7 @@ net::Handler RemoteWriteHandler(std::function<std::unique_ptr<Appender>()> new_a
   state->appended = &samples.Add({{"outcome", "appended"}});
   state->duplicate = &samples.Add({{"outcome", "duplicate"}});
   state->too_old = &samples.Add({{"outcome", "too_old"}});
+  state->too_far_in_future = &samples.Add({{"outcome", "too_far_in_future"}});
   state->invalid = &samples.Add({{"outcome", "invalid"}});
   auto& requests = prometheus::BuildCounter()
                        .Name("nines_remote_write_requests_total")

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/labels.h"
@@ -105,15 +106,26 @@ std::string SnappyCompress(std::string_view data);
 //    for a malformed body, 413 when the decoded size exceeds the limit (a body over the server's
 //    max_body_bytes is already answered 413 by net::Server);
 // 3. appends every sample to a fresh appender from `new_appender` and commits;
-// 4. answers 204 only after Commit() succeeded. Samples the store rejects (duplicates, too old)
-//    are counted, not errors: the rest of the request is stored and the answer is 204, so a
-//    sender's retry of a batch it already delivered is harmless.
+// 4. answers 204 only after Commit() succeeded and stored every sample (or held it already: a
+//    duplicate is not a refusal, so a sender's retry of a batch it already delivered gets 204);
+// 5. answers 400 when the store refused samples (too_old, too_far_in_future; see CommitResult)
+//    or some were invalid, after storing the rest: a refused sample is never answered as
+//    stored, and can never be stored, so the sender should not retry it (Prometheus' sender
+//    drops a batch on a 4xx and retries on a 5xx). The body is
+//      {"status":"error","errorType":"bad_data","error":"refused 2 of 5 samples (3 stored, 0
+//       already stored): 2 too_far_in_future (after <time>, ...; e.g. <series> at <time>)",
+//       "stored":3,"duplicates":0,"refused":{"too_far_in_future":2,"too_old":0,"invalid":0}}
+//    ("refused all N samples: ..." when nothing was stored), and the headers
+//      X-Nines-Refused-Samples: too_far_in_future=2   (each reason with a count, ", "-separated)
+//      X-Nines-Stored-Samples: 3
+//    let a sender count refusals by reason without parsing JSON (ParseRefusedSamples).
 // A failed commit (nothing stored) is answered 503 when the store reports UNAVAILABLE and 500
 // otherwise, so that senders retry; `new_appender` returning null is answered 503. Error bodies
 // are net::Response::Error JSON ({"status":"error","error":"<reason>"}).
 //
 // Metrics registered in `registry` (REQUIRES: not null):
-//   nines_remote_write_received_samples_total{outcome="appended|duplicate|too_old|invalid"}
+//   nines_remote_write_received_samples_total{outcome="appended|duplicate|too_old|
+//                                                      too_far_in_future|invalid"}
 //   nines_remote_write_requests_total{code="204|400|413|415|500|503"}
 //   nines_remote_write_ignored_total{kind="histogram|exemplar|metadata"}
 // `new_appender` is called from server threads, concurrently; what it captures must outlive
@@ -121,6 +133,14 @@ std::string SnappyCompress(std::string_view data);
 net::Handler RemoteWriteHandler(std::function<std::unique_ptr<Appender>()> new_appender,
                                 std::shared_ptr<prometheus::Registry> registry,
                                 size_t max_decoded_bytes = kDefaultMaxDecodedBytes);
+
+// The headers of RemoteWriteHandler's 400 answer for refused samples (see there).
+inline constexpr std::string_view kRefusedSamplesHeader = "X-Nines-Refused-Samples";
+inline constexpr std::string_view kStoredSamplesHeader = "X-Nines-Stored-Samples";
+
+// Parses an X-Nines-Refused-Samples value ("too_old=3, too_far_in_future=2") into (reason,
+// count) pairs, in order. Malformed items are skipped.
+std::vector<std::pair<std::string, int64_t>> ParseRefusedSamples(std::string_view value);
 
 namespace internal {
 // DecodeWriteRequest's fallback for what its zero-copy fast path does not handle: the protobuf

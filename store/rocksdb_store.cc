@@ -17,9 +17,15 @@
 //              for hours before "m1_until": see below
 //   rollup_1h  BE64(id) BE64(bucket start) -> rollup of that hour
 //
-// Life of a sample: Commit() checks it against the out-of-order window (store-wide newest
-// sample minus the window), writes it to head_log and inserts it into the series' sorted
-// in-memory head. Once a sample falls out of the window it can never change again ("settled"):
+// Time: "now" is the store's Clock, never the data. Commit() accepts a sample in
+// [now - out_of_order_window, now + future_tolerance] (and after what its series settled), so
+// no sample, however far in the future, can move "now": before, the newest sample was "now",
+// and one sample stamped years ahead made every later sample too old and retention expire
+// everything.
+//
+// Life of a sample: Commit() checks it against that range, writes it to head_log and inserts it
+// into the series' sorted in-memory head. Once a sample falls out of the window behind the clock
+// it can never change again ("settled"):
 // it is appended to the series' open Gorilla chunk (closed and written to `chunks` at 120
 // samples or 2 h) and folded into an exact per-hour rollup, written as each hour completes.
 // Minute rollups are not written at settle time: while the raw chunks exist they hold the same
@@ -32,7 +38,7 @@
 // rest of head_log. Chunk boundaries depend only on the settled samples, so a replay rewrites
 // exactly what it had written before.
 //
-// Retention is a compaction filter per tier whose cutoff is the newest sample minus that tier's
+// Retention is a compaction filter per tier whose cutoff is the clock's now minus that tier's
 // retention; reads apply the same cutoff, so expired data disappears at once and its space is
 // reclaimed as RocksDB compacts (EnforceRetention() compacts right away).
 #include <prometheus/counter.h>
@@ -69,7 +75,7 @@ namespace {
 
 constexpr int64_t kMinuteMs = 60'000;
 constexpr int64_t kHourMs = 3'600'000;
-// How often (in data time) samples that left the out-of-order window are settled into chunks
+// How often (by the clock) samples that left the out-of-order window are settled into chunks
 // and rollups. Settling visits every series with something to settle, a handful of cache misses
 // each; every minute that fixed cost was shared by 4 samples of a 15 s series and was a sixth of
 // remote-write ingest. Every 5 minutes it is shared by 20; reads are unaffected (they merge the
@@ -593,6 +599,7 @@ struct Metrics {
   prometheus::Counter* appended = nullptr;
   prometheus::Counter* rejected_duplicate = nullptr;
   prometheus::Counter* rejected_too_old = nullptr;
+  prometheus::Counter* rejected_too_far_in_future = nullptr;
   prometheus::Counter* checkpoints = nullptr;
   prometheus::Counter* compactions = nullptr;
   prometheus::Gauge* wal_bytes = nullptr;
@@ -610,6 +617,7 @@ struct Metrics {
                          .Help("Samples not stored, by reason.").Register(r);
     rejected_duplicate = &rejected.Add({{"reason", "duplicate"}});
     rejected_too_old = &rejected.Add({{"reason", "too_old"}});
+    rejected_too_far_in_future = &rejected.Add({{"reason", "too_far_in_future"}});
     checkpoints = &prometheus::BuildCounter().Name("nines_store_checkpoints_total")
                        .Help("Head checkpoints written.").Register(r).Add({});
     compactions = &prometheus::BuildCounter().Name("nines_store_compactions_total")
@@ -731,6 +739,7 @@ class RocksDbStore final : public Store {
   RocksDbStore(StoreOptions options, core::Clock& clock)
       : options_(std::move(options)),
         clock_(clock),
+        refusal_log_(clock, options_.refusal_log_interval),
         raw_filter_("nines.retention.raw", 0),
         m1_filter_("nines.retention.1m", kMinuteMs),
         h1_filter_("nines.retention.1h", kHourMs) {}
@@ -755,6 +764,7 @@ class RocksDbStore final : public Store {
   core::Result<std::vector<std::vector<core::Sample>>> SamplesOf(const std::vector<uint64_t>& ids,
                                                                  int64_t mint_ms,
                                                                  int64_t maxt_ms) override;
+  int64_t RawHorizonMs() override { return raw_read_cutoff_.load(std::memory_order_relaxed); }
   core::Result<int64_t> DeleteSeries(const std::vector<Matcher>& matchers) override;
   core::Status EnforceRetention() override;
   core::Status Flush() override;
@@ -841,6 +851,8 @@ class RocksDbStore final : public Store {
   void CloseChunk(MemSeries& s, rocksdb::WriteBatch* batch);
   core::Status CheckpointLocked();
   core::Status Recover();
+  // Part of Recover: a directory in which a sample from the future moved the store's time.
+  core::Status RecoverFromFutureLocked();
   void UpdateCutoffsLocked();
 
   // Samples of `snap`'s series in [from, to), from chunks and memory, plus the valid
@@ -869,8 +881,14 @@ class RocksDbStore final : public Store {
     return batch;
   }
 
+  // The store's now, in ms: what every window and cutoff is measured from.
+  int64_t NowMs() const { return clock_.Now().UnixMillis(); }
+  // Logs what `result` refused, rate-limited per reason. Takes no lock of the store's.
+  void LogRefusals(const CommitResult& result);
+
   const StoreOptions options_;
   core::Clock& clock_;
+  core::LogLimiter refusal_log_;
   RetentionFilter raw_filter_, m1_filter_, h1_filter_;
   Metrics metrics_;
   std::shared_ptr<CompactionCounter> compaction_counter_;
@@ -902,11 +920,13 @@ class RocksDbStore final : public Store {
       postings_;
   uint64_t next_series_id_ = 1;
   uint64_t next_seq_ = 1;
-  int64_t max_t_ = INT64_MIN;
-  int64_t last_settle_ = INT64_MIN;  // FloorTo(max_t_, kSettleEveryMs) at the last settle
+  int64_t last_settle_ = INT64_MIN;  // FloorTo(now, kSettleEveryMs) at the last settle
+  // Every head sample before this was settled by the last settle (now - window then).
+  int64_t settled_until_ = INT64_MIN;
   // Minute rollups exist for every hour before this; chunks at or after it are never dropped.
   int64_t m1_until_ = INT64_MIN;
-  // Raw samples before this are expired for Select and Series (newest sample - raw retention).
+  // Raw samples before this are expired for Select and Series (now - raw retention, as of the
+  // last settle).
   std::atomic<int64_t> raw_read_cutoff_{INT64_MIN};
   int64_t head_samples_ = 0;
   uint64_t log_bytes_since_checkpoint_ = 0;
@@ -914,10 +934,8 @@ class RocksDbStore final : public Store {
   // with hundreds of thousands of series is a gigabyte, so how often it runs follows its size
   // (CheckpointDue), not only the log's.
   uint64_t last_checkpoint_bytes_ = 0;
-  // Whether data time has entered a kSettleEveryMs period not settled yet.
-  bool SettleDue() const {
-    return max_t_ != INT64_MIN && FloorTo(max_t_, kSettleEveryMs) > last_settle_;
-  }
+  // Whether the clock has entered a kSettleEveryMs period not settled yet.
+  bool SettleDue() const { return FloorTo(NowMs(), kSettleEveryMs) > last_settle_; }
   // Whether the log has outgrown what a checkpoint costs (`periodic` false: a commit asks) or,
   // every 5 minutes, whether replaying it would cost enough to be worth one (`periodic` true).
   bool CheckpointDue(bool periodic) const {
@@ -1215,10 +1233,7 @@ core::Status RocksDbStore::Recover() {
     RETURN_IF_ERROR(found->second->DecodeState(it->value().ToStringView()));
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "store: read head state"));
-  for (auto& [id, series] : by_id_) {
-    max_t_ = std::max(max_t_, series->MaxTime());
-    head_samples_ += static_cast<int64_t>(series->head.size());
-  }
+  for (auto& [id, series] : by_id_) head_samples_ += static_cast<int64_t>(series->head.size());
 
   // Replay what was committed after the checkpoint. Every logged sample had been accepted, so
   // none is rejected for age here; settled ones are already in chunks.
@@ -1262,15 +1277,60 @@ core::Status RocksDbStore::Recover() {
       series.HeadInsert(t, v);
       head_samples_ += static_cast<int64_t>(series.head.size() - before);
       series.dirty = true;
-      max_t_ = std::max(max_t_, t);
       ++replayed;
     }
     log_bytes_since_checkpoint_ += it->value().size();
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "store: read head log"));
   if (replayed > 0) LOG_INFO("store: replayed {} samples from the head log", replayed);
+  RETURN_IF_ERROR(RecoverFromFutureLocked());
   UpdateCutoffsLocked();
   return SettleLocked();
+}
+
+core::Status RocksDbStore::RecoverFromFutureLocked() {
+  // Older nines measured time from the newest sample, so a sample stamped ahead of the clock
+  // moved everything: the settle point, retention, and how far minute rollups were
+  // materialized. Such a directory must open and work at the clock's time. The samples ahead
+  // stay (they are data; DeleteSeries removes them) but no longer move anything; only the
+  // minute-rollup boundary has to come back.
+  const int64_t now = NowMs();
+  const int64_t future_limit = now + options_.future_tolerance.millis();
+  int64_t ahead = 0;
+  const MemSeries* newest = nullptr;
+  for (const MemSeries* series : live_) {
+    const int64_t t = series->MaxTime();
+    if (t <= future_limit) continue;
+    ++ahead;
+    if (newest == nullptr || t > newest->MaxTime()) newest = series;
+  }
+  if (ahead > 0) {
+    LOG_WARNING(
+        "store {}: {} series hold samples more than {} ahead of the clock (now {}), e.g. {} at "
+        "{}; they no longer move the store's time, but a series whose settled samples are ahead "
+        "refuses new samples as too_old until it is deleted "
+        "(POST /api/v1/admin/tsdb/delete_series?match[]=...)",
+        options_.dir, ahead, options_.future_tolerance.ToString(), FormatTimestampMs(now),
+        newest->labels.ToString(), FormatTimestampMs(newest->MaxTime()));
+  }
+  // Minute rollups are final only for hours no sample can enter any more: before the window.
+  // A boundary past that was moved by a sample from the future; the rows past the new boundary
+  // are written again from the chunks when their hours leave the raw tier, and until then
+  // reads take those hours from the chunks, which compaction now keeps.
+  const int64_t final_until = FloorTo(now - options_.out_of_order_window.millis(), kHourMs);
+  if (m1_until_ > final_until) {
+    LOG_WARNING("store {}: minute rollups were materialized up to {}, ahead of the clock (now "
+                "{}); moving the boundary back to {}",
+                options_.dir, FormatTimestampMs(m1_until_), FormatTimestampMs(now),
+                FormatTimestampMs(final_until));
+    m1_until_ = final_until;
+    std::string v;
+    enc::PutBE64(&v, enc::SortableTime(m1_until_));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    RETURN_IF_ERROR(FromRocks(db_->Put(wo, cfs_[kMeta], "m1_until", v), "store: m1_until"));
+  }
+  return core::Status::Ok();
 }
 
 void RocksDbStore::IndexLocked(const std::shared_ptr<MemSeries>& s) {
@@ -1369,7 +1429,8 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
   if (accepted_.capacity() > (1u << 20)) accepted_ = {};  // what a rare huge batch took
   if (record_.capacity() > (16u << 20)) record_ = {};
 
-  // Resolve series created since Append (or by this batch).
+  // Resolve series created since Append. Series that do not exist yet are created when their
+  // first sample is accepted, so that refused samples leave no empty series behind.
   std::vector<std::shared_ptr<MemSeries>> created;
   std::vector<MemSeries*> resolved(pending_series.size());
   uint64_t next_id = next_series_id_;
@@ -1382,32 +1443,51 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
     created.push_back(s);
     return s.get();
   };
-  for (size_t i = 0; i < pending_series.size(); ++i) {
-    MemSeries* existing = LookupLocked(pending_series[i]);
-    resolved[i] = existing != nullptr ? existing : create(pending_series[i]);
-  }
+  for (size_t i = 0; i < pending_series.size(); ++i) resolved[i] = LookupLocked(pending_series[i]);
+  // Series deleted after Append resolved them, and what this batch writes for them instead.
+  std::vector<std::pair<MemSeries*, MemSeries*>> recreated;
 
   // Decide per sample; within the batch, the first of a repeated (series, t) wins. The common
   // case is every series' samples arriving in time order after what it holds: then nothing can
   // be a duplicate and nothing needs sorting. One sample that is not sends the batch through
   // sort and unique.
-  const int64_t threshold =
-      max_t_ == INT64_MIN ? INT64_MIN : max_t_ - options_.out_of_order_window.millis();
+  const int64_t now = NowMs();
+  const int64_t threshold = now - options_.out_of_order_window.millis();
+  const int64_t future_limit = now + options_.future_tolerance.millis();
+  result.min_time_ms = threshold;
+  result.max_time_ms = future_limit;
   const uint64_t epoch = ++commit_epoch_;
   std::vector<Accepted>& accepted = accepted_;
   accepted.clear();
   accepted.reserve(staged.size());
   bool in_order = true;
+  auto labels_of = [&](const Staged& st) -> const core::Labels& {
+    return st.series ? st.series->labels : pending_series[static_cast<size_t>(st.pending)];
+  };
   for (Staged& st : staged) {
     MemSeries* s = st.series ? st.series : resolved[static_cast<size_t>(st.pending)];
-    if (s->deleted) {  // deleted after Append resolved it: write it as a new series
-      s = LookupLocked(s->labels);
-      if (s == nullptr) s = create(st.series ? st.series->labels
-                                             : pending_series[static_cast<size_t>(st.pending)]);
+    if (s != nullptr && s->deleted) {  // deleted after Append resolved it: a new series
+      MemSeries* again = LookupLocked(s->labels);
+      for (const auto& [gone, instead] : recreated) {
+        if (gone == s) again = instead;
+      }
+      s = again;
     }
-    if (st.t < threshold || (s->has_settled && st.t <= s->settled_max_t)) {
-      ++result.too_old;
+    if (st.t > future_limit) {
+      if (result.too_far_in_future++ == 0) result.first_too_far_in_future = {labels_of(st), st.t};
       continue;
+    }
+    if (st.t < threshold || (s != nullptr && s->has_settled && st.t <= s->settled_max_t)) {
+      if (result.too_old++ == 0) result.first_too_old = {labels_of(st), st.t};
+      continue;
+    }
+    if (s == nullptr) {
+      s = create(labels_of(st));
+      if (st.series != nullptr) {
+        recreated.emplace_back(st.series, s);
+      } else {
+        resolved[static_cast<size_t>(st.pending)] = s;
+      }
     }
     if (s->batch_epoch != epoch) {
       s->batch_epoch = epoch;
@@ -1489,15 +1569,12 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
   next_series_id_ = next_id;
   for (auto& s : created) IndexLocked(s);
   if (!accepted.empty()) ++next_seq_;
-  int64_t batch_max_t = max_t_;
   int64_t batch_min_t = INT64_MAX;
   for (const Accepted& a : accepted) {
     a.series->HeadInsert(a.t, a.v);
     a.series->dirty = true;
-    batch_max_t = std::max(batch_max_t, a.t);
     batch_min_t = std::min(batch_min_t, a.t);
   }
-  max_t_ = batch_max_t;
   if (!accepted.empty()) {
     const uint64_t commit = ++appended_commits_;
     const int64_t minute = FloorTo(batch_min_t, kMinuteMs);
@@ -1521,9 +1598,13 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
     if (result.too_old > 0) {
       metrics_.rejected_too_old->Increment(static_cast<double>(result.too_old));
     }
+    if (result.too_far_in_future > 0) {
+      metrics_.rejected_too_far_in_future->Increment(
+          static_cast<double>(result.too_far_in_future));
+    }
   }
 
-  // Settling (once per kSettleEveryMs of data time, with the hourly minute rollups) and
+  // Settling (once per kSettleEveryMs of the clock, with the hourly minute rollups) and
   // checkpoints (when the log has grown) run on the background thread: each loops over every
   // series, which at hundreds of thousands of series takes a second or more, and no commit (nor
   // whoever made it) should pay that. Until they run, the head simply holds more; reads and
@@ -1536,13 +1617,47 @@ core::Result<CommitResult> RocksDbStore::CommitBatch(std::vector<Staged>& staged
     settle_wanted_ = settle_wanted_ || settle;
     checkpoint_wanted_ = checkpoint_wanted_ || checkpoint;
   }
+  lock.unlock();
+  if (result.refused() > 0) LogRefusals(result);
   return result;
 }
 
+void RocksDbStore::LogRefusals(const CommitResult& r) {
+  if (r.too_far_in_future > 0) {
+    if (int64_t n = refusal_log_.Admit("too_far_in_future", r.too_far_in_future)) {
+      LOG_WARNING(
+          "store: refused {} sample(s) as too_far_in_future (since the last such line): more "
+          "than {} ahead of the clock, after {}; e.g. {} at {}. Is the sender's clock right?",
+          n, options_.future_tolerance.ToString(), FormatTimestampMs(r.max_time_ms),
+          r.first_too_far_in_future.series.ToString(),
+          FormatTimestampMs(r.first_too_far_in_future.timestamp_ms));
+    }
+  }
+  if (r.too_old > 0) {
+    if (int64_t n = refusal_log_.Admit("too_old", r.too_old)) {
+      LOG_WARNING(
+          "store: refused {} sample(s) as too_old (since the last such line): more than {} "
+          "behind the clock, before {}, or not after what the series already settled; e.g. {} "
+          "at {}",
+          n, options_.out_of_order_window.ToString(), FormatTimestampMs(r.min_time_ms),
+          r.first_too_old.series.ToString(), FormatTimestampMs(r.first_too_old.timestamp_ms));
+    }
+  }
+}
+
+std::string FormatTimestampMs(int64_t ms) {
+  // Timestamp holds nanoseconds in an int64: about the years 1677 to 2262.
+  constexpr int64_t kLimit = std::numeric_limits<int64_t>::max() / 1'000'000;
+  if (ms <= -kLimit || ms >= kLimit) return fmt::format("{}ms", ms);
+  return core::Timestamp::FromUnixMillis(ms).ToRfc3339();
+}
+
 core::Status RocksDbStore::SettleLocked() {
-  if (max_t_ == INT64_MIN) return core::Status::Ok();
-  last_settle_ = FloorTo(max_t_, kSettleEveryMs);
-  const int64_t point = max_t_ - options_.out_of_order_window.millis();
+  const int64_t now = NowMs();
+  last_settle_ = FloorTo(now, kSettleEveryMs);
+  // Never backwards (the clock may step back): what settled stays settled.
+  const int64_t point = std::max(settled_until_, now - options_.out_of_order_window.millis());
+  settled_until_ = point;
   rocksdb::WriteBatch& batch = Reuse(settle_batch_);
   for (MemSeries* s : live_) {
     if (s->head_front_t < point) SettleSeries(*s, point, &batch);
@@ -1556,11 +1671,11 @@ core::Status RocksDbStore::SettleLocked() {
 }
 
 core::Status RocksDbStore::MaterializeMinutesLocked() {
-  if (max_t_ == INT64_MIN) return core::Status::Ok();
+  if (settled_until_ == INT64_MIN) return core::Status::Ok();
   // Every hour that is wholly settled and ends at most an hour after the raw cutoff (so the
   // hour holding the cutoff is done before compaction may drop any of it).
-  const int64_t raw_cutoff = max_t_ - options_.raw_retention.millis();
-  const int64_t settled = max_t_ - options_.out_of_order_window.millis();
+  const int64_t raw_cutoff = NowMs() - options_.raw_retention.millis();
+  const int64_t settled = settled_until_;
   const int64_t target =
       std::min(FloorTo(raw_cutoff, kHourMs) + kHourMs, FloorTo(settled, kHourMs));
   if (target <= m1_until_) return core::Status::Ok();
@@ -1712,13 +1827,13 @@ core::Status RocksDbStore::CheckpointLocked() {
 }
 
 void RocksDbStore::UpdateCutoffsLocked() {
-  if (max_t_ == INT64_MIN) return;
-  const int64_t raw_cutoff = max_t_ - options_.raw_retention.millis();
+  const int64_t now = NowMs();
+  const int64_t raw_cutoff = now - options_.raw_retention.millis();
   raw_read_cutoff_.store(raw_cutoff, std::memory_order_relaxed);
   // Chunks of hours whose minute rollups are not written yet stay.
   raw_filter_.SetCutoff(std::min(raw_cutoff, m1_until_));
-  m1_filter_.SetCutoff(max_t_ - options_.rollup_1m_retention.millis());
-  h1_filter_.SetCutoff(max_t_ - options_.rollup_1h_retention.millis());
+  m1_filter_.SetCutoff(now - options_.rollup_1m_retention.millis());
+  h1_filter_.SetCutoff(now - options_.rollup_1h_retention.millis());
 }
 
 std::unique_ptr<Appender> RocksDbStore::NewAppender() {
@@ -2211,9 +2326,10 @@ void RocksDbStore::BackgroundLoop() {
                     [this] { return stopping_ || checkpoint_wanted_ || settle_wanted_; });
     if (stopping_) break;
     const bool wanted = std::exchange(checkpoint_wanted_, false);
-    const bool settle = std::exchange(settle_wanted_, false);
+    settle_wanted_ = false;
     lock.unlock();
-    if (settle) {
+    {
+      // Due when a commit found it so, or when the clock moved on without commits.
       std::unique_lock store_lock(mu_);
       if (SettleDue()) {
         core::Status s = SettleLocked();

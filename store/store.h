@@ -12,8 +12,10 @@
 // - Samples are (timestamp in ms, double). A series is identified by its Labels.
 // - Writing the same (series, timestamp) again is idempotent: the first value is kept and the
 //   repeat counted as a duplicate (a different value for the same timestamp is counted too).
-// - Samples may arrive in any order within StoreOptions::out_of_order_window behind the newest
-//   sample of the store; older ones are rejected and counted by reason, never silently dropped.
+// - Time comes from the store's Clock, never from the data: samples may arrive in any order
+//   from StoreOptions::out_of_order_window behind the clock's now to future_tolerance ahead of
+//   it; others are refused and counted by reason (too_old, too_far_in_future), never silently
+//   dropped. Retention is measured from the clock's now too, so no sample can move "now".
 // - What Commit() acknowledged survives kill -9 (and, with sync on, power loss).
 #ifndef NINES_STORE_STORE_H_
 #define NINES_STORE_STORE_H_
@@ -72,12 +74,32 @@ class Matcher {
 // matcher matches the empty string, is rejected (it would select every series).
 core::Result<std::vector<Matcher>> ParseSelector(std::string_view text);
 
-// Statistics of one Commit(). Rejected samples are not errors: the rest of the batch commits.
+// A sample a commit refused, to name in answers and logs.
+struct RefusedSample {
+  core::Labels series;  // empty when nothing was refused for the reason
+  int64_t timestamp_ms = 0;
+};
+
+// Statistics of one Commit(). Refused samples are not errors: the rest of the batch commits.
 struct CommitResult {
-  int64_t appended = 0;         // new samples stored
-  int64_t duplicates = 0;       // (series, timestamp) already stored; the stored value is kept
-  int64_t too_old = 0;          // older than the out-of-order window
-  // Every double, NaN and +-Inf included, is a valid value, so nothing is rejected for it.
+  int64_t appended = 0;    // new samples stored
+  int64_t duplicates = 0;  // (series, timestamp) already stored; the stored value is kept
+  // Refused: older than the out-of-order window (before min_time_ms), or not after the newest
+  // sample its series already settled (which never changes again).
+  int64_t too_old = 0;
+  // Refused: more than future_tolerance ahead of the store's clock (after max_time_ms).
+  int64_t too_far_in_future = 0;
+  // Every double, NaN and +-Inf included, is a valid value, so nothing is refused for it.
+
+  // The range the store accepted samples in when it judged the batch: [now - out_of_order_window,
+  // now + future_tolerance] by its clock. 0 when the batch was empty.
+  int64_t min_time_ms = 0;
+  int64_t max_time_ms = 0;
+  // The first sample refused for each reason.
+  RefusedSample first_too_old;
+  RefusedSample first_too_far_in_future;
+
+  int64_t refused() const { return too_old + too_far_in_future; }
 };
 
 class Appender {
@@ -200,13 +222,27 @@ class Reader {
   // memory only.
   virtual core::Result<std::vector<std::vector<core::Sample>>> SamplesOf(
       const std::vector<uint64_t>& ids, int64_t mint_ms, int64_t maxt_ms);
+
+  // Where the raw tier begins (ms): Select, Series and SamplesOf see every sample stored at or
+  // after this time; before it, raw retention may have dropped samples that Aggregate still
+  // counts exactly from the rollups (one-minute rollups are kept far longer: 400 days by
+  // default). A reader that keeps derived state over long windows (the SLO evaluator's backfill)
+  // reads per-minute Aggregates before it and raw samples after it. It moves forward with the
+  // store's data. The default: nothing was dropped (the minimum int64).
+  virtual int64_t RawHorizonMs() { return std::numeric_limits<int64_t>::min(); }
 };
 
-// Retention is measured against the newest sample in the store, not the wall clock.
+// Every span here is measured from the store's clock (OpenStore's `clock`), never from the data.
 struct StoreOptions {
   std::string dir;  // REQUIRED: created if missing
-  // How far behind the store's newest sample a sample may arrive and still be accepted.
+  // How far behind the clock's now a sample may arrive and still be accepted. Samples settle
+  // into chunks and rollups (and can no longer change) once they are this far behind.
   core::Duration out_of_order_window = core::Duration::Hours(2);
+  // How far ahead of the clock's now a sample may be and still be accepted (clock skew between
+  // a sender and the store). Later ones are refused as too_far_in_future. REQUIRES: >= 0.
+  core::Duration future_tolerance = core::Duration::Minutes(10);
+  // Refused samples are logged at most once per reason per this interval, with counts.
+  core::Duration refusal_log_interval = core::Duration::Minutes(1);
   core::Duration raw_retention = core::Duration::Days(35);
   core::Duration rollup_1m_retention = core::Duration::Days(400);
   core::Duration rollup_1h_retention = core::Duration::Days(5 * 365);
@@ -224,8 +260,9 @@ class Store : public Reader {
  public:
   // A new, empty appender. It must not outlive the store.
   virtual std::unique_ptr<Appender> NewAppender() = 0;
-  // Deletes every series matching all `matchers`, with its samples and rollups. Returns how many
-  // series were deleted.
+  // Deletes every series matching all `matchers`, with its samples and rollups, for good (it
+  // does not come back on reopen; samples appended later with the same labels start a new
+  // series). Returns how many series were deleted.
   virtual core::Result<int64_t> DeleteSeries(const std::vector<Matcher>& matchers) = 0;
   // Applies retention now (it also runs in the background). For tests and the admin API.
   virtual core::Status EnforceRetention() = 0;
@@ -234,9 +271,16 @@ class Store : public Reader {
   virtual core::Status Flush() = 0;
 };
 
-// Opens (creating if needed) the RocksDB-backed store in options.dir. `clock` drives background
-// work only; sample timestamps come from the data. Errors: FAILED_PRECONDITION when the directory
-// is in use or unusable, DATA_LOSS when it is corrupt.
+// `ms` (since the Unix epoch) as RFC 3339 in UTC, as a store names a sample's time in messages;
+// "<ms>ms" outside the years Timestamp can hold.
+std::string FormatTimestampMs(int64_t ms);
+
+// Opens (creating if needed) the RocksDB-backed store in options.dir. `clock` is the store's
+// time: what it accepts, when samples settle, what retention expires (see StoreOptions); it must
+// outlive the store. A directory that holds samples ahead of the clock (written by an older
+// nines, which let them move its time) opens normally; such series are named in a warning.
+// Errors: FAILED_PRECONDITION when the directory is in use or unusable, DATA_LOSS when it is
+// corrupt.
 core::Result<std::unique_ptr<Store>> OpenStore(StoreOptions options, core::Clock& clock);
 
 }  // namespace nines::store

@@ -174,6 +174,21 @@ TEST(ConfigTest, DefaultsAreAsDocumented) {
   EXPECT_EQ(cfg.log.level, core::LogLevel::kInfo);
 }
 
+// Issue 12: when an agent counts as lost, and how long an alert whose data stopped stays active.
+TEST(ConfigTest, AgentDownAfterAndNoDataResolveAfter) {
+  Config cfg;
+  EXPECT_EQ(cfg.slo.agent_down_after, Duration::Minutes(2));
+  EXPECT_EQ(cfg.slo.no_data_resolve_after, Duration::Hours(24));
+  ASSERT_THAT(Parse("slo:\n  agent_down_after: 30s\n  no_data_resolve_after: 6h\n", &cfg),
+              IsEmpty());
+  EXPECT_EQ(cfg.slo.agent_down_after, Duration::Seconds(30));
+  EXPECT_EQ(cfg.slo.no_data_resolve_after, Duration::Hours(6));
+  std::string errors =
+      Join(Parse("slo:\n  agent_down_after: 1s\n  no_data_resolve_after: 10s\n"));
+  EXPECT_THAT(errors, ::testing::HasSubstr("test.yaml:2:21: slo.agent_down_after"));
+  EXPECT_THAT(errors, ::testing::HasSubstr("test.yaml:3:26: slo.no_data_resolve_after"));
+}
+
 TEST(ConfigTest, EmptyAndNullDocumentsAreDefaults) {
   for (std::string_view text : {"", "\n", "# only a comment\n", "~\n", "---\n", "null"}) {
     SCOPED_TRACE(text);

@@ -174,6 +174,8 @@ TEST(RuleFilesTest, NativeFileSetsEveryField) {
   EXPECT_EQ(Selector(a.source.selector), "__name__=\"probe_success\",probe=~\"api-.*\"");
   EXPECT_EQ(a.source.region_label, "region");
   EXPECT_EQ(a.spec.alerting.min_events, 20);
+  EXPECT_EQ(a.spec.alerting.exhaustion_min_events, 500);
+  EXPECT_DOUBLE_EQ(a.spec.alerting.exhaustion_min_coverage, 0.25);
   ASSERT_EQ(a.spec.alerting.rules.size(), 2u);
   EXPECT_EQ(a.spec.alerting.rules[0].severity, slo::Severity::kPage);
   EXPECT_EQ(a.spec.alerting.rules[0].long_window, Duration::Hours(1));
@@ -228,7 +230,7 @@ TEST(RuleFilesTest, NativeFileSetsEveryField) {
   const rules::ThresholdRule& c = set.alerts[0];
   EXPECT_EQ(c.name, "CheckFailingFromTwoLocations");
   EXPECT_EQ(c.file, "valid/native.yaml");
-  EXPECT_EQ(c.line, 41);
+  EXPECT_EQ(c.line, 43);
   EXPECT_EQ(Selector(c.selector), "__name__=\"probe_success\",probe=~\"api-.*\"");
   EXPECT_EQ(c.op, rules::Comparison::kEqual);
   EXPECT_EQ(c.threshold, 0);

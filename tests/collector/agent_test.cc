@@ -123,6 +123,38 @@ TEST(AgentTest, DeliversResultsReasonsAndHeartbeats) {
   EXPECT_GE(engine.Count(R"(probe_duration_seconds{probe="b",location="eu-west-1a"})"), 1);
 }
 
+// An agent that measures several regions names each in its heartbeat (one series per region,
+// same timestamp), and follows its checks when they change.
+TEST(AgentTest, HeartbeatNamesEveryRegionTheAgentMeasures) {
+  testutil::TempDir dir;
+  Receiver engine(dir.File("engine"));
+  CheckSpec other = FakeCheck("c", Duration::Milliseconds(50));
+  other.region = "us-east-1";
+  auto agent = Agent::Start(Options(dir.File("queue"), engine.url()),
+                            {FakeCheck("a", Duration::Milliseconds(50)), other},
+                            core::RealClock());
+  ASSERT_TRUE(agent.ok()) << agent.status().ToString();
+  ASSERT_TRUE(testutil::WaitFor([&] {
+    return engine.Count(R"(nines_agent_heartbeat{location="eu-west-1a",region="eu-west-1"})") >=
+               2 &&
+           engine.Count(R"(nines_agent_heartbeat{location="eu-west-1a",region="us-east-1"})") >= 2;
+  }));
+  CheckSpec third = FakeCheck("d", Duration::Milliseconds(50));
+  third.region = "ap-southeast-2";
+  (*agent)->SetChecks({third});
+  ASSERT_TRUE(testutil::WaitFor([&] {
+    return engine.Count(R"(nines_agent_heartbeat{region="ap-southeast-2"})") >= 2;
+  }));
+  (*agent)->Stop();
+  // The new region's heartbeat names the agent's location.
+  auto matchers = store::ParseSelector(R"(nines_agent_heartbeat{region="ap-southeast-2"})");
+  ASSERT_TRUE(matchers.ok());
+  auto series = engine.store().Select(*matchers, 0, INT64_MAX);
+  ASSERT_TRUE(series.ok());
+  ASSERT_EQ(series->size(), 1u);
+  EXPECT_EQ((*series)[0].labels.Get("location"), "eu-west-1a");
+}
+
 // The engine is down while the agent measures; when it comes up, every measured sample arrives,
 // once, in order.
 TEST(AgentTest, KeepsMeasuringWhileTheEngineIsDownAndDeliversEverythingOnce) {

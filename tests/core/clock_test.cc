@@ -1,4 +1,5 @@
 #include "core/clock.h"
+#include "core/log.h"
 
 #include <gtest/gtest.h>
 
@@ -39,6 +40,29 @@ TEST(RealClockTest, MonotonicNeverGoesBackwards) {
   }
   // The wall clock is past 2020 on any machine that runs these tests.
   EXPECT_GT(clock.Now(), Timestamp::FromUnixSeconds(1'577'836'800));
+}
+
+}  // namespace
+}  // namespace nines::core
+
+namespace nines::core {
+namespace {
+
+// LogLimiter: one line per key per interval, by the injected clock, each counting the events
+// it stands for.
+TEST(LogLimiterTest, OneLinePerKeyPerIntervalWithTheCountSinceTheLast) {
+  FakeClock clock;
+  LogLimiter limiter(clock, Duration::Minutes(1));
+  EXPECT_EQ(limiter.Admit("too_old", 3), 3);  // the first event of a key is logged
+  EXPECT_EQ(limiter.Admit("too_far_in_future"), 1);  // keys are independent
+  clock.Advance(Duration::Seconds(30));
+  EXPECT_EQ(limiter.Admit("too_old", 2), 0);
+  EXPECT_EQ(limiter.Admit("too_old", 4), 0);
+  clock.Advance(Duration::Seconds(30));
+  EXPECT_EQ(limiter.Admit("too_old", 1), 7);  // 2 + 4 suppressed, and this one
+  EXPECT_EQ(limiter.Admit("too_old", 1), 0);
+  clock.Advance(Duration::Minutes(5));
+  EXPECT_EQ(limiter.Admit("too_old", 1), 2);
 }
 
 }  // namespace

@@ -161,5 +161,22 @@ TEST(CivilTest, DaysFromCivilCountsFromTheEpoch) {
   EXPECT_EQ(DaysFromCivil(2026, 11, 30), 20787);
 }
 
+
+TEST(ParseApiDurationTest, PlainSecondsOrADuration) {
+  EXPECT_EQ(*ParseApiDuration("300"), Duration::Minutes(5));
+  EXPECT_EQ(*ParseApiDuration("0.5"), Duration::Milliseconds(500));
+  EXPECT_EQ(*ParseApiDuration("1e3"), Duration::Seconds(1000));
+  EXPECT_EQ(*ParseApiDuration("5m"), Duration::Minutes(5));
+  EXPECT_EQ(*ParseApiDuration("0"), Duration::Zero());
+  EXPECT_FALSE(ParseApiDuration("-5").ok());
+  EXPECT_FALSE(ParseApiDuration("").ok());
+  EXPECT_FALSE(ParseApiDuration("nan").ok());
+  EXPECT_FALSE(ParseApiDuration("inf").ok());
+  EXPECT_EQ(ParseApiDuration("1e300").status().code(), StatusCode::kOutOfRange);
+  auto bad = ParseApiDuration("5x");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("unknown unit"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace nines::core

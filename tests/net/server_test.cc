@@ -510,6 +510,52 @@ TEST_F(ServerTest, AccessLogWritesOneLinePerRequest) {
   EXPECT_TRUE(found);
 }
 
+// Remote write posts a batch every second or so from every sender: its successes go to debug,
+// its failures (and everything else) stay at info.
+TEST_F(ServerTest, AccessLogPutsSuccessfulWritesAtDebug) {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  core::SetLogSink([&](std::string_view line) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.emplace_back(line);
+  });
+  Router router;
+  router.Handle("POST", "/write", Access::kWrite, [](const Request& req) {
+    return req.body == "bad" ? Response::Error(400, "refused") : Response{.status = 204};
+  });
+  ServerOptions options;
+  options.access_log = true;
+  auto server = Start(std::move(router), options);
+  ASSERT_NE(server, nullptr);
+  const std::string url = "http://" + server->address() + "/write";
+  auto post = [&](std::string body) {
+    auto res = client_.Do({.method = "POST", .url = url, .body = std::move(body)});
+    return res.ok() ? res->status : 0;
+  };
+  auto logged = [&](std::string_view want) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const std::string& l : lines) {
+      if (l.find(want) != std::string::npos) return l.substr(l.find(' ') + 1, 1);  // level
+    }
+    return std::string();
+  };
+  const core::LogLevel saved = core::GetLogLevel();
+  core::SetLogLevel(core::LogLevel::kInfo);
+  EXPECT_EQ(post("ok"), 204);
+  EXPECT_EQ(post("bad"), 400);
+  EXPECT_EQ(Get(*server, "/healthz").status, 200);
+  EXPECT_TRUE(WaitFor([&] { return !logged(" GET /healthz 200").empty(); }));
+  EXPECT_EQ(logged(" POST /write 400"), "I");
+  EXPECT_EQ(logged(" POST /write 204"), "");
+  core::SetLogLevel(core::LogLevel::kDebug);
+  EXPECT_EQ(post("ok"), 204);
+  EXPECT_TRUE(WaitFor([&] { return !logged(" POST /write 204").empty(); }));
+  EXPECT_EQ(logged(" POST /write 204"), "D");
+  core::SetLogLevel(saved);
+  server.reset();
+  core::SetLogSink(nullptr);
+}
+
 TEST_F(ServerTest, ListensOnAllInterfacesAndIpv6Loopback) {
   ServerOptions any;
   any.listen = ":0";

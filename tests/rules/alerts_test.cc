@@ -681,6 +681,106 @@ TEST(AlertTrackerTest, AlertsJsonHasPrometheusShape) {
       R"(]}})");
 }
 
+// Issue 12: ?state= and ?region= filter; an unknown state is refused with the known ones.
+TEST(AlertTrackerTest, AlertsJsonFiltersByStateAndRegion) {
+  AlertTracker t;
+  t.Update("alert:Down", Duration::Zero(), Duration::Zero(),
+           {Cond(R"({alertname="Down",region="eu-west-1"})"),
+            Cond(R"({alertname="Down",region="us-east-1"})")},
+           kT0);
+  t.Update("alert:Slow", Duration::Minutes(5), Duration::Zero(),
+           {Cond(R"({alertname="Slow",region="eu-west-1"})")}, kT0);
+  t.Update("nines:agents", Duration::Zero(), Duration::Zero(),
+           {Cond(R"({alertname="NinesAgentDown",location="ashburn",regions="eu-west-1,us-east-1"})")},
+           kT0);
+  auto names = [&](std::vector<std::string> states, std::vector<std::string> regions) {
+    auto f = AlertTracker::ParseAlertFilter(states, regions);
+    EXPECT_TRUE(f.ok()) << f.status().ToString();
+    std::string json = t.AlertsJson(*f);
+    int n = 0;
+    for (size_t p = json.find("\"alertname\""); p != std::string::npos;
+         p = json.find("\"alertname\"", p + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(names({}, {}), 4);
+  EXPECT_EQ(names({"firing"}, {}), 3);
+  EXPECT_EQ(names({"pending"}, {}), 1);
+  EXPECT_EQ(names({"pending,firing"}, {}), 4);
+  EXPECT_EQ(names({"resolved"}, {}), 0);
+  EXPECT_EQ(names({}, {"us-east-1"}), 2);  // Down{us-east-1} and the agent that measured it
+  EXPECT_EQ(names({"firing"}, {"eu-west-1"}), 2);
+  EXPECT_EQ(names({}, {"ap-southeast-2"}), 0);
+  auto bad = AlertTracker::ParseAlertFilter({"fring"}, {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("\"fring\" (known: pending, firing, resolved)"),
+            std::string::npos);
+}
+
+// Issue 12: silence is not recovery. An undecidable condition keeps a firing alert firing,
+// marked, across a restart, until data decides again or no_data_resolve_after passes; it starts
+// nothing and keeps a pending alert pending.
+TEST(AlertTrackerTest, AnAlertWhoseDataStoppedStaysActiveMarkedNoData) {
+  testutil::TempDir dir;
+  AlertTrackerOptions options;
+  options.state_file = dir.File("alerts.state");
+  options.no_data_resolve_after = Duration::Hours(1);
+  options.sync = false;
+  auto undecided = [](std::string_view labels) {
+    ActiveCondition c = Cond(labels);
+    c.no_data = true;
+    return c;
+  };
+  const std::string down = R"({alertname="Down"})";
+  const std::string slow = R"({alertname="Slow"})";
+  auto t = std::make_unique<AlertTracker>(options);
+  Eval(*t, "alert:Down", Duration::Zero(), Duration::Minutes(1), {Cond(down, 1, {{"summary", "s"}})},
+       kT0);
+  Eval(*t, "alert:Slow", Duration::Minutes(5), Duration::Zero(), {Cond(slow)}, kT0);
+  // Data stops: both stay as they were, marked.
+  Eval(*t, "alert:Down", Duration::Zero(), Duration::Minutes(1), {undecided(down)},
+       kT0 + Duration::Minutes(5));
+  Eval(*t, "alert:Slow", Duration::Minutes(5), Duration::Zero(), {undecided(slow)},
+       kT0 + Duration::Minutes(10));
+  // Nothing new starts from an undecidable condition.
+  Eval(*t, "alert:Other", Duration::Zero(), Duration::Zero(), {undecided(R"({alertname="Other"})")},
+       kT0 + Duration::Minutes(10));
+  // A restart keeps the marks.
+  t = std::make_unique<AlertTracker>(options);
+  ASSERT_TRUE(t->Load().ok());
+  std::vector<Alert> all = t->Alerts();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].state, AlertState::kFiring);
+  EXPECT_EQ(all[0].annotations.at("no_data"), "true");
+  EXPECT_EQ(all[0].annotations.at("no_data_since"), kT0.ToRfc3339());
+  EXPECT_EQ(all[0].annotations.at("summary"), "s");
+  EXPECT_EQ(all[1].state, AlertState::kPending);  // not fired without evidence
+  EXPECT_EQ(all[1].annotations.at("no_data"), "true");
+  EXPECT_NE(t->AlertsJson().find(R"("no_data":"true")"), std::string::npos);
+  // Data returns for Down and says it still holds: the marks go.
+  Eval(*t, "alert:Down", Duration::Zero(), Duration::Minutes(1), {Cond(down, 1, {{"summary", "s"}})},
+       kT0 + Duration::Minutes(20));
+  all = t->Alerts();
+  EXPECT_EQ(all[0].state, AlertState::kFiring);
+  EXPECT_FALSE(all[0].annotations.contains("no_data"));
+  // Data returns for Slow and clears it: back to inactive at once.
+  Eval(*t, "alert:Slow", Duration::Minutes(5), Duration::Zero(), {}, kT0 + Duration::Minutes(20));
+  ASSERT_EQ(t->Alerts().size(), 1u);
+  // No data again for Down, this time beyond no_data_resolve_after: resolved, once, saying why.
+  std::vector<Alert> sent;
+  for (int m = 21; m <= 81; ++m) {
+    for (const Alert& a : Eval(*t, "alert:Down", Duration::Zero(), Duration::Minutes(1),
+                               {undecided(down)}, kT0 + Duration::Minutes(m))) {
+      if (a.state == AlertState::kResolved) sent.push_back(a);
+    }
+  }
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].resolved_at, kT0 + Duration::Minutes(80));  // an hour after 20
+  EXPECT_EQ(sent[0].annotations.at("resolved_by"), "no_data_timeout");
+}
+
 TEST(AlertTrackerTest, ValuesAreFormattedAsPrometheusDoes) {
   const std::pair<double, std::string_view> cases[] = {
       {1, "1e+00"},

@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
+
+#include "rules/alerts.h"
 #include "tests/rules/test_util.h"
 
 namespace nines::rules {
@@ -159,25 +162,24 @@ TEST_F(EvaluatorScenarioTest, ThirtyDaysOfProbesGiveHandDerivedBudgetsBurnRatesA
   EXPECT_NEAR((*eu->exhaustion_at_1h - clock_.Now()).SecondsDouble(),
               16.4 / 86.4 * k30d * 60 / 250, 1e-3);
   // All four burn-rate rules fire for eu (14.4x, 6x, 3x, 1x are all exceeded on both windows):
-  // one condition per severity, the fastest pair speaking for it.
+  // one condition per severity, the fastest pair speaking for it, and the ticket is not raised
+  // while the page of the same SLO and region fires (one outage, one alert per region).
   int burn_conditions = 0;
   for (const ActiveCondition& c : *conds) {
     burn_conditions += c.labels.Get("alertname") == "SloBurnRate" &&
                        c.labels.Get("region") == "eu-west-1";
   }
-  EXPECT_EQ(burn_conditions, 2);
-  for (const char* severity : {"page", "ticket"}) {
-    SCOPED_TRACE(severity);
-    const ActiveCondition* c = Find(*conds, "SloBurnRate", "eu-west-1", severity);
+  EXPECT_EQ(burn_conditions, 1);
+  EXPECT_EQ(Find(*conds, "SloBurnRate", "eu-west-1", "ticket"), nullptr);
+  for (const slo::AlertCondition& a : eu->alerts) EXPECT_TRUE(a.firing);  // the report says so
+  {
+    const ActiveCondition* c = Find(*conds, "SloBurnRate", "eu-west-1", "page");
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(c->labels.Get("slo"), "api-availability");
     EXPECT_EQ(c->labels.Get("service"), "api");
     EXPECT_EQ(c->labels.Get("team"), "platform");
     EXPECT_FALSE(c->labels.Has("long_window"));
   }
-  const ActiveCondition* ticket = Find(*conds, "SloBurnRate", "eu-west-1", "ticket");
-  EXPECT_EQ(ticket->annotations.at("window_pair"), "1d/2h");
-  EXPECT_EQ(ticket->annotations.at("firing_window_pairs"), "1d/2h, 3d/6h");
   const ActiveCondition* page = Find(*conds, "SloBurnRate", "eu-west-1", "page");
   EXPECT_EQ(page->annotations.at("firing_window_pairs"), "1h/5m, 6h/30m");
   EXPECT_NEAR(page->value, 250, 1e-9);
@@ -203,11 +205,13 @@ TEST_F(EvaluatorScenarioTest, ThirtyDaysOfProbesGiveHandDerivedBudgetsBurnRatesA
   ASSERT_NE(global, nullptr);
   EXPECT_EQ(global->tally.total, 3 * k30d - 130);
   EXPECT_EQ(global->tally.bad(), 80);
-  EXPECT_NEAR(global->budget_total, 0.002 * (3 * k30d - 130), 1e-9);
+  EXPECT_NEAR(global->budget_total, 0.002 * 3 * k30d, 1e-9);  // a minute of each region is one
   // Last hour: eu 60 covered (30 bad), ap 60, us 50.
   EXPECT_NEAR(Rate(*global, Duration::Hours(1)), 30.0 / 170 / 0.002, 1e-9);
   EXPECT_NEAR(Rate(*global, Duration::Minutes(5)), 5.0 / 10 / 0.002, 1e-9);  // us has none
-  EXPECT_NE(Find(*conds, "SloBurnRate", "global", "page"), nullptr);
+  // Global burns at 14.4x only because eu does: eu's page covers it, so global raises nothing.
+  EXPECT_EQ(global->status, slo::SloStatus::kBurning);
+  EXPECT_EQ(Find(*conds, "SloBurnRate", "global"), nullptr);
 
   // The state was written back to the store at `now`.
   const int64_t now_ms = clock_.Now().UnixMillis();
@@ -316,12 +320,11 @@ TEST_F(EvaluatorTest, ReloadKeepsUnchangedCountsRebuildsChangedAndDropsRemoved) 
   a2.spec.description = "changed";
   SloRule b2 = b;
   b2.source.selector = Sel(R"({probe="api",region="us"})");  // data-defining: rebuilt
-  // A kept SLO reads nothing when nothing changed in the store: the one read left is the
-  // cycle's lookup of agent heartbeats (there are none here, so no aggregate follows).
+  // A kept SLO reads nothing when nothing changed in the store.
   ev.SetRules({a2});
   reader.reads = 0;
   ASSERT_TRUE(ev.Evaluate(AtMinute(S + 60, 20)).ok());
-  EXPECT_EQ(reader.reads, 1);
+  EXPECT_EQ(reader.reads, 0);
   ev.SetRules({b2, a2});  // b back, changed; c removed
   auto results = ev.Results();
   ASSERT_EQ(results.size(), 2u);
@@ -332,7 +335,7 @@ TEST_F(EvaluatorTest, ReloadKeepsUnchangedCountsRebuildsChangedAndDropsRemoved) 
   const slo::SloReport* a_eu = Report(results, "a", "eu");
   ASSERT_NE(a_eu, nullptr);
   EXPECT_EQ(a_eu->tally.total, 60);  // kept from memory
-  EXPECT_NEAR(a_eu->budget_total, 0.01 * 60, 1e-12);  // the new objective
+  EXPECT_NEAR(a_eu->budget_total, 0.01 * k30d, 1e-9);  // the new objective
   EXPECT_EQ(results[1].rule.spec.description, "changed");
   EXPECT_EQ(Report(results, "b", "eu"), nullptr);  // rebuilt with the new selector: no eu
   const slo::SloReport* b_us = Report(results, "b", "us");
@@ -342,59 +345,147 @@ TEST_F(EvaluatorTest, ReloadKeepsUnchangedCountsRebuildsChangedAndDropsRemoved) 
   EXPECT_EQ(ev.SloJson("c").status().code(), core::StatusCode::kNotFound);
 }
 
-TEST_F(EvaluatorTest, SloNoDataFiresWhenARegionsOwnAgentsStopHeartbeating) {
-  // eu is probed from its own location (eu-a, agent region eu) and from us-a (agent region us);
-  // us-a keeps reporting throughout, eu-a (probes and heartbeats) stops at minute 30.
-  auto heartbeat = [](std::string region, std::string loc, int64_t from, int64_t to) {
+// Issue 12: eu is probed from a and b (agents with heartbeats), quorum 2, and both see it
+// failing from minute 10. Agent b (its probes and its heartbeats) dies at minute 20. The SLO
+// must keep counting with a alone (reduced coverage), never go "no data", and keep its page.
+TEST_F(EvaluatorTest, ALostProberCapsTheQuorumAndThePageStaysFiring) {
+  auto heartbeat = [](std::string loc, int64_t from, int64_t to) {
     std::vector<std::pair<core::Labels, core::Sample>> batch;
     for (int64_t m = from; m < to; ++m) {
-      batch.push_back({L({{"__name__", "nines_agent_heartbeat"}, {"region", region},
-                          {"location", loc}}),
-                       {MinuteMs(m) + 10'000, 1}});
+      for (int64_t sec : {0, 15, 30, 45}) {
+        batch.push_back({L({{"__name__", "nines_agent_heartbeat"}, {"region", "eu"},
+                            {"location", loc}}),
+                         {MinuteMs(m) + sec * 1000, 1}});
+      }
     }
     return batch;
   };
-  WriteMinutes("eu", "us-a", S, S + 60, 1);
-  WriteMinutes("eu", "eu-a", S, S + 30, 1);
-  store_.Write(heartbeat("eu", "eu-a", S, S + 30));
-  store_.Write(heartbeat("us", "us-a", S, S + 60));
+  WriteMinutes("eu", "a", S, S + 10, 1);
+  WriteMinutes("eu", "b", S, S + 10, 1);
+  WriteMinutes("eu", "a", S + 10, S + 40, 0);
+  WriteMinutes("eu", "b", S + 10, S + 20, 0);
+  store_.Write(heartbeat("a", S, S + 40));
+  store_.Write(heartbeat("b", S, S + 20));  // last heartbeat 19:45
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  SloRule rule = ProbeRule("api", R"({probe="api"})", /*quorum=*/2);
+  ev.SetRules({rule});
+  for (int64_t m = S + 11; m <= S + 40; ++m) {
+    SCOPED_TRACE(m - S);
+    auto conds = EvaluateConditions(ev, AtMinute(m, 5));
+    ASSERT_TRUE(conds.ok());
+    EXPECT_NE(Find(*conds, "SloBurnRate", "eu", "page"), nullptr);
+    EXPECT_EQ(Find(*conds, "SloNoData", "eu"), nullptr);
+  }
+  auto results = ev.Results();
+  const slo::SloReport* eu = Report(results, "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  // Minutes 20 and 21: b's last heartbeat (19:45) is under 2 minutes old, so b still counts as
+  // alive and the quorum of 2 is not met: no data. From minute 22 a decides alone: bad.
+  EXPECT_EQ(eu->tally.total, 38);
+  EXPECT_EQ(eu->tally.bad(), 28);
+  ASSERT_EQ(results[0].reduced_coverage.count("eu"), 1u);
+  const ReducedCoverage& rc = results[0].reduced_coverage.at("eu");
+  EXPECT_EQ(rc.quorum, 2);
+  EXPECT_EQ(rc.live, 1);
+  EXPECT_EQ(rc.lost, std::vector<std::string>{"b"});
+  EXPECT_THAT(ev.SlosJson(), HasSubstr(R"("reduced_coverage":{"quorum":2,"live":1,"lost":["b"]})"));
+  // b comes back: full coverage again.
+  WriteMinutes("eu", "b", S + 40, S + 45, 0);
+  WriteMinutes("eu", "a", S + 40, S + 45, 0);
+  store_.Write(heartbeat("b", S + 40, S + 45));
+  store_.Write(heartbeat("a", S + 40, S + 45));
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 45, 5)).ok());
+  EXPECT_TRUE(ev.Results()[0].reduced_coverage.empty());
+  EXPECT_THAT(ev.SlosJson(), HasSubstr(R"("reduced_coverage":null)"));
+}
+
+// A prober without heartbeats (the engine's own, a Prometheus) is never counted lost: a fixed
+// quorum it misses stays no data, as before.
+TEST_F(EvaluatorTest, AQuorumIsNotCappedWithoutHeartbeats) {
+  WriteMinutes("eu", "a", S, S + 30, 0);
+  WriteMinutes("eu", "b", S, S + 10, 0);
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  ev.SetRules({ProbeRule("api", R"({probe="api"})", /*quorum=*/2)});
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 30)).ok());
+  const slo::SloReport* eu = Report(ev.Results(), "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 10);
+  EXPECT_TRUE(ev.Results()[0].reduced_coverage.empty());
+}
+
+// A region that goes dark leaves its burn-rate alerts (and global's) undecided, so the tracker
+// keeps them instead of resolving them by silence.
+TEST_F(EvaluatorTest, BurnRateAlertsOfADarkRegionAreUndecided) {
+  WriteMinutes("eu", "a", S, S + 20, 0);
+  WriteMinutes("us", "a", S, S + 60, 1);
   SloEvaluator ev(*store_, nullptr, {.write_back = false});
   ev.SetRules({ProbeRule("api", R"({probe="api"})")});
-  auto nodata = [&](int64_t minute) -> std::optional<ActiveCondition> {
-    auto conds = EvaluateConditions(ev, AtMinute(minute));
-    EXPECT_TRUE(conds.ok());
-    if (!conds.ok()) return std::nullopt;
-    const ActiveCondition* c = Find(*conds, "SloNoData", "eu");
-    if (c == nullptr) return std::nullopt;
-    return *c;
+  AlertTracker tracker;
+  auto run = [&](int64_t minute) {
+    ASSERT_TRUE(ev.Evaluate(AtMinute(minute, 5)).ok());
+    tracker.Update("slo:api", Duration::Zero(), Duration::Zero(), ev.Results()[0].conditions,
+                   AtMinute(minute, 5));
   };
-  // Minute 34: the last heartbeat (29:10) is 4 min 50 s old: under no_data_for (5 min).
-  EXPECT_FALSE(nodata(S + 34).has_value());
-  // Minute 35: 5 min 50 s: eu's only agent is silent, while us-a still gives it data.
-  std::optional<ActiveCondition> c = nodata(S + 35);
-  ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(c->annotations.at("reason"), "agent_heartbeat");
-  EXPECT_EQ(c->annotations.at("silent_agents"), "eu-a");
-  EXPECT_EQ(c->value, 5);
-  EXPECT_EQ(c->labels.Get("severity"), "ticket");
-  // The agent comes back: the condition clears.
-  WriteMinutes("eu", "eu-a", S + 36, S + 40, 1);
-  store_.Write(heartbeat("eu", "eu-a", S + 36, S + 40));
-  EXPECT_FALSE(nodata(S + 40).has_value());
-  // A second eu agent: the condition needs every known agent of the region silent.
-  store_.Write(heartbeat("eu", "eu-b", S + 40, S + 50));
-  WriteMinutes("eu", "us-a", S + 60, S + 1500, 1);
-  EXPECT_FALSE(nodata(S + 47).has_value());  // eu-a silent (39:10), eu-b alive (46:10)
-  c = nodata(S + 55);                         // eu-b's last (49:10) is 5 min 50 s old too
-  ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(c->annotations.at("silent_agents"), "eu-a, eu-b");
-  EXPECT_EQ(c->value, 5);  // minutes since the newest of their heartbeats
-  // A day later eu-a (last seen 39:10) is forgotten; eu-b (49:10) is not yet.
-  c = nodata(S + 1485);
-  ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(c->annotations.at("silent_agents"), "eu-b");
-  // Once both are forgotten, nothing fires: eu still has data (from us-a).
-  EXPECT_FALSE(nodata(S + 1484 + 10).has_value());
+  auto page = [&](std::string_view region) -> std::optional<Alert> {
+    for (const Alert& a : tracker.Alerts()) {
+      if (a.labels.Get("alertname") == "SloBurnRate" && a.labels.Get("region") == region &&
+          a.labels.Get("severity") == "page") {
+        return a;
+      }
+    }
+    return std::nullopt;
+  };
+  run(S + 19);
+  ASSERT_TRUE(page("eu").has_value());
+  EXPECT_EQ(page("eu")->state, AlertState::kFiring);
+  // Minute 55: eu has had no data for 35 minutes: even the 6h/30m page's short window is empty.
+  for (int64_t m = S + 20; m <= S + 55; ++m) run(m);
+  ASSERT_TRUE(page("eu").has_value());
+  EXPECT_EQ(page("eu")->state, AlertState::kFiring);
+  std::optional<Alert> held = page("eu");
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->annotations["no_data"], "true");
+  // Only active conditions are listed as such.
+  for (const ActiveCondition& c : ev.ActiveConditions()) EXPECT_FALSE(c.no_data);
+  EXPECT_THAT(*ev.SloJson("api"), ::testing::Not(HasSubstr("\"no_data\"")));
+}
+
+// Issue 12: an SLO without its own regions counts only the declared ones; a typo'd region is
+// counted apart, named as a warning, written as a metric, and never added to global.
+TEST_F(EvaluatorTest, UndeclaredRegionsAreCountedApartAndNeverInGlobal) {
+  WriteMinutes("eu", "a", S, S + 10, 1);
+  WriteMinutes("eu-wset", "a", S, S + 10, 0);  // an agent's typo
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  rule.declared_regions = {"eu", "us"};
+  SloEvaluator ev(*store_, [this] { return store_->NewAppender(); });
+  ev.SetRules({rule});
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 10)).ok());
+  auto results = ev.Results();
+  EXPECT_EQ(Report(results, "api", "eu-wset"), nullptr);
+  const slo::SloReport* global = Report(results, "api", "global");
+  ASSERT_NE(global, nullptr);
+  EXPECT_EQ(global->tally.total, 10);
+  EXPECT_EQ(global->tally.bad(), 0);
+  EXPECT_EQ(results[0].undeclared_samples, (std::map<std::string, int64_t>{{"eu-wset", 10}}));
+  // New minutes add to the count; minutes already counted are not counted again.
+  WriteMinutes("eu-wset", "a", S + 10, S + 12, 0);
+  WriteMinutes("eu", "a", S + 10, S + 12, 1);
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 12)).ok());
+  EXPECT_EQ(ev.Results()[0].undeclared_samples.at("eu-wset"), 12);
+  const std::string json = ev.SlosJson();
+  EXPECT_THAT(json, HasSubstr(R"("undeclared_regions":{"eu-wset":12})"));
+  EXPECT_THAT(json, HasSubstr(R"(12 samples with region=\"eu-wset\")"));
+  auto written = store_->Select(
+      Sel(R"(nines_slo_undeclared_region_samples_total{slo="api",region="eu-wset"})"), 0,
+      INT64_MAX);
+  ASSERT_TRUE(written.ok());
+  ASSERT_EQ(written->size(), 1u);
+  EXPECT_EQ((*written)[0].samples.back().value, 12);
+  // Without declared regions (a config that declares none) every region counts, as before.
+  rule.declared_regions.clear();
+  ev.SetRules({rule});
+  ASSERT_TRUE(ev.Evaluate(AtMinute(S + 12, 30)).ok());
+  EXPECT_NE(Report(ev.Results(), "api", "eu-wset"), nullptr);
 }
 
 TEST_F(EvaluatorTest, AnHourOfReplayedBacklogIsCountedAtTheNextCycle) {
@@ -462,7 +553,7 @@ TEST_F(EvaluatorTest, StateIsWrittenOncePerMinuteAndAgainAfterLateDataOrAReload)
   ev.SetRules({rule});
   ASSERT_TRUE(ev.Evaluate(AtMinute(S + 11, 35)).ok());
   ASSERT_EQ(budget().size(), 4u);
-  EXPECT_NEAR(budget()[3].value, 0.11, 1e-12);
+  EXPECT_NEAR(budget()[3].value, 0.01 * k30d, 1e-9);
   ASSERT_TRUE(ev.Evaluate(AtMinute(S + 11, 45)).ok());
   EXPECT_EQ(budget().size(), 4u);
 }
@@ -483,16 +574,222 @@ TEST_F(EvaluatorTest, JsonHasEveryRegionAndGlobalAndEscapesStrings) {
   EXPECT_THAT(all, HasSubstr(R"({"status":"success","data":[{"name":"api \"eu\"")"));
   EXPECT_THAT(all, HasSubstr(R"("description":"line1\nline2\t\\ \u0001")"));
   EXPECT_THAT(all, HasSubstr(R"("region":"ap","status":"no_data","sli":null)"));
-  EXPECT_THAT(all, HasSubstr(R"("region":"eu","status":"exhausted","sli":0.8333333333333334,)"
+  EXPECT_THAT(all, HasSubstr(R"("region":"eu","status":"burning","sli":0.8333333333333334,)"
                              R"("objective":0.998,"good":10,"total":12)"));
   EXPECT_THAT(all, HasSubstr(R"("region":"global")"));
-  EXPECT_THAT(all, HasSubstr(R"("budget":{"unit":"events","total":0.024)"));
+  EXPECT_THAT(all, HasSubstr(R"("budget":{"unit":"events","total":86.4)"));  // 0.002 * 30d
+  EXPECT_THAT(all, HasSubstr(R"("exhaustion_guarded":false)"));
   EXPECT_THAT(all, HasSubstr(R"("burn_rates":{"5m":199.99999999999983,"30m":)"));  // 2/5 / 0.002
   auto one = ev.SloJson("api \"eu\"");
   ASSERT_TRUE(one.ok());
   EXPECT_THAT(*one, HasSubstr(R"("burn_rate_rules":[{"severity":"page","long_window":"1h")"));
   EXPECT_THAT(*one, HasSubstr(R"({"labels":{"alertname":"SloBurnRate","region":"eu")"));
   EXPECT_THAT(*one, HasSubstr(R"("alertname":"SloNoData")"));  // ap has never reported
+}
+
+TEST_F(EvaluatorTest, NoDataBadCountsOnlyFromWhenTheSloFirstExistedOrHadData) {
+  // A `no_data: bad` SLO over the calendar month, on an empty store, first evaluated on
+  // 2026-12-07T06:10Z: the 9,010 minutes of December before nines knew the SLO are not its
+  // no-data minutes (they were all counted bad before).
+  const core::Timestamp start = core::Timestamp::FromUnixSeconds(1796623800);  // 2026-12-07T06:10Z
+  ASSERT_EQ(start.ToRfc3339(), "2026-12-07T06:10:00.000Z");
+  const int64_t m0 = slo::MinuteOf(start);
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  rule.spec.window = slo::Window::Calendar(slo::CalendarUnit::kMonth, "UTC");
+  rule.spec.no_data = slo::NoDataPolicy::kBad;
+  rule.spec.regions = {"eu"};
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  ev.SetRules({rule});
+  ASSERT_TRUE(ev.Evaluate(start).ok());
+  const slo::SloReport* eu = Report(ev.Results(), "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 0);
+  EXPECT_EQ(eu->status, slo::SloStatus::kNoData);
+  // Ten minutes later: ten bad minutes, in the budget and in the burn rates.
+  ASSERT_TRUE(ev.Evaluate(AtMinute(m0 + 10, 5)).ok());
+  auto results = ev.Results();
+  eu = Report(results, "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 10);
+  EXPECT_EQ(eu->tally.bad(), 10);
+  EXPECT_EQ(eu->BurnRateOver(Duration::Days(3))->tally.total, 10);
+  // Then data arrives, and a restart (a new evaluator) finds the first data minute in the store:
+  // the minutes before it are still not counted.
+  WriteMinutes("eu", "a", m0 + 20, m0 + 30, 1);
+  SloEvaluator restarted(*store_, nullptr, {.write_back = false});
+  restarted.SetRules({rule});
+  ASSERT_TRUE(restarted.Evaluate(AtMinute(m0 + 40, 5)).ok());
+  eu = Report(restarted.Results(), "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 20);  // 10 good, then 10 minutes without data: bad
+  EXPECT_EQ(eu->tally.bad(), 10);
+}
+
+TEST_F(EvaluatorTest, NoDataBadCountsTheWholeWindowWhenTheSeriesHadSamplesBeforeIt) {
+  // The SLO's probes reported in November and stopped: December's minutes without data are
+  // missing data (agents or nines down), counted bad from the month's first minute.
+  const int64_t dec1 = slo::MinuteOf(core::Timestamp::FromUnixSeconds(1796083200));
+  ASSERT_EQ(slo::MinuteStart(dec1).ToRfc3339(), "2026-12-01T00:00:00.000Z");
+  WriteMinutes("eu", "a", dec1 - 60, dec1 - 50, 1);
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  rule.spec.window = slo::Window::Calendar(slo::CalendarUnit::kMonth, "UTC");
+  rule.spec.no_data = slo::NoDataPolicy::kBad;
+  rule.spec.regions = {"eu"};
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  ev.SetRules({rule});
+  ASSERT_TRUE(ev.Evaluate(AtMinute(dec1 + 100, 5)).ok());
+  const slo::SloReport* eu = Report(ev.Results(), "api", "eu");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_EQ(eu->tally.total, 100);
+  EXPECT_EQ(eu->tally.bad(), 100);
+}
+
+TEST_F(EvaluatorTest, GlobalAlertsOnlyWhenNoRegionsAlertExplainsIt) {
+  // Three regions each fail 3 of the last 60 minutes at different times, under a min_events
+  // guard of 100 per long window: no region may page on its 60 minutes, global (180) does.
+  const int64_t end = S + 2 * kDay;
+  const char* regions[] = {"eu", "us", "ap"};
+  std::vector<std::pair<core::Labels, core::Sample>> batch;
+  for (int64_t m = S; m < end; ++m) {
+    for (int k = 0; k < 3; ++k) {
+      const int64_t bad_from = end - 60 + 20 * k;
+      const bool bad = (m >= bad_from && m < bad_from + 3) || m >= end - 2;  // and the last 2
+      batch.push_back({L({{"__name__", "probe_success"}, {"probe", "api"}, {"region", regions[k]},
+                          {"location", "a"}}),
+                       {MinuteMs(m) + 30'000, bad ? 0.0 : 1.0}});
+    }
+  }
+  store_.Write(batch);
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  rule.spec.alerting.rules = {slo::DefaultBurnRateRules()[0]};  // the 1h/5m page only
+  rule.spec.alerting.min_events = 100;
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  ev.SetRules({rule});
+  auto conds = EvaluateConditions(ev, AtMinute(end, 5));
+  ASSERT_TRUE(conds.ok()) << conds.status().ToString();
+  for (const char* region : {"eu", "us", "ap"}) {
+    EXPECT_EQ(Find(*conds, "SloBurnRate", region), nullptr) << region;
+  }
+  EXPECT_NE(Find(*conds, "SloBurnRate", "global", "page"), nullptr);
+  // Without the guard every region pages, and global says nothing more.
+  rule.spec.alerting.min_events = 0;
+  ev.SetRules({rule});
+  conds = EvaluateConditions(ev, AtMinute(end, 15));
+  ASSERT_TRUE(conds.ok());
+  for (const char* region : {"eu", "us", "ap"}) {
+    EXPECT_NE(Find(*conds, "SloBurnRate", region, "page"), nullptr) << region;
+  }
+  EXPECT_EQ(Find(*conds, "SloBurnRate", "global"), nullptr);
+}
+
+// Every window is exact whatever its length: with a raw retention of 2 days, SLOs over a rolling
+// 20 days and over the calendar quarter count what raw retention dropped from the minute rollups,
+// when built at the end (an SLO added today), after a reload that changes it, and after a
+// restart, exactly as an evaluator that counted every day as it came.
+TEST(LongWindowTest, WindowsLongerThanRawRetentionAreCountedWholeFromTheMinuteRollups) {
+  testutil::TempDir dir;
+  core::FakeClock clock(AtMinute(S));
+  store::StoreOptions options;
+  options.dir = dir.File("tsdb");
+  options.raw_retention = Duration::Days(2);
+  auto opened = store::OpenStore(options, clock);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<store::Store> store = std::move(*opened);
+
+  // Two locations probing eu every minute (at second 30) for 20 days: both fail for 30 minutes
+  // on day 1 (30 bad), a alone for 10 minutes on day 5 (good by majority, bad with quorum 1),
+  // both for 7 minutes on day 19 (within the raw tier at the end).
+  constexpr int64_t kDays = 20;
+  auto value = [](int64_t m, std::string_view loc) {
+    if (m >= kDay + 100 && m < kDay + 130) return 0.0;
+    if (m >= 5 * kDay && m < 5 * kDay + 10 && loc == "a") return 0.0;
+    if (m >= 19 * kDay + 600 && m < 19 * kDay + 607) return 0.0;
+    return 1.0;
+  };
+  SloRule rolling = ProbeRule("rolling", R"({probe="api"})");
+  rolling.spec.window = slo::Window::Rolling(Duration::Days(kDays));
+  SloRule quarter = ProbeRule("quarter", R"({probe="api"})");
+  quarter.spec.window = slo::Window::Calendar(slo::CalendarUnit::kQuarter, "UTC");
+  // The evaluator that ran all along: one cycle after each day is written.
+  SloEvaluator along(*store, nullptr, {.write_back = false});
+  along.SetRules({rolling, quarter});
+  for (int64_t day = 0; day < kDays; ++day) {
+    // An hour per commit, with the clock at its end, as agents deliver them.
+    for (int64_t h = day * kDay; h < (day + 1) * kDay; h += 60) {
+      clock.Set(AtMinute(S + h + 60));
+      auto app = store->NewAppender();
+      for (int64_t m = h; m < h + 60; ++m) {
+        for (const char* loc : {"a", "b"}) {
+          ASSERT_TRUE(app->Append(L({{"__name__", "probe_success"}, {"probe", "api"},
+                                     {"region", "eu"}, {"location", loc}}),
+                                  MinuteMs(S + m) + 30'000, value(m, loc))
+                          .ok());
+        }
+      }
+      auto committed = app->Commit();
+      ASSERT_TRUE(committed.ok());
+      ASSERT_EQ(committed->appended, 120);
+    }
+    clock.Set(AtMinute(S + (day + 1) * kDay, 5));
+    ASSERT_TRUE(along.Evaluate(AtMinute(S + (day + 1) * kDay, 5)).ok());
+  }
+  ASSERT_TRUE(store->EnforceRetention().ok());
+  const core::Timestamp now = AtMinute(S + kDays * kDay, 5);
+  // The raw tier now holds the last 2 days only.
+  auto raw = store->Select(Sel(R"(probe_success{location="a"})"), 0, now.UnixMillis());
+  ASSERT_TRUE(raw.ok());
+  ASSERT_EQ(raw->size(), 1u);
+  EXPECT_LE(static_cast<int64_t>((*raw)[0].samples.size()), 2 * kDay + 1);
+
+  auto expect_whole = [&](SloEvaluator& ev, int64_t bad, const char* what) {
+    SCOPED_TRACE(what);
+    ASSERT_TRUE(ev.Evaluate(now).ok());
+    auto results = ev.Results();
+    for (const char* name : {"rolling", "quarter"}) {
+      SCOPED_TRACE(name);
+      const slo::SloReport* eu = Report(results, name, "eu");
+      ASSERT_NE(eu, nullptr);
+      EXPECT_EQ(eu->tally.total, kDays * kDay);
+      EXPECT_EQ(eu->tally.bad(), bad);
+    }
+  };
+  ASSERT_TRUE(along.Evaluate(now).ok());
+  expect_whole(along, 37, "counted along");
+
+  // An SLO added today: its backfill reads days 0..18 from the minute rollups.
+  SloEvaluator added(*store, nullptr, {.write_back = false});
+  added.SetRules({rolling, quarter});
+  expect_whole(added, 37, "added today");
+  // The same numbers, burn rates included, as the evaluator that ran all along.
+  auto a = along.Results(), b = added.Results();
+  for (const char* name : {"rolling", "quarter"}) {
+    const slo::SloReport* x = Report(a, name, "eu");
+    const slo::SloReport* y = Report(b, name, "eu");
+    ASSERT_TRUE(x != nullptr && y != nullptr);
+    EXPECT_EQ(x->tally.good, y->tally.good);
+    EXPECT_DOUBLE_EQ(x->coverage, y->coverage);
+    EXPECT_DOUBLE_EQ(x->budget_remaining, y->budget_remaining);
+    for (size_t i = 0; i < x->burn_rates.size(); ++i) {
+      EXPECT_EQ(x->burn_rates[i].tally.total, y->burn_rates[i].tally.total);
+      EXPECT_EQ(x->burn_rates[i].tally.bad(), y->burn_rates[i].tally.bad());
+    }
+  }
+
+  // A reload that changes the data-defining quorum rebuilds from the rollups too: a's lone
+  // 10 minutes on day 5 are bad with quorum 1.
+  SloRule rolling1 = rolling, quarter1 = quarter;
+  rolling1.spec.quorum = quarter1.spec.quorum = 1;
+  added.SetRules({rolling1, quarter1});
+  expect_whole(added, 47, "reloaded with quorum 1");
+
+  // A restart: the store reopened from its directory, a new evaluator.
+  store.reset();
+  opened = store::OpenStore(options, clock);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  store = std::move(*opened);
+  SloEvaluator restarted(*store, nullptr, {.write_back = false});
+  restarted.SetRules({rolling, quarter});
+  expect_whole(restarted, 37, "after a restart");
 }
 
 TEST_F(EvaluatorTest, AReadErrorKeepsThePreviousConditions) {

@@ -298,11 +298,13 @@ TEST(OracleTest, CountsBudgetsAndBurnRatesEqualPrometheus) {
             if (burn_index < 0) {
               EXPECT_EQ(r.tally.total, want_total) << r.region;
               EXPECT_EQ(r.tally.bad(), want_bad) << r.region;
-              // Budgets from the oracle's counts, by the same formula.
-              EXPECT_DOUBLE_EQ(r.budget_total, ratio * static_cast<double>(want_total));
+              // Budgets: a probe SLI's is the whole window's, one event per minute and region
+              // (whatever share of it has data); consumed from the oracle's counts.
+              const double regions = global ? static_cast<double>(e.reports.size() - 1) : 1.0;
+              const double budget = ratio * static_cast<double>(window_minutes) * regions;
+              EXPECT_DOUBLE_EQ(r.budget_total, budget);
               EXPECT_DOUBLE_EQ(r.budget_consumed, static_cast<double>(want_bad));
-              EXPECT_DOUBLE_EQ(r.budget_remaining, ratio * static_cast<double>(want_total) -
-                                                       static_cast<double>(want_bad));
+              EXPECT_DOUBLE_EQ(r.budget_remaining, budget - static_cast<double>(want_bad));
             } else {
               const slo::BurnRate& b = r.burn_rates[static_cast<size_t>(burn_index)];
               EXPECT_EQ(b.tally.total, want_total) << r.region;

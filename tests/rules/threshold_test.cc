@@ -42,6 +42,9 @@ class ThresholdTest : public ::testing::Test {
   void SetUp() override {
     store::StoreOptions options;
     options.dir = dir_.File("db");
+    // The tests write around a fake clock they move as they evaluate (see TestStore).
+    options.out_of_order_window = core::Duration::Days(20 * 365);
+    options.future_tolerance = core::Duration::Days(20 * 365);
     auto s = store::OpenStore(std::move(options), clock_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
@@ -289,6 +292,82 @@ TEST_F(ThresholdTest, FailingFromTwoOfThreeLocationsForTwoMinutesFiresThenResolv
   EXPECT_EQ(std::get<1>(sent[sent.size() - 2]), "firing");
   EXPECT_EQ(std::get<0>(sent.back()), 765);
   EXPECT_EQ(std::get<1>(sent.back()), "resolved");
+}
+
+// Issue 12: a port stays closed, seen from a and b; b's prober dies at 10:00. The group can no
+// longer reach min_count 2, but b was failing when it went silent: the page must not resolve.
+// It stays firing, marked no_data, until b reports again (then it follows the data) or
+// no_data_resolve_after passes. A series retired with a staleness marker is not lost.
+TEST_F(ThresholdTest, ALostProberKeepsThePageFiringMarkedNoData) {
+  const ThresholdRule rule = FailingFromTwoLocations();
+  AlertTrackerOptions options;
+  options.no_data_resolve_after = Duration::Hours(1);
+  AlertTracker tracker(options);
+  clock_.Set(kT0);
+  std::vector<std::tuple<int64_t, std::string, std::string>> states;  // second, state, no_data
+  auto eval = [&](int64_t s) {
+    const Timestamp now = clock_.Now();
+    auto active = EvaluateThresholdRule(rule, *store_, now, options.no_data_resolve_after);
+    ASSERT_TRUE(active.ok()) << active.status().ToString();
+    tracker.Update("alert:ProbeFailing", rule.for_duration, rule.keep_firing_for, *active, now);
+    std::vector<Alert> all = tracker.Alerts();
+    ASSERT_LE(all.size(), 1u);
+    std::string state = all.empty() ? "inactive" : std::string(AlertStateName(all[0].state));
+    std::string no_data = all.empty() || !all[0].annotations.contains("no_data")
+                              ? ""
+                              : all[0].annotations.at("no_data");
+    if (states.empty() || std::get<1>(states.back()) != state ||
+        std::get<2>(states.back()) != no_data) {
+      states.emplace_back(s, state, no_data);
+    }
+  };
+  for (int64_t s = 0; s <= 40 * 60; s += 15) {
+    const Timestamp now = clock_.Now();
+    Write({{R"(probe_success{probe="api-eu",region="eu-west-1",location="a"})", now, 0}});
+    if (s < 10 * 60 || s >= 30 * 60) {
+      Write({{R"(probe_success{probe="api-eu",region="eu-west-1",location="b"})", now, 0}});
+    }
+    eval(s);
+    clock_.Advance(Duration::Seconds(15));
+  }
+  // b's last sample (9:45) leaves the 5m lookback after 14:45; b is back at 30:00.
+  const std::vector<std::tuple<int64_t, std::string, std::string>> want = {
+      {0, "pending", ""}, {120, "firing", ""}, {885, "firing", "true"}, {1800, "firing", ""}};
+  EXPECT_EQ(states, want);
+  // b goes silent again, for longer than no_data_resolve_after: the alert resolves then.
+  states.clear();
+  for (int64_t s = 40 * 60 + 15; s <= 120 * 60; s += 15) {
+    Write({{R"(probe_success{probe="api-eu",region="eu-west-1",location="a"})", clock_.Now(), 0}});
+    eval(s);
+    clock_.Advance(Duration::Seconds(15));
+  }
+  // Last b sample at 40:00: no data from 45:00, resolved an hour after its last evaluation with
+  // data (44:45).
+  const std::vector<std::tuple<int64_t, std::string, std::string>> want_timeout = {
+      {2415, "firing", ""}, {2700, "firing", "true"}, {6285, "resolved", "true"}};
+  EXPECT_EQ(states, want_timeout);
+  EXPECT_EQ(tracker.Alerts()[0].annotations.at("resolved_by"), "no_data_timeout");
+}
+
+TEST_F(ThresholdTest, ARetiredSeriesIsNotLost) {
+  const ThresholdRule rule = FailingFromTwoLocations();
+  const Timestamp now = kT0 + Duration::Minutes(20);
+  Write({{R"(probe_success{probe="api-eu",region="eu-west-1",location="a"})", now, 0},
+         {R"(probe_success{probe="api-eu",region="eu-west-1",location="b"})",
+          kT0 + Duration::Minutes(9), 0},
+         {R"(probe_success{probe="api-eu",region="eu-west-1",location="c"})",
+          kT0 + Duration::Minutes(9), 0},
+         {R"(probe_success{probe="api-eu",region="eu-west-1",location="c"})",
+          kT0 + Duration::Minutes(10), kStale}});
+  auto conds = EvaluateThresholdRule(rule, *store_, now, Duration::Hours(1));
+  ASSERT_TRUE(conds.ok());
+  ASSERT_EQ(conds->size(), 1u);  // a meets, b is lost while failing: undecided
+  EXPECT_TRUE((*conds)[0].no_data);
+  // Without b, c's marker says it was retired: a alone cannot meet min_count 2.
+  ASSERT_TRUE(store_->DeleteSeries(Sel(R"(probe_success{location="b"})")).ok());
+  conds = EvaluateThresholdRule(rule, *store_, now, Duration::Hours(1));
+  ASSERT_TRUE(conds.ok());
+  EXPECT_TRUE(conds->empty());
 }
 
 // Certificates expiring: 30 days (fine), 14 days exactly (not under 14 days yet), 13 days, and an

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 
 namespace nines::slo {
@@ -242,6 +243,26 @@ TEST(QuorumTest, MajorityOfReportingLocations) {
     ASSERT_EQ(s.buckets.size(), 1u);
     EXPECT_EQ(s.buckets[0], c.want);
   }
+}
+
+// Issue 12: a fixed quorum is capped, minute by minute, at the probers still alive.
+TEST(QuorumTest, AFixedQuorumIsCappedAtTheLiveProbers) {
+  const ProbeMinute ok{4, 0}, fail{0, 4}, silent{0, 0};
+  // Minute 0: both alive, only one reports: no data. Minute 1: b lost, a fails alone: bad.
+  // Minute 2: b lost, a ok: good. Minute 3: nobody alive or reporting: no data. Minute 4: no
+  // prober lost (live unlimited), one reporter: no data. The majority quorum ignores `live`.
+  std::vector<std::vector<ProbeMinute>> locs = {{fail, fail, ok, silent, fail},
+                                                {silent, silent, silent, silent, silent}};
+  const std::vector<int> live = {2, 1, 1, 0, std::numeric_limits<int>::max()};
+  BucketSeries s = QuorumBuckets(locs, kT0, 2, &live);
+  ASSERT_EQ(s.buckets.size(), 5u);
+  EXPECT_EQ(s.buckets[0], Bucket::NoData());
+  EXPECT_EQ(s.buckets[1], Bucket::Events(0, 1));
+  EXPECT_EQ(s.buckets[2], Bucket::Events(1, 1));
+  EXPECT_EQ(s.buckets[3], Bucket::NoData());
+  EXPECT_EQ(s.buckets[4], Bucket::NoData());
+  BucketSeries majority = QuorumBuckets(locs, kT0, 0, &live);
+  EXPECT_EQ(majority.buckets[0], Bucket::Events(0, 1));
 }
 
 TEST(ProbeMinutesTest, TalliesPerMinuteAndSkipsStalenessMarkers) {

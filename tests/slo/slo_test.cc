@@ -140,6 +140,7 @@ TEST(BudgetTest, ExhaustedWhenConsumedReachesTotal) {
   SloSpec spec = Probe();
   spec.sli = SliKind::kRequestRatio;
   spec.alerting.rules.clear();
+  spec.alerting.exhaustion_min_coverage = 0;  // one minute of data is enough here
   PrefixCounts p = PrefixCounts::Build(s, 0.998);
   auto r = EvaluateSlo(spec, "x", p, At(1));
   ASSERT_TRUE(r.ok());
@@ -149,14 +150,138 @@ TEST(BudgetTest, ExhaustedWhenConsumedReachesTotal) {
 }
 
 TEST(BudgetTest, RemainingGoesNegative) {
+  // A request SLI over a full window: 1000 events a minute for 30 days, 0.5% failing in the
+  // last day: budget 0.002 * 43.2M = 86400 events, 7200 consumed... then a bad hour of 100%.
+  BucketSeries s{kStart, {}};
+  for (int64_t i = 0; i < 43200; ++i) {
+    s.buckets.push_back(i >= 43200 - 120 ? Bucket::Events(0, 1000) : Bucket::Events(1000, 1000));
+  }
+  SloSpec spec = Probe();
+  spec.sli = SliKind::kRequestRatio;
+  PrefixCounts p = PrefixCounts::Build(s, 0.998);
+  auto r = EvaluateSlo(spec, "x", p, At(43200));
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r->budget_total, 86400, 1e-6);
+  EXPECT_NEAR(r->budget_remaining, 86400 - 120000, 1e-6);
+  EXPECT_NEAR(*r->budget_remaining_ratio, (86400.0 - 120000) / 86400, 1e-9);
+  EXPECT_FALSE(r->exhaustion_guarded);
+  EXPECT_EQ(r->status, SloStatus::kExhausted);
+}
+
+TEST(BudgetTest, ProbeBudgetIsTheWholePeriodsWhateverTheDataSoFar) {
+  // A probe SLO whose data began 1000 minutes ago, 10 of them bad: the budget is 0.002 * 43200 =
+  // 86.4 minutes (the objective's share of the whole 30 days), not 0.002 * 1000 = 2: ten bad
+  // minutes do not exhaust it.
   BucketSeries s = Minutes(1000, 0, 10);
   PrefixCounts p = PrefixCounts::Build(s, 0.998);
   auto r = EvaluateSlo(Probe(), "x", p, At(1000));
   ASSERT_TRUE(r.ok());
-  EXPECT_NEAR(r->budget_total, 2, 1e-9);
-  EXPECT_NEAR(r->budget_remaining, -8, 1e-9);
-  EXPECT_NEAR(*r->budget_remaining_ratio, -4, 1e-9);
+  EXPECT_NEAR(r->budget_total, 86.4, 1e-9);
+  EXPECT_NEAR(r->budget_remaining, 76.4, 1e-9);
+  EXPECT_NE(r->status, SloStatus::kExhausted);
+  // One bad minute after five of data (the young window of a fresh install): still 85.4 left.
+  r = EvaluateSlo(Probe(), "x", PrefixCounts::Build(Minutes(6, 5, 1), 0.998), At(6));
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r->budget_remaining, 85.4, 1e-9);
+  EXPECT_NE(r->status, SloStatus::kExhausted);
+  // region="global" over three regions: three events a minute, 3 * 86.4.
+  PrefixCounts a = PrefixCounts::Build(Minutes(6, 5, 1), 0.998);
+  PrefixCounts b = PrefixCounts::Build(Minutes(6), 0.998);
+  PrefixCounts c = PrefixCounts::Build(Minutes(6), 0.998);
+  GlobalCounts global({&a, &b, &c}, nullptr);
+  r = EvaluateSlo(Probe(), "global", global, At(6));
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r->budget_total, 3 * 86.4, 1e-9);
+  EXPECT_NE(r->status, SloStatus::kExhausted);
+  // Freshness is one event a minute too; a calendar month's period is its real length (March:
+  // 31 days), whatever part of it has passed.
+  SloSpec month = Probe();
+  month.sli = SliKind::kFreshness;
+  month.window = Window::Calendar(CalendarUnit::kMonth, "UTC");
+  BucketSeries first_day{MinuteOf(Timestamp::FromUnixSeconds(1772323200)), {}};  // 2026-03-01
+  for (int i = 0; i < 1440; ++i) first_day.buckets.push_back(Bucket::Events(i < 10 ? 0 : 1, 1));
+  r = EvaluateSlo(month, "x", PrefixCounts::Build(first_day, 0.998),
+                  MinuteStart(first_day.end_minute()));
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r->budget_total, 0.002 * 31 * 1440, 1e-9);
+  EXPECT_EQ(r->status, SloStatus::kHealthy);
+}
+
+TEST(BudgetTest, AYoungRequestWindowIsNotExhausted) {
+  // A request SLI added a few minutes ago: 50 requests a minute for 5 minutes, one minute all
+  // failing. 50 bad of 250 is far over 0.002 * 250 = 0.5, but 250 events and 5 of 43200
+  // minutes are too little to call a 30-day budget spent.
+  BucketSeries s{kStart, {}};
+  for (int i = 0; i < 5; ++i) s.buckets.push_back(Bucket::Events(i == 4 ? 0 : 50, 50));
+  SloSpec spec = Probe();
+  spec.sli = SliKind::kRequestRatio;
+  PrefixCounts p = PrefixCounts::Build(s, 0.998);
+  auto r = EvaluateSlo(spec, "x", p, At(5));
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r->budget_total, 0.5, 1e-9);
+  EXPECT_LT(r->budget_remaining, 0);
+  EXPECT_TRUE(r->exhaustion_guarded);
+  EXPECT_EQ(r->status, SloStatus::kBurning);  // the page still fires: 1h and 5m both burn
+  // Enough events but too little coverage: still guarded.
+  spec.alerting.exhaustion_min_events = 100;
+  r = EvaluateSlo(spec, "x", p, At(5));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->exhaustion_guarded);
+  // Both thresholds met (a configured coverage of 5/43200): exhausted.
+  spec.alerting.exhaustion_min_coverage = 5.0 / 43200;
+  r = EvaluateSlo(spec, "x", p, At(5));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->exhaustion_guarded);
   EXPECT_EQ(r->status, SloStatus::kExhausted);
+  // Half of the period with data and 1000 events (the defaults): exhausted.
+  BucketSeries half{kStart, {}};
+  for (int64_t i = 0; i < 21600; ++i) half.buckets.push_back(Bucket::Events(i < 100 ? 0 : 1, 1));
+  spec.alerting = AlertPolicy{};
+  r = EvaluateSlo(spec, "x", PrefixCounts::Build(half, 0.998), At(21600));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, SloStatus::kExhausted);
+  half.buckets.pop_back();  // one minute short of half the period
+  r = EvaluateSlo(spec, "x", PrefixCounts::Build(half, 0.998), At(21599));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->exhaustion_guarded);
+}
+
+TEST(BudgetTest, ValidateChecksTheExhaustionGuard) {
+  SloSpec spec = Probe();
+  spec.alerting.exhaustion_min_coverage = 1.5;
+  EXPECT_FALSE(ValidateSlo(spec).ok());
+  spec.alerting.exhaustion_min_coverage = 0.5;
+  spec.alerting.exhaustion_min_events = -1;
+  EXPECT_FALSE(ValidateSlo(spec).ok());
+}
+
+TEST(NoDataTest, BadCountsOnlyFromWhenTheSloWasKnown) {
+  // no_data: bad over a rolling 30d window, evaluated on an empty source: the SLO has existed
+  // for 10 minutes (known_since), so 10 minutes are bad, not 43200.
+  SloSpec spec = Probe();
+  spec.no_data = NoDataPolicy::kBad;
+  PrefixCounts empty(kStart, 0.998);
+  auto r = EvaluateSlo(spec, "x", empty, At(43200), kStart + 43190);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->tally.total, 10);
+  EXPECT_EQ(r->tally.bad(), 10);
+  EXPECT_EQ(r->BurnRateOver(Duration::Days(3))->tally.total, 10);
+  EXPECT_EQ(r->coverage, 0);
+  // Without a bound, every minute of the window counts.
+  r = EvaluateSlo(spec, "x", empty, At(43200));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->tally.total, 43200);
+  // Data before known_since still counts (a caller's bound never hides data).
+  BucketSeries s = Minutes(43200, 0, 3);
+  r = EvaluateSlo(spec, "x", PrefixCounts::Build(s, 0.998), At(43200), kStart + 43190);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->tally.total, 43200);
+  EXPECT_EQ(r->tally.bad(), 3);
+  // Time slices too.
+  spec.method = BudgetingMethod::kTimeslices;
+  r = EvaluateSlo(spec, "x", empty, At(43200), kStart + 43190);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->tally.total, 10);
 }
 
 TEST(ForecastTest, ExhaustionAtCurrentBurn) {

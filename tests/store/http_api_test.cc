@@ -29,7 +29,7 @@ class HttpApiTest : public ::testing::Test {
     }
     ASSERT_TRUE(app->Commit().ok());
     net::Router router;
-    RegisterHttpApi(*store_, router);
+    RegisterHttpApi(*store_, router, clock_);
     net::ServerOptions server_options;
     server_options.listen = "127.0.0.1:0";
     server_options.admin_tokens = {"admin-token-for-tests"};
@@ -42,11 +42,15 @@ class HttpApiTest : public ::testing::Test {
   static core::Labels L(const char* text) { return *core::ParseLabels(text); }
 
   net::ClientResponse Do(const std::string& method, const std::string& target,
-                         const std::string& token = "") {
+                         const std::string& token = "", const std::string& form = "") {
     net::ClientRequest req;
     req.method = method;
     req.url = url_ + target;
     if (!token.empty()) req.headers.Set("Authorization", "Bearer " + token);
+    if (!form.empty()) {
+      req.headers.Set("Content-Type", "application/x-www-form-urlencoded");
+      req.body = form;
+    }
     auto resp = client_.Do(req);
     EXPECT_TRUE(resp.ok()) << target << ": " << resp.status().ToString();
     return resp.ok() ? *resp : net::ClientResponse{};
@@ -122,6 +126,109 @@ TEST_F(HttpApiTest, BadParametersAre400WithTheReason) {
     EXPECT_EQ(r.status, 400);
     EXPECT_NE(r.body.find(c.reason), std::string::npos) << r.body;
   }
+}
+
+TEST_F(HttpApiTest, LabelsAndValuesOfTheMatchingSeriesOnly) {
+  EXPECT_EQ(Do("GET", "/api/v1/labels?match[]=probe_success").body,
+            R"({"status":"success","data":["__name__","region"]})");
+  EXPECT_EQ(Do("GET", "/api/v1/label/region/values?match[]=probe_success%7Bregion%3D~%22eu.*%22%7D").body,
+            R"({"status":"success","data":["eu-west-1"]})");
+  EXPECT_EQ(Do("GET", "/api/v1/label/__name__/values?match[]=requests_total").body,
+            R"({"status":"success","data":["requests_total"]})");
+}
+
+TEST_F(HttpApiTest, PostTakesAFormBodyAsPrometheusDoes) {
+  // A selector too long for a URL goes in the body.
+  auto series = Do("POST", "/api/v1/series", "",
+                   "match[]=probe_success%7Bregion%3D%22eu-west-1%22%7D");
+  EXPECT_EQ(series.status, 200) << series.body;
+  EXPECT_EQ(series.body,
+            R"({"status":"success","data":[{"__name__":"probe_success","region":"eu-west-1"}]})");
+  auto labels = Do("POST", "/api/v1/labels", "", "match[]=requests_total");
+  EXPECT_EQ(labels.body, R"({"status":"success","data":["__name__","code"]})");
+  auto samples = Do("POST", "/api/v1/samples", "",
+                    "match[]=requests_total&start=1700000000&end=1700000015");
+  EXPECT_NE(samples.body.find(R"("values":[[1700000000,"0"],[1700000015,"10.5"]])"),
+            std::string::npos)
+      << samples.body;
+  auto rollup = Do("POST", "/api/v1/rollup", "",
+                   "match[]=requests_total&start=1700000000&end=1700000120&step=120&fn=increase");
+  EXPECT_NE(rollup.body.find(R"([[1700000120,"73.5"]])"), std::string::npos) << rollup.body;
+  // A bad form is still a 400 with the reason.
+  EXPECT_EQ(Do("POST", "/api/v1/series", "", "start=1700000000").status, 400);
+}
+
+TEST_F(HttpApiTest, StepInPlainSecondsAsPrometheusAcceptsIt) {
+  for (const char* step : {"60", "60.0", "1m", "6e1"}) {
+    SCOPED_TRACE(step);
+    auto r = Do("GET", std::string("/api/v1/rollup?match[]=probe_success%7Bregion%3D%22eu-west-1%22%7D"
+                                   "&start=1700000000&end=1700000120&fn=sum&step=") + step);
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find(R"("values":[[1700000060,"3"],[1700000120,"4"]])"), std::string::npos)
+        << r.body;
+  }
+  EXPECT_EQ(Do("GET", "/api/v1/rollup?match[]=up&start=1700000000&end=1700000120&step=-60").status,
+            400);
+  EXPECT_EQ(Do("GET", "/api/v1/rollup?match[]=up&start=1700000000&end=1700000120&step=0").status,
+            400);
+}
+
+TEST_F(HttpApiTest, SamplesWithoutARangeReadTheLastHourUpToTheClock) {
+  // The clock stands an hour after the second sample: the default hour starts there, so it
+  // holds every sample but the first.
+  clock_.Set(core::Timestamp::FromUnixMillis(kT0 + 15'000 + 3'600'000));
+  auto r = Do("GET", "/api/v1/samples?match[]=requests_total");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("values":[[1700000015,"10.5"],[1700000030,"21"],)"), std::string::npos)
+      << r.body;
+  EXPECT_EQ(r.body.find("1700000000,"), std::string::npos) << r.body;
+  // end alone: the hour before it.
+  auto before = Do("GET", "/api/v1/samples?match[]=requests_total&end=1700000015");
+  EXPECT_NE(before.body.find(R"("values":[[1700000000,"0"],[1700000015,"10.5"]])"),
+            std::string::npos)
+      << before.body;
+  // A day later, nothing is in the default hour.
+  clock_.Advance(core::Duration::Days(1));
+  EXPECT_EQ(Do("GET", "/api/v1/samples?match[]=requests_total").body,
+            R"({"status":"success","data":{"resultType":"matrix","result":[]}})");
+}
+
+TEST_F(HttpApiTest, LimitTruncatesAndSaysSo) {
+  const std::string range = "&start=1700000000&end=1700000120";
+  auto series = Do("GET", "/api/v1/series?match[]=probe_success&limit=1");
+  EXPECT_EQ(series.body, R"({"status":"success","data":[{"__name__":"probe_success","region":"eu-west-1"}],)"
+                         R"("warnings":["results truncated due to limit"]})");
+  auto samples = Do("GET", "/api/v1/samples?match[]=probe_success&limit=1" + range);
+  EXPECT_NE(samples.body.find("eu-west-1"), std::string::npos) << samples.body;
+  EXPECT_EQ(samples.body.find("us-east-1"), std::string::npos) << samples.body;
+  EXPECT_NE(samples.body.find("results truncated due to limit"), std::string::npos);
+  // 0 is no limit; a limit not reached says nothing.
+  auto all = Do("GET", "/api/v1/samples?match[]=probe_success&limit=0" + range);
+  EXPECT_NE(all.body.find("us-east-1"), std::string::npos);
+  EXPECT_EQ(all.body.find("warnings"), std::string::npos);
+  EXPECT_EQ(Do("GET", "/api/v1/label/region/values?limit=5").body,
+            R"({"status":"success","data":["eu-west-1","us-east-1"]})");
+  auto bad = Do("GET", "/api/v1/labels?limit=-1");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("parameter limit"), std::string::npos) << bad.body;
+}
+
+TEST_F(HttpApiTest, DefaultSeriesLimitOfSamples) {
+  net::Router router;
+  HttpApiOptions options;
+  options.default_series_limit = 1;
+  RegisterHttpApi(*store_, router, clock_, options);
+  net::ServerOptions server_options;
+  server_options.listen = "127.0.0.1:0";
+  auto server = net::Server::Start(server_options, std::move(router), clock_, nullptr);
+  ASSERT_TRUE(server.ok());
+  net::ClientRequest req;
+  req.url = "http://" + (*server)->address() +
+            "/api/v1/samples?match[]=probe_success&start=1700000000&end=1700000120";
+  auto r = client_.Do(req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->body.find("us-east-1"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("results truncated due to limit"), std::string::npos) << r->body;
 }
 
 TEST_F(HttpApiTest, DeleteSeriesNeedsTheAdminTokenAndDeletes) {

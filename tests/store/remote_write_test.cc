@@ -428,6 +428,11 @@ class FakeStore {
     std::lock_guard<std::mutex> lock(mu_);
     min_ts_ = t;
   }
+  // Samples with a timestamp above this are counted too_far_in_future.
+  void SetMaxTimestamp(int64_t t) {
+    std::lock_guard<std::mutex> lock(mu_);
+    max_ts_ = t;
+  }
   int commits() const {
     std::lock_guard<std::mutex> lock(mu_);
     return commits_;
@@ -442,6 +447,7 @@ class FakeStore {
   std::set<std::pair<std::string, int64_t>> keys_;
   core::Status fail_next_;
   int64_t min_ts_ = std::numeric_limits<int64_t>::min();
+  int64_t max_ts_ = std::numeric_limits<int64_t>::max();
   int commits_ = 0;
 };
 
@@ -451,11 +457,14 @@ class FakeAppender final : public Appender {
   core::Status Append(const Labels& series, int64_t timestamp_ms, double value) override {
     if (series.MetricName().empty()) return core::InvalidArgumentError("no metric name");
     staged_.push_back({series.ToString(), timestamp_ms, value});
+    labels_.push_back(series);
     return core::Status::Ok();
   }
   core::Result<CommitResult> Commit() override {
     std::vector<StoredSample> staged = std::move(staged_);
+    std::vector<Labels> labels = std::move(labels_);
     staged_.clear();
+    labels_.clear();
     std::lock_guard<std::mutex> lock(store_->mu_);
     if (!store_->fail_next_.ok()) {
       core::Status s = std::move(store_->fail_next_);
@@ -464,9 +473,14 @@ class FakeAppender final : public Appender {
     }
     ++store_->commits_;
     CommitResult r;
-    for (StoredSample& s : staged) {
-      if (s.timestamp_ms < store_->min_ts_) {
-        ++r.too_old;
+    r.min_time_ms = store_->min_ts_;
+    r.max_time_ms = store_->max_ts_;
+    for (size_t i = 0; i < staged.size(); ++i) {
+      StoredSample& s = staged[i];
+      if (s.timestamp_ms > store_->max_ts_) {
+        if (r.too_far_in_future++ == 0) r.first_too_far_in_future = {labels[i], s.timestamp_ms};
+      } else if (s.timestamp_ms < store_->min_ts_) {
+        if (r.too_old++ == 0) r.first_too_old = {labels[i], s.timestamp_ms};
       } else if (!store_->keys_.insert({s.series, s.timestamp_ms}).second) {
         ++r.duplicates;
       } else {
@@ -476,11 +490,15 @@ class FakeAppender final : public Appender {
     }
     return r;
   }
-  void Rollback() override { staged_.clear(); }
+  void Rollback() override {
+    staged_.clear();
+    labels_.clear();
+  }
 
  private:
   FakeStore* store_;
   std::vector<StoredSample> staged_;
+  std::vector<Labels> labels_;
 };
 
 // A FakeAppender that also offers the label-view path, as the RocksDB store's appenders do.
@@ -700,17 +718,62 @@ TEST_P(RemoteWriteHandlerTest, NoAppenderIs503) {
   EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries())).status, 503);
 }
 
-TEST_P(RemoteWriteHandlerTest, DuplicatesAndTooOldAreCountedNotErrors) {
+// A refused sample is never answered as stored (issue 12): duplicates are not refusals (a
+// retried batch gets 204), but a request with refused samples gets a 400 that says what was
+// refused, by reason, with an example, in the body and in headers, after the rest was stored.
+TEST_P(RemoteWriteHandlerTest, RefusedSamplesAre400WithCountsButDuplicatesAre204) {
   EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries(1000))).status, 204);
   // A retried batch (e.g. after a lost 204) is harmless.
   EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries(1000))).status, 204);
   store_.SetMinTimestamp(5000);
-  EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries(100))).status, 204);
-  EXPECT_EQ(store_.committed().size(), 3u);
-  EXPECT_EQ(Metric("nines_remote_write_received_samples_total", {{"outcome", "appended"}}), 3);
-  EXPECT_EQ(Metric("nines_remote_write_received_samples_total", {{"outcome", "duplicate"}}), 3);
-  EXPECT_EQ(Metric("nines_remote_write_received_samples_total", {{"outcome", "too_old"}}), 3);
+  store_.SetMaxTimestamp(1'700'000'600'000);  // 2023-11-14T22:23:20.000Z
+  // Every sample refused.
+  net::ClientResponse all = Post(EncodeWriteRequest(TwoSeries(100)));
+  EXPECT_EQ(all.status, 400);
+  EXPECT_EQ(all.body,
+            R"j({"status":"error","errorType":"bad_data","error":"refused all 3 samples: 3 )j"
+            R"j(too_old (before 1970-01-01T00:00:05.000Z, the receiver's clock minus its )j"
+            R"j(out-of-order window, or not after what the series already settled; e.g. )j"
+            R"j(up{job=\"api\"} at 1970-01-01T00:00:00.100Z)","stored":0,"duplicates":0,)j"
+            R"j("refused":{"too_far_in_future":0,"too_old":3,"invalid":0}})j");
+  EXPECT_EQ(all.headers.Get("X-Nines-Refused-Samples"), "too_old=3");
+  EXPECT_EQ(all.headers.Get("X-Nines-Stored-Samples"), "0");
+  // Part refused: one sample 3 hours ahead, one too old, one stored, one repeated.
+  WriteRequest mixed;
+  mixed.series.push_back({L({{"__name__", "up"}, {"job", "api"}}),
+                          {{6000, 1}, {6000, 1}, {1'700'010'800'000, 1}}});
+  mixed.series.push_back({L({{"__name__", "probe_success"}, {"region", "eu"}}), {{100, 1}}});
+  net::ClientResponse part = Post(EncodeWriteRequest(mixed));
+  EXPECT_EQ(part.status, 400);
+  EXPECT_THAT(part.body, HasSubstr(R"j("error":"refused 2 of 4 samples (1 stored, 1 already )j"
+                                   R"j(stored): 1 too_far_in_future (after 2023-11-14T22:23:20.000Z, )j"
+                                   R"j(the receiver's clock plus its future tolerance; e.g. )j"
+                                   R"j(up{job=\"api\"} at 2023-11-15T01:13:20.000Z); 1 too_old )j"));
+  EXPECT_THAT(part.body,
+              HasSubstr(R"j("stored":1,"duplicates":1,"refused":{"too_far_in_future":1,)j"
+                        R"j("too_old":1,"invalid":0}})j"));
+  EXPECT_EQ(part.headers.Get("X-Nines-Refused-Samples"), "too_far_in_future=1, too_old=1");
+  EXPECT_EQ(ParseRefusedSamples(part.headers.Get("X-Nines-Refused-Samples")),
+            (std::vector<std::pair<std::string, int64_t>>{{"too_far_in_future", 1},
+                                                          {"too_old", 1}}));
+  EXPECT_EQ(part.headers.Get("X-Nines-Stored-Samples"), "1");
+  EXPECT_EQ(store_.committed().size(), 4u);
+  EXPECT_EQ(Metric("nines_remote_write_received_samples_total", {{"outcome", "appended"}}), 4);
+  EXPECT_EQ(Metric("nines_remote_write_received_samples_total", {{"outcome", "duplicate"}}), 4);
+  EXPECT_EQ(Metric("nines_remote_write_received_samples_total", {{"outcome", "too_old"}}), 4);
+  EXPECT_EQ(
+      Metric("nines_remote_write_received_samples_total", {{"outcome", "too_far_in_future"}}), 1);
   EXPECT_EQ(Metric("nines_remote_write_received_samples_total", {{"outcome", "invalid"}}), 0);
+  EXPECT_EQ(Metric("nines_remote_write_requests_total", {{"code", "204"}}), 2);
+  EXPECT_EQ(Metric("nines_remote_write_requests_total", {{"code", "400"}}), 2);
+}
+
+TEST(RemoteWriteRefusedHeaderTest, ParsesWhatTheHandlerWritesAndSkipsJunk) {
+  EXPECT_EQ(ParseRefusedSamples("too_old=3"),
+            (std::vector<std::pair<std::string, int64_t>>{{"too_old", 3}}));
+  EXPECT_EQ(ParseRefusedSamples(" a=1,b=x, =2,c=-1,d=4 ,e"),
+            (std::vector<std::pair<std::string, int64_t>>{{"a", 1}, {"d", 4}}));
+  EXPECT_TRUE(ParseRefusedSamples("").empty());
 }
 
 TEST_P(RemoteWriteHandlerTest, IgnoredHistogramsAreCounted) {
@@ -748,7 +811,7 @@ TEST(RemoteWriteLabelViewsTest, HashIsTheLabelsHash) {
 // dropped) still lands; a stored series with a value that is not UTF-8 is still refused.
 TEST(RemoteWriteIntoStoreTest, LabelViewsFindSeriesWrittenWithLabelsAndViceVersa) {
   testutil::TempDir dir;
-  core::FakeClock clock;
+  core::FakeClock clock(core::Timestamp::FromUnixSeconds(60));  // the samples are at 1-3 s
   StoreOptions options;
   options.dir = dir.File("db");
   auto opened = OpenStore(options, clock);

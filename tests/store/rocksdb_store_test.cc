@@ -11,9 +11,11 @@
 #include <bit>
 #include <cmath>
 #include <map>
+#include <mutex>
 #include <random>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "store/chunk.h"
 #include "store/store.h"
 #include "tests/testutil/testutil.h"
@@ -35,15 +37,18 @@ struct Reference {
   std::map<Labels, std::map<int64_t, double>> data;
   int64_t max_t = INT64_MIN;
   int64_t window_ms = 2 * kHour;
+  int64_t tolerance_ms = 10 * kMin;
 
   struct Expect {
-    int64_t appended = 0, duplicates = 0, too_old = 0;
+    int64_t appended = 0, duplicates = 0, too_old = 0, too_far_in_future = 0;
   };
-  Expect Apply(const std::vector<std::tuple<Labels, int64_t, double>>& batch) {
+  // The batch committed when the store's clock reads `now_ms`.
+  Expect Apply(const std::vector<std::tuple<Labels, int64_t, double>>& batch, int64_t now_ms) {
     Expect e;
-    int64_t threshold = max_t == INT64_MIN ? INT64_MIN : max_t - window_ms;
     for (const auto& [l, t, v] : batch) {
-      if (t < threshold) {
+      if (t > now_ms + tolerance_ms) {
+        ++e.too_far_in_future;
+      } else if (t < now_ms - window_ms) {
         ++e.too_old;
       } else if (!data[l].emplace(t, v).second) {
         ++e.duplicates;
@@ -53,6 +58,12 @@ struct Reference {
       }
     }
     return e;
+  }
+  // The batch as Feed commits it: every sample arrives in time.
+  void Add(const std::vector<std::tuple<Labels, int64_t, double>>& batch) {
+    for (const auto& [l, t, v] : batch) {
+      if (data[l].emplace(t, v).second) max_t = std::max(max_t, t);
+    }
   }
 };
 
@@ -161,12 +172,36 @@ class StoreTest : public ::testing::Test {
     return store.ok() ? std::move(*store) : nullptr;
   }
 
+  // Commits `batch` at the clock's current time.
   CommitResult Commit(Store& store, const std::vector<std::tuple<Labels, int64_t, double>>& batch) {
     auto app = store.NewAppender();
     for (const auto& [l, t, v] : batch) EXPECT_TRUE(app->Append(l, t, v).ok());
     auto r = app->Commit();
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : CommitResult{};
+  }
+
+  // Commits `batch` as if each sample arrived at its own time: in time order, a minute at a
+  // time, the clock moved forward to each minute's newest sample first. For data spanning more
+  // than the out-of-order window, which the store accepts only as time passes.
+  CommitResult Feed(Store& store, std::vector<std::tuple<Labels, int64_t, double>> batch) {
+    std::stable_sort(batch.begin(), batch.end(),
+                     [](const auto& a, const auto& b) { return std::get<1>(a) < std::get<1>(b); });
+    CommitResult total;
+    for (size_t i = 0; i < batch.size();) {
+      size_t j = i;
+      while (j < batch.size() && std::get<1>(batch[j]) < std::get<1>(batch[i]) + kMin) ++j;
+      const int64_t newest = std::get<1>(batch[j - 1]);
+      if (clock_.Now().UnixMillis() < newest) clock_.Set(core::Timestamp::FromUnixMillis(newest));
+      CommitResult r = Commit(store, {batch.begin() + static_cast<std::ptrdiff_t>(i),
+                                      batch.begin() + static_cast<std::ptrdiff_t>(j)});
+      total.appended += r.appended;
+      total.duplicates += r.duplicates;
+      total.too_old += r.too_old;
+      total.too_far_in_future += r.too_far_in_future;
+      i = j;
+    }
+    return total;
   }
 
   testutil::TempDir dir_;
@@ -199,7 +234,8 @@ TEST_F(StoreTest, ReadsBackExactlyWhatWasWrittenInAnyOrderAcrossReopen) {
       batch.emplace_back(l, t, v);
       if (k % 9 == 0) batch.emplace_back(l, t, v + 1);  // duplicate timestamp, other value
     }
-    Reference::Expect want = ref.Apply(batch);
+    clock_.Set(core::Timestamp::FromUnixMillis(now));  // the batch arrives at `now`
+    Reference::Expect want = ref.Apply(batch, now);
     CommitResult got = Commit(*store, batch);
     ASSERT_EQ(got.appended, want.appended) << "batch " << b;
     ASSERT_EQ(got.duplicates, want.duplicates) << "batch " << b;
@@ -218,11 +254,14 @@ TEST_F(StoreTest, ReadsBackExactlyWhatWasWrittenInAnyOrderAcrossReopen) {
   ExpectSeriesEqual(*store, ref, INT64_MIN, INT64_MAX);
   // It keeps accepting after a reopen, with the out-of-order window still enforced.
   std::vector<std::tuple<Labels, int64_t, double>> more = {
-      {series[0], now + 1000, 1}, {series[0], now - 3 * kHour, 1}, {series[1], now - kHour, 2}};
-  Reference::Expect want = ref.Apply(more);
+      {series[0], now + 1000, 1}, {series[0], now - 3 * kHour, 1}, {series[1], now - kHour, 2},
+      {series[2], now + 11 * kMin, 3}};
+  Reference::Expect want = ref.Apply(more, now);
+  EXPECT_EQ(want.too_far_in_future, 1);
   CommitResult got = Commit(*store, more);
   EXPECT_EQ(got.appended, want.appended);
   EXPECT_EQ(got.too_old, want.too_old);
+  EXPECT_EQ(got.too_far_in_future, want.too_far_in_future);
   EXPECT_EQ(got.duplicates, want.duplicates);
   ExpectSeriesEqual(*store, ref, INT64_MIN, INT64_MAX);
 }
@@ -246,13 +285,13 @@ TEST_F(StoreTest, WindowAggregatesEqualBruteForceForRandomWindows) {
     batch.emplace_back(counter, t, c);
     batch.emplace_back(gauge, t + 3, static_cast<double>(rng() % 10 != 0));
     if (batch.size() >= 400) {
-      ref.Apply(batch);
-      Commit(*store, batch);
+      ref.Add(batch);
+      Feed(*store, batch);
       batch.clear();
     }
   }
-  ref.Apply(batch);
-  Commit(*store, batch);
+  ref.Add(batch);
+  Feed(*store, batch);
 
   auto check = [&](const Labels& l, int64_t start, int64_t end) {
     SCOPED_TRACE(l.ToString() + " [" + std::to_string(start - kT0) + ", " +
@@ -325,8 +364,8 @@ TEST_F(StoreTest, MaterializedMinuteRollupsAreExactAfterRawExpires) {
     batch.emplace_back(counter, t, c);
     if (rng() % 50 != 0) batch.emplace_back(gauge, t + 3, static_cast<double>(rng() % 10 != 0));
     if (batch.size() >= 300) {
-      ref.Apply(batch);
-      Commit(*store, batch);
+      ref.Add(batch);
+      Feed(*store, batch);
       batch.clear();
       if (!reopened && t > kT0 + 24 * kHour) {
         reopened = true;
@@ -336,8 +375,8 @@ TEST_F(StoreTest, MaterializedMinuteRollupsAreExactAfterRawExpires) {
       }
     }
   }
-  ref.Apply(batch);
-  Commit(*store, batch);
+  ref.Add(batch);
+  Feed(*store, batch);
   const int64_t raw_cutoff = ref.max_t - 9 * kHour;
 
   auto check = [&](const Labels& l, int64_t start, int64_t end) {
@@ -446,7 +485,7 @@ TEST_F(StoreTest, SeriesRangeIsExactInsideSettledChunks) {
   Labels l = L(R"(probe_success{region="us-east-1"})");
   std::vector<std::tuple<Labels, int64_t, double>> batch;
   for (int i = 0; i < 2000; ++i) batch.emplace_back(l, kT0 + i * 15'000, 1);  // ~8 h: settles
-  Commit(*store, batch);
+  Feed(*store, batch);
   auto count = [&](int64_t mint, int64_t maxt) {
     auto r = store->Series(*ParseSelector("probe_success"), mint, maxt);
     EXPECT_TRUE(r.ok());
@@ -465,6 +504,7 @@ TEST_F(StoreTest, SeriesRangeIsExactInsideSettledChunks) {
 }
 
 TEST_F(StoreTest, ChangesSinceReportsTheOldestMinuteCommittedAfterTheCursor) {
+  clock_.Set(core::Timestamp::FromUnixMillis(kT0 + 72 * kMin));  // every sample below is in time
   auto store = Open();
   const Labels a = L(R"(probe_success{region="eu",location="a"})");
   const Labels b = L(R"(probe_success{region="eu",location="b"})");
@@ -522,7 +562,7 @@ TEST_F(StoreTest, SamplesOfReadsKnownSeriesFromMemoryAndChunksAlike) {
     batch.emplace_back(a, kT0 + i * kMin, i % 3 == 0 ? 0 : 1);
     if (i % 2 == 0) batch.emplace_back(b, kT0 + i * kMin, 1);
   }
-  Commit(*store, batch);
+  Feed(*store, batch);
   auto refs = store->ResolveSeries(*ParseSelector("probe_success"));
   ASSERT_TRUE(refs.ok());
   ASSERT_EQ(refs->size(), 2u);
@@ -558,7 +598,7 @@ TEST_F(StoreTest, DeleteSeriesRemovesDataAndSurvivesReopen) {
     batch.emplace_back(keep, kT0 + i * 15'000, 1);
     batch.emplace_back(drop, kT0 + i * 15'000, 0);
   }
-  Commit(*store, batch);
+  Feed(*store, batch);
   auto deleted = store->DeleteSeries(*ParseSelector(R"({region="eu-west-1"})"));
   ASSERT_TRUE(deleted.ok());
   EXPECT_EQ(*deleted, 1);
@@ -604,8 +644,8 @@ TEST_F(StoreTest, AppendWithRefWritesTheSeriesItNames) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->appended, 2);
   Reference want;
-  want.Apply({{a, kT0, 1}, {a, kT0 + kMin, 2}, {a, kT0 + 2 * kMin, 3},
-              {b, kT0, 10}, {b, kT0 + kMin, 20}, {b, kT0 + 2 * kMin, 30}});
+  want.Add({{a, kT0, 1}, {a, kT0 + kMin, 2}, {a, kT0 + 2 * kMin, 3},
+            {b, kT0, 10}, {b, kT0 + kMin, 20}, {b, kT0 + 2 * kMin, 30}});
   ExpectSeriesEqual(*store, want, kT0, kT0 + kHour);
   // Deleted: the ref's sample starts the name afresh, as Append would.
   ASSERT_TRUE(store->DeleteSeries(*ParseSelector(R"({slo="b"})")).ok());
@@ -659,7 +699,7 @@ TEST_F(StoreTest, ManySeriesSurviveScatteredDeletesAndAreFoundAgain) {
   }
 }
 
-TEST_F(StoreTest, RetentionDropsRawDataButKeepsRollupsMeasuredFromNewestSample) {
+TEST_F(StoreTest, RetentionDropsRawDataButKeepsRollupsMeasuredFromTheClock) {
   StoreOptions options;
   options.raw_retention = core::Duration::Days(2);
   options.rollup_1m_retention = core::Duration::Days(3);
@@ -671,13 +711,14 @@ TEST_F(StoreTest, RetentionDropsRawDataButKeepsRollupsMeasuredFromNewestSample) 
   for (int64_t t = kT0; t < end; t += kMin) {
     batch.emplace_back(l, t, 1);
     if (batch.size() == 1000) {
-      Commit(*store, batch);
+      Feed(*store, batch);
       batch.clear();
     }
   }
-  Commit(*store, batch);
+  Feed(*store, batch);
+  ASSERT_EQ(clock_.Now().UnixMillis(), end - kMin);
   ASSERT_TRUE(store->EnforceRetention().ok());
-  // Raw samples only within 2 days of the newest.
+  // Raw samples only within 2 days of now.
   auto sel = store->Select({*Matcher::Create(Matcher::Op::kEqual, "__name__", "probe_success")},
                            INT64_MIN, INT64_MAX);
   ASSERT_TRUE(sel.ok());
@@ -687,8 +728,17 @@ TEST_F(StoreTest, RetentionDropsRawDataButKeepsRollupsMeasuredFromNewestSample) 
   auto old_day = store->Aggregate(l, kT0 + 24 * kHour - (kT0 % kHour), kT0 + 48 * kHour - (kT0 % kHour));
   ASSERT_TRUE(old_day.ok());
   EXPECT_EQ(old_day->count, 24 * 60);
-  // Nothing wall-clock related: the fake clock never moved.
-  EXPECT_EQ(clock_.Now(), core::FakeClock::kDefaultStart);
+  // Time passes without samples: retention follows the clock, not the newest sample.
+  clock_.Advance(core::Duration::Days(1));
+  ASSERT_TRUE(store->EnforceRetention().ok());
+  sel = store->Select({*Matcher::Create(Matcher::Op::kEqual, "__name__", "probe_success")},
+                      INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(sel.ok());
+  ASSERT_EQ(sel->size(), 1u);
+  EXPECT_GE((*sel)[0].samples.front().timestamp_ms, end - kMin - 24 * kHour);
+  EXPECT_EQ(store->Aggregate(l, kT0 + 24 * kHour - (kT0 % kHour), kT0 + 48 * kHour - (kT0 % kHour))
+                ->count,
+            24 * 60);
 }
 
 TEST_F(StoreTest, SecondOpenOfTheSameDirectoryFails) {
@@ -855,19 +905,23 @@ TEST_F(StoreTest, TheBackgroundThreadSettlesWhatCommitsLeaveInTheHead) {
   ASSERT_TRUE(store);
   const Labels l = L(R"(probe_success{region="eu-west-1"})");
   std::vector<std::tuple<Labels, int64_t, double>> batch;
-  for (int64_t t = kT0; t < kT0 + 4 * kHour; t += kMin) batch.emplace_back(l, t, 1);
-  Commit(*store, batch);  // 240 samples, all in the head until a settle
+  for (int64_t t = kT0; t < kT0 + 2 * kHour; t += kMin) batch.emplace_back(l, t, 1);
+  clock_.Set(core::Timestamp::FromUnixMillis(kT0 + 2 * kHour - kMin));
+  EXPECT_EQ(Commit(*store, batch).appended, 120);  // all in the window: all in the head
   auto head = [&] {
     return testutil::MetricValue(*options.registry, "nines_store_head_samples");
   };
-  // The 2-hour window (and the minute of the newest sample) stays in the head.
-  EXPECT_TRUE(testutil::WaitFor([&] { return head() >= 0 && head() <= 121; }))
-      << "head samples: " << head();
-  EXPECT_GE(head(), 120);
+  // An hour later, one more sample: the 59 samples older than the window (now - 2 h) settle.
+  clock_.Advance(core::Duration::Hours(1));
+  EXPECT_EQ(Commit(*store, {{l, kT0 + 3 * kHour - kMin, 1}}).appended, 1);
+  EXPECT_TRUE(testutil::WaitFor([&] { return head() == 62; })) << "head samples: " << head();
+  // Another hour without samples: the clock alone makes 60 more settle.
+  clock_.Advance(core::Duration::Hours(1));
+  EXPECT_TRUE(testutil::WaitFor([&] { return head() == 2; })) << "head samples: " << head();
   auto got = store->Select(*ParseSelector("probe_success"), INT64_MIN, INT64_MAX);
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->size(), 1u);
-  EXPECT_EQ((*got)[0].samples.size(), 240u);
+  EXPECT_EQ((*got)[0].samples.size(), 121u);
 }
 
 TEST_F(StoreTest, RejectsSeriesWithoutMetricName) {
@@ -945,6 +999,7 @@ TEST_F(StoreTest, AcknowledgedBatchesSurviveKill9) {
       auto store = OpenStore(options, clock);
       if (!store.ok()) _exit(3);
       for (int64_t b = expected_next;; ++b) {
+        clock.Set(core::Timestamp::FromUnixMillis(kT0 + b * 1000));
         auto app = (*store)->NewAppender();
         for (int s = 0; s < 50; ++s) {
           Labels l = L("crash_test{s=\"" + std::to_string(s) + "\"}");
@@ -987,6 +1042,191 @@ TEST_F(StoreTest, AcknowledgedBatchesSurviveKill9) {
     auto agg = (*store)->Aggregate(L(R"(crash_test{s="0"})"), 0, INT64_MAX);
     expected_next = agg->count;
   }
+}
+
+// Time comes from the clock, not from the data (issue 12): a sample from the future is refused,
+// counted and logged (rate-limited), and does not move "now" for the samples after it.
+TEST_F(StoreTest, SamplesAheadOfTheClockAreRefusedAndDoNotMoveNow) {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  core::SetLogSink([&](std::string_view line) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (line.find("too_far_in_future") != std::string_view::npos) lines.emplace_back(line);
+  });
+  StoreOptions options;
+  options.registry = std::make_shared<prometheus::Registry>();
+  auto store = Open(options);
+  ASSERT_TRUE(store);
+  const Labels l = L(R"(probe_success{region="eu-west-1"})");
+  const Labels fast = L(R"(probe_success{region="eu-west-1",location="fast-clock"})");
+  EXPECT_EQ(Commit(*store, {{l, kT0, 1}}).appended, 1);
+  // 3 hours ahead (an agent whose clock is fast), and 10 years ahead.
+  CommitResult r = Commit(*store, {{fast, kT0 + 3 * kHour, 1},
+                                   {fast, kT0 + 10 * 365 * 24 * kHour, 1},
+                                   {l, kT0 + 10 * kMin, 1}});  // exactly the tolerance: in
+  EXPECT_EQ(r.appended, 1);
+  EXPECT_EQ(r.too_far_in_future, 2);
+  EXPECT_EQ(r.too_old, 0);
+  EXPECT_EQ(r.max_time_ms, kT0 + 10 * kMin);
+  EXPECT_EQ(r.min_time_ms, kT0 - 2 * kHour);
+  EXPECT_EQ(r.first_too_far_in_future.series, fast);
+  EXPECT_EQ(r.first_too_far_in_future.timestamp_ms, kT0 + 3 * kHour);
+  EXPECT_EQ(testutil::MetricValue(*options.registry, "nines_store_samples_rejected_total",
+                                  {{"reason", "too_far_in_future"}}),
+            2);
+  // Samples at the real time are still accepted (they were refused as too_old when the newest
+  // sample was "now"), and the refused series was never created.
+  for (int i = 1; i <= 3; ++i) {
+    clock_.Advance(core::Duration::Seconds(15));
+    EXPECT_EQ(Commit(*store, {{l, kT0 + i * 15'000, 1}}).appended, 1) << i;
+  }
+  EXPECT_EQ(store->Series(*ParseSelector(R"({location="fast-clock"})"), INT64_MIN, INT64_MAX)
+                ->size(),
+            0u);
+  // Retention does not expire what is there.
+  ASSERT_TRUE(store->EnforceRetention().ok());
+  auto sel = store->Select(*ParseSelector("probe_success"), INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(sel.ok());
+  ASSERT_EQ(sel->size(), 1u);
+  EXPECT_EQ((*sel)[0].samples.size(), 5u);
+  // One line per interval: the refusals 45 s after the first line are only counted; the next
+  // line, a minute after the first, reports them with its own.
+  EXPECT_EQ(Commit(*store, {{fast, kT0 + 4 * kHour, 1}}).too_far_in_future, 1);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("refused 2 sample(s) as too_far_in_future"), std::string::npos)
+        << lines[0];
+    EXPECT_NE(lines[0].find("location=\"fast-clock\""), std::string::npos) << lines[0];
+  }
+  clock_.Advance(core::Duration::Seconds(15));
+  EXPECT_EQ(Commit(*store, {{fast, kT0 + 5 * kHour, 1}}).too_far_in_future, 1);
+  core::SetLogSink(nullptr);
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find("refused 2 sample(s) as too_far_in_future"), std::string::npos)
+      << lines[1];
+}
+
+// The out-of-order window and retention are measured back from the clock: time passing without
+// samples makes late samples too old and old data expire.
+TEST_F(StoreTest, OutOfOrderWindowAndRetentionAreMeasuredFromTheClock) {
+  StoreOptions options;
+  options.raw_retention = core::Duration::Days(2);
+  auto store = Open(options);
+  ASSERT_TRUE(store);
+  const Labels l = L(R"(probe_success{region="eu-west-1"})");
+  EXPECT_EQ(Commit(*store, {{l, kT0, 1}, {l, kT0 - 90 * kMin, 1}}).appended, 2);
+  CommitResult r = Commit(*store, {{l, kT0 - 3 * kHour, 1}});
+  EXPECT_EQ(r.too_old, 1);
+  EXPECT_EQ(r.first_too_old.series, l);
+  clock_.Advance(core::Duration::Hours(3));
+  // Newer than every stored sample, but 2 h 59 min behind the clock.
+  EXPECT_EQ(Commit(*store, {{l, kT0 + kMin, 1}}).too_old, 1);
+  EXPECT_EQ(Commit(*store, {{l, kT0 + 3 * kHour, 1}}).appended, 1);
+  clock_.Advance(core::Duration::Days(2));
+  ASSERT_TRUE(store->EnforceRetention().ok());
+  auto sel = store->Select(*ParseSelector("probe_success"), INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(sel.ok());
+  ASSERT_EQ(sel->size(), 1u);
+  ASSERT_EQ((*sel)[0].samples.size(), 1u);  // only the sample from the last 2 days
+  EXPECT_EQ((*sel)[0].samples[0].timestamp_ms, kT0 + 3 * kHour);
+}
+
+// What an older nines did with a sample from the future, undone by deleting its series: normal
+// samples are accepted again at once and nothing comes back on reopen.
+TEST_F(StoreTest, DeletingAFutureSeriesLeavesNothingBehind) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  const Labels l = L(R"(probe_success{region="eu-west-1"})");
+  const Labels bad = L(R"(probe_success{region="eu-west-1",location="fast-clock"})");
+  EXPECT_EQ(Commit(*store, {{l, kT0, 1}, {bad, kT0 + 5 * kMin, 1}}).appended, 2);
+  EXPECT_EQ(Commit(*store, {{bad, kT0 + 3 * kHour, 1}}).too_far_in_future, 1);
+  ASSERT_EQ(*store->DeleteSeries(*ParseSelector(R"({location="fast-clock"})")), 1);
+  clock_.Advance(core::Duration::Seconds(15));
+  EXPECT_EQ(Commit(*store, {{l, kT0 + 15'000, 1}}).appended, 1);
+  store.reset();
+  store = Open();
+  EXPECT_TRUE(store->Series(*ParseSelector(R"({location="fast-clock"})"), INT64_MIN, INT64_MAX)
+                  ->empty());
+  EXPECT_EQ(*store->LabelValues("location"), std::vector<std::string>{});
+  EXPECT_EQ(store->Aggregate(l, kT0, kT0 + kHour)->count, 2);
+  // The name starts afresh.
+  EXPECT_EQ(Commit(*store, {{bad, kT0 + 30'000, 1}}).appended, 1);
+  EXPECT_EQ(store->Aggregate(bad, kT0, kT0 + kHour)->count, 1);
+}
+
+// A data directory that a sample from the future damaged under an older nines, which took the
+// newest sample as "now": everything else was settled, minute rollups were materialized up to
+// 35 days (the raw retention) before that "now", and the cutoffs hid every real sample. It is
+// written here by the store itself with its clock at that "now", which is exactly what the
+// older code did with the future sample as its time (compaction has not run yet: what it
+// dropped would be gone for good). It opens and recovers: the series is named in a warning,
+// normal samples are accepted again, every window reads exactly (recent ones not from minute
+// rollups that cannot hold them), retention keeps everything, and deleting the series removes
+// it for good.
+TEST_F(StoreTest, DirectoryDamagedByAFutureSampleOpensAndRecovers) {
+  const Labels l = L(R"(probe_success{region="eu-west-1"})");
+  const Labels bad = L(R"(probe_success{region="eu-west-1",location="fast-clock"})");
+  std::vector<std::tuple<Labels, int64_t, double>> batch;
+  for (int64_t t = kT0; t < kT0 + 3 * kHour; t += kMin) batch.emplace_back(l, t, 1);
+  {
+    auto store = Open();
+    ASSERT_TRUE(store);
+    Feed(*store, batch);  // 180 samples
+  }
+  const int64_t future = kT0 + 10 * 365 * 24 * kHour;
+  {
+    core::FakeClock old_now(core::Timestamp::FromUnixMillis(future));
+    StoreOptions options;
+    options.dir = dir_.File("db");
+    auto store = OpenStore(options, old_now);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ(Commit(**store, {{bad, future, 1}}).appended, 1);
+    ASSERT_TRUE((*store)->Flush().ok());
+    // What the damage looked like: every real sample hidden.
+    EXPECT_EQ((*store)->Aggregate(l, kT0, kT0 + 3 * kHour)->count, 0);
+  }
+  std::mutex mu;
+  std::string warnings;
+  core::SetLogSink([&](std::string_view line) {
+    std::lock_guard<std::mutex> lock(mu);
+    warnings += line;
+  });
+  clock_.Advance(core::Duration::Minutes(1));
+  const int64_t now = clock_.Now().UnixMillis();
+  auto store = Open();
+  core::SetLogSink(nullptr);
+  ASSERT_TRUE(store);
+  EXPECT_NE(warnings.find("1 series hold samples more than 10m ahead of the clock"),
+            std::string::npos)
+      << warnings;
+  EXPECT_NE(warnings.find("fast-clock"), std::string::npos) << warnings;
+  // Normal samples at the real time are accepted, and every window reads exactly.
+  EXPECT_EQ(Commit(*store, {{l, now, 1}}).appended, 1);
+  const int64_t hour = (now - kHour) / kHour * kHour;
+  EXPECT_EQ(store->Aggregate(l, hour, hour + kHour)->count, 60);
+  EXPECT_EQ(store->Aggregate(l, kT0, now + 1)->count, 181);
+  // Retention does not expire everything.
+  ASSERT_TRUE(store->EnforceRetention().ok());
+  auto sel = store->Select(*ParseSelector(R"({region="eu-west-1"})"), INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(sel.ok());
+  ASSERT_EQ(sel->size(), 2u);
+  EXPECT_EQ((*sel)[0].labels, bad);
+  EXPECT_EQ((*sel)[1].samples.size(), 181u);
+  // The same across a reopen, and once the future series is deleted it stays gone.
+  store.reset();
+  store = Open();
+  EXPECT_EQ(store->Aggregate(l, kT0, now + 1)->count, 181);
+  ASSERT_EQ(*store->DeleteSeries(*ParseSelector(R"({location="fast-clock"})")), 1);
+  clock_.Advance(core::Duration::Seconds(15));
+  EXPECT_EQ(Commit(*store, {{l, now + 15'000, 1}}).appended, 1);
+  store.reset();
+  store = Open();
+  EXPECT_EQ(store->Series(*ParseSelector(R"({location="fast-clock"})"), INT64_MIN, INT64_MAX)
+                ->size(),
+            0u);
+  EXPECT_EQ(store->Aggregate(l, kT0, now + kMin)->count, 182);
 }
 
 }  // namespace
