@@ -25,8 +25,9 @@
 // fail_if_body_matches_regexp, preferred_ip_protocol, query_response, validate_answer_rrs, ...).
 #include "app/config_collector.h"
 
-#include <regex>
 #include <set>
+
+#include "core/regex.h"
 
 namespace nines::app {
 namespace {
@@ -563,14 +564,14 @@ class CollectorParser {
     if (labels.ok()) spec->extra_labels = *labels;
   }
 
-  // A regular expression: checked to compile (ECMAScript, as the probes use).
+  // A regular expression: checked to compile as the probes compile it (RE2, Go's syntax, as
+  // blackbox_exporter's), so a probe never meets an invalid one.
   std::optional<std::string> Regex(const YAML::Node& v, const YAML::Mark& a, const std::string& p) {
     auto s = r_.String(v, a, p);
     if (!s) return std::nullopt;
-    try {
-      std::regex re(*s, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      r_.Error(a, fmt::format("{}: invalid regular expression {}: {}", p, Quote(*s), e.what()));
+    if (core::Result<core::Regex> re = core::Regex::Compile(*s); !re.ok()) {
+      r_.Error(a, fmt::format("{}: invalid regular expression {}: {}", p, Quote(*s),
+                              re.status().message()));
       return std::nullopt;
     }
     return s;

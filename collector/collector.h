@@ -35,7 +35,8 @@ std::string_view CheckKindName(CheckKind kind);
 // kIp4 and kIp6 fall back to the other family when the preferred one has no address.
 enum class IpPreference { kIp4, kIp6 };
 
-// A regular expression (ECMAScript syntax) on a header's value.
+// A regular expression on a header's value. Every regex of a check is RE2 syntax (Go's, as
+// blackbox_exporter's) and searches, unanchored.
 struct HeaderRegex {
   std::string header;         // case-insensitive name
   std::string regex;

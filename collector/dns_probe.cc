@@ -7,7 +7,7 @@
 // - A response whose id is not the query's fails the probe ("response id mismatch"): each probe
 //   uses a fresh socket connected to the server, so no late answer to an earlier query can
 //   arrive on it, and a wrong id means a broken or spoofing server.
-// - Regexes are ECMAScript (std::regex), blackbox's are RE2; both search (unanchored).
+// - (Not a difference: regexes are RE2, Go's syntax, as blackbox's; both search, unanchored.)
 // - Failure reasons name the regex, never the record: the reason is a label value, and record
 //   text (TTLs) would make a new series per probe.
 #include <algorithm>
@@ -18,7 +18,6 @@
 #include <tuple>
 #include <memory>
 #include <random>
-#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +35,7 @@
 
 #include "collector/dns.h"
 #include "collector/probe.h"
+#include "core/regex.h"
 
 namespace nines::collector {
 namespace {
@@ -97,7 +97,7 @@ std::string Quoted(const std::vector<std::string>& regexes) {
 }
 
 struct CompiledValidation {
-  std::vector<std::pair<std::string, std::regex>> matches, not_matches, all_match, none_matches;
+  std::vector<std::pair<std::string, core::Regex>> matches, not_matches, all_match, none_matches;
 };
 
 // blackbox's validRRs, with a reason: nullopt when the records pass.
@@ -116,18 +116,18 @@ std::optional<std::string> ValidateRecords(std::string_view section,
   for (const dns::Record& r : records) {
     const std::string text = dns::RecordToString(r);
     for (const auto& [src, re] : v.matches) {
-      if (std::regex_search(text, re)) return fmt::format("{} record matched \"{}\"", section, src);
+      if (re.PartialMatch(text)) return fmt::format("{} record matched \"{}\"", section, src);
     }
     for (const auto& [src, re] : v.all_match) {
-      if (!not_all && !std::regex_search(text, re)) not_all = src;
+      if (!not_all && !re.PartialMatch(text)) not_all = src;
     }
     for (const auto& [src, re] : v.not_matches) {
-      if (!std::regex_search(text, re)) {
+      if (!re.PartialMatch(text)) {
         return fmt::format("{} record did not match \"{}\"", section, src);
       }
     }
     for (const auto& [src, re] : v.none_matches) {
-      if (!any_match && std::regex_search(text, re)) any_match = true;
+      if (!any_match && re.PartialMatch(text)) any_match = true;
     }
   }
   // blackbox fails fail_if_all_match_regexp when NOT every record matched (prober/dns.go:
@@ -142,14 +142,14 @@ std::optional<std::string> ValidateRecords(std::string_view section,
 core::Result<CompiledValidation> Compile(std::string_view section, const DnsRecordValidation& spec) {
   CompiledValidation out;
   auto compile = [&](const char* option, const std::vector<std::string>& in,
-                     std::vector<std::pair<std::string, std::regex>>* dst) -> core::Status {
+                     std::vector<std::pair<std::string, core::Regex>>* dst) -> core::Status {
     for (const std::string& s : in) {
-      try {
-        dst->emplace_back(s, std::regex(s, std::regex::ECMAScript));
-      } catch (const std::regex_error& e) {
+      core::Result<core::Regex> re = core::Regex::Compile(s);
+      if (!re.ok()) {
         return core::InvalidArgumentError("{} {}: invalid regex \"{}\": {}", section, option, s,
-                                          e.what());
+                                          re.status().message());
       }
+      dst->emplace_back(s, std::move(re).value());
     }
     return core::Status::Ok();
   };
@@ -398,14 +398,9 @@ class DnsProbe : public std::enable_shared_from_this<DnsProbe> {
                      {"additional", &m.additional, &o.additional}}};
     for (size_t i = 0; i < sections.size(); ++i) {
       const auto& [name, records, spec] = sections[i];
-      std::optional<std::string> why;
-      try {
-        why = ValidateRecords(name, *records, validations_[i], *spec);
-      } catch (const std::regex_error& e) {
-        // std::regex gives up on pathological patterns (error_complexity, error_stack).
-        why = fmt::format("{} regex: {}", name, e.what());
+      if (std::optional<std::string> why = ValidateRecords(name, *records, validations_[i], *spec)) {
+        return Fail(*why);
       }
-      if (why) return Fail(*why);
     }
     Finish(true, "");
   }

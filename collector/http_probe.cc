@@ -577,19 +577,14 @@ class HttpRun final : public probe_net::ProbeRun {
         *reason = fmt::format("header {} missing", h.header);
         return false;
       }
-      core::Result<std::shared_ptr<const std::regex>> re = probe_net::CachedRegex(h.regex);
+      core::Result<core::Regex> re = probe_net::CachedRegex(h.regex);
       if (!re.ok()) {
         *reason = fmt::format("header {}: {}", h.header, re.status().message());
         return false;
       }
       bool any = false;
-      for (auto it = range.first; it != range.second; ++it) {
-        if (it->value().size() > probe_net::kInlineRegexBytes) {
-          *reason = fmt::format("header {}: a value of {} bytes is too long for a regex check",
-                                h.header, it->value().size());
-          return false;
-        }
-        if (probe_net::RegexSearch(**re, Sv(it->value()))) any = true;
+      for (auto it = range.first; it != range.second && !any; ++it) {
+        any = re->PartialMatch(Sv(it->value()));
       }
       if (fail_if_match && any) {
         *reason = fmt::format("header {} regex \"{}\" matched", h.header, h.regex);
@@ -612,17 +607,12 @@ class HttpRun final : public probe_net::ProbeRun {
 
   bool CheckBody(std::string_view body, std::string* reason) const {
     auto check = [&](const std::string& pattern, bool fail_if_match) {
-      core::Result<std::shared_ptr<const std::regex>> re = probe_net::CachedRegex(pattern);
+      core::Result<core::Regex> re = probe_net::CachedRegex(pattern);
       if (!re.ok()) {
         *reason = fmt::format("body {}", re.status().message());
         return false;
       }
-      std::string error;
-      const bool matched = probe_net::RegexSearch(**re, body, &error);
-      if (!error.empty()) {
-        *reason = fmt::format("body regex \"{}\": {}", pattern, error);
-        return false;
-      }
+      const bool matched = re->PartialMatch(body);
       if (matched == fail_if_match) {
         *reason = fmt::format("body regex \"{}\" {}", pattern, matched ? "matched" : "did not match");
         return false;
@@ -697,25 +687,9 @@ class HttpRun final : public probe_net::ProbeRun {
     if (reason.empty() && !CheckHeaders(res, &reason)) regex_failed_ = true;
     const bool body_regexes =
         !opts().fail_if_body_matches.empty() || !opts().fail_if_body_not_matches.empty();
-    const std::string_view body = res.body();
-    if (!reason.empty() || !body_regexes) {
-      Conclude(std::move(reason));
-    } else if (body.size() > probe_net::kMaxRegexBytes) {
-      Conclude(fmt::format("body of {} bytes is longer than the {} bytes a body regex may read",
-                           body.size(), probe_net::kMaxRegexBytes));
-    } else if (body.size() <= probe_net::kInlineRegexBytes) {
-      if (!CheckBody(body, &reason)) regex_failed_ = true;
-      Conclude(std::move(reason));
-    } else {
-      // A long body is matched on a thread with a stack big enough for std::regex.
-      bool ok = true;
-      if (!probe_net::MatchOnBigStack(body.size(), [&] { ok = CheckBody(body, &reason); })) {
-        Conclude("body regex: no thread to match on");
-        return;
-      }
-      if (!ok) regex_failed_ = true;
-      Conclude(std::move(reason));
-    }
+    // A body of any size (up to max_body_bytes) is matched here: RE2 runs in linear time.
+    if (reason.empty() && body_regexes && !CheckBody(res.body(), &reason)) regex_failed_ = true;
+    Conclude(std::move(reason));
   }
 
   // The checks after the body regexes, then the verdict.

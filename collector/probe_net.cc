@@ -4,7 +4,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
-#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,52 +61,20 @@ std::string ErrorText(const error_code& ec) {
   return s;
 }
 
-core::Result<std::shared_ptr<const std::regex>> CachedRegex(const std::string& pattern) {
+core::Result<core::Regex> CachedRegex(const std::string& pattern) {
   static std::mutex mu;
-  static std::map<std::string, std::shared_ptr<const std::regex>, std::less<>> cache;
+  static std::map<std::string, core::Regex, std::less<>> cache;
   {
     std::lock_guard<std::mutex> lock(mu);
     if (auto it = cache.find(pattern); it != cache.end()) return it->second;
   }
-  std::shared_ptr<const std::regex> re;
-  try {
-    re = std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    return core::InvalidArgumentError("invalid regex \"{}\": {}", pattern, e.what());
+  core::Result<core::Regex> re = core::Regex::Compile(pattern);
+  if (!re.ok()) {
+    return core::InvalidArgumentError("invalid regex \"{}\": {}", pattern, re.status().message());
   }
   std::lock_guard<std::mutex> lock(mu);
   // Patterns come from config, so the cache is bounded by the config's size.
-  return cache.emplace(pattern, std::move(re)).first->second;
-}
-
-bool RegexSearch(const std::regex& re, std::string_view text, std::string* error) {
-  try {
-    return std::regex_search(text.begin(), text.end(), re);
-  } catch (const std::regex_error& e) {
-    if (error != nullptr) *error = e.what();
-    return false;
-  }
-}
-
-bool MatchOnBigStack(size_t input_bytes, const std::function<void()>& work) {
-  // Generous per character (ASan frames are several times the optimised ones); the mapping is
-  // only touched as deep as the matcher goes.
-  const size_t stack = (32u << 20) + input_bytes * 2048;
-  pthread_attr_t attr;
-  if (pthread_attr_init(&attr) != 0) return false;
-  pthread_attr_setstacksize(&attr, stack);
-  pthread_t thread;
-  const int rc = pthread_create(
-      &thread, &attr,
-      [](void* arg) -> void* {
-        (*static_cast<const std::function<void()>*>(arg))();
-        return nullptr;
-      },
-      const_cast<std::function<void()>*>(&work));
-  pthread_attr_destroy(&attr);
-  if (rc != 0) return false;
-  pthread_join(thread, nullptr);
-  return true;
+  return cache.emplace(pattern, std::move(re).value()).first->second;
 }
 
 core::Result<std::shared_ptr<asio::ssl::context>> ClientTlsContext(const TlsClientConfig& config) {

@@ -18,7 +18,6 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +26,7 @@
 #include "collector/collector.h"
 #include "collector/probe.h"
 #include "core/clock.h"
+#include "core/regex.h"
 #include "core/status.h"
 
 namespace nines::collector::probe_net {
@@ -38,27 +38,11 @@ using boost::system::error_code;
 // "Connection refused" -> "connection refused": reasons read as one sentence.
 std::string ErrorText(const error_code& ec);
 
-// The compiled ECMAScript regex for `pattern`, compiled once per process. Errors:
-// INVALID_ARGUMENT with std::regex's complaint (std::regex throws; the exception stops here).
-core::Result<std::shared_ptr<const std::regex>> CachedRegex(const std::string& pattern);
-
-// libstdc++'s std::regex matcher recurses once per input character (a few hundred bytes of stack
-// a frame, more under sanitizers), so a long input overflows a thread's stack and kills the
-// process. Inputs up to kInlineRegexBytes are matched where they are; longer ones (up to
-// kMaxRegexBytes; beyond it a check fails rather than risk the agent) on a thread whose stack is
-// sized for them (MatchOnBigStack). TODO(issue 4): RE2, blackbox's own syntax, would remove
-// both limits.
-inline constexpr size_t kInlineRegexBytes = 4 * 1024;
-inline constexpr size_t kMaxRegexBytes = 256 * 1024;
-
-// Runs `work` on a new thread whose stack fits a std::regex search over `input_bytes`, and waits
-// for it (the caller blocks as it would matching inline; nothing outlives the call, so no
-// lifetime crosses threads). Returns false when no thread could be made (work did not run).
-bool MatchOnBigStack(size_t input_bytes, const std::function<void()>& work);
-
-// Whether `re` matches anywhere in `text`. A regex too complex for std::regex's backtracking on
-// this input (error_complexity / error_stack) counts as no match and sets *error.
-bool RegexSearch(const std::regex& re, std::string_view text, std::string* error = nullptr);
+// The compiled regex for `pattern` (RE2, which is Go's syntax: blackbox_exporter's), compiled
+// once per process. Matching is linear in the input and uses no stack per character, so a body
+// of any size is matched where it is. Errors: INVALID_ARGUMENT `invalid regex "P": <RE2's
+// complaint>`.
+core::Result<core::Regex> CachedRegex(const std::string& pattern);
 
 struct TlsClientConfig {
   bool verify = true;

@@ -23,9 +23,10 @@ using probe_net::ErrorText;
 using tcp = asio::ip::tcp;
 
 // Data received while waiting for an `expect` regex beyond which the probe gives up: a peer
-// that streams forever must not grow the buffer without bound, and the regex runs on the io
-// thread, whose stack bounds what std::regex can read (see probe_net.h).
-constexpr size_t kMaxReceiveBytes = probe_net::kInlineRegexBytes;
+// that streams forever must not grow the buffer without bound. 64 KiB is the longest line
+// blackbox's tcp prober reads (Go's bufio.Scanner); it matches line by line, nines over what
+// came after the previous match, so a line blackbox accepts fits.
+constexpr size_t kMaxReceiveBytes = 64 * 1024;
 
 // What the two probe kinds share, taken from their option structs.
 struct StreamOptions {
@@ -181,7 +182,7 @@ class StreamRun final : public probe_net::ProbeRun {
       Step(i + 1);
       return;
     }
-    core::Result<std::shared_ptr<const std::regex>> re = probe_net::CachedRegex(step.expect);
+    core::Result<core::Regex> re = probe_net::CachedRegex(step.expect);
     if (!re.ok()) {
       Metric("probe_failed_due_to_regex", 1);
       Finish(false, fmt::format("expect {}", re.status().message()));
@@ -189,17 +190,8 @@ class StreamRun final : public probe_net::ProbeRun {
     }
     // Each expect looks at what came after the previous match.
     std::string_view pending = std::string_view(received_).substr(consumed_);
-    std::match_results<std::string_view::const_iterator> m;
-    bool matched = false;
-    try {
-      matched = std::regex_search(pending.begin(),
-                                  pending.begin() + std::min(pending.size(), kMaxReceiveBytes), m,
-                                  **re);
-    } catch (const std::regex_error&) {
-      matched = false;
-    }
-    if (matched) {
-      consumed_ += static_cast<size_t>(m.position(0) + m.length(0));
+    if (std::optional<size_t> end = re->FindEnd(pending.substr(0, kMaxReceiveBytes))) {
+      consumed_ += *end;
       Step(i + 1);
       return;
     }

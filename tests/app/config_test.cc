@@ -336,6 +336,9 @@ TEST(CollectorConfigTest, ParsesChecksAndAssignsThemToLocations) {
   EXPECT_EQ(api.http.ip_preference, collector::IpPreference::kIp6);
   EXPECT_EQ(api.http.degraded_above, Duration::Seconds(2));
   EXPECT_TRUE(api.http.fail_if_header_matches.at(0).allow_missing);
+  // Go's (RE2's) syntax, as blackbox_exporter's: (?i) and \pL are accepted.
+  EXPECT_THAT(api.http.fail_if_body_not_matches,
+              ElementsAre(R"("status":\s*"ok")", R"((?i)^\{\s*"\pL+")"));
   // Defaults: the region's locations, 15s interval, 5s timeout.
   EXPECT_THAT(cfg.services[0].checks[0].locations, ElementsAre("us-east-1a", "us-east-1b"));
   EXPECT_EQ(api.interval, Duration::Seconds(15));

@@ -141,6 +141,7 @@ class NginxPeer {
     dir_.Write("www/notjson.json", "<html>oops</html>");
     dir_.Write("www/big.bin", std::string(2 << 20, 'x'));
     dir_.Write("www/medium.bin", std::string(200 << 10, 'x') + "END\n");
+    dir_.Write("www/huge.bin", std::string(8 << 20, 'a') + "END\n");
     const std::string conf = dir_.Write("nginx.conf", Config());
     process_.emplace(std::vector<std::string>{binary_, "-p", dir_.path() + "/", "-c", conf, "-e",
                                               "stderr"});

@@ -96,9 +96,15 @@ TEST_F(StreamProbeTest, TcpConnectAndSteps) {
        },
        // The echo server keeps the connection open: the wait ends at the timeout.
        false, "timeout after 500ms while waiting for \"ready\""},
-      {"expect gives up after 4096 bytes without a match",
-       [&] { return tcp(echo, {{std::string(5000, 'z'), "nomatch"}}); }, false,
-       "expect regex \"nomatch\" did not match in 4096 bytes", {{"probe_failed_due_to_regex", 1}}},
+      {"expect gives up after 64 KiB without a match",
+       [&] { return tcp(echo, {{std::string(70000, 'z'), "nomatch"}}); }, false,
+       "expect regex \"nomatch\" did not match in 65536 bytes", {{"probe_failed_due_to_regex", 1}}},
+      {"expect finds a match at the end of a long line (old std::regex limit: 4 KiB)",
+       [&] {
+         return tcp(echo, {{"", "ready\n"}, {std::string(60000, 'z') + "END", "^z+END\n"}});
+       },
+       true, "",
+       {{"probe_failed_due_to_regex", 0}}},
       {"HTTP over TCP, expected status",
        [&] { return tcp(Local(n.http_port), {{"GET / HTTP/1.0\n", "^HTTP/1\\.1 200"}}); }, true, ""},
       {"HTTP over TCP, other status: regex fails when the peer closes",
