@@ -161,7 +161,8 @@ alerts:
     group_by: [probe, region]
     min_count: 2
     for: 1m
-    labels: {severity: page}
+    # The SLOs' burn-rate alerts page; this ticket names the failing checks.
+    labels: {severity: ticket}
     annotations:
       summary: "{{ $labels.probe }} fails from {{ $value }} locations in {{ $labels.region }}"
 )";

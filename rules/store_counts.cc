@@ -139,15 +139,7 @@ struct Reading {
 
   // One kCounts aggregate per minute of [begin, end) for `series`.
   core::Result<std::vector<store::WindowAggregate>> PerMinute(const core::Labels& series) const {
-    std::vector<store::WindowAggregate> out;
-    out.reserve(static_cast<size_t>(n()));
-    for (int64_t m = begin; m < end; ++m) {
-      ASSIGN_OR_RETURN(store::WindowAggregate a,
-                       reader.Aggregate(series, m * kMinuteMs, (m + 1) * kMinuteMs,
-                                        store::Reader::Fields::kCounts));
-      out.push_back(a);
-    }
-    return out;
+    return reader.MinuteAggregates(series, begin * kMinuteMs, end * kMinuteMs);
   }
 };
 

@@ -734,6 +734,17 @@ core::Result<std::vector<std::vector<core::Sample>>> Reader::SamplesOf(
   return core::UnimplementedError("this reader does not read by series id");
 }
 
+core::Result<std::vector<WindowAggregate>> Reader::MinuteAggregates(const core::Labels& series,
+                                                                    int64_t start_ms,
+                                                                    int64_t end_ms) {
+  std::vector<WindowAggregate> out;
+  for (int64_t m = start_ms; m < end_ms; m += 60'000) {
+    ASSIGN_OR_RETURN(WindowAggregate a, Aggregate(series, m, m + 60'000, Fields::kCounts));
+    out.push_back(a);
+  }
+  return out;
+}
+
 class RocksDbStore final : public Store {
  public:
   RocksDbStore(StoreOptions options, core::Clock& clock)
@@ -764,6 +775,9 @@ class RocksDbStore final : public Store {
   core::Result<std::vector<std::vector<core::Sample>>> SamplesOf(const std::vector<uint64_t>& ids,
                                                                  int64_t mint_ms,
                                                                  int64_t maxt_ms) override;
+  core::Result<std::vector<WindowAggregate>> MinuteAggregates(const core::Labels& series,
+                                                              int64_t start_ms,
+                                                              int64_t end_ms) override;
   int64_t RawHorizonMs() override { return raw_read_cutoff_.load(std::memory_order_relaxed); }
   core::Result<int64_t> DeleteSeries(const std::vector<Matcher>& matchers) override;
   core::Status EnforceRetention() override;
@@ -2089,6 +2103,57 @@ core::Result<WindowAggregate> RocksDbStore::Aggregate(const core::Labels& series
     total.w.min = total.w.max = std::numeric_limits<double>::quiet_NaN();
   }
   return total.w;
+}
+
+core::Result<std::vector<WindowAggregate>> RocksDbStore::MinuteAggregates(
+    const core::Labels& series, int64_t start_ms, int64_t end_ms) {
+  WindowAggregate none;
+  none.min = none.max = std::numeric_limits<double>::quiet_NaN();
+  std::vector<WindowAggregate> out(
+      static_cast<size_t>(std::max<int64_t>(0, (end_ms - start_ms) / kMinuteMs)), none);
+  if (out.empty()) return out;
+  uint64_t id = 0;
+  int64_t m1_until = INT64_MIN;
+  {
+    std::shared_lock lock(mu_);
+    auto s = LookupLocked(series);
+    if (!s) return out;
+    id = s->id;
+    m1_until = m1_until_;
+  }
+  // Minutes before m1_until: their rows, in one scan (a minute without a row has no sample, as
+  // Aggregate answers). Rows wholly before the tier's cutoff are expired, as ReadRollups says.
+  const int64_t rows_end = std::clamp(m1_until, start_ms, end_ms);
+  int64_t from = start_ms;
+  const int64_t cutoff = m1_filter_.cutoff();
+  if (cutoff != INT64_MIN) from = std::max(from, FloorTo(cutoff - kMinuteMs, kMinuteMs) + kMinuteMs);
+  if (from < rows_end) {
+    std::string lower = TimeKey(id, from);
+    std::string upper = TimeKey(id, rows_end);
+    rocksdb::Slice lower_slice(lower), upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower_slice;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kRollup1m]));
+    for (it->Seek(lower); it->Valid(); it->Next()) {
+      const int64_t t = enc::FromSortableTime(enc::GetBE64(it->key().data() + 8));
+      StoredBucket b;
+      if (!b.Decode(it->value().ToStringView(), t)) {
+        return core::DataLossError("store: corrupt rollup of series {}", id);
+      }
+      if (t < start_ms || t >= rows_end) continue;
+      WindowAggregate& w = out[static_cast<size_t>((t - start_ms) / kMinuteMs)];
+      w = b.w;
+      w.min = w.max = std::numeric_limits<double>::quiet_NaN();
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "store: read rollups"));
+  }
+  // The rest (where raw samples exist) minute by minute.
+  for (int64_t m = std::max(rows_end, start_ms); m < end_ms; m += kMinuteMs) {
+    ASSIGN_OR_RETURN(out[static_cast<size_t>((m - start_ms) / kMinuteMs)],
+                     Aggregate(series, m, m + kMinuteMs, Fields::kCounts));
+  }
+  return out;
 }
 
 core::Result<std::vector<core::Labels>> RocksDbStore::Series(const std::vector<Matcher>& matchers,

@@ -223,6 +223,15 @@ class Reader {
   virtual core::Result<std::vector<std::vector<core::Sample>>> SamplesOf(
       const std::vector<uint64_t>& ids, int64_t mint_ms, int64_t maxt_ms);
 
+  // Aggregate(series, m, m + 1 min, Fields::kCounts) for each whole minute m of
+  // [start_ms, end_ms), in order, at the cost of one scan of the store's minute rollups where it
+  // has them (the default calls Aggregate per minute). For readers that need a long range minute
+  // by minute where raw samples are gone (Reader::RawHorizonMs).
+  // REQUIRES: start_ms and end_ms are whole minutes, start_ms <= end_ms.
+  virtual core::Result<std::vector<WindowAggregate>> MinuteAggregates(const core::Labels& series,
+                                                                      int64_t start_ms,
+                                                                      int64_t end_ms);
+
   // Where the raw tier begins (ms): Select, Series and SamplesOf see every sample stored at or
   // after this time; before it, raw retention may have dropped samples that Aggregate still
   // counts exactly from the rollups (one-minute rollups are kept far longer: 400 days by

@@ -151,6 +151,13 @@ class WrappingReader : public store::Reader {
     RETURN_IF_ERROR(OnRead());
     return r_.SamplesOf(ids, a, b);
   }
+  core::Result<std::vector<store::WindowAggregate>> MinuteAggregates(const core::Labels& l,
+                                                                     int64_t a,
+                                                                     int64_t b) override {
+    RETURN_IF_ERROR(OnRead());
+    return r_.MinuteAggregates(l, a, b);
+  }
+  int64_t RawHorizonMs() override { return r_.RawHorizonMs(); }
 
  private:
   store::Reader& r_;

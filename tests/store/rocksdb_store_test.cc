@@ -741,6 +741,55 @@ TEST_F(StoreTest, RetentionDropsRawDataButKeepsRollupsMeasuredFromTheClock) {
             24 * 60);
 }
 
+// MinuteAggregates gives, minute by minute, what Aggregate gives for each minute, whether the
+// minute is read from its rollup row (raw samples dropped by retention) or from raw samples.
+TEST_F(StoreTest, MinuteAggregatesEqualPerMinuteAggregatesAcrossTheRawHorizon) {
+  StoreOptions options;
+  options.raw_retention = core::Duration::Days(1);
+  auto store = Open(options);
+  Labels l = L(R"(http_requests_total{region="eu-west-1"})");
+  std::vector<std::tuple<Labels, int64_t, double>> batch;
+  const int64_t start = kT0 - kT0 % kMin;
+  const int64_t end = start + 3 * 24 * kHour;
+  double v = 0;
+  for (int64_t t = start; t < end; t += 15'000) {
+    if ((t / kMin) % 97 == 5) continue;                       // minutes without a sample
+    v = (t / kMin) % 1009 == 0 ? 3 : v + static_cast<double>((t / 15'000) % 7);  // resets too
+    batch.emplace_back(l, t + 1'000, v);
+    if (batch.size() == 1000) {
+      Commit(*store, batch);
+      batch.clear();
+    }
+  }
+  Commit(*store, batch);
+  ASSERT_TRUE(store->EnforceRetention().ok());
+  ASSERT_GT(store->RawHorizonMs(), start + 24 * kHour);  // two of the three days are rollups only
+  const int64_t from = start + 10 * kMin, to = end - 7 * kMin;
+  auto bulk = store->MinuteAggregates(l, from, to);
+  ASSERT_TRUE(bulk.ok()) << bulk.status().ToString();
+  ASSERT_EQ(static_cast<int64_t>(bulk->size()), (to - from) / kMin);
+  int64_t empty = 0;
+  for (int64_t m = from; m < to; m += kMin) {
+    auto one = store->Aggregate(l, m, m + kMin, Reader::Fields::kCounts);
+    ASSERT_TRUE(one.ok());
+    const WindowAggregate& b = (*bulk)[static_cast<size_t>((m - from) / kMin)];
+    SCOPED_TRACE(m);
+    ASSERT_EQ(b.count, one->count);
+    ASSERT_EQ(b.sum, one->sum);
+    ASSERT_EQ(b.increase, one->increase);
+    if (one->count > 0) {
+      ASSERT_EQ(b.last_timestamp_ms, one->last_timestamp_ms);
+    }
+    empty += b.count == 0;
+  }
+  EXPECT_GT(empty, 30);
+  // An unknown series: every minute empty.
+  auto none = store->MinuteAggregates(L(R"(nope{a="b"})"), from, from + 3 * kMin);
+  ASSERT_TRUE(none.ok());
+  ASSERT_EQ(none->size(), 3u);
+  EXPECT_EQ((*none)[0].count, 0);
+}
+
 TEST_F(StoreTest, SecondOpenOfTheSameDirectoryFails) {
   auto first = Open();
   ASSERT_TRUE(first);
