@@ -101,7 +101,10 @@ class LabelParser {
     }
     if (pos_ != text_.size()) return Error(pos_, "unexpected text after the series");
     if (pairs.empty()) return Error(0, "empty series: expected a metric name or '{'");
-    return Labels::FromPairs(std::move(pairs));
+    ASSIGN_OR_RETURN(Labels labels, Labels::FromPairs(std::move(pairs)));
+    // Empty values mean absent, so `{a=""}` names no series either (and prints as `{}`).
+    if (labels.empty()) return Error(0, "empty series: every label value is empty");
+    return labels;
   }
 
  private:

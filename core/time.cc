@@ -112,7 +112,7 @@ Result<Timestamp> ParseRfc3339(std::string_view text) {
         "invalid timestamp \"{}\": want RFC 3339 (2026-11-22T03:04:10Z) or Unix seconds", text);
   };
   size_t pos = 0;
-  int year, month, day, hour, minute, second;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!ReadDigits(text, &pos, 4, &year) || !Expect(text, &pos, '-') ||
       !ReadDigits(text, &pos, 2, &month) || !Expect(text, &pos, '-') ||
       !ReadDigits(text, &pos, 2, &day)) {

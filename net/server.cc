@@ -90,6 +90,78 @@ std::shared_ptr<const TokenSet> MakeTokenSet(const std::vector<std::string>& wri
   return set;
 }
 
+bool HasCrLf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+std::string EndpointString(const tcp::endpoint& ep) {
+  return internal::JoinHostPort(ep.address().to_string(), ep.port());
+}
+
+bool FileReadable(const std::string& path) { return std::ifstream(path).good(); }
+
+bool IsHttpError(const error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category();
+}
+
+std::string ErrorBody(std::string_view reason) { return Response::Error(0, reason).body; }
+
+// What the server answers a request whose header or body could not be read (`ec` is not a
+// timeout), and the nines_http_request_errors_total reason; nullopt when there is nothing useful
+// to answer (end of stream, a reset, a truncated message, a TLS error): the connection is closed.
+struct ReadErrorAnswer {
+  Response response;
+  std::string_view reason;
+};
+std::optional<ReadErrorAnswer> AnswerReadError(const error_code& ec, size_t max_header_bytes,
+                                               size_t max_body_bytes) {
+  if (ec == http::error::body_limit) {
+    return ReadErrorAnswer{
+        Response::Error(413, fmt::format("request body exceeds {} bytes", max_body_bytes)),
+        "body_too_large"};
+  }
+  if (ec == http::error::header_limit) {
+    return ReadErrorAnswer{
+        Response::Error(431, fmt::format("request header exceeds {} bytes", max_header_bytes)),
+        "header_too_large"};
+  }
+  if (IsHttpError(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message) {
+    return ReadErrorAnswer{Response::Error(400, "bad request: " + ec.message()), "bad_request"};
+  }
+  return std::nullopt;
+}
+
+// A request parser with the server's limits.
+void LimitParser(http::request_parser<http::string_body>* parser, size_t max_header_bytes,
+                 size_t max_body_bytes) {
+  parser->header_limit(static_cast<uint32_t>(
+      std::min<size_t>(max_header_bytes, std::numeric_limits<uint32_t>::max())));
+  parser->body_limit(max_body_bytes);
+}
+
+// The Request a handler sees for a parsed request whose target is `target` and whose
+// still-encoded path (see internal::RawPathOf) is `raw_path`. remote_address and path_params
+// are left to the caller.
+Request MakeRequest(std::string method, std::string target, const std::string& raw_path,
+                    http::request<http::string_body>* parsed) {
+  Request req;
+  req.method = std::move(method);
+  req.target = std::move(target);
+  core::Result<std::string> path = PercentDecode(raw_path, /*plus_is_space=*/false);
+  req.path = path.ok() ? std::move(path).value() : raw_path;
+  if (size_t q = req.target.find('?'); q != std::string::npos) {
+    req.query = req.target.substr(q + 1);
+    req.query = req.query.substr(0, req.query.find('#'));
+  }
+  for (const auto& field : *parsed) {
+    req.headers.Add(Sv(field.name_string()), Sv(field.value()));
+  }
+  req.body = std::move(parsed->body());
+  return req;
+}
+
+}  // namespace
+
+namespace internal {
+
 // Extracts the token from "Bearer <token>" (scheme case-insensitive). False when absent.
 bool ParseBearer(std::string_view authorization, std::string_view* token) {
   constexpr std::string_view kScheme = "bearer";
@@ -105,21 +177,65 @@ bool ParseBearer(std::string_view authorization, std::string_view* token) {
   return !t.empty();
 }
 
-bool HasCrLf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
-
-std::string EndpointString(const tcp::endpoint& ep) {
-  return internal::JoinHostPort(ep.address().to_string(), ep.port());
+std::string RawPathOf(std::string_view target) {
+  std::string_view raw_path = target;
+  if (size_t scheme = raw_path.find("://");
+      scheme != std::string_view::npos && !raw_path.empty() && raw_path.front() != '/') {
+    // absolute-form (RFC 9112 3.2.2): drop "scheme://authority".
+    size_t slash = raw_path.find('/', scheme + 3);
+    raw_path = slash == std::string_view::npos ? std::string_view("/") : raw_path.substr(slash);
+  }
+  return std::string(raw_path.substr(0, raw_path.find_first_of("?#")));
 }
 
-bool FileReadable(const std::string& path) { return std::ifstream(path).good(); }
-
-bool IsHttpError(const error_code& ec) {
-  return ec.category() == http::make_error_code(http::error::bad_method).category();
+ParsedRequest ParseRequest(std::string_view wire, size_t max_header_bytes,
+                           size_t max_body_bytes) {
+  ParsedRequest out;
+  http::request_parser<http::string_body> parser;
+  LimitParser(&parser, max_header_bytes, max_body_bytes);
+  parser.eager(true);
+  error_code ec;
+  size_t used = 0;
+  // All of `wire` is there at once: when the parser makes no progress on what is left, the
+  // client has stopped sending (EOF).
+  while (!parser.is_done()) {
+    size_t n = parser.put(asio::buffer(wire.data() + used, wire.size() - used), ec);
+    used += n;
+    if (ec == http::error::need_more) ec = {};
+    if (ec) break;
+    if (n == 0) {
+      // As Beast's read does: EOF before any byte is the end of the stream, not a request.
+      if (!parser.got_some()) {
+        ec = http::error::end_of_stream;
+        break;
+      }
+      parser.put_eof(ec);
+      if (!ec && !parser.is_done()) ec = http::error::partial_message;
+      break;
+    }
+  }
+  out.consumed = used;
+  if (ec) {
+    if (std::optional<ReadErrorAnswer> answer =
+            AnswerReadError(ec, max_header_bytes, max_body_bytes)) {
+      out.error_status = answer->response.status;
+      out.error = std::string(answer->reason);
+    } else {
+      out.error = "closed: " + ec.message();
+    }
+    return out;
+  }
+  http::request<http::string_body> parsed = parser.release();
+  out.keep_alive = parsed.keep_alive();
+  std::string target(Sv(parsed.target()));
+  out.raw_path = RawPathOf(target);
+  out.request = MakeRequest(std::string(Sv(parsed.method_string())), std::move(target),
+                            out.raw_path, &parsed);
+  out.ok = true;
+  return out;
 }
 
-std::string ErrorBody(std::string_view reason) { return Response::Error(0, reason).body; }
-
-}  // namespace
+}  // namespace internal
 
 class SessionBase {
  public:
@@ -278,9 +394,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void ReadRequest() {
     if (server_->stopping()) return Close();
     parser_.emplace();
-    parser_->header_limit(static_cast<uint32_t>(
-        std::min<size_t>(opts().max_header_bytes, std::numeric_limits<uint32_t>::max())));
-    parser_->body_limit(opts().max_body_bytes);
+    LimitParser(&*parser_, opts().max_header_bytes, opts().max_body_bytes);
     route_ = nullptr;
     route_label_ = kUnmatchedRoute;
     method_.clear();
@@ -323,15 +437,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     version_ = header.version();
 
     // Route and authorize before reading the body.
-    std::string_view raw_path = target_;
-    if (size_t scheme = raw_path.find("://");
-        scheme != std::string_view::npos && raw_path.front() != '/') {
-      // absolute-form (RFC 9112 3.2.2): drop "scheme://authority".
-      size_t slash = raw_path.find('/', scheme + 3);
-      raw_path = slash == std::string_view::npos ? std::string_view("/") : raw_path.substr(slash);
-    }
-    raw_path = raw_path.substr(0, raw_path.find_first_of("?#"));
-    raw_path_ = std::string(raw_path);
+    raw_path_ = internal::RawPathOf(target_);
     match_ = server_->router().Find(method_, raw_path_);
     switch (match_.kind) {
       case Router::Match::Kind::kNotFound:
@@ -379,21 +485,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       server_->CountError(in_body ? "body_timeout" : "header_timeout");
       return Close();  // tcp_stream has closed the socket already.
     }
-    if (ec == http::error::body_limit) {
-      server_->CountError("body_too_large");
-      return Respond(
-          Response::Error(413, fmt::format("request body exceeds {} bytes", opts().max_body_bytes)),
-          /*close=*/true);
-    }
-    if (ec == http::error::header_limit) {
-      server_->CountError("header_too_large");
-      return Respond(Response::Error(431, fmt::format("request header exceeds {} bytes",
-                                                      opts().max_header_bytes)),
-                     /*close=*/true);
-    }
-    if (IsHttpError(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message) {
-      server_->CountError("bad_request");
-      return Respond(Response::Error(400, "bad request: " + ec.message()), /*close=*/true);
+    if (std::optional<ReadErrorAnswer> answer =
+            AnswerReadError(ec, opts().max_header_bytes, opts().max_body_bytes)) {
+      server_->CountError(answer->reason);
+      return Respond(std::move(answer->response), /*close=*/true);
     }
     // EOF, reset, a truncated message, a TLS error: nothing useful to answer.
     Close();
@@ -401,19 +496,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void OnRequest() {
     http::request<http::string_body> breq = parser_->release();
-    Request req;
-    req.method = method_;
-    req.target = target_;
-    core::Result<std::string> path = PercentDecode(raw_path_, /*plus_is_space=*/false);
-    req.path = path.ok() ? std::move(path).value() : raw_path_;
-    if (size_t q = target_.find('?'); q != std::string::npos) {
-      req.query = target_.substr(q + 1);
-      req.query = req.query.substr(0, req.query.find('#'));
-    }
-    for (const auto& field : breq) {
-      req.headers.Add(Sv(field.name_string()), Sv(field.value()));
-    }
-    req.body = std::move(breq.body());
+    Request req = MakeRequest(method_, target_, raw_path_, &breq);
     req.remote_address = remote_;
     req.path_params = std::move(match_.path_params);
 
@@ -559,7 +642,7 @@ bool internal::ServerImpl::Authorized(Access access, std::string_view authorizat
   }
   if (tokens->write.empty() && tokens->admin.empty()) return true;  // Auth is off.
   std::string_view token;
-  bool present = ParseBearer(authorization, &token);
+  bool present = internal::ParseBearer(authorization, &token);
   // Compare digests, not tokens, so that neither the time nor an early exit reveals the length
   // or a matching prefix; every configured token is compared.
   Digest digest = Sha256(token);

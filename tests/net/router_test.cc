@@ -246,5 +246,66 @@ TEST(MethodLabelTest, UnknownMethodsShareOneLabel) {
   EXPECT_EQ(internal::MethodLabel(""), "OTHER");
 }
 
+// ParseRequest is what the fuzzer drives: the server's parser settings and Request assembly
+// without a socket.
+TEST(ParseRequestTest, BuildsTheRequestAHandlerSees) {
+  internal::ParsedRequest p = internal::ParseRequest(
+      "POST http://h:1/api/v1/label/a%2Fb/values?match%5B%5D=up&x=1#f HTTP/1.1\r\n"
+      "Host: h\r\nAuthorization: Bearer  t0k \r\n"
+      "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\n"
+      "start=2GET / HTTP/1.1\r\n\r\n",
+      1024, 1024);
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.request.method, "POST");
+  EXPECT_EQ(p.raw_path, "/api/v1/label/a%2Fb/values");
+  EXPECT_EQ(p.request.path, "/api/v1/label/a/b/values");
+  EXPECT_EQ(p.request.query, "match%5B%5D=up&x=1");
+  EXPECT_EQ(p.request.QueryParams("match[]"), std::vector<std::string>{"up"});
+  EXPECT_EQ(p.request.FormValue("start"), "2");
+  EXPECT_EQ(p.request.headers.Get("host"), "h");
+  EXPECT_TRUE(p.keep_alive);
+  // The pipelined request after the body is not consumed.
+  EXPECT_EQ(p.consumed, std::string_view(
+                            "POST http://h:1/api/v1/label/a%2Fb/values?match%5B%5D=up&x=1#f "
+                            "HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer  t0k \r\n"
+                            "Content-Type: application/x-www-form-urlencoded\r\n"
+                            "Content-Length: 7\r\n\r\nstart=2")
+                            .size());
+  std::string_view token;
+  ASSERT_TRUE(internal::ParseBearer(p.request.headers.Get("Authorization"), &token));
+  EXPECT_EQ(token, "t0k");
+}
+
+TEST(ParseRequestTest, AnswersAsTheServerDoes) {
+  struct Case {
+    const char* name;
+    std::string wire;
+    int status;
+  };
+  const Case cases[] = {
+      {"header over the limit", "GET / HTTP/1.1\r\nX: " + std::string(200, 'a') + "\r\n\r\n",
+       431},
+      {"body over the limit", "POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n", 413},
+      {"bad method", "G@T / HTTP/1.1\r\n\r\n", 400},
+      {"truncated header: the client went away", "GET / HTTP/1.1\r\nHost: x\r\n", 0},
+      {"truncated body", "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", 0},
+      {"nothing", "", 0},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    internal::ParsedRequest p = internal::ParseRequest(c.wire, 100, 100);
+    EXPECT_FALSE(p.ok);
+    EXPECT_EQ(p.error_status, c.status) << p.error;
+  }
+}
+
+TEST(RawPathOfTest, DropsQueryFragmentAndAuthority) {
+  EXPECT_EQ(internal::RawPathOf("/a%20b?x=1#y"), "/a%20b");
+  EXPECT_EQ(internal::RawPathOf("http://h:1/p?q"), "/p");
+  EXPECT_EQ(internal::RawPathOf("http://h:1"), "/");
+  EXPECT_EQ(internal::RawPathOf("*"), "*");
+  EXPECT_EQ(internal::RawPathOf(""), "");
+}
+
 }  // namespace
 }  // namespace nines::net
