@@ -643,6 +643,28 @@ TEST_F(EvaluatorTest, NoDataBadCountsTheWholeWindowWhenTheSeriesHadSamplesBefore
   EXPECT_EQ(eu->tally.bad(), 100);
 }
 
+TEST_F(EvaluatorTest, TheTicketFiresOnceThePageOfTheSameSloAndRegionHasResolved) {
+  // Two clean days in eu, then 30 bad minutes: while they burn, only the page is raised; 90
+  // minutes later the pages have resolved (their 5m and 30m windows are clean) and the slow burn
+  // (1d/2h: 30/1440/0.002 = 10.4x and 125x over 3x) raises its ticket.
+  const int64_t bad_from = S + 2 * kDay;
+  WriteMinutes("eu", "a", S, bad_from, 1);
+  WriteMinutes("eu", "a", bad_from, bad_from + 30, 0);
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  ev.SetRules({ProbeRule("api", R"({probe="api"})")});
+  auto conds = EvaluateConditions(ev, AtMinute(bad_from + 30, 5));
+  ASSERT_TRUE(conds.ok()) << conds.status().ToString();
+  EXPECT_NE(Find(*conds, "SloBurnRate", "eu", "page"), nullptr);
+  EXPECT_EQ(Find(*conds, "SloBurnRate", "eu", "ticket"), nullptr);
+  WriteMinutes("eu", "a", bad_from + 30, bad_from + 120, 1);
+  conds = EvaluateConditions(ev, AtMinute(bad_from + 120, 5));
+  ASSERT_TRUE(conds.ok());
+  EXPECT_EQ(Find(*conds, "SloBurnRate", "eu", "page"), nullptr);
+  const ActiveCondition* ticket = Find(*conds, "SloBurnRate", "eu", "ticket");
+  ASSERT_NE(ticket, nullptr);
+  EXPECT_EQ(ticket->annotations.at("window_pair"), "1d/2h");
+}
+
 TEST_F(EvaluatorTest, GlobalAlertsOnlyWhenNoRegionsAlertExplainsIt) {
   // Three regions each fail 3 of the last 60 minutes at different times, under a min_events
   // guard of 100 per long window: no region may page on its 60 minutes, global (180) does.
