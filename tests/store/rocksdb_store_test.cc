@@ -757,11 +757,11 @@ TEST_F(StoreTest, MinuteAggregatesEqualPerMinuteAggregatesAcrossTheRawHorizon) {
     v = (t / kMin) % 1009 == 0 ? 3 : v + static_cast<double>((t / 15'000) % 7);  // resets too
     batch.emplace_back(l, t + 1'000, v);
     if (batch.size() == 1000) {
-      Commit(*store, batch);
+      Feed(*store, batch);
       batch.clear();
     }
   }
-  Commit(*store, batch);
+  Feed(*store, batch);
   ASSERT_TRUE(store->EnforceRetention().ok());
   ASSERT_GT(store->RawHorizonMs(), start + 24 * kHour);  // two of the three days are rollups only
   const int64_t from = start + 10 * kMin, to = end - 7 * kMin;
