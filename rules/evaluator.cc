@@ -188,8 +188,13 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
         // Minutes since the last bucket with data, searched back over the budget window by
         // halving (O(log window) queries).
         int64_t lo = r.window.begin_minute, hi = end_minute - no_data_minutes;
-        double since = static_cast<double>(end_minute - lo);
-        if (src.Counts(lo, hi).covered > 0) {
+        // With no data in the whole window, silence is counted from when the SLO first existed
+        // here, not from the window's start: a fresh install (or a new SLO) whose agents have not
+        // delivered yet gets no_data_for to do so before a ticket says "no data".
+        double since = static_cast<double>(end_minute - std::max(lo, counts.created_minute()));
+        const bool had_data = src.Counts(lo, hi).covered > 0;
+        if (!had_data && since < static_cast<double>(no_data_minutes)) continue;
+        if (had_data) {
           // Find the last minute m in [lo, hi) with data: the largest m with Counts(m, hi) > 0.
           int64_t a = lo, b = hi - 1;
           while (a < b) {

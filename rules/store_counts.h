@@ -163,6 +163,9 @@ class StoreCounts {
   // SLO's series from before the backfilled span. Computed only for an SLO with a no-data policy
   // other than unknown (kKnownSinceAlways otherwise: nothing to bound).
   int64_t known_since() const;
+  // The minute of the first Update in this process (when the SLO first existed here); INT64_MAX
+  // before it.
+  int64_t created_minute() const { return created_minute_; }
   // Minutes read from the store by the last Update (per region): the new minutes plus the late
   // ones re-read; the whole span for a backfill.
   int64_t last_read_minutes() const { return last_read_minutes_; }

@@ -13,6 +13,7 @@ namespace {
 
 using core::Duration;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::AtMinute;
 using testing::EvaluateConditions;
 using testing::kBaseMinute;
@@ -583,7 +584,31 @@ TEST_F(EvaluatorTest, JsonHasEveryRegionAndGlobalAndEscapesStrings) {
   ASSERT_TRUE(one.ok());
   EXPECT_THAT(*one, HasSubstr(R"("burn_rate_rules":[{"severity":"page","long_window":"1h")"));
   EXPECT_THAT(*one, HasSubstr(R"({"labels":{"alertname":"SloBurnRate","region":"eu")"));
-  EXPECT_THAT(*one, HasSubstr(R"("alertname":"SloNoData")"));  // ap has never reported
+  // ap has never reported, but the SLO is a minute old here: no SloNoData yet (see below).
+  EXPECT_THAT(*one, Not(HasSubstr(R"("alertname":"SloNoData")")));
+}
+
+// A region that never reported is "no data" only once the SLO has existed for no_data_for
+// (5 minutes), and the alert counts the minutes since then, not the whole 30-day window: a fresh
+// install whose agents have not delivered yet does not open a ticket within seconds.
+TEST_F(EvaluatorTest, ARegionThatNeverReportedIsNoDataOnlyAfterNoDataFor) {
+  WriteMinutes("eu", "a", S, S + 20, 1);
+  SloEvaluator ev(*store_, nullptr, {.write_back = false});
+  SloRule rule = ProbeRule("api", R"({probe="api"})");
+  rule.spec.regions = {"eu", "ap"};
+  ev.SetRules({rule});
+  for (int64_t m = 10; m < 15; ++m) {
+    auto conds = EvaluateConditions(ev, AtMinute(S + m, 1));
+    ASSERT_TRUE(conds.ok()) << conds.status().ToString();
+    EXPECT_EQ(Find(*conds, "SloNoData", "ap"), nullptr) << "minute " << m;
+  }
+  auto conds = EvaluateConditions(ev, AtMinute(S + 15, 1));
+  ASSERT_TRUE(conds.ok());
+  const ActiveCondition* ap = Find(*conds, "SloNoData", "ap");
+  ASSERT_NE(ap, nullptr);
+  EXPECT_EQ(ap->value, 5);
+  EXPECT_EQ(ap->annotations.at("no_data_minutes"), "5");
+  EXPECT_EQ(Find(*conds, "SloNoData", "eu"), nullptr);
 }
 
 TEST_F(EvaluatorTest, NoDataBadCountsOnlyFromWhenTheSloFirstExistedOrHadData) {
