@@ -90,14 +90,18 @@ void CommonAnnotations(const slo::SloSpec& spec, const slo::SloReport& r,
   (*a)["exhaustion_at_6h_burn"] = r.exhaustion_at_6h ? r.exhaustion_at_6h->ToRfc3339() : "never";
 }
 
+// options.no_data_for in whole minutes, rounded up; at least one.
+int64_t NoDataMinutes(const SloEvaluatorOptions& options) {
+  const int64_t minute = core::Duration::Minutes(1).nanos();
+  return std::max<int64_t>(1, (options.no_data_for.nanos() + minute - 1) / minute);
+}
+
 std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
                                         const std::vector<slo::SloReport>& reports,
                                         const StoreCounts& counts, int64_t end_minute,
                                         const SloEvaluatorOptions& options) {
   std::vector<ActiveCondition> out;
-  const int64_t no_data_minutes =
-      std::max<int64_t>(1, (options.no_data_for.nanos() + core::Duration::Minutes(1).nanos() - 1) /
-                               core::Duration::Minutes(1).nanos());
+  const int64_t no_data_minutes = NoDataMinutes(options);
   auto fires = [](const slo::SloReport& r, slo::Severity severity) {
     return std::any_of(r.alerts.begin(), r.alerts.end(), [&](const slo::AlertCondition& c) {
       return c.firing && c.rule.severity == severity;
@@ -232,9 +236,7 @@ std::vector<ActiveCondition> UndecidedConditions(const slo::SloSpec& spec,
                                                  const StoreCounts& counts, int64_t end_minute,
                                                  const SloEvaluatorOptions& options) {
   std::vector<ActiveCondition> out;
-  const int64_t no_data_minutes =
-      std::max<int64_t>(1, (options.no_data_for.nanos() + core::Duration::Minutes(1).nanos() - 1) /
-                               core::Duration::Minutes(1).nanos());
+  const int64_t no_data_minutes = NoDataMinutes(options);
   auto undecided = [&](std::string_view region) {
     for (slo::Severity severity : {slo::Severity::kPage, slo::Severity::kTicket}) {
       auto labels = ConditionLabels(spec, "SloBurnRate", region, slo::SeverityName(severity));

@@ -230,17 +230,7 @@ TEST(AgentTest, RefusedRecordsAreDroppedAndCounted) {
   server->Shutdown();
 }
 
-// Sets the log sink for a test's scope: reset even when an ASSERT returns early, so that no
-// later test logs into a dead lambda.
-class ScopedLogSink {
- public:
-  explicit ScopedLogSink(std::function<void(std::string_view)> sink) {
-    core::SetLogSink(std::move(sink));
-  }
-  ~ScopedLogSink() { core::SetLogSink(nullptr); }
-  ScopedLogSink(const ScopedLogSink&) = delete;
-  ScopedLogSink& operator=(const ScopedLogSink&) = delete;
-};
+using testutil::ScopedLogSink;
 
 // Issue 12: an agent whose clock is 3 hours fast, or 3 hours slow, against a real engine (store
 // and remote-write receiver over loopback): the engine refuses every sample, says so (400), and

@@ -512,17 +512,7 @@ TEST_F(ServerTest, AccessLogWritesOneLinePerRequest) {
 
 // Remote write posts a batch every second or so from every sender: its successes go to debug,
 // its failures (and everything else) stay at info.
-// Sets the log sink for a test's scope: reset even when an ASSERT returns early, so that no
-// later test logs into a dead lambda.
-class ScopedLogSink {
- public:
-  explicit ScopedLogSink(std::function<void(std::string_view)> sink) {
-    core::SetLogSink(std::move(sink));
-  }
-  ~ScopedLogSink() { core::SetLogSink(nullptr); }
-  ScopedLogSink(const ScopedLogSink&) = delete;
-  ScopedLogSink& operator=(const ScopedLogSink&) = delete;
-};
+using testutil::ScopedLogSink;
 
 TEST_F(ServerTest, AccessLogPutsSuccessfulWritesAtDebug) {
   std::mutex mu;

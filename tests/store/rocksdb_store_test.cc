@@ -1093,17 +1093,7 @@ TEST_F(StoreTest, AcknowledgedBatchesSurviveKill9) {
   }
 }
 
-// Sets the log sink for a test's scope: reset even when an ASSERT returns early, so that no
-// later test logs into a dead lambda.
-class ScopedLogSink {
- public:
-  explicit ScopedLogSink(std::function<void(std::string_view)> sink) {
-    core::SetLogSink(std::move(sink));
-  }
-  ~ScopedLogSink() { core::SetLogSink(nullptr); }
-  ScopedLogSink(const ScopedLogSink&) = delete;
-  ScopedLogSink& operator=(const ScopedLogSink&) = delete;
-};
+using testutil::ScopedLogSink;
 
 // Time comes from the clock, not from the data (issue 12): a sample from the future is refused,
 // counted and logged (rate-limited), and does not move "now" for the samples after it.

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/log.h"
 #include "core/time.h"
 
 namespace prometheus {
@@ -103,6 +104,18 @@ int UnusedPort();
 std::string NinesBinary();
 // The source tree ($NINES_SOURCE_DIR, else the one this build came from).
 std::string SourceDir();
+
+// Sets the log sink for a test's scope: reset even when an ASSERT returns early, so that no
+// later test logs into a dead lambda.
+class ScopedLogSink {
+ public:
+  explicit ScopedLogSink(std::function<void(std::string_view)> sink) {
+    core::SetLogSink(std::move(sink));
+  }
+  ~ScopedLogSink() { core::SetLogSink(nullptr); }
+  ScopedLogSink(const ScopedLogSink&) = delete;
+  ScopedLogSink& operator=(const ScopedLogSink&) = delete;
+};
 
 }  // namespace nines::testutil
 
