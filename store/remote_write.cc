@@ -108,7 +108,7 @@ using internal::IsValidUtf8;
 // Arena blocks sized to the request: a decoded message takes a few times its wire size.
 google::protobuf::ArenaOptions ArenaOptionsFor(size_t wire_bytes) {
   google::protobuf::ArenaOptions options;
-  options.start_block_size = std::clamp<size_t>(wire_bytes * 2, 4 << 10, 4 << 20);
+  options.start_block_size = internal::ArenaStartBlockSize(wire_bytes);
   options.max_block_size = 4 << 20;
   return options;
 }
@@ -218,23 +218,29 @@ TimeSeries WithSamples(core::Labels labels, const prompb::TimeSeries& ts) {
 // protobuf semantics and error message. So it only has to be right, never complete.
 class WireReader {
  public:
+  static constexpr int kMaxVarint32Bytes = 5;
+
   explicit WireReader(std::string_view data)
       : p_(reinterpret_cast<const uint8_t*>(data.data())), end_(p_ + data.size()) {}
 
   bool done() const { return p_ >= end_; }
 
   // A field tag; field number 0 is invalid in protobuf, so it fails here too.
+  // Tags and lengths are 32-bit varints, which the generated parser reads in at most 5 bytes: a
+  // longer (zero-padded) encoding is malformed there, so it must not pass here.
   bool Tag(uint64_t* field, uint64_t* type) {
     uint64_t tag;
-    if (!Varint(&tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff) return false;
+    if (!Varint(&tag, kMaxVarint32Bytes) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff) {
+      return false;
+    }
     *field = tag >> 3;
     *type = tag & 7;
     return true;
   }
 
-  bool Varint(uint64_t* v) {
+  bool Varint(uint64_t* v, int max_bytes = 10) {
     uint64_t result = 0;
-    for (int shift = 0; shift < 64 && p_ < end_; shift += 7) {
+    for (int shift = 0; shift < 7 * max_bytes && p_ < end_; shift += 7) {
       uint8_t b = *p_++;
       result |= static_cast<uint64_t>(b & 0x7f) << shift;
       if ((b & 0x80) == 0) {
@@ -252,7 +258,7 @@ class WireReader {
   }
   bool Bytes(std::string_view* out) {
     uint64_t n;
-    if (!Varint(&n) || n > static_cast<uint64_t>(end_ - p_)) return false;
+    if (!Varint(&n, kMaxVarint32Bytes) || n > static_cast<uint64_t>(end_ - p_)) return false;
     *out = std::string_view(reinterpret_cast<const char*>(p_), static_cast<size_t>(n));
     p_ += n;
     return true;
@@ -277,6 +283,27 @@ class WireReader {
   const uint8_t* p_;
   const uint8_t* end_;
 };
+
+// Whether `data` is a message the generated parser accepts whose only message-typed field, if
+// any, is `label_field` holding prompb.Label messages (which have bytes fields only): an
+// Exemplar (labels at 1) or a MetricMetadata (0: no message fields). The fast path skips these
+// messages, but must reject (by giving up) whatever the generated parser would reject, so it
+// walks their wire format instead of jumping over them: a Label inside an Exemplar that runs
+// past its end is a malformed request, not something to ignore.
+bool SkippedMessageIsWellFormed(std::string_view data, uint64_t label_field) {
+  WireReader r(data);
+  while (!r.done()) {
+    uint64_t field, type;
+    if (!r.Tag(&field, &type)) return false;
+    if (label_field != 0 && field == label_field && type == 2) {
+      std::string_view label;
+      if (!r.Bytes(&label) || !SkippedMessageIsWellFormed(label, 0)) return false;
+    } else if (!r.Skip(type)) {
+      return false;
+    }
+  }
+  return true;
+}
 
 // Reads one TimeSeries message: its label pairs as they were sent (views into `data`) and its
 // samples, counting skipped exemplars and histograms in `counts`. False means "use the
@@ -324,9 +351,16 @@ bool ParseSeries(std::string_view data, std::vector<internal::LabelView>* labels
         }
         samples->push_back(sample);
       }
-    } else if (field == 3 || field == 4) {
-      if (type != 2 || !r.Skip(2)) return false;
-      ++(field == 3 ? counts->ignored_exemplars : counts->ignored_histograms);
+    } else if (field == 3) {
+      std::string_view exemplar;
+      if (type != 2 || !r.Bytes(&exemplar) || !SkippedMessageIsWellFormed(exemplar, 1)) {
+        return false;
+      }
+      ++counts->ignored_exemplars;
+    } else if (field == 4) {
+      // A native histogram's nested spans and packed arrays are left to the generated parser,
+      // which alone says whether they are well-formed (found by fuzz/fuzz_remote_write).
+      return false;
     } else if (!r.Skip(type)) {
       return false;
     }
@@ -389,7 +423,10 @@ bool FastDecode(std::string_view data, WriteRequest* request) {
       std::string_view body;
       if (type != 2 || !r.Bytes(&body) || !FastSeries(body, request)) return false;
     } else if (field == 3) {
-      if (type != 2 || !r.Skip(2)) return false;
+      std::string_view metadata;
+      if (type != 2 || !r.Bytes(&metadata) || !SkippedMessageIsWellFormed(metadata, 0)) {
+        return false;
+      }
       ++request->ignored_metadata;
     } else if (field == 2 || !r.Skip(type)) {
       return false;
@@ -433,7 +470,10 @@ bool AppendDecoded(std::string_view data, internal::SeriesAppender& appender,
       }
       *invalid += static_cast<int64_t>(samples.size());
     } else if (field == 3) {
-      if (type != 2 || !r.Skip(2)) return false;
+      std::string_view metadata;
+      if (type != 2 || !r.Bytes(&metadata) || !SkippedMessageIsWellFormed(metadata, 0)) {
+        return false;
+      }
       ++counts->ignored_metadata;
     } else if (field == 2 || !r.Skip(type)) {
       return false;
@@ -530,6 +570,14 @@ Result<WriteRequest> DecodeWriteRequest(std::string_view body, size_t max_decode
 }
 
 namespace internal {
+
+size_t ArenaStartBlockSize(size_t wire_bytes) {
+  // The arena keeps its cleanup list (destructors to run, e.g. of unknown-field sets) at the end
+  // of a block, so a block size that is not a multiple of 8 misaligns it: UBSan's "misaligned
+  // address for CleanupNode" (found by fuzz/fuzz_remote_write with a 2,111-byte body).
+  const size_t size = std::clamp<size_t>(wire_bytes * 2, 4 << 10, 4 << 20);
+  return (size + 15) & ~size_t{15};
+}
 
 Result<WriteRequest> DecodeWithGeneratedParser(std::string_view decoded) {
   const size_t decoded_size = decoded.size();

@@ -147,6 +147,10 @@ namespace internal {
 // library's parser, on the already-decompressed body. Exposed for the tests that check that both
 // paths agree.
 core::Result<WriteRequest> DecodeWithGeneratedParser(std::string_view decoded);
+
+// The first block size of the protobuf arena that decodes or encodes `wire_bytes` of protobuf:
+// about twice that, within [4 KiB, 4 MiB], and always a multiple of 16 (the arena's alignment).
+size_t ArenaStartBlockSize(size_t wire_bytes);
 }  // namespace internal
 
 }  // namespace nines::store
