@@ -37,6 +37,9 @@ const slo::SloReport* Report(const std::vector<SloEvaluation>& results, std::str
   }
   return nullptr;
 }
+// A pointer into a temporary would dangle: keep the results in a variable.
+const slo::SloReport* Report(std::vector<SloEvaluation>&& results, std::string_view slo,
+                             std::string_view region) = delete;
 
 const ActiveCondition* Find(const std::vector<ActiveCondition>& cs, std::string_view alertname,
                             std::string_view region, std::string_view severity = "") {
@@ -407,7 +410,8 @@ TEST_F(EvaluatorTest, AQuorumIsNotCappedWithoutHeartbeats) {
   SloEvaluator ev(*store_, nullptr, {.write_back = false});
   ev.SetRules({ProbeRule("api", R"({probe="api"})", /*quorum=*/2)});
   ASSERT_TRUE(ev.Evaluate(AtMinute(S + 30)).ok());
-  const slo::SloReport* eu = Report(ev.Results(), "api", "eu");
+  auto results = ev.Results();
+  const slo::SloReport* eu = Report(results, "api", "eu");
   ASSERT_NE(eu, nullptr);
   EXPECT_EQ(eu->tally.total, 10);
   EXPECT_TRUE(ev.Results()[0].reduced_coverage.empty());
@@ -485,7 +489,8 @@ TEST_F(EvaluatorTest, UndeclaredRegionsAreCountedApartAndNeverInGlobal) {
   rule.declared_regions.clear();
   ev.SetRules({rule});
   ASSERT_TRUE(ev.Evaluate(AtMinute(S + 12, 30)).ok());
-  EXPECT_NE(Report(ev.Results(), "api", "eu-wset"), nullptr);
+  auto undeclared = ev.Results();
+  EXPECT_NE(Report(undeclared, "api", "eu-wset"), nullptr);
 }
 
 TEST_F(EvaluatorTest, AnHourOfReplayedBacklogIsCountedAtTheNextCycle) {
@@ -495,7 +500,10 @@ TEST_F(EvaluatorTest, AnHourOfReplayedBacklogIsCountedAtTheNextCycle) {
   SloEvaluator ev(*store_, nullptr, {.write_back = false});
   ev.SetRules({ProbeRule("api", R"({probe="api"})")});
   ASSERT_TRUE(ev.Evaluate(AtMinute(S + 120, 5)).ok());
-  EXPECT_EQ(Report(ev.Results(), "api", "eu")->tally.bad(), 0);
+  {
+    auto results = ev.Results();
+    EXPECT_EQ(Report(results, "api", "eu")->tally.bad(), 0);
+  }
   WriteMinutes("eu", "b", S + 60, S + 120, 0);  // 1 of 2 failed: still good (majority of 2 is 2)
   WriteMinutes("eu", "c", S + 60, S + 120, 0);  // now 2 of 3 failed in each of those minutes
   ASSERT_TRUE(ev.Evaluate(AtMinute(S + 120, 15)).ok());
@@ -625,7 +633,8 @@ TEST_F(EvaluatorTest, NoDataBadCountsOnlyFromWhenTheSloFirstExistedOrHadData) {
   SloEvaluator ev(*store_, nullptr, {.write_back = false});
   ev.SetRules({rule});
   ASSERT_TRUE(ev.Evaluate(start).ok());
-  const slo::SloReport* eu = Report(ev.Results(), "api", "eu");
+  auto first = ev.Results();
+  const slo::SloReport* eu = Report(first, "api", "eu");
   ASSERT_NE(eu, nullptr);
   EXPECT_EQ(eu->tally.total, 0);
   EXPECT_EQ(eu->status, slo::SloStatus::kNoData);
@@ -643,7 +652,8 @@ TEST_F(EvaluatorTest, NoDataBadCountsOnlyFromWhenTheSloFirstExistedOrHadData) {
   SloEvaluator restarted(*store_, nullptr, {.write_back = false});
   restarted.SetRules({rule});
   ASSERT_TRUE(restarted.Evaluate(AtMinute(m0 + 40, 5)).ok());
-  eu = Report(restarted.Results(), "api", "eu");
+  auto after_restart = restarted.Results();
+  eu = Report(after_restart, "api", "eu");
   ASSERT_NE(eu, nullptr);
   EXPECT_EQ(eu->tally.total, 20);  // 10 good, then 10 minutes without data: bad
   EXPECT_EQ(eu->tally.bad(), 10);
@@ -662,7 +672,8 @@ TEST_F(EvaluatorTest, NoDataBadCountsTheWholeWindowWhenTheSeriesHadSamplesBefore
   SloEvaluator ev(*store_, nullptr, {.write_back = false});
   ev.SetRules({rule});
   ASSERT_TRUE(ev.Evaluate(AtMinute(dec1 + 100, 5)).ok());
-  const slo::SloReport* eu = Report(ev.Results(), "api", "eu");
+  auto results = ev.Results();
+  const slo::SloReport* eu = Report(results, "api", "eu");
   ASSERT_NE(eu, nullptr);
   EXPECT_EQ(eu->tally.total, 100);
   EXPECT_EQ(eu->tally.bad(), 100);

@@ -44,7 +44,9 @@ class StoreClock final : public core::Clock {
  public:
   explicit StoreClock(core::Clock& base) : base_(base) {}
   core::Timestamp Now() const override {
-    return std::max(base_.Now(), core::Timestamp::FromUnixMillis(newest_.load()));
+    const core::Timestamp base = base_.Now();
+    const int64_t newest = newest_.load();
+    return newest > base.UnixMillis() ? core::Timestamp::FromUnixMillis(newest) : base;
   }
   core::Duration Monotonic() const override { return base_.Monotonic(); }
   void Reach(int64_t t_ms) {
