@@ -201,7 +201,7 @@ class FileParser : public YamlReader {
   // checked up to their metadata and registered for phase 2.
   void ParseAll() {
     try {
-      std::vector<YAML::Node> docs = YAML::LoadAll(text_);
+      std::vector<YAML::Node> docs = LoadYamlDocuments(text_);
       for (const YAML::Node& doc : docs) ParseDocumentRoot(doc);
     } catch (const YAML::ParserException& e) {
       Error(e.mark, "syntax error: " + e.msg);

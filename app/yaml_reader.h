@@ -32,6 +32,46 @@
 namespace nines::app {
 
 namespace fs = std::filesystem;
+
+// Every YAML document of `text`, as YAML::LoadAll returns them (up to the first empty one).
+// yaml-cpp 0.7's LoadAll loops forever, allocating, on some malformed streams (",api" at the top
+// level; found by fuzz/fuzz_rule_file), while YAML::Load stops after one document. So each
+// document is loaded on its own: the text from its "---" line to the next, with the lines before
+// it left empty so that marks keep their line and column. A "---" at column 0 always starts a
+// document (YAML allows it nowhere else).
+inline std::vector<YAML::Node> LoadYamlDocuments(std::string_view text) {
+  auto is_marker = [](std::string_view line) {
+    return line.starts_with("---") &&
+           (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+  };
+  // Byte offsets where each part starts: the text's start, then every marker line.
+  std::vector<size_t> starts{0};
+  size_t newlines_before = 0;
+  std::vector<size_t> lines_before{0};
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    if (pos > 0 && is_marker(text.substr(pos, end - pos))) {
+      starts.push_back(pos);
+      lines_before.push_back(newlines_before);
+    }
+    if (end < text.size()) ++newlines_before;
+    pos = end + 1;
+  }
+  std::vector<YAML::Node> docs;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    const size_t end = i + 1 < starts.size() ? starts[i + 1] : text.size();
+    std::string part(lines_before[i], '\n');
+    part.append(text.substr(starts[i], end - starts[i]));
+    YAML::Node doc = YAML::Load(part);
+    if (doc.IsNull()) {
+      if (i == 0 && !is_marker(text.substr(0, text.find('\n')))) continue;  // comments only
+      break;
+    }
+    docs.push_back(std::move(doc));
+  }
+  return docs;
+}
 using core::Duration;
 
 constexpr int64_t kKiB = 1024;
@@ -239,7 +279,7 @@ class YamlReader {
   void ParseDocument(std::string_view text, std::string_view what,
                      const std::function<void(const YAML::Node& root)>& top) {
     try {
-      std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
+      std::vector<YAML::Node> docs = LoadYamlDocuments(text);
       if (docs.size() > 1) {
         Error(docs[1].Mark(),
               fmt::format("more than one YAML document; {} holds exactly one", what));
