@@ -3,7 +3,7 @@
 // Google Benchmark would time. Modes:
 //
 //   nines_rules_bench cycle [--slos N] [--probes P] [--days D] [--cycles C] [--path raw|rollups]
-//                           [--write-back 0|1] [--late-every K]
+//                           [--write-back 0|1] [--late-every K] [--declared 0|1]
 //     Writes D days (+ 4 h) of one-minute probe data (P probes x 3 regions x 3 locations), then
 //     times the first Evaluate (the backfill of N SLOs, SLO i on probe i % P) and C further
 //     cycles, each after writing the next minute of data. Prints backfill, per-cycle time and
@@ -13,9 +13,11 @@
 //     samples per SLO per cycle, a store ingest cost). --late-every K: every K-th cycle one
 //     probe sample an hour old arrives too (an agent's replayed backlog); the store reports the
 //     oldest minute changed, not which series, so that cycle re-reads an hour for every SLO.
-//     Those cycles are timed apart. --data DIR keeps the store in DIR: a later run with the same
-//     --probes and --days reuses it (and continues after the minutes earlier runs added), since
-//     writing 30 days of 10,000 SLOs' probes takes a quarter of an hour.
+//     Those cycles are timed apart. --declared 1 gives every SLO the three regions as the
+//     config's declared regions (as `nines serve` does with a `regions:` section). --data DIR
+//     keeps the store in DIR: a later run with the same --probes and --days reuses it (and
+//     continues after the minutes earlier runs added), since writing 30 days of 10,000 SLOs'
+//     probes takes a quarter of an hour.
 //
 //   nines_rules_bench gen --dir DIR --days D [--probes P] --openmetrics FILE
 //     Writes the same data into a store in DIR and as OpenMetrics into FILE (for promtool), and
@@ -79,6 +81,7 @@ struct Args {
   std::string path = "raw";
   int write_back = 1;
   int late_every = 0;
+  int declared = 0;
   std::string dir;
   std::string data;
   std::string openmetrics;
@@ -97,6 +100,7 @@ Args Parse(int argc, char** argv) {
     else if (k == "--path") a.path = v;
     else if (k == "--write-back") a.write_back = std::stoi(v);
     else if (k == "--late-every") a.late_every = std::stoi(v);
+    else if (k == "--declared") a.declared = std::stoi(v);
     else if (k == "--dir") a.dir = v;
     else if (k == "--data") a.data = v;
     else if (k == "--openmetrics") a.openmetrics = v;
@@ -232,7 +236,12 @@ int Cycle(const Args& a) {
   store::Store& s = **store;
   rules::SloEvaluator ev(s, [&s] { return s.NewAppender(); }, o);
   std::vector<rules::SloRule> rules;
-  for (int i = 0; i < a.slos; ++i) rules.push_back(Rule(i, a.probes, a.days));
+  for (int i = 0; i < a.slos; ++i) {
+    rules.push_back(Rule(i, a.probes, a.days));
+    if (a.declared != 0) {
+      rules.back().declared_regions.assign(std::begin(kRegions), std::end(kRegions));
+    }
+  }
   ev.SetRules(rules);
   int64_t now_minute = kFirstMinute + n;
   t0 = std::chrono::steady_clock::now();

@@ -161,10 +161,13 @@ constexpr int64_t kAgentsSeenWithinMs = 7 * 1440 * kMinuteMs;  // as ReadAgentHe
 // seen within 7 days), less those with an agent (a heartbeat series for the region) that sent
 // no heartbeat in (minute start - agent_down_after, minute end); INT_MAX (no cap) in a minute
 // with no prober lost. A location without heartbeats (the engine's own prober, a Prometheus) is
-// never counted lost. Also notes in r.reduced whether
-// the last minute's quorum is capped, and by which lost locations.
+// never counted lost. Only the minutes of `short_runs` ([begin, end) minute ranges, sorted) are
+// looked at: a minute whose reporters meet the quorum needs no cap. Also notes in r.reduced
+// whether the last minute's quorum is capped, and by which lost locations.
 core::Status LiveProbers(const Reading& r, const std::vector<store::Matcher>& matchers,
-                         const std::string& region, std::vector<int>* live) {
+                         const std::string& region,
+                         const std::vector<std::pair<int64_t, int64_t>>& short_runs,
+                         std::vector<int>* live) {
   std::set<std::string> expected;
   const ResolvedSelector* ids = nullptr;
   if (r.resolved != nullptr) {
@@ -189,31 +192,42 @@ core::Status LiveProbers(const Reading& r, const std::vector<store::Matcher>& ma
   ASSIGN_OR_RETURN(std::vector<core::Labels> agents,
                    r.reader.Series(hb, r.min_ms() - kAgentsSeenWithinMs, r.max_ms()));
   const int64_t down_ms = std::max<int64_t>(r.agent_down_after.nanos() / 1'000'000, 1);
-  ASSIGN_OR_RETURN(std::vector<store::SeriesSamples> beats,
-                   r.reader.Select(hb, r.min_ms() - down_ms + 1, r.max_ms()));
+  // Heartbeats are read only around the runs of short minutes (a backfill of a long window
+  // must not read every heartbeat of it for one short minute).
   std::vector<int> lost(static_cast<size_t>(r.n()), 0);
-  std::vector<std::string> lost_last;
-  for (const core::Labels& agent : agents) {
-    const std::string location(agent.Get("location"));
-    if (!expected.contains(location)) continue;
-    const std::vector<core::Sample>* samples = nullptr;
-    for (const store::SeriesSamples& b : beats) {
-      if (b.labels == agent) samples = &b.samples;
-    }
-    // Minute m is covered by a heartbeat at t when start(m) - down < t < end(m): from the
-    // heartbeat's minute to the last minute starting before t + down.
-    std::vector<bool> alive(static_cast<size_t>(r.n()), false);
-    if (samples != nullptr) {
-      for (const core::Sample& s : *samples) {
-        const int64_t first = std::max<int64_t>(MinuteOfMs(s.timestamp_ms), r.begin);
-        const int64_t last = std::min<int64_t>(MinuteOfMs(s.timestamp_ms + down_ms - 1), r.end - 1);
-        for (int64_t m = first; m <= last; ++m) alive[static_cast<size_t>(m - r.begin)] = true;
+  std::vector<bool> lost_at_end;  // per agent, in the order of `agents`
+  lost_at_end.assign(agents.size(), false);
+  for (auto [run_begin, run_end] : short_runs) {  // minutes, absolute
+    ASSIGN_OR_RETURN(std::vector<store::SeriesSamples> beats,
+                     r.reader.Select(hb, run_begin * kMinuteMs - down_ms + 1,
+                                     run_end * kMinuteMs - 1));
+    for (size_t k = 0; k < agents.size(); ++k) {
+      const core::Labels& agent = agents[k];
+      if (!expected.contains(std::string(agent.Get("location")))) continue;
+      const std::vector<core::Sample>* samples = nullptr;
+      for (const store::SeriesSamples& b : beats) {
+        if (b.labels == agent) samples = &b.samples;
       }
+      // Minute m is covered by a heartbeat at t when start(m) - down < t < end(m): from the
+      // heartbeat's minute to the last minute starting before t + down.
+      std::vector<bool> alive(static_cast<size_t>(run_end - run_begin), false);
+      if (samples != nullptr) {
+        for (const core::Sample& smp : *samples) {
+          const int64_t first = std::max<int64_t>(MinuteOfMs(smp.timestamp_ms), run_begin);
+          const int64_t last =
+              std::min<int64_t>(MinuteOfMs(smp.timestamp_ms + down_ms - 1), run_end - 1);
+          for (int64_t m = first; m <= last; ++m) alive[static_cast<size_t>(m - run_begin)] = true;
+        }
+      }
+      for (size_t i = 0; i < alive.size(); ++i) {
+        if (!alive[i]) ++lost[static_cast<size_t>(run_begin - r.begin) + i];
+      }
+      if (run_end == r.end && !alive.empty() && !alive.back()) lost_at_end[k] = true;
     }
-    for (size_t m = 0; m < alive.size(); ++m) {
-      if (!alive[m]) ++lost[m];
-    }
-    if (!alive.empty() && !alive.back()) lost_last.push_back(location);
+  }
+  std::vector<std::string> lost_last;
+  for (size_t k = 0; k < agents.size(); ++k) {
+    if (lost_at_end[k]) lost_last.emplace_back(agents[k].Get("location"));
   }
   // Only lost probers cap the quorum: a region with fewer locations than the quorum, all alive,
   // stays without data as before (a configuration the quorum cannot be met with).
@@ -274,16 +288,25 @@ core::Status ReadProbe(const Reading& r, ReadPath path, RegionMap* out) {
     std::vector<std::vector<slo::ProbeMinute>> all;
     all.reserve(by_location.size());
     for (auto& [location, minutes] : by_location) all.push_back(std::move(minutes));
-    // A fixed quorum that some minute misses: are probers lost, or only quiet?
+    // Minutes a fixed quorum misses: are probers lost, or only quiet? Runs of them (joined
+    // across gaps under an hour) are looked into.
     std::vector<int> live;
     const int quorum = r.rule.spec.quorum;
-    bool short_of_quorum = false;
-    for (int64_t m = 0; m < r.n() && quorum > 1 && !short_of_quorum; ++m) {
+    std::vector<std::pair<int64_t, int64_t>> short_runs;
+    for (int64_t m = 0; m < r.n() && quorum > 1; ++m) {
       int reported = 0;
       for (const auto& loc : all) reported += loc[static_cast<size_t>(m)].reported() ? 1 : 0;
-      short_of_quorum = reported < quorum;
+      if (reported >= quorum) continue;
+      const int64_t minute = r.begin + m;
+      if (!short_runs.empty() && minute - short_runs.back().second < 60) {
+        short_runs.back().second = minute + 1;
+      } else {
+        short_runs.emplace_back(minute, minute + 1);
+      }
     }
-    if (short_of_quorum) RETURN_IF_ERROR(LiveProbers(r, matchers, region, &live));
+    if (!short_runs.empty()) {
+      RETURN_IF_ERROR(LiveProbers(r, matchers, region, short_runs, &live));
+    }
     (*out)[region] = slo::QuorumBuckets(all, r.begin, quorum, live.empty() ? nullptr : &live);
   }
   return core::Status::Ok();

@@ -392,6 +392,15 @@ TEST_F(EvaluatorTest, ALostProberCapsTheQuorumAndThePageStaysFiring) {
   EXPECT_EQ(rc.live, 1);
   EXPECT_EQ(rc.lost, std::vector<std::string>{"b"});
   EXPECT_THAT(ev.SlosJson(), HasSubstr(R"("reduced_coverage":{"quorum":2,"live":1,"lost":["b"]})"));
+  // A backfill of the same minutes (a restart) counts exactly the same.
+  SloEvaluator rebuilt(*store_, nullptr, {.write_back = false});
+  rebuilt.SetRules({rule});
+  ASSERT_TRUE(rebuilt.Evaluate(AtMinute(S + 40, 5)).ok());
+  const slo::SloReport* again = Report(rebuilt.Results(), "api", "eu");
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->tally.total, 38);
+  EXPECT_EQ(again->tally.bad(), 28);
+  EXPECT_EQ(rebuilt.Results()[0].reduced_coverage.at("eu").lost, std::vector<std::string>{"b"});
   // b comes back: full coverage again.
   WriteMinutes("eu", "b", S + 40, S + 45, 0);
   WriteMinutes("eu", "a", S + 40, S + 45, 0);
