@@ -396,7 +396,8 @@ TEST_F(EvaluatorTest, ALostProberCapsTheQuorumAndThePageStaysFiring) {
   SloEvaluator rebuilt(*store_, nullptr, {.write_back = false});
   rebuilt.SetRules({rule});
   ASSERT_TRUE(rebuilt.Evaluate(AtMinute(S + 40, 5)).ok());
-  const slo::SloReport* again = Report(rebuilt.Results(), "api", "eu");
+  auto rebuilt_results = rebuilt.Results();
+  const slo::SloReport* again = Report(rebuilt_results, "api", "eu");
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(again->tally.total, 38);
   EXPECT_EQ(again->tally.bad(), 28);
