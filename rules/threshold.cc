@@ -150,12 +150,16 @@ core::Result<std::vector<ActiveCondition>> EvaluateThresholdRule(const Threshold
 
   const bool value_is_x = rule.group_by.empty() && rule.min_count == 1;
   std::vector<ActiveCondition> out;
-  for (const auto& [key, g] : groups) {
-    if (g.count < rule.min_count) continue;
+  // A condition's labels: the group's, the rule's, and the alert name.
+  auto labels_of = [&rule](const core::Labels& key) {
     core::Labels::Builder b(key);
     for (const core::Label& l : rule.labels) b.Set(l.name, l.value);
     b.Set("alertname", rule.name);
-    core::Result<core::Labels> labels = b.Build();
+    return b.Build();
+  };
+  for (const auto& [key, g] : groups) {
+    if (g.count < rule.min_count) continue;
+    core::Result<core::Labels> labels = labels_of(key);
     if (!labels.ok()) return labels.status().WithContext(Where(rule));
     ActiveCondition c;
     c.labels = *std::move(labels);
@@ -169,10 +173,7 @@ core::Result<std::vector<ActiveCondition>> EvaluateThresholdRule(const Threshold
     auto g = groups.find(key);
     const int64_t meeting = g == groups.end() ? 0 : g->second.count;
     if (meeting >= rule.min_count || meeting + n < rule.min_count) continue;
-    core::Labels::Builder b(key);
-    for (const core::Label& l : rule.labels) b.Set(l.name, l.value);
-    b.Set("alertname", rule.name);
-    core::Result<core::Labels> labels = b.Build();
+    core::Result<core::Labels> labels = labels_of(key);
     if (!labels.ok()) return labels.status().WithContext(Where(rule));
     ActiveCondition c;
     c.labels = *std::move(labels);
