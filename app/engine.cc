@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "api/json.h"
 #include "app/check.h"
 #include "app/rule_files.h"
 #include "collector/agent.h"
@@ -214,11 +215,11 @@ class Engine::Impl {
       return net::Response::Json(200, std::move(*json));
     });
     router.Handle("GET", "/api/v1/slos", net::Access::kPublic, [this](const net::Request&) {
-      return net::Response::Json(200, slo_eval_->SlosJson());
+      return net::Response::Json(200, api::SlosJson(*slo_eval_->Snapshot()));
     });
     router.Handle("GET", "/api/v1/slos/{name}", net::Access::kPublic,
                   [this](const net::Request& req) {
-                    auto json = slo_eval_->SloJson(req.PathParam("name"));
+                    auto json = api::SloJson(*slo_eval_->Snapshot(), req.PathParam("name"));
                     if (!json.ok()) {
                       return net::Response::Error(
                           json.status().code() == core::StatusCode::kNotFound ? 404 : 500,
@@ -227,10 +228,9 @@ class Engine::Impl {
                     return net::Response::Json(200, std::move(*json));
                   });
     router.Handle("GET", "/api/v1/alerts", net::Access::kPublic, [this](const net::Request& req) {
-      auto filter = rules::AlertTracker::ParseAlertFilter(req.QueryParams("state"),
-                                                          req.QueryParams("region"));
+      auto filter = api::ParseAlertFilter(req.QueryParams("state"), req.QueryParams("region"));
       if (!filter.ok()) return net::Response::Error(400, filter.status().message());
-      return net::Response::Json(200, alerts_->AlertsJson(*filter));
+      return net::Response::Json(200, api::AlertsJson(alerts_->Alerts(), *filter));
     });
     router.Handle("GET", "/api/v1/targets", net::Access::kPublic, [this](const net::Request&) {
       // This process' own scrape targets (agents list theirs on their own endpoint).
