@@ -75,8 +75,9 @@ class RocksDbQueue final : public DurableQueue {
                     : FromRocks(s, "queue: read sequence");
     }
     // Rebuild the in-memory index of (seq, size) from the records.
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek(std::string(1, kRecordPrefix)); it->Valid(); it->Next()) {
+    BoundedIterator it(db_.get(), db_->DefaultColumnFamily(), std::string(1, kRecordPrefix),
+                       std::string(1, kRecordPrefix + 1));
+    for (it->Seek(it.lower()); it->Valid(); it->Next()) {
       rocksdb::Slice k = it->key();
       if (k.size() != 9 || k[0] != kRecordPrefix) break;
       uint64_t seq = enc::GetBE64(k.data() + 1);
