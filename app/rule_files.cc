@@ -87,6 +87,10 @@
 #include <glob.h>
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
 #include <memory>
 #include <set>
 
@@ -195,21 +199,12 @@ class FileParser : public YamlReader {
         index_(index),
         shared_(*shared) {}
 
-  const std::string& file() const { return file_; }
-
   // Phase 1: every document of the file. Native documents are converted; OpenSLO documents are
   // checked up to their metadata and registered for phase 2.
   void ParseAll() {
-    try {
-      std::vector<YAML::Node> docs = LoadYamlDocuments(text_);
-      for (const YAML::Node& doc : docs) ParseDocumentRoot(doc);
-    } catch (const YAML::ParserException& e) {
-      Error(e.mark, "syntax error: " + e.msg);
-    } catch (const YAML::Exception& e) {
-      Error(e.mark, "internal error while reading YAML: " + e.msg);
-    } catch (const std::exception& e) {
-      Error(YAML::Mark::null_mark(), std::string("internal error: ") + e.what());
-    }
+    Guard([&] {
+      for (const YAML::Node& doc : LoadYamlDocuments(text_)) ParseDocumentRoot(doc);
+    });
   }
 
   // Phase 2, per kind.
@@ -218,33 +213,7 @@ class FileParser : public YamlReader {
   void ConvertSli(const Shared::Doc& doc, OsloObject* out);
   void ConvertSlo(const Shared::Doc& doc);
 
-  // Phase 2 must not throw either: yaml-cpp may, on a malformed tree.
-  template <typename F>
-  void Guard(F&& f) {
-    try {
-      f();
-    } catch (const YAML::Exception& e) {
-      Error(e.mark, "internal error while reading YAML: " + e.msg);
-    } catch (const std::exception& e) {
-      Error(YAML::Mark::null_mark(), std::string("internal error: ") + e.what());
-    }
-  }
-
  private:
-  size_t ErrorCount() const { return errors_.size(); }
-
-  // The value of `key` in mapping `node` and where it is, if present.
-  static std::optional<std::pair<YAML::Node, YAML::Mark>> Peek(const YAML::Node& node,
-                                                               std::string_view key) {
-    if (!node.IsMap()) return std::nullopt;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      YAML::Node k = it->first;
-      YAML::Node v = it->second;
-      if (k.IsScalar() && k.Scalar() == key) return std::make_pair(v, PositionOf(k, v));
-    }
-    return std::nullopt;
-  }
-
   void ParseDocumentRoot(const YAML::Node& root) {
     if (root.IsNull()) return;
     if (root.IsSequence()) {
@@ -292,25 +261,6 @@ class FileParser : public YamlReader {
   }
 
   // ---- scalar helpers ----
-
-  template <typename E>
-  std::optional<E> Enum(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
-                        std::string_view noun,
-                        const std::vector<std::pair<std::string_view, E>>& values) {
-    std::optional<std::string> s = String(v, at, path);
-    if (!s) return std::nullopt;
-    std::vector<std::string_view> names;
-    for (const auto& [name, value] : values) {
-      if (name == *s) return value;
-      names.push_back(name);
-    }
-    std::string_view suggestion = Suggest(*s, names);
-    Error(at, suggestion.empty()
-                  ? fmt::format("{}: invalid {} {} (want {})", path, noun, Quote(*s), JoinOr(names))
-                  : fmt::format("{}: invalid {} {} (did you mean {}?)", path, noun, Quote(*s),
-                                Quote(suggestion)));
-    return std::nullopt;
-  }
 
   // A number, or a duration taken in seconds ("300ms" is 0.3).
   std::optional<double> Seconds(const YAML::Node& v, const YAML::Mark& at,
@@ -516,21 +466,16 @@ class FileParser : public YamlReader {
 
   // ---- nines' format ----
 
-  void CheckRegionName(const std::string& region, const YAML::Mark& at, const std::string& path) {
-    if (!IsValidRegionName(region)) {
-      Error(at, fmt::format("{}: invalid region name {}: use lower-case letters, digits and '-', "
-                            "as in \"eu-west-1\"",
-                            path, Quote(region)));
-      return;
-    }
+  // A region of an SLO: a valid name, among the config's regions when it declares any.
+  void CheckDeclaredRegion(const std::string& region, const YAML::Mark& at,
+                           const std::string& path) {
+    if (!CheckRegionName(region, at, path)) return;
     const std::vector<std::string>& known = shared_.defaults.regions;
     if (!known.empty() && std::find(known.begin(), known.end(), region) == known.end()) {
       std::vector<std::string_view> names(known.begin(), known.end());
-      std::string_view suggestion = Suggest(region, names);
-      Error(at, suggestion.empty() ? fmt::format("{}: unknown region {} (the config declares {})",
-                                                 path, Quote(region), JoinOr(names))
-                                   : fmt::format("{}: unknown region {} (did you mean {}?)", path,
-                                                 Quote(region), Quote(suggestion)));
+      Error(at, fmt::format("{}: unknown region {} ({})", path, Quote(region),
+                            SuggestOr(region, names,
+                                      fmt::format("the config declares {}", JoinOr(names)))));
     }
   }
 
@@ -608,7 +553,7 @@ class FileParser : public YamlReader {
     bool has_name = false, has_sli = false;
     YAML::Mark name_at = at;
     std::optional<YAML::Mark> slice_target_at;
-    bool is_map = WalkMap(
+    bool is_map = WalkItemMap(
         item, at, path,
         {
             {"name",
@@ -659,7 +604,7 @@ class FileParser : public YamlReader {
                WalkList(
                    v, a, p,
                    [&](const YAML::Node& r, const YAML::Mark& ra, const std::string& rp, size_t) {
-                     if (r.IsScalar() && !r.Scalar().empty()) CheckRegionName(r.Scalar(), ra, rp);
+                     if (r.IsScalar() && !r.Scalar().empty()) CheckDeclaredRegion(r.Scalar(), ra, rp);
                    });
              }},
             {"labels",
@@ -687,15 +632,9 @@ class FileParser : public YamlReader {
              [&](auto& v, auto& a, auto& p) { ParseAlerting(v, a, p, &spec.alerting); }},
         });
     if (!is_map) return;
-    if (item.IsNull()) {
-      Error(at, fmt::format("{}: expected a mapping, got an empty value", path));
-      return;
-    }
-    if (!has_name) Error(at, fmt::format("{}: missing required field \"name\"", path));
+    if (!has_name) Required(at, path, "name", "");
     if (!has_sli) {
-      Error(at, fmt::format("{}: missing required field \"sli\" (one of probe_availability, "
-                            "latency, request_ratio or freshness)",
-                            path));
+      Required(at, path, "sli", "one of probe_availability, latency, request_ratio or freshness");
     }
     if (slice_target_at && spec.method != slo::BudgetingMethod::kTimeslices) {
       Error(*slice_target_at,
@@ -804,13 +743,6 @@ class FileParser : public YamlReader {
                     : fmt::format("{}: set exactly one SLI kind, got {}", path,
                                   fmt::join(kinds, " and ")));
     }
-  }
-
-  void Required(const YAML::Mark& at, const std::string& path, std::string_view field,
-                std::string_view hint) {
-    Error(at, hint.empty()
-                  ? fmt::format("{}: missing required field {}", path, Quote(field))
-                  : fmt::format("{}: missing required field {} ({})", path, Quote(field), hint));
   }
 
   // probe_availability's selector: the metric is probe_success, implied when left out.
@@ -1003,7 +935,7 @@ class FileParser : public YamlReader {
     slo::BurnRateRule rule;
     bool has_severity = false, has_long = false, has_short = false, has_fraction = false,
          has_factor = false;
-    if (!WalkMap(item, at, path,
+    if (!WalkItemMap(item, at, path,
                  {
                      {"severity",
                       [&](auto& v, auto& a, auto& p) {
@@ -1049,10 +981,6 @@ class FileParser : public YamlReader {
                  })) {
       return std::nullopt;
     }
-    if (item.IsNull()) {
-      Error(at, fmt::format("{}: expected a mapping, got an empty value", path));
-      return std::nullopt;
-    }
     if (!has_severity) Required(at, path, "severity", "page or ticket");
     if (!has_long) Required(at, path, "long", "the long window, as in \"1h\"");
     if (!has_short) Required(at, path, "short", "the short window, as in \"5m\"");
@@ -1087,7 +1015,7 @@ class FileParser : public YamlReader {
     YAML::Mark name_at = at;
     std::optional<std::pair<YAML::Node, YAML::Mark>> annotations;
     std::string annotations_path;
-    bool is_map = WalkMap(
+    bool is_map = WalkItemMap(
         item, at, path,
         {
             {"name",
@@ -1176,10 +1104,6 @@ class FileParser : public YamlReader {
              }},
         });
     if (!is_map) return;
-    if (item.IsNull()) {
-      Error(at, fmt::format("{}: expected a mapping, got an empty value", path));
-      return;
-    }
     if (!has_name) Required(at, path, "name", "");
     if (!has_selector) Required(at, path, "selector", "the series to watch, as in probe_success");
     if (!has_op) Required(at, path, "op", "one of <, <=, ==, !=, >=, >");
@@ -1308,9 +1232,7 @@ class FileParser : public YamlReader {
             "nines routes alerts by their labels (severity, slo, service) in its alerting "
             "configuration";
       } else {
-        std::string_view suggestion = Suggest(doc.kind, kKinds);
-        why = suggestion.empty() ? fmt::format("want {}", JoinOr(kKinds))
-                                 : fmt::format("did you mean {}?", Quote(suggestion));
+        why = SuggestOr(doc.kind, kKinds, fmt::format("want {}", JoinOr(kKinds)));
       }
       Error(*kind_at,
             fmt::format("{}: {} is not supported ({})", Join(path, "kind"), Quote(doc.kind), why));
@@ -1478,11 +1400,9 @@ const OsloObject* FileParser::Lookup(const std::map<std::string, OsloObject, std
   if (it != objects.end()) return &it->second;
   std::vector<std::string_view> names;
   for (const auto& [n, o] : objects) names.push_back(n);
-  std::string_view suggestion = Suggest(*name, names);
-  Error(at, suggestion.empty()
-                ? fmt::format("{}: no {} named {} in the rule files", path, kind, Quote(*name))
-                : fmt::format("{}: no {} named {} in the rule files (did you mean {}?)", path, kind,
-                              Quote(*name), Quote(suggestion)));
+  std::string hint = SuggestOr(*name, names, "");
+  Error(at, fmt::format("{}: no {} named {} in the rule files{}", path, kind, Quote(*name),
+                        hint.empty() ? "" : " (" + hint + ")"));
   return nullptr;
 }
 
@@ -2350,12 +2270,8 @@ std::vector<ConfigError> ParseRuleFiles(const std::vector<std::string>& files,
   std::vector<std::pair<std::string, std::string>> src;
   std::vector<ConfigError> errors;
   for (const std::string& f : files) {
-    std::string text, error;
-    if (!ReadWholeFile(f, &text, &error)) {
-      errors.push_back({f, 1, 1, "cannot read: " + error});
-      continue;
-    }
-    src.emplace_back(f, std::move(text));
+    std::string text;
+    if (ReadSourceFile(f, &text, &errors)) src.emplace_back(f, std::move(text));
   }
   return ParseSources(src, std::move(errors), defaults, out);
 }
@@ -2376,12 +2292,7 @@ core::Result<RuleSet> LoadRuleSet(const std::vector<std::string>& globs, std::st
   RuleSet rules;
   std::vector<ConfigError> errors = LoadRuleFiles(globs, base_dir, defaults, &rules);
   if (errors.empty()) return rules;
-  std::string message;
-  for (const ConfigError& e : errors) {
-    if (!message.empty()) message += '\n';
-    message += e.ToString();
-  }
-  return core::InvalidArgumentError(std::move(message));
+  return core::InvalidArgumentError(JoinErrors(errors));
 }
 
 std::vector<ConfigError> ParseRuleText(std::string_view yaml_text, std::string_view file_name,
