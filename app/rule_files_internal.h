@@ -262,9 +262,12 @@ class FileParser : public YamlReader {
                         Indicator* ind);
   std::optional<std::vector<Matcher>> MetricSource(const YAML::Node& node, const YAML::Mark& at,
                                                    const std::string& path);
-  // metricSource: {type: Prometheus, spec: {query}}; the selector, or nullopt (reported).
+  // metricSource: {type: Prometheus, spec: {query}}; the selector, or nullopt (reported). A
+  // missing type is reported only when the enclosing source had no error before
+  // (`errors_before`), as the type is then the likely cause.
   std::optional<std::vector<Matcher>> PrometheusSource(const YAML::Node& v, const YAML::Mark& at,
-                                                       const std::string& path);
+                                                       const std::string& path,
+                                                       size_t errors_before);
   std::optional<std::vector<slo::BurnRateRule>> ParseAlertPolicySpec(const YAML::Node& node,
                                                                      const YAML::Mark& at,
                                                                      const std::string& path);

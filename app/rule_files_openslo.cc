@@ -93,25 +93,7 @@ void FileParser::ParseOpenSlo(const YAML::Node& root, const YAML::Mark& at,
     return;
   }
   if (doc.kind.empty()) return;  // reported by String()
-  static const std::vector<std::string_view> kKinds = {"SLO", "SLI", "AlertPolicy",
-                                                       "AlertCondition", "Service"};
-  if (std::find(kKinds.begin(), kKinds.end(), doc.kind) == kKinds.end()) {
-    std::string why;
-    if (doc.kind == "DataSource") {
-      why =
-          "nines reads its own store: give an SLI's metricSource as type: Prometheus with a "
-          "series selector";
-    } else if (doc.kind == "AlertNotificationTarget") {
-      why =
-          "nines routes alerts by their labels (severity, slo, service) in its alerting "
-          "configuration";
-    } else {
-      why = SuggestOr(doc.kind, kKinds, fmt::format("want {}", JoinOr(kKinds)));
-    }
-    Error(*kind_at,
-          fmt::format("{}: {} is not supported ({})", Join(path, "kind"), Quote(doc.kind), why));
-    return;
-  }
+  if (!CheckKind(doc, *kind_at, Join(path, "kind"))) return;
   if (!version_ok) return;
   if (!has_metadata) {
     Required(at, where, "metadata", "with name");
@@ -133,6 +115,27 @@ void FileParser::ParseOpenSlo(const YAML::Node& root, const YAML::Mark& at,
     return;
   }
   shared_.docs.push_back(std::move(doc));
+}
+
+bool FileParser::CheckKind(const Shared::Doc& doc, const YAML::Mark& kind_at,
+                           const std::string& kind_path) {
+  static const std::vector<std::string_view> kKinds = {"SLO", "SLI", "AlertPolicy",
+                                                       "AlertCondition", "Service"};
+  if (std::find(kKinds.begin(), kKinds.end(), doc.kind) != kKinds.end()) return true;
+  std::string why;
+  if (doc.kind == "DataSource") {
+    why =
+        "nines reads its own store: give an SLI's metricSource as type: Prometheus with a "
+        "series selector";
+  } else if (doc.kind == "AlertNotificationTarget") {
+    why =
+        "nines routes alerts by their labels (severity, slo, service) in its alerting "
+        "configuration";
+  } else {
+    why = SuggestOr(doc.kind, kKinds, fmt::format("want {}", JoinOr(kKinds)));
+  }
+  Error(kind_at, fmt::format("{}: {} is not supported ({})", kind_path, Quote(doc.kind), why));
+  return false;
 }
 
 void FileParser::ParseMetadata(const YAML::Node& node, const YAML::Mark& at,
@@ -270,28 +273,15 @@ void FileParser::ConvertSli(const Shared::Doc& doc, OsloObject* out) {
 
 void FileParser::ConvertSlo(const Shared::Doc& doc) {
   const size_t before = ErrorCount();
-  SloRule rule;
-  rule.file = file_;
-  rule.line = doc.at.line + 1;
-  slo::SloSpec& spec = rule.spec;
+  SloDraft d;
+  d.rule.file = file_;
+  d.rule.line = doc.at.line + 1;
+  slo::SloSpec& spec = d.rule.spec;
   spec.objective = shared_.defaults.objective;
   spec.window = slo::Window::Rolling(shared_.defaults.window);
   spec.name = doc.name;
   spec.labels = doc.labels;
-
-  std::optional<Indicator> indicator;
-  bool has_indicator = false, has_method = false, has_objectives = false;
-  bool indicator_failed = false;
-  YAML::Mark indicator_at = doc.spec_at;
-  std::optional<YAML::Mark> slice_target_at, slice_window_at;
-  std::string slice_target_path, slice_window_path;
-  struct ThresholdObjective {
-    std::optional<std::string> op;
-    std::optional<double> value;
-    YAML::Mark at;
-  } threshold;
-  threshold.at = doc.spec_at;
-  std::optional<std::vector<slo::BurnRateRule>> alert_rules;
+  d.threshold_at = doc.spec_at;
   WalkMap(
       doc.spec, doc.spec_at, "spec",
       {
@@ -303,218 +293,227 @@ void FileParser::ConvertSlo(const Shared::Doc& doc) {
            [&](auto& v, auto& a, auto& p) {
              if (auto s = String(v, a, p)) spec.service = *s;
            }},
-          {"indicator",
-           [&](auto& v, auto& a, auto& p) {
-             if (has_indicator) {
-               Error(a, fmt::format("{}: set indicator or indicatorRef, not both", p));
-               return;
-             }
-             has_indicator = true;
-             indicator_at = a;
-             bool has_spec = false;
-             WalkMap(v, a, p,
-                     {
-                         {"metadata",
-                          [&](auto& x, auto& xa, auto& xp) {
-                            std::string n;
-                            std::optional<YAML::Mark> na;
-                            ParseMetadata(x, xa, xp, false, &n, &na);
-                          }},
-                         {"spec",
-                          [&](auto& x, auto& xa, auto& xp) {
-                            has_spec = true;
-                            indicator = ParseSliSpec(x, xa, xp);
-                            if (!indicator) indicator_failed = true;
-                          }},
-                     });
-             if (!has_spec && v.IsMap()) Required(a, p, "spec", "");
-           }},
-          {"indicatorRef",
-           [&](auto& v, auto& a, auto& p) {
-             if (has_indicator) {
-               Error(a, fmt::format("{}: set indicator or indicatorRef, not both", p));
-               return;
-             }
-             has_indicator = true;
-             indicator_at = a;
-             const OsloObject* o = Lookup(shared_.slis, "SLI", v, a, p);
-             if (o && o->ok) {
-               indicator = o->indicator;
-             } else {
-               indicator_failed = true;  // reported at the reference or at the SLI
-             }
-           }},
-          {"budgetingMethod",
-           [&](auto& v, auto& a, auto& p) {
-             has_method = true;
-             std::optional<std::string> s = String(v, a, p);
-             if (!s) return;
-             std::string lower = *s;
-             std::transform(lower.begin(), lower.end(), lower.begin(),
-                            [](unsigned char c) { return std::tolower(c); });
-             if (lower == "occurrences") {
-               spec.method = slo::BudgetingMethod::kOccurrences;
-             } else if (lower == "timeslices") {
-               spec.method = slo::BudgetingMethod::kTimeslices;
-             } else if (lower == "ratiotimeslices") {
-               Error(a, fmt::format("{}: RatioTimeslices is not supported (want Occurrences or "
-                                    "Timeslices)",
-                                    p));
-             } else {
-               Error(a, fmt::format("{}: invalid budgeting method {} (want Occurrences or "
-                                    "Timeslices)",
-                                    p, Quote(*s)));
-             }
-           }},
+          {"indicator", [&](auto& v, auto& a, auto& p) { SloIndicator(v, a, p, &d); }},
+          {"indicatorRef", [&](auto& v, auto& a, auto& p) { SloIndicatorRef(v, a, p, &d); }},
+          {"budgetingMethod", [&](auto& v, auto& a, auto& p) { SloBudgetingMethod(v, a, p, &d); }},
           {"timeWindow",
            [&](auto& v, auto& a, auto& p) { ParseTimeWindow(v, a, p, &spec.window); }},
-          {"objectives",
-           [&](auto& v, auto& a, auto& p) {
-             has_objectives = true;
-             if (v.IsSequence() && v.size() != 1) {
-               Error(a, fmt::format("{}: exactly one objective is supported, got {}", p, v.size()));
+          {"objectives", [&](auto& v, auto& a, auto& p) { SloObjectives(v, a, p, &d); }},
+          {"alertPolicies", [&](auto& v, auto& a, auto& p) { SloAlertPolicies(v, a, p, &d); }},
+      });
+  FinishSlo(doc, &d, before);
+}
+
+void FileParser::SloIndicator(const YAML::Node& v, const YAML::Mark& a, const std::string& p,
+                              SloDraft* d) {
+  if (d->has_indicator) {
+    Error(a, fmt::format("{}: set indicator or indicatorRef, not both", p));
+    return;
+  }
+  d->has_indicator = true;
+  bool has_spec = false;
+  WalkMap(v, a, p,
+          {
+              {"metadata",
+               [&](auto& x, auto& xa, auto& xp) {
+                 std::string n;
+                 std::optional<YAML::Mark> na;
+                 ParseMetadata(x, xa, xp, false, &n, &na);
+               }},
+              {"spec",
+               [&](auto& x, auto& xa, auto& xp) {
+                 has_spec = true;
+                 d->indicator = ParseSliSpec(x, xa, xp);
+                 if (!d->indicator) d->indicator_failed = true;
+               }},
+          });
+  if (!has_spec && v.IsMap()) Required(a, p, "spec", "");
+}
+
+void FileParser::SloIndicatorRef(const YAML::Node& v, const YAML::Mark& a, const std::string& p,
+                                 SloDraft* d) {
+  if (d->has_indicator) {
+    Error(a, fmt::format("{}: set indicator or indicatorRef, not both", p));
+    return;
+  }
+  d->has_indicator = true;
+  const OsloObject* o = Lookup(shared_.slis, "SLI", v, a, p);
+  if (o && o->ok) {
+    d->indicator = o->indicator;
+  } else {
+    d->indicator_failed = true;  // reported at the reference or at the SLI
+  }
+}
+
+void FileParser::SloBudgetingMethod(const YAML::Node& v, const YAML::Mark& a, const std::string& p,
+                                    SloDraft* d) {
+  d->has_method = true;
+  std::optional<std::string> s = String(v, a, p);
+  if (!s) return;
+  std::string lower = *s;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (lower == "occurrences") {
+    d->rule.spec.method = slo::BudgetingMethod::kOccurrences;
+  } else if (lower == "timeslices") {
+    d->rule.spec.method = slo::BudgetingMethod::kTimeslices;
+  } else if (lower == "ratiotimeslices") {
+    Error(a,
+          fmt::format("{}: RatioTimeslices is not supported (want Occurrences or Timeslices)", p));
+  } else {
+    Error(a, fmt::format("{}: invalid budgeting method {} (want Occurrences or Timeslices)", p,
+                         Quote(*s)));
+  }
+}
+
+void FileParser::SloObjectives(const YAML::Node& v, const YAML::Mark& a, const std::string& p,
+                               SloDraft* d) {
+  d->has_objectives = true;
+  if (v.IsSequence() && v.size() != 1) {
+    Error(a, fmt::format("{}: exactly one objective is supported, got {}", p, v.size()));
+    return;
+  }
+  WalkList(v, a, p,
+           [&](const YAML::Node& item, const YAML::Mark& ia, const std::string& ip, size_t) {
+             SloObjective(item, ia, ip, d);
+           });
+}
+
+void FileParser::SloObjective(const YAML::Node& item, const YAML::Mark& ia, const std::string& ip,
+                              SloDraft* d) {
+  slo::SloSpec& spec = d->rule.spec;
+  bool has_target = false;
+  d->threshold_at = ia;
+  auto target_once = [&](const YAML::Mark& xa, const std::string& xp) {
+    if (has_target) {
+      Error(xa, fmt::format("{}: set target or targetPercent, not both", xp));
+      return false;
+    }
+    has_target = true;
+    return true;
+  };
+  WalkMap(
+      item, ia, ip,
+      {
+          {"displayName", [&](auto& x, auto& xa, auto& xp) { Scalar(x, xa, xp, "a string"); }},
+          {"op",
+           [&](auto& x, auto& xa, auto& xp) {
+             auto s = Enum<std::string>(
+                 x, xa, xp, "op", {{"lte", "lte"}, {"lt", "lt"}, {"gte", "gte"}, {"gt", "gt"}});
+             if (s) d->threshold_op = *s;
+             if (s && *s != "lte") {
+               Error(xa, fmt::format("{}: op {} is not supported (nines counts an observation as "
+                                     "good when it is at most the value: use lte)",
+                                     xp, *s));
+             }
+           }},
+          {"value", [&](auto& x, auto& xa, auto& xp) { d->threshold_value = Number(x, xa, xp); }},
+          {"target",
+           [&](auto& x, auto& xa, auto& xp) {
+             if (!target_once(xa, xp)) return;
+             std::optional<double> t = Number(x, xa, xp);
+             if (t && !(*t > 0 && *t < 1)) {
+               Error(xa, fmt::format("{}: {} is out of range (a ratio greater than 0 and less "
+                                     "than 1, as in 0.998)",
+                                     xp, x.Scalar()));
                return;
              }
-             WalkList(
-                 v, a, p,
-                 [&](const YAML::Node& item, const YAML::Mark& ia, const std::string& ip, size_t) {
-                   bool has_target = false;
-                   threshold.at = ia;
-                   WalkMap(
-                       item, ia, ip,
-                       {
-                           {"displayName",
-                            [&](auto& x, auto& xa, auto& xp) { Scalar(x, xa, xp, "a string"); }},
-                           {"op",
-                            [&](auto& x, auto& xa, auto& xp) {
-                              auto s = Enum<std::string>(
-                                  x, xa, xp, "op",
-                                  {{"lte", "lte"}, {"lt", "lt"}, {"gte", "gte"}, {"gt", "gt"}});
-                              if (s) threshold.op = *s;
-                              if (s && *s != "lte") {
-                                Error(xa, fmt::format("{}: op {} is not supported (nines counts an "
-                                                      "observation as good when it is at most the "
-                                                      "value: use lte)",
-                                                      xp, *s));
-                              }
-                            }},
-                           {"value", [&](auto& x, auto& xa,
-                                         auto& xp) { threshold.value = Number(x, xa, xp); }},
-                           {"target",
-                            [&](auto& x, auto& xa, auto& xp) {
-                              if (has_target) {
-                                Error(xa,
-                                      fmt::format("{}: set target or targetPercent, not both", xp));
-                                return;
-                              }
-                              has_target = true;
-                              std::optional<double> d = Number(x, xa, xp);
-                              if (d && !(*d > 0 && *d < 1)) {
-                                Error(xa,
-                                      fmt::format("{}: {} is out of range (a ratio greater than 0 "
-                                                  "and less than 1, as in 0.998)",
-                                                  xp, x.Scalar()));
-                                return;
-                              }
-                              if (d) spec.objective = *d * 100;
-                            }},
-                           {"targetPercent",
-                            [&](auto& x, auto& xa, auto& xp) {
-                              if (has_target) {
-                                Error(xa,
-                                      fmt::format("{}: set target or targetPercent, not both", xp));
-                                return;
-                              }
-                              has_target = true;
-                              if (auto d = Objective(x, xa, xp)) spec.objective = *d;
-                            }},
-                           {"timeSliceTarget",
-                            [&](auto& x, auto& xa, auto& xp) {
-                              slice_target_at = xa;
-                              slice_target_path = xp;
-                              if (auto d = Ratio(x, xa, xp)) spec.timeslice_target = *d;
-                            }},
-                           {"timeSliceWindow",
-                            [&](auto& x, auto& xa, auto& xp) {
-                              slice_window_at = xa;
-                              slice_window_path = xp;
-                              auto s = Scalar(x, xa, xp, "a duration");
-                              if (!s) return;
-                              // A bare number is minutes.
-                              if (*s == "1" || *s == "1m" || *s == "60s") return;
-                              Error(xa, fmt::format("{}: {} is not supported: nines' time slices "
-                                                    "are one minute (use 1m)",
-                                                    xp, Quote(*s)));
-                            }},
-                       });
-                   if (!has_target && item.IsMap()) {
-                     Required(ia, ip, "target", "or targetPercent, as in target: 0.998");
-                   }
-                 });
+             if (t) spec.objective = *t * 100;
            }},
-          {"alertPolicies",
-           [&](auto& v, auto& a, auto& p) {
-             std::vector<slo::BurnRateRule> rules;
-             WalkList(
-                 v, a, p,
-                 [&](const YAML::Node& item, const YAML::Mark& ia, const std::string& ip, size_t) {
-                   auto add = [&](const OsloObject* o) {
-                     if (o && o->ok) rules.insert(rules.end(), o->rules.begin(), o->rules.end());
-                   };
-                   if (item.IsScalar()) {
-                     add(Lookup(shared_.policies, "AlertPolicy", item, ia, ip));
-                   } else if (Peek(item, "alertPolicyRef")) {
-                     WalkMap(item, ia, ip,
-                             {{"alertPolicyRef", [&](auto& x, auto& xa, auto& xp) {
-                                 add(Lookup(shared_.policies, "AlertPolicy", x, xa, xp));
-                               }}});
-                   } else {
-                     InlineObject(item, ia, ip, "AlertPolicy", [&](auto& s, auto& sa, auto& sp) {
-                       if (auto r = ParseAlertPolicySpec(s, sa, sp)) {
-                         rules.insert(rules.end(), r->begin(), r->end());
-                       }
-                     });
-                   }
-                 });
-             alert_rules = std::move(rules);
+          {"targetPercent",
+           [&](auto& x, auto& xa, auto& xp) {
+             if (!target_once(xa, xp)) return;
+             if (auto t = Objective(x, xa, xp)) spec.objective = *t;
+           }},
+          {"timeSliceTarget",
+           [&](auto& x, auto& xa, auto& xp) {
+             d->slice_target_at = xa;
+             d->slice_target_path = xp;
+             if (auto t = Ratio(x, xa, xp)) spec.timeslice_target = *t;
+           }},
+          {"timeSliceWindow",
+           [&](auto& x, auto& xa, auto& xp) {
+             d->slice_window_at = xa;
+             d->slice_window_path = xp;
+             auto s = Scalar(x, xa, xp, "a duration");
+             if (!s) return;
+             // A bare number is minutes.
+             if (*s == "1" || *s == "1m" || *s == "60s") return;
+             Error(xa, fmt::format("{}: {} is not supported: nines' time slices are one minute "
+                                   "(use 1m)",
+                                   xp, Quote(*s)));
            }},
       });
-  if (!has_indicator && doc.spec.IsMap()) {
+  if (!has_target && item.IsMap()) {
+    Required(ia, ip, "target", "or targetPercent, as in target: 0.998");
+  }
+}
+
+void FileParser::SloAlertPolicies(const YAML::Node& v, const YAML::Mark& a, const std::string& p,
+                                  SloDraft* d) {
+  std::vector<slo::BurnRateRule> rules;
+  WalkList(v, a, p,
+           [&](const YAML::Node& item, const YAML::Mark& ia, const std::string& ip, size_t) {
+             auto add = [&](const OsloObject* o) {
+               if (o && o->ok) rules.insert(rules.end(), o->rules.begin(), o->rules.end());
+             };
+             if (item.IsScalar()) {
+               add(Lookup(shared_.policies, "AlertPolicy", item, ia, ip));
+             } else if (Peek(item, "alertPolicyRef")) {
+               WalkMap(item, ia, ip, {{"alertPolicyRef", [&](auto& x, auto& xa, auto& xp) {
+                                         add(Lookup(shared_.policies, "AlertPolicy", x, xa, xp));
+                                       }}});
+             } else {
+               InlineObject(item, ia, ip, "AlertPolicy", [&](auto& s, auto& sa, auto& sp) {
+                 if (auto r = ParseAlertPolicySpec(s, sa, sp)) {
+                   rules.insert(rules.end(), r->begin(), r->end());
+                 }
+               });
+             }
+           });
+  d->alert_rules = std::move(rules);
+}
+
+void FileParser::FinishSlo(const Shared::Doc& doc, SloDraft* d, size_t errors_before) {
+  slo::SloSpec& spec = d->rule.spec;
+  if (!d->has_indicator && doc.spec.IsMap()) {
     Required(doc.spec_at, "spec", "indicator", "or indicatorRef");
   }
-  if (!has_method && doc.spec.IsMap()) {
+  if (!d->has_method && doc.spec.IsMap()) {
     Required(doc.spec_at, "spec", "budgetingMethod", "Occurrences or Timeslices");
   }
-  if (!has_objectives && doc.spec.IsMap()) {
+  if (!d->has_objectives && doc.spec.IsMap()) {
     Required(doc.spec_at, "spec", "objectives", "one, with target");
   }
   if (spec.method != slo::BudgetingMethod::kTimeslices) {
-    if (slice_target_at) {
-      Error(*slice_target_at, slice_target_path + ": applies only to budgetingMethod: Timeslices");
+    if (d->slice_target_at) {
+      Error(*d->slice_target_at,
+            d->slice_target_path + ": applies only to budgetingMethod: Timeslices");
     }
-    if (slice_window_at) {
-      Error(*slice_window_at, slice_window_path + ": applies only to budgetingMethod: Timeslices");
+    if (d->slice_window_at) {
+      Error(*d->slice_window_at,
+            d->slice_window_path + ": applies only to budgetingMethod: Timeslices");
     }
   }
-  if (indicator) {
-    spec.sli = indicator->kind;
-    rule.source = indicator->source;
-    if (indicator->threshold_metric) {
-      if (!threshold.op || !threshold.value) {
-        Error(threshold.at,
+  if (d->indicator) {
+    spec.sli = d->indicator->kind;
+    d->rule.source = d->indicator->source;
+    if (d->indicator->threshold_metric) {
+      if (!d->threshold_op || !d->threshold_value) {
+        Error(d->threshold_at,
               "spec.objectives: a thresholdMetric needs op: lte and value (the latency "
               "threshold in the metric's unit, seconds)");
       } else {
-        rule.source.threshold = *threshold.value;
+        d->rule.source.threshold = *d->threshold_value;
       }
-    } else if (threshold.op || threshold.value) {
-      Error(threshold.at, "spec.objectives: op and value apply to a thresholdMetric only");
+    } else if (d->threshold_op || d->threshold_value) {
+      Error(d->threshold_at, "spec.objectives: op and value apply to a thresholdMetric only");
     }
   }
-  if (alert_rules) spec.alerting.rules = std::move(*alert_rules);
+  if (d->alert_rules) spec.alerting.rules = std::move(*d->alert_rules);
   if (spec.description.empty()) spec.description = doc.display_name;
-  if (indicator_failed) return;
-  AddSlo(std::move(rule), doc.at, doc.at, "metadata.name", before);
+  if (d->indicator_failed) return;
+  AddSlo(std::move(d->rule), doc.at, doc.at, "metadata.name", errors_before);
 }
 
 }  // namespace nines::app::internal

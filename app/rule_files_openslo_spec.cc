@@ -31,6 +31,21 @@ std::optional<Shorthand> ParseShorthand(std::string_view s) {
   return out;
 }
 
+// The calendar period of a calendar window's duration: 1w, 1M or 1Q.
+std::optional<slo::CalendarUnit> CalendarUnitOf(const Shorthand& d) {
+  if (d.n != 1) return std::nullopt;
+  switch (d.unit) {
+    case 'w':
+      return slo::CalendarUnit::kWeek;
+    case 'M':
+      return slo::CalendarUnit::kMonth;
+    case 'Q':
+      return slo::CalendarUnit::kQuarter;
+    default:
+      return std::nullopt;
+  }
+}
+
 }  // namespace
 
 std::optional<Indicator> FileParser::ParseSliSpec(const YAML::Node& node, const YAML::Mark& at,
@@ -52,60 +67,7 @@ std::optional<Indicator> FileParser::ParseSliSpec(const YAML::Node& node, const 
                     [&](auto& v, auto& a, auto& p) {
                       ++kinds;
                       ind.kind = slo::SliKind::kRequestRatio;
-                      bool has_good = false, has_bad = false, has_total = false;
-                      if (!WalkMap(v, a, p,
-                                   {
-                                       {"counter",
-                                        [&](auto& x, auto& xa, auto& xp) {
-                                          auto b = Bool(x, xa, xp);
-                                          if (b && !*b) {
-                                            Error(xa, fmt::format(
-                                                          "{}: only counters are supported (nines "
-                                                          "counts events from counter increases)",
-                                                          xp));
-                                          }
-                                        }},
-                                       {"good",
-                                        [&](auto& x, auto& xa, auto& xp) {
-                                          has_good = true;
-                                          if (auto m = MetricSource(x, xa, xp))
-                                            ind.source.good = *m;
-                                        }},
-                                       {"bad",
-                                        [&](auto& x, auto& xa, auto& xp) {
-                                          has_bad = true;
-                                          if (auto m = MetricSource(x, xa, xp)) ind.source.bad = *m;
-                                        }},
-                                       {"total",
-                                        [&](auto& x, auto& xa, auto& xp) {
-                                          has_total = true;
-                                          if (auto m = MetricSource(x, xa, xp))
-                                            ind.source.total = *m;
-                                        }},
-                                       {"raw",
-                                        [&](auto&, auto& xa, auto& xp) {
-                                          Error(xa,
-                                                fmt::format("{}: precomputed ratios are not "
-                                                            "supported (nines needs good or bad "
-                                                            "and total counters to count events "
-                                                            "exactly)",
-                                                            xp));
-                                        }},
-                                       {"rawType",
-                                        [&](auto&, auto& xa, auto& xp) {
-                                          Error(xa, fmt::format("{}: precomputed ratios are not "
-                                                                "supported",
-                                                                xp));
-                                        }},
-                                   })) {
-                        return;
-                      }
-                      if (has_good && has_bad) {
-                        Error(a, fmt::format("{}: set good or bad, not both", p));
-                      } else if (!has_good && !has_bad) {
-                        Required(a, p, "good", "or bad");
-                      }
-                      if (!has_total) Required(a, p, "total", "");
+                      ParseRatioMetric(v, a, p, &ind);
                     }},
                })) {
     return std::nullopt;
@@ -117,77 +79,125 @@ std::optional<Indicator> FileParser::ParseSliSpec(const YAML::Node& node, const 
   return ind;
 }
 
+void FileParser::ParseRatioMetric(const YAML::Node& v, const YAML::Mark& a, const std::string& p,
+                                  Indicator* ind) {
+  bool has_good = false, has_bad = false, has_total = false;
+  auto counter = [&](bool* seen, std::vector<Matcher>* out) {
+    return [this, seen, out](auto& x, auto& xa, auto& xp) {
+      *seen = true;
+      if (auto m = MetricSource(x, xa, xp)) *out = *m;
+    };
+  };
+  if (!WalkMap(v, a, p,
+               {
+                   {"counter",
+                    [&](auto& x, auto& xa, auto& xp) {
+                      auto b = Bool(x, xa, xp);
+                      if (b && !*b) {
+                        Error(xa, fmt::format("{}: only counters are supported (nines counts "
+                                              "events from counter increases)",
+                                              xp));
+                      }
+                    }},
+                   {"good", counter(&has_good, &ind->source.good)},
+                   {"bad", counter(&has_bad, &ind->source.bad)},
+                   {"total", counter(&has_total, &ind->source.total)},
+                   {"raw",
+                    [&](auto&, auto& xa, auto& xp) {
+                      Error(xa, fmt::format("{}: precomputed ratios are not supported (nines needs "
+                                            "good or bad and total counters to count events "
+                                            "exactly)",
+                                            xp));
+                    }},
+                   {"rawType",
+                    [&](auto&, auto& xa, auto& xp) {
+                      Error(xa, fmt::format("{}: precomputed ratios are not supported", xp));
+                    }},
+               })) {
+    return;
+  }
+  if (has_good && has_bad) {
+    Error(a, fmt::format("{}: set good or bad, not both", p));
+  } else if (!has_good && !has_bad) {
+    Required(a, p, "good", "or bad");
+  }
+  if (!has_total) Required(a, p, "total", "");
+}
+
 std::optional<std::vector<Matcher>> FileParser::MetricSource(const YAML::Node& node,
                                                              const YAML::Mark& at,
                                                              const std::string& path) {
   const size_t before = ErrorCount();
   std::optional<std::vector<Matcher>> selector;
   bool has_source = false;
-  WalkMap(node, at, path,
-          {{"metricSource", [&](auto& v, auto& a, auto& p) {
-              has_source = true;
-              bool has_type = false, has_query = false, bad_type = false;
-              YAML::Node spec;
-              YAML::Mark spec_at = a;
-              bool has_spec = false;
-              if (!WalkMap(v, a, p,
-                           {
-                               {"metricSourceRef",
-                                [&](auto&, auto& xa, auto& xp) {
-                                  Error(xa, fmt::format("{}: DataSource references are not "
-                                                        "supported (nines reads its own store); "
-                                                        "use type: Prometheus",
-                                                        xp));
-                                }},
-                               {"type",
-                                [&](auto& x, auto& xa, auto& xp) {
-                                  has_type = true;
-                                  auto s = String(x, xa, xp);
-                                  if (s && *s != "Prometheus" && *s != "prometheus") {
-                                    bad_type = true;
-                                    Error(xa, fmt::format("{}: metric source {} is not supported "
-                                                          "(nines reads its own store through "
-                                                          "Prometheus series selectors: use type: "
-                                                          "Prometheus)",
-                                                          xp, Quote(*s)));
-                                  }
-                                }},
-                               {"spec",
-                                [&](auto& x, auto& xa, auto&) {
-                                  has_spec = true;
-                                  spec = x;
-                                  spec_at = xa;
-                                }},
-                           })) {
-                return;
-              }
-              if (!has_type && ErrorCount() == before) {
-                Required(a, p, "type", "Prometheus");
-              }
-              if (!has_spec) {
-                Required(a, p, "spec", "with query: a series selector");
-                return;
-              }
-              if (bad_type) return;  // its query is not a selector
-              std::string spec_path = Join(p, "spec");
-              WalkMap(spec, spec_at, spec_path,
-                      {{"query", [&](auto& x, auto& xa, auto& xp) {
-                          has_query = true;
-                          if (x.IsScalar() && x.Scalar().find('(') != std::string::npos) {
-                            Error(xa, fmt::format("{}: {} is not supported: only series selectors "
-                                                  "(as in http_requests_total{{code!~\"5..\"}}); "
-                                                  "nines sums the matching counters per region "
-                                                  "itself, without PromQL functions",
-                                                  xp, Quote(x.Scalar())));
-                            return;
-                          }
-                          selector = Selector(x, xa, xp, true);
-                        }}});
-              if (!has_query && spec.IsMap())
-                Required(spec_at, spec_path, "query", "a series selector");
-            }}});
+  WalkMap(node, at, path, {{"metricSource", [&](auto& v, auto& a, auto& p) {
+                              has_source = true;
+                              selector = PrometheusSource(v, a, p, before);
+                            }}});
   if (!has_source && node.IsMap()) Required(at, path, "metricSource", "");
   if (ErrorCount() != before) return std::nullopt;
+  return selector;
+}
+
+std::optional<std::vector<Matcher>> FileParser::PrometheusSource(const YAML::Node& v,
+                                                                 const YAML::Mark& a,
+                                                                 const std::string& p,
+                                                                 size_t errors_before) {
+  bool has_type = false, has_query = false, bad_type = false;
+  YAML::Node spec;
+  YAML::Mark spec_at = a;
+  bool has_spec = false;
+  if (!WalkMap(v, a, p,
+               {
+                   {"metricSourceRef",
+                    [&](auto&, auto& xa, auto& xp) {
+                      Error(xa, fmt::format("{}: DataSource references are not supported (nines "
+                                            "reads its own store); use type: Prometheus",
+                                            xp));
+                    }},
+                   {"type",
+                    [&](auto& x, auto& xa, auto& xp) {
+                      has_type = true;
+                      auto s = String(x, xa, xp);
+                      if (s && *s != "Prometheus" && *s != "prometheus") {
+                        bad_type = true;
+                        Error(xa, fmt::format("{}: metric source {} is not supported (nines reads "
+                                              "its own store through Prometheus series "
+                                              "selectors: use type: Prometheus)",
+                                              xp, Quote(*s)));
+                      }
+                    }},
+                   {"spec",
+                    [&](auto& x, auto& xa, auto&) {
+                      has_spec = true;
+                      spec = x;
+                      spec_at = xa;
+                    }},
+               })) {
+    return std::nullopt;
+  }
+  if (!has_type && ErrorCount() == errors_before) Required(a, p, "type", "Prometheus");
+  if (!has_spec) {
+    Required(a, p, "spec", "with query: a series selector");
+    return std::nullopt;
+  }
+  if (bad_type) return std::nullopt;  // its query is not a selector
+  std::optional<std::vector<Matcher>> selector;
+  std::string spec_path = Join(p, "spec");
+  WalkMap(spec, spec_at, spec_path,
+          {{"query", [&](auto& x, auto& xa, auto& xp) {
+              has_query = true;
+              if (x.IsScalar() && x.Scalar().find('(') != std::string::npos) {
+                Error(xa, fmt::format("{}: {} is not supported: only series selectors (as in "
+                                      "http_requests_total{{code!~\"5..\"}}); nines sums the "
+                                      "matching counters per region itself, without PromQL "
+                                      "functions",
+                                      xp, Quote(x.Scalar())));
+                return;
+              }
+              selector = Selector(x, xa, xp, true);
+            }}});
+  if (!has_query && spec.IsMap()) Required(spec_at, spec_path, "query", "a series selector");
   return selector;
 }
 
@@ -209,58 +219,7 @@ std::optional<slo::BurnRateRule> FileParser::ParseAlertConditionSpec(const YAML:
                    {"condition",
                     [&](auto& v, auto& a, auto& p) {
                       has_condition = true;
-                      bool has_threshold = false, has_lookback = false;
-                      if (!WalkMap(
-                              v, a, p,
-                              {
-                                  {"kind",
-                                   [&](auto& x, auto& xa, auto& xp) {
-                                     auto s = String(x, xa, xp);
-                                     if (s && *s != "burnrate") {
-                                       Error(xa, fmt::format("{}: {} is not supported (nines "
-                                                             "supports burnrate)",
-                                                             xp, Quote(*s)));
-                                     }
-                                   }},
-                                  {"threshold",
-                                   [&](auto& x, auto& xa, auto& xp) {
-                                     has_threshold = true;
-                                     std::optional<double> d = Number(x, xa, xp);
-                                     if (d && !(*d > 0)) {
-                                       Error(xa, fmt::format("{}: must be greater than 0", xp));
-                                       return;
-                                     }
-                                     if (d) rule.factor = *d;
-                                   }},
-                                  {"lookbackWindow",
-                                   [&](auto& x, auto& xa, auto& xp) {
-                                     has_lookback = true;
-                                     std::optional<Duration> d =
-                                         WholeMinutes(x, xa, xp, Duration::Minutes(2));
-                                     if (!d) return;
-                                     rule.long_window = *d;
-                                     // The Workbook's short windows are 1/12 of the long ones.
-                                     Duration s = *d / 12;
-                                     s = s - s % Duration::Minutes(1);
-                                     rule.short_window = std::max(s, Duration::Minutes(1));
-                                   }},
-                                  {"alertAfter",
-                                   [&](auto& x, auto& xa, auto& xp) {
-                                     auto d = DurationAtLeast(x, xa, xp, Duration::Zero());
-                                     if (d && *d != Duration::Zero()) {
-                                       Error(xa,
-                                             fmt::format("{}: {} is not supported: nines burn-rate "
-                                                         "alerts fire as soon as both the lookback "
-                                                         "window and its short window (1/12 of it) "
-                                                         "burn; use 0m",
-                                                         xp, x.Scalar()));
-                                     }
-                                   }},
-                              })) {
-                        return;
-                      }
-                      if (!has_threshold) Required(a, p, "threshold", "the burn rate, as in 14.4");
-                      if (!has_lookback) Required(a, p, "lookbackWindow", "as in \"1h\"");
+                      ParseBurnRateCondition(v, a, p, &rule);
                     }},
                })) {
     return std::nullopt;
@@ -269,6 +228,57 @@ std::optional<slo::BurnRateRule> FileParser::ParseAlertConditionSpec(const YAML:
   if (!has_condition) Required(at, path, "condition", "");
   if (ErrorCount() != before) return std::nullopt;
   return rule;
+}
+
+void FileParser::ParseBurnRateCondition(const YAML::Node& v, const YAML::Mark& a,
+                                        const std::string& p, slo::BurnRateRule* rule) {
+  bool has_threshold = false, has_lookback = false;
+  if (!WalkMap(v, a, p,
+               {
+                   {"kind",
+                    [&](auto& x, auto& xa, auto& xp) {
+                      auto s = String(x, xa, xp);
+                      if (s && *s != "burnrate") {
+                        Error(xa, fmt::format("{}: {} is not supported (nines supports burnrate)",
+                                              xp, Quote(*s)));
+                      }
+                    }},
+                   {"threshold",
+                    [&](auto& x, auto& xa, auto& xp) {
+                      has_threshold = true;
+                      std::optional<double> d = Number(x, xa, xp);
+                      if (d && !(*d > 0)) {
+                        Error(xa, fmt::format("{}: must be greater than 0", xp));
+                        return;
+                      }
+                      if (d) rule->factor = *d;
+                    }},
+                   {"lookbackWindow",
+                    [&](auto& x, auto& xa, auto& xp) {
+                      has_lookback = true;
+                      std::optional<Duration> d = WholeMinutes(x, xa, xp, Duration::Minutes(2));
+                      if (!d) return;
+                      rule->long_window = *d;
+                      // The Workbook's short windows are 1/12 of the long ones.
+                      Duration s = *d / 12;
+                      s = s - s % Duration::Minutes(1);
+                      rule->short_window = std::max(s, Duration::Minutes(1));
+                    }},
+                   {"alertAfter",
+                    [&](auto& x, auto& xa, auto& xp) {
+                      auto d = DurationAtLeast(x, xa, xp, Duration::Zero());
+                      if (d && *d != Duration::Zero()) {
+                        Error(xa, fmt::format("{}: {} is not supported: nines burn-rate alerts "
+                                              "fire as soon as both the lookback window and its "
+                                              "short window (1/12 of it) burn; use 0m",
+                                              xp, x.Scalar()));
+                      }
+                    }},
+               })) {
+    return;
+  }
+  if (!has_threshold) Required(a, p, "threshold", "the burn rate, as in 14.4");
+  if (!has_lookback) Required(a, p, "lookbackWindow", "as in \"1h\"");
 }
 
 std::optional<std::vector<slo::BurnRateRule>> FileParser::ParseAlertPolicySpec(
@@ -338,130 +348,122 @@ void FileParser::ParseTimeWindow(const YAML::Node& node, const YAML::Mark& at,
     Error(at, fmt::format("{}: exactly one time window is supported, got {}", path, node.size()));
     return;
   }
-  WalkList(
-      node, at, path,
-      [&](const YAML::Node& item, const YAML::Mark& ia, const std::string& ip, size_t) {
-        const size_t before = ErrorCount();
-        std::optional<Shorthand> duration;
-        YAML::Mark duration_at = ia;
-        std::string duration_text;
-        std::optional<bool> rolling;
-        bool has_calendar = false;
-        std::string tz = "UTC";
-        std::optional<std::pair<std::string, YAML::Mark>> start;
-        if (!WalkMap(item, ia, ip,
-                     {
-                         {"duration",
-                          [&](auto& v, auto& a, auto& p) {
-                            duration_at = a;
-                            auto s = String(v, a, p);
-                            if (!s) return;
-                            duration_text = *s;
-                            duration = ParseShorthand(*s);
-                            if (!duration) {
-                              Error(a, fmt::format(
-                                           "{}: invalid duration {} (want a number and one of m, "
-                                           "h, d, w, M, Q, Y, as in \"28d\" or \"1M\")",
-                                           p, Quote(*s)));
-                            }
-                          }},
-                         {"isRolling", [&](auto& v, auto& a, auto& p) { rolling = Bool(v, a, p); }},
-                         {"calendar",
-                          [&](auto& v, auto& a, auto& p) {
-                            has_calendar = true;
-                            WalkMap(v, a, p,
-                                    {
-                                        {"startTime",
-                                         [&](auto& x, auto& xa, auto& xp) {
-                                           if (auto s = String(x, xa, xp)) start.emplace(*s, xa);
-                                         }},
-                                        {"timeZone",
-                                         [&](auto& x, auto& xa, auto& xp) {
-                                           auto s = String(x, xa, xp);
-                                           if (s && CheckTimeZone(*s, xa, xp)) tz = *s;
-                                         }},
-                                    });
-                          }},
-                     })) {
-          return;
-        }
-        if (!duration && ErrorCount() == before) Required(ia, ip, "duration", "as in \"28d\"");
-        if (ErrorCount() != before) return;
-        bool is_rolling = rolling.value_or(!has_calendar);
-        if (is_rolling && has_calendar) {
-          Error(ia, fmt::format("{}: isRolling: true and calendar contradict each other", ip));
-          return;
-        }
-        std::string dpath = Join(ip, "duration");
-        if (is_rolling) {
-          if (std::string_view("MQY").find(duration->unit) != std::string_view::npos) {
-            Error(duration_at, fmt::format("{}: a rolling window needs a fixed length, and {} has "
-                                           "none; use days, as in \"30d\"",
-                                           dpath, Quote(duration_text)));
-            return;
-          }
-          YAML::Node d(duration_text);
-          if (auto w = WholeMinutes(d, duration_at, dpath, Duration::Hours(1))) {
-            *window = slo::Window::Rolling(*w);
-          }
-          return;
-        }
-        if (!has_calendar) {
-          Error(ia, fmt::format("{}: a calendar window (isRolling: false) needs calendar: "
-                                "{{startTime, timeZone}}",
-                                ip));
-          return;
-        }
-        slo::CalendarUnit unit;
-        if (duration->n == 1 && duration->unit == 'w') {
-          unit = slo::CalendarUnit::kWeek;
-        } else if (duration->n == 1 && duration->unit == 'M') {
-          unit = slo::CalendarUnit::kMonth;
-        } else if (duration->n == 1 && duration->unit == 'Q') {
-          unit = slo::CalendarUnit::kQuarter;
-        } else {
-          Error(duration_at, fmt::format("{}: calendar window {} is not supported (nines supports "
-                                         "1w from Monday, 1M and 1Q)",
-                                         dpath, Quote(duration_text)));
-          return;
-        }
-        if (start) {
-          // "2022-01-01 00:00:00" (or with a T): it must start a period of `unit`.
-          int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-          char sep = 0;
-          const std::string& t = start->first;
-          if (std::sscanf(t.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d, &sep, &h, &mi, &s) !=
-                  7 ||
-              (sep != ' ' && sep != 'T') || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-              mi > 59 || s > 59) {
-            Error(
-                start->second,
-                fmt::format("{}.calendar.startTime: invalid time {} (want \"2024-01-01 00:00:00\")",
-                            ip, Quote(t)));
-            return;
-          }
-          const int64_t days =
-              core::DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-          int weekday = static_cast<int>(((days % 7) + 10) % 7);  // 0 = Monday (1970-01-01: Thu)
-          bool midnight = h == 0 && mi == 0 && s == 0;
-          bool aligned = midnight && (unit == slo::CalendarUnit::kWeek    ? weekday == 0
-                                      : unit == slo::CalendarUnit::kMonth ? d == 1
-                                                                          : d == 1 && mo % 3 == 1);
-          if (!aligned) {
-            Error(
-                start->second,
-                fmt::format("{}.calendar.startTime: {} does not start a calendar {}: nines aligns "
-                            "windows to {}",
-                            ip, Quote(t), slo::CalendarUnitName(unit),
-                            unit == slo::CalendarUnit::kWeek ? "weeks from Monday 00:00"
-                            : unit == slo::CalendarUnit::kMonth
-                                ? "the 1st of each month, 00:00"
-                                : "quarters (Jan, Apr, Jul, Oct 1st, 00:00)"));
-            return;
-          }
-        }
-        *window = slo::Window::Calendar(unit, tz);
-      });
+  WalkList(node, at, path,
+           [&](const YAML::Node& item, const YAML::Mark& ia, const std::string& ip, size_t) {
+             ParseTimeWindowItem(item, ia, ip, window);
+           });
+}
+
+void FileParser::ParseTimeWindowItem(const YAML::Node& item, const YAML::Mark& ia,
+                                     const std::string& ip, slo::Window* window) {
+  const size_t before = ErrorCount();
+  std::optional<Shorthand> duration;
+  YAML::Mark duration_at = ia;
+  std::string duration_text;
+  std::optional<bool> rolling;
+  bool has_calendar = false;
+  std::string tz = "UTC";
+  std::optional<std::pair<std::string, YAML::Mark>> start;
+  if (!WalkMap(item, ia, ip,
+               {
+                   {"duration",
+                    [&](auto& v, auto& a, auto& p) {
+                      duration_at = a;
+                      auto s = String(v, a, p);
+                      if (!s) return;
+                      duration_text = *s;
+                      duration = ParseShorthand(*s);
+                      if (!duration) {
+                        Error(a, fmt::format("{}: invalid duration {} (want a number and one of "
+                                             "m, h, d, w, M, Q, Y, as in \"28d\" or \"1M\")",
+                                             p, Quote(*s)));
+                      }
+                    }},
+                   {"isRolling", [&](auto& v, auto& a, auto& p) { rolling = Bool(v, a, p); }},
+                   {"calendar",
+                    [&](auto& v, auto& a, auto& p) {
+                      has_calendar = true;
+                      WalkMap(v, a, p,
+                              {
+                                  {"startTime",
+                                   [&](auto& x, auto& xa, auto& xp) {
+                                     if (auto s = String(x, xa, xp)) start.emplace(*s, xa);
+                                   }},
+                                  {"timeZone",
+                                   [&](auto& x, auto& xa, auto& xp) {
+                                     auto s = String(x, xa, xp);
+                                     if (s && CheckTimeZone(*s, xa, xp)) tz = *s;
+                                   }},
+                              });
+                    }},
+               })) {
+    return;
+  }
+  if (!duration && ErrorCount() == before) Required(ia, ip, "duration", "as in \"28d\"");
+  if (ErrorCount() != before) return;
+  bool is_rolling = rolling.value_or(!has_calendar);
+  if (is_rolling && has_calendar) {
+    Error(ia, fmt::format("{}: isRolling: true and calendar contradict each other", ip));
+    return;
+  }
+  std::string dpath = Join(ip, "duration");
+  if (is_rolling) {
+    if (std::string_view("MQY").find(duration->unit) != std::string_view::npos) {
+      Error(duration_at, fmt::format("{}: a rolling window needs a fixed length, and {} has none; "
+                                     "use days, as in \"30d\"",
+                                     dpath, Quote(duration_text)));
+      return;
+    }
+    YAML::Node d(duration_text);
+    if (auto w = WholeMinutes(d, duration_at, dpath, Duration::Hours(1))) {
+      *window = slo::Window::Rolling(*w);
+    }
+    return;
+  }
+  if (!has_calendar) {
+    Error(ia, fmt::format("{}: a calendar window (isRolling: false) needs calendar: "
+                          "{{startTime, timeZone}}",
+                          ip));
+    return;
+  }
+  std::optional<slo::CalendarUnit> unit = CalendarUnitOf(*duration);
+  if (!unit) {
+    Error(duration_at, fmt::format("{}: calendar window {} is not supported (nines supports 1w "
+                                   "from Monday, 1M and 1Q)",
+                                   dpath, Quote(duration_text)));
+    return;
+  }
+  if (start && !CheckCalendarStart(start->first, start->second, ip, *unit)) return;
+  *window = slo::Window::Calendar(*unit, tz);
+}
+
+bool FileParser::CheckCalendarStart(const std::string& t, const YAML::Mark& at,
+                                    const std::string& ip, slo::CalendarUnit unit) {
+  // "2022-01-01 00:00:00" (or with a T): it must start a period of `unit`.
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  char sep = 0;
+  if (std::sscanf(t.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d, &sep, &h, &mi, &s) != 7 ||
+      (sep != ' ' && sep != 'T') || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+      s > 59) {
+    Error(at, fmt::format("{}.calendar.startTime: invalid time {} (want \"2024-01-01 00:00:00\")",
+                          ip, Quote(t)));
+    return false;
+  }
+  const int64_t days = core::DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  int weekday = static_cast<int>(((days % 7) + 10) % 7);  // 0 = Monday (1970-01-01: Thu)
+  bool midnight = h == 0 && mi == 0 && s == 0;
+  bool aligned = midnight && (unit == slo::CalendarUnit::kWeek    ? weekday == 0
+                              : unit == slo::CalendarUnit::kMonth ? d == 1
+                                                                  : d == 1 && mo % 3 == 1);
+  if (aligned) return true;
+  Error(at, fmt::format("{}.calendar.startTime: {} does not start a calendar {}: nines aligns "
+                        "windows to {}",
+                        ip, Quote(t), slo::CalendarUnitName(unit),
+                        unit == slo::CalendarUnit::kWeek    ? "weeks from Monday 00:00"
+                        : unit == slo::CalendarUnit::kMonth ? "the 1st of each month, 00:00"
+                                                            : "quarters (Jan, Apr, Jul, Oct 1st, "
+                                                              "00:00)"));
+  return false;
 }
 
 }  // namespace nines::app::internal
