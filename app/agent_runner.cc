@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "api/json.h"
 #include "app/check.h"
 #include "collector/agent.h"
 #include "core/log.h"
@@ -74,10 +75,10 @@ class AgentRunner::Impl {
 
     net::Router router;
     router.Handle("GET", "/api/v1/checks", net::Access::kPublic, [this](const net::Request&) {
-      return net::Response::Json(200, collector::CheckStatusesJson(agent_->Statuses()));
+      return net::Response::Json(200, api::CheckStatusesJson(agent_->Statuses()));
     });
     router.Handle("GET", "/api/v1/targets", net::Access::kPublic, [this](const net::Request&) {
-      return net::Response::Json(200, collector::ScrapeTargetsJson(agent_->ScrapeTargets()));
+      return net::Response::Json(200, api::ScrapeTargetsJson(agent_->ScrapeTargets()));
     });
     net::ServerOptions so;
     so.listen = config_.agent.listen;

@@ -210,9 +210,9 @@ class Engine::Impl {
                                             static_cast<size_t>(config_.server.max_body_bytes) * 8));
     router.Handle("GET", "/api/v1/checks", net::Access::kPublic, [this](const net::Request&) {
       // Checks that reported in the last hour, from agents and from this process' own probes.
-      auto json = collector::LatestResultsJson(*store_, clock_.Now(), core::Duration::Hours(1));
-      if (!json.ok()) return net::Response::Error(500, json.status().message());
-      return net::Response::Json(200, std::move(*json));
+      auto results = collector::LatestResults(*store_, clock_.Now(), core::Duration::Hours(1));
+      if (!results.ok()) return net::Response::Error(500, results.status().message());
+      return net::Response::Json(200, api::LatestResultsJson(*results));
     });
     router.Handle("GET", "/api/v1/slos", net::Access::kPublic, [this](const net::Request&) {
       return net::Response::Json(200, api::SlosJson(*slo_eval_->Snapshot()));
@@ -236,7 +236,7 @@ class Engine::Impl {
       // This process' own scrape targets (agents list theirs on their own endpoint).
       std::vector<collector::ScrapeTargetStatus> targets;
       if (scrapes_) targets = scrapes_->Targets();
-      return net::Response::Json(200, collector::ScrapeTargetsJson(targets));
+      return net::Response::Json(200, api::ScrapeTargetsJson(targets));
     });
     router.Handle("GET", "/", net::Access::kPublic,
                   [this](const net::Request&) { return LandingPage(); });
