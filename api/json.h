@@ -10,6 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/agent.h"
+#include "collector/probe_engine.h"
+#include "collector/scrape_manager.h"
 #include "core/status.h"
 #include "rules/evaluator.h"
 #include "rules/rules.h"
@@ -59,6 +62,23 @@ std::string AlertsJson(const std::vector<rules::Alert>& alerts, const AlertFilte
 // Formats a value the way Prometheus' API does (Go's strconv.FormatFloat(v, 'e', -1, 64)):
 // "1e+00", "1.5e-03", "NaN", "+Inf", "-Inf".
 std::string FormatAlertValue(double v);
+
+// ---- checks and scrape targets (collector) ---------------------------------------------------
+
+// An agent's GET /api/v1/checks: {"status":"success","data":[{"probe","service","kind","target",
+// "region","location","interval_seconds","last_run","success","duration_seconds","reason",
+// "last_success","runs","failures","skipped"}, ...]} (statuses without a check are left out).
+std::string CheckStatusesJson(const std::vector<collector::CheckStatus>& statuses);
+
+// The engine's GET /api/v1/checks, from collector::LatestResults: {"status":"success","data":
+// [{"probe","service","target","region","location","last_run","success","reason"}, ...]}.
+std::string LatestResultsJson(const std::vector<collector::LatestCheckResult>& results);
+
+// GET /api/v1/targets, in Prometheus' shape: {"status":"success","data":{"activeTargets":
+// [{"labels":{...},"scrapePool":job,"scrapeUrl":url,"lastError":"","lastScrape":"RFC 3339",
+// "lastScrapeDuration":0.012,"health":"up"|"down"|"unknown","scrapeInterval":"15s",
+// "scrapeTimeout":"5s","scrapes":N,"failures":N,"skipped":N}, ...],"droppedTargets":[]}}.
+std::string ScrapeTargetsJson(const std::vector<collector::ScrapeTargetStatus>& targets);
 
 }  // namespace nines::api
 

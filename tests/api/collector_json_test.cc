@@ -3,6 +3,7 @@
 // byte (testdata/checks*.json, targets*.json).
 #include <gtest/gtest.h>
 
+#include "api/json.h"
 #include "collector/agent.h"
 #include "collector/collector.h"
 #include "collector/scrape_manager.h"
@@ -48,8 +49,29 @@ TEST(ChecksJsonTest, AgentStatusesAreByteIdentical) {
   failed.skipped = 2;
   collector::CheckStatus orphan;
   orphan.has_result = true;
-  ExpectGolden("checks_agent.json", collector::CheckStatusesJson({never, failed, orphan}));
-  EXPECT_EQ(collector::CheckStatusesJson({}), R"({"status":"success","data":[]})");
+  ExpectGolden("checks_agent.json", CheckStatusesJson({never, failed, orphan}));
+  EXPECT_EQ(CheckStatusesJson({}), R"({"status":"success","data":[]})");
+}
+
+TEST(ChecksJsonTest, ShowsTheLatestResultAndItsReason) {
+  collector::CheckStatus s;
+  auto spec = std::make_shared<collector::CheckSpec>(Check("api \"eu\""));
+  s.check = spec;
+  s.has_result = true;
+  s.last_due = core::Timestamp::FromUnixSeconds(1'700'000'000);
+  s.last.success = false;
+  s.last.reason = "connect: connection refused";
+  s.last.duration = Duration::Milliseconds(1500);
+  s.runs = 3;
+  s.failures = 1;
+  std::string json = CheckStatusesJson({s});
+  EXPECT_NE(json.find(R"("probe":"api \"eu\"")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("success":false,"duration_seconds":1.5,"reason":"connect: connection refused")"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("last_run":"2023-11-14T22:13:20.000Z")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("last_success":null,"runs":3,"failures":1,"skipped":0)"), std::string::npos)
+      << json;
 }
 
 TEST(ChecksJsonTest, EngineLatestResultsAreByteIdentical) {
@@ -67,9 +89,9 @@ TEST(ChecksJsonTest, EngineLatestResultsAreByteIdentical) {
   ASSERT_TRUE(collector::AppendProbeResult(Check("dns-eu"), failed, t0, *app).ok());
   ASSERT_TRUE(collector::AppendProbeResult(Check("api \"eu\""), success, t0, *app).ok());
   ASSERT_TRUE(app->Commit().ok());
-  auto json = collector::LatestResultsJson(*st, t0 + Duration::Seconds(20), Duration::Hours(1));
-  ASSERT_TRUE(json.ok()) << json.status().ToString();
-  ExpectGolden("checks_engine.json", *json);
+  auto results = collector::LatestResults(*st, t0 + Duration::Seconds(20), Duration::Hours(1));
+  ASSERT_TRUE(results.ok()) << results.status().ToString();
+  ExpectGolden("checks_engine.json", LatestResultsJson(*results));
 }
 
 TEST(TargetsJsonTest, ScrapeTargetsAreByteIdentical) {
@@ -91,8 +113,8 @@ TEST(TargetsJsonTest, ScrapeTargetsAreByteIdentical) {
   collector::ScrapeTargetStatus up = down;
   up.up = true;
   up.last_error.clear();
-  ExpectGolden("targets.json", collector::ScrapeTargetsJson({unknown, down, up}));
-  EXPECT_EQ(collector::ScrapeTargetsJson({}),
+  ExpectGolden("targets.json", ScrapeTargetsJson({unknown, down, up}));
+  EXPECT_EQ(ScrapeTargetsJson({}),
             R"({"status":"success","data":{"activeTargets":[],"droppedTargets":[]}})");
 }
 
