@@ -24,19 +24,16 @@
 #include "collector/scrape_manager.h"
 #include "core/log.h"
 #include "net/net.h"
+#include "alerting/alerting.h"
 #include "rules/alerts.h"
-#include "rules/heartbeat.h"
 #include "rules/evaluator.h"
-#include "rules/threshold.h"
+#include "rules/manager.h"
 #include "store/http_api.h"
 #include "store/remote_write.h"
 #include "store/store.h"
 
 namespace nines::app {
 namespace {
-
-// The AlertTracker key of NinesAgentDown (rules/heartbeat.h).
-constexpr std::string_view kAgentsRuleKey = "nines:agents";
 
 net::ServerOptions ToServerOptions(const ServerConfig& c) {
   net::ServerOptions o;
@@ -414,64 +411,36 @@ class Engine::Impl {
     ao.state_file = (std::filesystem::path(config_.storage.data_dir) / "alerts.state").string();
     ao.sync = config_.storage.sync;
     ao.no_data_resolve_after = config_.slo.no_data_resolve_after;
-    rules_started_ = clock_.Now();
     alerts_ = std::make_unique<rules::AlertTracker>(ao);
     if (core::Status s = alerts_->Load(); !s.ok()) {
       LOG_ERROR("alert state: {}; starting with no alerts", s.ToString());
     }
+    rules::RuleManagerOptions mo;
+    mo.interval = config_.slo.evaluation_interval;
+    mo.agent_down_after = config_.slo.agent_down_after;
+    mo.no_data_resolve_after = config_.slo.no_data_resolve_after;
+    rule_manager_ = std::make_unique<rules::RuleManager>(*store_, *slo_eval_, *alerts_, log_sink_,
+                                                         clock_.Now(), mo);
     ApplyRules(std::move(rule_set));
     return core::Status::Ok();
   }
 
   void ApplyRules(rules::RuleSet rule_set) {
-    std::set<std::string> keys;
-    for (const rules::SloRule& r : rule_set.slos) keys.insert("slo:" + r.spec.name);
-    for (const rules::ThresholdRule& r : rule_set.alerts) keys.insert("alert:" + r.name);
-    keys.insert(std::string(kAgentsRuleKey));
     LOG_INFO("rules: {} SLOs, {} alert rules", rule_set.slos.size(), rule_set.alerts.size());
-    std::lock_guard<std::mutex> lock(rules_mu_);
-    slo_eval_->SetRules(std::move(rule_set.slos));
-    threshold_rules_ = std::move(rule_set.alerts);
-    alerts_->RetainRules(keys, clock_.Now());
+    rule_manager_->SetRules(std::move(rule_set), clock_.Now());
   }
 
-  // One evaluation of every rule at `now`. A rule whose evaluation failed is not updated, so a
-  // read error neither resolves nor fires its alerts.
+  // One evaluation of every rule at `now`; what failed is logged (a failed rule's alerts are
+  // left as they were, see rules::RuleManager).
   void EvaluateRules(core::Timestamp now) {
-    std::lock_guard<std::mutex> lock(rules_mu_);
-    if (core::Status evaluated = slo_eval_->Evaluate(now); evaluated.ok()) {
-      for (const auto& [rule, e] : *slo_eval_->Snapshot()) {
-        if (!e->error.empty()) continue;
-        alerts_->Update("slo:" + rule->spec.name, core::Duration::Zero(), core::Duration::Zero(),
-                        e->conditions, now);
-      }
-    } else {
-      LOG_WARNING("slo evaluation: {}", evaluated.ToString());
+    rules::RuleEvaluation result = rule_manager_->EvaluateOnce(now);
+    if (!result.slos.ok()) LOG_WARNING("slo evaluation: {}", result.slos.ToString());
+    for (const rules::RuleError& e : result.errors) {
+      // An SLO's own failure is logged by the SloEvaluator, with its evaluation time.
+      if (std::string_view(e.rule).starts_with("slo:")) continue;
+      LOG_WARNING("rule {}: {}", e.rule, e.status.ToString());
     }
-    // Lost agents (NinesAgentDown), whatever the rule files say.
-    auto heartbeats = rules::ReadAgentHeartbeats(*store_, now, config_.slo.agent_down_after);
-    if (heartbeats.ok()) {
-      alerts_->Update(kAgentsRuleKey, core::Duration::Zero(), core::Duration::Zero(),
-                      rules::AgentDownConditions(
-                          rules::AgentStatuses(*heartbeats, now, config_.slo.agent_down_after,
-                                               rules_started_),
-                          now, config_.slo.agent_down_after),
-                      now);
-    } else {
-      LOG_WARNING("agent heartbeats: {}", heartbeats.status().ToString());
-    }
-    for (const rules::ThresholdRule& r : threshold_rules_) {
-      auto active = rules::EvaluateThresholdRule(r, *store_, now, config_.slo.no_data_resolve_after);
-      if (!active.ok()) {
-        LOG_WARNING("alert rule {}: {}", r.name, active.status().ToString());
-        continue;
-      }
-      alerts_->Update("alert:" + r.name, r.for_duration, r.keep_firing_for, *active, now);
-    }
-    if (core::Status s = alerts_->Finish(now); !s.ok()) {
-      LOG_ERROR("alert state: {}", s.ToString());
-    }
-    log_sink_.Send(alerts_->TakeNotifications());
+    if (!result.alert_state.ok()) LOG_ERROR("alert state: {}", result.alert_state.ToString());
   }
 
   void RuleLoop() {
@@ -601,12 +570,10 @@ nines' own request counters, as it writes them into its store every
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::thread self_scrape_;
-  std::mutex rules_mu_;  // one evaluation or rule change at a time
   std::unique_ptr<rules::SloEvaluator> slo_eval_;
   std::unique_ptr<rules::AlertTracker> alerts_;
-  std::vector<rules::ThresholdRule> threshold_rules_;  // guarded by rules_mu_
-  core::Timestamp rules_started_;  // when the rule loop began watching agents' heartbeats
-  rules::LogAlertSink log_sink_;
+  alerting::LogAlertSink log_sink_;  // declared before rule_manager_: outlives it
+  std::unique_ptr<rules::RuleManager> rule_manager_;
   std::thread rule_loop_;
   int lock_fd_ = -1;
 };
