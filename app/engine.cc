@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -267,64 +268,21 @@ class Engine::Impl {
 
   std::string url() const { return fmt::format("{}://{}", scheme_, server_->address()); }
 
+  // Rereads the config and everything it names. All-or-nothing: PrepareReload reads and
+  // validates every part (config, rule files, tokens, checks, scrape targets) without changing
+  // anything; only then does ApplyReload, which cannot fail, put them all in force.
   core::Status Reload() {
     std::lock_guard<std::mutex> reload_lock(reload_mu_);
     if (config_path_.empty()) {
       return core::FailedPreconditionError(
           "no config file to reload: nines was started with its built-in configuration");
     }
-    Config next;
-    std::vector<ConfigError> errors = LoadConfigFile(config_path_, &next);
-    if (!errors.empty()) {
+    core::Result<ReloadPlan> plan = PrepareReload();
+    if (!plan.ok()) {
       reload_ok_->Set(0);
-      std::string joined;
-      for (const ConfigError& e : errors) {
-        LOG_ERROR("reload: {}", e.ToString());
-        joined += e.ToString();
-        joined += '\n';
-      }
-      if (!joined.empty()) joined.pop_back();
-      LOG_ERROR("reload of {} failed with {} error(s); the previous configuration stays in force",
-                config_path_, errors.size());
-      return core::InvalidArgumentError(joined);
+      return plan.status();
     }
-    rules::RuleSet next_rules;
-    std::vector<ConfigError> rule_errors =
-        LoadRuleFiles(next.rule_files, next.rule_files_dir,
-                      RuleFileDefaultsFrom(next, config_path_), &next_rules);
-    if (!rule_errors.empty()) {
-      reload_ok_->Set(0);
-      std::string joined;
-      for (const ConfigError& e : rule_errors) {
-        LOG_ERROR("reload: {}", e.ToString());
-        joined += e.ToString() + "\n";
-      }
-      joined.pop_back();
-      LOG_ERROR("reload of {}: {} rule file error(s); the previous configuration and rules stay "
-                "in force",
-                config_path_, rule_errors.size());
-      return core::InvalidArgumentError(joined);
-    }
-    Config current = CurrentConfig();
-    for (const std::string& field : RestartOnlyChanges(current, next)) {
-      LOG_WARNING("reload: {} changed; it takes effect after a restart", field);
-    }
-    server_->UpdateTokens(next.server.auth.write_tokens, next.server.auth.admin_tokens);
-    if (scrapes_) {
-      core::Status st = scrapes_->SetTargets(ScrapesForLocation(next, current.collector.location));
-      if (!st.ok()) {
-        reload_ok_->Set(0);
-        LOG_ERROR("reload: {}; the previous configuration stays in force", st.ToString());
-        return st;
-      }
-    }
-    if (probes_) probes_->SetChecks(ChecksForLocation(next, current.collector.location));
-    ApplyRules(std::move(next_rules));
-    core::SetLogLevel(next.log.level);
-    {
-      std::lock_guard<std::mutex> lock(config_mu_);
-      config_ = std::move(next);
-    }
+    ApplyReload(*std::move(plan));
     reload_ok_->Set(1);
     reload_ts_->Set(clock_.Now().UnixSecondsDouble());
     LOG_INFO("configuration reloaded from {}", config_path_);
@@ -348,6 +306,77 @@ class Engine::Impl {
   }
 
  private:
+  // Everything a reload changes, read and validated (see Reload).
+  struct ReloadPlan {
+    Config config;  // with the tokens its token files held
+    rules::RuleSet rules;
+    std::vector<collector::CheckSpec> checks;                          // for probes_
+    std::optional<collector::ScrapeManager::PreparedTargets> scrapes;  // for scrapes_
+  };
+
+  // Logs `errors`, then `summary`, and returns them as one INVALID_ARGUMENT ("file:line:col:
+  // message" per line).
+  static core::Status ReloadErrors(const std::vector<ConfigError>& errors,
+                                   const std::string& summary) {
+    std::string joined;
+    for (const ConfigError& e : errors) {
+      LOG_ERROR("reload: {}", e.ToString());
+      joined += e.ToString();
+      joined += '\n';
+    }
+    if (!joined.empty()) joined.pop_back();
+    LOG_ERROR("{}", summary);
+    return core::InvalidArgumentError(joined);
+  }
+
+  // Reads and validates everything a reload changes; changes nothing.
+  core::Result<ReloadPlan> PrepareReload() const {
+    ReloadPlan plan;
+    // The config, with its token files (read and checked by the parser: a missing or empty
+    // token file, a bad check target are config errors).
+    std::vector<ConfigError> errors = LoadConfigFile(config_path_, &plan.config);
+    if (!errors.empty()) {
+      return ReloadErrors(errors, fmt::format("reload of {} failed with {} error(s); the previous "
+                                              "configuration stays in force",
+                                              config_path_, errors.size()));
+    }
+    errors = LoadRuleFiles(plan.config.rule_files, plan.config.rule_files_dir,
+                           RuleFileDefaultsFrom(plan.config, config_path_), &plan.rules);
+    if (!errors.empty()) {
+      return ReloadErrors(errors, fmt::format("reload of {}: {} rule file error(s); the previous "
+                                              "configuration and rules stay in force",
+                                              config_path_, errors.size()));
+    }
+    // The location is fixed at start, as the probes and scrapes that run here are.
+    const std::string location = CurrentConfig().collector.location;
+    if (probes_) plan.checks = ChecksForLocation(plan.config, location);
+    if (scrapes_) {
+      auto prepared = scrapes_->PrepareTargets(ScrapesForLocation(plan.config, location));
+      if (!prepared.ok()) {
+        LOG_ERROR("reload: {}; the previous configuration stays in force",
+                  prepared.status().ToString());
+        return prepared.status();
+      }
+      plan.scrapes.emplace(*std::move(prepared));
+    }
+    return plan;
+  }
+
+  // Puts a prepared reload in force. Cannot fail.
+  void ApplyReload(ReloadPlan plan) {
+    for (const std::string& field : RestartOnlyChanges(CurrentConfig(), plan.config)) {
+      LOG_WARNING("reload: {} changed; it takes effect after a restart", field);
+    }
+    server_->UpdateTokens(plan.config.server.auth.write_tokens,
+                          plan.config.server.auth.admin_tokens);
+    if (scrapes_ && plan.scrapes) scrapes_->ApplyTargets(*std::move(plan.scrapes));
+    if (probes_) probes_->SetChecks(std::move(plan.checks));
+    ApplyRules(std::move(plan.rules));
+    core::SetLogLevel(plan.config.log.level);
+    std::lock_guard<std::mutex> lock(config_mu_);
+    config_ = std::move(plan.config);
+  }
+
   Config CurrentConfig() const {
     std::lock_guard<std::mutex> lock(config_mu_);
     return config_;
