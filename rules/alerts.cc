@@ -16,7 +16,6 @@
 
 #include <fmt/format.h>
 
-#include "core/log.h"
 
 namespace nines::rules {
 namespace {
@@ -223,6 +222,7 @@ core::Result<std::map<std::string, std::vector<Alert>>> DecodeAlertState(
       }
       a.annotations[std::move(key)] = std::move(value);
     }
+    a.rule_key = rule_key;
     out[rule_key].push_back(std::move(a));
     ++alerts;
   }
@@ -315,6 +315,7 @@ void AlertTracker::Update(std::string_view rule_key, core::Duration for_duration
     auto it = ra.find(c.labels);
     if (it == ra.end() || it->second.state == AlertState::kResolved) {
       Alert fresh;
+      fresh.rule_key = std::string(rule_key);
       fresh.labels = c.labels;
       fresh.state = AlertState::kPending;
       fresh.active_since = now;
@@ -545,30 +546,6 @@ std::vector<Alert> AlertTracker::Alerts() const {
   }
   std::sort(out.begin(), out.end(), AlertLess);
   return out;
-}
-
-// ---- LogAlertSink --------------------------------------------------------------------------
-
-void LogAlertSink::Send(const std::vector<Alert>& alerts) {
-  std::lock_guard lock(mu_);
-  for (const Alert& a : alerts) {
-    auto summary_it = a.annotations.find("summary");
-    std::string_view summary =
-        summary_it == a.annotations.end() ? std::string_view() : summary_it->second;
-    const uint64_t fp = a.Fingerprint();
-    if (a.state == AlertState::kFiring) {
-      auto it = logged_.find(fp);
-      if (it != logged_.end() && it->second == a.fired_at) continue;
-      logged_[fp] = a.fired_at;
-      LOG_WARNING("alert firing: {} since {} value {}: {}", a.labels.ToString(),
-                  a.fired_at.ToRfc3339(), fmt::format("{:.4g}", a.value), summary);
-    } else if (a.state == AlertState::kResolved) {
-      logged_.erase(fp);
-      LOG_INFO("alert resolved: {} at {} after {}: {}", a.labels.ToString(),
-               a.resolved_at.ToRfc3339(), (a.resolved_at - a.fired_at).ToRoundedString(),
-               summary);
-    }
-  }
 }
 
 }  // namespace nines::rules

@@ -451,6 +451,7 @@ core::Status SloEvaluator::Evaluate(core::Timestamp now) {
       if (first_error.ok()) first_error = st;
       auto next = std::make_shared<SloEvaluation>(*e.last);  // the previous results, kept
       next->error = st.ToString();
+      next->status = st;
       e.last = std::move(next);
       LOG_WARNING("slo {}: evaluation at {} failed: {}", e.rule.spec.name, now.ToRfc3339(),
                   st.ToString());

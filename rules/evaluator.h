@@ -111,6 +111,7 @@ struct SloEvaluation {
   std::vector<slo::SloReport> reports;   // every region in name order, then "global"
   std::vector<ActiveCondition> conditions;
   std::string error;                     // the last cycle's error for this SLO, "" when none
+  core::Status status;                   // the same error as a Status (OK when none)
   // Regions whose newest minute was counted with fewer live probers than the quorum.
   std::map<std::string, ReducedCoverage> reduced_coverage;
   // Samples of undeclared regions (StoreCounts::undeclared_samples), not counted.
