@@ -256,7 +256,7 @@ struct SloEvaluator::Entry {
   struct Written {
     std::string region;
     std::vector<core::Labels> labels;  // in the order of WrittenSeries()
-    std::vector<uint64_t> refs;        // the store's refs for them (Appender::AppendWithRef)
+    std::vector<store::AppendRef> refs;  // the store's refs for them (Appender::AppendWithRef)
   };
   std::vector<Written> written;
   // The state changed since it was last written: new or re-read minutes, or a new rule. An
@@ -372,7 +372,7 @@ void SloEvaluator::WriteBack(Entry& e, core::Timestamp now, store::Appender& app
         }
         w.labels.push_back(std::move(*labels));
       }
-      w.refs.assign(w.labels.size(), 0);
+      w.refs.assign(w.labels.size(), store::AppendRef());
     }
     auto put = [&](size_t k, double v) {
       if (!st->ok() || !std::isfinite(v)) return;
