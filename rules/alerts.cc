@@ -346,6 +346,13 @@ void AlertTracker::Update(std::string_view rule_key, core::Duration for_duration
     a.last_active = now;
     dirty_ = true;
   }
+  SettleLocked(ra, held, no_data, keep_firing_for, now);
+  if (ra.empty()) rules_.erase(rule_it);
+}
+
+void AlertTracker::SettleLocked(RuleAlerts& ra, const std::set<uint64_t>& held,
+                                const std::set<uint64_t>& no_data,
+                                core::Duration keep_firing_for, core::Timestamp now) {
   for (auto it = ra.begin(); it != ra.end();) {
     Alert& a = it->second;
     const uint64_t fp = it->first.Hash();
@@ -390,7 +397,6 @@ void AlertTracker::Update(std::string_view rule_key, core::Duration for_duration
     }
     ++it;
   }
-  if (ra.empty()) rules_.erase(rule_it);
 }
 
 void AlertTracker::RetainRules(const std::set<std::string>& rule_keys, core::Timestamp now) {
