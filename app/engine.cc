@@ -14,9 +14,11 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
+#include "api/api.h"
 #include "app/check.h"
 #include "app/rule_files.h"
 #include "collector/agent.h"
@@ -24,19 +26,15 @@
 #include "collector/scrape_manager.h"
 #include "core/log.h"
 #include "net/net.h"
+#include "alerting/alerting.h"
 #include "rules/alerts.h"
-#include "rules/heartbeat.h"
 #include "rules/evaluator.h"
-#include "rules/threshold.h"
-#include "store/http_api.h"
+#include "rules/manager.h"
 #include "store/remote_write.h"
 #include "store/store.h"
 
 namespace nines::app {
 namespace {
-
-// The AlertTracker key of NinesAgentDown (rules/heartbeat.h).
-constexpr std::string_view kAgentsRuleKey = "nines:agents";
 
 net::ServerOptions ToServerOptions(const ServerConfig& c) {
   net::ServerOptions o;
@@ -139,19 +137,6 @@ void AppendFamilies(const std::vector<prometheus::MetricFamily>& families,
   }
 }
 
-void AppendHtmlEscaped(std::string* out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
-      case '&': *out += "&amp;"; break;
-      case '<': *out += "&lt;"; break;
-      case '>': *out += "&gt;"; break;
-      case '"': *out += "&quot;"; break;
-      case '\'': *out += "&#39;"; break;
-      default: out->push_back(c);
-    }
-  }
-}
-
 }  // namespace
 
 class Engine::Impl {
@@ -202,57 +187,21 @@ class Engine::Impl {
     RETURN_IF_ERROR(StartRules());
 
     net::Router router;
-    store::RegisterHttpApi(*store_, router, clock_);
+    api::EngineRoutes routes;
+    routes.store = store_.get();
+    routes.clock = &clock_;
+    routes.slos = [this] { return slo_eval_->Snapshot(); };
+    routes.alerts = [this] { return alerts_->Alerts(); };
+    routes.targets = [this] {
+      return scrapes_ ? scrapes_->Targets() : std::vector<collector::ScrapeTargetStatus>{};
+    };
+    routes.landing_page = [this] { return LandingPageNow(); };
+    routes.reload = [this] { return Reload(); };
+    api::RegisterEngineRoutes(router, std::move(routes));
     // Decoded bodies may be several times the compressed request; cap them at 8x the body limit.
     router.Handle("POST", "/api/v1/write", net::Access::kWrite,
                   store::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry_,
                                             static_cast<size_t>(config_.server.max_body_bytes) * 8));
-    router.Handle("GET", "/api/v1/checks", net::Access::kPublic, [this](const net::Request&) {
-      // Checks that reported in the last hour, from agents and from this process' own probes.
-      auto json = collector::LatestResultsJson(*store_, clock_.Now(), core::Duration::Hours(1));
-      if (!json.ok()) return net::Response::Error(500, json.status().message());
-      return net::Response::Json(200, std::move(*json));
-    });
-    router.Handle("GET", "/api/v1/slos", net::Access::kPublic, [this](const net::Request&) {
-      return net::Response::Json(200, slo_eval_->SlosJson());
-    });
-    router.Handle("GET", "/api/v1/slos/{name}", net::Access::kPublic,
-                  [this](const net::Request& req) {
-                    auto json = slo_eval_->SloJson(req.PathParam("name"));
-                    if (!json.ok()) {
-                      return net::Response::Error(
-                          json.status().code() == core::StatusCode::kNotFound ? 404 : 500,
-                          json.status().message());
-                    }
-                    return net::Response::Json(200, std::move(*json));
-                  });
-    router.Handle("GET", "/api/v1/alerts", net::Access::kPublic, [this](const net::Request& req) {
-      auto filter = rules::AlertTracker::ParseAlertFilter(req.QueryParams("state"),
-                                                          req.QueryParams("region"));
-      if (!filter.ok()) return net::Response::Error(400, filter.status().message());
-      return net::Response::Json(200, alerts_->AlertsJson(*filter));
-    });
-    router.Handle("GET", "/api/v1/targets", net::Access::kPublic, [this](const net::Request&) {
-      // This process' own scrape targets (agents list theirs on their own endpoint).
-      std::vector<collector::ScrapeTargetStatus> targets;
-      if (scrapes_) targets = scrapes_->Targets();
-      return net::Response::Json(200, collector::ScrapeTargetsJson(targets));
-    });
-    router.Handle("GET", "/", net::Access::kPublic,
-                  [this](const net::Request&) { return LandingPage(); });
-    router.Handle("GET", "/api/v1/status/buildinfo", net::Access::kPublic,
-                  [](const net::Request&) {
-                    return net::Response::Json(
-                        200, fmt::format(R"({{"status":"success","data":{{"version":"{}",)"
-                                         R"("compiler":"g++ {}","cplusplus":{}}}}})",
-                                         NINES_VERSION, __VERSION__, __cplusplus));
-                  });
-    router.Handle("POST", "/-/reload", net::Access::kAdmin, [this](const net::Request&) {
-      core::Status s = Reload();
-      if (!s.ok()) return net::Response::Error(s.code() == core::StatusCode::kInvalidArgument ? 400 : 409,
-                                               s.message());
-      return net::Response::Json(200, R"({"status":"success"})");
-    });
 
     ASSIGN_OR_RETURN(server_, net::Server::Start(ToServerOptions(config_.server),
                                                  std::move(router), clock_, registry_));
@@ -270,64 +219,21 @@ class Engine::Impl {
 
   std::string url() const { return fmt::format("{}://{}", scheme_, server_->address()); }
 
+  // Rereads the config and everything it names. All-or-nothing: PrepareReload reads and
+  // validates every part (config, rule files, tokens, checks, scrape targets) without changing
+  // anything; only then does ApplyReload, which cannot fail, put them all in force.
   core::Status Reload() {
     std::lock_guard<std::mutex> reload_lock(reload_mu_);
     if (config_path_.empty()) {
       return core::FailedPreconditionError(
           "no config file to reload: nines was started with its built-in configuration");
     }
-    Config next;
-    std::vector<ConfigError> errors = LoadConfigFile(config_path_, &next);
-    if (!errors.empty()) {
+    core::Result<ReloadPlan> plan = PrepareReload();
+    if (!plan.ok()) {
       reload_ok_->Set(0);
-      std::string joined;
-      for (const ConfigError& e : errors) {
-        LOG_ERROR("reload: {}", e.ToString());
-        joined += e.ToString();
-        joined += '\n';
-      }
-      if (!joined.empty()) joined.pop_back();
-      LOG_ERROR("reload of {} failed with {} error(s); the previous configuration stays in force",
-                config_path_, errors.size());
-      return core::InvalidArgumentError(joined);
+      return plan.status();
     }
-    rules::RuleSet next_rules;
-    std::vector<ConfigError> rule_errors =
-        LoadRuleFiles(next.rule_files, next.rule_files_dir,
-                      RuleFileDefaultsFrom(next, config_path_), &next_rules);
-    if (!rule_errors.empty()) {
-      reload_ok_->Set(0);
-      std::string joined;
-      for (const ConfigError& e : rule_errors) {
-        LOG_ERROR("reload: {}", e.ToString());
-        joined += e.ToString() + "\n";
-      }
-      joined.pop_back();
-      LOG_ERROR("reload of {}: {} rule file error(s); the previous configuration and rules stay "
-                "in force",
-                config_path_, rule_errors.size());
-      return core::InvalidArgumentError(joined);
-    }
-    Config current = CurrentConfig();
-    for (const std::string& field : RestartOnlyChanges(current, next)) {
-      LOG_WARNING("reload: {} changed; it takes effect after a restart", field);
-    }
-    server_->UpdateTokens(next.server.auth.write_tokens, next.server.auth.admin_tokens);
-    if (scrapes_) {
-      core::Status st = scrapes_->SetTargets(ScrapesForLocation(next, current.collector.location));
-      if (!st.ok()) {
-        reload_ok_->Set(0);
-        LOG_ERROR("reload: {}; the previous configuration stays in force", st.ToString());
-        return st;
-      }
-    }
-    if (probes_) probes_->SetChecks(ChecksForLocation(next, current.collector.location));
-    ApplyRules(std::move(next_rules));
-    core::SetLogLevel(next.log.level);
-    {
-      std::lock_guard<std::mutex> lock(config_mu_);
-      config_ = std::move(next);
-    }
+    ApplyReload(*std::move(plan));
     reload_ok_->Set(1);
     reload_ts_->Set(clock_.Now().UnixSecondsDouble());
     LOG_INFO("configuration reloaded from {}", config_path_);
@@ -351,6 +257,77 @@ class Engine::Impl {
   }
 
  private:
+  // Everything a reload changes, read and validated (see Reload).
+  struct ReloadPlan {
+    Config config;  // with the tokens its token files held
+    rules::RuleSet rules;
+    std::vector<collector::CheckSpec> checks;                          // for probes_
+    std::optional<collector::ScrapeManager::PreparedTargets> scrapes;  // for scrapes_
+  };
+
+  // Logs `errors`, then `summary`, and returns them as one INVALID_ARGUMENT ("file:line:col:
+  // message" per line).
+  static core::Status ReloadErrors(const std::vector<ConfigError>& errors,
+                                   const std::string& summary) {
+    std::string joined;
+    for (const ConfigError& e : errors) {
+      LOG_ERROR("reload: {}", e.ToString());
+      joined += e.ToString();
+      joined += '\n';
+    }
+    if (!joined.empty()) joined.pop_back();
+    LOG_ERROR("{}", summary);
+    return core::InvalidArgumentError(joined);
+  }
+
+  // Reads and validates everything a reload changes; changes nothing.
+  core::Result<ReloadPlan> PrepareReload() const {
+    ReloadPlan plan;
+    // The config, with its token files (read and checked by the parser: a missing or empty
+    // token file, a bad check target are config errors).
+    std::vector<ConfigError> errors = LoadConfigFile(config_path_, &plan.config);
+    if (!errors.empty()) {
+      return ReloadErrors(errors, fmt::format("reload of {} failed with {} error(s); the previous "
+                                              "configuration stays in force",
+                                              config_path_, errors.size()));
+    }
+    errors = LoadRuleFiles(plan.config.rule_files, plan.config.rule_files_dir,
+                           RuleFileDefaultsFrom(plan.config, config_path_), &plan.rules);
+    if (!errors.empty()) {
+      return ReloadErrors(errors, fmt::format("reload of {}: {} rule file error(s); the previous "
+                                              "configuration and rules stay in force",
+                                              config_path_, errors.size()));
+    }
+    // The location is fixed at start, as the probes and scrapes that run here are.
+    const std::string location = CurrentConfig().collector.location;
+    if (probes_) plan.checks = ChecksForLocation(plan.config, location);
+    if (scrapes_) {
+      auto prepared = scrapes_->PrepareTargets(ScrapesForLocation(plan.config, location));
+      if (!prepared.ok()) {
+        LOG_ERROR("reload: {}; the previous configuration stays in force",
+                  prepared.status().ToString());
+        return prepared.status();
+      }
+      plan.scrapes.emplace(*std::move(prepared));
+    }
+    return plan;
+  }
+
+  // Puts a prepared reload in force. Cannot fail.
+  void ApplyReload(ReloadPlan plan) {
+    for (const std::string& field : RestartOnlyChanges(CurrentConfig(), plan.config)) {
+      LOG_WARNING("reload: {} changed; it takes effect after a restart", field);
+    }
+    server_->UpdateTokens(plan.config.server.auth.write_tokens,
+                          plan.config.server.auth.admin_tokens);
+    if (scrapes_ && plan.scrapes) scrapes_->ApplyTargets(*std::move(plan.scrapes));
+    if (probes_) probes_->SetChecks(std::move(plan.checks));
+    ApplyRules(std::move(plan.rules));
+    core::SetLogLevel(plan.config.log.level);
+    std::lock_guard<std::mutex> lock(config_mu_);
+    config_ = std::move(plan.config);
+  }
+
   Config CurrentConfig() const {
     std::lock_guard<std::mutex> lock(config_mu_);
     return config_;
@@ -414,64 +391,36 @@ class Engine::Impl {
     ao.state_file = (std::filesystem::path(config_.storage.data_dir) / "alerts.state").string();
     ao.sync = config_.storage.sync;
     ao.no_data_resolve_after = config_.slo.no_data_resolve_after;
-    rules_started_ = clock_.Now();
     alerts_ = std::make_unique<rules::AlertTracker>(ao);
     if (core::Status s = alerts_->Load(); !s.ok()) {
       LOG_ERROR("alert state: {}; starting with no alerts", s.ToString());
     }
+    rules::RuleManagerOptions mo;
+    mo.interval = config_.slo.evaluation_interval;
+    mo.agent_down_after = config_.slo.agent_down_after;
+    mo.no_data_resolve_after = config_.slo.no_data_resolve_after;
+    rule_manager_ = std::make_unique<rules::RuleManager>(*store_, *slo_eval_, *alerts_, log_sink_,
+                                                         clock_.Now(), mo);
     ApplyRules(std::move(rule_set));
     return core::Status::Ok();
   }
 
   void ApplyRules(rules::RuleSet rule_set) {
-    std::set<std::string> keys;
-    for (const rules::SloRule& r : rule_set.slos) keys.insert("slo:" + r.spec.name);
-    for (const rules::ThresholdRule& r : rule_set.alerts) keys.insert("alert:" + r.name);
-    keys.insert(std::string(kAgentsRuleKey));
     LOG_INFO("rules: {} SLOs, {} alert rules", rule_set.slos.size(), rule_set.alerts.size());
-    std::lock_guard<std::mutex> lock(rules_mu_);
-    slo_eval_->SetRules(std::move(rule_set.slos));
-    threshold_rules_ = std::move(rule_set.alerts);
-    alerts_->RetainRules(keys, clock_.Now());
+    rule_manager_->SetRules(std::move(rule_set), clock_.Now());
   }
 
-  // One evaluation of every rule at `now`. A rule whose evaluation failed is not updated, so a
-  // read error neither resolves nor fires its alerts.
+  // One evaluation of every rule at `now`; what failed is logged (a failed rule's alerts are
+  // left as they were, see rules::RuleManager).
   void EvaluateRules(core::Timestamp now) {
-    std::lock_guard<std::mutex> lock(rules_mu_);
-    if (core::Status evaluated = slo_eval_->Evaluate(now); evaluated.ok()) {
-      for (const auto& [rule, e] : *slo_eval_->Snapshot()) {
-        if (!e->error.empty()) continue;
-        alerts_->Update("slo:" + rule->spec.name, core::Duration::Zero(), core::Duration::Zero(),
-                        e->conditions, now);
-      }
-    } else {
-      LOG_WARNING("slo evaluation: {}", evaluated.ToString());
+    rules::RuleEvaluation result = rule_manager_->EvaluateOnce(now);
+    if (!result.slos.ok()) LOG_WARNING("slo evaluation: {}", result.slos.ToString());
+    for (const rules::RuleError& e : result.errors) {
+      // An SLO's own failure is logged by the SloEvaluator, with its evaluation time.
+      if (std::string_view(e.rule).starts_with("slo:")) continue;
+      LOG_WARNING("rule {}: {}", e.rule, e.status.ToString());
     }
-    // Lost agents (NinesAgentDown), whatever the rule files say.
-    auto heartbeats = rules::ReadAgentHeartbeats(*store_, now, config_.slo.agent_down_after);
-    if (heartbeats.ok()) {
-      alerts_->Update(kAgentsRuleKey, core::Duration::Zero(), core::Duration::Zero(),
-                      rules::AgentDownConditions(
-                          rules::AgentStatuses(*heartbeats, now, config_.slo.agent_down_after,
-                                               rules_started_),
-                          now, config_.slo.agent_down_after),
-                      now);
-    } else {
-      LOG_WARNING("agent heartbeats: {}", heartbeats.status().ToString());
-    }
-    for (const rules::ThresholdRule& r : threshold_rules_) {
-      auto active = rules::EvaluateThresholdRule(r, *store_, now, config_.slo.no_data_resolve_after);
-      if (!active.ok()) {
-        LOG_WARNING("alert rule {}: {}", r.name, active.status().ToString());
-        continue;
-      }
-      alerts_->Update("alert:" + r.name, r.for_duration, r.keep_firing_for, *active, now);
-    }
-    if (core::Status s = alerts_->Finish(now); !s.ok()) {
-      LOG_ERROR("alert state: {}", s.ToString());
-    }
-    log_sink_.Send(alerts_->TakeNotifications());
+    if (!result.alert_state.ok()) LOG_ERROR("alert state: {}", result.alert_state.ToString());
   }
 
   void RuleLoop() {
@@ -522,65 +471,17 @@ class Engine::Impl {
     return core::Status::Ok();
   }
 
-  net::Response LandingPage() const {
+  // What GET / shows: the current config's objective and regions.
+  api::LandingPage LandingPageNow() const {
     Config config = CurrentConfig();
-    std::string html = R"(<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>nines</title><meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1d2330}
-h1{margin-bottom:0}.sub{color:#5b6478;margin-top:.2rem}code{background:#f1f3f7;padding:.1rem .3rem;border-radius:4px}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e6ec}
-a{color:#1a5fd0}</style></head><body>
-<h1>nines</h1><p class="sub">availability monitoring and SLOs &middot; version )";
-    html += NINES_VERSION;
-    html += " &middot; ";
-    AppendHtmlEscaped(&html, mode_);
-    html += fmt::format(R"(</p>
-<h2>Objective</h2><p>Default objective <b>{}%</b> over a rolling <b>{}</b>: an error budget of
-<b>{:.1f} minutes</b> per window.</p>
-<h2>Regions</h2>)",
-                        config.slo.default_objective, config.slo.default_window.ToString(),
-                        (100.0 - config.slo.default_objective) / 100.0 *
-                            config.slo.default_window.SecondsDouble() / 60.0);
-    if (config.regions.empty()) {
-      html += "<p>No regions configured yet.</p>";
-    } else {
-      html += "<table><tr><th>Region</th><th>Name</th><th>Probe locations</th></tr>";
-      for (const RegionConfig& r : config.regions) {
-        html += "<tr><td><code>";
-        AppendHtmlEscaped(&html, r.name);
-        html += "</code></td><td>";
-        AppendHtmlEscaped(&html, r.display_name.empty() ? r.name : r.display_name);
-        html += "</td><td>";
-        for (size_t i = 0; i < r.locations.size(); ++i) {
-          if (i > 0) html += ", ";
-          AppendHtmlEscaped(&html, r.locations[i]);
-        }
-        html += "</td></tr>";
-      }
-      html += "</table>";
+    api::LandingPage page;
+    page.mode = mode_;
+    page.default_objective = config.slo.default_objective;
+    page.default_window = config.slo.default_window;
+    for (const RegionConfig& r : config.regions) {
+      page.regions.push_back({r.name, r.display_name, r.locations});
     }
-    html += R"(
-<h2>Endpoints</h2><ul>
-<li><a href="/metrics">/metrics</a>: nines' own metrics, Prometheus text format</li>
-<li><a href="/healthz">/healthz</a> and <a href="/readyz">/readyz</a>: liveness and readiness</li>
-<li><a href="/api/v1/status/buildinfo">/api/v1/status/buildinfo</a>: version</li>
-<li><a href="/api/v1/samples?match[]=nines_http_requests_total">/api/v1/samples?match[]=nines_http_requests_total</a>:
-nines' own request counters, as it writes them into its store every
-<code>storage.self_scrape_interval</code></li>
-<li><code>POST /api/v1/write</code>: Prometheus remote write 1.0 (write token)</li>
-<li><a href="/api/v1/labels">/api/v1/labels</a>, <code>/api/v1/label/NAME/values</code>,
-<code>/api/v1/series?match[]=</code>: the series index</li>
-<li><code>/api/v1/samples?match[]=&amp;start=&amp;end=</code>: raw samples;
-<code>/api/v1/rollup?match[]=&amp;start=&amp;end=&amp;step=&amp;fn=</code>: exact window aggregates</li>
-<li><code>POST /api/v1/admin/tsdb/delete_series?match[]=</code>: delete series (admin token)</li>
-<li><code>POST /-/reload</code>: reload the config file (admin token)</li>
-</ul></body></html>
-)";
-    net::Response r;
-    r.status = 200;
-    r.headers.Set("Content-Type", "text/html; charset=utf-8");
-    r.body = std::move(html);
-    return r;
+    return page;
   }
 
   const std::string config_path_;
@@ -601,12 +502,10 @@ nines' own request counters, as it writes them into its store every
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::thread self_scrape_;
-  std::mutex rules_mu_;  // one evaluation or rule change at a time
   std::unique_ptr<rules::SloEvaluator> slo_eval_;
   std::unique_ptr<rules::AlertTracker> alerts_;
-  std::vector<rules::ThresholdRule> threshold_rules_;  // guarded by rules_mu_
-  core::Timestamp rules_started_;  // when the rule loop began watching agents' heartbeats
-  rules::LogAlertSink log_sink_;
+  alerting::LogAlertSink log_sink_;  // declared before rule_manager_: outlives it
+  std::unique_ptr<rules::RuleManager> rule_manager_;
   std::thread rule_loop_;
   int lock_fd_ = -1;
 };
