@@ -24,12 +24,12 @@
 #include "collector/scrape_manager.h"
 #include "core/log.h"
 #include "net/net.h"
+#include "remote/remote.h"
 #include "rules/alerts.h"
 #include "rules/heartbeat.h"
 #include "rules/evaluator.h"
 #include "rules/threshold.h"
 #include "store/http_api.h"
-#include "store/remote_write.h"
 #include "store/store.h"
 
 namespace nines::app {
@@ -205,8 +205,8 @@ class Engine::Impl {
     store::RegisterHttpApi(*store_, router, clock_);
     // Decoded bodies may be several times the compressed request; cap them at 8x the body limit.
     router.Handle("POST", "/api/v1/write", net::Access::kWrite,
-                  store::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry_,
-                                            static_cast<size_t>(config_.server.max_body_bytes) * 8));
+                  remote::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry_,
+                                             static_cast<size_t>(config_.server.max_body_bytes) * 8));
     router.Handle("GET", "/api/v1/checks", net::Access::kPublic, [this](const net::Request&) {
       // Checks that reported in the last hour, from agents and from this process' own probes.
       auto json = collector::LatestResultsJson(*store_, clock_.Now(), core::Duration::Hours(1));

@@ -65,6 +65,7 @@
 #include <unordered_map>
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "store/chunk.h"
 #include "store/encoding.h"
 #include "store/series_appender.h"
@@ -182,7 +183,7 @@ inline bool ShortBytesEqual(const char* a, const char* b, size_t n) {
 // Whether `labels` encode to `encoded` (EncodeLabels). One pass over one contiguous buffer: the
 // appender's series lookup compares every ingested series this way, and comparing Labels
 // (a vector of string pairs, each possibly on the heap) costs a cache miss per string.
-// `LabelRange` is core::Labels or a span of internal::LabelView.
+// `LabelRange` is core::Labels or a span of LabelView.
 template <typename LabelRange>
 bool EncodedLabelsEqual(const LabelRange& labels, std::string_view encoded) {
   const char* p = encoded.data();
@@ -789,7 +790,7 @@ class RocksDbStore final : public Store {
     std::shared_lock lock(mu_);
     return LookupLocked(labels);
   }
-  MemSeries* Lookup(std::span<const internal::LabelView> labels, uint64_t hash) const {
+  MemSeries* Lookup(std::span<const LabelView> labels, uint64_t hash) const {
     std::shared_lock lock(mu_);
     return by_hash_.Find(hash, [&labels](std::string_view encoded) {
       return EncodedLabelsEqual(labels, encoded);
@@ -977,11 +978,11 @@ class RocksDbStore final : public Store {
 
 namespace {
 
-class RocksAppender final : public internal::SeriesAppender {
+class RocksAppender final : public SeriesAppender {
  public:
   explicit RocksAppender(RocksDbStore* store) : store_(store) {}
 
-  bool AppendKnownSeries(std::span<const internal::LabelView> labels, uint64_t hash,
+  bool AppendKnownSeries(std::span<const LabelView> labels, uint64_t hash,
                          std::span<const core::Sample> samples) override {
     MemSeries* series = Known(labels, hash);
     if (series == nullptr || !series->utf8_values) return false;
@@ -989,14 +990,14 @@ class RocksAppender final : public internal::SeriesAppender {
     return true;
   }
 
-  core::Status AppendSeries(std::span<const internal::LabelView> labels, uint64_t hash,
+  core::Status AppendSeries(std::span<const LabelView> labels, uint64_t hash,
                             std::span<const core::Sample> samples) override {
     if (AppendKnownSeries(labels, hash, samples)) return core::Status::Ok();
     {
       // A new series: rare, so build its Labels (validating them once more).
       std::vector<core::Label> pairs;
       pairs.reserve(labels.size());
-      for (const internal::LabelView& l : labels) {
+      for (const LabelView& l : labels) {
         pairs.push_back({std::string(l.name), std::string(l.value)});
       }
       ASSIGN_OR_RETURN(core::Labels built, core::Labels::FromSortedPairs(std::move(pairs)));
@@ -1061,7 +1062,7 @@ class RocksAppender final : public internal::SeriesAppender {
   }
 
  private:
-  MemSeries* Known(std::span<const internal::LabelView> labels, uint64_t hash) {
+  MemSeries* Known(std::span<const LabelView> labels, uint64_t hash) {
     if (last_ != nullptr && hash == last_hash_ &&
         EncodedLabelsEqual(labels, last_->encoded_labels)) {
       return last_;
@@ -1105,7 +1106,7 @@ class RocksAppender final : public internal::SeriesAppender {
 
 }  // namespace
 
-uint64_t internal::HashLabelViews(std::span<const LabelView> labels) {
+uint64_t HashLabelViews(std::span<const LabelView> labels) {
   // As core::Labels hashes: XXH64 over every "name\xffvalue\xff". Written with memcpy into
   // a buffer sized once: this runs for every series of every remote-write request.
   size_t n = 0;
@@ -1351,7 +1352,7 @@ void RocksDbStore::IndexLocked(const std::shared_ptr<MemSeries>& s) {
   ++series_generation_;
   if (s->encoded_labels.empty()) s->encoded_labels = keys_.Add(EncodeLabels(s->labels));
   s->utf8_values = std::all_of(s->labels.begin(), s->labels.end(), [](const core::Label& l) {
-    return internal::IsValidUtf8(l.value);
+    return core::IsValidUtf8(l.value);
   });
   by_id_[s->id] = s;
   by_hash_.Insert(s->labels.Hash(), s.get());

@@ -10,7 +10,7 @@
 
 #include "core/labels.h"
 #include "net/http_client.h"
-#include "store/remote_write.h"
+#include "remote/remote.h"
 #include "tests/testutil/testutil.h"
 
 namespace nines::app {
@@ -207,8 +207,8 @@ TEST(ServeTest, EvaluatesRuleFilesAndReloadsThemAllOrNothing) {
   EXPECT_EQ(Get(client, url + "/api/v1/slos/nope").status, 404);
 
   // Ten minutes of failing probes from one location, ending now: a page-severity burn.
-  store::WriteRequest request;
-  store::TimeSeries ts;
+  remote::WriteRequest request;
+  remote::TimeSeries ts;
   ts.labels = core::Labels::From({{"__name__", "probe_success"},
                                   {"probe", "api"},
                                   {"region", "eu-west-1"},
@@ -220,7 +220,7 @@ TEST(ServeTest, EvaluatesRuleFilesAndReloadsThemAllOrNothing) {
   net::ClientRequest write;
   write.method = "POST";
   write.url = url + "/api/v1/write";
-  write.body = store::SnappyCompress(store::EncodeWriteRequestProto(request));
+  write.body = remote::SnappyCompress(remote::EncodeWriteRequestProto(request));
   write.headers.Set("Content-Type", "application/x-protobuf");
   write.headers.Set("Content-Encoding", "snappy");
   write.headers.Set("X-Prometheus-Remote-Write-Version", "0.1.0");

@@ -13,7 +13,7 @@
 
 #include "core/log.h"
 #include "net/net.h"
-#include "store/remote_write.h"
+#include "remote/remote.h"
 #include "store/store.h"
 #include "tests/testutil/testutil.h"
 
@@ -35,7 +35,7 @@ class Receiver {
     auto registry = std::make_shared<prometheus::Registry>();
     net::Router router;
     router.Handle("POST", "/api/v1/write", net::Access::kPublic,
-                  store::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry));
+                  remote::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry));
     net::ServerOptions options;
     options.listen = "127.0.0.1:" + std::to_string(port);
     auto server = net::Server::Start(options, std::move(router), core::RealClock(), registry);

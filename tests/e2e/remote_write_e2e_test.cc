@@ -11,7 +11,7 @@
 
 #include "core/clock.h"
 #include "net/http_client.h"
-#include "store/remote_write.h"
+#include "remote/remote.h"
 #include "store/store.h"
 #include "tests/testutil/testutil.h"
 
@@ -37,16 +37,16 @@ core::Labels Series(int s) {
 
 // Batch b holds kSamplesPerSeries samples for every series at times that identify the batch.
 std::string Body(int64_t b) {
-  store::WriteRequest req;
+  remote::WriteRequest req;
   for (int s = 0; s < kSeries; ++s) {
-    store::TimeSeries ts;
+    remote::TimeSeries ts;
     ts.labels = Series(s);
     for (int k = 0; k < kSamplesPerSeries; ++k) {
       ts.samples.push_back({kT0 + (b * kSamplesPerSeries + k) * 1000, static_cast<double>(b)});
     }
     req.series.push_back(std::move(ts));
   }
-  return store::EncodeWriteRequest(req);
+  return remote::EncodeWriteRequest(req);
 }
 
 std::string StartServer(ChildProcess& child) {
