@@ -19,7 +19,7 @@ namespace nines {
 namespace {
 
 using std::chrono::milliseconds;
-using testutil::ChildProcess;
+using testutil::NinesProcess;
 using testutil::TempDir;
 
 // The server takes samples near its clock's now (behind it by at most its 2 h out-of-order
@@ -49,26 +49,15 @@ std::string Body(int64_t b) {
   return remote::EncodeWriteRequest(req);
 }
 
-std::string StartServer(ChildProcess& child) {
-  const std::string marker = "nines listening on ";
-  if (!child.WaitForOutput(marker, milliseconds(20000)) ||
-      !child.WaitForOutput("\n", milliseconds(1000))) {
-    ADD_FAILURE() << "nines did not start:\n" << child.output();
-    return "";
-  }
-  size_t at = child.output().rfind(marker) + marker.size();
-  return child.output().substr(at, child.output().find('\n', at) - at);
-}
-
 TEST(RemoteWriteE2eTest, AcknowledgedSamplesSurviveKill9OfTheServer) {
   TempDir dir;
   std::mt19937_64 rng(7);
   int64_t next_batch = 0;  // the first batch not yet acknowledged
   for (int round = 0; round < 6; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    ChildProcess server({testutil::NinesBinary(), "serve", "--listen", "127.0.0.1:0",
-                         "--data-dir", dir.path(), "--log-level", "warning"});
-    std::string url = StartServer(server);
+    NinesProcess server(
+        {"serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path(), "--log-level", "warning"});
+    std::string url = server.WaitForUrl();
     ASSERT_FALSE(url.empty());
 
     // A writer thread sends batches in order; the test kills the server after a random number
@@ -126,9 +115,9 @@ TEST(RemoteWriteE2eTest, AcknowledgedSamplesSurviveKill9OfTheServer) {
 
 TEST(RemoteWriteE2eTest, MalformedRequestsGetReasonsAndTheServerKeepsServing) {
   TempDir dir;
-  ChildProcess server({testutil::NinesBinary(), "serve", "--listen", "127.0.0.1:0", "--data-dir",
-                       dir.path(), "--log-level", "warning"});
-  std::string url = StartServer(server);
+  NinesProcess server(
+      {"serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path(), "--log-level", "warning"});
+  std::string url = server.WaitForUrl();
   ASSERT_FALSE(url.empty());
   net::HttpClient client;
   auto post = [&](const std::string& body) {
