@@ -102,7 +102,8 @@ void AppendFamilies(const std::vector<prometheus::MetricFamily>& families,
     for (const core::Label& l : extra) b.Set(l.name, l.value);
     if (more != nullptr) b.Set(more->name, more->value);
     auto labels = b.Build();
-    if (labels.ok()) (void)app.Append(*labels, t_ms, v);
+    // A sample the store refuses is one self-metric point lost, not a reason to stop.
+    if (labels.ok()) app.Append(*labels, t_ms, v).IgnoreError();
   };
   for (const prometheus::MetricFamily& f : families) {
     for (const prometheus::ClientMetric& m : f.metric) {

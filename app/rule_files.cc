@@ -109,12 +109,9 @@ bool IsValidSloName(std::string_view name) {
   });
 }
 
-bool IsValidAlertName(std::string_view name) {
-  if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-  });
-}
+// An alert name has a label name's syntax (it becomes the value of `alertname`, but Prometheus
+// rule files hold it to this).
+bool IsValidAlertName(std::string_view name) { return core::IsValidLabelName(name); }
 
 // A number as text, exactly (no YAML-level conversion): nullopt when it is not one.
 std::optional<double> ParseNumber(std::string_view s) {
