@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "api/api.h"
 #include "app/check.h"
 #include "collector/agent.h"
 #include "core/log.h"
@@ -73,12 +74,8 @@ class AgentRunner::Impl {
     RETURN_IF_ERROR(agent_->SetScrapes(std::move(scrapes)));
 
     net::Router router;
-    router.Handle("GET", "/api/v1/checks", net::Access::kPublic, [this](const net::Request&) {
-      return net::Response::Json(200, collector::CheckStatusesJson(agent_->Statuses()));
-    });
-    router.Handle("GET", "/api/v1/targets", net::Access::kPublic, [this](const net::Request&) {
-      return net::Response::Json(200, collector::ScrapeTargetsJson(agent_->ScrapeTargets()));
-    });
+    api::RegisterAgentRoutes(
+        router, [this] { return agent_->Statuses(); }, [this] { return agent_->ScrapeTargets(); });
     net::ServerOptions so;
     so.listen = config_.agent.listen;
     so.threads = 1;

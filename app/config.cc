@@ -19,7 +19,7 @@ class Parser : public YamlReader {
 
  private:
   // A token file: one token per line; blank lines and lines starting with '#' are ignored.
-  void TokenFile(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
+  void TokenListFile(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
                  std::string* file, std::vector<std::string>* tokens) {
     std::string contents;
     std::optional<std::string> resolved = ReadableFile(v, at, path, &contents);
@@ -90,15 +90,7 @@ class Parser : public YamlReader {
         node, at, path,
         {
             {"listen",
-             [&](auto& v, auto& a, auto& p) {
-               std::optional<std::string> text = String(v, a, p);
-               if (!text) return;
-               if (std::string error = CheckListenAddress(*text); !error.empty()) {
-                 Error(a, fmt::format("{}: {}", p, error));
-                 return;
-               }
-               s->listen = *text;
-             }},
+             [&](auto& v, auto& a, auto& p) { Set(ListenAddress(v, a, p), &s->listen); }},
             {"threads", [&](auto& v, auto& a, auto& p) { Set(Int(v, a, p, 1, 256), &s->threads); }},
             {"max_connections",
              [&](auto& v, auto& a, auto& p) {
@@ -147,11 +139,7 @@ class Parser : public YamlReader {
                              Set(ReadableFile(v, a, p, nullptr), &tls->key_file);
                            }},
                       });
-    if (ok && has_cert != has_key) {
-      Error(at,
-            fmt::format("{}: {} is set but {} is not; set both or neither", path,
-                        has_cert ? "cert_file" : "key_file", has_cert ? "key_file" : "cert_file"));
-    }
+    if (ok) BothOrNeither(at, path, "cert_file", has_cert, "key_file", has_key);
   }
 
   void ParseAuth(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
@@ -162,13 +150,13 @@ class Parser : public YamlReader {
                  [&](auto& v, auto& a, auto& p) { StringList(v, a, p, &auth->write_tokens, ""); }},
                 {"write_token_file",
                  [&](auto& v, auto& a, auto& p) {
-                   TokenFile(v, a, p, &auth->write_token_file, &auth->write_tokens);
+                   TokenListFile(v, a, p, &auth->write_token_file, &auth->write_tokens);
                  }},
                 {"admin_tokens",
                  [&](auto& v, auto& a, auto& p) { StringList(v, a, p, &auth->admin_tokens, ""); }},
                 {"admin_token_file",
                  [&](auto& v, auto& a, auto& p) {
-                   TokenFile(v, a, p, &auth->admin_token_file, &auth->admin_tokens);
+                   TokenListFile(v, a, p, &auth->admin_token_file, &auth->admin_tokens);
                  }},
             });
   }
@@ -204,13 +192,7 @@ class Parser : public YamlReader {
                 {"sync", [&](auto& v, auto& a, auto& p) { Set(Bool(v, a, p), &storage->sync); }},
                 {"self_scrape_interval",
                  [&](auto& v, auto& a, auto& p) {
-                   std::optional<Duration> d = DurationAtLeast(v, a, p, Duration::Zero());
-                   if (d && *d > Duration::Zero() && *d < Duration::Seconds(1)) {
-                     Error(a, fmt::format("{}: {} is too short (at least 1s, or 0 to turn it off)",
-                                          p, v.Scalar()));
-                     return;
-                   }
-                   Set(d, &storage->self_scrape_interval);
+                   Set(IntervalOrOff(v, a, p), &storage->self_scrape_interval);
                  }},
                 {"retention",
                  [&](auto& v, auto& a, auto& p) {
@@ -292,7 +274,7 @@ class Parser : public YamlReader {
             size_t) {
           RegionConfig region;
           bool has_name = false;
-          bool is_map = WalkMap(
+          bool is_map = WalkItemMap(
               item, item_at, item_path,
               {
                   {"name",
@@ -300,18 +282,8 @@ class Parser : public YamlReader {
                      has_name = true;
                      std::optional<std::string> name = String(v, a, p);
                      if (!name) return;
-                     if (!IsValidRegionName(*name)) {
-                       Error(a, fmt::format("{}: invalid region name {}: use lower-case "
-                                            "letters, digits and '-', as in \"eu-west-1\"",
-                                            p, Quote(*name)));
-                       return;
-                     }
-                     if (auto [prev, inserted] = names.emplace(*name, a); !inserted) {
-                       Error(a, fmt::format("{}: duplicate region name {} (first defined "
-                                            "at line {})",
-                                            p, Quote(*name), prev->second.line + 1));
-                       return;
-                     }
+                     if (!CheckRegionName(*name, a, p)) return;
+                     if (!CheckUnique(&names, *name, a, p, "region")) return;
                      region.name = *name;
                    }},
                   {"display_name",
@@ -322,13 +294,7 @@ class Parser : public YamlReader {
                    }},
               });
           if (!is_map) return;
-          if (item.IsNull()) {
-            Error(item_at, fmt::format("{}: expected a mapping, got an empty value", item_path));
-            return;
-          }
-          if (!has_name) {
-            Error(item_at, fmt::format("{}: missing required field \"name\"", item_path));
-          }
+          if (!has_name) Required(item_at, item_path, "name", "");
           if (region.display_name.empty()) region.display_name = region.name;
           regions->push_back(std::move(region));
         });
@@ -401,10 +367,9 @@ std::vector<ConfigError> ParseConfig(std::string_view yaml_text, std::string_vie
 }
 
 std::vector<ConfigError> LoadConfigFile(const std::string& path, Config* out) {
-  std::string text, error;
-  if (!ReadWholeFile(path, &text, &error)) {
-    return {ConfigError{path, 1, 1, "cannot read: " + error}};
-  }
+  std::string text;
+  std::vector<ConfigError> errors;
+  if (!ReadSourceFile(path, &text, &errors)) return errors;
   return ParseConfig(text, path, out);
 }
 
@@ -412,12 +377,7 @@ core::Result<Config> LoadConfig(const std::string& path) {
   Config cfg;
   std::vector<ConfigError> errors = LoadConfigFile(path, &cfg);
   if (errors.empty()) return cfg;
-  std::string message;
-  for (const ConfigError& e : errors) {
-    if (!message.empty()) message += '\n';
-    message += e.ToString();
-  }
-  return core::InvalidArgumentError(std::move(message));
+  return core::InvalidArgumentError(JoinErrors(errors));
 }
 
 }  // namespace nines::app

@@ -25,6 +25,8 @@
 // fail_if_body_matches_regexp, preferred_ip_protocol, query_response, validate_answer_rrs, ...).
 #include "app/config_collector.h"
 
+#include <algorithm>
+#include <charconv>
 #include <set>
 
 #include "core/regex.h"
@@ -86,13 +88,7 @@ class CollectorParser {
         {
             {"engine_url",
              [&](auto& v, auto& a, auto& p) {
-               auto s = r_.String(v, a, p);
-               if (!s) return;
-               if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
-                 r_.Error(a, fmt::format("{}: {} is not an http:// or https:// URL", p, Quote(*s)));
-                 return;
-               }
-               g.engine_url = *s;
+               if (auto s = r_.HttpUrl(v, a, p)) g.engine_url = *s;
              }},
             {"bearer_token",
              [&](auto& v, auto& a, auto& p) {
@@ -100,18 +96,7 @@ class CollectorParser {
              }},
             {"token_file",
              [&](auto& v, auto& a, auto& p) {
-               std::string contents;
-               auto file = r_.ReadableFile(v, a, p, &contents);
-               if (!file) return;
-               std::string_view token = Trim(contents);
-               token = token.substr(0, token.find('\n'));
-               token = Trim(token);
-               if (token.empty()) {
-                 r_.Error(a, fmt::format("{}: {} contains no token", p, Quote(v.Scalar())));
-                 return;
-               }
-               g.token_file = *file;
-               g.bearer_token = std::string(token);
+               if (auto token = r_.TokenFile(v, a, p, &g.token_file)) g.bearer_token = *token;
              }},
             {"tls_config",
              [&](auto& v, auto& a, auto& p) {
@@ -148,23 +133,11 @@ class CollectorParser {
              }},
             {"heartbeat_interval",
              [&](auto& v, auto& a, auto& p) {
-               auto d = r_.DurationAtLeast(v, a, p, Duration::Zero());
-               if (d && *d > Duration::Zero() && *d < Duration::Seconds(1)) {
-                 r_.Error(a, fmt::format("{}: {} is too short (at least 1s, or 0 to turn it off)",
-                                         p, v.Scalar()));
-                 return;
-               }
-               if (d) g.heartbeat_interval = *d;
+               if (auto d = r_.IntervalOrOff(v, a, p)) g.heartbeat_interval = *d;
              }},
             {"listen",
              [&](auto& v, auto& a, auto& p) {
-               auto s = r_.String(v, a, p);
-               if (!s) return;
-               if (std::string e = CheckListenAddress(*s); !e.empty()) {
-                 r_.Error(a, fmt::format("{}: {}", p, e));
-                 return;
-               }
-               g.listen = *s;
+               if (auto s = r_.ListenAddress(v, a, p)) g.listen = *s;
              }},
         });
   }
@@ -175,7 +148,7 @@ class CollectorParser {
                                     const std::string& item_path, size_t) {
       ServiceConfig service;
       bool has_name = false;
-      bool is_map = r_.WalkMap(
+      bool is_map = r_.WalkItemMap(
           item, item_at, item_path,
           {
               {"name",
@@ -189,12 +162,7 @@ class CollectorParser {
                                            p, Quote(*s)));
                    return;
                  }
-                 if (auto [prev, inserted] = service_names.emplace(*s, a); !inserted) {
-                   r_.Error(a, fmt::format("{}: duplicate service name {} (first defined at line "
-                                           "{})",
-                                           p, Quote(*s), prev->second.line + 1));
-                   return;
-                 }
+                 if (!r_.CheckUnique(&service_names, *s, a, p, "service")) return;
                  service.name = *s;
                }},
               {"description",
@@ -217,11 +185,7 @@ class CollectorParser {
                }},
           });
       if (!is_map) return;
-      if (item.IsNull()) {
-        r_.Error(item_at, fmt::format("{}: expected a mapping, got an empty value", item_path));
-        return;
-      }
-      if (!has_name) r_.Error(item_at, fmt::format("{}: missing required field \"name\"", item_path));
+      if (!has_name) r_.Required(item_at, item_path, "name", "");
       for (CheckConfig& c : service.checks) c.spec.service = service.name;
       for (const PendingCheck& pc : pending_) {
         if (!pc.scrape || pc.service != cfg_->services.size()) continue;
@@ -368,11 +332,7 @@ class CollectorParser {
                                      p, Quote(*s)));
              return;
            }
-           if (auto [prev, inserted] = check_names_.emplace(*s, a); !inserted) {
-             r_.Error(a, fmt::format("{}: duplicate check name {} (first defined at line {})", p,
-                                     Quote(*s), prev->second.line + 1));
-             return;
-           }
+           if (!r_.CheckUnique(&check_names_, *s, a, p, "check")) return;
            c.spec.name = *s;
          }},
     };
@@ -387,18 +347,9 @@ class CollectorParser {
                       {"tls", kind(CheckKind::kTls, &CollectorParser::ParseTlsCheck)},
                       {"icmp", kind(CheckKind::kIcmp, &CollectorParser::ParseIcmp)},
                   });
-    bool is_map = r_.WalkMap(node, at, path, fields);
-    if (!is_map) return;
-    if (node.IsNull()) {
-      r_.Error(at, fmt::format("{}: expected a mapping, got an empty value", path));
-      return;
-    }
-    if (!has_name) r_.Error(at, fmt::format("{}: missing required field \"name\"", path));
-    if (c.spec.region.empty()) {
-      r_.Error(at, fmt::format("{}: missing required field \"region\" (the deployment it "
-                               "measures)",
-                               path));
-    }
+    if (!r_.WalkItemMap(node, at, path, fields)) return;
+    if (!has_name) r_.Required(at, path, "name", "");
+    if (c.spec.region.empty()) r_.Required(at, path, "region", "the deployment it measures");
     if (kinds == 0) {
       r_.Error(at, fmt::format("{}: missing the check itself: add one of http, tcp, dns, tls or "
                                "icmp",
@@ -423,13 +374,7 @@ class CollectorParser {
     std::vector<YamlReader::Field> fields = {
         {"url",
          [&](auto& v, auto& a, auto& p) {
-           auto s = r_.String(v, a, p);
-           if (!s) return;
-           if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
-             r_.Error(a, fmt::format("{}: {} is not an http:// or https:// URL", p, Quote(*s)));
-             return;
-           }
-           c.spec.url = *s;
+           if (auto s = r_.HttpUrl(v, a, p)) c.spec.url = *s;
          }},
         {"job",
          [&](auto& v, auto& a, auto& p) {
@@ -490,36 +435,12 @@ class CollectorParser {
                          p));
                }
                has_token = true;
-               std::string contents;
-               if (!r_.ReadableFile(v, a, p, &contents))
-                 return;
-               std::string_view token = Trim(contents);
-               token = Trim(token.substr(0, token.find('\n')));
-               if (token.empty()) {
-                 r_.Error(a, fmt::format("{}: {} contains no token", p,
-                                         Quote(v.Scalar())));
-                 return;
-               }
-               c.spec.bearer_token = std::string(token);
+               if (auto token = r_.TokenFile(v, a, p, nullptr)) c.spec.bearer_token = *token;
              }},
         });
-    bool is_map = r_.WalkMap(node, at, path, fields);
-    if (!is_map)
-      return;
-    if (node.IsNull()) {
-      r_.Error(at,
-               fmt::format("{}: expected a mapping, got an empty value", path));
-      return;
-    }
-    if (c.spec.url.empty())
-      r_.Error(at, fmt::format("{}: missing required field \"url\"", path));
-    if (c.spec.region.empty()) {
-      r_.Error(at,
-               fmt::format(
-                   "{}: missing required field \"region\" (the deployment it "
-                   "belongs to)",
-                   path));
-    }
+    if (!r_.WalkItemMap(node, at, path, fields)) return;
+    if (c.spec.url.empty()) r_.Required(at, path, "url", "");
+    if (c.spec.region.empty()) r_.Required(at, path, "region", "the deployment it belongs to");
     if (!has_timeout) c.spec.timeout = std::min(Duration::Seconds(5), c.spec.interval);
     if (c.spec.timeout > c.spec.interval) {
       r_.Error(at, fmt::format("{}: timeout {} must not exceed interval {}", path,
@@ -647,11 +568,7 @@ class CollectorParser {
                           if (auto f = r_.ReadableFile(v2, a2, p2, nullptr)) *key_file = *f;
                         }});
     }
-    if (r_.WalkMap(v, a, p, fields) && has_cert != has_key) {
-      r_.Error(a, fmt::format("{}: {} is set but {} is not; set both or neither", p,
-                              has_cert ? "cert_file" : "key_file",
-                              has_cert ? "key_file" : "cert_file"));
-    }
+    if (r_.WalkMap(v, a, p, fields)) r_.BothOrNeither(a, p, "cert_file", has_cert, "key_file", has_key);
   }
 
   void ParseHttp(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
@@ -694,13 +611,7 @@ class CollectorParser {
             {"url",
              [&](auto& v, auto& a, auto& p) {
                has_url = true;
-               auto s = r_.String(v, a, p);
-               if (!s) return;
-               if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
-                 r_.Error(a, fmt::format("{}: {} is not an http:// or https:// URL", p, Quote(*s)));
-                 return;
-               }
-               spec->target = *s;
+               if (auto s = r_.HttpUrl(v, a, p)) spec->target = *s;
              }},
             {"method",
              [&](auto& v, auto& a, auto& p) {
@@ -815,7 +726,7 @@ class CollectorParser {
                if (auto n = r_.Size(v, a, p, 1, kGiB)) h.max_body_bytes = *n;
              }},
         });
-    if (!has_url) r_.Error(at, fmt::format("{}: missing required field \"url\"", path));
+    if (!has_url) r_.Required(at, path, "url", "");
   }
 
   void ParseTcp(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
@@ -861,7 +772,7 @@ class CollectorParser {
             {"preferred_ip_protocol",
              [&](auto& v, auto& a, auto& p) { IpPref(v, a, p, &t.ip_preference); }},
         });
-    if (!has_address) r_.Error(at, fmt::format("{}: missing required field \"address\"", path));
+    if (!has_address) r_.Required(at, path, "address", "");
   }
 
   void Validation(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
@@ -952,8 +863,8 @@ class CollectorParser {
             {"preferred_ip_protocol",
              [&](auto& v, auto& a, auto& p) { IpPref(v, a, p, &d.ip_preference); }},
         });
-    if (!has_server) r_.Error(at, fmt::format("{}: missing required field \"server\"", path));
-    if (!has_name) r_.Error(at, fmt::format("{}: missing required field \"query_name\"", path));
+    if (!has_server) r_.Required(at, path, "server", "");
+    if (!has_name) r_.Required(at, path, "query_name", "");
   }
 
   void ParseTlsCheck(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
@@ -979,7 +890,7 @@ class CollectorParser {
                    {"preferred_ip_protocol",
                     [&](auto& v, auto& a, auto& p) { IpPref(v, a, p, &t.ip_preference); }},
                });
-    if (!has_address) r_.Error(at, fmt::format("{}: missing required field \"address\"", path));
+    if (!has_address) r_.Required(at, path, "address", "");
   }
 
   void ParseIcmp(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
@@ -1000,7 +911,7 @@ class CollectorParser {
                    {"preferred_ip_protocol",
                     [&](auto& v, auto& a, auto& p) { IpPref(v, a, p, &i.ip_preference); }},
                });
-    if (!has_host) r_.Error(at, fmt::format("{}: missing required field \"host\"", path));
+    if (!has_host) r_.Required(at, path, "host", "");
   }
 
   YamlReader& r_;

@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "api/api.h"
 #include "app/check.h"
 #include "app/rule_files.h"
 #include "collector/agent.h"
@@ -29,7 +30,6 @@
 #include "rules/heartbeat.h"
 #include "rules/evaluator.h"
 #include "rules/threshold.h"
-#include "store/http_api.h"
 #include "store/store.h"
 
 namespace nines::app {
@@ -140,19 +140,6 @@ void AppendFamilies(const std::vector<prometheus::MetricFamily>& families,
   }
 }
 
-void AppendHtmlEscaped(std::string* out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
-      case '&': *out += "&amp;"; break;
-      case '<': *out += "&lt;"; break;
-      case '>': *out += "&gt;"; break;
-      case '"': *out += "&quot;"; break;
-      case '\'': *out += "&#39;"; break;
-      default: out->push_back(c);
-    }
-  }
-}
-
 }  // namespace
 
 class Engine::Impl {
@@ -203,57 +190,21 @@ class Engine::Impl {
     RETURN_IF_ERROR(StartRules());
 
     net::Router router;
-    store::RegisterHttpApi(*store_, router, clock_);
+    api::EngineRoutes routes;
+    routes.store = store_.get();
+    routes.clock = &clock_;
+    routes.slos = [this] { return slo_eval_->Snapshot(); };
+    routes.alerts = [this] { return alerts_->Alerts(); };
+    routes.targets = [this] {
+      return scrapes_ ? scrapes_->Targets() : std::vector<collector::ScrapeTargetStatus>{};
+    };
+    routes.landing_page = [this] { return LandingPageNow(); };
+    routes.reload = [this] { return Reload(); };
+    api::RegisterEngineRoutes(router, std::move(routes));
     // Decoded bodies may be several times the compressed request; cap them at 8x the body limit.
     router.Handle("POST", "/api/v1/write", net::Access::kWrite,
                   remote::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry_,
                                              static_cast<size_t>(config_.server.max_body_bytes) * 8));
-    router.Handle("GET", "/api/v1/checks", net::Access::kPublic, [this](const net::Request&) {
-      // Checks that reported in the last hour, from agents and from this process' own probes.
-      auto json = collector::LatestResultsJson(*store_, clock_.Now(), core::Duration::Hours(1));
-      if (!json.ok()) return net::Response::Error(500, json.status().message());
-      return net::Response::Json(200, std::move(*json));
-    });
-    router.Handle("GET", "/api/v1/slos", net::Access::kPublic, [this](const net::Request&) {
-      return net::Response::Json(200, slo_eval_->SlosJson());
-    });
-    router.Handle("GET", "/api/v1/slos/{name}", net::Access::kPublic,
-                  [this](const net::Request& req) {
-                    auto json = slo_eval_->SloJson(req.PathParam("name"));
-                    if (!json.ok()) {
-                      return net::Response::Error(
-                          json.status().code() == core::StatusCode::kNotFound ? 404 : 500,
-                          json.status().message());
-                    }
-                    return net::Response::Json(200, std::move(*json));
-                  });
-    router.Handle("GET", "/api/v1/alerts", net::Access::kPublic, [this](const net::Request& req) {
-      auto filter = rules::AlertTracker::ParseAlertFilter(req.QueryParams("state"),
-                                                          req.QueryParams("region"));
-      if (!filter.ok()) return net::Response::Error(400, filter.status().message());
-      return net::Response::Json(200, alerts_->AlertsJson(*filter));
-    });
-    router.Handle("GET", "/api/v1/targets", net::Access::kPublic, [this](const net::Request&) {
-      // This process' own scrape targets (agents list theirs on their own endpoint).
-      std::vector<collector::ScrapeTargetStatus> targets;
-      if (scrapes_) targets = scrapes_->Targets();
-      return net::Response::Json(200, collector::ScrapeTargetsJson(targets));
-    });
-    router.Handle("GET", "/", net::Access::kPublic,
-                  [this](const net::Request&) { return LandingPage(); });
-    router.Handle("GET", "/api/v1/status/buildinfo", net::Access::kPublic,
-                  [](const net::Request&) {
-                    return net::Response::Json(
-                        200, fmt::format(R"({{"status":"success","data":{{"version":"{}",)"
-                                         R"("compiler":"g++ {}","cplusplus":{}}}}})",
-                                         NINES_VERSION, __VERSION__, __cplusplus));
-                  });
-    router.Handle("POST", "/-/reload", net::Access::kAdmin, [this](const net::Request&) {
-      core::Status s = Reload();
-      if (!s.ok()) return net::Response::Error(s.code() == core::StatusCode::kInvalidArgument ? 400 : 409,
-                                               s.message());
-      return net::Response::Json(200, R"({"status":"success"})");
-    });
 
     ASSIGN_OR_RETURN(server_, net::Server::Start(ToServerOptions(config_.server),
                                                  std::move(router), clock_, registry_));
@@ -523,65 +474,17 @@ class Engine::Impl {
     return core::Status::Ok();
   }
 
-  net::Response LandingPage() const {
+  // What GET / shows: the current config's objective and regions.
+  api::LandingPage LandingPageNow() const {
     Config config = CurrentConfig();
-    std::string html = R"(<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>nines</title><meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1d2330}
-h1{margin-bottom:0}.sub{color:#5b6478;margin-top:.2rem}code{background:#f1f3f7;padding:.1rem .3rem;border-radius:4px}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e6ec}
-a{color:#1a5fd0}</style></head><body>
-<h1>nines</h1><p class="sub">availability monitoring and SLOs &middot; version )";
-    html += NINES_VERSION;
-    html += " &middot; ";
-    AppendHtmlEscaped(&html, mode_);
-    html += fmt::format(R"(</p>
-<h2>Objective</h2><p>Default objective <b>{}%</b> over a rolling <b>{}</b>: an error budget of
-<b>{:.1f} minutes</b> per window.</p>
-<h2>Regions</h2>)",
-                        config.slo.default_objective, config.slo.default_window.ToString(),
-                        (100.0 - config.slo.default_objective) / 100.0 *
-                            config.slo.default_window.SecondsDouble() / 60.0);
-    if (config.regions.empty()) {
-      html += "<p>No regions configured yet.</p>";
-    } else {
-      html += "<table><tr><th>Region</th><th>Name</th><th>Probe locations</th></tr>";
-      for (const RegionConfig& r : config.regions) {
-        html += "<tr><td><code>";
-        AppendHtmlEscaped(&html, r.name);
-        html += "</code></td><td>";
-        AppendHtmlEscaped(&html, r.display_name.empty() ? r.name : r.display_name);
-        html += "</td><td>";
-        for (size_t i = 0; i < r.locations.size(); ++i) {
-          if (i > 0) html += ", ";
-          AppendHtmlEscaped(&html, r.locations[i]);
-        }
-        html += "</td></tr>";
-      }
-      html += "</table>";
+    api::LandingPage page;
+    page.mode = mode_;
+    page.default_objective = config.slo.default_objective;
+    page.default_window = config.slo.default_window;
+    for (const RegionConfig& r : config.regions) {
+      page.regions.push_back({r.name, r.display_name, r.locations});
     }
-    html += R"(
-<h2>Endpoints</h2><ul>
-<li><a href="/metrics">/metrics</a>: nines' own metrics, Prometheus text format</li>
-<li><a href="/healthz">/healthz</a> and <a href="/readyz">/readyz</a>: liveness and readiness</li>
-<li><a href="/api/v1/status/buildinfo">/api/v1/status/buildinfo</a>: version</li>
-<li><a href="/api/v1/samples?match[]=nines_http_requests_total">/api/v1/samples?match[]=nines_http_requests_total</a>:
-nines' own request counters, as it writes them into its store every
-<code>storage.self_scrape_interval</code></li>
-<li><code>POST /api/v1/write</code>: Prometheus remote write 1.0 (write token)</li>
-<li><a href="/api/v1/labels">/api/v1/labels</a>, <code>/api/v1/label/NAME/values</code>,
-<code>/api/v1/series?match[]=</code>: the series index</li>
-<li><code>/api/v1/samples?match[]=&amp;start=&amp;end=</code>: raw samples;
-<code>/api/v1/rollup?match[]=&amp;start=&amp;end=&amp;step=&amp;fn=</code>: exact window aggregates</li>
-<li><code>POST /api/v1/admin/tsdb/delete_series?match[]=</code>: delete series (admin token)</li>
-<li><code>POST /-/reload</code>: reload the config file (admin token)</li>
-</ul></body></html>
-)";
-    net::Response r;
-    r.status = 200;
-    r.headers.Set("Content-Type", "text/html; charset=utf-8");
-    r.body = std::move(html);
-    return r;
+    return page;
   }
 
   const std::string config_path_;

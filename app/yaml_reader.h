@@ -1,29 +1,26 @@
-// Private to app/: reading YAML with complete, positioned errors. YamlReader walks a yaml-cpp
-// tree, converts scalars (integers, numbers, durations, sizes, booleans, files) and collects
-// every problem as a ConfigError at its file:line:col, with did-you-mean suggestions for unknown
-// keys. The config parser (config.cc) and the collector's sections (config_collector.cc) build
-// on it. Nothing here throws: yaml-cpp's exceptions are caught in ParseDocument.
+// Private to app/: reading YAML with complete, positioned errors. YamlReader walks a yaml-cpp tree,
+// converts scalars (integers, numbers, durations, sizes, booleans, files, enums) and collects every
+// problem as a ConfigError at its file:line:col, with did-you-mean suggestions for unknown keys and
+// values. The config parser (config.cc), the collector's sections (config_collector*.cc) and the
+// rule files (rule_files*.cc) build on it, so that a field that means the same thing in two files
+// is read, and its errors worded, in one place. Nothing here throws: yaml-cpp's exceptions are
+// caught in ParseDocument and Guard.
 //
-// Thread-compatible: one YamlReader per file being parsed.
+// Thread-compatible: one YamlReader per file being parsed. The free functions are pure.
 #ifndef NINES_APP_YAML_READER_H_
 #define NINES_APP_YAML_READER_H_
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <charconv>
-#include <cmath>
-#include <cstdio>
-#include <cstring>
+#include <cstdint>
 #include <exception>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
-#include <tuple>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -32,278 +29,94 @@
 namespace nines::app {
 
 namespace fs = std::filesystem;
-
-// Every YAML document of `text`, as YAML::LoadAll returns them (up to the first empty one).
-// yaml-cpp 0.7's LoadAll loops forever, allocating, on some malformed streams (",api" at the top
-// level; found by fuzz/fuzz_rule_file), while YAML::Load stops after one document. So each
-// document is loaded on its own: the text from its "---" line to the next, with the lines before
-// it left empty so that marks keep their line and column. A "---" at column 0 always starts a
-// document (YAML allows it nowhere else).
-inline std::vector<YAML::Node> LoadYamlDocuments(std::string_view text) {
-  auto is_marker = [](std::string_view line) {
-    return line.starts_with("---") &&
-           (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
-  };
-  // Byte offsets where each part starts: the text's start, then every marker line.
-  std::vector<size_t> starts{0};
-  size_t newlines_before = 0;
-  std::vector<size_t> lines_before{0};
-  for (size_t pos = 0; pos < text.size();) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    if (pos > 0 && is_marker(text.substr(pos, end - pos))) {
-      starts.push_back(pos);
-      lines_before.push_back(newlines_before);
-    }
-    if (end < text.size()) ++newlines_before;
-    pos = end + 1;
-  }
-  std::vector<YAML::Node> docs;
-  for (size_t i = 0; i < starts.size(); ++i) {
-    const size_t end = i + 1 < starts.size() ? starts[i + 1] : text.size();
-    std::string part(lines_before[i], '\n');
-    part.append(text.substr(starts[i], end - starts[i]));
-    YAML::Node doc = YAML::Load(part);
-    if (doc.IsNull()) {
-      if (i == 0 && !is_marker(text.substr(0, text.find('\n')))) continue;  // comments only
-      break;
-    }
-    docs.push_back(std::move(doc));
-  }
-  return docs;
-}
 using core::Duration;
 
 constexpr int64_t kKiB = 1024;
 constexpr int64_t kMiB = 1024 * kKiB;
 constexpr int64_t kGiB = 1024 * kMiB;
 
+// Every YAML document of `text`, as YAML::LoadAll returns them (up to the first empty one).
+// yaml-cpp 0.7's LoadAll loops forever, allocating, on some malformed streams (",api" at the top
+// level; found by fuzz/fuzz_rule_file), while YAML::Load stops after one document. So each document
+// is loaded on its own: the text from its "---" line to the next, with the lines before it left
+// empty so that marks keep their line and column. A "---" at column 0 always starts a document
+// (YAML allows it nowhere else). Throws what YAML::Load throws.
+std::vector<YAML::Node> LoadYamlDocuments(std::string_view text);
+
 // `s` in double quotes, with quotes, backslashes and control characters escaped.
-inline std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string Quote(std::string_view s);
 
 // What a node is, for "expected X, got <this>".
-inline std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return Quote(node.Scalar());
-    default:
-      return "an empty value";
-  }
-}
+std::string Describe(const YAML::Node& node);
 
 // "a, b or c".
-inline std::string JoinOr(const std::vector<std::string_view>& names) {
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
-    out += names[i];
-  }
-  return out;
-}
+std::string JoinOr(const std::vector<std::string_view>& names);
 
 // Levenshtein distance, case-insensitive.
-inline size_t EditDistance(std::string_view a, std::string_view b) {
-  auto lower = [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  };
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t subst = prev[j - 1] + (lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, subst});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
+size_t EditDistance(std::string_view a, std::string_view b);
 
 // The name closest to `key` if it is close enough to be a likely typo, else "".
-inline std::string_view Suggest(std::string_view key, const std::vector<std::string_view>& names) {
-  // Short keys tolerate fewer edits, so that "foo" does not suggest "log".
-  size_t limit = key.size() <= 3 ? 1 : key.size() <= 8 ? 2 : 3;
-  std::string_view best;
-  size_t best_distance = limit + 1;
-  for (std::string_view name : names) {
-    size_t d = EditDistance(key, name);
-    if (d < best_distance) {
-      best = name;
-      best_distance = d;
-    }
-  }
-  return best;
-}
+std::string_view Suggest(std::string_view key, const std::vector<std::string_view>& names);
 
-inline bool ReadWholeFile(const std::string& path, std::string* contents, std::string* error) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    *error = std::strerror(EISDIR);
-    return false;
-  }
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    *error = std::strerror(errno);
-    return false;
-  }
-  contents->clear();
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) contents->append(buf, n);
-  bool failed = std::ferror(f) != 0;
-  int saved_errno = errno;
-  std::fclose(f);
-  if (failed) {
-    *error = std::strerror(saved_errno);
-    return false;
-  }
-  return true;
-}
+// `did you mean "<name>"?` for the name Suggest() finds, else `otherwise`. For messages that end in
+// a parenthesis with either a suggestion or the list of valid names.
+std::string SuggestOr(std::string_view key, const std::vector<std::string_view>& names,
+                      std::string otherwise);
 
-inline std::string_view Trim(std::string_view s) {
-  const char* kSpace = " \t\r\n\f\v";
-  size_t b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(kSpace);
-  return s.substr(b, e - b + 1);
-}
+// Reads the file at `path` into `*contents`. On failure returns false with strerror's text in
+// `*error` (a directory is EISDIR).
+bool ReadWholeFile(const std::string& path, std::string* contents, std::string* error);
+
+// Reads a config or rule file as a whole: on failure appends "<path>:1:1: cannot read: <why>" to
+// `*errors` and returns false.
+bool ReadSourceFile(const std::string& path, std::string* contents,
+                    std::vector<ConfigError>* errors);
+
+// Every error's ToString(), one per line: the message of a failed Load* as a Result.
+std::string JoinErrors(const std::vector<ConfigError>& errors);
+
+// `s` without leading and trailing white space.
+std::string_view Trim(std::string_view s);
+
+// The token of a token file's `contents`: its first line, trimmed, after leading blank lines. ""
+// when there is none.
+std::string_view FirstToken(std::string_view contents);
 
 // Parses a byte count: an integer, optionally followed by a unit ("16MiB", "512 KiB", "10MB").
 // Returns an error message (without the field path) or "".
-inline std::string ParseSize(std::string_view text, int64_t* bytes) {
-  std::string_view t = Trim(text);
-  size_t digits = 0;
-  while (digits < t.size() && t[digits] >= '0' && t[digits] <= '9') ++digits;
-  if (digits == 0) {
-    return fmt::format(
-        "invalid size {}: expected a whole number of bytes, optionally with a unit, as in "
-        "\"16MiB\"",
-        Quote(text));
-  }
-  int64_t n = 0;
-  auto [ptr, ec] = std::from_chars(t.data(), t.data() + digits, n);
-  if (ec != std::errc() || ptr != t.data() + digits) {
-    return fmt::format("invalid size {}: too large", Quote(text));
-  }
-  std::string_view unit = Trim(t.substr(digits));
-  static const std::pair<std::string_view, int64_t> kUnits[] = {
-      {"", 1},       {"B", 1},        {"KB", 1000},
-      {"kB", 1000},  {"MB", 1000000}, {"GB", 1000000000},
-      {"KiB", kKiB}, {"MiB", kMiB},   {"GiB", kGiB},
-  };
-  for (const auto& [name, scale] : kUnits) {
-    if (unit != name) continue;
-    if (__builtin_mul_overflow(n, scale, bytes)) {
-      return fmt::format("invalid size {}: too large", Quote(text));
-    }
-    return "";
-  }
-  if (unit.find_first_of(".,") == 0) {
-    return fmt::format("invalid size {}: fractions are not allowed; use a smaller unit",
-                       Quote(text));
-  }
-  return fmt::format("invalid size {}: unknown unit {} (want B, KB, MB, GB, KiB, MiB or GiB)",
-                     Quote(text), Quote(unit));
-}
+std::string ParseSize(std::string_view text, int64_t* bytes);
 
 // "1KiB" for 1024 and so on; plain bytes otherwise.
-inline std::string FormatSize(int64_t bytes) {
-  if (bytes >= kGiB && bytes % kGiB == 0) return fmt::format("{}GiB", bytes / kGiB);
-  if (bytes >= kMiB && bytes % kMiB == 0) return fmt::format("{}MiB", bytes / kMiB);
-  if (bytes >= kKiB && bytes % kKiB == 0) return fmt::format("{}KiB", bytes / kKiB);
-  return fmt::format("{}", bytes);
-}
+std::string FormatSize(int64_t bytes);
 
 // Checks "host:port" (host may be empty, a name, an IPv4 address or a bracketed IPv6 address).
 // Returns an error message (without the field path) or "".
-inline std::string CheckListenAddress(std::string_view text) {
-  size_t colon = text.rfind(':');
-  std::string_view host = colon == std::string_view::npos ? text : text.substr(0, colon);
-  bool bracketed = !host.empty() && host.front() == '[';
-  if (colon == std::string_view::npos ||
-      (bracketed ? host.size() < 3 || host.back() != ']'
-                 : host.find_first_of(":[]") != std::string_view::npos)) {
-    return fmt::format(
-        "invalid address {}: expected host:port, as in \"127.0.0.1:9099\", \":9099\" or "
-        "\"[::1]:9099\"",
-        Quote(text));
-  }
-  std::string_view port = text.substr(colon + 1);
-  int value = -1;
-  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value < 0 ||
-      value > 65535) {
-    return fmt::format("invalid address {}: port {} is not a number from 0 to 65535", Quote(text),
-                       Quote(port));
-  }
-  return "";
-}
+std::string CheckListenAddress(std::string_view text);
 
-inline bool IsValidRegionName(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
-}
-
+// Lower-case letters, digits and '-', not empty: a region's name in the config and rule files.
+bool IsValidRegionName(std::string_view name);
 
 class YamlReader {
  public:
   YamlReader(std::string file, fs::path base_dir)
       : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
 
+  const std::string& file() const { return file_; }
+
   // Parses `text` as one YAML document and calls `top` with its root; syntax errors (and any
   // exception from yaml-cpp) become errors. `what` names the file's kind in messages ("a config
   // file").
   void ParseDocument(std::string_view text, std::string_view what,
-                     const std::function<void(const YAML::Node& root)>& top) {
-    try {
-      std::vector<YAML::Node> docs = LoadYamlDocuments(text);
-      if (docs.size() > 1) {
-        Error(docs[1].Mark(),
-              fmt::format("more than one YAML document; {} holds exactly one", what));
-      }
-      if (!docs.empty()) top(docs[0]);
-    } catch (const YAML::ParserException& e) {
-      Error(e.mark, "syntax error: " + e.msg);
-    } catch (const YAML::Exception& e) {
-      Error(e.mark, "internal error while reading YAML: " + e.msg);
-    } catch (const std::exception& e) {
-      Error(YAML::Mark::null_mark(), std::string("internal error: ") + e.what());
-    }
-  }
+                     const std::function<void(const YAML::Node& root)>& top);
 
-  std::vector<ConfigError> TakeErrors() {
-    std::stable_sort(errors_.begin(), errors_.end(),
-                     [](const ConfigError& a, const ConfigError& b) {
-                       return std::tie(a.line, a.col) < std::tie(b.line, b.col);
-                     });
-    return std::move(errors_);
-  }
+  // Runs `f`, turning any exception (yaml-cpp's, on a malformed tree) into an error.
+  void Guard(const std::function<void()>& f);
 
-  // A known field of a mapping: called with the value, the best position to report it at, and
-  // its full path ("server.threads").
+  // The errors so far, sorted by line then column (stable); the reader keeps none.
+  std::vector<ConfigError> TakeErrors();
+
+  // A known field of a mapping: called with the value, the best position to report it at, and its
+  // full path ("server.threads").
   using Handler =
       std::function<void(const YAML::Node& value, const YAML::Mark& at, const std::string& path)>;
   struct Field {
@@ -311,236 +124,128 @@ class YamlReader {
     Handler handle;
   };
 
-  void Error(const YAML::Mark& mark, std::string message) {
-    ConfigError e;
-    e.file = file_;
-    e.line = mark.line >= 0 ? mark.line + 1 : 1;
-    e.col = mark.column >= 0 ? mark.column + 1 : 1;
-    e.message = std::move(message);
-    errors_.push_back(std::move(e));
-  }
+  void Error(const YAML::Mark& mark, std::string message);
+  size_t ErrorCount() const { return errors_.size(); }
+
+  // "<path>: missing required field "<field>"", with " (<hint>)" when `hint` is not empty.
+  void Required(const YAML::Mark& at, const std::string& path, std::string_view field,
+                std::string_view hint);
+
+  // "<path>: <a> is set but <b> is not; set both or neither" when exactly one is set.
+  void BothOrNeither(const YAML::Mark& at, const std::string& path, std::string_view a, bool has_a,
+                     std::string_view b, bool has_b);
 
   // yaml-cpp marks an implicit null (`key:` with nothing after it) at the next token, so such a
   // value is reported at its key.
-  static YAML::Mark PositionOf(const YAML::Node& key, const YAML::Node& value) {
-    if (value.IsNull() || value.Mark().is_null()) return key.Mark();
-    return value.Mark();
-  }
+  static YAML::Mark PositionOf(const YAML::Node& key, const YAML::Node& value);
 
-  static std::string Join(const std::string& path, std::string_view name) {
-    return path.empty() ? std::string(name) : path + "." + std::string(name);
-  }
+  // "path.name", or "name" at the top level.
+  static std::string Join(const std::string& path, std::string_view name);
+
+  // The value of `key` in mapping `node` and where it is, if present; reports nothing.
+  static std::optional<std::pair<YAML::Node, YAML::Mark>> Peek(const YAML::Node& node,
+                                                               std::string_view key);
 
   // Walks a mapping at `path` ("" for the top level): reports a non-mapping, non-string keys,
   // duplicate keys and unknown keys, and calls each known field's handler once (for its first
   // occurrence). A null node is an empty mapping. Returns false when `node` is not a mapping.
   bool WalkMap(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
-               const std::vector<Field>& fields) {
-    if (node.IsNull()) return true;
-    std::string where = path.empty() ? "top level" : path;
-    if (!node.IsMap()) {
-      Error(at, fmt::format("{}: expected a mapping, got {}", where, Describe(node)));
-      return false;
-    }
-    std::vector<std::string_view> names;
-    for (const Field& f : fields) names.push_back(f.name);
-    std::map<std::string, YAML::Mark, std::less<>> seen;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      // Copies: the iterator yields a temporary pair, so references would dangle.
-      YAML::Node key = it->first;
-      YAML::Node value = it->second;
-      if (!key.IsScalar()) {
-        Error(key.Mark(), fmt::format("{}: keys must be strings, got {}", where, Describe(key)));
-        continue;
-      }
-      const std::string& name = key.Scalar();
-      if (auto [prev, inserted] = seen.emplace(name, key.Mark()); !inserted) {
-        Error(key.Mark(),
-              path.empty()
-                  ? fmt::format("duplicate top-level section {} (first defined at line {})",
-                                Quote(name), prev->second.line + 1)
-                  : fmt::format("duplicate key {} in {} (first defined at line {})", Quote(name),
-                                path, prev->second.line + 1));
-        continue;
-      }
-      auto field = std::find_if(fields.begin(), fields.end(),
-                                [&](const Field& f) { return f.name == name; });
-      if (field == fields.end()) {
-        std::string what = path.empty() ? fmt::format("unknown top-level section {}", Quote(name))
-                                        : fmt::format("unknown field {} in {}", Quote(name), path);
-        std::string_view suggestion = Suggest(name, names);
-        if (!suggestion.empty()) {
-          Error(key.Mark(), fmt::format("{} (did you mean {}?)", what, Quote(suggestion)));
-        } else {
-          Error(key.Mark(), fmt::format("{} (want {})", what, JoinOr(names)));
-        }
-        continue;
-      }
-      field->handle(value, PositionOf(key, value), Join(path, name));
-    }
-    return true;
-  }
+               const std::vector<Field>& fields);
+
+  // WalkMap for an element of a list, which must not be empty: a null node is reported ("expected a
+  // mapping, got an empty value") and, like a non-mapping, returns false.
+  bool WalkItemMap(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
+                   const std::vector<Field>& fields);
 
   // Calls `item` for each element of a list; a null node is an empty list.
   void WalkList(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
                 const std::function<void(const YAML::Node& item, const YAML::Mark& item_at,
-                                         const std::string& item_path, size_t index)>& item) {
-    if (node.IsNull()) return;
-    if (!node.IsSequence()) {
-      Error(at, fmt::format("{}: expected a list, got {}", path, Describe(node)));
-      return;
-    }
-    for (size_t i = 0; i < node.size(); ++i) {
-      YAML::Node element = node[i];
-      YAML::Mark element_at = element.Mark().is_null() ? at : element.Mark();
-      item(element, element_at, fmt::format("{}[{}]", path, i), i);
-    }
-  }
+                                         const std::string& item_path, size_t index)>& item);
 
+  // A scalar, as text; `expected` names what was wanted ("a string") for anything else.
   std::optional<std::string> Scalar(const YAML::Node& v, const YAML::Mark& at,
-                                    const std::string& path, std::string_view expected) {
-    if (!v.IsScalar()) {
-      Error(at, fmt::format("{}: expected {}, got {}", path, expected, Describe(v)));
-      return std::nullopt;
-    }
-    return v.Scalar();
-  }
+                                    const std::string& path, std::string_view expected);
 
   // A non-empty string.
   std::optional<std::string> String(const YAML::Node& v, const YAML::Mark& at,
-                                    const std::string& path) {
-    std::optional<std::string> s = Scalar(v, at, path, "a string");
-    if (s && s->empty()) {
-      Error(at, fmt::format("{}: must not be empty", path));
-      return std::nullopt;
-    }
-    return s;
-  }
+                                    const std::string& path);
 
+  // An integer in [min, max].
   std::optional<int64_t> Int(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
-                             int64_t min, int64_t max) {
-    std::optional<std::string> s = Scalar(v, at, path, "an integer");
-    if (!s) return std::nullopt;
-    int64_t n = 0;
-    auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), n);
-    if (s->empty() || ptr != s->data() + s->size() ||
-        (ec != std::errc() && ec != std::errc::result_out_of_range)) {
-      Error(at, fmt::format("{}: expected an integer, got {}", path, Quote(*s)));
-      return std::nullopt;
-    }
-    if (ec == std::errc::result_out_of_range || n < min || n > max) {
-      Error(at,
-            fmt::format("{}: {} is out of range (must be between {} and {})", path, *s, min, max));
-      return std::nullopt;
-    }
-    return n;
-  }
+                             int64_t min, int64_t max);
 
-  std::optional<double> Number(const YAML::Node& v, const YAML::Mark& at, const std::string& path) {
-    std::optional<std::string> s = Scalar(v, at, path, "a number");
-    if (!s) return std::nullopt;
-    double d = 0;
-    auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), d);
-    if (s->empty() || ec != std::errc() || ptr != s->data() + s->size() || !std::isfinite(d)) {
-      Error(at, fmt::format("{}: expected a number, got {}", path, Quote(*s)));
-      return std::nullopt;
-    }
-    return d;
-  }
+  // A finite number.
+  std::optional<double> Number(const YAML::Node& v, const YAML::Mark& at, const std::string& path);
 
-  std::optional<bool> Bool(const YAML::Node& v, const YAML::Mark& at, const std::string& path) {
-    std::optional<std::string> s = Scalar(v, at, path, "true or false");
-    if (!s) return std::nullopt;
-    if (*s == "true" || *s == "True" || *s == "TRUE") return true;
-    if (*s == "false" || *s == "False" || *s == "FALSE") return false;
-    Error(at, fmt::format("{}: expected true or false, got {}", path, Quote(*s)));
-    return std::nullopt;
-  }
+  std::optional<bool> Bool(const YAML::Node& v, const YAML::Mark& at, const std::string& path);
 
   // A duration of at least `min`.
   std::optional<Duration> DurationAtLeast(const YAML::Node& v, const YAML::Mark& at,
-                                          const std::string& path, Duration min) {
-    std::optional<std::string> s = Scalar(v, at, path, "a duration (as in \"30s\")");
-    if (!s) return std::nullopt;
-    core::Result<Duration> d = core::ParseDuration(*s);
-    if (!d.ok()) {
-      Error(at, fmt::format("{}: {}", path, d.status().message()));
-      return std::nullopt;
-    }
-    if (*d < min) {
-      if (min == Duration::Nanoseconds(1)) {
-        Error(at, fmt::format("{}: must be greater than 0", path));
-      } else {
-        Error(at,
-              fmt::format("{}: {} is too short (must be at least {})", path, *s, min.ToString()));
-      }
-      return std::nullopt;
-    }
-    return *d;
-  }
+                                          const std::string& path, Duration min);
 
   std::optional<Duration> PositiveDuration(const YAML::Node& v, const YAML::Mark& at,
-                                           const std::string& path) {
-    return DurationAtLeast(v, at, path, Duration::Nanoseconds(1));
-  }
+                                           const std::string& path);
+
+  // A duration of 0 (off) or at least 1s: the interval of something periodic that may be turned
+  // off.
+  std::optional<Duration> IntervalOrOff(const YAML::Node& v, const YAML::Mark& at,
+                                        const std::string& path);
 
   // A byte count: an integer or a size string, between min and max.
   std::optional<int64_t> Size(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
-                              int64_t min, int64_t max) {
-    std::optional<std::string> s = Scalar(v, at, path, "a size (as in \"16MiB\")");
-    if (!s) return std::nullopt;
-    int64_t bytes = 0;
-    if (std::string error = ParseSize(*s, &bytes); !error.empty()) {
-      Error(at, fmt::format("{}: {}", path, error));
-      return std::nullopt;
-    }
-    if (bytes < min || bytes > max) {
-      Error(at, fmt::format("{}: {} is out of range (must be between {} and {})", path, *s,
-                            FormatSize(min), FormatSize(max)));
-      return std::nullopt;
-    }
-    return bytes;
-  }
+                              int64_t min, int64_t max);
 
-  std::string Resolve(const std::string& path) const {
-    fs::path p(path);
-    if (p.is_relative() && !base_dir_.empty()) p = base_dir_ / p;
-    return p.lexically_normal().string();
-  }
-
-  // A path to a readable file; returns it resolved against the config file's directory.
-  std::optional<std::string> ReadableFile(const YAML::Node& v, const YAML::Mark& at,
-                                          const std::string& path, std::string* contents) {
+  // One of `values`, by name; an unknown name is reported as an invalid `noun`, with a suggestion
+  // when one is close.
+  template <typename E>
+  std::optional<E> Enum(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
+                        std::string_view noun,
+                        const std::vector<std::pair<std::string_view, E>>& values) {
     std::optional<std::string> s = String(v, at, path);
     if (!s) return std::nullopt;
-    std::string resolved = Resolve(*s);
-    std::string ignored, error;
-    if (!ReadWholeFile(resolved, contents ? contents : &ignored, &error)) {
-      Error(at, fmt::format("{}: cannot read {}: {}", path, Quote(*s), error));
-      return std::nullopt;
+    std::vector<std::string_view> names;
+    for (const auto& [name, value] : values) {
+      if (name == *s) return value;
+      names.push_back(name);
     }
-    return resolved;
+    Error(at, fmt::format("{}: invalid {} {} ({})", path, noun, Quote(*s),
+                          SuggestOr(*s, names, fmt::format("want {}", JoinOr(names)))));
+    return std::nullopt;
   }
+
+  // An http:// or https:// URL.
+  std::optional<std::string> HttpUrl(const YAML::Node& v, const YAML::Mark& at,
+                                     const std::string& path);
+
+  // A listen address ("host:port", see CheckListenAddress).
+  std::optional<std::string> ListenAddress(const YAML::Node& v, const YAML::Mark& at,
+                                           const std::string& path);
+
+  // Reports `name` unless IsValidRegionName; returns whether it is valid.
+  bool CheckRegionName(const std::string& name, const YAML::Mark& at, const std::string& path);
+
+  // Records `name` (of a `noun`: "region", "service", ...) in `*seen`; a name seen before is
+  // reported with the line of its first definition, and false returned.
+  bool CheckUnique(std::map<std::string, YAML::Mark, std::less<>>* seen, const std::string& name,
+                   const YAML::Mark& at, const std::string& path, std::string_view noun);
+
+  // `path` resolved against the config file's directory.
+  std::string Resolve(const std::string& path) const;
+
+  // A path to a readable file; returns it resolved against the config file's directory, and its
+  // contents in `*contents` when not null.
+  std::optional<std::string> ReadableFile(const YAML::Node& v, const YAML::Mark& at,
+                                          const std::string& path, std::string* contents);
+
+  // A file holding one token (see FirstToken): returns the token, and the resolved file in `*file`
+  // when not null.
+  std::optional<std::string> TokenFile(const YAML::Node& v, const YAML::Mark& at,
+                                       const std::string& path, std::string* file);
 
   // A list of non-empty strings; when `unique_noun` is not empty, a repeated string is an error
   // that names it ("duplicate location ...").
   void StringList(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
-                  std::vector<std::string>* out, std::string_view unique_noun) {
-    std::vector<std::string> list;
-    WalkList(v, at, path,
-             [&](const YAML::Node& item, const YAML::Mark& item_at, const std::string& item_path,
-                 size_t) {
-               std::optional<std::string> s = String(item, item_at, item_path);
-               if (!s) return;
-               if (!unique_noun.empty() && std::find(list.begin(), list.end(), *s) != list.end()) {
-                 Error(item_at,
-                       fmt::format("{}: duplicate {} {}", item_path, unique_noun, Quote(*s)));
-                 return;
-               }
-               list.push_back(std::move(*s));
-             });
-    *out = std::move(list);
-  }
+                  std::vector<std::string>* out, std::string_view unique_noun);
 
  protected:
   std::string file_;

@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "api/json.h"
 #include "core/clock.h"
 #include "rules/evaluator.h"
 #include "store/store.h"
@@ -342,14 +343,14 @@ int Budget(const Args& a) {
   ev.SetRules({rule});
   auto b0 = std::chrono::steady_clock::now();
   Die(ev.Evaluate(now), "evaluate");
-  auto json = ev.SloJson("p0");
+  auto json = api::SloJson(*ev.Snapshot(), "p0");
   Die(json.status(), "json");
   auto b1 = std::chrono::steady_clock::now();
   std::vector<double> warm;
   for (int i = 0; i < a.repeat; ++i) {
     auto w0 = std::chrono::steady_clock::now();
     Die(ev.Evaluate(now), "evaluate");
-    json = ev.SloJson("p0");
+    json = api::SloJson(*ev.Snapshot(), "p0");
     auto w1 = std::chrono::steady_clock::now();
     warm.push_back(Seconds(w1 - w0));
   }

@@ -12,7 +12,6 @@
 #include <set>
 #include <thread>
 
-#include "core/json.h"
 #include "core/log.h"
 #include "remote/sender.h"
 
@@ -453,56 +452,9 @@ core::Status Agent::Flush() { return impl_->Flush(); }
 std::vector<CheckStatus> Agent::Statuses() const { return impl_->Statuses(); }
 store::QueueStats Agent::QueueStats() const { return impl_->QueueStats(); }
 
-namespace {
-
-}  // namespace
-
-std::string CheckStatusesJson(const std::vector<CheckStatus>& statuses) {
-  std::string out = R"({"status":"success","data":[)";
-  bool first = true;
-  for (const CheckStatus& s : statuses) {
-    if (!s.check) continue;
-    if (!first) out += ',';
-    first = false;
-    const CheckSpec& c = *s.check;
-    out += "{\"probe\":";
-    core::AppendJsonString(&out, c.name);
-    out += ",\"service\":";
-    core::AppendJsonString(&out, c.service);
-    out += ",\"kind\":";
-    core::AppendJsonString(&out, CheckKindName(c.kind));
-    out += ",\"target\":";
-    core::AppendJsonString(&out, c.target);
-    out += ",\"region\":";
-    core::AppendJsonString(&out, c.region);
-    out += ",\"location\":";
-    core::AppendJsonString(&out, c.location);
-    out += fmt::format(",\"interval_seconds\":{}", c.interval.SecondsDouble());
-    if (s.has_result) {
-      out += ",\"last_run\":";
-      core::AppendJsonString(&out, s.last_due.ToRfc3339());
-      out += fmt::format(",\"success\":{},\"duration_seconds\":{}", s.last.success ? "true" : "false",
-                         s.last.duration.SecondsDouble());
-      out += ",\"reason\":";
-      core::AppendJsonString(&out, s.last.reason);
-    } else {
-      out += ",\"last_run\":null,\"success\":null,\"duration_seconds\":null,\"reason\":\"\"";
-    }
-    out += ",\"last_success\":";
-    if (s.last_success.UnixNanos() != 0) {
-      core::AppendJsonString(&out, s.last_success.ToRfc3339());
-    } else {
-      out += "null";
-    }
-    out += fmt::format(",\"runs\":{},\"failures\":{},\"skipped\":{}}}", s.runs, s.failures,
-                       s.skipped);
-  }
-  out += "]}";
-  return out;
-}
-
-core::Result<std::string> LatestResultsJson(store::Reader& reader, core::Timestamp now,
-                                            core::Duration lookback) {
+core::Result<std::vector<LatestCheckResult>> LatestResults(store::Reader& reader,
+                                                           core::Timestamp now,
+                                                           core::Duration lookback) {
   const int64_t start = (now - lookback).UnixMillis();
   const int64_t end = now.UnixMillis();
   auto name_is = [](std::string_view name) {
@@ -534,24 +486,12 @@ core::Result<std::string> LatestResultsJson(store::Reader& reader, core::Timesta
                      reader.Aggregate(l, start, end, store::Reader::Fields::kCounts));
     if (agg.count > 0 && agg.last_timestamp_ms == it->second.t) it->second.reason = l.Get("reason");
   }
-  std::string out = R"({"status":"success","data":[)";
-  bool first = true;
-  for (const auto& [key, c] : checks) {
-    if (!first) out += ',';
-    first = false;
-    out += "{";
-    for (const char* label : {"probe", "service", "target", "region", "location"}) {
-      out += fmt::format("\"{}\":", label);
-      core::AppendJsonString(&out, c.labels.Get(label));
-      out += ',';
-    }
-    out += "\"last_run\":";
-    core::AppendJsonString(&out, core::Timestamp::FromUnixMillis(c.t).ToRfc3339());
-    out += fmt::format(",\"success\":{},\"reason\":", c.success ? "true" : "false");
-    core::AppendJsonString(&out, c.reason);
-    out += "}";
+  std::vector<LatestCheckResult> out;
+  out.reserve(checks.size());
+  for (auto& [key, c] : checks) {
+    out.push_back({std::move(c.labels), core::Timestamp::FromUnixMillis(c.t), c.success,
+                   std::move(c.reason)});
   }
-  out += "]}";
   return out;
 }
 

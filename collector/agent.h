@@ -134,19 +134,22 @@ class Agent {
   std::unique_ptr<Impl> impl_;
 };
 
-// The JSON document GET /api/v1/checks answers with: {"status":"success","data":[{"probe",
-// "service","kind","target","region","location","interval_seconds","last_run","success",
-// "duration_seconds","reason","last_success","runs","failures","skipped"}, ...]}.
-std::string CheckStatusesJson(const std::vector<CheckStatus>& statuses);
+// The latest result of one check, as the engine finds it in the store.
+struct LatestCheckResult {
+  core::Labels labels;       // of its probe_success series: probe, service, target, region, ...
+  core::Timestamp last_run;  // the latest sample's time
+  bool success = false;
+  std::string reason;        // recorded with a failure (kFailureReasonMetric); "" on success
+};
 
 // The engine's view of every check that reported into `reader` (from agents or its own probes):
 // the latest probe_success of each (probe, location) and, when it is 0, the reason recorded with
-// it (kFailureReasonMetric). Only series with a sample in [now - lookback, now] are listed.
-// JSON: {"status":"success","data":[{"probe","service","target","region","location","last_run",
-// "success","reason"}, ...]} sorted by probe then location.
+// it (kFailureReasonMetric). Only series with a sample in [now - lookback, now] are listed,
+// sorted by probe then location. GET /api/v1/checks shows them (api/json.h).
 // Errors: those of the reader.
-core::Result<std::string> LatestResultsJson(store::Reader& reader, core::Timestamp now,
-                                            core::Duration lookback);
+core::Result<std::vector<LatestCheckResult>> LatestResults(store::Reader& reader,
+                                                           core::Timestamp now,
+                                                           core::Duration lookback);
 
 }  // namespace nines::collector
 

@@ -15,7 +15,6 @@
 
 #include "collector/probe_engine.h"
 #include "collector/scraper.h"
-#include "core/json.h"
 #include "core/log.h"
 #include "net/net.h"
 #include "store/store.h"
@@ -224,38 +223,5 @@ void ScrapeManager::Start(bool schedule) { impl_->Start(schedule); }
 void ScrapeManager::Stop() { impl_->Stop(); }
 bool ScrapeManager::WaitIdle(core::Duration timeout) { return impl_->WaitIdle(timeout); }
 std::vector<ScrapeTargetStatus> ScrapeManager::Targets() const { return impl_->Targets(); }
-
-std::string ScrapeTargetsJson(const std::vector<ScrapeTargetStatus>& targets) {
-  std::string out = R"({"status":"success","data":{"activeTargets":[)";
-  bool first = true;
-  for (const ScrapeTargetStatus& t : targets) {
-    if (!first) out += ',';
-    first = false;
-    out += "{\"labels\":";
-    core::AppendJsonLabels(&out, t.target_labels);
-    out += ",\"scrapePool\":";
-    core::AppendJsonString(&out, t.spec.job);
-    out += ",\"scrapeUrl\":";
-    core::AppendJsonString(&out, t.spec.url);
-    out += ",\"lastError\":";
-    core::AppendJsonString(&out, t.last_error);
-    out += ",\"lastScrape\":";
-    if (t.has_result) {
-      core::AppendJsonString(&out, t.last_scrape.ToRfc3339());
-    } else {
-      out += "null";
-    }
-    out += fmt::format(",\"lastScrapeDuration\":{}", t.last_duration.SecondsDouble());
-    out += fmt::format(",\"health\":\"{}\"", !t.has_result ? "unknown" : t.up ? "up" : "down");
-    out += ",\"scrapeInterval\":";
-    core::AppendJsonString(&out, t.spec.interval.ToString());
-    out += ",\"scrapeTimeout\":";
-    core::AppendJsonString(&out, t.spec.timeout.ToString());
-    out += fmt::format(",\"scrapes\":{},\"failures\":{},\"skipped\":{}}}", t.scrapes, t.failures,
-                       t.skipped);
-  }
-  out += "],\"droppedTargets\":[]}}";
-  return out;
-}
 
 }  // namespace nines::collector

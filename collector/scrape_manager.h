@@ -96,13 +96,6 @@ class ScrapeManager {
   std::unique_ptr<Impl> impl_;
 };
 
-// The JSON document GET /api/v1/targets answers with, in Prometheus' shape:
-// {"status":"success","data":{"activeTargets":[{"labels":{...},"scrapePool":job,
-// "scrapeUrl":url,"lastError":"","lastScrape":"RFC 3339","lastScrapeDuration":0.012,
-// "health":"up"|"down"|"unknown","scrapeInterval":"15s","scrapeTimeout":"5s"}, ...],
-// "droppedTargets":[]}}.
-std::string ScrapeTargetsJson(const std::vector<ScrapeTargetStatus>& targets);
-
 }  // namespace nines::collector
 
 #endif  // NINES_COLLECTOR_SCRAPE_MANAGER_H_

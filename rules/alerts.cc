@@ -16,7 +16,6 @@
 
 #include <fmt/format.h>
 
-#include "core/json.h"
 #include "core/log.h"
 
 namespace nines::rules {
@@ -125,15 +124,6 @@ core::Status ErrnoError(std::string_view what, const std::string& path, int err)
 }  // namespace
 
 // ---- encoding ------------------------------------------------------------------------------
-
-std::string FormatAlertValue(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
-  if (ec != std::errc()) return fmt::format("{:e}", v);
-  return std::string(buf, p);
-}
 
 core::Result<std::map<std::string, std::vector<Alert>>> DecodeAlertState(
     std::string_view data, std::string_view origin) {
@@ -554,87 +544,6 @@ std::vector<Alert> AlertTracker::Alerts() const {
     }
   }
   std::sort(out.begin(), out.end(), AlertLess);
-  return out;
-}
-
-namespace {
-
-std::vector<std::string_view> SplitCommas(std::string_view s) {
-  std::vector<std::string_view> out;
-  while (true) {
-    size_t comma = s.find(',');
-    std::string_view part = s.substr(0, comma);
-    if (!part.empty()) out.push_back(part);
-    if (comma == std::string_view::npos) return out;
-    s.remove_prefix(comma + 1);
-  }
-}
-
-bool Matches(const Alert& a, const AlertTracker::AlertFilter& f) {
-  if (!f.states.empty() && std::find(f.states.begin(), f.states.end(), a.state) == f.states.end()) {
-    return false;
-  }
-  if (f.regions.empty()) return true;
-  for (const std::string& r : f.regions) {
-    if (a.labels.Get("region") == r) return true;
-    for (std::string_view x : SplitCommas(a.labels.Get("regions"))) {
-      if (x == r) return true;
-    }
-  }
-  return false;
-}
-
-}  // namespace
-
-core::Result<AlertTracker::AlertFilter> AlertTracker::ParseAlertFilter(
-    const std::vector<std::string>& states, const std::vector<std::string>& regions) {
-  AlertFilter f;
-  for (const std::string& param : states) {
-    for (std::string_view name : SplitCommas(param)) {
-      AlertState state;
-      if (!ParseState(name, &state)) {
-        return core::InvalidArgumentError(
-            "state: unknown alert state \"{}\" (known: pending, firing, resolved)", name);
-      }
-      f.states.push_back(state);
-    }
-  }
-  for (const std::string& param : regions) {
-    for (std::string_view name : SplitCommas(param)) f.regions.emplace_back(name);
-  }
-  return f;
-}
-
-std::string AlertTracker::AlertsJson(const AlertFilter& filter) const {
-  std::vector<Alert> alerts = Alerts();
-  std::string out = R"({"status":"success","data":{"alerts":[)";
-  bool first = true;
-  for (size_t i = 0; i < alerts.size(); ++i) {
-    const Alert& a = alerts[i];
-    if (!Matches(a, filter)) continue;
-    if (!first) out.push_back(',');
-    first = false;
-    out.append(R"({"labels":)");
-    core::AppendJsonLabels(&out, a.labels);
-    out.append(R"(,"annotations":)");
-    core::AppendJsonStringMap(&out, a.annotations);
-    out.append(R"(,"state":)");
-    core::AppendJsonString(&out, AlertStateName(a.state));
-    out.append(R"(,"activeAt":)");
-    core::AppendJsonString(&out, a.active_since.ToRfc3339());
-    out.append(R"(,"value":)");
-    core::AppendJsonString(&out, FormatAlertValue(a.value));
-    if (a.state != AlertState::kPending) {
-      out.append(R"(,"firedAt":)");
-      core::AppendJsonString(&out, a.fired_at.ToRfc3339());
-    }
-    if (a.state == AlertState::kResolved) {
-      out.append(R"(,"resolvedAt":)");
-      core::AppendJsonString(&out, a.resolved_at.ToRfc3339());
-    }
-    out.push_back('}');
-  }
-  out.append("]}}");
   return out;
 }
 

@@ -38,7 +38,7 @@
 // bumped on any incompatible change; a newer version is refused, never guessed at.
 //
 // Thread-safety: AlertTracker is thread-safe: the evaluation loop calls Update/RetainRules/
-// Finish/TakeNotifications while the HTTP API calls Alerts/AlertsJson. Disk writes happen
+// Finish/TakeNotifications while the HTTP API calls Alerts. Disk writes happen
 // outside the lock that readers take. LogAlertSink is thread-safe.
 #ifndef NINES_RULES_ALERTS_H_
 #define NINES_RULES_ALERTS_H_
@@ -61,7 +61,7 @@ struct AlertTrackerOptions {
   // Where the state is kept (a file in the data dir). Empty: nothing is persisted (tests, or a
   // stateless setup).
   std::string state_file;
-  // How long a resolved alert stays visible in Alerts()/AlertsJson() before it is forgotten.
+  // How long a resolved alert stays visible in Alerts() before it is forgotten.
   core::Duration resolved_retention = core::Duration::Minutes(15);
   // How long an alert whose data stopped stays active (marked no_data) before it resolves. A day
   // by default: an on-call who was paged about a closed port must not see it resolve because a
@@ -129,27 +129,6 @@ class AlertTracker {
   // (then by state and active_since).
   std::vector<Alert> Alerts() const;
 
-  // The body of GET /api/v1/alerts, in the Prometheus HTTP API's shape:
-  //   {"status":"success","data":{"alerts":[{"labels":{...},"annotations":{...},
-  //    "state":"pending|firing|resolved","activeAt":"<RFC 3339>","value":"<Go %e float>",
-  //    "firedAt":"<RFC 3339>" (once it fired),"resolvedAt":"<RFC 3339>" (when resolved)}]}}
-  // in the order of Alerts().
-  std::string AlertsJson() const { return AlertsJson(AlertFilter{}); }
-
-  // Which alerts AlertsJson lists: all when a field is empty.
-  struct AlertFilter {
-    std::vector<AlertState> states;  // any of these
-    // The alert's region label is one of these, or one of them is in its comma-separated
-    // `regions` label (NinesAgentDown).
-    std::vector<std::string> regions;
-  };
-  std::string AlertsJson(const AlertFilter& filter) const;
-  // Parses GET /api/v1/alerts' `state` and `region` parameters (each repeatable, or
-  // comma-separated) into a filter. Errors: INVALID_ARGUMENT naming an unknown state and the
-  // known ones (pending, firing, resolved).
-  static core::Result<AlertFilter> ParseAlertFilter(const std::vector<std::string>& states,
-                                                    const std::vector<std::string>& regions);
-
   const AlertTrackerOptions& options() const { return options_; }
 
  private:
@@ -173,10 +152,6 @@ class AlertTracker {
 // Errors: as AlertTracker::Load (DATA_LOSS, FAILED_PRECONDITION), with the line.
 core::Result<std::map<std::string, std::vector<Alert>>> DecodeAlertState(std::string_view data,
                                                                         std::string_view origin);
-
-// Formats a value the way Prometheus' API does (Go's strconv.FormatFloat(v, 'e', -1, 64)):
-// "1e+00", "1.5e-03", "NaN", "+Inf", "-Inf".
-std::string FormatAlertValue(double v);
 
 // An AlertSink that writes alerts to core's logger: a warning line when an alert starts firing
 // (or fires again after resolving) and an info line when it resolves, each with its labels and

@@ -11,7 +11,7 @@
 //      after each minute completes (and after late data, a reload, or a failed write),
 //   4. publishes the results (Snapshot): per SLO its reports and its alert conditions (burn
 //      rate, budget exhausted, no data) for the alert lifecycle (rules/alerts.h) and for
-//      GET /api/v1/slos.
+//      GET /api/v1/slos (api/json.h builds its JSON from Snapshot).
 //
 // Series written at `now` (labels slo, service, region; region="global" is the sum over regions):
 //   nines_slo_sli{window}                                   good / total over the budget window
@@ -57,7 +57,7 @@
 // Annotations carry the numbers (see Evaluate).
 //
 // Thread-safety: all public methods are thread-safe. Evaluate and SetRules serialize with each
-// other; SlosJson/SloJson read the last published results and never wait for a cycle's store
+// other; Snapshot/Results read the last published results and never wait for a cycle's store
 // reads. The Reader and the appender factory must outlive the evaluator.
 #ifndef NINES_RULES_EVALUATOR_H_
 #define NINES_RULES_EVALUATOR_H_
@@ -141,19 +141,6 @@ class SloEvaluator {
   // published all the same, and the next cycle writes again); INTERNAL when every SLO failed to
   // read (the first error's message).
   core::Status Evaluate(core::Timestamp now);
-
-  // GET /api/v1/slos: {"status":"success","data":[<slo>...]} with, per SLO, its definition,
-  // "warnings" (strings: e.g. samples of undeclared regions, not counted) and
-  // "undeclared_regions" ({region: samples}), and per region then "global": status, sli,
-  // objective, good/total, coverage, reduced_coverage (null, or {"quorum","live","lost":[...]}
-  // when the newest minute was decided by fewer probers than the quorum), budget (total,
-  // consumed, remaining, remaining_ratio, unit "events"|"minutes"), burn rates per window,
-  // exhaustion times at the 1h and 6h burn, and the window's bounds. Unknown numbers are null.
-  std::string SlosJson() const;
-  // GET /api/v1/slos/NAME: {"status":"success","data":<slo>} as above, plus per region every
-  // burn-rate rule's evaluation, plus the SLO's active alert conditions.
-  // Errors: NOT_FOUND when there is no SLO `name`.
-  core::Result<std::string> SloJson(std::string_view name) const;
 
   // The last published results, in the order of SetRules: shared and never changed once
   // published, so reading them copies nothing (a cycle publishes new ones beside them).

@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "store/encoding.h"
+#include "store/rocks_iterator.h"
 #include "store/rocks_status.h"
 
 namespace nines::store {
@@ -74,8 +75,9 @@ class RocksDbQueue final : public DurableQueue {
                     : FromRocks(s, "queue: read sequence");
     }
     // Rebuild the in-memory index of (seq, size) from the records.
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek(std::string(1, kRecordPrefix)); it->Valid(); it->Next()) {
+    BoundedIterator it(db_.get(), db_->DefaultColumnFamily(), std::string(1, kRecordPrefix),
+                       std::string(1, kRecordPrefix + 1));
+    for (it->Seek(it.lower()); it->Valid(); it->Next()) {
       rocksdb::Slice k = it->key();
       if (k.size() != 9 || k[0] != kRecordPrefix) break;
       uint64_t seq = enc::GetBE64(k.data() + 1);
@@ -160,15 +162,10 @@ class RocksDbQueue final : public DurableQueue {
       }
       last = sizes_[n - 1].seq;
     }
-    std::string lower = RecordKey(first);
-    std::string upper = RecordKey(last + 1);
-    rocksdb::Slice lower_slice(lower), upper_slice(upper);
-    rocksdb::ReadOptions ro;
-    ro.iterate_lower_bound = &lower_slice;
-    ro.iterate_upper_bound = &upper_slice;
     std::vector<QueueRecord> out;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-    for (it->Seek(lower_slice); it->Valid(); it->Next()) {
+    BoundedIterator it(db_.get(), db_->DefaultColumnFamily(), RecordKey(first),
+                       RecordKey(last + 1));
+    for (it->Seek(it.lower()); it->Valid(); it->Next()) {
       out.push_back({enc::GetBE64(it->key().data() + 1), it->value().ToString()});
     }
     RETURN_IF_ERROR(FromRocks(it->status(), "queue: peek"));

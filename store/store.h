@@ -102,6 +102,22 @@ struct CommitResult {
   int64_t refused() const { return too_old + too_far_in_future; }
 };
 
+// An appender's handle on a series, for Appender::AppendWithRef (as Prometheus' series refs).
+// Opaque: it is not a series id (SeriesRef::id) and cannot be mistaken for one or made from
+// one; only the store's appenders set it. A default-constructed AppendRef is unknown.
+class AppendRef {
+ public:
+  AppendRef() = default;
+  // Whether a store set it; an unknown ref makes AppendWithRef look the labels up.
+  bool known() const { return value_ != 0; }
+  friend bool operator==(const AppendRef&, const AppendRef&) = default;
+
+ private:
+  friend class Appender;
+  explicit AppendRef(uint64_t value) : value_(value) {}
+  uint64_t value_ = 0;  // 0: unknown; else what the store's appender put there
+};
+
 class Appender {
  public:
   virtual ~Appender() = default;
@@ -109,13 +125,13 @@ class Appender {
   // batch is unaffected.
   virtual core::Status Append(const core::Labels& series, int64_t timestamp_ms, double value) = 0;
   // Append with a shortcut for a caller that appends to the same series again and again (as
-  // Prometheus' series refs): when `*ref` is non-zero it names the series and `series` is not
-  // looked up; when it is 0 the labels are looked up as by Append and `*ref` is set once the
-  // store holds the series (a series this batch creates gets its ref on an Append after the
+  // Prometheus' series refs): when `*ref` is known it names the series and `series` is not
+  // looked up; when it is unknown the labels are looked up as by Append and `*ref` is set once
+  // the store holds the series (a series this batch creates gets its ref on an Append after the
   // Commit). A ref is only valid with the labels it was set for, with appenders of the store
-  // that set it, while that store is open. The default ignores refs (leaves `*ref` 0).
+  // that set it, while that store is open. The default ignores refs (leaves `*ref` unknown).
   virtual core::Status AppendWithRef(const core::Labels& series, int64_t timestamp_ms,
-                                     double value, uint64_t* ref) {
+                                     double value, AppendRef* ref) {
     (void)ref;
     return Append(series, timestamp_ms, value);
   }
@@ -125,6 +141,12 @@ class Appender {
   virtual core::Result<CommitResult> Commit() = 0;
   // Discards what was staged.
   virtual void Rollback() = 0;
+
+ protected:
+  // For implementations of AppendWithRef: a ref that holds `value` (0: unknown), and the value
+  // a ref holds.
+  static AppendRef MakeRef(uint64_t value) { return AppendRef(value); }
+  static uint64_t RefValue(const AppendRef& ref) { return ref.value_; }
 };
 
 // The aggregate of one series' samples over a half-open window [start, end).

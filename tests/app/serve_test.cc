@@ -1,9 +1,11 @@
 // `nines` as a child process: serve, demo, check and version, end to end over loopback.
 #include <signal.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -154,6 +156,80 @@ TEST(ServeTest, ReloadKeepsOldConfigWhenNewOneIsInvalidAndAppliesValidOne) {
 }
 
 // The rule loop end to end: an SLO over probe data pushed by remote write shows in
+// What the HTTP edge (api/) answers, byte for byte: the landing page (golden file shared with
+// tests/api), the documents of empty endpoints, and the HTTP codes errors map to.
+TEST(ServeTest, LandingPageAndEndpointsAnswerExactly) {
+  TempDir dir;
+  const std::string token = "admin-token-0123456789abcdef";
+  const std::string path = dir.Write(
+      "nines.yaml", "server:\n  listen: 127.0.0.1:0\n  auth:\n    admin_tokens: [" + token +
+                        "]\nstorage:\n  data_dir: " + dir.File("data") +
+                        "\n  self_scrape_interval: 0s\n"
+                        "slo:\n  default_objective: 99.9\n  default_window: 28d\n"
+                        "regions:\n"
+                        "  - name: eu-west-1\n"
+                        "    display_name: \"EU <West> & 'Ireland' \\\"1\\\"\"\n"
+                        "    locations: [dublin, london]\n"
+                        "  - name: us-east-1\n"
+                        "    locations: [ashburn]\n");
+  Server server({"serve", "--config", path});
+  const std::string url = server.WaitForUrl();
+  ASSERT_FALSE(url.empty()) << server.output();
+  net::HttpClient client(net::ClientOptions{});
+
+  net::ClientResponse page = Get(client, url + "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.headers.Get("Content-Type"), "text/html; charset=utf-8");
+  const std::string golden_path = testutil::SourceDir() + "/tests/api/testdata/landing_page.html";
+  if (const char* update = std::getenv("NINES_UPDATE_GOLDEN"); update && *update == '1') {
+    std::string body = page.body;
+    body.replace(body.find(NINES_VERSION), std::string_view(NINES_VERSION).size(), "@VERSION@");
+    std::ofstream(golden_path, std::ios::binary) << body;
+  }
+  std::ifstream golden(golden_path, std::ios::binary);
+  ASSERT_TRUE(golden.good());
+  std::stringstream want;
+  want << golden.rdbuf();
+  std::string expected = want.str();
+  const std::string version_mark = "@VERSION@";
+  expected.replace(expected.find(version_mark), version_mark.size(), NINES_VERSION);
+  EXPECT_EQ(page.body, expected);
+
+  auto expect = [&](const std::string& method, const std::string& route, int status,
+                    const std::string& body) {
+    SCOPED_TRACE(method + " " + route);
+    net::ClientResponse r = Do(client, method, url + route, method == "POST" ? token : "");
+    EXPECT_EQ(r.status, status);
+    EXPECT_EQ(r.headers.Get("Content-Type"), "application/json");
+    EXPECT_EQ(r.body, body);
+  };
+  expect("GET", "/api/v1/checks", 200, R"({"status":"success","data":[]})");
+  expect("GET", "/api/v1/targets", 200,
+         R"({"status":"success","data":{"activeTargets":[],"droppedTargets":[]}})");
+  expect("GET", "/api/v1/alerts", 200, R"({"status":"success","data":{"alerts":[]}})");
+  expect("GET", "/api/v1/alerts?state=fring", 400,
+         R"j({"status":"error","error":"state: unknown alert state \"fring\" (known: pending, firing, resolved)"})j");
+  expect("GET", "/api/v1/slos", 200, R"({"status":"success","data":[]})");
+  expect("GET", "/api/v1/slos/nope", 404, R"({"status":"error","error":"no SLO named \"nope\""})");
+  expect("GET", "/api/v1/series", 400, R"({"status":"error","error":"no match[] parameter given"})");
+  expect("POST", "/-/reload", 200, R"({"status":"success"})");
+  net::ClientResponse build = Get(client, url + "/api/v1/status/buildinfo");
+  EXPECT_EQ(build.status, 200);
+  EXPECT_EQ(build.body.rfind(std::string(R"({"status":"success","data":{"version":")") +
+                                 NINES_VERSION + R"(","compiler":"g++ )",
+                             0),
+            0u)
+      << build.body;
+  EXPECT_TRUE(build.body.ends_with(fmt::format(R"(","cplusplus":{}}}}})", __cplusplus)))
+      << build.body;
+  // A config that no longer parses: 400; the previous one stays in force.
+  dir.Write("nines.yaml", "server: [\n");
+  net::ClientResponse refused = Post(client, url + "/-/reload", token);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_TRUE(refused.body.starts_with(R"({"status":"error","error":")")) << refused.body;
+  EXPECT_EQ(server.Stop(), 0) << server.output();
+}
+
 // /api/v1/slos and its burn-rate page in /api/v1/alerts; a broken rule file on reload is refused
 // with file:line:col and the old rules stay.
 TEST(ServeTest, EvaluatesRuleFilesAndReloadsThemAllOrNothing) {

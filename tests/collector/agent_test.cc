@@ -351,28 +351,7 @@ TEST(AgentTest, StartFailsClearlyWithoutRequiredOptions) {
   EXPECT_EQ(Agent::Start(o, {}, core::RealClock()).status().code(), core::StatusCode::kInvalidArgument);
 }
 
-TEST(CheckStatusesJsonTest, ShowsTheLatestResultAndItsReason) {
-  CheckStatus s;
-  auto spec = std::make_shared<CheckSpec>(FakeCheck("api \"eu\"", Duration::Seconds(15)));
-  s.check = spec;
-  s.has_result = true;
-  s.last_due = core::Timestamp::FromUnixSeconds(1'700'000'000);
-  s.last.success = false;
-  s.last.reason = "connect: connection refused";
-  s.last.duration = Duration::Milliseconds(1500);
-  s.runs = 3;
-  s.failures = 1;
-  std::string json = CheckStatusesJson({s});
-  EXPECT_NE(json.find(R"("probe":"api \"eu\"")"), std::string::npos) << json;
-  EXPECT_NE(json.find(R"("success":false,"duration_seconds":1.5,"reason":"connect: connection refused")"),
-            std::string::npos)
-      << json;
-  EXPECT_NE(json.find(R"("last_run":"2023-11-14T22:13:20.000Z")"), std::string::npos) << json;
-  EXPECT_NE(json.find(R"("last_success":null,"runs":3,"failures":1,"skipped":0)"), std::string::npos)
-      << json;
-}
-
-TEST(LatestResultsJsonTest, ShowsEachChecksLatestResultWithItsReason) {
+TEST(LatestResultsTest, ShowsEachChecksLatestResultWithItsReason) {
   testutil::TempDir dir;
   store::StoreOptions so;
   so.dir = dir.File("tsdb");
@@ -394,18 +373,25 @@ TEST(LatestResultsJsonTest, ShowsEachChecksLatestResultWithItsReason) {
   ASSERT_TRUE(AppendProbeResult(bad, earlier_failure, t0, *app).ok());
   ASSERT_TRUE(AppendProbeResult(bad, failed, t0 + Duration::Seconds(15), *app).ok());
   ASSERT_TRUE(app->Commit().ok());
-  auto json = LatestResultsJson(*st, t0 + Duration::Seconds(20), Duration::Hours(1));
-  ASSERT_TRUE(json.ok()) << json.status().ToString();
-  EXPECT_NE(json->find(R"("probe":"api-eu","service":"","target":"fake://api-eu","region":"eu-west-1","location":"eu-west-1a","last_run":"2023-11-14T22:13:35.000Z","success":true,"reason":"")"),
-            std::string::npos)
-      << *json;
-  EXPECT_NE(json->find(R"("success":false,"reason":"rcode NXDOMAIN not in valid_rcodes [NOERROR]")"),
-            std::string::npos)
-      << *json;
+  auto results = LatestResults(*st, t0 + Duration::Seconds(20), Duration::Hours(1));
+  ASSERT_TRUE(results.ok()) << results.status().ToString();
+  ASSERT_EQ(results->size(), 2u);  // sorted by probe
+  const LatestCheckResult& api = (*results)[0];
+  EXPECT_EQ(api.labels.Get("probe"), "api-eu");
+  EXPECT_EQ(api.labels.Get("target"), "fake://api-eu");
+  EXPECT_EQ(api.labels.Get("region"), "eu-west-1");
+  EXPECT_EQ(api.labels.Get("location"), "eu-west-1a");
+  EXPECT_EQ(api.last_run.ToRfc3339(), "2023-11-14T22:13:35.000Z");
+  EXPECT_TRUE(api.success);
+  EXPECT_EQ(api.reason, "");
+  const LatestCheckResult& dns = (*results)[1];
+  EXPECT_EQ(dns.labels.Get("probe"), "dns-eu");
+  EXPECT_FALSE(dns.success);
+  EXPECT_EQ(dns.reason, "rcode NXDOMAIN not in valid_rcodes [NOERROR]");
   // Outside the lookback nothing is listed.
-  auto old = LatestResultsJson(*st, t0 + Duration::Hours(3), Duration::Hours(1));
+  auto old = LatestResults(*st, t0 + Duration::Hours(3), Duration::Hours(1));
   ASSERT_TRUE(old.ok());
-  EXPECT_EQ(*old, R"({"status":"success","data":[]})");
+  EXPECT_TRUE(old->empty());
 }
 
 }  // namespace

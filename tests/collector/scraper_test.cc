@@ -709,22 +709,24 @@ TEST_F(ScrapeManagerTest, BadOrDuplicateTargetsAreRefusedAndTheOldOnesStay) {
   EXPECT_EQ(targets[0].spec.url, server_.url());
 }
 
-TEST_F(ScrapeManagerTest, TargetsJsonHasPrometheusShape) {
+// The status GET /api/v1/targets shows (api/json.h turns it into Prometheus' shape).
+TEST_F(ScrapeManagerTest, TargetsReportTheirLatestScrape) {
   server_.Serve(500, "oops\n");
   ASSERT_TRUE(manager_.SetTargets({Spec()}).ok());
-  std::string before = ScrapeTargetsJson(manager_.Targets());
-  EXPECT_THAT(before, HasSubstr("\"health\":\"unknown\""));
-  EXPECT_THAT(before, HasSubstr("\"lastScrape\":null"));
+  std::vector<ScrapeTargetStatus> before = manager_.Targets();
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_FALSE(before[0].has_result);  // health "unknown", lastScrape null
   manager_.Start(/*schedule=*/false);
   StepTo(clock_.Now() + core::Duration::Seconds(15));
-  std::string json = ScrapeTargetsJson(manager_.Targets());
-  EXPECT_THAT(json, StartsWith(R"({"status":"success","data":{"activeTargets":[{"labels":{)"));
-  EXPECT_THAT(json, HasSubstr(fmt::format("\"instance\":\"127.0.0.1:{}\"", server_.port())));
-  EXPECT_THAT(json, HasSubstr("\"scrapePool\":\"node\""));
-  EXPECT_THAT(json, HasSubstr("\"health\":\"down\""));
-  EXPECT_THAT(json, HasSubstr("\"lastError\":\"status 500\""));
-  EXPECT_THAT(json, HasSubstr("\"scrapeInterval\":\"15s\""));
-  EXPECT_THAT(json, HasSubstr("\"droppedTargets\":[]}}"));
+  std::vector<ScrapeTargetStatus> targets = manager_.Targets();
+  ASSERT_EQ(targets.size(), 1u);
+  const ScrapeTargetStatus& t = targets[0];
+  EXPECT_EQ(t.target_labels.Get("instance"), fmt::format("127.0.0.1:{}", server_.port()));
+  EXPECT_EQ(t.spec.job, "node");
+  EXPECT_TRUE(t.has_result);
+  EXPECT_FALSE(t.up);  // health "down"
+  EXPECT_EQ(t.last_error, "status 500");
+  EXPECT_EQ(t.spec.interval, core::Duration::Seconds(15));
   manager_.Stop();
 }
 

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "store/chunk.h"
 #include "store/store.h"
+#include "tests/store/head_log_test_util.h"
 #include "tests/testutil/testutil.h"
 
 namespace nines::store {
@@ -621,25 +622,26 @@ TEST_F(StoreTest, AppendWithRefWritesTheSeriesItNames) {
   auto store = Open();
   Labels a = L(R"(nines_slo_sli{slo="a"})");
   Labels b = L(R"(nines_slo_sli{slo="b"})");
-  uint64_t ref_a = 0, ref_b = 0;
+  AppendRef ref_a, ref_b;
+  EXPECT_FALSE(ref_a.known());
   auto app = store->NewAppender();
   ASSERT_TRUE(app->AppendWithRef(a, kT0, 1, &ref_a).ok());
-  EXPECT_EQ(ref_a, 0u);  // created by this batch: no ref yet
+  EXPECT_FALSE(ref_a.known());  // created by this batch: no ref yet
   ASSERT_TRUE(app->Commit().ok());
   Commit(*store, {{b, kT0, 10}});
   ASSERT_TRUE(app->AppendWithRef(a, kT0 + kMin, 2, &ref_a).ok());
   ASSERT_TRUE(app->AppendWithRef(b, kT0 + kMin, 20, &ref_b).ok());
-  EXPECT_NE(ref_a, 0u);
-  EXPECT_NE(ref_b, 0u);
-  EXPECT_NE(ref_a, ref_b);
+  EXPECT_TRUE(ref_a.known());
+  EXPECT_TRUE(ref_b.known());
+  EXPECT_FALSE(ref_a == ref_b);
   ASSERT_TRUE(app->Commit().ok());
   // A new appender, refs only: each sample lands in its own series.
   auto other = store->NewAppender();
-  const uint64_t kept_a = ref_a, kept_b = ref_b;
+  const AppendRef kept_a = ref_a, kept_b = ref_b;
   ASSERT_TRUE(other->AppendWithRef(a, kT0 + 2 * kMin, 3, &ref_a).ok());
   ASSERT_TRUE(other->AppendWithRef(b, kT0 + 2 * kMin, 30, &ref_b).ok());
-  EXPECT_EQ(ref_a, kept_a);
-  EXPECT_EQ(ref_b, kept_b);
+  EXPECT_TRUE(ref_a == kept_a);
+  EXPECT_TRUE(ref_b == kept_b);
   auto r = other->Commit();
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->appended, 2);
@@ -869,18 +871,9 @@ TEST_F(StoreTest, OldHeadLogRecordsAreReplayed) {
   }
   RawRocks raw(db_dir);
   ASSERT_TRUE(raw.ok());
-  std::string record;
-  PutVarint(&record, 2);  // two samples
-  const double values[] = {0.25, 0.0};
-  int64_t prev = 0;
-  for (int i = 0; i < 2; ++i) {
-    const int64_t t = kT0 + (i + 1) * 15'000;
-    PutVarint(&record, 1);  // series id
-    const int64_t dt = t - prev;
-    PutVarsint(&record, dt);
-    prev = t;
-    PutDoubleLE(&record, values[i]);
-  }
+  // Series 1, two samples.
+  const std::string record =
+      internal::OldFormatHeadLogRecord({{1, kT0 + 15'000, 0.25}, {1, kT0 + 30'000, 0.0}});
   std::string key(8, '\0');
   key[7] = 100;  // sequence 100, after anything the store wrote
   EXPECT_TRUE(raw.db()->Put(rocksdb::WriteOptions(), raw.cf("head_log"), key, record).ok());

@@ -1,4 +1,5 @@
-// The store's HTTP read and admin API, in the Prometheus HTTP API's JSON shapes (no PromQL):
+// api/read_api.h: the store's HTTP read and admin API, in the Prometheus HTTP API's JSON shapes
+// (no PromQL):
 //
 //   GET|POST /api/v1/series?match[]=SEL&start=T&end=T&limit=N   {"status":"success","data":[{labels}]}
 //   GET|POST /api/v1/labels?match[]=SEL&start=T&end=T&limit=N   {"status":"success","data":[names]}
@@ -18,19 +19,20 @@
 // says otherwise.
 //
 // T is RFC 3339 or Unix seconds; D a Prometheus duration or plain seconds ("5m", "300", "0.5").
-// A bad parameter is a 400 naming it; an answer over the sample limit is a 422. Thread-safe;
+// A bad parameter is a 400 naming it; an answer over the sample limit is a 422; a store error is
+// answered with api::HttpStatusFor (api/api.h). Thread-safe;
 // `store` and `clock` must outlive the router.
-#ifndef NINES_STORE_HTTP_API_H_
-#define NINES_STORE_HTTP_API_H_
+#ifndef NINES_API_READ_API_H_
+#define NINES_API_READ_API_H_
 
 #include <cstdint>
 
 #include "net/net.h"
 #include "store/store.h"
 
-namespace nines::store {
+namespace nines::api {
 
-struct HttpApiOptions {
+struct ReadApiOptions {
   // Most samples (or rollup points) one read may return.
   int64_t max_samples = 5'000'000;
   // What /api/v1/samples reads before `end` when no start is given.
@@ -42,13 +44,13 @@ struct HttpApiOptions {
 };
 
 // Registers the routes above on `router`.
-void RegisterHttpApi(Store& store, net::Router& router, core::Clock& clock,
-                     HttpApiOptions options = {});
+void RegisterReadApi(store::Store& store, net::Router& router, core::Clock& clock,
+                     ReadApiOptions options = {});
 
 // Appends `v` as Prometheus formats sample values in JSON strings: shortest round-trip form,
 // "NaN", "+Inf", "-Inf".
 void AppendPromValue(std::string* out, double v);
 
-}  // namespace nines::store
+}  // namespace nines::api
 
-#endif  // NINES_STORE_HTTP_API_H_
+#endif  // NINES_API_READ_API_H_

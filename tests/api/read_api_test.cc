@@ -1,5 +1,5 @@
 // The read and admin API over a real store and a real server on loopback.
-#include "store/http_api.h"
+#include "api/read_api.h"
 
 #include <gtest/gtest.h>
 
@@ -7,12 +7,16 @@
 #include "net/http_client.h"
 #include "tests/testutil/testutil.h"
 
-namespace nines::store {
+namespace nines::api {
 namespace {
+
+using store::OpenStore;
+using store::Store;
+using store::StoreOptions;
 
 constexpr int64_t kT0 = 1'700'000'000'000;  // 2023-11-14T22:13:20Z, a whole minute
 
-class HttpApiTest : public ::testing::Test {
+class ReadApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     StoreOptions options;
@@ -29,7 +33,7 @@ class HttpApiTest : public ::testing::Test {
     }
     ASSERT_TRUE(app->Commit().ok());
     net::Router router;
-    RegisterHttpApi(*store_, router, clock_);
+    RegisterReadApi(*store_, router, clock_);
     net::ServerOptions server_options;
     server_options.listen = "127.0.0.1:0";
     server_options.admin_tokens = {"admin-token-for-tests"};
@@ -64,7 +68,7 @@ class HttpApiTest : public ::testing::Test {
   std::string url_;
 };
 
-TEST_F(HttpApiTest, LabelsAndValues) {
+TEST_F(ReadApiTest, LabelsAndValues) {
   EXPECT_EQ(Do("GET", "/api/v1/labels").body,
             R"({"status":"success","data":["__name__","code","region"]})");
   EXPECT_EQ(Do("GET", "/api/v1/label/region/values").body,
@@ -73,7 +77,7 @@ TEST_F(HttpApiTest, LabelsAndValues) {
   EXPECT_EQ(Do("GET", "/api/v1/label/bad-name/values").status, 400);
 }
 
-TEST_F(HttpApiTest, SeriesBySelectorAndRange) {
+TEST_F(ReadApiTest, SeriesBySelectorAndRange) {
   EXPECT_EQ(Do("GET", "/api/v1/series?match[]=probe_success%7Bregion%3D%22eu-west-1%22%7D").body,
             R"({"status":"success","data":[{"__name__":"probe_success","region":"eu-west-1"}]})");
   // Two selectors, one series each, sorted.
@@ -85,7 +89,7 @@ TEST_F(HttpApiTest, SeriesBySelectorAndRange) {
             R"({"status":"success","data":[]})");
 }
 
-TEST_F(HttpApiTest, RawSamplesInPrometheusMatrixShape) {
+TEST_F(ReadApiTest, RawSamplesInPrometheusMatrixShape) {
   auto r = Do("GET", "/api/v1/samples?match[]=requests_total&start=1700000000&end=1700000030");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body,
@@ -94,7 +98,7 @@ TEST_F(HttpApiTest, RawSamplesInPrometheusMatrixShape) {
             R"([1700000015,"10.5"],[1700000030,"21"]]}]}})");
 }
 
-TEST_F(HttpApiTest, RollupAggregatesPerStep) {
+TEST_F(ReadApiTest, RollupAggregatesPerStep) {
   // Minute 1: samples 0..3 (one failure); minute 2: samples 4..7.
   auto count = Do("GET", "/api/v1/rollup?match[]=probe_success%7Bregion%3D%22eu-west-1%22%7D"
                          "&start=1700000000&end=1700000120&step=1m&fn=sum");
@@ -106,7 +110,7 @@ TEST_F(HttpApiTest, RollupAggregatesPerStep) {
   EXPECT_NE(increase.body.find(R"([[1700000120,"73.5"]])"), std::string::npos) << increase.body;
 }
 
-TEST_F(HttpApiTest, BadParametersAre400WithTheReason) {
+TEST_F(ReadApiTest, BadParametersAre400WithTheReason) {
   struct Case {
     const char* target;
     const char* reason;
@@ -128,7 +132,7 @@ TEST_F(HttpApiTest, BadParametersAre400WithTheReason) {
   }
 }
 
-TEST_F(HttpApiTest, LabelsAndValuesOfTheMatchingSeriesOnly) {
+TEST_F(ReadApiTest, LabelsAndValuesOfTheMatchingSeriesOnly) {
   EXPECT_EQ(Do("GET", "/api/v1/labels?match[]=probe_success").body,
             R"({"status":"success","data":["__name__","region"]})");
   EXPECT_EQ(Do("GET", "/api/v1/label/region/values?match[]=probe_success%7Bregion%3D~%22eu.*%22%7D").body,
@@ -137,7 +141,7 @@ TEST_F(HttpApiTest, LabelsAndValuesOfTheMatchingSeriesOnly) {
             R"({"status":"success","data":["requests_total"]})");
 }
 
-TEST_F(HttpApiTest, PostTakesAFormBodyAsPrometheusDoes) {
+TEST_F(ReadApiTest, PostTakesAFormBodyAsPrometheusDoes) {
   // A selector too long for a URL goes in the body.
   auto series = Do("POST", "/api/v1/series", "",
                    "match[]=probe_success%7Bregion%3D%22eu-west-1%22%7D");
@@ -158,7 +162,7 @@ TEST_F(HttpApiTest, PostTakesAFormBodyAsPrometheusDoes) {
   EXPECT_EQ(Do("POST", "/api/v1/series", "", "start=1700000000").status, 400);
 }
 
-TEST_F(HttpApiTest, StepInPlainSecondsAsPrometheusAcceptsIt) {
+TEST_F(ReadApiTest, StepInPlainSecondsAsPrometheusAcceptsIt) {
   for (const char* step : {"60", "60.0", "1m", "6e1"}) {
     SCOPED_TRACE(step);
     auto r = Do("GET", std::string("/api/v1/rollup?match[]=probe_success%7Bregion%3D%22eu-west-1%22%7D"
@@ -173,7 +177,7 @@ TEST_F(HttpApiTest, StepInPlainSecondsAsPrometheusAcceptsIt) {
             400);
 }
 
-TEST_F(HttpApiTest, SamplesWithoutARangeReadTheLastHourUpToTheClock) {
+TEST_F(ReadApiTest, SamplesWithoutARangeReadTheLastHourUpToTheClock) {
   // The clock stands an hour after the second sample: the default hour starts there, so it
   // holds every sample but the first.
   clock_.Set(core::Timestamp::FromUnixMillis(kT0 + 15'000 + 3'600'000));
@@ -193,7 +197,7 @@ TEST_F(HttpApiTest, SamplesWithoutARangeReadTheLastHourUpToTheClock) {
             R"({"status":"success","data":{"resultType":"matrix","result":[]}})");
 }
 
-TEST_F(HttpApiTest, LimitTruncatesAndSaysSo) {
+TEST_F(ReadApiTest, LimitTruncatesAndSaysSo) {
   const std::string range = "&start=1700000000&end=1700000120";
   auto series = Do("GET", "/api/v1/series?match[]=probe_success&limit=1");
   EXPECT_EQ(series.body, R"({"status":"success","data":[{"__name__":"probe_success","region":"eu-west-1"}],)"
@@ -213,11 +217,11 @@ TEST_F(HttpApiTest, LimitTruncatesAndSaysSo) {
   EXPECT_NE(bad.body.find("parameter limit"), std::string::npos) << bad.body;
 }
 
-TEST_F(HttpApiTest, DefaultSeriesLimitOfSamples) {
+TEST_F(ReadApiTest, DefaultSeriesLimitOfSamples) {
   net::Router router;
-  HttpApiOptions options;
+  ReadApiOptions options;
   options.default_series_limit = 1;
-  RegisterHttpApi(*store_, router, clock_, options);
+  RegisterReadApi(*store_, router, clock_, options);
   net::ServerOptions server_options;
   server_options.listen = "127.0.0.1:0";
   auto server = net::Server::Start(server_options, std::move(router), clock_, nullptr);
@@ -231,7 +235,7 @@ TEST_F(HttpApiTest, DefaultSeriesLimitOfSamples) {
   EXPECT_NE(r->body.find("results truncated due to limit"), std::string::npos) << r->body;
 }
 
-TEST_F(HttpApiTest, DeleteSeriesNeedsTheAdminTokenAndDeletes) {
+TEST_F(ReadApiTest, DeleteSeriesNeedsTheAdminTokenAndDeletes) {
   const std::string target = "/api/v1/admin/tsdb/delete_series?match[]=requests_total";
   EXPECT_EQ(Do("POST", target).status, 401);
   EXPECT_EQ(Do("POST", target, "wrong").status, 401);
@@ -242,4 +246,4 @@ TEST_F(HttpApiTest, DeleteSeriesNeedsTheAdminTokenAndDeletes) {
 }
 
 }  // namespace
-}  // namespace nines::store
+}  // namespace nines::api

@@ -1,19 +1,29 @@
-#include "store/http_api.h"
+#include "api/read_api.h"
 
 #include <charconv>
 #include <cmath>
 #include <set>
 
+#include "api/api.h"
 #include "core/json.h"
 #include "core/time.h"
 
-namespace nines::store {
+namespace nines::api {
+
+using store::Matcher;
+using store::Reader;
+using store::SeriesSamples;
+using store::Store;
+using store::WindowAggregate;
+
 namespace {
 
 constexpr int64_t kMinMs = std::numeric_limits<int64_t>::min() / 2;
 constexpr int64_t kMaxMs = std::numeric_limits<int64_t>::max() / 2;
 
-net::Response BadData(std::string_view reason) { return net::Response::Error(400, reason); }
+net::Response BadData(std::string_view reason) {
+  return ErrorResponse(core::InvalidArgumentError("{}", reason));
+}
 
 net::Response Success(std::string data_json, std::string_view warning = {}) {
   std::string body = R"({"status":"success","data":)" + data_json;
@@ -40,7 +50,7 @@ core::Result<std::vector<std::vector<Matcher>>> MatchParams(const net::Request& 
   if (texts.empty()) return core::InvalidArgumentError("no match[] parameter given");
   std::vector<std::vector<Matcher>> out;
   for (const std::string& text : texts) {
-    auto sel = ParseSelector(text);
+    auto sel = store::ParseSelector(text);
     if (!sel.ok()) return core::InvalidArgumentError("match[]: {}", sel.status().message());
     out.push_back(std::move(*sel));
   }
@@ -145,11 +155,6 @@ core::Result<std::vector<core::Labels>> SeriesAll(Store& store,
   return all;
 }
 
-net::Response FromStatus(const core::Status& s) {
-  if (s.code() == core::StatusCode::kInvalidArgument) return BadData(s.message());
-  return net::Response::Error(500, s.message());
-}
-
 enum class Fn { kCount, kSum, kMin, kMax, kLast, kAvg, kIncrease };
 
 core::Result<Fn> ParseFn(std::string_view text) {
@@ -211,9 +216,9 @@ core::Result<std::vector<std::string>> LabelsAnswer(Store& store, const net::Req
 
 net::Response StringArrayAnswer(core::Result<std::vector<std::string>> values,
                                 const net::Request& req) {
-  if (!values.ok()) return FromStatus(values.status());
+  if (!values.ok()) return ErrorResponse(values.status());
   auto limit = LimitParam(req, std::numeric_limits<int64_t>::max());
-  if (!limit.ok()) return FromStatus(limit.status());
+  if (!limit.ok()) return ErrorResponse(limit.status());
   std::string_view warning = Truncate(&*values, *limit);
   std::string out;
   AppendStringArray(&out, *values);
@@ -232,8 +237,8 @@ void AppendPromValue(std::string* out, double v) {
   }
 }
 
-void RegisterHttpApi(Store& store, net::Router& router, core::Clock& clock,
-                     HttpApiOptions options) {
+void RegisterReadApi(store::Store& store, net::Router& router, core::Clock& clock,
+                     ReadApiOptions options) {
   // The read routes take GET, and POST with a form body, as Prometheus' do.
   auto read = [&router](std::string_view path, const net::Handler& handler) {
     router.Handle("GET", std::string(path), net::Access::kPublic, handler);
@@ -255,11 +260,11 @@ void RegisterHttpApi(Store& store, net::Router& router, core::Clock& clock,
 
   read("/api/v1/series", [&store](const net::Request& req) {
     auto q = ParseRangeQuery(req);
-    if (!q.ok()) return FromStatus(q.status());
+    if (!q.ok()) return ErrorResponse(q.status());
     auto limit = LimitParam(req, std::numeric_limits<int64_t>::max());
-    if (!limit.ok()) return FromStatus(limit.status());
+    if (!limit.ok()) return ErrorResponse(limit.status());
     auto all = SeriesAll(store, q->selectors, q->start, q->end);
-    if (!all.ok()) return FromStatus(all.status());
+    if (!all.ok()) return ErrorResponse(all.status());
     std::string_view warning = Truncate(&*all, *limit);
     std::string out = "[";
     for (size_t i = 0; i < all->size(); ++i) {
@@ -275,11 +280,11 @@ void RegisterHttpApi(Store& store, net::Router& router, core::Clock& clock,
     defaults.end = clock.Now().UnixMillis();
     defaults.range_ms = options.default_range.millis();
     auto q = ParseRangeQuery(req, defaults);
-    if (!q.ok()) return FromStatus(q.status());
+    if (!q.ok()) return ErrorResponse(q.status());
     auto limit = LimitParam(req, options.default_series_limit);
-    if (!limit.ok()) return FromStatus(limit.status());
+    if (!limit.ok()) return ErrorResponse(limit.status());
     auto all = SelectAll(store, q->selectors, q->start, q->end);
-    if (!all.ok()) return FromStatus(all.status());
+    if (!all.ok()) return ErrorResponse(all.status());
     std::string_view warning = Truncate(&*all, *limit);
     int64_t total = 0;
     for (const auto& s : *all) total += static_cast<int64_t>(s.samples.size());
@@ -312,7 +317,7 @@ void RegisterHttpApi(Store& store, net::Router& router, core::Clock& clock,
 
   read("/api/v1/rollup", [&store, options](const net::Request& req) {
         auto q = ParseRangeQuery(req, {.require_range = true});
-        if (!q.ok()) return FromStatus(q.status());
+        if (!q.ok()) return ErrorResponse(q.status());
         if (q->end == q->start) return BadData("end must be after start");
         std::string step_text = req.FormValue("step");
         core::Duration step = core::Duration::Hours(1);
@@ -329,9 +334,9 @@ void RegisterHttpApi(Store& store, net::Router& router, core::Clock& clock,
         }
         std::string fn_text = req.FormValue("fn");
         auto fn = ParseFn(fn_text.empty() ? "count" : fn_text);
-        if (!fn.ok()) return FromStatus(fn.status());
+        if (!fn.ok()) return ErrorResponse(fn.status());
         auto found = SeriesAll(store, q->selectors, q->start, q->end - 1);
-        if (!found.ok()) return FromStatus(found.status());
+        if (!found.ok()) return ErrorResponse(found.status());
         const std::vector<core::Labels>& all = *found;
         if (static_cast<int64_t>(all.size()) * steps > options.max_samples) {
           return net::Response::Error(422, "too many points; narrow the selector or time range");
@@ -349,7 +354,7 @@ void RegisterHttpApi(Store& store, net::Router& router, core::Clock& clock,
           for (int64_t a = q->start; a < q->end; a += step.millis()) {
             int64_t b = std::min(q->end, a + step.millis());
             auto agg = store.Aggregate(all[i], a, b, fields);
-            if (!agg.ok()) return FromStatus(agg.status());
+            if (!agg.ok()) return ErrorResponse(agg.status());
             if (agg->count == 0) continue;
             if (!first) out.push_back(',');
             first = false;
@@ -368,10 +373,10 @@ void RegisterHttpApi(Store& store, net::Router& router, core::Clock& clock,
   router.Handle("POST", "/api/v1/admin/tsdb/delete_series", net::Access::kAdmin,
                 [&store](const net::Request& req) {
                   auto sels = MatchParams(req);
-                  if (!sels.ok()) return FromStatus(sels.status());
+                  if (!sels.ok()) return ErrorResponse(sels.status());
                   for (const auto& sel : *sels) {
                     auto n = store.DeleteSeries(sel);
-                    if (!n.ok()) return FromStatus(n.status());
+                    if (!n.ok()) return ErrorResponse(n.status());
                   }
                   net::Response r;
                   r.status = 204;
@@ -379,4 +384,4 @@ void RegisterHttpApi(Store& store, net::Router& router, core::Clock& clock,
                 });
 }
 
-}  // namespace nines::store
+}  // namespace nines::api
