@@ -14,9 +14,11 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
+#include "alerting/alerting.h"
 #include "api/api.h"
 #include "app/check.h"
 #include "app/rule_files.h"
@@ -27,16 +29,12 @@
 #include "net/net.h"
 #include "remote/remote.h"
 #include "rules/alerts.h"
-#include "rules/heartbeat.h"
 #include "rules/evaluator.h"
-#include "rules/threshold.h"
+#include "rules/manager.h"
 #include "store/store.h"
 
 namespace nines::app {
 namespace {
-
-// The AlertTracker key of NinesAgentDown (rules/heartbeat.h).
-constexpr std::string_view kAgentsRuleKey = "nines:agents";
 
 net::ServerOptions ToServerOptions(const ServerConfig& c) {
   net::ServerOptions o;
@@ -222,64 +220,21 @@ class Engine::Impl {
 
   std::string url() const { return fmt::format("{}://{}", scheme_, server_->address()); }
 
+  // Rereads the config and everything it names. All-or-nothing: PrepareReload reads and
+  // validates every part (config, rule files, tokens, checks, scrape targets) without changing
+  // anything; only then does ApplyReload, which cannot fail, put them all in force.
   core::Status Reload() {
     std::lock_guard<std::mutex> reload_lock(reload_mu_);
     if (config_path_.empty()) {
       return core::FailedPreconditionError(
           "no config file to reload: nines was started with its built-in configuration");
     }
-    Config next;
-    std::vector<ConfigError> errors = LoadConfigFile(config_path_, &next);
-    if (!errors.empty()) {
+    core::Result<ReloadPlan> plan = PrepareReload();
+    if (!plan.ok()) {
       reload_ok_->Set(0);
-      std::string joined;
-      for (const ConfigError& e : errors) {
-        LOG_ERROR("reload: {}", e.ToString());
-        joined += e.ToString();
-        joined += '\n';
-      }
-      if (!joined.empty()) joined.pop_back();
-      LOG_ERROR("reload of {} failed with {} error(s); the previous configuration stays in force",
-                config_path_, errors.size());
-      return core::InvalidArgumentError(joined);
+      return plan.status();
     }
-    rules::RuleSet next_rules;
-    std::vector<ConfigError> rule_errors =
-        LoadRuleFiles(next.rule_files, next.rule_files_dir,
-                      RuleFileDefaultsFrom(next, config_path_), &next_rules);
-    if (!rule_errors.empty()) {
-      reload_ok_->Set(0);
-      std::string joined;
-      for (const ConfigError& e : rule_errors) {
-        LOG_ERROR("reload: {}", e.ToString());
-        joined += e.ToString() + "\n";
-      }
-      joined.pop_back();
-      LOG_ERROR("reload of {}: {} rule file error(s); the previous configuration and rules stay "
-                "in force",
-                config_path_, rule_errors.size());
-      return core::InvalidArgumentError(joined);
-    }
-    Config current = CurrentConfig();
-    for (const std::string& field : RestartOnlyChanges(current, next)) {
-      LOG_WARNING("reload: {} changed; it takes effect after a restart", field);
-    }
-    server_->UpdateTokens(next.server.auth.write_tokens, next.server.auth.admin_tokens);
-    if (scrapes_) {
-      core::Status st = scrapes_->SetTargets(ScrapesForLocation(next, current.collector.location));
-      if (!st.ok()) {
-        reload_ok_->Set(0);
-        LOG_ERROR("reload: {}; the previous configuration stays in force", st.ToString());
-        return st;
-      }
-    }
-    if (probes_) probes_->SetChecks(ChecksForLocation(next, current.collector.location));
-    ApplyRules(std::move(next_rules));
-    core::SetLogLevel(next.log.level);
-    {
-      std::lock_guard<std::mutex> lock(config_mu_);
-      config_ = std::move(next);
-    }
+    ApplyReload(*std::move(plan));
     reload_ok_->Set(1);
     reload_ts_->Set(clock_.Now().UnixSecondsDouble());
     LOG_INFO("configuration reloaded from {}", config_path_);
@@ -303,6 +258,77 @@ class Engine::Impl {
   }
 
  private:
+  // Everything a reload changes, read and validated (see Reload).
+  struct ReloadPlan {
+    Config config;  // with the tokens its token files held
+    rules::RuleSet rules;
+    std::vector<collector::CheckSpec> checks;                          // for probes_
+    std::optional<collector::ScrapeManager::PreparedTargets> scrapes;  // for scrapes_
+  };
+
+  // Logs `errors`, then `summary`, and returns them as one INVALID_ARGUMENT ("file:line:col:
+  // message" per line).
+  static core::Status ReloadErrors(const std::vector<ConfigError>& errors,
+                                   const std::string& summary) {
+    std::string joined;
+    for (const ConfigError& e : errors) {
+      LOG_ERROR("reload: {}", e.ToString());
+      joined += e.ToString();
+      joined += '\n';
+    }
+    if (!joined.empty()) joined.pop_back();
+    LOG_ERROR("{}", summary);
+    return core::InvalidArgumentError(joined);
+  }
+
+  // Reads and validates everything a reload changes; changes nothing.
+  core::Result<ReloadPlan> PrepareReload() const {
+    ReloadPlan plan;
+    // The config, with its token files (read and checked by the parser: a missing or empty
+    // token file, a bad check target are config errors).
+    std::vector<ConfigError> errors = LoadConfigFile(config_path_, &plan.config);
+    if (!errors.empty()) {
+      return ReloadErrors(errors, fmt::format("reload of {} failed with {} error(s); the previous "
+                                              "configuration stays in force",
+                                              config_path_, errors.size()));
+    }
+    errors = LoadRuleFiles(plan.config.rule_files, plan.config.rule_files_dir,
+                           RuleFileDefaultsFrom(plan.config, config_path_), &plan.rules);
+    if (!errors.empty()) {
+      return ReloadErrors(errors, fmt::format("reload of {}: {} rule file error(s); the previous "
+                                              "configuration and rules stay in force",
+                                              config_path_, errors.size()));
+    }
+    // The location is fixed at start, as the probes and scrapes that run here are.
+    const std::string location = CurrentConfig().collector.location;
+    if (probes_) plan.checks = ChecksForLocation(plan.config, location);
+    if (scrapes_) {
+      auto prepared = scrapes_->PrepareTargets(ScrapesForLocation(plan.config, location));
+      if (!prepared.ok()) {
+        LOG_ERROR("reload: {}; the previous configuration stays in force",
+                  prepared.status().ToString());
+        return prepared.status();
+      }
+      plan.scrapes.emplace(*std::move(prepared));
+    }
+    return plan;
+  }
+
+  // Puts a prepared reload in force. Cannot fail.
+  void ApplyReload(ReloadPlan plan) {
+    for (const std::string& field : RestartOnlyChanges(CurrentConfig(), plan.config)) {
+      LOG_WARNING("reload: {} changed; it takes effect after a restart", field);
+    }
+    server_->UpdateTokens(plan.config.server.auth.write_tokens,
+                          plan.config.server.auth.admin_tokens);
+    if (scrapes_ && plan.scrapes) scrapes_->ApplyTargets(*std::move(plan.scrapes));
+    if (probes_) probes_->SetChecks(std::move(plan.checks));
+    ApplyRules(std::move(plan.rules));
+    core::SetLogLevel(plan.config.log.level);
+    std::lock_guard<std::mutex> lock(config_mu_);
+    config_ = std::move(plan.config);
+  }
+
   Config CurrentConfig() const {
     std::lock_guard<std::mutex> lock(config_mu_);
     return config_;
@@ -366,64 +392,36 @@ class Engine::Impl {
     ao.state_file = (std::filesystem::path(config_.storage.data_dir) / "alerts.state").string();
     ao.sync = config_.storage.sync;
     ao.no_data_resolve_after = config_.slo.no_data_resolve_after;
-    rules_started_ = clock_.Now();
     alerts_ = std::make_unique<rules::AlertTracker>(ao);
     if (core::Status s = alerts_->Load(); !s.ok()) {
       LOG_ERROR("alert state: {}; starting with no alerts", s.ToString());
     }
+    rules::RuleManagerOptions mo;
+    mo.interval = config_.slo.evaluation_interval;
+    mo.agent_down_after = config_.slo.agent_down_after;
+    mo.no_data_resolve_after = config_.slo.no_data_resolve_after;
+    rule_manager_ = std::make_unique<rules::RuleManager>(*store_, *slo_eval_, *alerts_, log_sink_,
+                                                         clock_.Now(), mo);
     ApplyRules(std::move(rule_set));
     return core::Status::Ok();
   }
 
   void ApplyRules(rules::RuleSet rule_set) {
-    std::set<std::string> keys;
-    for (const rules::SloRule& r : rule_set.slos) keys.insert("slo:" + r.spec.name);
-    for (const rules::ThresholdRule& r : rule_set.alerts) keys.insert("alert:" + r.name);
-    keys.insert(std::string(kAgentsRuleKey));
     LOG_INFO("rules: {} SLOs, {} alert rules", rule_set.slos.size(), rule_set.alerts.size());
-    std::lock_guard<std::mutex> lock(rules_mu_);
-    slo_eval_->SetRules(std::move(rule_set.slos));
-    threshold_rules_ = std::move(rule_set.alerts);
-    alerts_->RetainRules(keys, clock_.Now());
+    rule_manager_->SetRules(std::move(rule_set), clock_.Now());
   }
 
-  // One evaluation of every rule at `now`. A rule whose evaluation failed is not updated, so a
-  // read error neither resolves nor fires its alerts.
+  // One evaluation of every rule at `now`; what failed is logged (a failed rule's alerts are
+  // left as they were, see rules::RuleManager).
   void EvaluateRules(core::Timestamp now) {
-    std::lock_guard<std::mutex> lock(rules_mu_);
-    if (core::Status evaluated = slo_eval_->Evaluate(now); evaluated.ok()) {
-      for (const auto& [rule, e] : *slo_eval_->Snapshot()) {
-        if (!e->error.empty()) continue;
-        alerts_->Update("slo:" + rule->spec.name, core::Duration::Zero(), core::Duration::Zero(),
-                        e->conditions, now);
-      }
-    } else {
-      LOG_WARNING("slo evaluation: {}", evaluated.ToString());
+    rules::RuleEvaluation result = rule_manager_->EvaluateOnce(now);
+    if (!result.slos.ok()) LOG_WARNING("slo evaluation: {}", result.slos.ToString());
+    for (const rules::RuleError& e : result.errors) {
+      // An SLO's own failure is logged by the SloEvaluator, with its evaluation time.
+      if (std::string_view(e.rule).starts_with("slo:")) continue;
+      LOG_WARNING("rule {}: {}", e.rule, e.status.ToString());
     }
-    // Lost agents (NinesAgentDown), whatever the rule files say.
-    auto heartbeats = rules::ReadAgentHeartbeats(*store_, now, config_.slo.agent_down_after);
-    if (heartbeats.ok()) {
-      alerts_->Update(kAgentsRuleKey, core::Duration::Zero(), core::Duration::Zero(),
-                      rules::AgentDownConditions(
-                          rules::AgentStatuses(*heartbeats, now, config_.slo.agent_down_after,
-                                               rules_started_),
-                          now, config_.slo.agent_down_after),
-                      now);
-    } else {
-      LOG_WARNING("agent heartbeats: {}", heartbeats.status().ToString());
-    }
-    for (const rules::ThresholdRule& r : threshold_rules_) {
-      auto active = rules::EvaluateThresholdRule(r, *store_, now, config_.slo.no_data_resolve_after);
-      if (!active.ok()) {
-        LOG_WARNING("alert rule {}: {}", r.name, active.status().ToString());
-        continue;
-      }
-      alerts_->Update("alert:" + r.name, r.for_duration, r.keep_firing_for, *active, now);
-    }
-    if (core::Status s = alerts_->Finish(now); !s.ok()) {
-      LOG_ERROR("alert state: {}", s.ToString());
-    }
-    log_sink_.Send(alerts_->TakeNotifications());
+    if (!result.alert_state.ok()) LOG_ERROR("alert state: {}", result.alert_state.ToString());
   }
 
   void RuleLoop() {
@@ -505,12 +503,10 @@ class Engine::Impl {
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::thread self_scrape_;
-  std::mutex rules_mu_;  // one evaluation or rule change at a time
   std::unique_ptr<rules::SloEvaluator> slo_eval_;
   std::unique_ptr<rules::AlertTracker> alerts_;
-  std::vector<rules::ThresholdRule> threshold_rules_;  // guarded by rules_mu_
-  core::Timestamp rules_started_;  // when the rule loop began watching agents' heartbeats
-  rules::LogAlertSink log_sink_;
+  alerting::LogAlertSink log_sink_;  // declared before rule_manager_: outlives it
+  std::unique_ptr<rules::RuleManager> rule_manager_;
   std::thread rule_loop_;
   int lock_fd_ = -1;
 };

@@ -35,10 +35,12 @@ class Engine {
   // "http://127.0.0.1:9099" (https when TLS is on), with the bound port.
   std::string url() const;
 
-  // Rereads the config file. An invalid file changes nothing: the errors are logged, returned
+  // Rereads the config file and what it names (rule files, token files), all or nothing: the
+  // config, rule files, tokens, checks and scrape targets are all read and validated before any
+  // of them is applied, so a failure anywhere changes nothing: the errors are logged, returned
   // (one "file:line:col: message" per line) and nines_config_last_reload_successful becomes 0.
-  // Tokens and the log level apply at once; settings that need a restart (listen address,
-  // threads, limits, TLS, data dir) are logged as such.
+  // Otherwise tokens, checks, scrape targets, rules and the log level apply at once; settings
+  // that need a restart (listen address, threads, limits, TLS, data dir) are logged as such.
   core::Status Reload();
 
   // Stops serving gracefully (in-flight requests finish). Idempotent.

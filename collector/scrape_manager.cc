@@ -58,41 +58,61 @@ class ScrapeManager::Impl {
 
   ~Impl() { Stop(); }
 
-  core::Status SetTargets(std::vector<ScrapeSpec> specs) {
-    std::map<std::string, std::shared_ptr<Target>> next;
-    std::vector<CheckSpec> schedule;
+  // The running targets, shared by a prepared set (ScrapeManager::PrepareTargets).
+  struct Target {
+    // One Scrape() at a time: the engine never starts a target while its last run is going.
+    std::unique_ptr<Scraper> scraper;
+    ScrapeTargetStatus status;  // guarded by Impl::mu_
+  };
+  using TargetMap = std::map<std::string, std::shared_ptr<Target>>;
+
+  // Validates and builds `specs` into `next` (unchanged targets shared with the running ones,
+  // the keys of new or changed ones in `fresh`) and their schedule, changing nothing.
+  core::Status Prepare(std::vector<ScrapeSpec> specs, TargetMap* next,
+                       std::set<std::string>* fresh, std::vector<CheckSpec>* schedule) const {
+    for (ScrapeSpec& spec : specs) {
+      std::string key = TargetKey(spec);
+      if (next->count(key)) {
+        return core::AlreadyExistsError("scrape job {}: target {} is listed twice", spec.job,
+                                        spec.url);
+      }
+      std::shared_ptr<Target> t;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = targets_.find(key);
+        if (it != targets_.end() && SameSpec(it->second->scraper->spec(), spec)) t = it->second;
+      }
+      if (!t) {
+        ASSIGN_OR_RETURN(std::unique_ptr<Scraper> scraper, Scraper::Create(spec, clock_));
+        t = std::make_shared<Target>();
+        t->scraper = std::move(scraper);
+        fresh->insert(key);
+      }
+      CheckSpec c;
+      c.name = key;
+      c.target = spec.url;
+      c.interval = spec.interval;
+      c.timeout = spec.timeout;
+      schedule->push_back(std::move(c));
+      next->emplace(std::move(key), std::move(t));
+    }
+    return core::Status::Ok();
+  }
+
+  // Puts a prepared set in force. Cannot fail.
+  void Apply(TargetMap next, const std::set<std::string>& fresh,
+             std::vector<CheckSpec> schedule) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      for (ScrapeSpec& spec : specs) {
-        std::string key = TargetKey(spec);
-        if (next.count(key)) {
-          return core::AlreadyExistsError("scrape job {}: target {} is listed twice", spec.job,
-                                          spec.url);
-        }
+      for (const std::string& key : fresh) {
+        // A changed target keeps its counters.
         auto it = targets_.find(key);
-        std::shared_ptr<Target> t;
-        if (it != targets_.end() && SameSpec(it->second->scraper->spec(), spec)) {
-          t = it->second;
-        } else {
-          ASSIGN_OR_RETURN(std::unique_ptr<Scraper> scraper, Scraper::Create(spec, clock_));
-          t = std::make_shared<Target>();
-          t->scraper = std::move(scraper);
-          // A changed target keeps its counters.
-          if (it != targets_.end()) t->status = it->second->status;
-        }
-        CheckSpec c;
-        c.name = key;
-        c.target = spec.url;
-        c.interval = spec.interval;
-        c.timeout = spec.timeout;
-        schedule.push_back(std::move(c));
-        next.emplace(std::move(key), std::move(t));
+        if (it != targets_.end()) next.at(key)->status = it->second->status;
       }
       targets_ = std::move(next);
       if (m_targets_ != nullptr) m_targets_->Set(static_cast<double>(targets_.size()));
     }
     engine_->SetChecks(std::move(schedule));
-    return core::Status::Ok();
   }
 
   core::Timestamp RunDue(core::Timestamp now) { return engine_->RunDue(now); }
@@ -127,12 +147,6 @@ class ScrapeManager::Impl {
   }
 
  private:
-  struct Target {
-    // One Scrape() at a time: the engine never starts a target while its last run is going.
-    std::unique_ptr<Scraper> scraper;
-    ScrapeTargetStatus status;  // guarded by Impl::mu_
-  };
-
   void RunScrape(const std::string& key, std::function<void(ProbeResult)> done) {
     std::shared_ptr<Target> t;
     {
@@ -215,8 +229,36 @@ ScrapeManager::ScrapeManager(ScrapeManagerOptions options, core::Clock& clock,
                              AppenderFactory appenders)
     : impl_(std::make_unique<Impl>(std::move(options), clock, std::move(appenders))) {}
 ScrapeManager::~ScrapeManager() = default;
+
+struct ScrapeManager::PreparedTargets::Data {
+  Impl::TargetMap next;
+  std::set<std::string> fresh;
+  std::vector<CheckSpec> schedule;
+};
+ScrapeManager::PreparedTargets::PreparedTargets(std::unique_ptr<Data> data)
+    : data_(std::move(data)) {}
+ScrapeManager::PreparedTargets::PreparedTargets(PreparedTargets&&) noexcept = default;
+ScrapeManager::PreparedTargets& ScrapeManager::PreparedTargets::operator=(
+    PreparedTargets&&) noexcept = default;
+ScrapeManager::PreparedTargets::~PreparedTargets() = default;
+
+core::Result<ScrapeManager::PreparedTargets> ScrapeManager::PrepareTargets(
+    std::vector<ScrapeSpec> targets) const {
+  auto data = std::make_unique<PreparedTargets::Data>();
+  RETURN_IF_ERROR(
+      impl_->Prepare(std::move(targets), &data->next, &data->fresh, &data->schedule));
+  return PreparedTargets(std::move(data));
+}
+
+void ScrapeManager::ApplyTargets(PreparedTargets prepared) {
+  PreparedTargets::Data& d = *prepared.data_;
+  impl_->Apply(std::move(d.next), d.fresh, std::move(d.schedule));
+}
+
 core::Status ScrapeManager::SetTargets(std::vector<ScrapeSpec> targets) {
-  return impl_->SetTargets(std::move(targets));
+  ASSIGN_OR_RETURN(PreparedTargets prepared, PrepareTargets(std::move(targets)));
+  ApplyTargets(std::move(prepared));
+  return core::Status::Ok();
 }
 core::Timestamp ScrapeManager::RunDue(core::Timestamp now) { return impl_->RunDue(now); }
 void ScrapeManager::Start(bool schedule) { impl_->Start(schedule); }

@@ -74,6 +74,25 @@ class ScrapeManager {
   // the same job and url.
   core::Status SetTargets(std::vector<ScrapeSpec> targets);
 
+  // SetTargets in two steps, for a caller that validates everything it changes before it
+  // changes anything (the engine's reload): PrepareTargets validates and builds `targets`
+  // (unchanged targets are shared with the running set) without changing what runs;
+  // ApplyTargets puts the prepared set in force and cannot fail. Errors: as SetTargets.
+  class PreparedTargets {
+   public:
+    PreparedTargets(PreparedTargets&&) noexcept;
+    PreparedTargets& operator=(PreparedTargets&&) noexcept;
+    ~PreparedTargets();
+
+   private:
+    friend class ScrapeManager;
+    struct Data;
+    explicit PreparedTargets(std::unique_ptr<Data> data);
+    std::unique_ptr<Data> data_;
+  };
+  core::Result<PreparedTargets> PrepareTargets(std::vector<ScrapeSpec> targets) const;
+  void ApplyTargets(PreparedTargets prepared);
+
   // The scheduler step (see ProbeEngine::RunDue): starts every scrape due at or before `now`
   // and returns the next due time. With Start(false) tests drive it with a FakeClock.
   core::Timestamp RunDue(core::Timestamp now);

@@ -1,5 +1,5 @@
 // AlertTracker: the alert lifecycle (inactive -> pending -> firing -> resolved) of every rule,
-// durable across restarts; and LogAlertSink, an AlertSink that logs.
+// durable across restarts. (Where alerts go once decided is alerting/alerting.h.)
 //
 // Each evaluation the rule engine reports, per rule, the label sets whose condition holds
 // (rules/rules.h: ActiveCondition) and the tracker turns them into alerts:
@@ -39,7 +39,7 @@
 //
 // Thread-safety: AlertTracker is thread-safe: the evaluation loop calls Update/RetainRules/
 // Finish/TakeNotifications while the HTTP API calls Alerts. Disk writes happen
-// outside the lock that readers take. LogAlertSink is thread-safe.
+// outside the lock that readers take.
 #ifndef NINES_RULES_ALERTS_H_
 #define NINES_RULES_ALERTS_H_
 
@@ -136,6 +136,11 @@ class AlertTracker {
   using RuleAlerts = std::map<core::Labels, Alert>;
 
   void ResolveLocked(Alert& alert, core::Timestamp now);
+  // Update's second half: the alerts of one rule whose label sets did not hold at `now` (not
+  // in `held`) stay (no data), resolve, or are dropped.
+  void SettleLocked(RuleAlerts& ra, const std::set<uint64_t>& held,
+                    const std::set<uint64_t>& no_data, core::Duration keep_firing_for,
+                    core::Timestamp now);
   std::string EncodeLocked() const;
   core::Status WriteFile(const std::string& contents) const;
 
@@ -153,19 +158,6 @@ class AlertTracker {
 core::Result<std::map<std::string, std::vector<Alert>>> DecodeAlertState(std::string_view data,
                                                                         std::string_view origin);
 
-// An AlertSink that writes alerts to core's logger: a warning line when an alert starts firing
-// (or fires again after resolving) and an info line when it resolves, each with its labels and
-// its "summary" annotation. Repeats of an alert that is still firing (the tracker sends every
-// firing alert each evaluation) are not logged again.
-class LogAlertSink final : public AlertSink {
- public:
-  void Send(const std::vector<Alert>& alerts) override;
-
- private:
-  std::mutex mu_;
-  // fingerprint -> fired_at of the firing alerts already logged.
-  std::map<uint64_t, core::Timestamp> logged_;  // guarded by mu_
-};
 
 }  // namespace nines::rules
 

@@ -111,6 +111,7 @@ struct SloEvaluation {
   std::vector<slo::SloReport> reports;   // every region in name order, then "global"
   std::vector<ActiveCondition> conditions;
   std::string error;                     // the last cycle's error for this SLO, "" when none
+  core::Status status;                   // the same error as a Status (OK when none)
   // Regions whose newest minute was counted with fewer live probers than the quorum.
   std::map<std::string, ReducedCoverage> reduced_coverage;
   // Samples of undeclared regions (StoreCounts::undeclared_samples), not counted.
@@ -163,7 +164,12 @@ class SloEvaluator {
 
  private:
   struct Entry;
+  // One SLO's cycle: its counts, reports and conditions. Errors: the store's, the math's, and
+  // conditions whose labels cannot be built (never dropped silently); the entry's last results
+  // are then kept by the caller.
+  core::Result<std::shared_ptr<SloEvaluation>> EvaluateEntry(Entry& e, core::Timestamp now);
   void WriteBack(Entry& e, core::Timestamp now, store::Appender& app, core::Status* st);
+  void WriteUndeclared(Entry& e, int64_t t, store::Appender& app, core::Status* st);
 
   store::Reader& reader_;
   AppenderFactory appenders_;

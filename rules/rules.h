@@ -5,12 +5,12 @@
 //  - ThresholdRule: a plain alert on series ("probe_success == 0 from at least 2 locations for
 //    2m", "certificate expires in under 14d"), without PromQL.
 //  - RuleSet: everything loaded from the rule files (app/rule_files.h parses them).
-//  - Alert, AlertState, AlertSink: the alerts both kinds of rule produce, their lifecycle
-//    (inactive -> pending -> firing -> resolved, with `for` and `keep_firing_for`) and where they
-//    go (a log sink and GET /api/v1/alerts until the alerting module routes them).
+//  - Alert, AlertState: the alerts both kinds of rule produce and their lifecycle (inactive ->
+//    pending -> firing -> resolved, with `for` and `keep_firing_for`), as the AlertTracker
+//    (rules/alerts.h) keeps them. What leaves the rule engine is an alerting::Alert
+//    (alerting/alerting.h), sent to an alerting::AlertSink by the RuleManager (rules/manager.h).
 //
-// Thread-safety: the structs are values (thread-compatible). AlertSink implementations say
-// their own.
+// Thread-safety: the structs are values (thread-compatible).
 #ifndef NINES_RULES_RULES_H_
 #define NINES_RULES_RULES_H_
 
@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "alerting/alerting.h"
 #include "core/labels.h"
 #include "core/status.h"
 #include "core/time.h"
@@ -123,10 +124,12 @@ enum class AlertState { kInactive, kPending, kFiring, kResolved };
 // "inactive", "pending", "firing", "resolved".
 std::string_view AlertStateName(AlertState s);
 
-// One alert instance: a rule (SLO burn-rate rule or ThresholdRule) for one label set.
-// Labels: alertname, plus for SLO alerts slo, service, region, severity, window pair, plus the
-// rule's labels. Its identity (fingerprint) is labels.Hash(): stable across restarts.
+// One alert instance as the AlertTracker keeps it: a rule (SLO burn-rate rule or ThresholdRule)
+// for one label set. Labels: alertname, plus for SLO alerts slo, service, region, severity,
+// window pair, plus the rule's labels. Its identity is alerting::Fingerprint::Of(labels):
+// stable across restarts.
 struct Alert {
+  std::string rule_key;           // the rule that produced it (AlertTracker::Update's rule_key)
   core::Labels labels;
   std::map<std::string, std::string> annotations;
   AlertState state = AlertState::kInactive;
@@ -136,16 +139,7 @@ struct Alert {
   core::Timestamp last_active;    // the last evaluation at which the condition held
   double value = 0;               // the rule's value at the last evaluation
 
-  uint64_t Fingerprint() const { return labels.Hash(); }
-};
-
-// Where alerts go. The rule engine calls Send after each evaluation with every alert that is
-// firing and every alert that resolved in that evaluation (an alert is sent resolved once).
-// Implementations must not block for long (queue, then deliver).
-class AlertSink {
- public:
-  virtual ~AlertSink() = default;
-  virtual void Send(const std::vector<Alert>& alerts) = 0;
+  alerting::Fingerprint Fingerprint() const { return alerting::Fingerprint::Of(labels); }
 };
 
 }  // namespace nines::rules

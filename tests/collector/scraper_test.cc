@@ -709,6 +709,33 @@ TEST_F(ScrapeManagerTest, BadOrDuplicateTargetsAreRefusedAndTheOldOnesStay) {
   EXPECT_EQ(targets[0].spec.url, server_.url());
 }
 
+TEST_F(ScrapeManagerTest, PreparedTargetsChangeNothingUntilAppliedAndKeepCounters) {
+  server_.Serve(200, "a_total 1\n");
+  ASSERT_TRUE(manager_.SetTargets({Spec()}).ok());
+  manager_.Start(/*schedule=*/false);
+  StepTo(clock_.Now() + core::Duration::Seconds(15));
+  ASSERT_EQ(manager_.Targets().at(0).scrapes, 1u);
+  ScrapeSpec changed = Spec();
+  changed.sample_limit = 1000;  // the same target, changed: rebuilt, counters kept
+  ScrapeSpec other = Spec();
+  other.job = "other";
+  auto prepared = manager_.PrepareTargets({changed, other});
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  ASSERT_EQ(manager_.Targets().size(), 1u);  // prepared, not applied
+  EXPECT_EQ(manager_.Targets()[0].spec.sample_limit, Spec().sample_limit);
+  ScrapeSpec bad = Spec();
+  bad.url = "ftp://nope";
+  EXPECT_FALSE(manager_.PrepareTargets({bad}).ok());
+  manager_.ApplyTargets(*std::move(prepared));
+  std::vector<ScrapeTargetStatus> targets = manager_.Targets();
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[0].spec.job, "node");
+  EXPECT_EQ(targets[0].spec.sample_limit, 1000);
+  EXPECT_EQ(targets[0].scrapes, 1u);
+  EXPECT_EQ(targets[1].spec.job, "other");
+  manager_.Stop();
+}
+
 // The status GET /api/v1/targets shows (api/json.h turns it into Prometheus' shape).
 TEST_F(ScrapeManagerTest, TargetsReportTheirLatestScrape) {
   server_.Serve(500, "oops\n");
