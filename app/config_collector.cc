@@ -41,13 +41,6 @@ bool IsValidName(std::string_view name) {
   });
 }
 
-bool IsValidLabelName(std::string_view name) {
-  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  });
-}
-
 // Labels a check may not set: they identify the probe.
 bool IsReservedLabel(std::string_view name) {
   static const std::set<std::string_view> kReserved = {
@@ -317,7 +310,7 @@ void CollectorParser::ParseLabels(const YAML::Node& v, const YAML::Mark& a, cons
     YAML::Node key = it->first;
     YAML::Node value = it->second;
     const std::string name = key.IsScalar() ? key.Scalar() : "";
-    if (!IsValidLabelName(name)) {
+    if (!core::IsValidLabelName(name)) {
       r_.Error(key.Mark(), fmt::format("{}: invalid label name {}", p, Quote(name)));
       continue;
     }

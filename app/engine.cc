@@ -27,10 +27,10 @@
 #include "collector/scrape_manager.h"
 #include "core/log.h"
 #include "net/net.h"
+#include "remote/remote.h"
 #include "rules/alerts.h"
 #include "rules/evaluator.h"
 #include "rules/manager.h"
-#include "store/remote_write.h"
 #include "store/store.h"
 
 namespace nines::app {
@@ -100,7 +100,8 @@ void AppendFamilies(const std::vector<prometheus::MetricFamily>& families,
     for (const core::Label& l : extra) b.Set(l.name, l.value);
     if (more != nullptr) b.Set(more->name, more->value);
     auto labels = b.Build();
-    if (labels.ok()) (void)app.Append(*labels, t_ms, v);
+    // A sample the store refuses is one self-metric point lost, not a reason to stop.
+    if (labels.ok()) app.Append(*labels, t_ms, v).IgnoreError();
   };
   for (const prometheus::MetricFamily& f : families) {
     for (const prometheus::ClientMetric& m : f.metric) {
@@ -200,8 +201,8 @@ class Engine::Impl {
     api::RegisterEngineRoutes(router, std::move(routes));
     // Decoded bodies may be several times the compressed request; cap them at 8x the body limit.
     router.Handle("POST", "/api/v1/write", net::Access::kWrite,
-                  store::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry_,
-                                            static_cast<size_t>(config_.server.max_body_bytes) * 8));
+                  remote::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry_,
+                                             static_cast<size_t>(config_.server.max_body_bytes) * 8));
 
     ASSIGN_OR_RETURN(server_, net::Server::Start(ToServerOptions(config_.server),
                                                  std::move(router), clock_, registry_));

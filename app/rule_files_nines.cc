@@ -65,12 +65,9 @@ namespace nines::app::internal {
 
 namespace {
 
-bool IsValidAlertName(std::string_view name) {
-  if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-  });
-}
+// An alert name has a label name's syntax (it becomes the value of `alertname`, but Prometheus
+// rule files hold it to this).
+bool IsValidAlertName(std::string_view name) { return core::IsValidLabelName(name); }
 
 }  // namespace
 

@@ -24,8 +24,8 @@
 #include "collector/agent.h"
 #include "core/clock.h"
 #include "net/net.h"
+#include "remote/remote.h"
 #include "store/queue.h"
-#include "store/remote_write.h"
 #include "store/store.h"
 
 namespace {
@@ -139,7 +139,8 @@ int main(int argc, char** argv) {
   auto registry = std::make_shared<prometheus::Registry>();
   nines::net::Router router;
   router.Handle("POST", "/api/v1/write", nines::net::Access::kPublic,
-                store::RemoteWriteHandler([&] { return (*engine_store)->NewAppender(); }, registry));
+                nines::remote::RemoteWriteHandler(
+                    [&] { return (*engine_store)->NewAppender(); }, registry));
   nines::net::ServerOptions server_options;
   server_options.listen = "127.0.0.1:0";
   server_options.access_log = false;

@@ -106,9 +106,10 @@ int Run(const Flags& f) {
       for (int c = 0; c < f.checks; ++c) {
         for (int kind = 0; kind < 2; ++kind) {
           const core::Sample& x = data[2 * static_cast<size_t>(c) + kind][static_cast<size_t>(j)];
-          (void)app->Append(kind == 0 ? success[static_cast<size_t>(c)]
-                                      : duration[static_cast<size_t>(c)],
-                            x.timestamp_ms, x.value);
+          app->Append(kind == 0 ? success[static_cast<size_t>(c)]
+                                : duration[static_cast<size_t>(c)],
+                      x.timestamp_ms, x.value)
+              .IgnoreError();
           ++samples;
         }
       }

@@ -87,9 +87,9 @@ class ResolveFixture {
            {"probe", fmt::format("check-{}", i / 3)},
            {"target", fmt::format("https://api-{}.example.com/healthz", i / 3)},
            {"region", kRegions[i % 3]}});
-      (void)app->Append(*l, 1'700'000'000'000, 1);
+      app->Append(*l, 1'700'000'000'000, 1).IgnoreError();
     }
-    (void)app->Commit();
+    app->Commit().status().IgnoreError();
   }
   core::FakeClock clock_;
   std::string dir_;

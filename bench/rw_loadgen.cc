@@ -3,8 +3,8 @@
 //
 // Sender mode (default): builds a realistic set of probe series (probe_success,
 // probe_duration_seconds, ... with region, location, probe, target, instance labels), encodes
-// every request body (protobuf + snappy, store::EncodeWriteRequest) BEFORE timing, then sends them
-// over K keep-alive HTTP/1.1 connections on raw blocking sockets and counts 2xx answers. It
+// every request body (protobuf + snappy, remote::EncodeWriteRequest) BEFORE timing, then sends
+// them over K keep-alive HTTP/1.1 connections on raw blocking sockets and counts 2xx answers. It
 // prints one machine-readable line on stdout:
 //   samples_sent=... samples_accepted=... seconds=... samples_per_sec=... requests=... errors=...
 //   client_cpu_seconds=... next_start_ms=...
@@ -48,7 +48,7 @@
 #include <vector>
 
 #include "core/labels.h"
-#include "store/remote_write.h"
+#include "remote/remote.h"
 
 namespace nines::bench {
 namespace {
@@ -534,12 +534,12 @@ int RunSender(const Flags& f) {
   auto encode = [&] {
     for (int64_t i; (i = next.fetch_add(1)) < static_cast<int64_t>(bodies.size());) {
       int64_t block = i / groups, group = i % groups;
-      store::WriteRequest req;
+      remote::WriteRequest req;
       int64_t first = group * bs, last = std::min(n_series, first + bs);
       req.series.reserve(static_cast<size_t>(last - first));
       for (int64_t s = first; s < last; ++s) {
         const SeriesDef& def = series[static_cast<size_t>(s)];
-        store::TimeSeries ts;
+        remote::TimeSeries ts;
         ts.labels = def.labels;
         ts.samples.reserve(static_cast<size_t>(sps));
         for (int64_t k = 0; k < sps; ++k) {
@@ -551,7 +551,7 @@ int RunSender(const Flags& f) {
       }
       Body& b = bodies[static_cast<size_t>(i)];
       b.samples = req.SampleCount();
-      b.payload = store::EncodeWriteRequest(req);
+      b.payload = remote::EncodeWriteRequest(req);
       b.header = "POST " + target.path + " HTTP/1.1\r\nHost: " + target.host_header +
                  "\r\nUser-Agent: nines-rw-loadgen\r\nContent-Type: application/x-protobuf\r\n"
                  "Content-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n"

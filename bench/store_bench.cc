@@ -71,7 +71,7 @@ void BM_AppendCommit(benchmark::State& state) {
       const core::Labels& l = series[static_cast<size_t>(next)];
       double v = (next % 2) ? static_cast<double>(rng() % 100 != 0)
                             : 0.05 + static_cast<double>(rng() % 1000) / 1e4;
-      (void)app->Append(l, kStart + round * kStep + next, v);
+      app->Append(l, kStart + round * kStep + next, v).IgnoreError();
       if (++next == series_count) {
         next = 0;
         ++round;
@@ -126,12 +126,12 @@ class WindowFixture {
       // its clock's now.
       auto app = store_->NewAppender();
       for (int i = 0; i < 240 && t < stop; ++i, t += kStep) {
-        (void)app->Append(series_, t, static_cast<double>(rng() % 500 != 0));
+        app->Append(series_, t, static_cast<double>(rng() % 500 != 0)).IgnoreError();
       }
       clock_.Set(core::Timestamp::FromUnixMillis(t - kStep));
-      (void)app->Commit();
+      app->Commit().status().IgnoreError();
     }
-    (void)store_->Flush();
+    store_->Flush().IgnoreError();
     end_ = t - 7 * 60'000 - 17'000;  // not aligned: raw edges at both ends
   }
   core::FakeClock clock_;

@@ -13,8 +13,7 @@
 #include <thread>
 
 #include "core/log.h"
-#include "store/remote_write.h"
-#include "store/remote_write_sender.h"
+#include "remote/sender.h"
 
 namespace nines::collector {
 
@@ -50,7 +49,7 @@ void WriteRequestBuilder::Rollback() {
 }
 
 std::pair<std::string, int64_t> WriteRequestBuilder::Take() {
-  store::WriteRequest request;
+  remote::WriteRequest request;
   int64_t samples = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -61,13 +60,13 @@ std::pair<std::string, int64_t> WriteRequestBuilder::Take() {
   }
   if (request.series.empty()) return {"", 0};
   // Each series' samples in time order (probes of one check finish in order, but be sure).
-  for (store::TimeSeries& ts : request.series) {
+  for (remote::TimeSeries& ts : request.series) {
     std::stable_sort(ts.samples.begin(), ts.samples.end(),
                      [](const core::Sample& a, const core::Sample& b) {
                        return a.timestamp_ms < b.timestamp_ms;
                      });
   }
-  return {store::EncodeWriteRequestProto(request), samples};
+  return {remote::EncodeWriteRequestProto(request), samples};
 }
 
 namespace {
@@ -122,7 +121,7 @@ class Agent::Impl {
     qo.name = "agent";
     ASSIGN_OR_RETURN(queue_, store::OpenDurableQueue(qo));
 
-    store::RemoteWriteClientOptions co;
+    remote::RemoteWriteClientOptions co;
     co.url = options_.engine_url;
     co.bearer_token = options_.bearer_token;
     co.http.verify_tls = options_.tls_verify;
@@ -137,7 +136,7 @@ class Agent::Impl {
     co.max_retry_duration = std::min(options_.max_backoff, core::Duration::Seconds(2));
     co.name = "engine";
     co.registry = options_.registry;
-    ASSIGN_OR_RETURN(client_, store::RemoteWriteClient::Create(co, clock_));
+    ASSIGN_OR_RETURN(client_, remote::RemoteWriteClient::Create(co, clock_));
 
     m_sent_records_ = &prometheus::BuildCounter()
                            .Name("nines_agent_sent_records_total")
@@ -329,8 +328,8 @@ class Agent::Impl {
       for (const store::QueueRecord& r : *records) body += r.data;
       const uint64_t last = records->back().seq;
       const size_t n = records->size();
-      std::string compressed = store::SnappyCompress(body);
-      store::Refusal refusal;
+      std::string compressed = remote::SnappyCompress(body);
+      remote::Refusal refusal;
       core::Status s = client_->SendEncoded(compressed, &refusal);
       if (s.ok() || s.code() == core::StatusCode::kInvalidArgument) {
         if (s.ok()) {
@@ -359,12 +358,12 @@ class Agent::Impl {
 
   // Counts and logs (at most once a minute per reason) what the engine refused of a batch of
   // `records` records whose body is `compressed`.
-  void CountRefusal(const store::Refusal& refusal, const std::string& compressed,
+  void CountRefusal(const remote::Refusal& refusal, const std::string& compressed,
                     const core::Status& status, size_t records) {
     std::vector<std::pair<std::string, int64_t>> refused = refusal.refused_samples;
     if (refused.empty()) {
       // The whole batch, without a reason per sample (a malformed body, another receiver).
-      auto decoded = store::DecodeWriteRequest(compressed);
+      auto decoded = remote::DecodeWriteRequest(compressed);
       refused.emplace_back("rejected", decoded.ok() ? decoded->SampleCount() : 0);
     }
     for (auto& [reason, count] : refused) {
@@ -399,7 +398,7 @@ class Agent::Impl {
   AgentOptions options_;
   core::Clock& clock_;
   std::unique_ptr<store::DurableQueue> queue_;
-  std::unique_ptr<store::RemoteWriteClient> client_;
+  std::unique_ptr<remote::RemoteWriteClient> client_;
   std::unique_ptr<ProbeEngine> engine_;
   std::unique_ptr<ScrapeManager> scrapes_;
   WriteRequestBuilder builder_;

@@ -39,8 +39,8 @@
 #include "collector/scrape_manager.h"
 #include "core/clock.h"
 #include "core/status.h"
+#include "remote/remote.h"
 #include "store/queue.h"
-#include "store/remote_write.h"
 #include "store/store.h"
 
 namespace prometheus {
@@ -59,13 +59,13 @@ class WriteRequestBuilder final : public store::Appender {
   core::Result<store::CommitResult> Commit() override;
   void Rollback() override;
 
-  // The protobuf encoding (store::EncodeWriteRequestProto) of everything appended since the last
+  // The protobuf encoding (remote::EncodeWriteRequestProto) of everything appended since the last
   // Take, and the number of samples in it; "" and 0 when empty.
   std::pair<std::string, int64_t> Take();
 
  private:
   std::mutex mu_;
-  std::vector<store::TimeSeries> series_;
+  std::vector<remote::TimeSeries> series_;
   std::unordered_map<uint64_t, std::vector<size_t>> index_;  // labels hash -> series_ indexes
   int64_t samples_ = 0;
 };

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "core/utf8.h"
+
 namespace nines::collector {
 namespace {
 
@@ -28,50 +30,6 @@ bool EqualsLower(std::string_view s, std::string_view lower) {
     char c = s[i];
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     if (c != lower[i]) return false;
-  }
-  return true;
-}
-
-// Go's utf8.ValidString: rejects overlong forms, surrogates and code points above U+10FFFF.
-bool IsValidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    // Fast path: eight ASCII bytes at a time.
-    if (end - p >= 8) {
-      uint64_t word;
-      std::memcpy(&word, p, 8);
-      if ((word & 0x8080808080808080ULL) == 0) {
-        p += 8;
-        continue;
-      }
-    }
-    unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    int len;
-    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;  // no surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (end - p < len) return false;
-    if (p[1] < lo || p[1] > hi) return false;
-    for (int i = 2; i < len; ++i) {
-      if (p[i] < 0x80 || p[i] > 0xBF) return false;
-    }
-    p += len;
   }
   return true;
 }
@@ -362,7 +320,7 @@ class Parser {
       k += 2;
       run = k;
     }
-    if (!IsValidUtf8(std::string_view(line_.data() + open + 1, k - open - 1))) {
+    if (!core::IsValidUtf8(std::string_view(line_.data() + open + 1, k - open - 1))) {
       return Error(open, "the value of label \"{}\" is not valid UTF-8", label);
     }
     *i = k + 1;

@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "core/utf8.h"
+
 namespace nines::core {
 namespace {
 
@@ -30,20 +32,6 @@ size_t Utf8SequenceLength(std::string_view s) {
     return 4;
   }
   return 0;
-}
-
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    const size_t n = Utf8SequenceLength(s.substr(i));
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
 }
 
 // Go's regexp reads each byte that does not start a valid UTF-8 sequence as U+FFFD (so `.`

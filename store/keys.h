@@ -98,7 +98,7 @@ inline bool ShortBytesEqual(const char* a, const char* b, size_t n) {
 // Whether `labels` encode to `encoded` (EncodeLabels). One pass over one contiguous buffer: the
 // appender's series lookup compares every ingested series this way, and comparing Labels
 // (a vector of string pairs, each possibly on the heap) costs a cache miss per string.
-// `LabelRange` is core::Labels or a span of internal::LabelView.
+// `LabelRange` is core::Labels or a span of LabelView.
 template <typename LabelRange>
 bool EncodedLabelsEqual(const LabelRange& labels, std::string_view encoded) {
   const char* p = encoded.data();

@@ -28,7 +28,7 @@ std::string MemSeries::EncodeState() const {
     ChunkEncoder e;
     const size_t end = std::min(head.size(), (c + 1) * kChunkMaxSamples);
     for (size_t i = c * kChunkMaxSamples; i < end; ++i) {
-      (void)e.Append(head[i].timestamp_ms, head[i].value);  // cannot fail: see above
+      e.Append(head[i].timestamp_ms, head[i].value).IgnoreError();  // cannot fail: see above
     }
     enc::PutVarint(&out, e.bytes().size());
     out += e.bytes();

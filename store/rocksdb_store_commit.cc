@@ -9,7 +9,7 @@
 
 namespace nines::store {
 
-uint64_t internal::HashLabelViews(std::span<const LabelView> labels) {
+uint64_t HashLabelViews(std::span<const LabelView> labels) {
   // As core::Labels hashes: XXH64 over every "name\xffvalue\xff". Written with memcpy into
   // a buffer sized once: this runs for every series of every remote-write request.
   size_t n = 0;

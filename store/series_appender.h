@@ -1,11 +1,12 @@
-// SeriesAppender: the store-internal way to append a series' samples given its labels as views
-// into a caller's buffer, so that the remote-write receiver need not build a core::Labels (a
-// heap allocation per long label value) for every series of every request. Private to store/.
+// SeriesAppender: a store interface for appending a series' samples given its labels as views
+// into the caller's buffer, so that a receiver of many series per request (remote/'s
+// remote-write receiver) need not build a core::Labels (a heap allocation per long label value)
+// for every series of every request. One of store/'s public headers.
 //
-// The RocksDB store's appenders implement it; the receiver uses it when the appender it is given
+// The RocksDB store's appenders implement it; a caller uses it when the Appender it is given
 // does (dynamic_cast) and falls back to Appender::Append otherwise.
 //
-// Thread-safety: as Appender.
+// Thread-safety: as Appender (one appender per thread). HashLabelViews is thread-safe.
 #ifndef NINES_STORE_SERIES_APPENDER_H_
 #define NINES_STORE_SERIES_APPENDER_H_
 
@@ -17,8 +18,9 @@
 #include "core/status.h"
 #include "store/store.h"
 
-namespace nines::store::internal {
+namespace nines::store {
 
+// One label as views into the caller's buffer.
 struct LabelView {
   std::string_view name;
   std::string_view value;
@@ -26,10 +28,6 @@ struct LabelView {
 
 // What core::Labels::Hash() returns for labels holding exactly `labels` (in this order).
 uint64_t HashLabelViews(std::span<const LabelView> labels);
-
-// UTF-8 as Go's utf8.ValidString accepts it (what remote write requires of label values):
-// shortest forms only, no surrogates, <= U+10FFFF.
-bool IsValidUtf8(std::string_view s);
 
 class SeriesAppender : public Appender {
  public:
@@ -40,15 +38,15 @@ class SeriesAppender : public Appender {
   virtual core::Status AppendSeries(std::span<const LabelView> labels, uint64_t hash,
                                     std::span<const core::Sample> samples) = 0;
   // Stages `samples` and returns true when the store already holds a series whose labels are
-  // exactly `labels` (byte for byte, in this order) and whose values are valid UTF-8;
-  // otherwise stages nothing and returns false. Since the store only holds series with valid
-  // labels, `labels` need not be checked first: a receiver validates only the labels of series
-  // this does not find.
+  // exactly `labels` (byte for byte, in this order) and whose values are valid UTF-8
+  // (core::IsValidUtf8); otherwise stages nothing and returns false. Since the store only holds
+  // series with valid labels, `labels` need not be checked first: a receiver validates only the
+  // labels of series this does not find.
   // REQUIRES: `hash` == HashLabelViews(labels).
   virtual bool AppendKnownSeries(std::span<const LabelView> labels, uint64_t hash,
                                  std::span<const core::Sample> samples) = 0;
 };
 
-}  // namespace nines::store::internal
+}  // namespace nines::store
 
 #endif  // NINES_STORE_SERIES_APPENDER_H_

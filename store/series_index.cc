@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/utf8.h"
 #include "store/rocksdb_store_impl.h"
 
 namespace nines::store::internal {
@@ -68,7 +69,7 @@ void RocksDbStore::IndexLocked(const std::shared_ptr<MemSeries>& s) {
   ++series_generation_;
   if (s->encoded_labels.empty()) s->encoded_labels = keys_.Add(EncodeLabels(s->labels));
   s->utf8_values = std::all_of(s->labels.begin(), s->labels.end(), [](const core::Label& l) {
-    return IsValidUtf8(l.value);
+    return core::IsValidUtf8(l.value);
   });
   by_id_[s->id] = s;
   by_hash_.Insert(s->labels.Hash(), s.get());

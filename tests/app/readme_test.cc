@@ -19,6 +19,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using testutil::ChildProcess;
+using testutil::NinesProcess;
 using testutil::TempDir;
 
 // The lines of the README's ```sh blocks, without their trailing "  # comment".
@@ -47,17 +48,6 @@ std::string Replace(std::string s, const std::string& from, const std::string& t
   return s;
 }
 
-std::string WaitForLine(ChildProcess& child, const std::string& marker) {
-  if (!child.WaitForOutput(marker, milliseconds(30000)) ||
-      !child.WaitForOutput("\n", milliseconds(1000))) {
-    ADD_FAILURE() << "no \"" << marker << "\":\n" << child.output();
-    return "";
-  }
-  std::string out = child.output();
-  size_t at = out.rfind(marker) + marker.size();
-  return out.substr(at, out.find('\n', at) - at);
-}
-
 // Runs `command` with bash in the source tree, as pasted; expects exit 0, some output, and no
 // API error.
 void RunPasted(const std::string& command) {
@@ -80,15 +70,15 @@ TEST(ReadmeTest, EveryCurlAndCheckCommandWorksWhenPasted) {
   const std::vector<std::string> lines = ReadmeShellLines();
   ASSERT_GT(lines.size(), 10u);
   TempDir dir;
-  ChildProcess demo({testutil::NinesBinary(), "demo", "--listen", "127.0.0.1:0", "--data-dir",
-                     dir.File("demo"), "--history", "2h"});
-  const std::string demo_url = WaitForLine(demo, "nines listening on ");
+  NinesProcess demo({"demo", "--listen", "127.0.0.1:0", "--data-dir", dir.File("demo"),
+                     "--history", "2h"});
+  const std::string demo_url = demo.WaitForUrl(milliseconds(30000));
   ASSERT_FALSE(demo_url.empty());
   ASSERT_TRUE(demo.WaitForOutput("Press Ctrl-C to stop.", milliseconds(30000))) << demo.output();
-  ChildProcess serve({testutil::NinesBinary(), "serve", "--config",
-                      testutil::SourceDir() + "/examples/nines.yaml", "--listen", "127.0.0.1:0",
-                      "--data-dir", dir.File("serve"), "--log-level", "warning"});
-  const std::string serve_url = WaitForLine(serve, "nines listening on ");
+  NinesProcess serve({"serve", "--config", testutil::SourceDir() + "/examples/nines.yaml",
+                      "--listen", "127.0.0.1:0", "--data-dir", dir.File("serve"), "--log-level",
+                      "warning"});
+  const std::string serve_url = serve.WaitForUrl(milliseconds(30000));
   ASSERT_FALSE(serve_url.empty());
   const std::string demo_host = demo_url.substr(demo_url.find("//") + 2);
   const std::string serve_host = serve_url.substr(serve_url.find("//") + 2);
@@ -118,7 +108,7 @@ TEST(ReadmeTest, EveryCurlAndCheckCommandWorksWhenPasted) {
   }
   EXPECT_GE(banner_curls, 3);
 
-  for (ChildProcess* c : {&serve, &demo}) {
+  for (NinesProcess* c : {&serve, &demo}) {
     c->Signal(SIGINT);
     EXPECT_EQ(c->Wait(milliseconds(15000)), 0) << c->output();
   }

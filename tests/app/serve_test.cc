@@ -13,7 +13,7 @@
 
 #include "core/labels.h"
 #include "net/http_client.h"
-#include "store/remote_write.h"
+#include "remote/remote.h"
 #include "tests/testutil/testutil.h"
 
 namespace nines::app {
@@ -23,8 +23,6 @@ using std::chrono::milliseconds;
 using testutil::ChildProcess;
 using testutil::NinesBinary;
 using testutil::TempDir;
-
-constexpr milliseconds kStartTimeout{20000};
 
 // Parses Prometheus text exposition into series text -> value, failing the test on any line that
 // does not parse.
@@ -50,33 +48,8 @@ std::map<std::string, double> ParseMetrics(const std::string& text) {
   return out;
 }
 
-class Server {
- public:
-  explicit Server(std::vector<std::string> args) : child_(Prepend(std::move(args))) {}
-
-  // Waits for the "listening on URL" line; returns the URL or "" (the test fails).
-  std::string WaitForUrl() {
-    // main.cc logs "nines listening on <url>" once the engine serves.
-    const std::string marker = "nines listening on ";
-    if (!child_.WaitForOutput(marker, kStartTimeout) ||
-        !child_.WaitForOutput("\n", milliseconds(1000))) {
-      ADD_FAILURE() << "server did not start; output:\n" << child_.output();
-      return "";
-    }
-    size_t at = child_.output().find(marker) + marker.size();
-    size_t end = child_.output().find('\n', at);
-    return child_.output().substr(at, end - at);
-  }
-
-  ChildProcess& child() { return child_; }
-
- private:
-  static std::vector<std::string> Prepend(std::vector<std::string> args) {
-    args.insert(args.begin(), NinesBinary());
-    return args;
-  }
-  ChildProcess child_;
-};
+// A `nines` under test: start, wait for its URL, stop.
+using Server = testutil::NinesProcess;
 
 net::ClientResponse Do(net::HttpClient& client, const std::string& method, const std::string& url,
                        const std::string& token = "") {
@@ -120,8 +93,7 @@ TEST(ServeTest, AnswersHealthAndMetricsThenExitsZeroOnSigterm) {
   EXPECT_EQ(m["nines_config_last_reload_successful"], 1);
   EXPECT_GE(m["nines_http_open_connections"], 1);
 
-  server.child().Signal(SIGTERM);
-  EXPECT_EQ(server.child().Wait(milliseconds(15000)), 0) << server.child().output();
+  EXPECT_EQ(server.Stop(), 0) << server.output();
 }
 
 TEST(ServeTest, RefusesToStartOnInvalidConfigNamingFileLineAndColumn) {
@@ -161,12 +133,12 @@ TEST(ServeTest, ReloadKeepsOldConfigWhenNewOneIsInvalidAndAppliesValidOne) {
 
   // A broken file on SIGHUP: refused, logged with its place, old config in force.
   dir.Write("nines.yaml", config(new_token, "slo:\n  default_objective: 100\n"));
-  server.child().Signal(SIGHUP);
-  ASSERT_TRUE(server.child().WaitForOutput("previous configuration stays in force",
+  server.Signal(SIGHUP);
+  ASSERT_TRUE(server.WaitForOutput("previous configuration stays in force",
                                            milliseconds(10000)))
-      << server.child().output();
-  EXPECT_NE(server.child().output().find(path + ":8:22: "), std::string::npos)
-      << server.child().output();
+      << server.output();
+  EXPECT_NE(server.output().find(path + ":8:22: "), std::string::npos)
+      << server.output();
   std::map<std::string, double> m = ParseMetrics(Get(client, url + "/metrics").body);
   EXPECT_EQ(m["nines_config_last_reload_successful"], 0);
   EXPECT_EQ(Post(client, url + "/-/reload", new_token).status, 401);
@@ -180,8 +152,8 @@ TEST(ServeTest, ReloadKeepsOldConfigWhenNewOneIsInvalidAndAppliesValidOne) {
   m = ParseMetrics(Get(client, url + "/metrics").body);
   EXPECT_EQ(m["nines_config_last_reload_successful"], 1);
 
-  server.child().Signal(SIGINT);
-  EXPECT_EQ(server.child().Wait(milliseconds(15000)), 0) << server.child().output();
+  server.Signal(SIGINT);
+  EXPECT_EQ(server.Wait(milliseconds(15000)), 0) << server.output();
 }
 
 // The rule loop end to end: an SLO over probe data pushed by remote write shows in
@@ -203,7 +175,7 @@ TEST(ServeTest, LandingPageAndEndpointsAnswerExactly) {
                         "    locations: [ashburn]\n");
   Server server({"serve", "--config", path});
   const std::string url = server.WaitForUrl();
-  ASSERT_FALSE(url.empty()) << server.child().output();
+  ASSERT_FALSE(url.empty()) << server.output();
   net::HttpClient client(net::ClientOptions{});
 
   net::ClientResponse page = Get(client, url + "/");
@@ -258,8 +230,7 @@ TEST(ServeTest, LandingPageAndEndpointsAnswerExactly) {
   net::ClientResponse refused = Post(client, url + "/-/reload", token);
   EXPECT_EQ(refused.status, 400);
   EXPECT_TRUE(refused.body.starts_with(R"({"status":"error","error":")")) << refused.body;
-  server.child().Signal(SIGTERM);
-  EXPECT_EQ(server.child().Wait(milliseconds(15000)), 0) << server.child().output();
+  EXPECT_EQ(server.Stop(), 0) << server.output();
 }
 
 // /api/v1/slos and its burn-rate page in /api/v1/alerts; a broken rule file on reload is refused
@@ -280,15 +251,15 @@ TEST(ServeTest, EvaluatesRuleFilesAndReloadsThemAllOrNothing) {
                         "rule_files: [rules.yaml]\n");
   Server server({"serve", "--config", path});
   const std::string url = server.WaitForUrl();
-  ASSERT_FALSE(url.empty()) << server.child().output();
+  ASSERT_FALSE(url.empty()) << server.output();
   net::HttpClient client(net::ClientOptions{});
   EXPECT_NE(Get(client, url + "/api/v1/slos").body.find("\"api-availability\""),
             std::string::npos);
   EXPECT_EQ(Get(client, url + "/api/v1/slos/nope").status, 404);
 
   // Ten minutes of failing probes from one location, ending now: a page-severity burn.
-  store::WriteRequest request;
-  store::TimeSeries ts;
+  remote::WriteRequest request;
+  remote::TimeSeries ts;
   ts.labels = core::Labels::From({{"__name__", "probe_success"},
                                   {"probe", "api"},
                                   {"region", "eu-west-1"},
@@ -300,7 +271,7 @@ TEST(ServeTest, EvaluatesRuleFilesAndReloadsThemAllOrNothing) {
   net::ClientRequest write;
   write.method = "POST";
   write.url = url + "/api/v1/write";
-  write.body = store::SnappyCompress(store::EncodeWriteRequestProto(request));
+  write.body = remote::SnappyCompress(remote::EncodeWriteRequestProto(request));
   write.headers.Set("Content-Type", "application/x-protobuf");
   write.headers.Set("Content-Encoding", "snappy");
   write.headers.Set("X-Prometheus-Remote-Write-Version", "0.1.0");
@@ -330,8 +301,7 @@ TEST(ServeTest, EvaluatesRuleFilesAndReloadsThemAllOrNothing) {
   EXPECT_NE(refused.body.find("rules.yaml:3:5"), std::string::npos) << refused.body;
   EXPECT_NE(Get(client, url + "/api/v1/slos").body.find("\"api-availability\""),
             std::string::npos);
-  server.child().Signal(SIGTERM);
-  EXPECT_EQ(server.child().Wait(milliseconds(15000)), 0) << server.child().output();
+  EXPECT_EQ(server.Stop(), 0) << server.output();
 }
 
 // Reload is all-or-nothing for everything it touches (issue 13): a reload whose config, rule
@@ -397,8 +367,7 @@ class ReloadAllOrNothingTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    server_->child().Signal(SIGTERM);
-    EXPECT_EQ(server_->child().Wait(milliseconds(15000)), 0) << server_->child().output();
+    EXPECT_EQ(server_->Stop(), 0) << server_->output();
   }
 
   // Everything the first config set up is in force, nothing of `NewParts` is.
@@ -514,8 +483,7 @@ TEST(ServeTest, WritesItsOwnMetricsIntoItsStore) {
   EXPECT_NE(body.find(R"("le":"+Inf")"), std::string::npos) << body;
   body = Get(client, url + "/api/v1/series?match[]=nines_http_request_duration_seconds_count").body;
   EXPECT_NE(body.find(R"("job":"nines")"), std::string::npos) << body;
-  server.child().Signal(SIGTERM);
-  EXPECT_EQ(server.child().Wait(milliseconds(15000)), 0) << server.child().output();
+  EXPECT_EQ(server.Stop(), 0) << server.output();
 }
 
 // The number after "\"<field>\":" at or after `from` in `json`, or -1.
@@ -548,7 +516,7 @@ TEST(DemoTest, ServesLandingPageWithTheThreeRegions) {
   std::string url = demo.WaitForUrl();
   ASSERT_FALSE(url.empty());
   EXPECT_TRUE(std::filesystem::exists(dir.File("demo/demo-history")));
-  EXPECT_TRUE(demo.child().WaitForOutput("Open " + url, milliseconds(5000)));
+  EXPECT_TRUE(demo.WaitForOutput("Open " + url, milliseconds(5000)));
   net::HttpClient client(net::ClientOptions{});
   net::ClientResponse page = Get(client, url + "/");
   EXPECT_EQ(page.status, 200);
@@ -600,8 +568,8 @@ TEST(DemoTest, ServesLandingPageWithTheThreeRegions) {
   EXPECT_EQ(JsonNumberAfter(state, global_at, "good"), sum_good) << state;
   EXPECT_EQ(JsonNumberAfter(state, global_at, "total"), sum_total) << state;
   EXPECT_GE(sum_total - sum_good, eu_bad) << state;
-  demo.child().Signal(SIGINT);
-  EXPECT_EQ(demo.child().Wait(milliseconds(15000)), 0) << demo.child().output();
+  demo.Signal(SIGINT);
+  EXPECT_EQ(demo.Wait(milliseconds(15000)), 0) << demo.output();
 }
 
 TEST(CliTest, CheckExitCodes) {
@@ -655,12 +623,9 @@ TEST(CliTest, AgentRefusesALocationTheConfigDoesNotName) {
   EXPECT_NE(none.output().find("it names none"), std::string::npos) << none.output();
 
   // A named location starts (and stops on SIGTERM).
-  ChildProcess ok({NinesBinary(), "agent", "--config", regions, "--location", "london",
-                   "--log-level", "error"});
-  EXPECT_TRUE(ok.WaitForOutput("nines agent listening on ", std::chrono::seconds(20)))
-      << ok.output();
-  ok.Signal(SIGTERM);
-  EXPECT_EQ(ok.Wait(milliseconds(15000)), 0) << ok.output();
+  Server ok({"agent", "--config", regions, "--location", "london", "--log-level", "error"});
+  EXPECT_FALSE(ok.WaitForUrl().empty()) << ok.output();
+  EXPECT_EQ(ok.Stop(), 0) << ok.output();
 }
 
 TEST(CliTest, VersionHelpAndUsageErrors) {

@@ -8,12 +8,14 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 
 #include "core/log.h"
 #include "net/net.h"
-#include "store/remote_write.h"
+#include "remote/remote.h"
 #include "store/store.h"
 #include "tests/testutil/testutil.h"
 
@@ -34,8 +36,18 @@ class Receiver {
     store_ = std::move(*store::OpenStore(so, clock));
     auto registry = std::make_shared<prometheus::Registry>();
     net::Router router;
+    net::Handler write =
+        remote::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry);
     router.Handle("POST", "/api/v1/write", net::Access::kPublic,
-                  store::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry));
+                  [this, write](const net::Request& req) {
+                    net::Response res = write(req);
+                    {
+                      std::lock_guard<std::mutex> lock(mu_);
+                      ++writes_;
+                    }
+                    written_.notify_all();
+                    return res;
+                  });
     net::ServerOptions options;
     options.listen = "127.0.0.1:" + std::to_string(port);
     auto server = net::Server::Start(options, std::move(router), core::RealClock(), registry);
@@ -47,6 +59,13 @@ class Receiver {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/api/v1/write"; }
   int port() const { return server_->port(); }
   store::Store& store() { return *store_; }
+
+  // Waits (bounded) until `condition` holds, checking it now and after every write request the
+  // receiver answers. `condition` must not wait for a write itself.
+  bool WaitFor(const std::function<bool()>& condition, Duration timeout = Duration::Seconds(10)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return written_.wait_for(lock, timeout.ToChrono(), [&] { return condition(); });
+  }
 
   // Samples stored for series matching `selector`, summed over them.
   int64_t Count(const std::string& selector) {
@@ -61,7 +80,10 @@ class Receiver {
 
  private:
   std::unique_ptr<store::Store> store_;
-  std::unique_ptr<net::Server> server_;
+  std::mutex mu_;
+  std::condition_variable written_;  // a write request was answered
+  int64_t writes_ = 0;               // guarded by mu_
+  std::unique_ptr<net::Server> server_;  // last: stopped before what its handlers use
 };
 
 CheckSpec FakeCheck(const std::string& name, Duration interval) {
@@ -113,7 +135,7 @@ TEST(AgentTest, DeliversResultsReasonsAndHeartbeats) {
                              FakeCheck("b", Duration::Milliseconds(50))},
                             core::RealClock());
   ASSERT_TRUE(agent.ok()) << agent.status().ToString();
-  ASSERT_TRUE(testutil::WaitFor([&] {
+  ASSERT_TRUE(engine.WaitFor([&] {
     return engine.Count(R"(probe_success{probe="a"})") >= 6 &&
            engine.Count(R"(nines_agent_heartbeat{location="eu-west-1a",region="eu-west-1"})") >= 2;
   }));
@@ -138,7 +160,7 @@ TEST(AgentTest, HeartbeatNamesEveryRegionTheAgentMeasures) {
                             {FakeCheck("a", Duration::Milliseconds(50)), other},
                             core::RealClock());
   ASSERT_TRUE(agent.ok()) << agent.status().ToString();
-  ASSERT_TRUE(testutil::WaitFor([&] {
+  ASSERT_TRUE(engine.WaitFor([&] {
     return engine.Count(R"(nines_agent_heartbeat{location="eu-west-1a",region="eu-west-1"})") >=
                2 &&
            engine.Count(R"(nines_agent_heartbeat{location="eu-west-1a",region="us-east-1"})") >= 2;
@@ -146,7 +168,7 @@ TEST(AgentTest, HeartbeatNamesEveryRegionTheAgentMeasures) {
   CheckSpec third = FakeCheck("d", Duration::Milliseconds(50));
   third.region = "ap-southeast-2";
   (*agent)->SetChecks({third});
-  ASSERT_TRUE(testutil::WaitFor([&] {
+  ASSERT_TRUE(engine.WaitFor([&] {
     return engine.Count(R"(nines_agent_heartbeat{region="ap-southeast-2"})") >= 2;
   }));
   (*agent)->Stop();
@@ -178,7 +200,7 @@ TEST(AgentTest, KeepsMeasuringWhileTheEngineIsDownAndDeliversEverythingOnce) {
   EXPECT_GE(Runs(**agent), 10);
   // The engine comes up on the agreed port; the backlog drains.
   Receiver engine(dir.File("engine"), port);
-  ASSERT_TRUE(testutil::WaitFor([&] { return engine.Count(R"(probe_success{probe="down"})") >= 20; }));
+  ASSERT_TRUE(engine.WaitFor([&] { return engine.Count(R"(probe_success{probe="down"})") >= 20; }));
   (*agent)->Stop();
   // Whatever the final flush left queued, a restarted agent delivers.
   auto restarted = Agent::Start(Options(dir.File("queue"), url), {}, core::RealClock());
@@ -308,7 +330,7 @@ TEST(AgentTest, ScrapedSamplesAndUpTravelThroughTheQueue) {
   broken.url = "nope";
   EXPECT_EQ((*agent)->SetScrapes({target, broken}).code(), core::StatusCode::kInvalidArgument);
   ASSERT_TRUE((*agent)->SetScrapes({target}).ok());
-  ASSERT_TRUE(testutil::WaitFor([&] {
+  ASSERT_TRUE(engine.WaitFor([&] {
     return engine.Count(R"(app_requests_total{job="app",location="eu-west-1a",code="200"})") >= 3 &&
            engine.Count(R"(up{job="app",region="eu-west-1"})") >= 3;
   }));

@@ -2,26 +2,15 @@
 
 #include <gtest/gtest.h>
 
-#include <map>
 #include <string>
 
 #include "store/store.h"
+#include "tests/testutil/recording_appender.h"
 
 namespace nines::collector {
 namespace {
 
-// An Appender that records what it was given.
-class RecordingAppender : public store::Appender {
- public:
-  core::Status Append(const core::Labels& series, int64_t timestamp_ms, double value) override {
-    samples[series.ToString()] = {timestamp_ms, value};
-    return core::Status::Ok();
-  }
-  core::Result<store::CommitResult> Commit() override { return store::CommitResult{}; }
-  void Rollback() override { samples.clear(); }
-
-  std::map<std::string, core::Sample> samples;
-};
+using testutil::RecordingAppender;
 
 TEST(ProbeLabelsTest, CarriesCheckIdentityAndExtraLabels) {
   CheckSpec check;
@@ -59,17 +48,17 @@ TEST(AppendProbeResultTest, WritesSuccessDurationAndMetricsAtOneTimestamp) {
   RecordingAppender appender;
   ASSERT_TRUE(
       AppendProbeResult(check, result, core::Timestamp::FromUnixSeconds(1000), appender).ok());
-  ASSERT_EQ(appender.samples.size(), 4u);
+  ASSERT_EQ(appender.staged().size(), 4u);
   const std::string suffix = "{probe=\"tcp-us\",region=\"us-east-1\",target=\"127.0.0.1:1\"}";
-  EXPECT_EQ(appender.samples.at("probe_success" + suffix).value, 0);
-  EXPECT_EQ(appender.samples.at("probe_success" + suffix).timestamp_ms, 1'000'000);
-  EXPECT_DOUBLE_EQ(appender.samples.at("probe_duration_seconds" + suffix).value, 0.25);
-  EXPECT_EQ(appender.samples.at("probe_ip_protocol" + suffix).value, 4);
+  EXPECT_EQ(appender.Find("probe_success" + suffix)->value, 0);
+  EXPECT_EQ(appender.Find("probe_success" + suffix)->timestamp_ms, 1'000'000);
+  EXPECT_DOUBLE_EQ(appender.Find("probe_duration_seconds" + suffix)->value, 0.25);
+  EXPECT_EQ(appender.Find("probe_ip_protocol" + suffix)->value, 4);
   // A failure carries its reason.
-  EXPECT_EQ(appender.samples
-                .at("nines_probe_failure_reason{probe=\"tcp-us\",reason=\"connect: connection "
-                    "refused\",region=\"us-east-1\",target=\"127.0.0.1:1\"}")
-                .value,
+  EXPECT_EQ(appender
+                .Find("nines_probe_failure_reason{probe=\"tcp-us\",reason=\"connect: connection "
+                      "refused\",region=\"us-east-1\",target=\"127.0.0.1:1\"}")
+                ->value,
             1);
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -64,10 +65,20 @@ void Step(ProbeEngine& engine, Timestamp now) {
 // Records what the sink received.
 struct Recorder {
   std::mutex mu;
-  std::map<std::string, std::vector<Timestamp>> dues;
+  std::condition_variable received;  // a result arrived
+  std::map<std::string, std::vector<Timestamp>> dues;  // guarded by mu
   void operator()(const CheckSpec& c, const ProbeResult&, Timestamp due) {
-    std::lock_guard<std::mutex> lock(mu);
-    dues[c.name].push_back(due);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      dues[c.name].push_back(due);
+    }
+    received.notify_all();
+  }
+  // Waits (bounded) until check `name` has reported at least `n` results.
+  bool WaitForResults(const std::string& name, size_t n,
+                      Duration timeout = Duration::Seconds(10)) {
+    std::unique_lock<std::mutex> lock(mu);
+    return received.wait_for(lock, timeout.ToChrono(), [&] { return dues[name].size() >= n; });
   }
 };
 
@@ -117,14 +128,22 @@ class HeldProbes {
  public:
   ProbeFunction Function() {
     return [this](std::shared_ptr<const CheckSpec> c, std::function<void(ProbeResult)> done) {
-      std::lock_guard<std::mutex> lock(mu_);
-      held_.push_back({c->name, std::move(done)});
-      max_held_ = std::max(max_held_, held_.size());
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        held_.push_back({c->name, std::move(done)});
+        max_held_ = std::max(max_held_, held_.size());
+      }
+      changed_.notify_all();
     };
   }
   size_t held() {
     std::lock_guard<std::mutex> lock(mu_);
     return held_.size();
+  }
+  // Waits (bounded) until exactly `n` probes are held; returns whether they were.
+  bool WaitForHeld(size_t n, Duration timeout = Duration::Seconds(10)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return changed_.wait_for(lock, timeout.ToChrono(), [&] { return held_.size() == n; });
   }
   size_t max_held() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -138,6 +157,7 @@ class HeldProbes {
       p = std::move(held_.front());
       held_.erase(held_.begin());
     }
+    changed_.notify_all();
     ProbeResult r;
     r.success = reason.empty();
     r.reason = reason;
@@ -147,8 +167,9 @@ class HeldProbes {
 
  private:
   std::mutex mu_;
-  std::vector<std::pair<std::string, std::function<void(ProbeResult)>>> held_;
-  size_t max_held_ = 0;
+  std::condition_variable changed_;  // held_ changed
+  std::vector<std::pair<std::string, std::function<void(ProbeResult)>>> held_;  // guarded by mu_
+  size_t max_held_ = 0;                                                         // guarded by mu_
 };
 
 TEST(ProbeEngineTest, ConcurrencyCapQueuesInOrderAndSkipsStaleWaiters) {
@@ -167,17 +188,17 @@ TEST(ProbeEngineTest, ConcurrencyCapQueuesInOrderAndSkipsStaleWaiters) {
   engine.Start(false);
   clock.Advance(Duration::Seconds(15));  // every check is due once
   engine.RunDue(clock.Now());
-  ASSERT_TRUE(testutil::WaitFor([&] { return probes.held() == 2; }));
+  ASSERT_TRUE(probes.WaitForHeld(2));
   // Finishing one frees a slot for the longest waiter.
   probes.FinishOldest();
-  ASSERT_TRUE(testutil::WaitFor([&] { return probes.held() == 2; }));
+  ASSERT_TRUE(probes.WaitForHeld(2));
   probes.FinishOldest();
-  ASSERT_TRUE(testutil::WaitFor([&] { return probes.held() == 2; }));
+  ASSERT_TRUE(probes.WaitForHeld(2));
   // The last waiter's next due time passes while it waits: it is skipped, not run late.
   clock.Advance(Duration::Seconds(15));
   probes.FinishOldest();
   probes.FinishOldest();
-  ASSERT_TRUE(testutil::WaitFor([&] { return probes.held() == 0; }));
+  ASSERT_TRUE(probes.WaitForHeld(0));
   EXPECT_EQ(probes.max_held(), 2u);
   EXPECT_EQ(testutil::MetricValue(registry, "nines_probe_skipped_total", {{"reason", "concurrency"}}),
             1);
@@ -196,7 +217,7 @@ TEST(ProbeEngineTest, ACheckStillRunningAtItsNextDueTimeIsSkipped) {
   engine.Start(false);
   clock.Advance(Duration::Seconds(15));
   engine.RunDue(clock.Now());
-  ASSERT_TRUE(testutil::WaitFor([&] { return probes.held() == 1; }));
+  ASSERT_TRUE(probes.WaitForHeld(1));
   clock.Advance(Duration::Seconds(15));
   engine.RunDue(clock.Now());  // still running: skipped
   EXPECT_EQ(probes.FinishOldest("timeout after 1s while connecting"), "slow");
@@ -256,10 +277,7 @@ TEST(ProbeEngineTest, RealSchedulerThreadRunsDueChecks) {
   ProbeEngine engine(options, core::RealClock(), [&](auto& c, auto& r, auto due) { rec(c, r, due); });
   engine.SetChecks({Check("fast", Duration::Milliseconds(100))});
   engine.Start();
-  ASSERT_TRUE(testutil::WaitFor([&] {
-    std::lock_guard<std::mutex> lock(rec.mu);
-    return rec.dues["fast"].size() >= 3;
-  }));
+  ASSERT_TRUE(rec.WaitForResults("fast", 3));
   engine.Stop();
 }
 

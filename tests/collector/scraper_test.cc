@@ -25,6 +25,7 @@
 #include "core/clock.h"
 #include "net/net.h"
 #include "store/store.h"
+#include "tests/testutil/recording_appender.h"
 #include "tests/testutil/testutil.h"
 
 namespace nines::collector {
@@ -33,35 +34,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-// An Appender that records what it was given, in order.
-class RecordingAppender : public store::Appender {
- public:
-  struct Entry {
-    std::string series;
-    int64_t timestamp_ms;
-    double value;
-  };
-  core::Status Append(const core::Labels& series, int64_t timestamp_ms, double value) override {
-    entries.push_back({series.ToString(), timestamp_ms, value});
-    return core::Status::Ok();
-  }
-  core::Result<store::CommitResult> Commit() override { return store::CommitResult{}; }
-  void Rollback() override { entries.clear(); }
-
-  // The entry for `series`; fails the test when there is not exactly one.
-  const Entry* Find(const std::string& series) const {
-    const Entry* found = nullptr;
-    for (const Entry& e : entries) {
-      if (e.series != series) continue;
-      EXPECT_EQ(found, nullptr) << "twice: " << series;
-      found = &e;
-    }
-    EXPECT_NE(found, nullptr) << "missing: " << series;
-    return found;
-  }
-
-  std::vector<Entry> entries;
-};
+using testutil::RecordingAppender;
+using testutil::RecordingStore;
 
 // A loopback metrics endpoint (/target/metrics: net::Server serves its own /metrics) whose
 // answers the test scripts.
@@ -221,7 +195,7 @@ TEST_F(ScraperTest, GoodScrapeAddsTargetLabelsTimestampsAndSyntheticSeries) {
     EXPECT_EQ(e->value, want);
     EXPECT_EQ(e->timestamp_ms, now_ms);
   }
-  EXPECT_EQ(app.entries.size(), 6u + 5u);
+  EXPECT_EQ(app.staged().size(), 6u + 5u);
 }
 
 TEST_F(ScraperTest, ServerErrorStatusIsUpZeroWithTheStatusAsReason) {
@@ -234,7 +208,7 @@ TEST_F(ScraperTest, ServerErrorStatusIsUpZeroWithTheStatusAsReason) {
   EXPECT_TRUE(r.samples.empty());
   RecordingAppender app;
   ASSERT_TRUE(AppendScrape(r, app).ok());
-  ASSERT_EQ(app.entries.size(), 5u) << "only the synthetic series";
+  ASSERT_EQ(app.staged().size(), 5u) << "only the synthetic series";
   EXPECT_EQ(app.Find("up{" + Target() + "}")->value, 0);
   EXPECT_EQ(app.Find("scrape_samples_scraped{" + Target() + "}")->value, 0);
 }
@@ -595,50 +569,29 @@ TEST(ScraperInteropTest, ScrapesARealPrometheus) {
 }
 
 
-// Appenders that all record into one RecordingAppender (for the ScrapeManager, which asks for a
+// Appenders that all commit into one RecordingStore (for the ScrapeManager, which asks for a
 // new appender per scrape from its worker threads).
 class SharedRecorder {
  public:
   AppenderFactory Factory() {
-    return [this] { return std::make_unique<Forwarder>(this); };
+    return [this] { return store_.NewAppender(); };
   }
-  // Committed entries for series `name{...}` with value `value`.
+  // Committed samples of `series` with value `value`.
   int Count(const std::string& series, double value) const {
-    std::lock_guard<std::mutex> lock(mu_);
     int n = 0;
-    for (const auto& e : committed_.entries) n += e.series == series && e.value == value;
+    for (const testutil::RecordedSample& s : store_.Committed(series)) n += s.value == value;
     return n;
   }
   std::vector<int64_t> Timestamps(const std::string& series) const {
-    std::lock_guard<std::mutex> lock(mu_);
     std::vector<int64_t> out;
-    for (const auto& e : committed_.entries) {
-      if (e.series == series) out.push_back(e.timestamp_ms);
+    for (const testutil::RecordedSample& s : store_.Committed(series)) {
+      out.push_back(s.timestamp_ms);
     }
     return out;
   }
 
  private:
-  class Forwarder : public store::Appender {
-   public:
-    explicit Forwarder(SharedRecorder* owner) : owner_(owner) {}
-    core::Status Append(const core::Labels& series, int64_t ts, double v) override {
-      return staged_.Append(series, ts, v);
-    }
-    core::Result<store::CommitResult> Commit() override {
-      std::lock_guard<std::mutex> lock(owner_->mu_);
-      for (auto& e : staged_.entries) owner_->committed_.entries.push_back(e);
-      staged_.entries.clear();
-      return store::CommitResult{};
-    }
-    void Rollback() override { staged_.entries.clear(); }
-
-   private:
-    SharedRecorder* owner_;
-    RecordingAppender staged_;
-  };
-  mutable std::mutex mu_;
-  RecordingAppender committed_;
+  RecordingStore store_;
 };
 
 class ScrapeManagerTest : public ScraperTest {

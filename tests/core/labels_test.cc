@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string_view>
+
+#include "core/utf8.h"
+
 namespace nines::core {
 namespace {
 
@@ -132,6 +136,66 @@ TEST(LabelsTest, BuilderSetsAndDeletes) {
   ASSERT_TRUE(l.ok());
   EXPECT_EQ(l->ToString(), R"({job="web",region="eu-west-1"})");
   EXPECT_FALSE(Labels::Builder(base).Set("bad name", "x").Build().ok());
+}
+
+// The one label-name validator: every module (store selectors, remote write, rule files, the
+// collector's config) calls it, so its exact language is pinned here.
+TEST(IsValidLabelNameTest, AcceptsPrometheusLabelNamesOnly) {
+  const struct {
+    const char* name;
+    std::string_view text;
+    bool valid;
+  } cases[] = {
+      {"letters", "job", true},
+      {"upper and lower", "HttpCode", true},
+      {"leading underscore", "_x", true},
+      {"reserved prefix is still a name", "__name__", true},
+      {"digits after the first", "a1_2", true},
+      {"single underscore", "_", true},
+      {"empty", "", false},
+      {"leading digit", "1x", false},
+      {"colon (metric names only)", "a:b", false},
+      {"dash", "a-b", false},
+      {"dot", "a.b", false},
+      {"space", "a b", false},
+      {"non-ASCII letter", "zürich", false},
+      {"NUL byte", std::string_view("a\0b", 3), false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(IsValidLabelName(c.text), c.valid);
+  }
+}
+
+// Go's utf8.ValidString, which remote write, the text format and regex matching agree on.
+TEST(IsValidUtf8Test, AcceptsWhatGoAcceptsAndNothingElse) {
+  const struct {
+    const char* name;
+    std::string_view text;
+    bool valid;
+  } cases[] = {
+      {"empty", "", true},
+      {"ASCII longer than a word", "eu-west-1a/probe", true},
+      {"two bytes", "\xc3\xbc", true},
+      {"three bytes", "\xe6\x9d\xb1", true},
+      {"four bytes", "\xf0\x9f\x99\x82", true},
+      {"U+10FFFF", "\xf4\x8f\xbf\xbf", true},
+      {"non-ASCII after 8 ASCII bytes", "abcdefgh\xc3\xbc", true},
+      {"stray continuation byte", "\x80", false},
+      {"overlong two bytes", "\xc0\xaf", false},
+      {"overlong three bytes", "\xe0\x80\xaf", false},
+      {"overlong four bytes", "\xf0\x80\x80\xaf", false},
+      {"surrogate", "\xed\xa0\x80", false},
+      {"past U+10FFFF", "\xf4\x90\x80\x80", false},
+      {"F5 lead byte", "\xf5\x80\x80\x80", false},
+      {"truncated", "\xe6\x9d", false},
+      {"truncated after 8 ASCII bytes", "abcdefgh\xf0\x9f\x99", false},
+      {"bad second continuation byte", "\xe6\x9d\x41", false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(IsValidUtf8(c.text), c.valid);
+  }
 }
 
 }  // namespace

@@ -21,19 +21,8 @@ namespace nines {
 namespace {
 
 using std::chrono::milliseconds;
-using testutil::ChildProcess;
+using testutil::NinesProcess;
 using testutil::TempDir;
-
-std::string WaitForLine(ChildProcess& child, const std::string& marker) {
-  if (!child.WaitForOutput(marker, milliseconds(20000)) ||
-      !child.WaitForOutput("\n", milliseconds(1000))) {
-    ADD_FAILURE() << "no \"" << marker << "\":\n" << child.output();
-    return "";
-  }
-  std::string out = child.output();
-  size_t at = out.rfind(marker) + marker.size();
-  return out.substr(at, out.find('\n', at) - at);
-}
 
 // The value of an unlabelled sample in a Prometheus text page, or -1.
 double Scrape(const std::string& url, const std::string& metric) {
@@ -79,16 +68,16 @@ TEST(AgentE2eTest, EngineOutagesAndAgentKill9LoseNothingThatWasQueued) {
       "services:\n  - name: api\n    checks:\n" + checks);
 
   auto start_engine = [&] {
-    auto engine = std::make_unique<ChildProcess>(std::vector<std::string>{
-        testutil::NinesBinary(), "serve", "--listen", "127.0.0.1:" + std::to_string(engine_port),
-        "--data-dir", dir.File("engine"), "--log-level", "warning"});
-    EXPECT_EQ(WaitForLine(*engine, "nines listening on "), engine_url);
+    auto engine = std::make_unique<NinesProcess>(std::vector<std::string>{
+        "serve", "--listen", "127.0.0.1:" + std::to_string(engine_port), "--data-dir",
+        dir.File("engine"), "--log-level", "warning"});
+    EXPECT_EQ(engine->WaitForUrl(), engine_url);
     return engine;
   };
   auto start_agent = [&] {
-    auto agent = std::make_unique<ChildProcess>(std::vector<std::string>{
-        testutil::NinesBinary(), "agent", "--config", config, "--log-level", "warning"});
-    std::string url = WaitForLine(*agent, "nines agent listening on ");
+    auto agent = std::make_unique<NinesProcess>(
+        std::vector<std::string>{"agent", "--config", config, "--log-level", "warning"});
+    std::string url = agent->WaitForUrl();
     return std::make_pair(std::move(agent), url);
   };
 
@@ -98,8 +87,7 @@ TEST(AgentE2eTest, EngineOutagesAndAgentKill9LoseNothingThatWasQueued) {
   ASSERT_TRUE(testutil::WaitFor([&] { return Scrape(agent_url, "nines_agent_sent_records_total") >= 3; }));
 
   // 1. The engine goes away; the agent keeps measuring into its queue.
-  engine->Signal(SIGTERM);
-  ASSERT_EQ(engine->Wait(milliseconds(15000)), 0) << engine->output();
+  ASSERT_EQ(engine->Stop(), 0) << engine->output();
   ASSERT_TRUE(testutil::WaitFor(
       [&] {
         return Scrape(agent_url, "nines_queue_records") >= 15 &&
@@ -112,8 +100,7 @@ TEST(AgentE2eTest, EngineOutagesAndAgentKill9LoseNothingThatWasQueued) {
                                 core::Duration::Seconds(20)));
 
   // 3. Another outage; then the agent is killed while it drains the backlog.
-  engine->Signal(SIGTERM);
-  ASSERT_EQ(engine->Wait(milliseconds(15000)), 0);
+  ASSERT_EQ(engine->Stop(), 0);
   ASSERT_TRUE(testutil::WaitFor([&] { return Scrape(agent_url, "nines_queue_records") >= 15; },
                                 core::Duration::Seconds(30)));
   // The agent is killed at a moment within its first drain attempts: before a send, during one,
@@ -134,18 +121,15 @@ TEST(AgentE2eTest, EngineOutagesAndAgentKill9LoseNothingThatWasQueued) {
     ASSERT_TRUE(testutil::WaitFor([&] { return Scrape(agent_url, "nines_queue_records") == 0; },
                                   core::Duration::Seconds(20)));
     if (round < 2) {
-      engine->Signal(SIGTERM);
-      ASSERT_EQ(engine->Wait(milliseconds(15000)), 0);
+      ASSERT_EQ(engine->Stop(), 0);
       ASSERT_TRUE(testutil::WaitFor([&] { return Scrape(agent_url, "nines_queue_records") >= 10; },
                                     core::Duration::Seconds(30)));
     }
   }
   // A few more probes after the restart, then a clean stop of both.
   std::this_thread::sleep_for(milliseconds(1500));  // real probes on a 1s schedule
-  agent->Signal(SIGTERM);
-  ASSERT_EQ(agent->Wait(milliseconds(15000)), 0) << agent->output();
-  engine->Signal(SIGTERM);
-  ASSERT_EQ(engine->Wait(milliseconds(15000)), 0);
+  ASSERT_EQ(agent->Stop(), 0) << agent->output();
+  ASSERT_EQ(engine->Stop(), 0);
 
   // Read the engine's store directly.
   core::FakeClock clock;

@@ -23,19 +23,8 @@ namespace nines {
 namespace {
 
 using std::chrono::milliseconds;
-using testutil::ChildProcess;
+using testutil::NinesProcess;
 using testutil::TempDir;
-
-std::string WaitForLine(ChildProcess& child, const std::string& marker) {
-  if (!child.WaitForOutput(marker, milliseconds(20000)) ||
-      !child.WaitForOutput("\n", milliseconds(1000))) {
-    ADD_FAILURE() << "no \"" << marker << "\":\n" << child.output();
-    return "";
-  }
-  std::string out = child.output();
-  size_t at = out.rfind(marker) + marker.size();
-  return out.substr(at, out.find('\n', at) - at);
-}
 
 std::pair<int, std::string> Get(const std::string& url) {
   net::HttpClient client(net::ClientOptions{});
@@ -100,19 +89,19 @@ TEST(AgentLossE2eTest, KillingOneOfTwoProbersKeepsThePageAndFiresNinesAgentDown)
       std::to_string(target->port()) + "/health\"}\n"
       "rule_files: [rules-eu.yaml]\n");
 
-  ChildProcess engine({testutil::NinesBinary(), "serve", "--config", config, "--listen",
+  NinesProcess engine({"serve", "--config", config, "--listen",
                        "127.0.0.1:" + std::to_string(engine_port), "--data-dir",
                        dir.File("engine"), "--log-level", "warning"});
-  ASSERT_EQ(WaitForLine(engine, "nines listening on "), engine_url);
+  ASSERT_EQ(engine.WaitForUrl(), engine_url);
   auto agent = [&](const std::string& location) {
-    return std::make_unique<ChildProcess>(std::vector<std::string>{
-        testutil::NinesBinary(), "agent", "--config", config, "--location", location, "--listen",
-        "127.0.0.1:0", "--queue-dir", dir.File("queue-" + location), "--log-level", "warning"});
+    return std::make_unique<NinesProcess>(std::vector<std::string>{
+        "agent", "--config", config, "--location", location, "--listen", "127.0.0.1:0",
+        "--queue-dir", dir.File("queue-" + location), "--log-level", "warning"});
   };
   auto dublin = agent("dublin");
   auto ashburn = agent("ashburn");
-  ASSERT_FALSE(WaitForLine(*dublin, "nines agent listening on ").empty());
-  ASSERT_FALSE(WaitForLine(*ashburn, "nines agent listening on ").empty());
+  ASSERT_FALSE(dublin->WaitForUrl().empty());
+  ASSERT_FALSE(ashburn->WaitForUrl().empty());
 
   const std::string alerts_url = engine_url + "/api/v1/alerts?state=firing";
   const std::vector<std::string> slo_page = {R"("alertname":"SloBurnRate")",
@@ -177,10 +166,8 @@ TEST(AgentLossE2eTest, KillingOneOfTwoProbersKeepsThePageAndFiresNinesAgentDown)
   EXPECT_TRUE(FindAlert(all, {R"("alertname":"SloNoData")"}).empty()) << all;
   EXPECT_EQ(all.find(R"("state":"resolved")"), std::string::npos) << all;
 
-  dublin->Signal(SIGTERM);
-  EXPECT_EQ(dublin->Wait(milliseconds(15000)), 0);
-  engine.Signal(SIGTERM);
-  EXPECT_EQ(engine.Wait(milliseconds(15000)), 0);
+  EXPECT_EQ(dublin->Stop(), 0);
+  EXPECT_EQ(engine.Stop(), 0);
   target->Shutdown();
 }
 

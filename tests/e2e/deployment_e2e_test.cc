@@ -17,6 +17,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using testutil::ChildProcess;
+using testutil::NinesProcess;
 using testutil::TempDir;
 
 // Runs `script` with bash in `dir`; returns its exit code, failing the test with its output when
@@ -26,17 +27,6 @@ int Bash(const std::string& dir, const std::string& script) {
   std::optional<int> rc = sh.Wait(milliseconds(60000));
   EXPECT_EQ(rc, 0) << script << "\n" << sh.output();
   return rc.value_or(-1);
-}
-
-std::string WaitForLine(ChildProcess& child, const std::string& marker) {
-  if (!child.WaitForOutput(marker, milliseconds(20000)) ||
-      !child.WaitForOutput("\n", milliseconds(1000))) {
-    ADD_FAILURE() << "no \"" << marker << "\":\n" << child.output();
-    return "";
-  }
-  std::string out = child.output();
-  size_t at = out.rfind(marker) + marker.size();
-  return out.substr(at, out.find('\n', at) - at);
 }
 
 std::string ReadFile(const std::string& path) {
@@ -116,18 +106,15 @@ TEST(DeploymentE2eTest, AgentShipsToAnHttpsEngineWithTokensAsTheGuideSays) {
 
   // The units' ExecStartPre.
   for (const std::string& config : {engine_config, dublin}) {
-    ChildProcess check({testutil::NinesBinary(), "check", config});
+    NinesProcess check({"check", config});
     EXPECT_EQ(check.Wait(milliseconds(20000)), 0) << check.output();
   }
-  ChildProcess engine({testutil::NinesBinary(), "serve", "--config", engine_config,
-                       "--log-level", "warning"});
-  ASSERT_EQ(WaitForLine(engine, "nines listening on "), engine_url);
-  ChildProcess agent({testutil::NinesBinary(), "agent", "--config", dublin, "--log-level",
-                      "warning"});
-  const std::string agent_url = WaitForLine(agent, "nines agent listening on ");
-  ChildProcess untrusting({testutil::NinesBinary(), "agent", "--config", london, "--log-level",
-                           "error"});
-  const std::string untrusting_url = WaitForLine(untrusting, "nines agent listening on ");
+  NinesProcess engine({"serve", "--config", engine_config, "--log-level", "warning"});
+  ASSERT_EQ(engine.WaitForUrl(), engine_url);
+  NinesProcess agent({"agent", "--config", dublin, "--log-level", "warning"});
+  const std::string agent_url = agent.WaitForUrl();
+  NinesProcess untrusting({"agent", "--config", london, "--log-level", "error"});
+  const std::string untrusting_url = untrusting.WaitForUrl();
   ASSERT_FALSE(agent_url.empty());
   ASSERT_FALSE(untrusting_url.empty());
 
@@ -174,9 +161,8 @@ TEST(DeploymentE2eTest, AgentShipsToAnHttpsEngineWithTokensAsTheGuideSays) {
   reload.headers.Set("Authorization", "Bearer " + admin_token);
   EXPECT_EQ(client.Do(reload)->status, 200);
 
-  for (ChildProcess* c : {&untrusting, &agent, &engine}) {
-    c->Signal(SIGTERM);
-    EXPECT_EQ(c->Wait(milliseconds(15000)), 0) << c->output();
+  for (NinesProcess* c : {&untrusting, &agent, &engine}) {
+    EXPECT_EQ(c->Stop(), 0) << c->output();
   }
   target->Shutdown();
 }

@@ -11,7 +11,7 @@
 
 #include "core/clock.h"
 #include "net/http_client.h"
-#include "store/remote_write.h"
+#include "remote/remote.h"
 #include "store/store.h"
 #include "tests/testutil/testutil.h"
 
@@ -19,7 +19,7 @@ namespace nines {
 namespace {
 
 using std::chrono::milliseconds;
-using testutil::ChildProcess;
+using testutil::NinesProcess;
 using testutil::TempDir;
 
 // The server takes samples near its clock's now (behind it by at most its 2 h out-of-order
@@ -37,27 +37,16 @@ core::Labels Series(int s) {
 
 // Batch b holds kSamplesPerSeries samples for every series at times that identify the batch.
 std::string Body(int64_t b) {
-  store::WriteRequest req;
+  remote::WriteRequest req;
   for (int s = 0; s < kSeries; ++s) {
-    store::TimeSeries ts;
+    remote::TimeSeries ts;
     ts.labels = Series(s);
     for (int k = 0; k < kSamplesPerSeries; ++k) {
       ts.samples.push_back({kT0 + (b * kSamplesPerSeries + k) * 1000, static_cast<double>(b)});
     }
     req.series.push_back(std::move(ts));
   }
-  return store::EncodeWriteRequest(req);
-}
-
-std::string StartServer(ChildProcess& child) {
-  const std::string marker = "nines listening on ";
-  if (!child.WaitForOutput(marker, milliseconds(20000)) ||
-      !child.WaitForOutput("\n", milliseconds(1000))) {
-    ADD_FAILURE() << "nines did not start:\n" << child.output();
-    return "";
-  }
-  size_t at = child.output().rfind(marker) + marker.size();
-  return child.output().substr(at, child.output().find('\n', at) - at);
+  return remote::EncodeWriteRequest(req);
 }
 
 TEST(RemoteWriteE2eTest, AcknowledgedSamplesSurviveKill9OfTheServer) {
@@ -66,9 +55,9 @@ TEST(RemoteWriteE2eTest, AcknowledgedSamplesSurviveKill9OfTheServer) {
   int64_t next_batch = 0;  // the first batch not yet acknowledged
   for (int round = 0; round < 6; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    ChildProcess server({testutil::NinesBinary(), "serve", "--listen", "127.0.0.1:0",
-                         "--data-dir", dir.path(), "--log-level", "warning"});
-    std::string url = StartServer(server);
+    NinesProcess server(
+        {"serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path(), "--log-level", "warning"});
+    std::string url = server.WaitForUrl();
     ASSERT_FALSE(url.empty());
 
     // A writer thread sends batches in order; the test kills the server after a random number
@@ -126,9 +115,9 @@ TEST(RemoteWriteE2eTest, AcknowledgedSamplesSurviveKill9OfTheServer) {
 
 TEST(RemoteWriteE2eTest, MalformedRequestsGetReasonsAndTheServerKeepsServing) {
   TempDir dir;
-  ChildProcess server({testutil::NinesBinary(), "serve", "--listen", "127.0.0.1:0", "--data-dir",
-                       dir.path(), "--log-level", "warning"});
-  std::string url = StartServer(server);
+  NinesProcess server(
+      {"serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path(), "--log-level", "warning"});
+  std::string url = server.WaitForUrl();
   ASSERT_FALSE(url.empty());
   net::HttpClient client;
   auto post = [&](const std::string& body) {

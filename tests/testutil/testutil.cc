@@ -20,6 +20,7 @@
 #include <set>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
 #include "core/clock.h"
@@ -156,6 +157,45 @@ std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
   cv_.wait_until(lock, deadline, [this] { return eof_; });
   exit_code_ = code;
   return exit_code_;
+}
+
+std::string WaitForLine(ChildProcess& child, const std::string& marker,
+                        std::chrono::milliseconds timeout) {
+  if (!child.WaitForOutput(marker, timeout) ||
+      !child.WaitForOutput("\n", std::chrono::milliseconds(1000))) {
+    ADD_FAILURE() << "no \"" << marker << "\" from the child; its output:\n" << child.output();
+    return "";
+  }
+  const std::string out = child.output();
+  const size_t at = out.rfind(marker) + marker.size();
+  const size_t end = out.find('\n', at);
+  if (end == std::string::npos) {
+    ADD_FAILURE() << "no end of line after \"" << marker << "\":\n" << out;
+    return "";
+  }
+  return out.substr(at, end - at);
+}
+
+namespace {
+std::vector<std::string> WithNinesBinary(std::vector<std::string> args) {
+  args.insert(args.begin(), NinesBinary());
+  return args;
+}
+}  // namespace
+
+NinesProcess::NinesProcess(std::vector<std::string> args)
+    : ChildProcess(WithNinesBinary(args)),
+      // main.cc prints these once the server accepts requests.
+      marker_(!args.empty() && args[0] == "agent" ? "nines agent listening on "
+                                                  : "nines listening on ") {}
+
+std::string NinesProcess::WaitForUrl(std::chrono::milliseconds timeout) {
+  return WaitForLine(*this, marker_, timeout);
+}
+
+std::optional<int> NinesProcess::Stop(std::chrono::milliseconds timeout) {
+  Signal(SIGTERM);
+  return Wait(timeout);
 }
 
 bool WaitFor(const std::function<bool()>& condition, core::Duration timeout) {

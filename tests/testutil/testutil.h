@@ -84,6 +84,31 @@ class ChildProcess {
   std::optional<int> exit_code_;  // guarded by mu_
 };
 
+// Waits (up to `timeout`) for `marker` in `child`'s output and for the end of that line; returns
+// the rest of the line after the last `marker`. When it does not come, fails the test with the
+// output and returns "".
+std::string WaitForLine(ChildProcess& child, const std::string& marker,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+// The `nines` binary under test as a child process: the e2e tests' start, wait-for-ready and
+// stop in one place. Thread-safe as ChildProcess.
+class NinesProcess : public ChildProcess {
+ public:
+  // Starts NinesBinary() with `args`, the subcommand first ("serve", "agent", "check", ...).
+  explicit NinesProcess(std::vector<std::string> args);
+
+  // The URL the process prints once it serves: "nines listening on <url>" ("nines agent
+  // listening on <url>" for `nines agent`). Fails the test and returns "" when it is not
+  // printed within `timeout`.
+  std::string WaitForUrl(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+  // SIGTERM, then waits up to `timeout` for the exit; returns the exit code as Wait does.
+  std::optional<int> Stop(std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+ private:
+  std::string marker_;
+};
+
 // Polls `condition` every millisecond until it is true or `timeout` passes; returns its last
 // value. Thread-safe. For state with no condition variable to wait on (metrics, sockets): a
 // bounded wait on a condition, not a sleep standing in for one.

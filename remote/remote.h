@@ -1,15 +1,18 @@
-// Prometheus remote write 1.0 (protocol 0.1.0) for nines' store: the body codec and the HTTP
-// receiver (POST /api/v1/write) that appends into the store.
+// remote/: Prometheus remote write 1.0 (protocol 0.1.0), the module's public header: the body
+// codec and the HTTP receiver (POST /api/v1/write) that appends into a store::Appender. The
+// sender (RemoteWriteClient, RemoteWriteQueue) is in remote/sender.h.
 //
 // The wire format is a prompb WriteRequest (see remote_write.proto), protobuf-encoded and then
 // compressed with snappy's block format (not its framing format). This header exposes only nines
-// types; protobuf and snappy stay inside store/.
+// types; protobuf and snappy stay inside remote/. The receiver appends through store/'s
+// interfaces (store::Appender, and store::SeriesAppender's zero-copy path when the appender
+// offers it); store/ knows nothing of remote write.
 //
 // Thread-safety: DecodeWriteRequest and EncodeWriteRequest are thread-safe (no shared state). The
 // handler returned by RemoteWriteHandler may be called concurrently from many server threads; it
 // takes a fresh Appender per request.
-#ifndef NINES_STORE_REMOTE_WRITE_H_
-#define NINES_STORE_REMOTE_WRITE_H_
+#ifndef NINES_REMOTE_REMOTE_H_
+#define NINES_REMOTE_REMOTE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -29,7 +32,7 @@ namespace prometheus {
 class Registry;
 }  // namespace prometheus
 
-namespace nines::store {
+namespace nines::remote {
 
 // One series of a remote-write request, with its samples in the order they were sent.
 struct TimeSeries {
@@ -108,10 +111,10 @@ std::string SnappyCompress(std::string_view data);
 // 3. appends every sample to a fresh appender from `new_appender` and commits;
 // 4. answers 204 only after Commit() succeeded and stored every sample (or held it already: a
 //    duplicate is not a refusal, so a sender's retry of a batch it already delivered gets 204);
-// 5. answers 400 when the store refused samples (too_old, too_far_in_future; see CommitResult)
-//    or some were invalid, after storing the rest: a refused sample is never answered as
-//    stored, and can never be stored, so the sender should not retry it (Prometheus' sender
-//    drops a batch on a 4xx and retries on a 5xx). The body is
+// 5. answers 400 when the store refused samples (too_old, too_far_in_future; see
+//    store::CommitResult) or some were invalid, after storing the rest: a refused sample is
+//    never answered as stored, and can never be stored, so the sender should not retry it
+//    (Prometheus' sender drops a batch on a 4xx and retries on a 5xx). The body is
 //      {"status":"error","errorType":"bad_data","error":"refused 2 of 5 samples (3 stored, 0
 //       already stored): 2 too_far_in_future (after <time>, ...; e.g. <series> at <time>)",
 //       "stored":3,"duplicates":0,"refused":{"too_far_in_future":2,"too_old":0,"invalid":0}}
@@ -130,9 +133,10 @@ std::string SnappyCompress(std::string_view data);
 //   nines_remote_write_ignored_total{kind="histogram|exemplar|metadata"}
 // `new_appender` is called from server threads, concurrently; what it captures must outlive
 // the handler.
-net::Handler RemoteWriteHandler(std::function<std::unique_ptr<Appender>()> new_appender,
-                                std::shared_ptr<prometheus::Registry> registry,
-                                size_t max_decoded_bytes = kDefaultMaxDecodedBytes);
+net::Handler RemoteWriteHandler(
+    std::function<std::unique_ptr<store::Appender>()> new_appender,
+    std::shared_ptr<prometheus::Registry> registry,
+    size_t max_decoded_bytes = kDefaultMaxDecodedBytes);
 
 // The headers of RemoteWriteHandler's 400 answer for refused samples (see there).
 inline constexpr std::string_view kRefusedSamplesHeader = "X-Nines-Refused-Samples";
@@ -153,6 +157,6 @@ core::Result<WriteRequest> DecodeWithGeneratedParser(std::string_view decoded);
 size_t ArenaStartBlockSize(size_t wire_bytes);
 }  // namespace internal
 
-}  // namespace nines::store
+}  // namespace nines::remote
 
-#endif  // NINES_STORE_REMOTE_WRITE_H_
+#endif  // NINES_REMOTE_REMOTE_H_

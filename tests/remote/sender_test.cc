@@ -1,27 +1,30 @@
 // RemoteWriteClient and RemoteWriteQueue against a real loopback receiver (net::Server) that can
 // fail, throttle or block on purpose; and, when the binary is installed, interop with a real
 // Prometheus in both directions.
-#include "store/remote_write_sender.h"
+#include "remote/sender.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <csignal>
 #include <condition_variable>
 #include <filesystem>
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "core/clock.h"
 #include "net/http_client.h"
 #include "net/net.h"
-#include "store/remote_write.h"
-#include "tests/store/remote_write_test_util.h"
+#include "remote/remote.h"
+#include "tests/remote/remote_write_test_util.h"
+#include "tests/testutil/recording_appender.h"
 #include "tests/testutil/testutil.h"
 
-namespace nines::store {
+namespace nines::remote {
 namespace {
 
 using core::Duration;
@@ -621,41 +624,14 @@ TEST(PrometheusInteropTest, SamplesSentByRemoteWriteClientAreQueryable) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
 }
 
-// A minimal recording Appender for the receiver direction.
-class RecordingAppender final : public Appender {
- public:
-  RecordingAppender(std::mutex* mu, std::map<std::string, std::vector<Sample>>* out)
-      : mu_(mu), out_(out) {}
-  core::Status Append(const Labels& series, int64_t t, double v) override {
-    staged_.emplace_back(series.ToString(), Sample{t, v});
-    return core::Status::Ok();
-  }
-  core::Result<CommitResult> Commit() override {
-    std::lock_guard<std::mutex> lock(*mu_);
-    CommitResult r;
-    for (auto& [series, sample] : staged_) (*out_)[series].push_back(sample);
-    r.appended = static_cast<int64_t>(staged_.size());
-    staged_.clear();
-    return r;
-  }
-  void Rollback() override { staged_.clear(); }
-
- private:
-  std::mutex* mu_;
-  std::map<std::string, std::vector<Sample>>* out_;
-  std::vector<std::pair<std::string, Sample>> staged_;
-};
-
 TEST(PrometheusInteropTest, PrometheusRemoteWritesIntoTheHandler) {
   REQUIRE_PROMETHEUS();
   if (::testing::Test::IsSkipped()) return;
-  std::mutex mu;
-  std::map<std::string, std::vector<Sample>> stored;
+  testutil::RecordingStore stored;
   auto registry = std::make_shared<prometheus::Registry>();
   net::Router router;
   router.Handle("POST", "/api/v1/write", net::Access::kPublic,
-                RemoteWriteHandler([&] { return std::make_unique<RecordingAppender>(&mu, &stored); },
-                                   registry));
+                RemoteWriteHandler([&] { return stored.NewAppender(); }, registry));
   net::ServerOptions options;
   options.listen = "127.0.0.1:0";
   auto server = net::Server::Start(options, std::move(router), core::RealClock(), registry);
@@ -682,11 +658,12 @@ TEST(PrometheusInteropTest, PrometheusRemoteWritesIntoTheHandler) {
       << prom.output();
 
   const std::string up = "up{instance=\"" + self + "\",job=\"self\"}";
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        std::lock_guard<std::mutex> lock(mu);
-        auto it = stored.find(up);
-        return it != stored.end() && !it->second.empty() && it->second.back().value == 1;
+  // Its newest sample of `up` says 1.
+  EXPECT_TRUE(stored.WaitFor(
+      [&](const std::vector<testutil::RecordedSample>& committed) {
+        auto it = std::find_if(committed.rbegin(), committed.rend(),
+                               [&](const testutil::RecordedSample& s) { return s.series == up; });
+        return it != committed.rend() && it->value == 1;
       },
       Duration::Seconds(60)))
       << prom.output();
@@ -699,13 +676,12 @@ TEST(PrometheusInteropTest, PrometheusRemoteWritesIntoTheHandler) {
   EXPECT_GT(MetricValue(*registry, "nines_remote_write_requests_total", {{"code", "204"}}), 0);
   EXPECT_EQ(MetricValue(*registry, "nines_remote_write_requests_total", {{"code", "400"}}), 0);
   EXPECT_EQ(MetricValue(*registry, "nines_remote_write_requests_total", {{"code", "415"}}), 0);
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    EXPECT_GT(stored.size(), 50u);  // Prometheus' own metrics
-  }
+  std::set<std::string> series;
+  for (const testutil::RecordedSample& s : stored.committed()) series.insert(s.series);
+  EXPECT_GT(series.size(), 50u);  // Prometheus' own metrics
   prom.Signal(SIGTERM);
   EXPECT_TRUE(prom.Wait(std::chrono::seconds(20)).has_value());
 }
 
 }  // namespace
-}  // namespace nines::store
+}  // namespace nines::remote

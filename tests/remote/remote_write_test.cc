@@ -1,8 +1,8 @@
 // The remote-write codec (DecodeWriteRequest / EncodeWriteRequest) and the receiver handler
-// behind a real net::Server on loopback, writing into a recording FakeAppender (through
+// behind a real net::Server on loopback, writing into a recording appender (through
 // Appender::Append, and through the label-view path the RocksDB store offers), and into a real
 // store.
-#include "store/remote_write.h"
+#include "remote/remote.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -19,19 +19,27 @@
 
 #include "core/clock.h"
 #include "core/json.h"
+#include "core/utf8.h"
 #include "net/http_client.h"
 #include "net/net.h"
 #include "remote_write.pb.h"
 #include "store/series_appender.h"
-#include "tests/store/remote_write_test_util.h"
+#include "tests/remote/remote_write_test_util.h"
+#include "tests/testutil/recording_appender.h"
 #include "tests/testutil/testutil.h"
 
-namespace nines::store {
+namespace nines::remote {
 namespace {
 
 using core::Labels;
 using core::Sample;
 using core::StatusCode;
+using store::Appender;
+using store::CommitResult;
+using store::OpenStore;
+using store::ParseSelector;
+using store::Store;
+using store::StoreOptions;
 using ::testing::HasSubstr;
 using testing::MetricValue;
 using testing::AppendVarint;
@@ -475,106 +483,33 @@ struct StoredSample {
   bool operator==(const StoredSample&) const = default;
 };
 
-// What the fake "store" holds, shared by every FakeAppender it hands out. Thread-safe.
-class FakeStore {
+// The tests' recording store (testutil::RecordingStore), handing out appenders that offer the
+// label-view path too when `series_appenders` is set. Thread-safe.
+class FakeStore : public testutil::RecordingStore {
  public:
   std::unique_ptr<Appender> NewAppender();
 
+  // What was committed, as (series, t, v).
   std::vector<StoredSample> committed() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return committed_;
-  }
-  // The next Commit fails with `status` (once).
-  void FailNextCommit(core::Status status) {
-    std::lock_guard<std::mutex> lock(mu_);
-    fail_next_ = std::move(status);
-  }
-  // Samples with a timestamp below this are counted too_old.
-  void SetMinTimestamp(int64_t t) {
-    std::lock_guard<std::mutex> lock(mu_);
-    min_ts_ = t;
-  }
-  // Samples with a timestamp above this are counted too_far_in_future.
-  void SetMaxTimestamp(int64_t t) {
-    std::lock_guard<std::mutex> lock(mu_);
-    max_ts_ = t;
-  }
-  int commits() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return commits_;
+    std::vector<StoredSample> out;
+    for (const testutil::RecordedSample& s : RecordingStore::committed()) {
+      out.push_back({s.series, s.timestamp_ms, s.value});
+    }
+    return out;
   }
   // Whether NewAppender hands out FakeSeriesAppenders. Set before the server starts.
   bool series_appenders = false;
-
- private:
-  friend class FakeAppender;
-  mutable std::mutex mu_;
-  std::vector<StoredSample> committed_;
-  std::set<std::pair<std::string, int64_t>> keys_;
-  core::Status fail_next_;
-  int64_t min_ts_ = std::numeric_limits<int64_t>::min();
-  int64_t max_ts_ = std::numeric_limits<int64_t>::max();
-  int commits_ = 0;
 };
 
-class FakeAppender final : public Appender {
- public:
-  explicit FakeAppender(FakeStore* store) : store_(store) {}
-  core::Status Append(const Labels& series, int64_t timestamp_ms, double value) override {
-    if (series.MetricName().empty()) return core::InvalidArgumentError("no metric name");
-    staged_.push_back({series.ToString(), timestamp_ms, value});
-    labels_.push_back(series);
-    return core::Status::Ok();
-  }
-  core::Result<CommitResult> Commit() override {
-    std::vector<StoredSample> staged = std::move(staged_);
-    std::vector<Labels> labels = std::move(labels_);
-    staged_.clear();
-    labels_.clear();
-    std::lock_guard<std::mutex> lock(store_->mu_);
-    if (!store_->fail_next_.ok()) {
-      core::Status s = std::move(store_->fail_next_);
-      store_->fail_next_ = core::Status::Ok();
-      return s;
-    }
-    ++store_->commits_;
-    CommitResult r;
-    r.min_time_ms = store_->min_ts_;
-    r.max_time_ms = store_->max_ts_;
-    for (size_t i = 0; i < staged.size(); ++i) {
-      StoredSample& s = staged[i];
-      if (s.timestamp_ms > store_->max_ts_) {
-        if (r.too_far_in_future++ == 0) r.first_too_far_in_future = {labels[i], s.timestamp_ms};
-      } else if (s.timestamp_ms < store_->min_ts_) {
-        if (r.too_old++ == 0) r.first_too_old = {labels[i], s.timestamp_ms};
-      } else if (!store_->keys_.insert({s.series, s.timestamp_ms}).second) {
-        ++r.duplicates;
-      } else {
-        ++r.appended;
-        store_->committed_.push_back(std::move(s));
-      }
-    }
-    return r;
-  }
-  void Rollback() override {
-    staged_.clear();
-    labels_.clear();
-  }
-
- private:
-  FakeStore* store_;
-  std::vector<StoredSample> staged_;
-  std::vector<Labels> labels_;
-};
-
-// A FakeAppender that also offers the label-view path, as the RocksDB store's appenders do.
-class FakeSeriesAppender final : public internal::SeriesAppender {
+// A recording appender that also offers the label-view path, as the RocksDB store's appenders
+// do.
+class FakeSeriesAppender final : public store::SeriesAppender {
  public:
   explicit FakeSeriesAppender(FakeStore* store) : inner_(store) {}
-  core::Status AppendSeries(std::span<const internal::LabelView> labels, uint64_t hash,
+  core::Status AppendSeries(std::span<const store::LabelView> labels, uint64_t hash,
                             std::span<const Sample> samples) override {
     std::vector<core::Label> pairs;
-    for (const internal::LabelView& l : labels) {
+    for (const store::LabelView& l : labels) {
       pairs.push_back({std::string(l.name), std::string(l.value)});
     }
     auto built = Labels::FromSortedPairs(pairs);
@@ -585,16 +520,16 @@ class FakeSeriesAppender final : public internal::SeriesAppender {
     return core::Status::Ok();
   }
   // Knows every series whose labels are valid (as the store knows only valid series).
-  bool AppendKnownSeries(std::span<const internal::LabelView> labels, uint64_t hash,
+  bool AppendKnownSeries(std::span<const store::LabelView> labels, uint64_t hash,
                          std::span<const Sample> samples) override {
     std::vector<core::Label> pairs;
-    for (const internal::LabelView& l : labels) {
+    for (const store::LabelView& l : labels) {
       pairs.push_back({std::string(l.name), std::string(l.value)});
     }
     auto built = Labels::FromSortedPairs(pairs);
     if (!built.ok() || built->size() != labels.size() || built->MetricName().empty() ||
-        !std::all_of(labels.begin(), labels.end(), [](const internal::LabelView& l) {
-          return internal::IsValidUtf8(l.value);
+        !std::all_of(labels.begin(), labels.end(), [](const store::LabelView& l) {
+          return core::IsValidUtf8(l.value);
         })) {
       return false;
     }
@@ -609,12 +544,12 @@ class FakeSeriesAppender final : public internal::SeriesAppender {
   void Rollback() override { inner_.Rollback(); }
 
  private:
-  FakeAppender inner_;
+  testutil::RecordingAppender inner_;
 };
 
 std::unique_ptr<Appender> FakeStore::NewAppender() {
   if (series_appenders) return std::make_unique<FakeSeriesAppender>(this);
-  return std::make_unique<FakeAppender>(this);
+  return std::make_unique<testutil::RecordingAppender>(this);
 }
 
 // The parameter: whether the store's appenders offer the label-view path (the RocksDB store's
@@ -840,8 +775,7 @@ TEST_P(RemoteWriteHandlerTest, RefusedSamplesAre400WithCountsButDuplicatesAre204
   EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries(1000))).status, 204);
   // A retried batch (e.g. after a lost 204) is harmless.
   EXPECT_EQ(Post(EncodeWriteRequest(TwoSeries(1000))).status, 204);
-  store_.SetMinTimestamp(5000);
-  store_.SetMaxTimestamp(1'700'000'600'000);  // 2023-11-14T22:23:20.000Z
+  store_.SetAcceptedRange(5000, 1'700'000'600'000);  // max: 2023-11-14T22:23:20.000Z
   // Every sample refused.
   net::ClientResponse all = Post(EncodeWriteRequest(TwoSeries(100)));
   EXPECT_EQ(all.status, 400);
@@ -914,9 +848,9 @@ TEST(RemoteWriteLabelViewsTest, HashIsTheLabelsHash) {
       pairs.push_back({"l" + std::to_string(j), std::string(rng() % 40 + 1, 'a' + j)});
     }
     Labels labels = *Labels::FromPairs(pairs);
-    std::vector<internal::LabelView> views;
+    std::vector<store::LabelView> views;
     for (const core::Label& l : labels) views.push_back({l.name, l.value});
-    EXPECT_EQ(internal::HashLabelViews(views), labels.Hash()) << labels.ToString();
+    EXPECT_EQ(store::HashLabelViews(views), labels.Hash()) << labels.ToString();
   }
 }
 
@@ -1006,4 +940,4 @@ TEST(RemoteWriteIntoStoreTest, LabelViewsFindSeriesWrittenWithLabelsAndViceVersa
 }
 
 }  // namespace
-}  // namespace nines::store
+}  // namespace nines::remote

@@ -2,8 +2,8 @@
 // can wrap arbitrary, even malformed, protobuf bytes without linking snappy, and check the
 // decoder against the block format itself), bounded waits, and metric lookups.
 // Header-only; not thread-safe unless noted.
-#ifndef NINES_TESTS_STORE_REMOTE_WRITE_TEST_UTIL_H_
-#define NINES_TESTS_STORE_REMOTE_WRITE_TEST_UTIL_H_
+#ifndef NINES_TESTS_REMOTE_REMOTE_WRITE_TEST_UTIL_H_
+#define NINES_TESTS_REMOTE_REMOTE_WRITE_TEST_UTIL_H_
 
 #include <prometheus/registry.h>
 #include <sys/socket.h>
@@ -24,7 +24,7 @@
 #include "core/time.h"
 #include "tests/testutil/testutil.h"
 
-namespace nines::store::testing {
+namespace nines::remote::testing {
 
 inline void AppendVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -62,6 +62,6 @@ using ::nines::testutil::WaitFor;
 
 using ::nines::testutil::UnusedPort;
 
-}  // namespace nines::store::testing
+}  // namespace nines::remote::testing
 
-#endif  // NINES_TESTS_STORE_REMOTE_WRITE_TEST_UTIL_H_
+#endif  // NINES_TESTS_REMOTE_REMOTE_WRITE_TEST_UTIL_H_

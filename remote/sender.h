@@ -9,8 +9,8 @@
 // Thread-safety: both classes are thread-safe. A RemoteWriteClient may be used by several threads
 // at once (each Send runs independently); Cancel() may be called from any thread. The Clock passed
 // to Create/Start must outlive the object.
-#ifndef NINES_STORE_REMOTE_WRITE_SENDER_H_
-#define NINES_STORE_REMOTE_WRITE_SENDER_H_
+#ifndef NINES_REMOTE_SENDER_H_
+#define NINES_REMOTE_SENDER_H_
 
 #include <condition_variable>
 #include <cstddef>
@@ -31,7 +31,7 @@
 #include "core/time.h"
 #include "net/http_client.h"
 #include "net/net.h"
-#include "store/remote_write.h"
+#include "remote/remote.h"
 
 namespace prometheus {
 class Counter;
@@ -39,7 +39,7 @@ class Gauge;
 class Registry;
 }  // namespace prometheus
 
-namespace nines::store {
+namespace nines::remote {
 
 struct RemoteWriteClientOptions {
   // REQUIRED: the receiver's endpoint, e.g. "http://127.0.0.1:9090/api/v1/write",
@@ -236,6 +236,6 @@ class RemoteWriteQueue {
   std::thread worker_;
 };
 
-}  // namespace nines::store
+}  // namespace nines::remote
 
-#endif  // NINES_STORE_REMOTE_WRITE_SENDER_H_
+#endif  // NINES_REMOTE_SENDER_H_

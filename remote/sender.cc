@@ -1,4 +1,4 @@
-#include "store/remote_write_sender.h"
+#include "remote/sender.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -11,7 +11,7 @@
 
 #include "core/log.h"
 
-namespace nines::store {
+namespace nines::remote {
 namespace {
 
 using core::Duration;
@@ -396,4 +396,4 @@ void RemoteWriteQueue::Shutdown(Duration deadline) {
   worker_.join();
 }
 
-}  // namespace nines::store
+}  // namespace nines::remote
