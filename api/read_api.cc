@@ -225,6 +225,136 @@ net::Response StringArrayAnswer(core::Result<std::vector<std::string>> values,
   return Success(std::move(out), warning);
 }
 
+
+// GET /api/v1/series: the label sets of the series that match, in the time range.
+net::Response SeriesAnswer(Store& store, const net::Request& req) {
+  auto q = ParseRangeQuery(req);
+  if (!q.ok()) return ErrorResponse(q.status());
+  auto limit = LimitParam(req, std::numeric_limits<int64_t>::max());
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  auto all = SeriesAll(store, q->selectors, q->start, q->end);
+  if (!all.ok()) return ErrorResponse(all.status());
+  std::string_view warning = Truncate(&*all, *limit);
+  std::string out = "[";
+  for (size_t i = 0; i < all->size(); ++i) {
+    if (i > 0) out.push_back(',');
+    core::AppendJsonLabels(&out, (*all)[i]);
+  }
+  out.push_back(']');
+  return Success(std::move(out), warning);
+}
+
+// GET /api/v1/samples: the raw samples of the series that match, as a Prometheus matrix.
+net::Response SamplesAnswer(Store& store, core::Clock& clock, const ReadApiOptions& options,
+                            const net::Request& req) {
+  RangeDefaults defaults;
+  defaults.end = clock.Now().UnixMillis();
+  defaults.range_ms = options.default_range.millis();
+  auto q = ParseRangeQuery(req, defaults);
+  if (!q.ok()) return ErrorResponse(q.status());
+  auto limit = LimitParam(req, options.default_series_limit);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  auto all = SelectAll(store, q->selectors, q->start, q->end);
+  if (!all.ok()) return ErrorResponse(all.status());
+  std::string_view warning = Truncate(&*all, *limit);
+  int64_t total = 0;
+  for (const auto& s : *all) total += static_cast<int64_t>(s.samples.size());
+  if (total > options.max_samples) {
+    return net::Response::Error(
+        422, fmt::format("the answer would hold {} samples, over the limit of {}; "
+                         "narrow the selector or the time range",
+                         total, options.max_samples));
+  }
+  std::string out = R"({"resultType":"matrix","result":[)";
+  for (size_t i = 0; i < all->size(); ++i) {
+    const SeriesSamples& s = (*all)[i];
+    if (i > 0) out.push_back(',');
+    out += R"({"metric":)";
+    core::AppendJsonLabels(&out, s.labels);
+    out += R"(,"values":[)";
+    for (size_t j = 0; j < s.samples.size(); ++j) {
+      if (j > 0) out.push_back(',');
+      out.push_back('[');
+      AppendTimestamp(&out, s.samples[j].timestamp_ms);
+      out += ",\"";
+      AppendPromValue(&out, s.samples[j].value);
+      out += "\"]";
+    }
+    out += "]}";
+  }
+  out += "]}";
+  return Success(std::move(out), warning);
+}
+
+// GET /api/v1/rollup: one aggregate (fn, default count) per step of each matching series.
+net::Response RollupAnswer(Store& store, const ReadApiOptions& options, const net::Request& req) {
+  auto q = ParseRangeQuery(req, {.require_range = true});
+  if (!q.ok()) return ErrorResponse(q.status());
+  if (q->end == q->start) return BadData("end must be after start");
+  std::string step_text = req.FormValue("step");
+  core::Duration step = core::Duration::Hours(1);
+  if (!step_text.empty()) {
+    auto parsed = core::ParseApiDuration(step_text);
+    if (!parsed.ok()) return BadData("parameter step: " + parsed.status().message());
+    step = *parsed;
+  }
+  if (step.millis() <= 0) return BadData("parameter step: must be at least 1ms");
+  int64_t steps = (q->end - q->start + step.millis() - 1) / step.millis();
+  if (steps > options.max_steps) {
+    return BadData(fmt::format("{} steps of {} exceed the limit of {}; use a larger step", steps,
+                               step.ToString(), options.max_steps));
+  }
+  std::string fn_text = req.FormValue("fn");
+  auto fn = ParseFn(fn_text.empty() ? "count" : fn_text);
+  if (!fn.ok()) return ErrorResponse(fn.status());
+  auto found = SeriesAll(store, q->selectors, q->start, q->end - 1);
+  if (!found.ok()) return ErrorResponse(found.status());
+  const std::vector<core::Labels>& all = *found;
+  if (static_cast<int64_t>(all.size()) * steps > options.max_samples) {
+    return net::Response::Error(422, "too many points; narrow the selector or time range");
+  }
+  std::string out = R"({"resultType":"matrix","result":[)";
+  // Only min and max need the rollups scanned; the rest come from running totals.
+  const Reader::Fields fields =
+      *fn == Fn::kMin || *fn == Fn::kMax ? Reader::Fields::kAll : Reader::Fields::kCounts;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out += R"({"metric":)";
+    core::AppendJsonLabels(&out, all[i]);
+    out += R"(,"values":[)";
+    bool first = true;
+    for (int64_t a = q->start; a < q->end; a += step.millis()) {
+      int64_t b = std::min(q->end, a + step.millis());
+      auto agg = store.Aggregate(all[i], a, b, fields);
+      if (!agg.ok()) return ErrorResponse(agg.status());
+      if (agg->count == 0) continue;
+      if (!first) out.push_back(',');
+      first = false;
+      out.push_back('[');
+      AppendTimestamp(&out, b);
+      out += ",\"";
+      AppendPromValue(&out, Apply(*fn, *agg));
+      out += "\"]";
+    }
+    out += "]}";
+  }
+  out += "]}";
+  return Success(std::move(out));
+}
+
+// POST /api/v1/admin/tsdb/delete_series: deletes every series that a match[] selects.
+net::Response DeleteSeriesAnswer(Store& store, const net::Request& req) {
+  auto sels = MatchParams(req);
+  if (!sels.ok()) return ErrorResponse(sels.status());
+  for (const auto& sel : *sels) {
+    auto n = store.DeleteSeries(sel);
+    if (!n.ok()) return ErrorResponse(n.status());
+  }
+  net::Response r;
+  r.status = 204;
+  return r;
+}
+
 }  // namespace
 
 void AppendPromValue(std::string* out, double v) {
@@ -244,11 +374,9 @@ void RegisterReadApi(store::Store& store, net::Router& router, core::Clock& cloc
     router.Handle("GET", std::string(path), net::Access::kPublic, handler);
     router.Handle("POST", std::string(path), net::Access::kPublic, handler);
   };
-
   read("/api/v1/labels", [&store](const net::Request& req) {
     return StringArrayAnswer(LabelsAnswer(store, req, {}), req);
   });
-
   router.Handle("GET", "/api/v1/label/{name}/values", net::Access::kPublic,
                 [&store](const net::Request& req) {
                   std::string_view name = req.PathParam("name");
@@ -257,131 +385,16 @@ void RegisterReadApi(store::Store& store, net::Router& router, core::Clock& cloc
                   }
                   return StringArrayAnswer(LabelsAnswer(store, req, name), req);
                 });
-
-  read("/api/v1/series", [&store](const net::Request& req) {
-    auto q = ParseRangeQuery(req);
-    if (!q.ok()) return ErrorResponse(q.status());
-    auto limit = LimitParam(req, std::numeric_limits<int64_t>::max());
-    if (!limit.ok()) return ErrorResponse(limit.status());
-    auto all = SeriesAll(store, q->selectors, q->start, q->end);
-    if (!all.ok()) return ErrorResponse(all.status());
-    std::string_view warning = Truncate(&*all, *limit);
-    std::string out = "[";
-    for (size_t i = 0; i < all->size(); ++i) {
-      if (i > 0) out.push_back(',');
-      core::AppendJsonLabels(&out, (*all)[i]);
-    }
-    out.push_back(']');
-    return Success(std::move(out), warning);
-  });
-
+  read("/api/v1/series", [&store](const net::Request& req) { return SeriesAnswer(store, req); });
   read("/api/v1/samples", [&store, &clock, options](const net::Request& req) {
-    RangeDefaults defaults;
-    defaults.end = clock.Now().UnixMillis();
-    defaults.range_ms = options.default_range.millis();
-    auto q = ParseRangeQuery(req, defaults);
-    if (!q.ok()) return ErrorResponse(q.status());
-    auto limit = LimitParam(req, options.default_series_limit);
-    if (!limit.ok()) return ErrorResponse(limit.status());
-    auto all = SelectAll(store, q->selectors, q->start, q->end);
-    if (!all.ok()) return ErrorResponse(all.status());
-    std::string_view warning = Truncate(&*all, *limit);
-    int64_t total = 0;
-    for (const auto& s : *all) total += static_cast<int64_t>(s.samples.size());
-    if (total > options.max_samples) {
-      return net::Response::Error(
-          422, fmt::format("the answer would hold {} samples, over the limit of {}; "
-                           "narrow the selector or the time range",
-                           total, options.max_samples));
-    }
-    std::string out = R"({"resultType":"matrix","result":[)";
-    for (size_t i = 0; i < all->size(); ++i) {
-      const SeriesSamples& s = (*all)[i];
-      if (i > 0) out.push_back(',');
-      out += R"({"metric":)";
-      core::AppendJsonLabels(&out, s.labels);
-      out += R"(,"values":[)";
-      for (size_t j = 0; j < s.samples.size(); ++j) {
-        if (j > 0) out.push_back(',');
-        out.push_back('[');
-        AppendTimestamp(&out, s.samples[j].timestamp_ms);
-        out += ",\"";
-        AppendPromValue(&out, s.samples[j].value);
-        out += "\"]";
-      }
-      out += "]}";
-    }
-    out += "]}";
-    return Success(std::move(out), warning);
+    return SamplesAnswer(store, clock, options, req);
   });
-
   read("/api/v1/rollup", [&store, options](const net::Request& req) {
-        auto q = ParseRangeQuery(req, {.require_range = true});
-        if (!q.ok()) return ErrorResponse(q.status());
-        if (q->end == q->start) return BadData("end must be after start");
-        std::string step_text = req.FormValue("step");
-        core::Duration step = core::Duration::Hours(1);
-        if (!step_text.empty()) {
-          auto parsed = core::ParseApiDuration(step_text);
-          if (!parsed.ok()) return BadData("parameter step: " + parsed.status().message());
-          step = *parsed;
-        }
-        if (step.millis() <= 0) return BadData("parameter step: must be at least 1ms");
-        int64_t steps = (q->end - q->start + step.millis() - 1) / step.millis();
-        if (steps > options.max_steps) {
-          return BadData(fmt::format("{} steps of {} exceed the limit of {}; use a larger step",
-                                     steps, step.ToString(), options.max_steps));
-        }
-        std::string fn_text = req.FormValue("fn");
-        auto fn = ParseFn(fn_text.empty() ? "count" : fn_text);
-        if (!fn.ok()) return ErrorResponse(fn.status());
-        auto found = SeriesAll(store, q->selectors, q->start, q->end - 1);
-        if (!found.ok()) return ErrorResponse(found.status());
-        const std::vector<core::Labels>& all = *found;
-        if (static_cast<int64_t>(all.size()) * steps > options.max_samples) {
-          return net::Response::Error(422, "too many points; narrow the selector or time range");
-        }
-        std::string out = R"({"resultType":"matrix","result":[)";
-        // Only min and max need the rollups scanned; the rest come from running totals.
-        const Reader::Fields fields =
-            *fn == Fn::kMin || *fn == Fn::kMax ? Reader::Fields::kAll : Reader::Fields::kCounts;
-        for (size_t i = 0; i < all.size(); ++i) {
-          if (i > 0) out.push_back(',');
-          out += R"({"metric":)";
-          core::AppendJsonLabels(&out, all[i]);
-          out += R"(,"values":[)";
-          bool first = true;
-          for (int64_t a = q->start; a < q->end; a += step.millis()) {
-            int64_t b = std::min(q->end, a + step.millis());
-            auto agg = store.Aggregate(all[i], a, b, fields);
-            if (!agg.ok()) return ErrorResponse(agg.status());
-            if (agg->count == 0) continue;
-            if (!first) out.push_back(',');
-            first = false;
-            out.push_back('[');
-            AppendTimestamp(&out, b);
-            out += ",\"";
-            AppendPromValue(&out, Apply(*fn, *agg));
-            out += "\"]";
-          }
-          out += "]}";
-        }
-        out += "]}";
-        return Success(std::move(out));
-      });
-
-  router.Handle("POST", "/api/v1/admin/tsdb/delete_series", net::Access::kAdmin,
-                [&store](const net::Request& req) {
-                  auto sels = MatchParams(req);
-                  if (!sels.ok()) return ErrorResponse(sels.status());
-                  for (const auto& sel : *sels) {
-                    auto n = store.DeleteSeries(sel);
-                    if (!n.ok()) return ErrorResponse(n.status());
-                  }
-                  net::Response r;
-                  r.status = 204;
-                  return r;
-                });
+    return RollupAnswer(store, options, req);
+  });
+  router.Handle(
+      "POST", "/api/v1/admin/tsdb/delete_series", net::Access::kAdmin,
+      [&store](const net::Request& req) { return DeleteSeriesAnswer(store, req); });
 }
 
 }  // namespace nines::api

@@ -33,6 +33,38 @@ std::string_view Unit(const slo::SloSpec& spec) {
   return spec.method == slo::BudgetingMethod::kOccurrences ? "events" : "minutes";
 }
 
+// null, or the quorum, the live regions and the lost ones of a region's reduced coverage.
+void AppendReducedCoverageJson(std::string* out, const rules::ReducedCoverage* reduced) {
+  if (reduced == nullptr) {
+    *out += "null";
+    return;
+  }
+  *out += fmt::format("{{\"quorum\":{},\"live\":{},\"lost\":[", reduced->quorum,
+                      reduced->live);
+  for (size_t i = 0; i < reduced->lost.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    core::AppendJsonString(out, reduced->lost[i]);
+  }
+  *out += "]}";
+}
+
+// The comma-led "burn_rate_rules" member: each multi-window rule with its burn rates.
+void AppendBurnRateRulesJson(std::string* out, const std::vector<slo::AlertCondition>& alerts) {
+  *out += ",\"burn_rate_rules\":[";
+  for (size_t i = 0; i < alerts.size(); ++i) {
+    const slo::AlertCondition& c = alerts[i];
+    if (i > 0) out->push_back(',');
+    *out += fmt::format(
+        "{{\"severity\":\"{}\",\"long_window\":\"{}\",\"short_window\":\"{}\",\"factor\":{},"
+        "\"long_burn_rate\":{},\"short_burn_rate\":{},\"long_events\":{},\"guarded\":{},"
+        "\"firing\":{}}}",
+        slo::SeverityName(c.rule.severity), c.rule.long_window.ToString(),
+        c.rule.short_window.ToString(), Number(c.factor), Number(c.long_burn.rate),
+        Number(c.short_burn.rate), c.long_burn.tally.total, c.guarded, c.firing);
+  }
+  *out += "]";
+}
+
 void AppendReportJson(std::string* out, const slo::SloSpec& spec, const slo::SloReport& r,
                       const rules::ReducedCoverage* reduced, bool detail) {
   *out += "{\"region\":";
@@ -43,17 +75,7 @@ void AppendReportJson(std::string* out, const slo::SloSpec& spec, const slo::Slo
       ",\"sli\":{},\"objective\":{},\"good\":{},\"total\":{},\"coverage\":{}", Number(r.sli),
       Objective(spec), r.tally.good, r.tally.total, Number(r.coverage));
   *out += ",\"reduced_coverage\":";
-  if (reduced == nullptr) {
-    *out += "null";
-  } else {
-    *out += fmt::format("{{\"quorum\":{},\"live\":{},\"lost\":[", reduced->quorum,
-                        reduced->live);
-    for (size_t i = 0; i < reduced->lost.size(); ++i) {
-      if (i > 0) out->push_back(',');
-      core::AppendJsonString(out, reduced->lost[i]);
-    }
-    *out += "]}";
-  }
+  AppendReducedCoverageJson(out, reduced);
   *out += fmt::format(
       ",\"budget\":{{\"unit\":\"{}\",\"total\":{},\"consumed\":{},\"remaining\":{},"
       "\"remaining_ratio\":{},\"consumed_ratio\":{},\"exhaustion_guarded\":{}}}",
@@ -73,22 +95,49 @@ void AppendReportJson(std::string* out, const slo::SloSpec& spec, const slo::Slo
   *out += ",\"window\":{\"start\":" + Time(slo::MinuteStart(r.window.begin_minute)) +
           ",\"end\":" + Time(slo::MinuteStart(r.window.end_minute)) +
           ",\"period\":" + fmt::format("\"{}\"", r.window.period.ToString()) + "}";
-  if (detail) {
-    *out += ",\"burn_rate_rules\":[";
-    for (size_t i = 0; i < r.alerts.size(); ++i) {
-      const slo::AlertCondition& c = r.alerts[i];
-      if (i > 0) out->push_back(',');
-      *out += fmt::format(
-          "{{\"severity\":\"{}\",\"long_window\":\"{}\",\"short_window\":\"{}\",\"factor\":{},"
-          "\"long_burn_rate\":{},\"short_burn_rate\":{},\"long_events\":{},\"guarded\":{},"
-          "\"firing\":{}}}",
-          slo::SeverityName(c.rule.severity), c.rule.long_window.ToString(),
-          c.rule.short_window.ToString(), Number(c.factor), Number(c.long_burn.rate),
-          Number(c.short_burn.rate), c.long_burn.tally.total, c.guarded, c.firing);
-    }
-    *out += "]";
-  }
+  if (detail) AppendBurnRateRulesJson(out, r.alerts);
   out->push_back('}');
+}
+
+// The comma-led "warnings" and "undeclared_regions" members: samples from regions that the
+// config does not declare, which the SLO does not count.
+void AppendUndeclaredRegionsJson(std::string* out, const rules::SloEvaluation& e) {
+  *out += ",\"warnings\":[";
+  bool first = true;
+  for (const auto& [region, samples] : e.undeclared_samples) {
+    if (!first) out->push_back(',');
+    first = false;
+    core::AppendJsonString(
+        out, fmt::format("{} samples with region=\"{}\", which the config does not declare, are "
+                         "not counted (a typo in a check's or agent's region?)",
+                         samples, region));
+  }
+  *out += "],\"undeclared_regions\":{";
+  first = true;
+  for (const auto& [region, samples] : e.undeclared_samples) {
+    if (!first) out->push_back(',');
+    first = false;
+    core::AppendJsonString(out, region);
+    *out += fmt::format(":{}", samples);
+  }
+  *out += "}";
+}
+
+// The comma-led "alerts" member: the active alert conditions with their labels and value.
+void AppendActiveAlertsJson(std::string* out, const rules::SloEvaluation& e) {
+  *out += ",\"alerts\":[";
+  bool first_condition = true;
+  for (size_t i = 0; i < e.conditions.size(); ++i) {
+    if (e.conditions[i].no_data) continue;  // not active: only keeps an alert from resolving
+    if (!first_condition) out->push_back(',');
+    first_condition = false;
+    *out += "{\"labels\":";
+    core::AppendJsonLabels(out, e.conditions[i].labels);
+    *out += ",\"annotations\":";
+    core::AppendJsonStringMap(out, e.conditions[i].annotations);
+    *out += ",\"value\":" + Number(e.conditions[i].value) + "}";
+  }
+  *out += "]";
 }
 
 void AppendSloJson(std::string* out, const rules::SloRule& rule,
@@ -116,25 +165,7 @@ void AppendSloJson(std::string* out, const rules::SloRule& rule,
   } else {
     core::AppendJsonString(out, e.error);
   }
-  *out += ",\"warnings\":[";
-  bool first = true;
-  for (const auto& [region, samples] : e.undeclared_samples) {
-    if (!first) out->push_back(',');
-    first = false;
-    core::AppendJsonString(
-        out, fmt::format("{} samples with region=\"{}\", which the config does not declare, are "
-                         "not counted (a typo in a check's or agent's region?)",
-                         samples, region));
-  }
-  *out += "],\"undeclared_regions\":{";
-  first = true;
-  for (const auto& [region, samples] : e.undeclared_samples) {
-    if (!first) out->push_back(',');
-    first = false;
-    core::AppendJsonString(out, region);
-    *out += fmt::format(":{}", samples);
-  }
-  *out += "}";
+  AppendUndeclaredRegionsJson(out, e);
   *out += ",\"regions\":[";
   for (size_t i = 0; i < e.reports.size(); ++i) {
     if (i > 0) out->push_back(',');
@@ -143,21 +174,7 @@ void AppendSloJson(std::string* out, const rules::SloRule& rule,
                      rc == e.reduced_coverage.end() ? nullptr : &rc->second, detail);
   }
   *out += "]";
-  if (detail) {
-    *out += ",\"alerts\":[";
-    bool first_condition = true;
-    for (size_t i = 0; i < e.conditions.size(); ++i) {
-      if (e.conditions[i].no_data) continue;  // not active: only keeps an alert from resolving
-      if (!first_condition) out->push_back(',');
-      first_condition = false;
-      *out += "{\"labels\":";
-      core::AppendJsonLabels(out, e.conditions[i].labels);
-      *out += ",\"annotations\":";
-      core::AppendJsonStringMap(out, e.conditions[i].annotations);
-      *out += ",\"value\":" + Number(e.conditions[i].value) + "}";
-    }
-    *out += "]";
-  }
+  if (detail) AppendActiveAlertsJson(out, e);
   out->push_back('}');
 }
 

@@ -320,6 +320,86 @@ int Serve(int argc, char** argv) {
   return RunEngine(std::move(options), nullptr);
 }
 
+// Writes the demo's rule file into config->storage.data_dir and points the config at it;
+// false (said on stderr) when it cannot.
+bool WriteDemoRules(Config* config) {
+  const std::filesystem::path dir = config->storage.data_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::filesystem::path rules = dir / "demo-rules.yaml";
+  std::ofstream out(rules);
+  out << kDemoRules;
+  out.close();
+  if (ec || !out) {
+    std::cerr << "nines demo: cannot write " << rules.string() << "\n";
+    return false;
+  }
+  config->rule_files = {rules.string()};
+  config->rule_files_dir = dir.string();
+  return true;
+}
+
+// The --history flag of nines demo (30d when absent); nullopt (said on stderr) when invalid.
+std::optional<core::Duration> DemoHistory(const Flags& flags) {
+  core::Duration history = core::Duration::Days(30);
+  if (auto it = flags.values.find("history"); it != flags.values.end()) {
+    auto d = core::ParseDuration(it->second);
+    if (!d.ok() || *d < core::Duration::Zero() || *d > core::Duration::Days(400)) {
+      std::cerr << "nines demo: --history: want a duration from 0s to 400d, got \"" << it->second
+                << "\"\n";
+      return std::nullopt;
+    }
+    history = *d;
+  }
+  return history;
+}
+
+// One agent per region, in process, each with its own queue and HTTP endpoint, writing to the
+// engine at `engine_url`; appended to *agents. False (said on stderr) when one cannot start.
+bool StartDemoAgents(const Config& config, const std::string& engine_url, core::Clock& clock,
+                     std::vector<std::unique_ptr<AgentRunner>>* agents) {
+  for (const char* location : kDemoAgentLocations) {
+    AgentRunnerOptions ao;
+    ao.config = config;
+    ao.config.collector.location = location;
+    ao.config.agent.engine_url = engine_url + "/api/v1/write";
+    ao.config.agent.listen = "127.0.0.1:0";
+    ao.config.agent.queue_dir =
+        (std::filesystem::path(config.storage.data_dir) / "agents" / location).string();
+    auto agent = AgentRunner::Start(std::move(ao), clock);
+    if (!agent.ok()) {
+      std::cerr << "nines demo: agent " << location << ": " << agent.status().message() << "\n";
+      return false;
+    }
+    agents->push_back(std::move(*agent));
+  }
+  return true;
+}
+
+// What nines demo prints once everything runs: where to look, and what to try.
+std::string DemoBanner(const std::string& url, const DemoServices& services,
+                       const std::vector<std::unique_ptr<AgentRunner>>& agents) {
+  std::string banner = fmt::format(
+      "\nnines demo is running. Open {0} in a browser.\n"
+      "Simulated regional deployments:\n",
+      url);
+  for (const std::string& line : services.Describe()) banner += "  " + line + "\n";
+  banner += "Agents (their /metrics show each queue):\n";
+  for (size_t i = 0; i < agents.size(); ++i) {
+    banner += fmt::format("  {}: {}/metrics\n", kDemoAgentLocations[i], agents[i]->url());
+  }
+  banner += fmt::format(
+      "eu-west-1 went down 2 minutes before the start (in the history written on first start)\n"
+      "and stays down for 8 more minutes: its api-availability SLO pages within a minute.\n"
+      "  curl -s {0}/api/v1/alerts\n"
+      "  curl -s {0}/api/v1/slos/api-availability\n"
+      "  curl -s {0}/api/v1/checks\n"
+      "  curl -sg '{0}/api/v1/samples?match[]=probe_success{{region=\"eu-west-1\"}}'\n"
+      "Press Ctrl-C to stop.\n\n",
+      url);
+  return banner;
+}
+
 int Demo(int argc, char** argv) {
   auto flags =
       ParseFlags(argc, argv, 2, {"listen", "data-dir", "log-level", "history"}, kDemoHelp);
@@ -348,38 +428,16 @@ int Demo(int argc, char** argv) {
       (std::filesystem::temp_directory_path() / "nines-demo").string();
   if (!ApplyOverrides(*flags, &options.config)) return 2;
   core::SetLogLevel(options.config.log.level);
-  {
-    const std::filesystem::path dir = options.config.storage.data_dir;
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    const std::filesystem::path rules = dir / "demo-rules.yaml";
-    std::ofstream out(rules);
-    out << kDemoRules;
-    out.close();
-    if (ec || !out) {
-      std::cerr << "nines demo: cannot write " << rules.string() << "\n";
-      return 1;
-    }
-    options.config.rule_files = {rules.string()};
-    options.config.rule_files_dir = dir.string();
-  }
+  if (!WriteDemoRules(&options.config)) return 1;
   const Config config = options.config;
-  core::Duration history = core::Duration::Days(30);
-  if (auto it = flags->values.find("history"); it != flags->values.end()) {
-    auto d = core::ParseDuration(it->second);
-    if (!d.ok() || *d < core::Duration::Zero() || *d > core::Duration::Days(400)) {
-      std::cerr << "nines demo: --history: want a duration from 0s to 400d, got \"" << it->second
-                << "\"\n";
-      return 2;
-    }
-    history = *d;
-  }
-  if (history > core::Duration::Zero()) {
-    std::cout << "nines demo: writing " << history.ToString()
+  std::optional<core::Duration> history = DemoHistory(*flags);
+  if (!history) return 2;
+  if (*history > core::Duration::Zero()) {
+    std::cout << "nines demo: writing " << history->ToString()
               << " of history (first start only)..." << std::endl;
     std::vector<std::string> locations(std::begin(kDemoAgentLocations),
                                        std::end(kDemoAgentLocations));
-    if (core::Status s = SeedDemoHistory(config, locations, (*services)->started_at(), history);
+    if (core::Status s = SeedDemoHistory(config, locations, (*services)->started_at(), *history);
         !s.ok()) {
       std::cerr << "nines demo: history: " << s.message() << "\n";
       return 1;
@@ -391,42 +449,9 @@ int Demo(int argc, char** argv) {
     return 1;
   }
   std::cout << "nines listening on " << (*engine)->url() << std::endl;
-  // One agent per region, in process, each with its own queue and HTTP endpoint.
   std::vector<std::unique_ptr<AgentRunner>> agents;
-  for (const char* location : kDemoAgentLocations) {
-    AgentRunnerOptions ao;
-    ao.config = config;
-    ao.config.collector.location = location;
-    ao.config.agent.engine_url = (*engine)->url() + "/api/v1/write";
-    ao.config.agent.listen = "127.0.0.1:0";
-    ao.config.agent.queue_dir =
-        (std::filesystem::path(config.storage.data_dir) / "agents" / location).string();
-    auto agent = AgentRunner::Start(std::move(ao), clock);
-    if (!agent.ok()) {
-      std::cerr << "nines demo: agent " << location << ": " << agent.status().message() << "\n";
-      return 1;
-    }
-    agents.push_back(std::move(*agent));
-  }
-  std::string banner = fmt::format(
-      "\nnines demo is running. Open {0} in a browser.\n"
-      "Simulated regional deployments:\n",
-      (*engine)->url());
-  for (const std::string& line : (*services)->Describe()) banner += "  " + line + "\n";
-  banner += "Agents (their /metrics show each queue):\n";
-  for (size_t i = 0; i < agents.size(); ++i) {
-    banner += fmt::format("  {}: {}/metrics\n", kDemoAgentLocations[i], agents[i]->url());
-  }
-  banner += fmt::format(
-      "eu-west-1 went down 2 minutes before the start (in the history written on first start)\n"
-      "and stays down for 8 more minutes: its api-availability SLO pages within a minute.\n"
-      "  curl -s {0}/api/v1/alerts\n"
-      "  curl -s {0}/api/v1/slos/api-availability\n"
-      "  curl -s {0}/api/v1/checks\n"
-      "  curl -sg '{0}/api/v1/samples?match[]=probe_success{{region=\"eu-west-1\"}}'\n"
-      "Press Ctrl-C to stop.\n\n",
-      (*engine)->url());
-  std::cout << banner << std::flush;
+  if (!StartDemoAgents(config, (*engine)->url(), clock, &agents)) return 1;
+  std::cout << DemoBanner((*engine)->url(), **services, agents) << std::flush;
   return WaitForSignals(
       signals, [&] { return (*engine)->Reload(); },
       [&] {

@@ -84,6 +84,7 @@ std::optional<std::string> FileParser::SloName(const YAML::Node& v, const YAML::
   return s;
 }
 
+// Long, and reads best whole: a flat table of one handler per key of an SLO, then its checks.
 void FileParser::ParseSlo(const YAML::Node& item, const YAML::Mark& at, const std::string& path) {
   const size_t before = ErrorCount();
   SloRule rule;

@@ -354,6 +354,9 @@ void FileParser::ParseTimeWindow(const YAML::Node& node, const YAML::Mark& at,
            });
 }
 
+// Long, and reads best whole: the walk fills seven locals (the duration, its mark and text,
+// isRolling, calendar, time zone, start) that the checks after it read; split, each would
+// become a parameter.
 void FileParser::ParseTimeWindowItem(const YAML::Node& item, const YAML::Mark& ia,
                                      const std::string& ip, slo::Window* window) {
   const size_t before = ErrorCount();

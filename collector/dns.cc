@@ -158,6 +158,7 @@ core::Status ReadName(std::string_view msg, size_t* off, std::string* wire) {
 }
 
 // Parses the RDATA of `type` at [start, end) of `msg` into its uncompressed wire form.
+// Long, and reads best whole: one short case per record type, sharing the checks above.
 core::Result<std::string> ReadRdata(std::string_view msg, uint16_t type, size_t start, size_t end) {
   const size_t len = end - start;
   auto fixed = [&](size_t want) -> core::Status {

@@ -221,64 +221,75 @@ class Parser {
     // "h_bucket" may resolve to histogram "h": then say so.
     const std::string via =
         family.name == name ? "" : fmt::format(" (\"{}\" belongs to it)", name);
-    if (help) {
-      if (state.help_line != kNoLine) {
-        return Error(name_start, "second HELP line for \"{}\"{} (the first is line {})",
-                     family.name, via, state.help_line);
-      }
-      // The text is the rest of the line after the blanks that follow the name, as expfmt
-      // keeps it (inner and trailing blanks included).
-      const size_t text_start = SkipBlanks(i);
-      std::string text;
-      for (size_t k = text_start; k < line_.size(); ++k) {
-        char c = line_[k];
-        if (c != '\\') {
-          text += c;
-          continue;
-        }
-        char e = k + 1 < line_.size() ? line_[k + 1] : '\0';
-        if (e == '\\' || e == '"') {
-          text += e;
-        } else if (e == 'n') {
-          text += '\n';
-        } else {
-          if (k + 1 >= line_.size()) {
-            return Error(k, "'\\' at the end of the HELP text (want \\\\ or \\n)");
-          }
-          return Error(k, "invalid escape {} in the HELP text (want \\\\ or \\n)", EscapeText(e));
-        }
-        ++k;
-      }
-      family.help = std::move(text);
-      family.has_help = true;
-      state.help_line = line_no_;
-      return core::Status::Ok();
+    if (help) return ParseHelp(i, name_start, via, &family, &state);
+    return ParseType(i, name_start, name, via, &family, &state);
+  }
+
+  // The rest of a HELP line for `family`, from `i` just after the name at `name_start`; `via`
+  // tells, for errors, the name written when it differs from the family's.
+  core::Status ParseHelp(size_t i, size_t name_start, std::string_view via, MetricFamily* family,
+                         FamilyState* state) {
+    if (state->help_line != kNoLine) {
+      return Error(name_start, "second HELP line for \"{}\"{} (the first is line {})",
+                   family->name, via, state->help_line);
     }
-    // TYPE
-    if (state.type_line != kNoLine) {
+    // The text is the rest of the line after the blanks that follow the name, as expfmt
+    // keeps it (inner and trailing blanks included).
+    const size_t text_start = SkipBlanks(i);
+    std::string text;
+    for (size_t k = text_start; k < line_.size(); ++k) {
+      char c = line_[k];
+      if (c != '\\') {
+        text += c;
+        continue;
+      }
+      char e = k + 1 < line_.size() ? line_[k + 1] : '\0';
+      if (e == '\\' || e == '"') {
+        text += e;
+      } else if (e == 'n') {
+        text += '\n';
+      } else {
+        if (k + 1 >= line_.size()) {
+          return Error(k, "'\\' at the end of the HELP text (want \\\\ or \\n)");
+        }
+        return Error(k, "invalid escape {} in the HELP text (want \\\\ or \\n)", EscapeText(e));
+      }
+      ++k;
+    }
+    family->help = std::move(text);
+    family->has_help = true;
+    state->help_line = line_no_;
+    return core::Status::Ok();
+  }
+
+  // The rest of a TYPE line for `family`, written as `name` at `name_start`, from `i` just after
+  // the name; `via` as for ParseHelp.
+  core::Status ParseType(size_t i, size_t name_start, std::string_view name,
+                         std::string_view via, MetricFamily* family, FamilyState* state) {
+    if (state->type_line != kNoLine) {
       return Error(name_start, "second TYPE line for \"{}\"{} (the first is line {})",
-                   family.name, via, state.type_line);
+                   family->name, via, state->type_line);
     }
-    if (state.first_sample_line != kNoLine) {
+    if (state->first_sample_line != kNoLine) {
       return Error(name_start,
                    "TYPE line for \"{}\" after its samples (the first is line {}); the TYPE "
                    "line must come first",
-                   family.name, state.first_sample_line);
+                   family->name, state->first_sample_line);
     }
     size_t type_start = SkipBlanks(i);
     size_t type_end = TokenEnd(type_start);
     std::string_view type = line_.substr(type_start, type_end - type_start);
     if (type.empty()) return Error(type_start, "TYPE line for \"{}\" without a type", name);
     if (EqualsLower(type, "counter")) {
-      family.type = MetricType::kCounter;
+      family->type = MetricType::kCounter;
     } else if (EqualsLower(type, "gauge")) {
-      family.type = MetricType::kGauge;
+      family->type = MetricType::kGauge;
     } else if (EqualsLower(type, "histogram")) {
-      family.type = MetricType::kHistogram;
+      family->type = MetricType::kHistogram;
     } else if (EqualsLower(type, "summary")) {
-      family.type = MetricType::kSummary;
+      family->type = MetricType::kSummary;
     } else if (EqualsLower(type, "untyped")) {
-      family.type = MetricType::kUntyped;
+      family->type = MetricType::kUntyped;
     } else {
       return Error(type_start,
                    "unknown metric type {} (want counter, gauge, histogram, summary or untyped)",
@@ -287,8 +298,8 @@ class Parser {
     if (size_t rest = SkipBlanks(type_end); rest < line_.size()) {
       return Error(rest, "unexpected text {} after the type", Quote(line_.substr(rest)));
     }
-    family.has_type = true;
-    state.type_line = line_no_;
+    family->has_type = true;
+    state->type_line = line_no_;
     return core::Status::Ok();
   }
 
@@ -353,6 +364,13 @@ class Parser {
     }
   }
 
+  // Where a sample's le and quantile labels are: their indexes into its pairs (not views: the
+  // vector may grow; index 0 is __name__, so 0 means none) and the columns of their values.
+  struct SpecialLabels {
+    size_t le_index = 0, quantile_index = 0;
+    size_t le_col = 0, quantile_col = 0;
+  };
+
   core::Status ParseSample(size_t i) {
     const size_t name_start = i;
     if (!IsMetricStart(line_[i])) {
@@ -372,128 +390,23 @@ class Parser {
     std::vector<core::Label> pairs;
     pairs.reserve(8);
     pairs.push_back({std::string(core::kMetricNameLabel), std::string(name)});
-    // Indexes into `pairs` (not views: the vector may grow) and columns of le and quantile.
-    size_t le_index = 0, quantile_index = 0;
-    size_t le_col = 0, quantile_col = 0;
+    SpecialLabels special;
     bool had_labels = false;
     if (i < line_.size() && line_[i] == '{') {
       had_labels = true;
-      const size_t open = i;
-      ++i;
-      while (true) {
-        i = SkipBlanks(i);
-        if (i >= line_.size()) {
-          return Error(open, "unterminated label set (missing '}}')");
-        }
-        if (line_[i] == '}') {
-          ++i;
-          break;
-        }
-        const size_t label_start = i;
-        if (!IsLabelStart(line_[i])) {
-          return Error(i, "expected a label name or '}}', found {}", Quote(line_.substr(i, 1)));
-        }
-        ++i;
-        while (i < line_.size() && IsLabelChar(line_[i])) ++i;
-        std::string_view label = line_.substr(label_start, i - label_start);
-        i = SkipBlanks(i);
-        if (i >= line_.size() || line_[i] != '=') {
-          return Error(i, "expected '=' after label name \"{}\"", label);
-        }
-        i = SkipBlanks(i + 1);
-        if (i >= line_.size() || line_[i] != '"') {
-          return Error(i, "expected '\"' to open the value of label \"{}\"", label);
-        }
-        if (label == core::kMetricNameLabel) {
-          return Error(label_start, "label name \"__name__\" is reserved");
-        }
-        const size_t value_start = i;
-        std::string value;
-        RETURN_IF_ERROR(ParseLabelValue(&i, label, &value));
-        if (label == "le") {
-          le_index = pairs.size();
-          le_col = value_start;
-        } else if (label == "quantile") {
-          quantile_index = pairs.size();
-          quantile_col = value_start;
-        }
-        pairs.push_back({std::string(label), std::move(value)});
-        i = SkipBlanks(i);
-        if (i < line_.size() && line_[i] == ',') {
-          ++i;
-        } else if (i >= line_.size() || line_[i] != '}') {
-          return Error(i, "expected ',' or '}}' after the value of label \"{}\"", label);
-        }
-      }
+      RETURN_IF_ERROR(ParseLabelSet(&i, &pairs, &special));
       i = SkipBlanks(i);
     } else if (i == after_name && i < line_.size()) {
       return Error(i, "unexpected character {} after the metric name \"{}\"",
                    Quote(line_.substr(i, 1)), name);
     }
-
-    // Value.
-    if (i >= line_.size()) {
-      return Error(i, "expected a value after the {}", had_labels ? "labels" : "metric name");
-    }
-    const size_t value_start = i;
-    i = TokenEnd(i);
-    std::string_view value_text = line_.substr(value_start, i - value_start);
-    std::optional<double> value = ParsePrometheusFloat(value_text);
-    if (!value) {
-      if (value_text.find_first_of("pP_") != std::string_view::npos) {
-        return Error(value_start,
-                     "invalid value {}: Prometheus rejects 'p', 'P' and '_' in values (so "
-                     "hexadecimal floats too)",
-                     Quote(value_text));
-      }
-      return Error(value_start, "invalid value {} (want a float, +Inf, -Inf or NaN)",
-                   Quote(value_text));
-    }
-    // Timestamp.
+    double value = 0;
     std::optional<int64_t> timestamp;
-    i = SkipBlanks(i);
-    if (i < line_.size()) {
-      const size_t ts_start = i;
-      i = TokenEnd(i);
-      std::string_view ts_text = line_.substr(ts_start, i - ts_start);
-      timestamp = ParseInt64(ts_text);
-      if (!timestamp) {
-        return Error(ts_start, "invalid timestamp {} (want integer milliseconds since the epoch)",
-                     Quote(ts_text));
-      }
-      i = SkipBlanks(i);
-      if (i < line_.size()) {
-        return Error(i, "unexpected text {} after the timestamp", Quote(line_.substr(i)));
-      }
-    }
+    RETURN_IF_ERROR(ParseValueAndTimestamp(i, had_labels, &value, &timestamp));
 
-    // Family, and the checks that depend on its type.
-    uint32_t f;
     Suffix suffix;
-    if (last_family_name_ == name) {
-      f = last_family_;
-      suffix = last_suffix_;
-    } else {
-      f = FamilyFor(name, &suffix);
-      last_family_name_.assign(name);
-      last_family_ = f;
-      last_suffix_ = suffix;
-    }
-    const MetricFamily& family = out_.families[f];
-    if (family.type == MetricType::kHistogram) {
-      // Index 0 is __name__, so 0 means "no le label".
-      if (le_index != 0 && !ParsePrometheusFloat(pairs[le_index].value)) {
-        return Error(le_col, "label \"le\" of histogram \"{}\" is not a float: {}", family.name,
-                     Quote(pairs[le_index].value));
-      }
-      if (suffix == Suffix::kBucket && le_index == 0) {
-        return Error(name_start, "histogram bucket \"{}\" without an \"le\" label", name);
-      }
-    } else if (family.type == MetricType::kSummary && quantile_index != 0 &&
-               !ParsePrometheusFloat(pairs[quantile_index].value)) {
-      return Error(quantile_col, "label \"quantile\" of summary \"{}\" is not a float: {}",
-                   family.name, Quote(pairs[quantile_index].value));
-    }
+    const uint32_t f = SampleFamily(name, &suffix);
+    RETURN_IF_ERROR(CheckTypedLabels(out_.families[f], suffix, name, name_start, pairs, special));
 
     // Labels: sorted, no name twice.
     std::sort(pairs.begin(), pairs.end(),
@@ -519,10 +432,141 @@ class Parser {
     FamilyState& state = states_[f];
     if (state.first_sample_line == kNoLine) state.first_sample_line = line_no_;
     out_.samples.push_back(ExpositionSample{.labels = std::move(labels).value(),
-                                            .value = *value,
+                                            .value = value,
                                             .timestamp_ms = timestamp,
                                             .family = f,
                                             .line = line_no_});
+    return core::Status::Ok();
+  }
+
+  // A sample's label set, from its '{' at line_[*i]; leaves *i just after the closing '}'.
+  // Appends the labels to `pairs` and notes where le and quantile are in `special`.
+  core::Status ParseLabelSet(size_t* pos, std::vector<core::Label>* pairs,
+                             SpecialLabels* special) {
+    size_t i = *pos;
+    const size_t open = i;
+    ++i;
+    while (true) {
+      i = SkipBlanks(i);
+      if (i >= line_.size()) {
+        return Error(open, "unterminated label set (missing '}}')");
+      }
+      if (line_[i] == '}') {
+        ++i;
+        break;
+      }
+      const size_t label_start = i;
+      if (!IsLabelStart(line_[i])) {
+        return Error(i, "expected a label name or '}}', found {}", Quote(line_.substr(i, 1)));
+      }
+      ++i;
+      while (i < line_.size() && IsLabelChar(line_[i])) ++i;
+      std::string_view label = line_.substr(label_start, i - label_start);
+      i = SkipBlanks(i);
+      if (i >= line_.size() || line_[i] != '=') {
+        return Error(i, "expected '=' after label name \"{}\"", label);
+      }
+      i = SkipBlanks(i + 1);
+      if (i >= line_.size() || line_[i] != '"') {
+        return Error(i, "expected '\"' to open the value of label \"{}\"", label);
+      }
+      if (label == core::kMetricNameLabel) {
+        return Error(label_start, "label name \"__name__\" is reserved");
+      }
+      const size_t value_start = i;
+      std::string value;
+      RETURN_IF_ERROR(ParseLabelValue(&i, label, &value));
+      if (label == "le") {
+        special->le_index = pairs->size();
+        special->le_col = value_start;
+      } else if (label == "quantile") {
+        special->quantile_index = pairs->size();
+        special->quantile_col = value_start;
+      }
+      pairs->push_back({std::string(label), std::move(value)});
+      i = SkipBlanks(i);
+      if (i < line_.size() && line_[i] == ',') {
+        ++i;
+      } else if (i >= line_.size() || line_[i] != '}') {
+        return Error(i, "expected ',' or '}}' after the value of label \"{}\"", label);
+      }
+    }
+    *pos = i;
+    return core::Status::Ok();
+  }
+
+  // The value and the optional timestamp that end a sample line, from `i` (past the blanks
+  // after the name or the labels, as `had_labels` says).
+  core::Status ParseValueAndTimestamp(size_t i, bool had_labels, double* value,
+                                      std::optional<int64_t>* timestamp) {
+    if (i >= line_.size()) {
+      return Error(i, "expected a value after the {}", had_labels ? "labels" : "metric name");
+    }
+    const size_t value_start = i;
+    i = TokenEnd(i);
+    std::string_view value_text = line_.substr(value_start, i - value_start);
+    std::optional<double> parsed = ParsePrometheusFloat(value_text);
+    if (!parsed) {
+      if (value_text.find_first_of("pP_") != std::string_view::npos) {
+        return Error(value_start,
+                     "invalid value {}: Prometheus rejects 'p', 'P' and '_' in values (so "
+                     "hexadecimal floats too)",
+                     Quote(value_text));
+      }
+      return Error(value_start, "invalid value {} (want a float, +Inf, -Inf or NaN)",
+                   Quote(value_text));
+    }
+    *value = *parsed;
+    i = SkipBlanks(i);
+    if (i < line_.size()) {
+      const size_t ts_start = i;
+      i = TokenEnd(i);
+      std::string_view ts_text = line_.substr(ts_start, i - ts_start);
+      *timestamp = ParseInt64(ts_text);
+      if (!*timestamp) {
+        return Error(ts_start, "invalid timestamp {} (want integer milliseconds since the epoch)",
+                     Quote(ts_text));
+      }
+      i = SkipBlanks(i);
+      if (i < line_.size()) {
+        return Error(i, "unexpected text {} after the timestamp", Quote(line_.substr(i)));
+      }
+    }
+    return core::Status::Ok();
+  }
+
+  // The family of a sample named `name`: FamilyFor, remembered for the next line, since a
+  // family's samples usually come together.
+  uint32_t SampleFamily(std::string_view name, Suffix* suffix) {
+    if (last_family_name_ == name) {
+      *suffix = last_suffix_;
+      return last_family_;
+    }
+    const uint32_t f = FamilyFor(name, suffix);
+    last_family_name_.assign(name);
+    last_family_ = f;
+    last_suffix_ = *suffix;
+    return f;
+  }
+
+  // The checks on a sample that depend on its family's type: a histogram's le and a summary's
+  // quantile are floats, and a histogram bucket has an le.
+  core::Status CheckTypedLabels(const MetricFamily& family, Suffix suffix, std::string_view name,
+                                size_t name_start, const std::vector<core::Label>& pairs,
+                                const SpecialLabels& special) const {
+    if (family.type == MetricType::kHistogram) {
+      if (special.le_index != 0 && !ParsePrometheusFloat(pairs[special.le_index].value)) {
+        return Error(special.le_col, "label \"le\" of histogram \"{}\" is not a float: {}",
+                     family.name, Quote(pairs[special.le_index].value));
+      }
+      if (suffix == Suffix::kBucket && special.le_index == 0) {
+        return Error(name_start, "histogram bucket \"{}\" without an \"le\" label", name);
+      }
+    } else if (family.type == MetricType::kSummary && special.quantile_index != 0 &&
+               !ParsePrometheusFloat(pairs[special.quantile_index].value)) {
+      return Error(special.quantile_col, "label \"quantile\" of summary \"{}\" is not a float: {}",
+                   family.name, Quote(pairs[special.quantile_index].value));
+    }
     return core::Status::Ok();
   }
 

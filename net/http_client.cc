@@ -67,6 +67,48 @@ error_code RunToCompletion(asio::io_context& ioc, StartOp&& start) {
   return result;
 }
 
+// The endpoints of url.host (an IP literal, or a name resolved within `timeout`) at url.port.
+core::Result<std::vector<tcp::endpoint>> ResolveHost(const Url& url, core::Duration timeout) {
+  std::vector<tcp::endpoint> endpoints;
+  error_code ec;
+  if (asio::ip::address addr = asio::ip::make_address(url.host, ec); !ec) {
+    endpoints.emplace_back(addr, url.port);
+    return endpoints;
+  }
+  // A throwaway io_context: Asio gives each io_context that resolves its own resolver thread,
+  // which a pooled connection should not keep alive.
+  asio::io_context resolve_ioc{1};
+  tcp::resolver resolver(resolve_ioc);
+  asio::steady_timer timer(resolve_ioc);
+  bool timed_out = false;
+  tcp::resolver::results_type results;
+  timer.expires_after(timeout.ToChrono());
+  timer.async_wait([&](error_code wec) {
+    if (!wec) {
+      timed_out = true;
+      resolver.cancel();
+    }
+  });
+  ec = RunToCompletion(resolve_ioc, [&](auto handler) {
+    resolver.async_resolve(url.host, std::to_string(url.port),
+                           [&, handler](error_code rec, tcp::resolver::results_type r) mutable {
+                             results = std::move(r);
+                             timer.cancel();
+                             handler(rec);
+                           });
+  });
+  if (timed_out) {
+    return core::DeadlineExceededError("resolve \"{}\": timed out after {}", url.host,
+                                       timeout.ToString());
+  }
+  if (ec) return core::UnavailableError("resolve \"{}\": {}", url.host, ec.message());
+  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  if (endpoints.empty()) {
+    return core::UnavailableError("resolve \"{}\": no addresses", url.host);
+  }
+  return endpoints;
+}
+
 }  // namespace
 
 std::string Url::HostHeader() const {
@@ -248,43 +290,9 @@ core::Result<std::unique_ptr<HttpClient::Impl::Connection>> HttpClient::Impl::Co
   const std::string where = internal::JoinHostPort(url.host, url.port);
   const auto timeout = options_.connect_timeout.ToChrono();
 
-  std::vector<tcp::endpoint> endpoints;
+  ASSIGN_OR_RETURN(std::vector<tcp::endpoint> endpoints,
+                   ResolveHost(url, options_.connect_timeout));
   error_code ec;
-  if (asio::ip::address addr = asio::ip::make_address(url.host, ec); !ec) {
-    endpoints.emplace_back(addr, url.port);
-  } else {
-    // A throwaway io_context: Asio gives each io_context that resolves its own resolver thread,
-    // which a pooled connection should not keep alive.
-    asio::io_context resolve_ioc{1};
-    tcp::resolver resolver(resolve_ioc);
-    asio::steady_timer timer(resolve_ioc);
-    bool timed_out = false;
-    tcp::resolver::results_type results;
-    timer.expires_after(timeout);
-    timer.async_wait([&](error_code wec) {
-      if (!wec) {
-        timed_out = true;
-        resolver.cancel();
-      }
-    });
-    ec = RunToCompletion(resolve_ioc, [&](auto handler) {
-      resolver.async_resolve(url.host, std::to_string(url.port),
-                             [&, handler](error_code rec, tcp::resolver::results_type r) mutable {
-                               results = std::move(r);
-                               timer.cancel();
-                               handler(rec);
-                             });
-    });
-    if (timed_out) {
-      return core::DeadlineExceededError("resolve \"{}\": timed out after {}", url.host,
-                                         options_.connect_timeout.ToString());
-    }
-    if (ec) return core::UnavailableError("resolve \"{}\": {}", url.host, ec.message());
-    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
-    if (endpoints.empty()) {
-      return core::UnavailableError("resolve \"{}\": no addresses", url.host);
-    }
-  }
 
   if (url.scheme == "https") {
     RETURN_IF_ERROR(tls_status_);
