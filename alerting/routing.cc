@@ -57,8 +57,11 @@ core::Result<Matcher> Matcher::Make(MatchType type, std::string name, std::strin
   if (type == MatchType::kRegexp || type == MatchType::kNotRegexp) {
     core::Result<core::Regex> re = core::Regex::Compile("^(?:" + m.value_ + ")$");
     if (!re.ok()) {
+      // RE2's complaint about the pattern as written, not about the anchored one.
+      core::Result<core::Regex> raw = core::Regex::Compile(m.value_);
       return core::InvalidArgumentError("invalid regex \"{}\": {}", m.value_,
-                                      re.status().message());
+                                        raw.ok() ? re.status().message()
+                                                 : raw.status().message());
     }
     m.regex_ = *std::move(re);
   }

@@ -1,0 +1,792 @@
+// Alertmanager's configuration format; see alerting_config.h. The sections are read in one pass
+// with YamlReader; references (a route's receiver and time intervals) are recorded with their
+// positions and resolved once every section has been read, since YAML puts no order on them.
+#include "app/alerting_config.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+
+namespace nines::app {
+
+namespace {
+
+using alerting::IntegrationKind;
+using alerting::Matchers;
+using alerting::MatchType;
+using alerting::RouteConfig;
+using alerting::TimeInterval;
+
+constexpr std::string_view kSupportedKinds =
+    "nines sends to webhook_configs, pagerduty_configs, slack_configs, opsgenie_configs and "
+    "email_configs";
+
+// Receiver kinds Alertmanager has and nines does not.
+constexpr std::string_view kUnsupportedKinds[] = {
+    "discord_configs",   "incidentio_configs", "wechat_configs",   "pushover_configs",
+    "victorops_configs", "sns_configs",        "telegram_configs", "webex_configs",
+    "msteams_configs",   "msteamsv2_configs",  "jira_configs",     "rocketchat_configs",
+    "mattermost_configs"};
+
+// Global settings of those receivers.
+constexpr std::string_view kUnsupportedGlobals[] = {
+    "jira_api_url",         "wechat_api_url",           "wechat_api_secret",
+    "wechat_api_secret_file", "wechat_api_corp_id",     "victorops_api_url",
+    "victorops_api_key",    "victorops_api_key_file",   "telegram_api_url",
+    "telegram_bot_token",   "telegram_bot_token_file",  "webex_api_url",
+    "rocketchat_api_url",   "rocketchat_token",         "rocketchat_token_file",
+    "rocketchat_token_id",  "rocketchat_token_id_file", "mattermost_webhook_url",
+    "mattermost_webhook_url_file"};
+
+// Global settings nines keeps for its receivers, as written.
+constexpr std::string_view kRawGlobals[] = {
+    "http_config",        "smtp_from",          "smtp_hello",
+    "smtp_smarthost",     "smtp_auth_username", "smtp_auth_password",
+    "smtp_auth_password_file", "smtp_auth_secret", "smtp_auth_secret_file",
+    "smtp_auth_identity", "smtp_require_tls",   "smtp_tls_config",
+    "smtp_force_implicit_tls", "slack_api_url", "slack_api_url_file",
+    "slack_app_token",    "slack_app_token_file", "slack_app_url",
+    "pagerduty_url",      "opsgenie_api_url",   "opsgenie_api_key",
+    "opsgenie_api_key_file"};
+
+struct KindSpec {
+  std::string_view key;  // "webhook_configs"
+  IntegrationKind kind;
+  bool send_resolved;  // Alertmanager's default
+  std::vector<std::string_view> fields;  // besides send_resolved
+};
+
+const std::vector<KindSpec>& KindSpecs() {
+  static const std::vector<KindSpec> specs = {
+      {"webhook_configs", IntegrationKind::kWebhook, true,
+       {"http_config", "url", "url_file", "max_alerts", "timeout", "payload"}},
+      {"pagerduty_configs", IntegrationKind::kPagerDuty, true,
+       {"http_config", "service_key", "service_key_file", "routing_key", "routing_key_file", "url",
+        "client", "client_url", "description", "details", "images", "links", "source",
+        "severity", "class", "component", "group", "timeout"}},
+      {"slack_configs", IntegrationKind::kSlack, false,
+       {"http_config", "api_url", "api_url_file", "app_token", "app_token_file", "app_url",
+        "channel", "username", "color", "title", "title_link", "pretext", "text", "message_text",
+        "fields", "short_fields", "footer", "fallback", "callback_id", "icon_emoji", "icon_url",
+        "image_url", "thumb_url", "link_names", "mrkdwn_in", "actions", "update_message",
+        "timeout"}},
+      {"opsgenie_configs", IntegrationKind::kOpsgenie, true,
+       {"http_config", "api_key", "api_key_file", "api_url", "message", "description", "source",
+        "details", "entity", "responders", "actions", "tags", "note", "priority",
+        "update_alerts"}},
+      {"email_configs", IntegrationKind::kEmail, false,
+       {"to", "from", "hello", "smarthost", "auth_username", "auth_password",
+        "auth_password_file", "auth_secret", "auth_secret_file", "auth_identity", "headers",
+        "html", "text", "require_tls", "tls_config", "force_implicit_tls", "threading"}},
+  };
+  return specs;
+}
+
+// Every scalar under `v`, at its dotted path below `prefix` ("http_config.authorization.type",
+// "fields.0.title"); an empty value is "".
+void Flatten(const YAML::Node& v, const std::string& prefix,
+             std::map<std::string, std::string>* out) {
+  if (v.IsMap()) {
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      YAML::Node key = it->first;
+      Flatten(it->second, prefix + "." + key.as<std::string>(), out);
+    }
+  } else if (v.IsSequence()) {
+    for (size_t i = 0; i < v.size(); ++i) Flatten(v[i], fmt::format("{}.{}", prefix, i), out);
+  } else {
+    (*out)[prefix] = v.IsScalar() ? v.Scalar() : std::string();
+  }
+}
+
+bool Has(const std::map<std::string, std::string>& fields, std::string_view key) {
+  auto it = fields.find(std::string(key));
+  return it != fields.end() && !it->second.empty();
+}
+
+// Go's net.SplitHostPort as Alertmanager uses it for smarthosts: "host:port" with a port.
+bool IsHostPort(std::string_view s) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == s.size()) return false;
+  std::string_view host = s.substr(0, colon);
+  if (host.starts_with('[')) return host.ends_with(']');
+  return host.find(':') == std::string_view::npos;
+}
+
+// A reference to a receiver or a time interval, checked once all sections are read.
+struct Reference {
+  std::string name;
+  YAML::Mark at;
+  std::string path;
+};
+
+class AlertmanagerParser {
+ public:
+  explicit AlertmanagerParser(YamlReader* r) : r_(*r) {}
+
+  void Top(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
+           alerting::AlertmanagerConfig* out);
+
+ private:
+  void Unsupported(const YAML::Mark& at, const std::string& path, std::string_view why) {
+    r_.Error(at, fmt::format("{}: not supported by nines ({})", path, why));
+  }
+  YamlReader::Field UnsupportedField(std::string_view name, std::string_view why) {
+    return {name, [this, why](auto&, auto& a, auto& p) { Unsupported(a, p, why); }};
+  }
+
+  void Global(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
+              alerting::GlobalConfig* out);
+  void Route(const YAML::Node& v, const YAML::Mark& at, const std::string& path, bool root,
+             RouteConfig* out);
+  void GroupBy(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
+               RouteConfig* out);
+  // `match:`/`source_match:` (regex false) and `match_re:` maps, and `matchers:` lists.
+  void MatchMap(const YAML::Node& v, const YAML::Mark& at, const std::string& path, bool regex,
+                Matchers* out);
+  void MatcherList(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
+                   Matchers* out);
+  void NameList(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
+                std::vector<std::string>* out);
+  void Receivers(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
+                 std::vector<alerting::Receiver>* out);
+  void Integration(const KindSpec& spec, const YAML::Node& item, const YAML::Mark& at,
+                   const std::string& path, alerting::Integration* out);
+  void CheckIntegration(const KindSpec& spec, const alerting::Integration& i,
+                        const YAML::Mark& at, const std::string& path);
+  void InhibitRules(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
+                    std::vector<alerting::InhibitRule>* out);
+  void TimeIntervals(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
+                     alerting::AlertmanagerConfig* out);
+  void TimeIntervalSpec(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
+                        TimeInterval* out);
+  // A list of range strings read with `parse` (ParseWeekdayRange, ...).
+  template <typename F>
+  void Ranges(const YAML::Node& v, const YAML::Mark& at, const std::string& path, F parse,
+              std::vector<alerting::InclusiveRange>* out);
+
+  YamlReader& r_;
+  const alerting::GlobalConfig* global_ = nullptr;
+  std::vector<Reference> receiver_refs_;
+  std::vector<Reference> interval_refs_;
+  std::map<std::string, YAML::Mark, std::less<>> interval_names_;
+};
+
+void AlertmanagerParser::Top(const YAML::Node& node, const YAML::Mark& at,
+                             const std::string& path, alerting::AlertmanagerConfig* out) {
+  bool has_route = false;
+  // Receivers are checked against the global defaults, wherever `global` is in the file.
+  global_ = &out->global;
+  if (auto g = YamlReader::Peek(node, "global")) {
+    Global(g->first, g->second, YamlReader::Join(path, "global"), &out->global);
+  }
+  r_.WalkMap(
+      node, at, path,
+      {
+          {"global", [](auto&, auto&, auto&) {}},  // read above
+          {"route",
+           [&](auto& v, auto& a, auto& p) {
+             has_route = true;
+             if (v.IsNull()) {
+               r_.Error(a, fmt::format("{}: expected a mapping, got an empty value", p));
+               return;
+             }
+             Route(v, a, p, /*root=*/true, &out->route);
+           }},
+          {"receivers", [&](auto& v, auto& a, auto& p) { Receivers(v, a, p, &out->receivers); }},
+          {"inhibit_rules",
+           [&](auto& v, auto& a, auto& p) { InhibitRules(v, a, p, &out->inhibit_rules); }},
+          {"time_intervals", [&](auto& v, auto& a, auto& p) { TimeIntervals(v, a, p, out); }},
+          {"mute_time_intervals", [&](auto& v, auto& a, auto& p) { TimeIntervals(v, a, p, out); }},
+          UnsupportedField("templates",
+                           "notification template files; write the text in the receiver's "
+                           "fields"),
+          UnsupportedField("tracing", "nines does not export traces"),
+          UnsupportedField("event_recorder", "an experimental Alertmanager feature"),
+      });
+  if (!has_route && node.IsMap()) {
+    r_.Required(at, path.empty() ? "top level" : path, "route",
+                "the root route, with the default receiver");
+  }
+  if (node.IsNull() && path.empty()) {
+    r_.Error(at, "an Alertmanager config needs at least a route and its receiver");
+  }
+  std::set<std::string, std::less<>> receivers;
+  for (const alerting::Receiver& rcv : out->receivers) receivers.insert(rcv.name);
+  for (const Reference& ref : receiver_refs_) {
+    if (!receivers.contains(ref.name)) {
+      std::vector<std::string_view> names(receivers.begin(), receivers.end());
+      r_.Error(ref.at, fmt::format("{}: undefined receiver {} used in route ({})", ref.path,
+                                   Quote(ref.name),
+                                   SuggestOr(ref.name, names,
+                                             names.empty() ? "no receivers are defined"
+                                                           : "want " + JoinOr(names))));
+    }
+  }
+  for (const Reference& ref : interval_refs_) {
+    if (!interval_names_.contains(ref.name)) {
+      std::vector<std::string_view> names;
+      for (const auto& [name, unused] : interval_names_) names.push_back(name);
+      r_.Error(ref.at, fmt::format("{}: undefined time interval {} used in route ({})", ref.path,
+                                   Quote(ref.name),
+                                   SuggestOr(ref.name, names,
+                                             names.empty() ? "no time_intervals are defined"
+                                                           : "want " + JoinOr(names))));
+    }
+  }
+}
+
+void AlertmanagerParser::Global(const YAML::Node& v, const YAML::Mark& at,
+                                const std::string& path, alerting::GlobalConfig* out) {
+  std::vector<YamlReader::Field> fields = {
+      {"resolve_timeout", [&](auto& val, auto& a, auto& p) {
+         if (auto d = r_.DurationAtLeast(val, a, p, core::Duration::Zero())) {
+           out->resolve_timeout = *d;
+         }
+       }}};
+  for (std::string_view name : kRawGlobals) {
+    fields.push_back({name, [&, name](auto& val, auto& a, auto& p) {
+                        if (name == "smtp_smarthost" && val.IsScalar() && !val.Scalar().empty() &&
+                            !IsHostPort(val.Scalar())) {
+                          r_.Error(a, fmt::format("{}: {} is not host:port", p,
+                                                  Quote(val.Scalar())));
+                        }
+                        Flatten(val, std::string(name), &out->fields);
+                      }});
+  }
+  for (std::string_view name : kUnsupportedGlobals) {
+    fields.push_back(UnsupportedField(name, "a setting of a receiver kind nines does not have"));
+  }
+  if (!r_.WalkMap(v, at, path, fields)) return;
+  const auto& f = out->fields;
+  auto at_most_one = [&](std::string_view a, std::string_view b) {
+    if (Has(f, a) && Has(f, b)) {
+      r_.Error(at, fmt::format("{}: at most one of {} & {} must be configured", path, a, b));
+    }
+  };
+  at_most_one("slack_api_url", "slack_api_url_file");
+  at_most_one("slack_app_token", "slack_app_token_file");
+  at_most_one("opsgenie_api_key", "opsgenie_api_key_file");
+  at_most_one("smtp_auth_password", "smtp_auth_password_file");
+  at_most_one("smtp_auth_secret", "smtp_auth_secret_file");
+  const bool app_token = Has(f, "slack_app_token") || Has(f, "slack_app_token_file");
+  const bool api_url = Has(f, "slack_api_url") || Has(f, "slack_api_url_file");
+  // Alertmanager lets both be set only when the API URL is the app URL (a migration aid).
+  if (app_token && api_url) {
+    auto url = f.find("slack_api_url");
+    auto app_url = f.find("slack_app_url");
+    std::string want = app_url != f.end() ? app_url->second
+                                          : "https://slack.com/api/chat.postMessage";
+    if (url == f.end() || url->second != want) {
+      r_.Error(at, fmt::format("{}: at most one of slack_app_token/slack_app_token_file & "
+                               "slack_api_url/slack_api_url_file must be configured",
+                               path));
+    }
+  }
+}
+
+void AlertmanagerParser::Route(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
+                               bool root, RouteConfig* out) {
+  bool has_receiver = false;
+  YAML::Mark matchers_at = at;
+  bool has_matchers = false;
+  auto matchers_field = [&](std::string_view name, auto read) -> YamlReader::Field {
+    return {name, [&, read](auto& val, auto& a, auto& p) {
+              if (!val.IsNull() && val.size() > 0 && !has_matchers) {
+                has_matchers = true;
+                matchers_at = a;
+              }
+              read(val, a, p);
+            }};
+  };
+  auto intervals_field = [&](std::string_view name, std::vector<std::string>* list) {
+    return YamlReader::Field{name, [&, list, name](auto& val, auto& a, auto& p) {
+                               NameList(val, a, p, list);
+                               if (root && !list->empty()) {
+                                 r_.Error(a, fmt::format("{}: the root route must not have {}", p,
+                                                         name));
+                               }
+                             }};
+  };
+  bool is_map = r_.WalkItemMap(
+      v, at, path,
+      {
+          {"receiver",
+           [&](auto& val, auto& a, auto& p) {
+             if (auto s = r_.String(val, a, p)) {
+               has_receiver = true;
+               out->receiver = *s;
+               receiver_refs_.push_back({*s, a, p});
+             }
+           }},
+          {"group_by", [&](auto& val, auto& a, auto& p) { GroupBy(val, a, p, out); }},
+          matchers_field("match",
+                         [&](auto& val, auto& a, auto& p) {
+                           MatchMap(val, a, p, /*regex=*/false, &out->matchers);
+                         }),
+          matchers_field("match_re",
+                         [&](auto& val, auto& a, auto& p) {
+                           MatchMap(val, a, p, /*regex=*/true, &out->matchers);
+                         }),
+          matchers_field("matchers",
+                         [&](auto& val, auto& a, auto& p) {
+                           MatcherList(val, a, p, &out->matchers);
+                         }),
+          {"continue",
+           [&](auto& val, auto& a, auto& p) {
+             if (auto b = r_.Bool(val, a, p)) out->continue_matching = *b;
+           }},
+          {"group_wait",
+           [&](auto& val, auto& a, auto& p) {
+             out->group_wait = r_.DurationAtLeast(val, a, p, core::Duration::Zero());
+           }},
+          {"group_interval",
+           [&](auto& val, auto& a, auto& p) {
+             out->group_interval = r_.PositiveDuration(val, a, p);
+           }},
+          {"repeat_interval",
+           [&](auto& val, auto& a, auto& p) {
+             out->repeat_interval = r_.PositiveDuration(val, a, p);
+           }},
+          intervals_field("mute_time_intervals", &out->mute_time_intervals),
+          intervals_field("active_time_intervals", &out->active_time_intervals),
+          {"routes",
+           [&](auto& val, auto& a, auto& p) {
+             r_.WalkList(val, a, p, [&](auto& item, auto& item_at, auto& item_path, size_t) {
+               RouteConfig child;
+               Route(item, item_at, item_path, /*root=*/false, &child);
+               out->routes.push_back(std::move(child));
+             });
+           }},
+          UnsupportedField("labels", "labels added by a route"),
+      });
+  if (!is_map) return;
+  alerting::SortMatchers(&out->matchers);
+  if (root) {
+    if (!has_receiver) {
+      r_.Required(at, path, "receiver", "the root route must name a default receiver");
+    }
+    if (has_matchers) {
+      r_.Error(matchers_at, fmt::format("{}: the root route must not have any matchers "
+                                        "(every alert enters it)",
+                                        path));
+    }
+  }
+}
+
+void AlertmanagerParser::GroupBy(const YAML::Node& v, const YAML::Mark& at,
+                                 const std::string& path, RouteConfig* out) {
+  std::vector<std::string> labels;
+  bool all = false;
+  YAML::Mark all_at = at;
+  r_.WalkList(v, at, path, [&](auto& item, auto& item_at, auto& item_path, size_t) {
+    std::optional<std::string> s = r_.String(item, item_at, item_path);
+    if (!s) return;
+    if (*s == "...") {
+      all = true;
+      all_at = item_at;
+      return;
+    }
+    if (!core::IsValidLabelName(*s)) {
+      r_.Error(item_at, fmt::format("{}: invalid label name {} in group_by", item_path, Quote(*s)));
+      return;
+    }
+    if (std::find(labels.begin(), labels.end(), *s) != labels.end()) {
+      r_.Error(item_at, fmt::format("{}: duplicated label {} in group_by", item_path, Quote(*s)));
+      return;
+    }
+    labels.push_back(*s);
+  });
+  if (all && !labels.empty()) {
+    r_.Error(all_at, fmt::format("{}: cannot have wildcard group_by (`...`) and other labels at "
+                                 "the same time",
+                                 path));
+  }
+  if (all) {
+    out->group_by_all = true;
+  } else if (!v.IsNull() && v.IsSequence()) {
+    out->group_by = std::move(labels);
+  }
+}
+
+void AlertmanagerParser::MatchMap(const YAML::Node& v, const YAML::Mark& at,
+                                  const std::string& path, bool regex, Matchers* out) {
+  if (v.IsNull()) return;
+  if (!v.IsMap()) {
+    r_.Error(at, fmt::format("{}: expected a mapping of label names to {}, got {}", path,
+                             regex ? "regular expressions" : "values", Describe(v)));
+    return;
+  }
+  std::set<std::string> seen;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    YAML::Node key = it->first;
+    YAML::Node value = it->second;
+    YAML::Mark value_at = YamlReader::PositionOf(key, value);
+    if (!key.IsScalar()) {
+      r_.Error(key.Mark(), fmt::format("{}: keys must be label names, got {}", path,
+                                       Describe(key)));
+      continue;
+    }
+    const std::string& name = key.Scalar();
+    std::string item_path = YamlReader::Join(path, name);
+    if (!seen.insert(name).second) {
+      r_.Error(key.Mark(), fmt::format("{}: duplicate label {}", path, Quote(name)));
+      continue;
+    }
+    if (!core::IsValidLabelName(name)) {
+      r_.Error(key.Mark(), fmt::format("{}: invalid label name {}", path, Quote(name)));
+      continue;
+    }
+    std::optional<std::string> s = r_.Scalar(value, value_at, item_path, "a string");
+    if (!s) continue;
+    core::Result<alerting::Matcher> m =
+        alerting::Matcher::Make(regex ? MatchType::kRegexp : MatchType::kEqual, name, *s);
+    if (!m.ok()) {
+      r_.Error(value_at, fmt::format("{}: {}", item_path, m.status().message()));
+      continue;
+    }
+    out->push_back(*std::move(m));
+  }
+}
+
+void AlertmanagerParser::MatcherList(const YAML::Node& v, const YAML::Mark& at,
+                                     const std::string& path, Matchers* out) {
+  r_.WalkList(v, at, path, [&](auto& item, auto& item_at, auto& item_path, size_t) {
+    std::optional<std::string> s = r_.Scalar(item, item_at, item_path, "a matcher string");
+    if (!s) return;
+    core::Result<Matchers> m = alerting::ParseMatchers(*s);
+    if (!m.ok()) {
+      r_.Error(item_at, fmt::format("{}: {}", item_path, m.status().message()));
+      return;
+    }
+    out->insert(out->end(), m->begin(), m->end());
+  });
+}
+
+void AlertmanagerParser::NameList(const YAML::Node& v, const YAML::Mark& at,
+                                  const std::string& path, std::vector<std::string>* out) {
+  r_.WalkList(v, at, path, [&](auto& item, auto& item_at, auto& item_path, size_t) {
+    if (auto s = r_.String(item, item_at, item_path)) {
+      out->push_back(*s);
+      interval_refs_.push_back({*s, item_at, item_path});
+    }
+  });
+}
+
+void AlertmanagerParser::Receivers(const YAML::Node& v, const YAML::Mark& at,
+                                   const std::string& path, std::vector<alerting::Receiver>* out) {
+  std::map<std::string, YAML::Mark, std::less<>> names;
+  r_.WalkList(v, at, path, [&](auto& item, auto& item_at, auto& item_path, size_t) {
+    alerting::Receiver rcv;
+    bool has_name = false;
+    std::vector<YamlReader::Field> fields = {
+        {"name", [&](auto& val, auto& a, auto& p) {
+           if (auto s = r_.String(val, a, p)) {
+             has_name = true;
+             rcv.name = *s;
+             r_.CheckUnique(&names, *s, a, p, "receiver");
+           }
+         }}};
+    for (const KindSpec& spec : KindSpecs()) {
+      const KindSpec* s = &spec;
+      fields.push_back({spec.key, [&, s](auto& val, auto& a, auto& p) {
+                          r_.WalkList(val, a, p, [&](auto& i, auto& i_at, auto& i_path, size_t) {
+                            alerting::Integration integration;
+                            Integration(*s, i, i_at, i_path, &integration);
+                            rcv.integrations.push_back(std::move(integration));
+                          });
+                        }});
+    }
+    for (std::string_view kind : kUnsupportedKinds) {
+      fields.push_back(UnsupportedField(kind, kSupportedKinds));
+    }
+    fields.push_back(UnsupportedField("labels", "receiver labels"));
+    if (!r_.WalkItemMap(item, item_at, item_path, fields)) return;
+    if (!has_name) r_.Required(item_at, item_path, "name", "");
+    out->push_back(std::move(rcv));
+  });
+}
+
+void AlertmanagerParser::Integration(const KindSpec& spec, const YAML::Node& item,
+                                     const YAML::Mark& at, const std::string& path,
+                                     alerting::Integration* out) {
+  out->kind = spec.kind;
+  out->send_resolved = spec.send_resolved;
+  std::vector<YamlReader::Field> fields = {
+      {"send_resolved", [&](auto& val, auto& a, auto& p) {
+         if (auto b = r_.Bool(val, a, p)) out->send_resolved = *b;
+       }}};
+  std::set<std::string> headers;
+  for (std::string_view name : spec.fields) {
+    fields.push_back({name, [&, name](auto& val, auto& a, auto& p) {
+                        if (name == "smarthost" && val.IsScalar() && !val.Scalar().empty() &&
+                            !IsHostPort(val.Scalar())) {
+                          r_.Error(a, fmt::format("{}: {} is not host:port", p,
+                                                  Quote(val.Scalar())));
+                        }
+                        if (name == "headers" && val.IsMap()) {
+                          // Mail headers are case-insensitive: "subject" and "Subject" clash.
+                          for (auto it = val.begin(); it != val.end(); ++it) {
+                            std::string h = it->first.template as<std::string>();
+                            std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) {
+                              return static_cast<char>(std::tolower(c));
+                            });
+                            if (!headers.insert(h).second) {
+                              r_.Error(it->first.Mark(),
+                                       fmt::format("{}: duplicate header {}", p,
+                                                   Quote(it->first.Scalar())));
+                            }
+                          }
+                        }
+                        Flatten(val, std::string(name), &out->fields);
+                      }});
+  }
+  if (!r_.WalkItemMap(item, at, path, fields)) return;
+  CheckIntegration(spec, *out, at, path);
+}
+
+void AlertmanagerParser::CheckIntegration(const KindSpec& spec, const alerting::Integration& i,
+                                          const YAML::Mark& at, const std::string& path) {
+  const auto& f = i.fields;
+  const auto& g = global_->fields;
+  auto error = [&](std::string message) { r_.Error(at, fmt::format("{}: {}", path, message)); };
+  auto at_most_one = [&](std::string_view a, std::string_view b) {
+    if (Has(f, a) && Has(f, b)) error(fmt::format("at most one of {} & {} must be configured", a, b));
+  };
+  switch (spec.kind) {
+    case IntegrationKind::kWebhook:
+      if (!Has(f, "url") && !Has(f, "url_file")) error("one of url or url_file must be configured");
+      at_most_one("url", "url_file");
+      break;
+    case IntegrationKind::kPagerDuty:
+      if (!Has(f, "routing_key") && !Has(f, "routing_key_file") && !Has(f, "service_key") &&
+          !Has(f, "service_key_file")) {
+        error("missing service_key or routing_key (or their _file forms)");
+      }
+      at_most_one("routing_key", "routing_key_file");
+      at_most_one("service_key", "service_key_file");
+      break;
+    case IntegrationKind::kSlack: {
+      at_most_one("api_url", "api_url_file");
+      at_most_one("app_token", "app_token_file");
+      const bool url = Has(f, "api_url") || Has(f, "api_url_file");
+      const bool token = Has(f, "app_token") || Has(f, "app_token_file");
+      if (url && token) {
+        error("at most one of api_url/api_url_file & app_token/app_token_file must be configured");
+      }
+      if (!url && !token && !Has(g, "slack_api_url") && !Has(g, "slack_api_url_file") &&
+          !Has(g, "slack_app_token") && !Has(g, "slack_app_token_file")) {
+        error("no Slack API URL nor app token set, here or in global (slack_api_url, "
+              "slack_app_token or their _file forms)");
+      }
+      break;
+    }
+    case IntegrationKind::kOpsgenie:
+      at_most_one("api_key", "api_key_file");
+      if (!Has(f, "api_key") && !Has(f, "api_key_file") && !Has(g, "opsgenie_api_key") &&
+          !Has(g, "opsgenie_api_key_file")) {
+        error("no Opsgenie API key set, here or in global (opsgenie_api_key or "
+              "opsgenie_api_key_file)");
+      }
+      break;
+    case IntegrationKind::kEmail:
+      if (!Has(f, "to")) error("missing required field \"to\" (the recipients' addresses)");
+      if (!Has(f, "smarthost") && !Has(g, "smtp_smarthost")) {
+        error("no SMTP smarthost set, here (smarthost) or in global (smtp_smarthost)");
+      }
+      if (!Has(f, "from") && !Has(g, "smtp_from")) {
+        error("no SMTP sender set, here (from) or in global (smtp_from)");
+      }
+      at_most_one("auth_password", "auth_password_file");
+      at_most_one("auth_secret", "auth_secret_file");
+      break;
+  }
+}
+
+void AlertmanagerParser::InhibitRules(const YAML::Node& v, const YAML::Mark& at,
+                                      const std::string& path,
+                                      std::vector<alerting::InhibitRule>* out) {
+  r_.WalkList(v, at, path, [&](auto& item, auto& item_at, auto& item_path, size_t) {
+    alerting::InhibitRule rule;
+    auto map_field = [&](std::string_view name, bool regex, Matchers* m) {
+      return YamlReader::Field{
+          name, [&, regex, m](auto& val, auto& a, auto& p) { MatchMap(val, a, p, regex, m); }};
+    };
+    auto list_field = [&](std::string_view name, Matchers* m) {
+      return YamlReader::Field{name,
+                               [&, m](auto& val, auto& a, auto& p) { MatcherList(val, a, p, m); }};
+    };
+    bool ok = r_.WalkItemMap(
+        item, item_at, item_path,
+        {
+            {"name",
+             [&](auto& val, auto& a, auto& p) {
+               if (auto s = r_.Scalar(val, a, p, "a string")) rule.name = *s;
+             }},
+            map_field("source_match", false, &rule.source_matchers),
+            map_field("source_match_re", true, &rule.source_matchers),
+            list_field("source_matchers", &rule.source_matchers),
+            map_field("target_match", false, &rule.target_matchers),
+            map_field("target_match_re", true, &rule.target_matchers),
+            list_field("target_matchers", &rule.target_matchers),
+            {"equal",
+             [&](auto& val, auto& a, auto& p) {
+               r_.WalkList(val, a, p, [&](auto& e, auto& e_at, auto& e_path, size_t) {
+                 auto s = r_.String(e, e_at, e_path);
+                 if (!s) return;
+                 if (!core::IsValidLabelName(*s)) {
+                   r_.Error(e_at, fmt::format("{}: invalid label name {} in equal list", e_path,
+                                              Quote(*s)));
+                   return;
+                 }
+                 rule.equal.push_back(*s);
+               });
+             }},
+        });
+    if (!ok) return;
+    alerting::SortMatchers(&rule.source_matchers);
+    alerting::SortMatchers(&rule.target_matchers);
+    out->push_back(std::move(rule));
+  });
+}
+
+void AlertmanagerParser::TimeIntervals(const YAML::Node& v, const YAML::Mark& at,
+                                       const std::string& path,
+                                       alerting::AlertmanagerConfig* out) {
+  r_.WalkList(v, at, path, [&](auto& item, auto& item_at, auto& item_path, size_t) {
+    std::string name;
+    std::vector<TimeInterval> intervals;
+    bool ok = r_.WalkItemMap(
+        item, item_at, item_path,
+        {
+            {"name",
+             [&](auto& val, auto& a, auto& p) {
+               auto s = r_.String(val, a, p);
+               if (s && r_.CheckUnique(&interval_names_, *s, a, p, "time interval")) name = *s;
+             }},
+            {"time_intervals",
+             [&](auto& val, auto& a, auto& p) {
+               r_.WalkList(val, a, p, [&](auto& spec, auto& spec_at, auto& spec_path, size_t) {
+                 TimeInterval ti;
+                 TimeIntervalSpec(spec, spec_at, spec_path, &ti);
+                 intervals.push_back(std::move(ti));
+               });
+             }},
+        });
+    if (!ok) return;
+    if (!YamlReader::Peek(item, "name")) {
+      r_.Required(item_at, item_path, "name", "routes refer to the interval by it");
+      return;
+    }
+    if (!name.empty()) out->time_intervals[name] = std::move(intervals);
+  });
+}
+
+template <typename F>
+void AlertmanagerParser::Ranges(const YAML::Node& v, const YAML::Mark& at,
+                                const std::string& path, F parse,
+                                std::vector<alerting::InclusiveRange>* out) {
+  r_.WalkList(v, at, path, [&](auto& item, auto& item_at, auto& item_path, size_t) {
+    auto s = r_.String(item, item_at, item_path);
+    if (!s) return;
+    core::Result<alerting::InclusiveRange> range = parse(*s);
+    if (!range.ok()) {
+      r_.Error(item_at, fmt::format("{}: {}", item_path, range.status().message()));
+      return;
+    }
+    out->push_back(*range);
+  });
+}
+
+void AlertmanagerParser::TimeIntervalSpec(const YAML::Node& v, const YAML::Mark& at,
+                                          const std::string& path, TimeInterval* out) {
+  r_.WalkItemMap(
+      v, at, path,
+      {
+          {"times",
+           [&](auto& val, auto& a, auto& p) {
+             r_.WalkList(val, a, p, [&](auto& t, auto& t_at, auto& t_path, size_t) {
+               std::string start, end;
+               bool ok = r_.WalkItemMap(
+                   t, t_at, t_path,
+                   {
+                       {"start_time",
+                        [&](auto& x, auto& xa, auto& xp) {
+                          if (auto s = r_.Scalar(x, xa, xp, "a time (HH:MM)")) start = *s;
+                        }},
+                       {"end_time",
+                        [&](auto& x, auto& xa, auto& xp) {
+                          if (auto s = r_.Scalar(x, xa, xp, "a time (HH:MM)")) end = *s;
+                        }},
+                   });
+               if (!ok) return;
+               core::Result<alerting::TimeOfDayRange> range =
+                   alerting::ParseTimeOfDayRange(start, end);
+               if (!range.ok()) {
+                 r_.Error(t_at, fmt::format("{}: {}", t_path, range.status().message()));
+                 return;
+               }
+               out->times.push_back(*range);
+             });
+           }},
+          {"weekdays",
+           [&](auto& val, auto& a, auto& p) {
+             Ranges(val, a, p, alerting::ParseWeekdayRange, &out->weekdays);
+           }},
+          {"days_of_month",
+           [&](auto& val, auto& a, auto& p) {
+             Ranges(val, a, p, alerting::ParseDayOfMonthRange, &out->days_of_month);
+           }},
+          {"months",
+           [&](auto& val, auto& a, auto& p) {
+             Ranges(val, a, p, alerting::ParseMonthRange, &out->months);
+           }},
+          {"years",
+           [&](auto& val, auto& a, auto& p) {
+             Ranges(val, a, p, alerting::ParseYearRange, &out->years);
+           }},
+          {"location",
+           [&](auto& val, auto& a, auto& p) {
+             auto s = r_.String(val, a, p);
+             if (!s) return;
+             core::Status st = out->SetLocation(*s);
+             if (!st.ok()) {
+               r_.Error(a, fmt::format("{}: {} (want an IANA zone such as \"Europe/Berlin\")", p,
+                                       st.message()));
+             }
+           }},
+      });
+}
+
+}  // namespace
+
+bool ParseAlertmanagerNode(YamlReader* reader, const YAML::Node& node, const YAML::Mark& at,
+                           const std::string& path, alerting::AlertmanagerConfig* out) {
+  size_t before = reader->ErrorCount();
+  AlertmanagerParser parser(reader);
+  reader->Guard([&] { parser.Top(node, at, path, out); });
+  return reader->ErrorCount() == before;
+}
+
+std::vector<ConfigError> ParseAlertmanagerConfig(std::string_view text,
+                                                 const std::string& file_name,
+                                                 alerting::AlertmanagerConfig* out) {
+  YamlReader reader(file_name, fs::path(file_name).parent_path());
+  alerting::AlertmanagerConfig config;
+  reader.ParseDocument(text, "an Alertmanager config file", [&](const YAML::Node& root) {
+    ParseAlertmanagerNode(&reader, root, root.Mark(), "", &config);
+  });
+  std::vector<ConfigError> errors = reader.TakeErrors();
+  if (errors.empty() && text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    errors.push_back({file_name, 1, 1, "an Alertmanager config needs at least a route and its "
+                                       "receiver"});
+  }
+  if (errors.empty() && out != nullptr) *out = std::move(config);
+  return errors;
+}
+
+}  // namespace nines::app
