@@ -74,7 +74,6 @@ TEST(MatcherTest, RejectsMalformedMatchers) {
       {"severity", "bad matcher format"},
       {"=page", "bad matcher format"},
       {"1a=b", "bad matcher format"},
-      {"a==b", "unescaped"},  // the value is "=b"... no: '=' then value "=b" is fine, see below
       {R"(a="b)", "unescaped double quote"},
       {R"(a=b")", "unescaped double quote"},
       {R"(a="b"c")", "unescaped double quote"},
@@ -84,15 +83,21 @@ TEST(MatcherTest, RejectsMalformedMatchers) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.text);
     auto m = ParseMatchers(c.text);
-    if (c.text == "a==b") {
-      // Alertmanager reads `a==b` as a="=b"; so does nines.
-      ASSERT_TRUE(m.ok()) << m.status().ToString();
-      EXPECT_EQ((*m)[0].value(), "=b");
-      continue;
-    }
     ASSERT_FALSE(m.ok());
     EXPECT_NE(m.status().message().find(c.want), std::string::npos) << m.status().ToString();
   }
+}
+
+TEST(MatcherTest, ReadsWhatFollowsTheOperatorAsTheValue) {
+  // Alertmanager's parser is lenient: `a==b` is a="=b", `a=~=~b` is a=~"=~b".
+  auto m = ParseMatcher("a==b");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->type(), MatchType::kEqual);
+  EXPECT_EQ(m->value(), "=b");
+  m = ParseMatcher("a=~=~b");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->type(), MatchType::kRegexp);
+  EXPECT_EQ(m->value(), "=~b");
 }
 
 TEST(MatcherTest, MatchesLikeAlertmanager) {
