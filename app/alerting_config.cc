@@ -148,6 +148,9 @@ void AlertmanagerParser::Global(const YAML::Node& v, const YAML::Mark& at,
                           r_.Error(a, fmt::format("{}: {} is not host:port", p,
                                                   Quote(val.Scalar())));
                         }
+                        if (name.ends_with("_url")) {
+                          CheckUrl(val, a, p, /*may_be_template=*/false);
+                        }
                         Flatten(val, std::string(name), &out->fields);
                       }});
   }

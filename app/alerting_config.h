@@ -14,7 +14,10 @@
 // a receiver and no matchers or time intervals, every receiver and time interval a route names
 // exists, matchers and regexes, label names, group_by (`...` alone), non-zero group_interval and
 // repeat_interval, time interval fields, the required fields of each integration (with the
-// global defaults they fall back to).
+// global defaults they fall back to), URLs (http or https with a host; a templated webhook URL
+// is checked when sent), smarthosts, Opsgenie responders, Slack fields and actions.
+// Not checked yet (kept as written for the notifiers): templates inside text fields, http_config
+// and tls_config contents, the types of the other raw fields.
 //
 // Every error is reported at its file:line:col (YamlReader). Stateless functions, safe to call
 // from any thread; nothing throws.

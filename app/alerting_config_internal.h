@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,6 +93,13 @@ class AlertmanagerParser {
                  std::vector<alerting::Receiver>* out);
   void Integration(const KindSpec& spec, const YAML::Node& item, const YAML::Mark& at,
                    const std::string& path, alerting::Integration* out);
+  // Reports a URL that is not http(s)://host...; a templated one passes when `may_be_template`.
+  void CheckUrl(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
+                bool may_be_template);
+  // The checks of one field `name` of an integration of `kind` (URLs, smarthost, mail headers,
+  // Opsgenie responders, Slack fields and actions); `headers` collects the mail headers seen.
+  void CheckField(IntegrationKind kind, std::string_view name, const YAML::Node& v,
+                  const YAML::Mark& at, const std::string& path, std::set<std::string>* headers);
   void CheckIntegration(const KindSpec& spec, const alerting::Integration& i,
                         const YAML::Mark& at, const std::string& path);
   void InhibitRules(const YAML::Node& v, const YAML::Mark& at, const std::string& path,

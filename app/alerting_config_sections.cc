@@ -97,30 +97,96 @@ void AlertmanagerParser::Integration(const KindSpec& spec, const YAML::Node& ite
   std::set<std::string> headers;
   for (std::string_view name : spec.fields) {
     fields.push_back({name, [&, name](auto& val, auto& a, auto& p) {
-                        if (name == "smarthost" && val.IsScalar() && !val.Scalar().empty() &&
-                            !IsHostPort(val.Scalar())) {
-                          r_.Error(a, fmt::format("{}: {} is not host:port", p,
-                                                  Quote(val.Scalar())));
-                        }
-                        if (name == "headers" && val.IsMap()) {
-                          // Mail headers are case-insensitive: "subject" and "Subject" clash.
-                          for (auto it = val.begin(); it != val.end(); ++it) {
-                            std::string h = it->first.template as<std::string>();
-                            std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) {
-                              return static_cast<char>(std::tolower(c));
-                            });
-                            if (!headers.insert(h).second) {
-                              r_.Error(it->first.Mark(),
-                                       fmt::format("{}: duplicate header {}", p,
-                                                   Quote(it->first.Scalar())));
-                            }
-                          }
-                        }
+                        CheckField(spec.kind, name, val, a, p, &headers);
                         Flatten(val, std::string(name), &out->fields);
                       }});
   }
   if (!r_.WalkItemMap(item, at, path, fields)) return;
   CheckIntegration(spec, *out, at, path);
+}
+
+void AlertmanagerParser::CheckUrl(const YAML::Node& v, const YAML::Mark& at,
+                                  const std::string& path, bool may_be_template) {
+  if (!v.IsScalar()) return;  // reported as a raw field's type below, if at all
+  std::string_view url = v.Scalar();
+  if (url.empty() || (may_be_template && url.find("{{") != std::string_view::npos)) return;
+  // The URL itself may hold a secret (a Slack webhook's path): it is not repeated in errors.
+  size_t scheme_end = url.find("://");
+  std::string scheme(url.substr(0, scheme_end == std::string_view::npos ? 0 : scheme_end));
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (scheme != "http" && scheme != "https") {
+    r_.Error(at, fmt::format("{}: unsupported scheme {} for URL (want http or https)", path,
+                             Quote(scheme)));
+    return;
+  }
+  std::string_view rest = url.substr(scheme_end + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (size_t userinfo = authority.rfind('@'); userinfo != std::string_view::npos) {
+    authority.remove_prefix(userinfo + 1);
+  }
+  if (authority.empty()) r_.Error(at, fmt::format("{}: missing host for URL", path));
+}
+
+// Longer than most: the checks Alertmanager makes of single fields, kind by kind, in one place.
+void AlertmanagerParser::CheckField(IntegrationKind kind, std::string_view name,
+                                    const YAML::Node& v, const YAML::Mark& at,
+                                    const std::string& path, std::set<std::string>* headers) {
+  if (name == "url" || name == "api_url" || name == "app_url") {
+    CheckUrl(v, at, path, /*may_be_template=*/kind == IntegrationKind::kWebhook);
+  }
+  if (name == "smarthost" && v.IsScalar() && !v.Scalar().empty() && !IsHostPort(v.Scalar())) {
+    r_.Error(at, fmt::format("{}: {} is not host:port", path, Quote(v.Scalar())));
+  }
+  if (name == "headers" && v.IsMap()) {
+    // Mail headers are case-insensitive: "subject" and "Subject" clash.
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      std::string h = it->first.as<std::string>();
+      std::transform(h.begin(), h.end(), h.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (!headers->insert(h).second) {
+        r_.Error(it->first.Mark(),
+                 fmt::format("{}: duplicate header {}", path, Quote(it->first.Scalar())));
+      }
+    }
+  }
+  if (!v.IsSequence()) return;
+  // List entries that Alertmanager requires some fields of.
+  auto has = [](const YAML::Node& item, std::string_view key) {
+    YAML::Node n = item[std::string(key)];
+    return n && n.IsScalar() && !n.Scalar().empty();
+  };
+  for (size_t i = 0; i < v.size(); ++i) {
+    YAML::Node item = v[i];
+    if (!item.IsMap()) continue;
+    std::string item_path = fmt::format("{}[{}]", path, i);
+    YAML::Mark item_at = item.Mark();
+    auto need = [&](bool ok, std::string_view what) {
+      if (!ok) r_.Error(item_at, fmt::format("{}: missing {}", item_path, what));
+    };
+    if (kind == IntegrationKind::kOpsgenie && name == "responders") {
+      need(has(item, "id") || has(item, "username") || has(item, "name"),
+           "one of id, username or name");
+      if (has(item, "type")) {
+        std::string type = item["type"].Scalar();
+        std::transform(type.begin(), type.end(), type.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (type.find("{{") == std::string::npos && type != "team" && type != "teams" &&
+            type != "user" && type != "escalation" && type != "schedule") {
+          r_.Error(item_at, fmt::format("{}.type: invalid responder type {} (want team, teams, "
+                                        "user, escalation or schedule)",
+                                        item_path, Quote(item["type"].Scalar())));
+        }
+      }
+    } else if (kind == IntegrationKind::kSlack && name == "fields") {
+      need(has(item, "title"), "title");
+      need(has(item, "value"), "value");
+    } else if (kind == IntegrationKind::kSlack && name == "actions") {
+      need(has(item, "type"), "type");
+      need(has(item, "text"), "text");
+      need(has(item, "url") || has(item, "name"), "url or name");
+    }
+  }
 }
 
 void AlertmanagerParser::CheckIntegration(const KindSpec& spec, const alerting::Integration& i,

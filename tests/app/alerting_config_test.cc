@@ -178,6 +178,7 @@ receivers:
     webhook_configs:
       - url: http://127.0.0.1:9099/page
         send_resolved: false
+      - url: 'http://127.0.0.1:9099/{{ .GroupLabels.region }}'  # templated: checked when sent
     pagerduty_configs:
       - routing_key: pd-key
         severity: '{{ .CommonLabels.severity }}'
@@ -243,10 +244,11 @@ TEST(AlertmanagerConfigTest, ReadsEverySupportedSection) {
 
   const alerting::Receiver* pager = am.FindReceiver("pager");
   ASSERT_NE(pager, nullptr);
-  ASSERT_EQ(pager->integrations.size(), 2u);
+  ASSERT_EQ(pager->integrations.size(), 3u);
   EXPECT_EQ(pager->integrations[0].kind, IntegrationKind::kWebhook);
   EXPECT_FALSE(pager->integrations[0].send_resolved);
-  EXPECT_EQ(pager->integrations[1].fields.at("details.region"), "{{ .CommonLabels.region }}");
+  EXPECT_TRUE(pager->integrations[1].send_resolved);  // the webhook's default
+  EXPECT_EQ(pager->integrations[2].fields.at("details.region"), "{{ .CommonLabels.region }}");
   const alerting::Receiver* chat_rcv = am.FindReceiver("chat");
   ASSERT_NE(chat_rcv, nullptr);
   EXPECT_EQ(chat_rcv->integrations[0].fields.at("fields.0.title"), "Region");
@@ -362,6 +364,23 @@ TEST(AlertmanagerConfigTest, ReportsEachMistakeAtItsPosition) {
        head + "    webhook_configs:\n      - {url: 'http://x', url_file: /f}\n",
        "am.yml:6:9: receivers[0].webhook_configs[0]: at most one of url & url_file must be "
        "configured"},
+      {"webhook url scheme", head + "    webhook_configs:\n      - url: ftp://x/hook\n",
+       R"(am.yml:6:14: receivers[0].webhook_configs[0].url: unsupported scheme "ftp" for URL (want http or https))"},
+      {"webhook url without host", head + "    webhook_configs:\n      - url: 'http:///hook'\n",
+       "am.yml:6:14: receivers[0].webhook_configs[0].url: missing host for URL"},
+      {"global url", "global:\n  pagerduty_url: events.pagerduty.com\n" + head,
+       R"(am.yml:2:18: global.pagerduty_url: unsupported scheme "" for URL (want http or https))"},
+      {"opsgenie responder without id",
+       head + "    opsgenie_configs:\n      - api_key: k\n        responders: [{type: team}]\n",
+       "am.yml:7:22: receivers[0].opsgenie_configs[0].responders[0]: missing one of id, username "
+       "or name"},
+      {"opsgenie responder type",
+       head + "    opsgenie_configs:\n      - api_key: k\n        responders: [{id: a, type: "
+              "squad}]\n",
+       R"(am.yml:7:22: receivers[0].opsgenie_configs[0].responders[0].type: invalid responder type "squad" (want team, teams, user, escalation or schedule))"},
+      {"slack field without value",
+       head + "    slack_configs:\n      - api_url: https://h/x\n        fields: [{title: a}]\n",
+       "am.yml:7:18: receivers[0].slack_configs[0].fields[0]: missing value"},
       {"pagerduty without key", head + "    pagerduty_configs:\n      - severity: critical\n",
        "am.yml:6:9: receivers[0].pagerduty_configs[0]: missing service_key or routing_key (or "
        "their _file forms)"},
