@@ -48,8 +48,9 @@ core::Result<AlertFilter> ParseAlertFilter(const std::vector<std::string>& state
   AlertFilter f;
   for (const std::string& param : states) {
     for (std::string_view name : SplitCommas(param)) {
-      auto known = std::find_if(std::begin(kListedStates), std::end(kListedStates),
-                                [name](rules::AlertState s) { return rules::AlertStateName(s) == name; });
+      auto known =
+          std::find_if(std::begin(kListedStates), std::end(kListedStates),
+                       [name](rules::AlertState s) { return rules::AlertStateName(s) == name; });
       if (known == std::end(kListedStates)) {
         return core::InvalidArgumentError(
             "state: unknown alert state \"{}\" (known: pending, firing, resolved)", name);

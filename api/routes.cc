@@ -53,7 +53,8 @@ void RegisterEngineRoutes(net::Router& router, EngineRoutes routes) {
                 });
   router.Handle("GET", "/api/v1/alerts", net::Access::kPublic,
                 [alerts = routes.alerts](const net::Request& req) {
-                  auto filter = ParseAlertFilter(req.QueryParams("state"), req.QueryParams("region"));
+                  auto filter =
+                      ParseAlertFilter(req.QueryParams("state"), req.QueryParams("region"));
                   if (!filter.ok()) return ErrorResponse(filter.status());
                   return net::Response::Json(200, AlertsJson(alerts(), *filter));
                 });

@@ -20,7 +20,7 @@ class Parser : public YamlReader {
  private:
   // A token file: one token per line; blank lines and lines starting with '#' are ignored.
   void TokenListFile(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
-                 std::string* file, std::vector<std::string>* tokens) {
+                     std::string* file, std::vector<std::string>* tokens) {
     std::string contents;
     std::optional<std::string> resolved = ReadableFile(v, at, path, &contents);
     if (!resolved) return;
@@ -63,11 +63,9 @@ class Parser : public YamlReader {
             {"slo", [&](auto& v, auto& at, auto& p) { ParseSlo(v, at, p, &cfg->slo); }},
             {"regions", [&](auto& v, auto& at, auto& p) { ParseRegions(v, at, p, &cfg->regions); }},
             {"log", [&](auto& v, auto& at, auto& p) { ParseLog(v, at, p, &cfg->log); }},
-            {"collector",
-             [&](auto& v, auto& at, auto& p) { collector.ParseCollector(v, at, p); }},
+            {"collector", [&](auto& v, auto& at, auto& p) { collector.ParseCollector(v, at, p); }},
             {"agent", [&](auto& v, auto& at, auto& p) { collector.ParseAgent(v, at, p); }},
-            {"services",
-             [&](auto& v, auto& at, auto& p) { collector.ParseServices(v, at, p); }},
+            {"services", [&](auto& v, auto& at, auto& p) { collector.ParseServices(v, at, p); }},
             {"rule_files",
              [&](auto& v, auto& at, auto& p) { ParseRuleFiles(v, at, p, &cfg->rule_files); }},
         });
@@ -79,18 +77,12 @@ class Parser : public YamlReader {
     }
   }
 
-  template <typename T, typename U>
-  static void Set(const std::optional<U>& v, T* out) {
-    if (v) *out = static_cast<T>(*v);
-  }
-
   void ParseServer(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
                    ServerConfig* s) {
     WalkMap(
         node, at, path,
         {
-            {"listen",
-             [&](auto& v, auto& a, auto& p) { Set(ListenAddress(v, a, p), &s->listen); }},
+            {"listen", [&](auto& v, auto& a, auto& p) { Set(ListenAddress(v, a, p), &s->listen); }},
             {"threads", [&](auto& v, auto& a, auto& p) { Set(Int(v, a, p, 1, 256), &s->threads); }},
             {"max_connections",
              [&](auto& v, auto& a, auto& p) {
@@ -259,8 +251,7 @@ class Parser : public YamlReader {
                  }},
                 {"no_data_resolve_after",
                  [&](auto& v, auto& a, auto& p) {
-                   Set(DurationAtLeast(v, a, p, Duration::Minutes(1)),
-                       &slo->no_data_resolve_after);
+                   Set(DurationAtLeast(v, a, p, Duration::Minutes(1)), &slo->no_data_resolve_after);
                  }},
             });
   }
@@ -303,27 +294,21 @@ class Parser : public YamlReader {
   // Globs of rule files: each must match at least one file now (a reload reports it again).
   void ParseRuleFiles(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
                       std::vector<std::string>* globs) {
-    StringList(node, at, path, globs, "glob");
-    if (!node.IsSequence()) return;
-    WalkList(node, at, path,
-             [&](const YAML::Node& item, const YAML::Mark& item_at, const std::string& item_path,
-                 size_t) {
-               if (!item.IsScalar() || item.Scalar().empty()) return;
-               std::string pattern = Resolve(item.Scalar());
-               glob_t g{};
-               int rc = glob(pattern.c_str(), 0, nullptr, &g);
-               globfree(&g);
-               if (rc == GLOB_NOMATCH) {
-                 Error(item_at, fmt::format("{}: {} matches no files{}", item_path,
-                                            Quote(item.Scalar()),
-                                            pattern == item.Scalar()
-                                                ? ""
-                                                : " (looked for " + Quote(pattern) + ")"));
-               } else if (rc != 0) {
-                 Error(item_at, fmt::format("{}: cannot expand {}", item_path,
-                                            Quote(item.Scalar())));
-               }
-             });
+    StringList(
+        node, at, path, globs, "glob",
+        [&](const std::string& glob_text, const YAML::Mark& item_at, const std::string& item_path) {
+          std::string pattern = Resolve(glob_text);
+          glob_t g{};
+          int rc = glob(pattern.c_str(), 0, nullptr, &g);
+          globfree(&g);
+          if (rc == GLOB_NOMATCH) {
+            Error(item_at,
+                  fmt::format("{}: {} matches no files{}", item_path, Quote(glob_text),
+                              pattern == glob_text ? "" : " (looked for " + Quote(pattern) + ")"));
+          } else if (rc != 0) {
+            Error(item_at, fmt::format("{}: cannot expand {}", item_path, Quote(glob_text)));
+          }
+        });
   }
 
   void ParseLog(const YAML::Node& node, const YAML::Mark& at, const std::string& path,

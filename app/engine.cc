@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "alerting/alerting.h"
 #include "api/api.h"
 #include "app/check.h"
 #include "app/rule_files.h"
@@ -26,7 +27,6 @@
 #include "collector/scrape_manager.h"
 #include "core/log.h"
 #include "net/net.h"
-#include "alerting/alerting.h"
 #include "rules/alerts.h"
 #include "rules/evaluator.h"
 #include "rules/manager.h"

@@ -280,6 +280,12 @@ std::optional<core::Labels> FileParser::LabelMap(const YAML::Node& v, const YAML
   return *l;
 }
 
+std::optional<core::Labels> FileParser::SloLabels(const YAML::Node& v, const YAML::Mark& at,
+                                                  const std::string& path, bool allow_lists) {
+  return LabelMap(v, at, path, {"alertname", "slo", "region", "severity", "service"},
+                  "set by nines on the SLO's alerts", allow_lists);
+}
+
 bool FileParser::CheckTimeZone(const std::string& tz, const YAML::Mark& at,
                                const std::string& path) {
   auto period = slo::CalendarPeriod(slo::CalendarUnit::kWeek, tz, core::Timestamp());
@@ -368,19 +374,11 @@ std::vector<std::string> ExpandRuleGlobs(const std::vector<std::string>& globs,
 
 namespace {
 
-std::vector<ConfigError> ParseSources(const std::vector<std::pair<std::string, std::string>>& src,
-                                      std::vector<ConfigError> errors,
-                                      const RuleFileDefaults& defaults, RuleSet* out) {
-  Shared shared(defaults);
-  std::vector<std::unique_ptr<FileParser>> parsers;
-  for (size_t i = 0; i < src.size(); ++i) {
-    parsers.push_back(std::make_unique<FileParser>(src[i].first, src[i].second, i, &shared));
-    parsers.back()->ParseAll();
-  }
-
-  // OpenSLO objects by kind; names are unique per kind across files.
-  auto index = [&](std::string_view kind, std::map<std::string, OsloObject, std::less<>>* into) {
-    for (const Shared::Doc& doc : shared.docs) {
+// Phase 2: the OpenSLO objects that SLOs reference, by kind (names are unique per kind across
+// files), converted in dependency order; then the SLOs.
+void ConvertOpenSlo(Shared* shared) {
+  auto index = [&](std::string_view kind, internal::OsloObjects* into) {
+    for (const Shared::Doc& doc : shared->docs) {
       if (doc.kind != kind) continue;
       auto [it, inserted] = into->try_emplace(doc.name);
       if (!inserted) {
@@ -394,12 +392,12 @@ std::vector<ConfigError> ParseSources(const std::vector<std::pair<std::string, s
       it->second.line = doc.at.line + 1;
     }
   };
-  index("AlertCondition", &shared.conditions);
-  index("AlertPolicy", &shared.policies);
-  index("SLI", &shared.slis);
-  auto convert = [&](std::string_view kind, std::map<std::string, OsloObject, std::less<>>* objects,
+  index("AlertCondition", &shared->conditions);
+  index("AlertPolicy", &shared->policies);
+  index("SLI", &shared->slis);
+  auto convert = [&](std::string_view kind, internal::OsloObjects* objects,
                      void (FileParser::*fn)(const Shared::Doc&, OsloObject*)) {
-    for (const Shared::Doc& doc : shared.docs) {
+    for (const Shared::Doc& doc : shared->docs) {
       if (doc.kind != kind) continue;
       OsloObject& o = (*objects)[doc.name];
       // Only the first definition of a name (the duplicate was reported above).
@@ -407,23 +405,26 @@ std::vector<ConfigError> ParseSources(const std::vector<std::pair<std::string, s
       doc.parser->Guard([&] { (doc.parser->*fn)(doc, &o); });
     }
   };
-  convert("AlertCondition", &shared.conditions, &FileParser::ConvertCondition);
-  convert("AlertPolicy", &shared.policies, &FileParser::ConvertPolicy);
-  convert("SLI", &shared.slis, &FileParser::ConvertSli);
-  for (const Shared::Doc& doc : shared.docs) {
+  convert("AlertCondition", &shared->conditions, &FileParser::ConvertCondition);
+  convert("AlertPolicy", &shared->policies, &FileParser::ConvertPolicy);
+  convert("SLI", &shared->slis, &FileParser::ConvertSli);
+  for (const Shared::Doc& doc : shared->docs) {
     if (doc.kind == "SLO") doc.parser->Guard([&] { doc.parser->ConvertSlo(doc); });
   }
+}
 
-  // Unique names across files, in file order then line order.
+// The rules of every file, with SLO and alert names unique across files (in file order, then
+// line order); a duplicate is reported at its name, naming the first definition.
+RuleSet UniqueRules(Shared* shared) {
   auto by_place = [](const auto& a, const auto& b) {
     return std::tie(a.file_index, a.rule.line, a.name_at.column) <
            std::tie(b.file_index, b.rule.line, b.name_at.column);
   };
-  std::stable_sort(shared.slos.begin(), shared.slos.end(), by_place);
-  std::stable_sort(shared.alerts.begin(), shared.alerts.end(), by_place);
+  std::stable_sort(shared->slos.begin(), shared->slos.end(), by_place);
+  std::stable_sort(shared->alerts.begin(), shared->alerts.end(), by_place);
   RuleSet rules;
   std::map<std::string, std::string, std::less<>> first;
-  for (auto& c : shared.slos) {
+  for (auto& c : shared->slos) {
     auto [it, inserted] = first.emplace(c.rule.spec.name, FormatFileLine(c.rule.file, c.rule.line));
     if (!inserted) {
       c.parser->Error(c.name_at,
@@ -433,10 +434,10 @@ std::vector<ConfigError> ParseSources(const std::vector<std::pair<std::string, s
       continue;
     }
     rules.slos.push_back(c.rule);
-    rules.slos.back().declared_regions = defaults.regions;
+    rules.slos.back().declared_regions = shared->defaults.regions;
   }
   first.clear();
-  for (auto& c : shared.alerts) {
+  for (auto& c : shared->alerts) {
     auto [it, inserted] = first.emplace(c.rule.name, FormatFileLine(c.rule.file, c.rule.line));
     if (!inserted) {
       c.parser->Error(c.name_at, fmt::format("{}.name: duplicate alert name {} (first defined "
@@ -446,7 +447,21 @@ std::vector<ConfigError> ParseSources(const std::vector<std::pair<std::string, s
     }
     rules.alerts.push_back(c.rule);
   }
+  return rules;
+}
 
+// Parses `src` (file name, text) as one rule set; `errors` are those found before (reading).
+std::vector<ConfigError> ParseSources(const std::vector<std::pair<std::string, std::string>>& src,
+                                      std::vector<ConfigError> errors,
+                                      const RuleFileDefaults& defaults, RuleSet* out) {
+  Shared shared(defaults);
+  std::vector<std::unique_ptr<FileParser>> parsers;
+  for (size_t i = 0; i < src.size(); ++i) {
+    parsers.push_back(std::make_unique<FileParser>(src[i].first, src[i].second, i, &shared));
+    parsers.back()->ParseAll();
+  }
+  ConvertOpenSlo(&shared);
+  RuleSet rules = UniqueRules(&shared);
   for (auto& p : parsers) {
     std::vector<ConfigError> e = p->TakeErrors();
     errors.insert(errors.end(), std::make_move_iterator(e.begin()),

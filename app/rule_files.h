@@ -2,7 +2,8 @@
 // parsed into the shared model rules::RuleSet. Two formats are accepted, even mixed in one file
 // set: nines' own (top-level `slos:` and `alerts:`) and OpenSLO v1 documents (`apiVersion:
 // openslo/v1`, kinds SLO, SLI, AlertPolicy, AlertCondition, Service). The formats, and what of
-// OpenSLO is supported, are described at the top of rule_files.cc and in examples/rules/README.md.
+// OpenSLO is supported, are described at the top of rule_files_nines.cc and rule_files_openslo.cc
+// and in examples/rules/README.md.
 //
 // Loading is all-or-nothing: any error in any file yields no RuleSet, so a broken file never
 // half-loads and the caller keeps the rules it has. Every error is reported, each at its

@@ -185,6 +185,13 @@ class FileParser : public YamlReader {
   // ---- rule_files_nines.cc: nines' format ----
 
   void ParseSlo(const YAML::Node& item, const YAML::Mark& at, const std::string& path);
+  // An SLO's labels, added to its alerts: none of the labels nines sets on them. With
+  // `allow_lists` (OpenSLO), a value may be a list of one string.
+  std::optional<core::Labels> SloLabels(const YAML::Node& v, const YAML::Mark& at,
+                                        const std::string& path, bool allow_lists);
+  // An SLO's name, valid (see IsValidSloName).
+  std::optional<std::string> SloName(const YAML::Node& v, const YAML::Mark& at,
+                                     const std::string& path);
   // A region of an SLO: a valid name, among the config's regions when it declares any.
   void CheckDeclaredRegion(const std::string& region, const YAML::Mark& at,
                            const std::string& path);
@@ -212,14 +219,16 @@ class FileParser : public YamlReader {
   std::optional<slo::BurnRateRule> ParseBurnRate(const YAML::Node& item, const YAML::Mark& at,
                                                  const std::string& path);
   void ParseAlert(const YAML::Node& item, const YAML::Mark& at, const std::string& path);
+  // An alert rule's name: [A-Za-z_][A-Za-z0-9_]*.
+  std::optional<std::string> AlertName(const YAML::Node& v, const YAML::Mark& at,
+                                       const std::string& path);
+  // op: < <= == != >= >.
+  std::optional<rules::Comparison> Comparison(const YAML::Node& v, const YAML::Mark& at,
+                                              const std::string& path);
   // Annotations: strings whose {{ ... }} are $value or $labels.NAME, NAME being a label the
   // alert has (its group_by labels and its own labels; any label without group_by).
   void ParseAnnotations(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
                         ThresholdRule* rule);
-  // The {{ ... }} of one annotation's text (at `value_at`, named `path`).
-  void CheckTemplates(const std::string& text, const YAML::Mark& value_at, const std::string& path,
-                      const ThresholdRule& rule);
-
   // ---- rule_files_openslo.cc: documents, metadata, references, SLOs ----
 
   void ParseOpenSlo(const YAML::Node& root, const YAML::Mark& at, const std::string& path);

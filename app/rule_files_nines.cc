@@ -74,6 +74,19 @@ bool IsValidAlertName(std::string_view name) {
 
 }  // namespace
 
+std::optional<std::string> FileParser::SloName(const YAML::Node& v, const YAML::Mark& a,
+                                               const std::string& p) {
+  std::optional<std::string> s = String(v, a, p);
+  if (!s) return std::nullopt;
+  if (!IsValidSloName(*s)) {
+    Error(a, fmt::format("{}: invalid SLO name {}: use letters, digits, '-', '_' and '.', "
+                         "starting with a letter or digit",
+                         p, Quote(*s)));
+    return std::nullopt;
+  }
+  return s;
+}
+
 void FileParser::ParseSlo(const YAML::Node& item, const YAML::Mark& at, const std::string& path) {
   const size_t before = ErrorCount();
   SloRule rule;
@@ -92,28 +105,13 @@ void FileParser::ParseSlo(const YAML::Node& item, const YAML::Mark& at, const st
            [&](auto& v, auto& a, auto& p) {
              has_name = true;
              name_at = a;
-             std::optional<std::string> s = String(v, a, p);
-             if (!s) return;
-             if (!IsValidSloName(*s)) {
-               Error(a, fmt::format("{}: invalid SLO name {}: use letters, digits, '-', '_' "
-                                    "and '.', starting with a letter or digit",
-                                    p, Quote(*s)));
-               return;
-             }
-             spec.name = *s;
+             if (auto s = SloName(v, a, p)) spec.name = *s;
            }},
-          {"service",
-           [&](auto& v, auto& a, auto& p) {
-             if (auto s = String(v, a, p)) spec.service = *s;
-           }},
+          {"service", [&](auto& v, auto& a, auto& p) { Set(String(v, a, p), &spec.service); }},
           {"description",
-           [&](auto& v, auto& a, auto& p) {
-             if (auto s = Scalar(v, a, p, "a string")) spec.description = *s;
-           }},
+           [&](auto& v, auto& a, auto& p) { Set(Scalar(v, a, p, "a string"), &spec.description); }},
           {"objective",
-           [&](auto& v, auto& a, auto& p) {
-             if (auto d = Objective(v, a, p)) spec.objective = *d;
-           }},
+           [&](auto& v, auto& a, auto& p) { Set(Objective(v, a, p), &spec.objective); }},
           {"window", [&](auto& v, auto& a, auto& p) { ParseWindow(v, a, p, &spec.window); }},
           {"budgeting",
            [&](auto& v, auto& a, auto& p) {
@@ -131,18 +129,14 @@ void FileParser::ParseSlo(const YAML::Node& item, const YAML::Mark& at, const st
            }},
           {"regions",
            [&](auto& v, auto& a, auto& p) {
-             StringList(v, a, p, &spec.regions, "region");
-             if (!v.IsSequence()) return;
-             WalkList(
-                 v, a, p,
-                 [&](const YAML::Node& r, const YAML::Mark& ra, const std::string& rp, size_t) {
-                   if (r.IsScalar() && !r.Scalar().empty()) CheckDeclaredRegion(r.Scalar(), ra, rp);
-                 });
+             StringList(v, a, p, &spec.regions, "region",
+                        [&](const std::string& r, const YAML::Mark& ra, const std::string& rp) {
+                          CheckDeclaredRegion(r, ra, rp);
+                        });
            }},
           {"labels",
            [&](auto& v, auto& a, auto& p) {
-             if (auto l = LabelMap(v, a, p, {"alertname", "slo", "region", "severity", "service"},
-                                   "set by nines on the SLO's alerts")) {
+             if (auto l = SloLabels(v, a, p, false)) {
                spec.labels = *l;
              }
            }},
@@ -250,25 +244,7 @@ void FileParser::ParseSli(const YAML::Node& node, const YAML::Mark& at, const st
                         {"probe_availability",
                          [&](auto& v, auto& a, auto& p) {
                            kind(slo::SliKind::kProbeAvailability, "probe_availability");
-                           bool has_selector = false;
-                           if (!WalkMap(v, a, p,
-                                        {
-                                            {"selector",
-                                             [&](auto& x, auto& xa, auto& xp) {
-                                               has_selector = true;
-                                               ProbeSelector(x, xa, xp, &source->selector);
-                                             }},
-                                            {"quorum",
-                                             [&](auto& x, auto& xa, auto& xp) {
-                                               if (auto n = Int(x, xa, xp, 0, 1000)) {
-                                                 spec->quorum = static_cast<int>(*n);
-                                               }
-                                             }},
-                                        })) {
-                             return;
-                           }
-                           if (!has_selector)
-                             Required(a, p, "selector", "as in '{probe=\"api-eu\"}'");
+                           ParseProbeAvailability(v, a, p, spec, source);
                          }},
                         {"latency",
                          [&](auto& v, auto& a, auto& p) {
@@ -283,29 +259,7 @@ void FileParser::ParseSli(const YAML::Node& node, const YAML::Mark& at, const st
                         {"freshness",
                          [&](auto& v, auto& a, auto& p) {
                            kind(slo::SliKind::kFreshness, "freshness");
-                           bool has_selector = false, has_max_age = false;
-                           if (!WalkMap(v, a, p,
-                                        {
-                                            {"selector",
-                                             [&](auto& x, auto& xa, auto& xp) {
-                                               has_selector = true;
-                                               if (auto m = Selector(x, xa, xp, true))
-                                                 source->selector = *m;
-                                             }},
-                                            {"max_age",
-                                             [&](auto& x, auto& xa, auto& xp) {
-                                               has_max_age = true;
-                                               if (auto d = PositiveDuration(x, xa, xp))
-                                                 source->max_age = *d;
-                                             }},
-                                        })) {
-                             return;
-                           }
-                           if (!has_selector) {
-                             Required(a, p, "selector",
-                                      "a gauge holding the Unix time of the last success");
-                           }
-                           if (!has_max_age) Required(a, p, "max_age", "as in \"26h\"");
+                           ParseFreshness(v, a, p, source);
                          }},
                         {"region_label",
                          [&](auto& v, auto& a, auto& p) {
@@ -327,6 +281,51 @@ void FileParser::ParseSli(const YAML::Node& node, const YAML::Mark& at, const st
                   : fmt::format("{}: set exactly one SLI kind, got {}", path,
                                 fmt::join(kinds, " and ")));
   }
+}
+
+void FileParser::ParseProbeAvailability(const YAML::Node& v, const YAML::Mark& a,
+                                        const std::string& p, slo::SloSpec* spec,
+                                        SliSource* source) {
+  bool has_selector = false;
+  if (!WalkMap(v, a, p,
+               {
+                   {"selector",
+                    [&](auto& x, auto& xa, auto& xp) {
+                      has_selector = true;
+                      ProbeSelector(x, xa, xp, &source->selector);
+                    }},
+                   {"quorum",
+                    [&](auto& x, auto& xa, auto& xp) {
+                      if (auto n = Int(x, xa, xp, 0, 1000)) spec->quorum = static_cast<int>(*n);
+                    }},
+               })) {
+    return;
+  }
+  if (!has_selector) Required(a, p, "selector", "as in '{probe=\"api-eu\"}'");
+}
+
+void FileParser::ParseFreshness(const YAML::Node& v, const YAML::Mark& a, const std::string& p,
+                                SliSource* source) {
+  bool has_selector = false, has_max_age = false;
+  if (!WalkMap(v, a, p,
+               {
+                   {"selector",
+                    [&](auto& x, auto& xa, auto& xp) {
+                      has_selector = true;
+                      if (auto m = Selector(x, xa, xp, true)) source->selector = *m;
+                    }},
+                   {"max_age",
+                    [&](auto& x, auto& xa, auto& xp) {
+                      has_max_age = true;
+                      if (auto d = PositiveDuration(x, xa, xp)) source->max_age = *d;
+                    }},
+               })) {
+    return;
+  }
+  if (!has_selector) {
+    Required(a, p, "selector", "a gauge holding the Unix time of the last success");
+  }
+  if (!has_max_age) Required(a, p, "max_age", "as in \"26h\"");
 }
 
 void FileParser::ProbeSelector(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
@@ -402,11 +401,15 @@ void FileParser::ParseLatency(const YAML::Node& v, const YAML::Mark& at, const s
     source->selector = std::move(*selector);
     return;
   }
-  if (!histogram) return;
-  // good = <name>_bucket{..., le="<threshold>"}, total = <name>_count{...}.
+  if (histogram) HistogramSource(*histogram, histogram_at, histogram_path, *threshold, source);
+}
+
+void FileParser::HistogramSource(const std::vector<Matcher>& histogram,
+                                 const YAML::Mark& histogram_at, const std::string& histogram_path,
+                                 double threshold, SliSource* source) {
   std::string name;
   std::vector<Matcher> rest;
-  for (const Matcher& m : *histogram) {
+  for (const Matcher& m : histogram) {
     if (m.name() == core::kMetricNameLabel) {
       if (m.op() != Matcher::Op::kEqual) {
         Error(histogram_at, fmt::format("{}: the histogram's metric name must be given "
@@ -431,7 +434,7 @@ void FileParser::ParseLatency(const YAML::Node& v, const YAML::Mark& at, const s
     }
   }
   // Client libraries write le as "0.3" or "1" (Go) or "1.0" (Python): match both.
-  std::string le = fmt::format("{}", *threshold);
+  std::string le = fmt::format("{}", threshold);
   std::string le_regex;
   for (char c : le) {
     if (c == '.' || c == '+') le_regex += '\\';
@@ -488,15 +491,15 @@ void FileParser::ParseAlerting(const YAML::Node& node, const YAML::Mark& at,
           {
               {"min_events",
                [&](auto& v, auto& a, auto& p) {
-                 if (auto n = Int(v, a, p, 0, 1'000'000'000)) policy->min_events = *n;
+                 Set(Int(v, a, p, 0, 1'000'000'000), &policy->min_events);
                }},
               {"exhaustion_min_events",
                [&](auto& v, auto& a, auto& p) {
-                 if (auto n = Int(v, a, p, 0, 1'000'000'000)) policy->exhaustion_min_events = *n;
+                 Set(Int(v, a, p, 0, 1'000'000'000), &policy->exhaustion_min_events);
                }},
               {"exhaustion_min_coverage",
                [&](auto& v, auto& a, auto& p) {
-                 if (auto d = Ratio(v, a, p)) policy->exhaustion_min_coverage = *d;
+                 Set(Ratio(v, a, p), &policy->exhaustion_min_coverage);
                }},
               {"burn_rates",
                [&](auto& v, auto& a, auto& p) {
@@ -582,6 +585,31 @@ std::optional<slo::BurnRateRule> FileParser::ParseBurnRate(const YAML::Node& ite
   return rule;
 }
 
+std::optional<std::string> FileParser::AlertName(const YAML::Node& v, const YAML::Mark& a,
+                                                 const std::string& p) {
+  std::optional<std::string> s = String(v, a, p);
+  if (!s) return std::nullopt;
+  if (!IsValidAlertName(*s)) {
+    Error(a, fmt::format("{}: invalid alert name {} (want [A-Za-z_][A-Za-z0-9_]*, "
+                         "as in \"CertificateExpiresSoon\")",
+                         p, Quote(*s)));
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<rules::Comparison> FileParser::Comparison(const YAML::Node& v, const YAML::Mark& a,
+                                                        const std::string& p) {
+  using rules::Comparison;
+  return Enum<Comparison>(v, a, p, "comparison",
+                          {{"<", Comparison::kLess},
+                           {"<=", Comparison::kLessEqual},
+                           {"==", Comparison::kEqual},
+                           {"!=", Comparison::kNotEqual},
+                           {">=", Comparison::kGreaterEqual},
+                           {">", Comparison::kGreater}});
+}
+
 void FileParser::ParseAlert(const YAML::Node& item, const YAML::Mark& at, const std::string& path) {
   const size_t before = ErrorCount();
   ThresholdRule rule;
@@ -598,15 +626,7 @@ void FileParser::ParseAlert(const YAML::Node& item, const YAML::Mark& at, const 
            [&](auto& v, auto& a, auto& p) {
              has_name = true;
              name_at = a;
-             std::optional<std::string> s = String(v, a, p);
-             if (!s) return;
-             if (!IsValidAlertName(*s)) {
-               Error(a, fmt::format("{}: invalid alert name {} (want [A-Za-z_][A-Za-z0-9_]*, "
-                                    "as in \"CertificateExpiresSoon\")",
-                                    p, Quote(*s)));
-               return;
-             }
-             rule.name = *s;
+             if (auto s = AlertName(v, a, p)) rule.name = *s;
            }},
           {"selector",
            [&](auto& v, auto& a, auto& p) {
@@ -616,61 +636,38 @@ void FileParser::ParseAlert(const YAML::Node& item, const YAML::Mark& at, const 
           {"op",
            [&](auto& v, auto& a, auto& p) {
              has_op = true;
-             using rules::Comparison;
-             if (auto c = Enum<Comparison>(v, a, p, "comparison",
-                                           {{"<", Comparison::kLess},
-                                            {"<=", Comparison::kLessEqual},
-                                            {"==", Comparison::kEqual},
-                                            {"!=", Comparison::kNotEqual},
-                                            {">=", Comparison::kGreaterEqual},
-                                            {">", Comparison::kGreater}})) {
-               rule.op = *c;
-             }
+             if (auto c = Comparison(v, a, p)) rule.op = *c;
            }},
           {"threshold",
            [&](auto& v, auto& a, auto& p) {
              has_threshold = true;
              if (auto d = Seconds(v, a, p)) rule.threshold = *d;
            }},
-          {"time_until",
-           [&](auto& v, auto& a, auto& p) {
-             if (auto b = Bool(v, a, p)) rule.time_until = *b;
-           }},
+          {"time_until", [&](auto& v, auto& a, auto& p) { Set(Bool(v, a, p), &rule.time_until); }},
           {"group_by",
            [&](auto& v, auto& a, auto& p) {
-             StringList(v, a, p, &rule.group_by, "label");
-             if (!v.IsSequence()) return;
-             WalkList(
-                 v, a, p,
-                 [&](const YAML::Node& x, const YAML::Mark& xa, const std::string& xp, size_t) {
-                   if (x.IsScalar() && !x.Scalar().empty() && !core::IsValidLabelName(x.Scalar())) {
-                     Error(xa, fmt::format("{}: invalid label name {}", xp, Quote(x.Scalar())));
-                   }
-                 });
+             StringList(v, a, p, &rule.group_by, "label",
+                        [&](const std::string& x, const YAML::Mark& xa, const std::string& xp) {
+                          if (!core::IsValidLabelName(x)) {
+                            Error(xa, fmt::format("{}: invalid label name {}", xp, Quote(x)));
+                          }
+                        });
            }},
           {"min_count",
-           [&](auto& v, auto& a, auto& p) {
-             if (auto n = Int(v, a, p, 1, 1'000'000)) rule.min_count = *n;
-           }},
+           [&](auto& v, auto& a, auto& p) { Set(Int(v, a, p, 1, 1'000'000), &rule.min_count); }},
           {"lookback",
-           [&](auto& v, auto& a, auto& p) {
-             if (auto d = PositiveDuration(v, a, p)) rule.lookback = *d;
-           }},
+           [&](auto& v, auto& a, auto& p) { Set(PositiveDuration(v, a, p), &rule.lookback); }},
           {"for",
            [&](auto& v, auto& a, auto& p) {
-             if (auto d = DurationAtLeast(v, a, p, Duration::Zero())) rule.for_duration = *d;
+             Set(DurationAtLeast(v, a, p, Duration::Zero()), &rule.for_duration);
            }},
           {"keep_firing_for",
            [&](auto& v, auto& a, auto& p) {
-             if (auto d = DurationAtLeast(v, a, p, Duration::Zero())) {
-               rule.keep_firing_for = *d;
-             }
+             Set(DurationAtLeast(v, a, p, Duration::Zero()), &rule.keep_firing_for);
            }},
           {"labels",
            [&](auto& v, auto& a, auto& p) {
-             if (auto l = LabelMap(v, a, p, {"alertname"}, "set by nines (the rule's name)")) {
-               rule.labels = *l;
-             }
+             Set(LabelMap(v, a, p, {"alertname"}, "set by nines (the rule's name)"), &rule.labels);
            }},
           {"annotations",
            [&](auto& v, auto& a, auto& p) {

@@ -173,9 +173,7 @@ void FileParser::ParseMetadata(const YAML::Node& node, const YAML::Mark& at,
                         return;
                       }
                       if (!labels_out) return;
-                      if (auto l = LabelMap(v, a, p,
-                                            {"alertname", "slo", "region", "severity", "service"},
-                                            "set by nines on the SLO's alerts", true)) {
+                      if (auto l = SloLabels(v, a, p, true)) {
                         *labels_out = *l;
                       }
                     }},

@@ -611,4 +611,16 @@ void YamlReader::StringList(const YAML::Node& v, const YAML::Mark& at, const std
   *out = std::move(list);
 }
 
+void YamlReader::StringList(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
+                            std::vector<std::string>* out, std::string_view unique_noun,
+                            const ItemCheck& check) {
+  StringList(v, at, path, out, unique_noun);
+  if (!v.IsSequence()) return;
+  WalkList(
+      v, at, path,
+      [&](const YAML::Node& item, const YAML::Mark& item_at, const std::string& item_path, size_t) {
+        if (item.IsScalar() && !item.Scalar().empty()) check(item.Scalar(), item_at, item_path);
+      });
+}
+
 }  // namespace nines::app

@@ -124,6 +124,13 @@ class YamlReader {
     Handler handle;
   };
 
+  // Assigns `*v` to `*out` when `v` holds a value: how a field's handler stores what it read
+  // (`Set(PositiveDuration(v, at, p), &cfg->timeout)`), leaving the default otherwise.
+  template <typename T, typename U>
+  static void Set(const std::optional<U>& v, T* out) {
+    if (v) *out = static_cast<T>(*v);
+  }
+
   void Error(const YAML::Mark& mark, std::string message);
   size_t ErrorCount() const { return errors_.size(); }
 
@@ -246,6 +253,14 @@ class YamlReader {
   // that names it ("duplicate location ...").
   void StringList(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
                   std::vector<std::string>* out, std::string_view unique_noun);
+
+  // StringList, then `check` on every non-empty string of the list (a repeated one too), at its
+  // position and path, to report what is wrong with it.
+  using ItemCheck = std::function<void(const std::string& item, const YAML::Mark& item_at,
+                                       const std::string& item_path)>;
+  void StringList(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
+                  std::vector<std::string>* out, std::string_view unique_noun,
+                  const ItemCheck& check);
 
  protected:
   std::string file_;

@@ -25,7 +25,8 @@
 //
 //   nines_rules_bench budget --dir DIR --days D [--repeat R]
 //     Opens the store in DIR and times the 30-day budget of probe p0 (majority quorum) the way
-//     the engine serves it: the first Evaluate (backfill), then R cycles of Evaluate + SloJson.
+//     the engine serves it: the first Evaluate (backfill), then R cycles of Evaluate +
+//     api::SloJson.
 #include <fmt/format.h>
 
 #include <algorithm>

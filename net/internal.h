@@ -1,7 +1,7 @@
 // Helpers shared by net's .cc files and its tests; not part of the public API.
 //
-// Everything here is a pure function (thread-safe). ParseRequest is defined in server.cc, next to
-// the connection code that shares its pieces.
+// Everything here is a pure function (thread-safe). ParseRequest is defined in request.cc, next to
+// the pieces it shares with the server's connections (session.cc).
 #ifndef NINES_NET_INTERNAL_H_
 #define NINES_NET_INTERNAL_H_
 

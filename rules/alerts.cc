@@ -124,6 +124,64 @@ core::Status ErrnoError(std::string_view what, const std::string& path, int err)
 
 // ---- encoding ------------------------------------------------------------------------------
 
+namespace {
+
+// One "alert" record (see the file comment) into `a`, its rule key included. Errors:
+// DATA_LOSS saying what is wrong (the caller adds the file and line).
+core::Status DecodeAlertRecord(std::string_view line, Alert* out) {
+  auto bad = [](std::string_view why) { return core::DataLossError("{}", why); };
+  Alert& a = *out;
+  std::vector<std::string_view> f = SplitTabs(line);
+  if (f.empty() || f[0] != "alert") return bad("unknown record");
+  if (f.size() < 10) return bad("too few fields");
+  if (!Unescape(f[1], &a.rule_key)) return bad("bad escape in rule key");
+  int64_t active_since = 0, fired_at = 0, resolved_at = 0, last_active = 0;
+  uint64_t value_bits = 0;
+  if (!ParseState(f[2], &a.state)) return bad("bad state");
+  if (!ParseInt(f[3], &active_since) || !ParseInt(f[4], &fired_at) ||
+      !ParseInt(f[5], &resolved_at) || !ParseInt(f[6], &last_active)) {
+    return bad("bad timestamp");
+  }
+  if (!ParseInt(f[7], &value_bits, 16)) return bad("bad value");
+  a.active_since = core::Timestamp::FromUnixNanos(active_since);
+  a.fired_at = core::Timestamp::FromUnixNanos(fired_at);
+  a.resolved_at = core::Timestamp::FromUnixNanos(resolved_at);
+  a.last_active = core::Timestamp::FromUnixNanos(last_active);
+  a.value = std::bit_cast<double>(value_bits);
+  size_t n_labels = 0;
+  if (!ParseInt(f[8], &n_labels) || n_labels > f.size() || f.size() < 10 + 2 * n_labels) {
+    return bad("bad label count");
+  }
+  std::vector<core::Label> pairs;
+  size_t i = 9;
+  for (size_t k = 0; k < n_labels; ++k, i += 2) {
+    core::Label l;
+    if (!Unescape(f[i], &l.name) || !Unescape(f[i + 1], &l.value)) {
+      return bad("bad escape in a label");
+    }
+    pairs.push_back(std::move(l));
+  }
+  core::Result<core::Labels> labels = core::Labels::FromPairs(std::move(pairs));
+  if (!labels.ok()) return bad(labels.status().message());
+  a.labels = *std::move(labels);
+  size_t n_annotations = 0;
+  if (!ParseInt(f[i], &n_annotations) || n_annotations > f.size() ||
+      f.size() != i + 1 + 2 * n_annotations) {
+    return bad("bad annotation count");
+  }
+  ++i;
+  for (size_t k = 0; k < n_annotations; ++k, i += 2) {
+    std::string key, value;
+    if (!Unescape(f[i], &key) || !Unescape(f[i + 1], &value)) {
+      return bad("bad escape in an annotation");
+    }
+    a.annotations[std::move(key)] = std::move(value);
+  }
+  return core::Status::Ok();
+}
+
+}  // namespace
+
 core::Result<std::map<std::string, std::vector<Alert>>> DecodeAlertState(
     std::string_view data, std::string_view origin) {
   if (data.empty()) return core::DataLossError("{}: empty file (truncated)", origin);
@@ -171,58 +229,11 @@ core::Result<std::map<std::string, std::vector<Alert>>> DecodeAlertState(
     size_t nl = data.find('\n', pos);
     std::string_view line = data.substr(pos, nl - pos);
     pos = nl + 1;
-    auto bad = [&](std::string_view why) {
-      return core::DataLossError("{}:{}: {}", origin, line_no, why);
-    };
-    std::vector<std::string_view> f = SplitTabs(line);
-    if (f.empty() || f[0] != "alert") return bad("unknown record");
-    if (f.size() < 10) return bad("too few fields");
-    std::string rule_key;
-    if (!Unescape(f[1], &rule_key)) return bad("bad escape in rule key");
     Alert a;
-    int64_t active_since = 0, fired_at = 0, resolved_at = 0, last_active = 0;
-    uint64_t value_bits = 0;
-    if (!ParseState(f[2], &a.state)) return bad("bad state");
-    if (!ParseInt(f[3], &active_since) || !ParseInt(f[4], &fired_at) ||
-        !ParseInt(f[5], &resolved_at) || !ParseInt(f[6], &last_active)) {
-      return bad("bad timestamp");
+    if (core::Status st = DecodeAlertRecord(line, &a); !st.ok()) {
+      return core::DataLossError("{}:{}: {}", origin, line_no, st.message());
     }
-    if (!ParseInt(f[7], &value_bits, 16)) return bad("bad value");
-    a.active_since = core::Timestamp::FromUnixNanos(active_since);
-    a.fired_at = core::Timestamp::FromUnixNanos(fired_at);
-    a.resolved_at = core::Timestamp::FromUnixNanos(resolved_at);
-    a.last_active = core::Timestamp::FromUnixNanos(last_active);
-    a.value = std::bit_cast<double>(value_bits);
-    size_t n_labels = 0;
-    if (!ParseInt(f[8], &n_labels) || n_labels > f.size() || f.size() < 10 + 2 * n_labels) {
-      return bad("bad label count");
-    }
-    std::vector<core::Label> pairs;
-    size_t i = 9;
-    for (size_t k = 0; k < n_labels; ++k, i += 2) {
-      core::Label l;
-      if (!Unescape(f[i], &l.name) || !Unescape(f[i + 1], &l.value)) {
-        return bad("bad escape in a label");
-      }
-      pairs.push_back(std::move(l));
-    }
-    core::Result<core::Labels> labels = core::Labels::FromPairs(std::move(pairs));
-    if (!labels.ok()) return bad(labels.status().message());
-    a.labels = *std::move(labels);
-    size_t n_annotations = 0;
-    if (!ParseInt(f[i], &n_annotations) || n_annotations > f.size() ||
-        f.size() != i + 1 + 2 * n_annotations) {
-      return bad("bad annotation count");
-    }
-    ++i;
-    for (size_t k = 0; k < n_annotations; ++k, i += 2) {
-      std::string key, value;
-      if (!Unescape(f[i], &key) || !Unescape(f[i + 1], &value)) {
-        return bad("bad escape in an annotation");
-      }
-      a.annotations[std::move(key)] = std::move(value);
-    }
-    a.rule_key = rule_key;
+    std::string rule_key = a.rule_key;
     out[rule_key].push_back(std::move(a));
     ++alerts;
   }
@@ -335,6 +346,13 @@ void AlertTracker::Update(std::string_view rule_key, core::Duration for_duration
     a.last_active = now;
     dirty_ = true;
   }
+  SettleLocked(ra, held, no_data, keep_firing_for, now);
+  if (ra.empty()) rules_.erase(rule_it);
+}
+
+void AlertTracker::SettleLocked(RuleAlerts& ra, const std::set<uint64_t>& held,
+                                const std::set<uint64_t>& no_data,
+                                core::Duration keep_firing_for, core::Timestamp now) {
   for (auto it = ra.begin(); it != ra.end();) {
     Alert& a = it->second;
     const uint64_t fp = it->first.Hash();
@@ -379,7 +397,6 @@ void AlertTracker::Update(std::string_view rule_key, core::Duration for_duration
     }
     ++it;
   }
-  if (ra.empty()) rules_.erase(rule_it);
 }
 
 void AlertTracker::RetainRules(const std::set<std::string>& rule_keys, core::Timestamp now) {

@@ -136,6 +136,11 @@ class AlertTracker {
   using RuleAlerts = std::map<core::Labels, Alert>;
 
   void ResolveLocked(Alert& alert, core::Timestamp now);
+  // Update's second half: the alerts of one rule whose label sets did not hold at `now` (not
+  // in `held`) stay (no data), resolve, or are dropped.
+  void SettleLocked(RuleAlerts& ra, const std::set<uint64_t>& held,
+                    const std::set<uint64_t>& no_data, core::Duration keep_firing_for,
+                    core::Timestamp now);
   std::string EncodeLocked() const;
   core::Status WriteFile(const std::string& contents) const;
 

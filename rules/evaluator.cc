@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "core/log.h"
@@ -47,6 +49,9 @@ std::string_view Unit(const slo::SloSpec& spec) {
   return spec.method == slo::BudgetingMethod::kOccurrences ? "events" : "minutes";
 }
 
+// An SLO condition's labels. Errors: INVALID_ARGUMENT when they cannot be built (the names are
+// fixed and the SLO's own labels were validated, so only a broken invariant gets here); the SLO
+// then fails its evaluation, reported with its name, instead of dropping the condition.
 core::Result<core::Labels> ConditionLabels(const slo::SloSpec& spec, std::string_view alertname,
                                            std::string_view region, std::string_view severity) {
   core::Labels::Builder b(spec.labels);
@@ -56,7 +61,12 @@ core::Result<core::Labels> ConditionLabels(const slo::SloSpec& spec, std::string
   b.Set("service", spec.service);
   b.Set("region", region);
   b.Set("severity", severity);
-  return b.Build();
+  auto labels = b.Build();
+  if (!labels.ok()) {
+    return core::InvalidArgumentError("slo {}: the labels of its {} alert in {}: {}", spec.name,
+                                      alertname, region, labels.status().message());
+  }
+  return labels;
 }
 
 // The annotations every SLO condition shares.
@@ -79,40 +89,135 @@ int64_t NoDataMinutes(const SloEvaluatorOptions& options) {
   return std::max<int64_t>(1, (options.no_data_for.nanos() + minute - 1) / minute);
 }
 
-std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
-                                        const std::vector<slo::SloReport>& reports,
-                                        const StoreCounts& counts, int64_t end_minute,
-                                        const SloEvaluatorOptions& options) {
+bool Fires(const slo::SloReport& r, slo::Severity severity) {
+  return std::any_of(r.alerts.begin(), r.alerts.end(), [&](const slo::AlertCondition& c) {
+    return c.firing && c.rule.severity == severity;
+  });
+}
+
+// "<remaining> of <total> <unit> (<ratio>%)", for the descriptions.
+std::string RemainingText(const slo::SloSpec& spec, const slo::SloReport& r) {
+  return fmt::format("{:.4g} of {:.4g} {} ({})", r.budget_remaining, r.budget_total, Unit(spec),
+                     r.budget_remaining_ratio
+                         ? fmt::format("{:.2f}%", *r.budget_remaining_ratio * 100)
+                         : std::string("no budget yet"));
+}
+
+// SloBurnRate of `severity` in `r`'s region, when a rule of that severity fires: one condition
+// per severity (so one incident pages once per region, whichever window pairs fire); the firing
+// rule with the shortest long window speaks for it, and every firing pair is listed.
+core::Status AddBurnRateCondition(const slo::SloSpec& spec, const slo::SloReport& r,
+                                  slo::Severity severity, std::vector<ActiveCondition>* out) {
+  const slo::AlertCondition* first = nullptr;
+  std::string pairs;
+  for (const slo::AlertCondition& c : r.alerts) {
+    if (!c.firing || c.rule.severity != severity) continue;
+    if (first == nullptr || c.rule.long_window < first->rule.long_window) first = &c;
+    if (!pairs.empty()) pairs += ", ";
+    pairs += c.rule.long_window.ToString() + "/" + c.rule.short_window.ToString();
+  }
+  if (first == nullptr) return core::Status::Ok();
+  const slo::AlertCondition& c = *first;
+  ActiveCondition ac;
+  ASSIGN_OR_RETURN(ac.labels,
+                   ConditionLabels(spec, "SloBurnRate", r.region, slo::SeverityName(severity)));
+  ac.value = c.long_burn.rate.value_or(0);
+  CommonAnnotations(spec, r, &ac.annotations);
+  ac.annotations["window_pair"] =
+      c.rule.long_window.ToString() + "/" + c.rule.short_window.ToString();
+  ac.annotations["firing_window_pairs"] = pairs;
+  ac.annotations["long_burn_rate"] = FormatOpt(c.long_burn.rate);
+  ac.annotations["short_burn_rate"] = FormatOpt(c.short_burn.rate);
+  ac.annotations["factor"] = fmt::format("{:.6g}", c.factor);
+  ac.annotations["summary"] =
+      fmt::format("SLO {} in {} burns its error budget at {}x over {} and {}x over {} "
+                  "(threshold {:.4g}x)",
+                  spec.name, r.region, FormatOpt(c.long_burn.rate), c.rule.long_window.ToString(),
+                  FormatOpt(c.short_burn.rate), c.rule.short_window.ToString(), c.factor);
+  ac.annotations["description"] = fmt::format(
+      "{} budget left; exhausted at {} at the 1h burn rate, at {} at the 6h burn rate",
+      RemainingText(spec, r), ac.annotations["exhaustion_at_1h_burn"],
+      ac.annotations["exhaustion_at_6h_burn"]);
+  out->push_back(std::move(ac));
+  return core::Status::Ok();
+}
+
+// SloErrorBudgetExhausted, when `r`'s budget is exhausted.
+core::Status AddExhaustedCondition(const slo::SloSpec& spec, const slo::SloReport& r,
+                                   std::vector<ActiveCondition>* out) {
+  if (r.status != slo::SloStatus::kExhausted) return core::Status::Ok();
+  ActiveCondition ac;
+  ASSIGN_OR_RETURN(ac.labels, ConditionLabels(spec, "SloErrorBudgetExhausted", r.region, "ticket"));
+  ac.value = r.budget_remaining_ratio.value_or(0);
+  CommonAnnotations(spec, r, &ac.annotations);
+  ac.annotations["summary"] =
+      fmt::format("SLO {} in {} has exhausted its error budget", spec.name, r.region);
+  ac.annotations["description"] = RemainingText(spec, r) + " budget left";
+  out->push_back(std::move(ac));
+  return core::Status::Ok();
+}
+
+// SloNoData for a region (`src` its counts), when it has no bucket with data in the last
+// `no_data_minutes` completed minutes.
+core::Status AddNoDataCondition(const slo::SloSpec& spec, const slo::SloReport& r,
+                                const slo::CountSource& src, const StoreCounts& counts,
+                                int64_t end_minute, int64_t no_data_minutes,
+                                std::vector<ActiveCondition>* out) {
+  if (src.Counts(end_minute - no_data_minutes, end_minute).covered > 0) return core::Status::Ok();
+  // Minutes since the last bucket with data, searched back over the budget window by halving
+  // (O(log window) queries).
+  int64_t lo = r.window.begin_minute, hi = end_minute - no_data_minutes;
+  // With no data in the whole window, silence is counted from when the SLO first existed here,
+  // not from the window's start: a fresh install (or a new SLO) whose agents have not delivered
+  // yet gets no_data_for to do so before a ticket says "no data".
+  double since = static_cast<double>(end_minute - std::max(lo, counts.created_minute()));
+  const bool had_data = src.Counts(lo, hi).covered > 0;
+  if (!had_data && since < static_cast<double>(no_data_minutes)) return core::Status::Ok();
+  if (had_data) {
+    // Find the last minute m in [lo, hi) with data: the largest m with Counts(m, hi) > 0.
+    int64_t a = lo, b = hi - 1;
+    while (a < b) {
+      int64_t mid = a + (b - a + 1) / 2;
+      if (src.Counts(mid, hi).covered > 0) a = mid; else b = mid - 1;
+    }
+    since = static_cast<double>(end_minute - (a + 1));
+  }
+  ActiveCondition ac;
+  ASSIGN_OR_RETURN(ac.labels, ConditionLabels(spec, "SloNoData", r.region, "ticket"));
+  ac.value = since;
+  ac.annotations["summary"] =
+      fmt::format("SLO {} has no data from {} for {} minutes", spec.name, r.region, since);
+  ac.annotations["description"] = fmt::format(
+      "no bucket with data in the last {} completed minutes; the region's samples (or "
+      "enough of its probe locations for the quorum) are missing",
+      no_data_minutes);
+  ac.annotations["no_data_minutes"] = fmt::format("{}", since);
+  ac.annotations["reason"] = "samples";
+  out->push_back(std::move(ac));
+  return core::Status::Ok();
+}
+
+// Every active condition of one SLO's reports (regions in order, then global). Errors: those of
+// ConditionLabels; no condition is dropped.
+core::Result<std::vector<ActiveCondition>> Conditions(const slo::SloSpec& spec,
+                                                      const std::vector<slo::SloReport>& reports,
+                                                      const StoreCounts& counts,
+                                                      int64_t end_minute,
+                                                      const SloEvaluatorOptions& options) {
   std::vector<ActiveCondition> out;
   const int64_t no_data_minutes = NoDataMinutes(options);
-  auto fires = [](const slo::SloReport& r, slo::Severity severity) {
-    return std::any_of(r.alerts.begin(), r.alerts.end(), [&](const slo::AlertCondition& c) {
-      return c.firing && c.rule.severity == severity;
-    });
-  };
   // What the regions' burn-rate alerts already say, for region="global".
   bool regional_page = false, regional_burn = false;
   for (size_t i = 0; i < reports.size() && i < counts.size(); ++i) {
-    const bool page = fires(reports[i], slo::Severity::kPage);
+    const bool page = Fires(reports[i], slo::Severity::kPage);
     regional_page = regional_page || page;
-    regional_burn = regional_burn || page || fires(reports[i], slo::Severity::kTicket);
+    regional_burn = regional_burn || page || Fires(reports[i], slo::Severity::kTicket);
   }
   for (size_t i = 0; i < reports.size(); ++i) {
     const slo::SloReport& r = reports[i];
     const bool global = i == counts.size();
     if (global && !options.alert_on_global) continue;
-    // Only for the annotations of a condition (most reports have none).
-    auto remaining_text = [&r, &spec] {
-      return fmt::format("{:.4g} of {:.4g} {} ({})", r.budget_remaining, r.budget_total,
-                         Unit(spec),
-                         r.budget_remaining_ratio
-                             ? fmt::format("{:.2f}%", *r.budget_remaining_ratio * 100)
-                             : std::string("no budget yet"));
-    };
-    // One condition per severity (so one incident pages once per region, whichever window
-    // pairs fire): the firing rule of that severity with the shortest long window speaks for
-    // it; every firing pair is listed.
-    const bool page_fires = fires(r, slo::Severity::kPage);
+    const bool page_fires = Fires(r, slo::Severity::kPage);
     for (slo::Severity severity : {slo::Severity::kPage, slo::Severity::kTicket}) {
       // One outage, one page per region: a ticket says less than the page of the same SLO and
       // region, and region="global" says less than a region's alert that explains it (the
@@ -121,91 +226,12 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
       // fires: a spread-out burn, or regions each under their min_events guard.
       if (severity == slo::Severity::kTicket && page_fires) continue;
       if (global && (severity == slo::Severity::kPage ? regional_page : regional_burn)) continue;
-      const slo::AlertCondition* first = nullptr;
-      std::string pairs;
-      for (const slo::AlertCondition& c : r.alerts) {
-        if (!c.firing || c.rule.severity != severity) continue;
-        if (first == nullptr || c.rule.long_window < first->rule.long_window) first = &c;
-        if (!pairs.empty()) pairs += ", ";
-        pairs += c.rule.long_window.ToString() + "/" + c.rule.short_window.ToString();
-      }
-      if (first == nullptr) continue;
-      const slo::AlertCondition& c = *first;
-      auto labels = ConditionLabels(spec, "SloBurnRate", r.region, slo::SeverityName(severity));
-      if (!labels.ok()) continue;
-      ActiveCondition ac;
-      ac.labels = std::move(*labels);
-      ac.value = c.long_burn.rate.value_or(0);
-      CommonAnnotations(spec, r, &ac.annotations);
-      ac.annotations["window_pair"] = c.rule.long_window.ToString() + "/" +
-                                      c.rule.short_window.ToString();
-      ac.annotations["firing_window_pairs"] = pairs;
-      ac.annotations["long_burn_rate"] = FormatOpt(c.long_burn.rate);
-      ac.annotations["short_burn_rate"] = FormatOpt(c.short_burn.rate);
-      ac.annotations["factor"] = fmt::format("{:.6g}", c.factor);
-      ac.annotations["summary"] =
-          fmt::format("SLO {} in {} burns its error budget at {}x over {} and {}x over {} "
-                      "(threshold {:.4g}x)",
-                      spec.name, r.region, FormatOpt(c.long_burn.rate),
-                      c.rule.long_window.ToString(), FormatOpt(c.short_burn.rate),
-                      c.rule.short_window.ToString(), c.factor);
-      ac.annotations["description"] = fmt::format(
-          "{} budget left; exhausted at {} at the 1h burn rate, at {} at the 6h burn rate",
-          remaining_text(), ac.annotations["exhaustion_at_1h_burn"],
-          ac.annotations["exhaustion_at_6h_burn"]);
-      out.push_back(std::move(ac));
+      RETURN_IF_ERROR(AddBurnRateCondition(spec, r, severity, &out));
     }
-    if (r.status == slo::SloStatus::kExhausted) {
-      auto labels = ConditionLabels(spec, "SloErrorBudgetExhausted", r.region, "ticket");
-      if (labels.ok()) {
-        ActiveCondition ac;
-        ac.labels = std::move(*labels);
-        ac.value = r.budget_remaining_ratio.value_or(0);
-        CommonAnnotations(spec, r, &ac.annotations);
-        ac.annotations["summary"] = fmt::format("SLO {} in {} has exhausted its error budget",
-                                                spec.name, r.region);
-        ac.annotations["description"] = remaining_text() + " budget left";
-        out.push_back(std::move(ac));
-      }
-    }
+    RETURN_IF_ERROR(AddExhaustedCondition(spec, r, &out));
     if (!global) {
-      const slo::CountSource& src = counts.region(i);
-      slo::WindowCounts recent = src.Counts(end_minute - no_data_minutes, end_minute);
-      if (recent.covered == 0) {
-        // Minutes since the last bucket with data, searched back over the budget window by
-        // halving (O(log window) queries).
-        int64_t lo = r.window.begin_minute, hi = end_minute - no_data_minutes;
-        // With no data in the whole window, silence is counted from when the SLO first existed
-        // here, not from the window's start: a fresh install (or a new SLO) whose agents have not
-        // delivered yet gets no_data_for to do so before a ticket says "no data".
-        double since = static_cast<double>(end_minute - std::max(lo, counts.created_minute()));
-        const bool had_data = src.Counts(lo, hi).covered > 0;
-        if (!had_data && since < static_cast<double>(no_data_minutes)) continue;
-        if (had_data) {
-          // Find the last minute m in [lo, hi) with data: the largest m with Counts(m, hi) > 0.
-          int64_t a = lo, b = hi - 1;
-          while (a < b) {
-            int64_t mid = a + (b - a + 1) / 2;
-            if (src.Counts(mid, hi).covered > 0) a = mid; else b = mid - 1;
-          }
-          since = static_cast<double>(end_minute - (a + 1));
-        }
-        auto labels = ConditionLabels(spec, "SloNoData", r.region, "ticket");
-        if (labels.ok()) {
-          ActiveCondition ac;
-          ac.labels = std::move(*labels);
-          ac.value = since;
-          ac.annotations["summary"] = fmt::format(
-              "SLO {} has no data from {} for {} minutes", spec.name, r.region, since);
-          ac.annotations["description"] = fmt::format(
-              "no bucket with data in the last {} completed minutes; the region's samples (or "
-              "enough of its probe locations for the quorum) are missing",
-              no_data_minutes);
-          ac.annotations["no_data_minutes"] = fmt::format("{}", since);
-          ac.annotations["reason"] = "samples";
-          out.push_back(std::move(ac));
-        }
-      }
+      RETURN_IF_ERROR(AddNoDataCondition(spec, r, counts.region(i), counts, end_minute,
+                                         no_data_minutes, &out));
     }
   }
   return out;
@@ -214,31 +240,58 @@ std::vector<ActiveCondition> Conditions(const slo::SloSpec& spec,
 // The burn-rate alerts that no data can decide (ActiveCondition::no_data): those of every region
 // without a bucket with data in the last `no_data_for` (its short windows see nothing, so a page
 // would resolve by silence), and global's when any region is so (its sum lost a part).
-std::vector<ActiveCondition> UndecidedConditions(const slo::SloSpec& spec,
-                                                 const std::vector<slo::SloReport>& reports,
-                                                 const StoreCounts& counts, int64_t end_minute,
-                                                 const SloEvaluatorOptions& options) {
+// Errors: those of ConditionLabels.
+core::Result<std::vector<ActiveCondition>> UndecidedConditions(
+    const slo::SloSpec& spec, const std::vector<slo::SloReport>& reports,
+    const StoreCounts& counts, int64_t end_minute, const SloEvaluatorOptions& options) {
   std::vector<ActiveCondition> out;
   const int64_t no_data_minutes = NoDataMinutes(options);
-  auto undecided = [&](std::string_view region) {
+  auto undecided = [&](std::string_view region) -> core::Status {
     for (slo::Severity severity : {slo::Severity::kPage, slo::Severity::kTicket}) {
-      auto labels = ConditionLabels(spec, "SloBurnRate", region, slo::SeverityName(severity));
-      if (!labels.ok()) continue;
       ActiveCondition ac;
-      ac.labels = std::move(*labels);
+      ASSIGN_OR_RETURN(ac.labels,
+                       ConditionLabels(spec, "SloBurnRate", region, slo::SeverityName(severity)));
       ac.no_data = true;
       out.push_back(std::move(ac));
     }
+    return core::Status::Ok();
   };
   bool any_dark = false;
   for (size_t i = 0; i < counts.size() && i < reports.size(); ++i) {
     if (counts.region(i).Counts(end_minute - no_data_minutes, end_minute).covered > 0) continue;
     any_dark = true;
-    undecided(reports[i].region);
+    RETURN_IF_ERROR(undecided(reports[i].region));
   }
-  if (any_dark && options.alert_on_global) undecided(kGlobal);
+  if (any_dark && options.alert_on_global) RETURN_IF_ERROR(undecided(kGlobal));
   return out;
 }
+
+}  // namespace
+
+namespace {
+
+// One series WriteBack writes: its labels, and the store's ref for them
+// (Appender::AppendWithRef), set by the first append.
+struct SloSeries {
+  core::Labels labels;
+  store::AppendRef ref;
+};
+
+// The nines_slo_* series of one SLO and region (see the file comment), by name.
+struct WrittenSeries {
+  std::string region;
+  SloSeries sli;                     // nines_slo_sli{window}
+  SloSeries budget_remaining_ratio;  // nines_slo_error_budget_remaining
+  SloSeries budget_remaining;        // nines_slo_error_budget_remaining_<unit>
+  SloSeries budget_total;            // nines_slo_error_budget_total_<unit>
+  SloSeries coverage;                // nines_slo_coverage
+  SloSeries events_good;             // nines_slo_events_total{outcome="good"}
+  SloSeries events_bad;              // nines_slo_events_total{outcome="bad"}
+  // nines_slo_burn_rate{window}, one per slo::kBurnRateWindows, in its order.
+  std::array<SloSeries, std::size(slo::kBurnRateWindows)> burn_rates;
+  // nines_slo_reduced_coverage, for SLOs whose quorum lost probers can cap (CanReduceCoverage).
+  std::optional<SloSeries> reduced_coverage;
+};
 
 }  // namespace
 
@@ -250,15 +303,10 @@ struct SloEvaluator::Entry {
   // The last evaluation (its `rule` left empty), shared with the published results: replaced,
   // never changed, once published.
   std::shared_ptr<const SloEvaluation> last = std::make_shared<const SloEvaluation>();
-  // The labels of the series WriteBack writes for each report (in the order of last.reports),
-  // built when a report's region first appears and dropped by SetRules: building labels per
-  // sample cost more than the evaluation itself.
-  struct Written {
-    std::string region;
-    std::vector<core::Labels> labels;  // in the order of WrittenSeries()
-    std::vector<store::AppendRef> refs;  // the store's refs for them (Appender::AppendWithRef)
-  };
-  std::vector<Written> written;
+  // The series WriteBack writes for each report (in the order of last.reports), built when a
+  // report's region first appears and dropped by SetRules: building labels per sample cost more
+  // than the evaluation itself.
+  std::vector<WrittenSeries> written;
   // The state changed since it was last written: new or re-read minutes, or a new rule. An
   // evaluation within the same minute with nothing late computes the same numbers, so it is not
   // written again.
@@ -312,36 +360,43 @@ void SloEvaluator::PublishLocked() {
 
 namespace {
 
-// What WriteBack writes per report, in order: name and extra labels.
 // Whether the SLO's quorum can be capped by lost probers (StoreCounts::reduced_coverage).
 bool CanReduceCoverage(const slo::SloSpec& spec) {
   return spec.sli == slo::SliKind::kProbeAvailability && spec.quorum > 1;
 }
 
-struct WrittenSeries {
-  std::string name;
-  std::vector<std::pair<std::string, std::string>> extra;
-};
-std::vector<WrittenSeries> WrittenSeriesOf(const slo::SloSpec& spec) {
-  const std::string unit(Unit(spec));
-  std::vector<WrittenSeries> out = {
-      {"nines_slo_sli", {{"window", spec.window.ToString()}}},
-      {"nines_slo_error_budget_remaining", {}},
-      {"nines_slo_error_budget_remaining_" + unit, {}},
-      {"nines_slo_error_budget_total_" + unit, {}},
-      {"nines_slo_coverage", {}},
-      {"nines_slo_events_total", {{"outcome", "good"}}},
-      {"nines_slo_events_total", {{"outcome", "bad"}}},
+// The series WriteBack writes for `spec` in `region`. Errors: labels that cannot be built.
+core::Result<WrittenSeries> MakeWrittenSeries(const slo::SloSpec& spec, std::string_view region) {
+  auto series = [&](std::string_view name, std::string_view extra_name = "",
+                    std::string_view extra_value = "") -> core::Result<SloSeries> {
+    core::Labels::Builder b;
+    b.Set(core::kMetricNameLabel, name);
+    b.Set("slo", spec.name);
+    b.Set("service", spec.service);
+    b.Set("region", region);
+    if (!extra_name.empty()) b.Set(extra_name, extra_value);
+    ASSIGN_OR_RETURN(core::Labels labels, b.Build());
+    return SloSeries{std::move(labels), store::AppendRef()};
   };
-  for (core::Duration w : slo::kBurnRateWindows) {
-    out.push_back({"nines_slo_burn_rate", {{"window", w.ToString()}}});
+  const std::string unit(Unit(spec));
+  WrittenSeries w;
+  w.region = std::string(region);
+  ASSIGN_OR_RETURN(w.sli, series("nines_slo_sli", "window", spec.window.ToString()));
+  ASSIGN_OR_RETURN(w.budget_remaining_ratio, series("nines_slo_error_budget_remaining"));
+  ASSIGN_OR_RETURN(w.budget_remaining, series("nines_slo_error_budget_remaining_" + unit));
+  ASSIGN_OR_RETURN(w.budget_total, series("nines_slo_error_budget_total_" + unit));
+  ASSIGN_OR_RETURN(w.coverage, series("nines_slo_coverage"));
+  ASSIGN_OR_RETURN(w.events_good, series("nines_slo_events_total", "outcome", "good"));
+  ASSIGN_OR_RETURN(w.events_bad, series("nines_slo_events_total", "outcome", "bad"));
+  for (size_t k = 0; k < w.burn_rates.size(); ++k) {
+    ASSIGN_OR_RETURN(w.burn_rates[k], series("nines_slo_burn_rate", "window",
+                                             slo::kBurnRateWindows[k].ToString()));
   }
-  if (CanReduceCoverage(spec)) out.push_back({"nines_slo_reduced_coverage", {}});
-  return out;
+  if (CanReduceCoverage(spec)) {
+    ASSIGN_OR_RETURN(w.reduced_coverage, series("nines_slo_reduced_coverage"));
+  }
+  return w;
 }
-constexpr size_t kWrittenBurnRates = 7;  // WrittenSeriesOf: burn rates start here
-// WrittenSeriesOf: nines_slo_reduced_coverage, when CanReduceCoverage.
-constexpr size_t kWrittenReducedCoverage = kWrittenBurnRates + std::size(slo::kBurnRateWindows);
 
 }  // namespace
 
@@ -352,43 +407,31 @@ void SloEvaluator::WriteBack(Entry& e, core::Timestamp now, store::Appender& app
   e.written.resize(e.last->reports.size());
   for (size_t i = 0; i < e.last->reports.size() && st->ok(); ++i) {
     const slo::SloReport& r = e.last->reports[i];
-    Entry::Written& w = e.written[i];
-    if (w.labels.empty() || w.region != r.region) {
-      w.region = r.region;
-      w.labels.clear();
-      w.refs.clear();
-      for (const WrittenSeries& ws : WrittenSeriesOf(spec)) {
-        core::Labels::Builder b;
-        b.Set(core::kMetricNameLabel, ws.name);
-        b.Set("slo", spec.name);
-        b.Set("service", spec.service);
-        b.Set("region", r.region);
-        for (const auto& [k, val] : ws.extra) b.Set(k, val);
-        auto labels = b.Build();
-        if (!labels.ok()) {
-          *st = labels.status();
-          w.labels.clear();
-          return;
-        }
-        w.labels.push_back(std::move(*labels));
+    WrittenSeries& w = e.written[i];
+    if (w.region.empty() || w.region != r.region) {
+      core::Result<WrittenSeries> made = MakeWrittenSeries(spec, r.region);
+      if (!made.ok()) {
+        *st = made.status();
+        w = WrittenSeries();
+        return;
       }
-      w.refs.assign(w.labels.size(), store::AppendRef());
+      w = *std::move(made);
     }
-    auto put = [&](size_t k, double v) {
+    auto put = [&](SloSeries& series, double v) {
       if (!st->ok() || !std::isfinite(v)) return;
-      *st = app.AppendWithRef(w.labels[k], t, v, &w.refs[k]);
+      *st = app.AppendWithRef(series.labels, t, v, &series.ref);
     };
-    if (r.sli) put(0, *r.sli);
-    if (r.budget_remaining_ratio) put(1, *r.budget_remaining_ratio);
-    put(2, r.budget_remaining);
-    put(3, r.budget_total);
-    for (size_t k = 0; k < r.burn_rates.size() && k < std::size(slo::kBurnRateWindows); ++k) {
-      if (r.burn_rates[k].rate) put(kWrittenBurnRates + k, *r.burn_rates[k].rate);
+    if (r.sli) put(w.sli, *r.sli);
+    if (r.budget_remaining_ratio) put(w.budget_remaining_ratio, *r.budget_remaining_ratio);
+    put(w.budget_remaining, r.budget_remaining);
+    put(w.budget_total, r.budget_total);
+    for (size_t k = 0; k < r.burn_rates.size() && k < w.burn_rates.size(); ++k) {
+      if (r.burn_rates[k].rate) put(w.burn_rates[k], *r.burn_rates[k].rate);
     }
-    put(4, r.coverage);
+    put(w.coverage, r.coverage);
     const bool global = i == e.counts->size();
-    if (CanReduceCoverage(spec) && !global) {
-      put(kWrittenReducedCoverage, e.last->reduced_coverage.contains(r.region) ? 1 : 0);
+    if (w.reduced_coverage && !global) {
+      put(*w.reduced_coverage, e.last->reduced_coverage.contains(r.region) ? 1 : 0);
     }
     // Cumulative events since the counts began.
     const slo::CountSource& src = global ? e.counts->global() : e.counts->region(i);
@@ -399,13 +442,18 @@ void SloEvaluator::WriteBack(Entry& e, core::Timestamp now, store::Appender& app
                                     e.counts->known_since());
     slo::Tally tally = slo::TallyOf(spec, all);
     if (spec.method == slo::BudgetingMethod::kOccurrences) {
-      put(5, static_cast<double>(tally.good));
-      put(6, static_cast<double>(tally.bad()));
+      put(w.events_good, static_cast<double>(tally.good));
+      put(w.events_bad, static_cast<double>(tally.bad()));
     } else {
-      put(5, static_cast<double>(all.good));
-      put(6, static_cast<double>(all.total - all.good));
+      put(w.events_good, static_cast<double>(all.good));
+      put(w.events_bad, static_cast<double>(all.total - all.good));
     }
   }
+  WriteUndeclared(e, t, app, st);
+}
+
+void SloEvaluator::WriteUndeclared(Entry& e, int64_t t, store::Appender& app, core::Status* st) {
+  const slo::SloSpec& spec = e.rule.spec;
   // Samples of undeclared regions (rare: labels built on the spot).
   for (const auto& [region, samples] : e.last->undeclared_samples) {
     if (!st->ok()) return;
@@ -423,57 +471,57 @@ void SloEvaluator::WriteBack(Entry& e, core::Timestamp now, store::Appender& app
   }
 }
 
+core::Result<std::shared_ptr<SloEvaluation>> SloEvaluator::EvaluateEntry(Entry& e,
+                                                                         core::Timestamp now) {
+  RETURN_IF_ERROR(e.counts->Update(reader_, now));
+  auto next = std::make_shared<SloEvaluation>();
+  for (size_t i = 0; i <= e.counts->size(); ++i) {
+    const bool global = i == e.counts->size();
+    ASSIGN_OR_RETURN(slo::SloReport r,
+                     slo::EvaluateSlo(e.rule.spec,
+                                      global ? std::string(kGlobal) : e.counts->region_name(i),
+                                      global ? e.counts->global() : e.counts->region(i), now,
+                                      e.counts->known_since()));
+    next->reports.push_back(std::move(r));
+  }
+  const int64_t end_minute = slo::MinuteOf(now);
+  ASSIGN_OR_RETURN(next->conditions,
+                   Conditions(e.rule.spec, next->reports, *e.counts, end_minute, options_));
+  ASSIGN_OR_RETURN(std::vector<ActiveCondition> undecided,
+                   UndecidedConditions(e.rule.spec, next->reports, *e.counts, end_minute,
+                                       options_));
+  for (ActiveCondition& c : undecided) next->conditions.push_back(std::move(c));
+  next->evaluated_at = now;
+  for (size_t i = 0; i < e.counts->size(); ++i) {
+    if (const ReducedCoverage* rc = e.counts->reduced_coverage(i)) {
+      next->reduced_coverage[e.counts->region_name(i)] = *rc;
+    }
+  }
+  next->undeclared_samples = e.counts->undeclared_samples();
+  return next;
+}
+
 core::Status SloEvaluator::Evaluate(core::Timestamp now) {
   std::lock_guard<std::mutex> lock(eval_mu_);
   core::Status first_error = core::Status::Ok();
   size_t failed = 0;
-  const int64_t end_minute = slo::MinuteOf(now);
   for (auto& ep : entries_) {
     Entry& e = *ep;
-    core::Status st = e.counts->Update(reader_, now);
-    std::vector<slo::SloReport> reports;
-    if (st.ok()) {
-      for (size_t i = 0; i <= e.counts->size() && st.ok(); ++i) {
-        const bool global = i == e.counts->size();
-        auto r = slo::EvaluateSlo(e.rule.spec,
-                                  global ? std::string(kGlobal) : e.counts->region_name(i),
-                                  global ? e.counts->global() : e.counts->region(i), now,
-                                  e.counts->known_since());
-        if (!r.ok()) {
-          st = r.status();
-        } else {
-          reports.push_back(std::move(*r));
-        }
-      }
-    }
-    if (!st.ok()) {
+    core::Result<std::shared_ptr<SloEvaluation>> next = EvaluateEntry(e, now);
+    if (!next.ok()) {
+      const core::Status& st = next.status();
       ++failed;
       if (first_error.ok()) first_error = st;
-      auto next = std::make_shared<SloEvaluation>(*e.last);  // the previous results, kept
-      next->error = st.ToString();
-      next->status = st;
-      e.last = std::move(next);
+      auto kept = std::make_shared<SloEvaluation>(*e.last);  // the previous results, kept
+      kept->error = st.ToString();
+      kept->status = st;
+      e.last = std::move(kept);
       LOG_WARNING("slo {}: evaluation at {} failed: {}", e.rule.spec.name, now.ToRfc3339(),
                   st.ToString());
-    } else {
-      auto next = std::make_shared<SloEvaluation>();
-      next->reports = std::move(reports);
-      next->conditions =
-          Conditions(e.rule.spec, next->reports, *e.counts, end_minute, options_);
-      for (ActiveCondition& c :
-           UndecidedConditions(e.rule.spec, next->reports, *e.counts, end_minute, options_)) {
-        next->conditions.push_back(std::move(c));
-      }
-      next->evaluated_at = now;
-      for (size_t i = 0; i < e.counts->size(); ++i) {
-        if (const ReducedCoverage* rc = e.counts->reduced_coverage(i)) {
-          next->reduced_coverage[e.counts->region_name(i)] = *rc;
-        }
-      }
-      next->undeclared_samples = e.counts->undeclared_samples();
-      e.last = std::move(next);
-      if (e.counts->last_read_minutes() > 0) e.unwritten = true;
+      continue;
     }
+    e.last = *std::move(next);
+    if (e.counts->last_read_minutes() > 0) e.unwritten = true;
   }
   PublishLocked();
   if (options_.write_back && appenders_ && failed < entries_.size()) {

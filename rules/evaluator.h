@@ -164,7 +164,12 @@ class SloEvaluator {
 
  private:
   struct Entry;
+  // One SLO's cycle: its counts, reports and conditions. Errors: the store's, the math's, and
+  // conditions whose labels cannot be built (never dropped silently); the entry's last results
+  // are then kept by the caller.
+  core::Result<std::shared_ptr<SloEvaluation>> EvaluateEntry(Entry& e, core::Timestamp now);
   void WriteBack(Entry& e, core::Timestamp now, store::Appender& app, core::Status* st);
+  void WriteUndeclared(Entry& e, int64_t t, store::Appender& app, core::Status* st);
 
   store::Reader& reader_;
   AppenderFactory appenders_;

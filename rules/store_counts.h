@@ -124,7 +124,7 @@ core::Result<int64_t> NeededMinutes(const slo::SloSpec& spec, core::Timestamp no
 //   for (size_t i = 0; i < counts.size(); ++i)
 //     EvaluateSlo(rule.spec, counts.region_name(i), counts.region(i), now);
 //   EvaluateSlo(rule.spec, "global", counts.global(), now);
-struct ResolvedSelector;  // defined in store_counts.cc
+struct ResolvedSelector;  // defined in rules/store_reads.h (private)
 
 class StoreCounts {
  public:
@@ -185,6 +185,28 @@ class StoreCounts {
   // Truncates every region (and the sum) back to `from` and appends `read` over [from, end).
   void Replace(const std::map<std::string, slo::BucketSeries>& read, int64_t from, int64_t end);
   void Trim(int64_t needed);
+  // Update's steps. What one Update reads: minutes [from, end) per region, and the regions
+  // whose newest minute was counted with a capped quorum.
+  struct Span {
+    int64_t from = 0;
+    int64_t end = 0;
+    std::map<std::string, slo::BucketSeries> read;
+    std::map<std::string, ReducedCoverage> reduced;
+  };
+  // Resolves the selectors to series ids into `resolved`; sets *rebuild when a series counted
+  // before is gone.
+  core::Status Resolve(store::Reader& reader, std::vector<ResolvedSelector>* resolved,
+                       bool* rebuild) const;
+  // Reads the span to count: the whole needed span for a rebuild (raw after the raw horizon,
+  // rollups before), else the new and late minutes. `tracked`: the store's changes, or null
+  // when the reader does not report them.
+  core::Status ReadSpan(store::Reader& reader, const std::vector<ResolvedSelector>* ids,
+                        bool rebuild, const store::StoreChanges* tracked, int64_t end_now,
+                        int64_t needed, Span* span) const;
+  // The first minute with data and whether there was data before a rebuilt span (known_since).
+  core::Status KnownSince(store::Reader& reader, const std::vector<ResolvedSelector>* ids,
+                          bool rebuild, const Span& span, int64_t* first_data,
+                          bool* data_before) const;
 
   SloRule rule_;
   StoreCountsOptions options_;

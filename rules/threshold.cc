@@ -66,10 +66,9 @@ std::string ExpandAlertTemplate(std::string_view text, const core::Labels& label
   return out;
 }
 
-core::Result<std::vector<ActiveCondition>> EvaluateThresholdRule(const ThresholdRule& rule,
-                                                                 store::Reader& reader,
-                                                                 core::Timestamp now,
-                                                                 core::Duration no_data_horizon) {
+namespace {
+
+core::Status ValidateRule(const ThresholdRule& rule) {
   if (!core::IsValidLabelName(rule.name)) {
     return core::InvalidArgumentError("{}: invalid alert name", Where(rule));
   }
@@ -83,86 +82,90 @@ core::Result<std::vector<ActiveCondition>> EvaluateThresholdRule(const Threshold
       return core::InvalidArgumentError("{}: invalid group_by label \"{}\"", Where(rule), name);
     }
   }
-  const int64_t maxt = now.UnixMillis();
-  const int64_t mint = (now - rule.lookback).UnixMillis() + 1;  // (now - lookback, now]
-  if (mint > maxt) return std::vector<ActiveCondition>();
-  core::Result<std::vector<store::SeriesSamples>> selected =
-      reader.Select(rule.selector, mint, maxt);
-  if (!selected.ok()) return selected.status().WithContext(Where(rule));
+  return core::Status::Ok();
+}
 
-  const double now_seconds = now.UnixSecondsDouble();
-  auto group_of = [&rule](const core::Labels& series) -> core::Result<core::Labels> {
-    if (rule.group_by.empty()) {
-      return core::Labels::Builder(series).Del(core::kMetricNameLabel).Build();
-    }
-    core::Labels::Builder b;
-    for (const std::string& name : rule.group_by) {
-      if (name != core::kMetricNameLabel) b.Set(name, series.Get(name));
-    }
-    return b.Build();
-  };
-  std::map<core::Labels, Group> groups;
-  std::set<core::Labels> reporting;  // series with a sample in the lookback
-  for (const store::SeriesSamples& s : *selected) {
-    if (s.samples.empty()) continue;
-    reporting.insert(s.labels);
-    const double v = s.samples.back().value;
-    if (IsStaleMarker(v)) continue;
-    const double x = rule.time_until ? v - now_seconds : v;
-    if (!Compare(x, rule.op, rule.threshold)) continue;
-    ASSIGN_OR_RETURN(core::Labels key, group_of(s.labels));
-    Group& g = groups[key];
-    ++g.count;
-    g.x = x;
+// The group a series counts in: its group_by labels, or all its labels but __name__.
+core::Result<core::Labels> GroupOf(const ThresholdRule& rule, const core::Labels& series) {
+  if (rule.group_by.empty()) {
+    return core::Labels::Builder(series).Del(core::kMetricNameLabel).Build();
   }
-  // Lost series that met the rule when they last reported, per group.
+  core::Labels::Builder b;
+  for (const std::string& name : rule.group_by) {
+    if (name != core::kMetricNameLabel) b.Set(name, series.Get(name));
+  }
+  return b.Build();
+}
+
+// Whether a lost series' last value (at `last_ms`, before `mint`) was followed by a staleness
+// marker: a removed scrape target is retired, not lost. Aggregates skip markers, so this looks
+// after its last value (rare: only for lost series that met the rule).
+core::Result<bool> Retired(store::Reader& reader, const core::Labels& labels, int64_t last_ms,
+                           int64_t mint) {
+  std::vector<store::Matcher> exact;
+  for (const core::Label& l : labels) {
+    ASSIGN_OR_RETURN(store::Matcher m,
+                     store::Matcher::Create(store::Matcher::Op::kEqual, l.name, l.value));
+    exact.push_back(std::move(m));
+  }
+  ASSIGN_OR_RETURN(std::vector<store::SeriesSamples> after,
+                   reader.Select(exact, last_ms + 1, mint - 1));
+  for (const store::SeriesSamples& ss : after) {
+    for (const core::Sample& smp : ss.samples) {
+      if (IsStaleMarker(smp.value)) return true;
+    }
+  }
+  return false;
+}
+
+// Lost series (none in `reporting`, a sample in the no_data_horizon before `mint`) that met the
+// rule when they last reported, counted per group. Errors: the reader's, with the rule's place.
+core::Result<std::map<core::Labels, int64_t>> LostMeeting(const ThresholdRule& rule,
+                                                          store::Reader& reader,
+                                                          core::Timestamp now, int64_t mint,
+                                                          const std::set<core::Labels>& reporting,
+                                                          core::Duration no_data_horizon) {
   std::map<core::Labels, int64_t> lost;
-  if (no_data_horizon > core::Duration::Zero()) {
-    const int64_t since = (now - rule.lookback - no_data_horizon).UnixMillis();
-    auto series = reader.Series(rule.selector, since, mint - 1);
-    if (!series.ok()) return series.status().WithContext(Where(rule));
-    for (const core::Labels& labels : *series) {
-      if (reporting.contains(labels)) continue;
-      auto agg = reader.Aggregate(labels, since, mint, store::Reader::Fields::kCounts);
-      if (!agg.ok()) return agg.status().WithContext(Where(rule));
-      if (agg->count == 0 || std::isnan(agg->last)) continue;
-      const double x = rule.time_until ? agg->last - now_seconds : agg->last;
-      if (!Compare(x, rule.op, rule.threshold)) continue;
-      // A series that ended with a staleness marker (a removed scrape target) was retired, not
-      // lost. Aggregates skip markers, so look after its last value (rare: lost and meeting).
-      std::vector<store::Matcher> exact;
-      for (const core::Label& l : labels) {
-        ASSIGN_OR_RETURN(store::Matcher m,
-                         store::Matcher::Create(store::Matcher::Op::kEqual, l.name, l.value));
-        exact.push_back(std::move(m));
-      }
-      auto after = reader.Select(exact, agg->last_timestamp_ms + 1, mint - 1);
-      if (!after.ok()) return after.status().WithContext(Where(rule));
-      bool retired = false;
-      for (const store::SeriesSamples& ss : *after) {
-        for (const core::Sample& smp : ss.samples) retired = retired || IsStaleMarker(smp.value);
-      }
-      if (retired) continue;
-      ASSIGN_OR_RETURN(core::Labels key, group_of(labels));
-      ++lost[key];
-    }
+  const double now_seconds = now.UnixSecondsDouble();
+  const int64_t since = (now - rule.lookback - no_data_horizon).UnixMillis();
+  auto series = reader.Series(rule.selector, since, mint - 1);
+  if (!series.ok()) return series.status().WithContext(Where(rule));
+  for (const core::Labels& labels : *series) {
+    if (reporting.contains(labels)) continue;
+    auto agg = reader.Aggregate(labels, since, mint, store::Reader::Fields::kCounts);
+    if (!agg.ok()) return agg.status().WithContext(Where(rule));
+    if (agg->count == 0 || std::isnan(agg->last)) continue;
+    const double x = rule.time_until ? agg->last - now_seconds : agg->last;
+    if (!Compare(x, rule.op, rule.threshold)) continue;
+    core::Result<bool> retired = Retired(reader, labels, agg->last_timestamp_ms, mint);
+    if (!retired.ok()) return retired.status().WithContext(Where(rule));
+    if (*retired) continue;
+    ASSIGN_OR_RETURN(core::Labels key, GroupOf(rule, labels));
+    ++lost[key];
   }
+  return lost;
+}
 
+// The conditions of the active groups and, marked no_data, of the groups that lost series would
+// make active (see EvaluateThresholdRule), sorted by labels.
+core::Result<std::vector<ActiveCondition>> ConditionsOf(
+    const ThresholdRule& rule, const std::map<core::Labels, Group>& groups,
+    const std::map<core::Labels, int64_t>& lost) {
   const bool value_is_x = rule.group_by.empty() && rule.min_count == 1;
   std::vector<ActiveCondition> out;
   // A condition's labels: the group's, the rule's, and the alert name.
-  auto labels_of = [&rule](const core::Labels& key) {
+  auto labels_of = [&rule](const core::Labels& key) -> core::Result<core::Labels> {
     core::Labels::Builder b(key);
     for (const core::Label& l : rule.labels) b.Set(l.name, l.value);
     b.Set("alertname", rule.name);
-    return b.Build();
+    core::Result<core::Labels> labels = b.Build();
+    if (!labels.ok()) return labels.status().WithContext(Where(rule));
+    return labels;
   };
   for (const auto& [key, g] : groups) {
     if (g.count < rule.min_count) continue;
-    core::Result<core::Labels> labels = labels_of(key);
-    if (!labels.ok()) return labels.status().WithContext(Where(rule));
     ActiveCondition c;
-    c.labels = *std::move(labels);
+    ASSIGN_OR_RETURN(c.labels, labels_of(key));
     c.value = value_is_x ? g.x : static_cast<double>(g.count);
     for (const auto& [name, text] : rule.annotations) {
       c.annotations[name] = ExpandAlertTemplate(text, c.labels, c.value);
@@ -173,16 +176,50 @@ core::Result<std::vector<ActiveCondition>> EvaluateThresholdRule(const Threshold
     auto g = groups.find(key);
     const int64_t meeting = g == groups.end() ? 0 : g->second.count;
     if (meeting >= rule.min_count || meeting + n < rule.min_count) continue;
-    core::Result<core::Labels> labels = labels_of(key);
-    if (!labels.ok()) return labels.status().WithContext(Where(rule));
     ActiveCondition c;
-    c.labels = *std::move(labels);
+    ASSIGN_OR_RETURN(c.labels, labels_of(key));
     c.no_data = true;
     out.push_back(std::move(c));
   }
   std::sort(out.begin(), out.end(),
             [](const ActiveCondition& a, const ActiveCondition& b) { return a.labels < b.labels; });
   return out;
+}
+
+}  // namespace
+
+core::Result<std::vector<ActiveCondition>> EvaluateThresholdRule(const ThresholdRule& rule,
+                                                                 store::Reader& reader,
+                                                                 core::Timestamp now,
+                                                                 core::Duration no_data_horizon) {
+  RETURN_IF_ERROR(ValidateRule(rule));
+  const int64_t maxt = now.UnixMillis();
+  const int64_t mint = (now - rule.lookback).UnixMillis() + 1;  // (now - lookback, now]
+  if (mint > maxt) return std::vector<ActiveCondition>();
+  core::Result<std::vector<store::SeriesSamples>> selected =
+      reader.Select(rule.selector, mint, maxt);
+  if (!selected.ok()) return selected.status().WithContext(Where(rule));
+
+  const double now_seconds = now.UnixSecondsDouble();
+  std::map<core::Labels, Group> groups;
+  std::set<core::Labels> reporting;  // series with a sample in the lookback
+  for (const store::SeriesSamples& s : *selected) {
+    if (s.samples.empty()) continue;
+    reporting.insert(s.labels);
+    const double v = s.samples.back().value;
+    if (IsStaleMarker(v)) continue;
+    const double x = rule.time_until ? v - now_seconds : v;
+    if (!Compare(x, rule.op, rule.threshold)) continue;
+    ASSIGN_OR_RETURN(core::Labels key, GroupOf(rule, s.labels));
+    Group& g = groups[key];
+    ++g.count;
+    g.x = x;
+  }
+  std::map<core::Labels, int64_t> lost;
+  if (no_data_horizon > core::Duration::Zero()) {
+    ASSIGN_OR_RETURN(lost, LostMeeting(rule, reader, now, mint, reporting, no_data_horizon));
+  }
+  return ConditionsOf(rule, groups, lost);
 }
 
 }  // namespace nines::rules

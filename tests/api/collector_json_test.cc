@@ -100,7 +100,8 @@ TEST(TargetsJsonTest, ScrapeTargetsAreByteIdentical) {
   unknown.spec.url = "http://10.0.0.1:9100/metrics";
   unknown.spec.interval = Duration::Seconds(15);
   unknown.spec.timeout = Duration::Seconds(5);
-  unknown.target_labels = core::Labels::From({{"instance", "10.0.0.1:9100"}, {"job", "node"}}).value();
+  unknown.target_labels =
+      core::Labels::From({{"instance", "10.0.0.1:9100"}, {"job", "node"}}).value();
   collector::ScrapeTargetStatus down = unknown;
   down.spec.url = "http://10.0.0.2:9100/metrics";
   down.has_result = true;
