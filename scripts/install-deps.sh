@@ -12,7 +12,7 @@ pkgs=(
   # fuzz/run.sh: clang with libFuzzer and the sanitizer runtimes (libclang_rt.fuzzer).
   clang libclang-rt-14-dev
   # Interoperability peers that tests start on loopback (their own config and data dirs).
-  prometheus prometheus-blackbox-exporter nginx-light dnsmasq-base
+  prometheus prometheus-blackbox-exporter prometheus-alertmanager nginx-light dnsmasq-base
   # systemd-analyze checks the units in deploy/systemd (e2e.DeploymentE2eTest).
   systemd
 )
