@@ -111,13 +111,39 @@ class Agent::Impl {
     if (options_.location.empty()) return core::InvalidArgumentError("agent: location is required");
     if (options_.queue_dir.empty()) return core::InvalidArgumentError("agent: queue_dir is required");
     if (options_.registry == nullptr) return core::InvalidArgumentError("agent: registry is required");
-    prometheus::Registry& r = *options_.registry;
+    RETURN_IF_ERROR(OpenQueueAndClient());
+    RegisterMetrics(*options_.registry);
 
+    ProbeEngineOptions po = options_.probe;
+    po.registry = options_.registry.get();
+    engine_ = std::make_unique<ProbeEngine>(
+        po, clock_, [this](const CheckSpec& c, const ProbeResult& result, core::Timestamp due) {
+          core::Status s = AppendProbeResult(c, result, due, builder_);
+          if (!s.ok()) LOG_WARNING("agent: check {}: {}", c.name, s.ToString());
+        });
+    SetCheckRegions(checks);
+    engine_->SetChecks(std::move(checks));
+    engine_->Start();
+    ScrapeManagerOptions so;
+    so.threads = options_.scrape_threads;
+    so.registry = options_.registry.get();
+    scrapes_ = std::make_unique<ScrapeManager>(
+        so, clock_, [this] { return std::make_unique<StagingAppender>(builder_); });
+    scrapes_->Start();
+    flusher_ = std::thread([this] { FlushLoop(); });
+    sender_ = std::thread([this] { SendLoop(); });
+    LOG_INFO("agent: location {} sending to {}, queue {} ({} records waiting)", options_.location,
+             options_.engine_url, options_.queue_dir, queue_->Stats().records);
+    return core::Status::Ok();
+  }
+
+  // The durable queue in queue_dir and the remote-write client to the engine.
+  core::Status OpenQueueAndClient() {
     store::DurableQueueOptions qo;
     qo.dir = options_.queue_dir;
     qo.max_bytes = options_.queue_max_bytes;
     qo.sync = options_.queue_sync;
-    qo.registry = &r;
+    qo.registry = options_.registry.get();
     qo.name = "agent";
     ASSIGN_OR_RETURN(queue_, store::OpenDurableQueue(qo));
 
@@ -137,7 +163,10 @@ class Agent::Impl {
     co.name = "engine";
     co.registry = options_.registry;
     ASSIGN_OR_RETURN(client_, remote::RemoteWriteClient::Create(co, clock_));
+    return core::Status::Ok();
+  }
 
+  void RegisterMetrics(prometheus::Registry& r) {
     m_sent_records_ = &prometheus::BuildCounter()
                            .Name("nines_agent_sent_records_total")
                            .Help("Queue records delivered to the engine.")
@@ -175,28 +204,6 @@ class Agent::Impl {
                        .Help("When the engine last acknowledged a send (Unix time).")
                        .Register(r)
                        .Add({});
-
-    ProbeEngineOptions po = options_.probe;
-    po.registry = &r;
-    engine_ = std::make_unique<ProbeEngine>(
-        po, clock_, [this](const CheckSpec& c, const ProbeResult& result, core::Timestamp due) {
-          core::Status s = AppendProbeResult(c, result, due, builder_);
-          if (!s.ok()) LOG_WARNING("agent: check {}: {}", c.name, s.ToString());
-        });
-    SetCheckRegions(checks);
-    engine_->SetChecks(std::move(checks));
-    engine_->Start();
-    ScrapeManagerOptions so;
-    so.threads = options_.scrape_threads;
-    so.registry = &r;
-    scrapes_ = std::make_unique<ScrapeManager>(
-        so, clock_, [this] { return std::make_unique<StagingAppender>(builder_); });
-    scrapes_->Start();
-    flusher_ = std::thread([this] { FlushLoop(); });
-    sender_ = std::thread([this] { SendLoop(); });
-    LOG_INFO("agent: location {} sending to {}, queue {} ({} records waiting)", options_.location,
-             options_.engine_url, options_.queue_dir, queue_->Stats().records);
-    return core::Status::Ok();
   }
 
   void Stop() {
