@@ -33,7 +33,8 @@ namespace nines::api {
 //   NOT_FOUND                                         404
 //   ALREADY_EXISTS, FAILED_PRECONDITION, ABORTED      409 (the state refuses it)
 //   anything else                                     500
-// OK gives 200.
+// OK gives 200. Every handler in api/ answers through it; the one exception is remote write's
+// POST /api/v1/write (remote/receiver.cc), which answers by its protocol's retry rules.
 int HttpStatusFor(core::StatusCode code);
 
 // {"status":"error","error":<message>} with HttpStatusFor(s.code()). REQUIRES: !s.ok().

@@ -97,14 +97,9 @@ class AgentRunner::Impl {
     Config next;
     std::vector<ConfigError> errors = LoadConfigFile(config_path_, &next);
     if (!errors.empty()) {
-      std::string joined;
-      for (const ConfigError& e : errors) {
-        LOG_ERROR("reload: {}", e.ToString());
-        joined += e.ToString() + "\n";
-      }
+      for (const ConfigError& e : errors) LOG_ERROR("reload: {}", e.ToString());
       LOG_ERROR("reload of {} failed; the previous checks stay in force", config_path_);
-      joined.pop_back();
-      return core::InvalidArgumentError(joined);
+      return core::InvalidArgumentError(JoinErrors(errors));
     }
     std::vector<collector::CheckSpec> checks =
         ChecksForLocation(next, config_.collector.location);

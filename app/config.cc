@@ -340,6 +340,15 @@ std::string ConfigError::ToString() const {
   return fmt::format("{}:{}:{}: {}", file, line, col, message);
 }
 
+std::string JoinErrors(const std::vector<ConfigError>& errors) {
+  std::string message;
+  for (const ConfigError& e : errors) {
+    if (!message.empty()) message += '\n';
+    message += e.ToString();
+  }
+  return message;
+}
+
 std::vector<ConfigError> ParseConfig(std::string_view yaml_text, std::string_view file_name,
                                      Config* out, std::string_view base_dir) {
   fs::path base = base_dir.empty() ? fs::path(file_name).parent_path() : fs::path(base_dir);

@@ -216,6 +216,9 @@ struct ConfigError {
   friend bool operator==(const ConfigError&, const ConfigError&) = default;
 };
 
+// Every error's ToString(), one per line: the message of a failed load as a Status.
+std::string JoinErrors(const std::vector<ConfigError>& errors);
+
 // Parses and validates `yaml_text`, the contents of the config file named `file_name` (used
 // only in errors). Relative file paths in the config resolve against `base_dir`, or against the
 // directory part of `file_name` when `base_dir` is empty.

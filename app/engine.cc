@@ -204,6 +204,8 @@ class Engine::Impl {
                   remote::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry_,
                                              static_cast<size_t>(config_.server.max_body_bytes) * 8));
 
+    // Everything the routes read (probes_, scrapes_) exists before the server serves them.
+    RETURN_IF_ERROR(StartLocalProbes());
     ASSIGN_OR_RETURN(server_, net::Server::Start(ToServerOptions(config_.server),
                                                  std::move(router), clock_, registry_));
     scheme_ = config_.server.tls.enabled() ? "https" : "http";
@@ -212,8 +214,11 @@ class Engine::Impl {
         SelfScrapeLoop(interval);
       });
     }
-    RETURN_IF_ERROR(StartLocalProbes());
-    rule_loop_ = std::thread([this] { RuleLoop(); });
+    // The interval is read here, not by the thread: a reload may replace config_ meanwhile
+    // (slo.evaluation_interval takes effect at a restart).
+    rule_loop_ = std::thread([this, interval = config_.slo.evaluation_interval] {
+      RuleLoop(interval);
+    });
     server_->SetReady(true);
     return core::Status::Ok();
   }
@@ -270,15 +275,9 @@ class Engine::Impl {
   // message" per line).
   static core::Status ReloadErrors(const std::vector<ConfigError>& errors,
                                    const std::string& summary) {
-    std::string joined;
-    for (const ConfigError& e : errors) {
-      LOG_ERROR("reload: {}", e.ToString());
-      joined += e.ToString();
-      joined += '\n';
-    }
-    if (!joined.empty()) joined.pop_back();
+    for (const ConfigError& e : errors) LOG_ERROR("reload: {}", e.ToString());
     LOG_ERROR("{}", summary);
-    return core::InvalidArgumentError(joined);
+    return core::InvalidArgumentError(JoinErrors(errors));
   }
 
   // Reads and validates everything a reload changes; changes nothing.
@@ -377,12 +376,7 @@ class Engine::Impl {
     std::vector<ConfigError> errors =
         LoadRuleFiles(config_.rule_files, config_.rule_files_dir,
                       RuleFileDefaultsFrom(config_, config_path_), &rule_set);
-    if (!errors.empty()) {
-      std::string joined;
-      for (const ConfigError& e : errors) joined += e.ToString() + "\n";
-      joined.pop_back();
-      return core::InvalidArgumentError(joined);
-    }
+    if (!errors.empty()) return core::InvalidArgumentError(JoinErrors(errors));
     rules::SloEvaluatorOptions eo;
     eo.interval = config_.slo.evaluation_interval;
     eo.agent_down_after = config_.slo.agent_down_after;
@@ -417,15 +411,21 @@ class Engine::Impl {
     rules::RuleEvaluation result = rule_manager_->EvaluateOnce(now);
     if (!result.slos.ok()) LOG_WARNING("slo evaluation: {}", result.slos.ToString());
     for (const rules::RuleError& e : result.errors) {
-      // An SLO's own failure is logged by the SloEvaluator, with its evaluation time.
-      if (std::string_view(e.rule).starts_with("slo:")) continue;
-      LOG_WARNING("rule {}: {}", e.rule, e.status.ToString());
+      switch (e.kind) {
+        case rules::RuleKind::kSlo:  // logged by the SloEvaluator, with its evaluation time
+          break;
+        case rules::RuleKind::kAgents:
+          LOG_WARNING("agent heartbeats: {}", e.status.ToString());
+          break;
+        case rules::RuleKind::kAlert:
+          LOG_WARNING("alert rule {}: {}", e.name, e.status.ToString());
+          break;
+      }
     }
     if (!result.alert_state.ok()) LOG_ERROR("alert state: {}", result.alert_state.ToString());
   }
 
-  void RuleLoop() {
-    const core::Duration interval = config_.slo.evaluation_interval;
+  void RuleLoop(core::Duration interval) {
     std::unique_lock<std::mutex> lock(stop_mu_);
     while (!stopping_) {
       lock.unlock();

@@ -159,15 +159,6 @@ bool ReadSourceFile(const std::string& path, std::string* contents,
   return false;
 }
 
-std::string JoinErrors(const std::vector<ConfigError>& errors) {
-  std::string message;
-  for (const ConfigError& e : errors) {
-    if (!message.empty()) message += '\n';
-    message += e.ToString();
-  }
-  return message;
-}
-
 std::string_view Trim(std::string_view s) {
   const char* kSpace = " \t\r\n\f\v";
   size_t b = s.find_first_not_of(kSpace);

@@ -72,9 +72,6 @@ bool ReadWholeFile(const std::string& path, std::string* contents, std::string* 
 bool ReadSourceFile(const std::string& path, std::string* contents,
                     std::vector<ConfigError>* errors);
 
-// Every error's ToString(), one per line: the message of a failed Load* as a Result.
-std::string JoinErrors(const std::vector<ConfigError>& errors);
-
 // `s` without leading and trailing white space.
 std::string_view Trim(std::string_view s);
 

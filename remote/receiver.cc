@@ -93,6 +93,9 @@ struct HandlerState {
     return Respond(net::Response::Error(status, reason));
   }
 
+  // Remote write answers by its protocol's retry rules, not by api::HttpStatusFor (remote/ is
+  // below api/): a sender retries a 5xx and drops a 4xx, so a body that can never be stored is
+  // 400 (or 413 when too large), a store that may recover is 503, anything else 500.
   net::Response DecodeFailure(const Status& s) const {
     const int status = s.code() == core::StatusCode::kResourceExhausted ? 413
                        : s.code() == core::StatusCode::kInvalidArgument  ? 400

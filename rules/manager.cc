@@ -61,7 +61,8 @@ void RuleManager::EvaluateSlosLocked(core::Timestamp now, RuleEvaluation* result
   result->slos = slos_.Evaluate(now);
   for (const auto& [rule, e] : *slos_.Snapshot()) {
     if (!e->error.empty()) {
-      result->errors.push_back({SloRuleKey(rule->spec.name), e->status});
+      result->errors.push_back(
+          {SloRuleKey(rule->spec.name), RuleKind::kSlo, rule->spec.name, e->status});
       continue;
     }
     // A failed write-back (or every SLO failing) leaves every SLO's alerts as they were.
@@ -74,7 +75,8 @@ void RuleManager::EvaluateSlosLocked(core::Timestamp now, RuleEvaluation* result
 void RuleManager::EvaluateAgentsLocked(core::Timestamp now, RuleEvaluation* result) {
   auto heartbeats = ReadAgentHeartbeats(reader_, now, options_.agent_down_after);
   if (!heartbeats.ok()) {
-    result->errors.push_back({std::string(kAgentsRuleKey), heartbeats.status()});
+    result->errors.push_back(
+        {std::string(kAgentsRuleKey), RuleKind::kAgents, "", heartbeats.status()});
     return;
   }
   alerts_.Update(
@@ -89,7 +91,7 @@ void RuleManager::EvaluateThresholdRulesLocked(core::Timestamp now, RuleEvaluati
   for (const ThresholdRule& r : threshold_rules_) {
     auto active = EvaluateThresholdRule(r, reader_, now, options_.no_data_resolve_after);
     if (!active.ok()) {
-      result->errors.push_back({ThresholdRuleKey(r.name), active.status()});
+      result->errors.push_back({ThresholdRuleKey(r.name), RuleKind::kAlert, r.name, active.status()});
       continue;
     }
     alerts_.Update(ThresholdRuleKey(r.name), r.for_duration, r.keep_firing_for, *active, now);

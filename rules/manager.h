@@ -67,9 +67,15 @@ struct RuleManagerOptions {
   std::string external_url;
 };
 
-// One rule that failed in an evaluation: its key (see above) and why.
+// What kind of rule a RuleError is about.
+enum class RuleKind { kSlo, kAlert, kAgents };
+
+// One rule that failed in an evaluation: its key (see above), its kind and bare name (the SLO's
+// or threshold rule's name; empty for kAgents), and why.
 struct RuleError {
   std::string rule;
+  RuleKind kind = RuleKind::kAlert;
+  std::string name;
   core::Status status;
 };
 

@@ -196,12 +196,18 @@ TEST_F(RuleManagerTest, AReadErrorNeitherResolvesNorFiresAndIsReportedPerRule) {
   reader.fail = true;
   RuleEvaluation failed = manager.EvaluateOnce(AtMinute(S + 131, 20));  // a new minute to read
   std::set<std::string> failed_rules;
+  std::set<std::pair<RuleKind, std::string>> failed_names;  // what the engine logs by
   for (const RuleError& e : failed.errors) {
     failed_rules.insert(e.rule);
+    failed_names.insert({e.kind, e.name});
     EXPECT_EQ(e.status.code(), core::StatusCode::kUnavailable) << e.rule;
   }
   EXPECT_EQ(failed_rules, (std::set<std::string>{"alert:ApiDown", "nines:agents",
                                                  "slo:api-availability"}));
+  EXPECT_EQ(failed_names, (std::set<std::pair<RuleKind, std::string>>{
+                              {RuleKind::kAlert, "ApiDown"},
+                              {RuleKind::kAgents, ""},
+                              {RuleKind::kSlo, "api-availability"}}));
   EXPECT_EQ(sink_.Last().size(), firing.size());
   for (const alerting::Alert& a : sink_.Last()) {
     EXPECT_EQ(a.status, alerting::AlertStatus::kFiring) << a.labels.ToString();

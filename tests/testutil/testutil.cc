@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -201,10 +203,15 @@ std::optional<int> NinesProcess::Stop(std::chrono::milliseconds timeout) {
 bool WaitFor(const std::function<bool()>& condition, core::Duration timeout) {
   core::Clock& clock = core::RealClock();
   const core::Duration deadline = clock.Monotonic() + timeout;
+  // For what offers no condition variable (a child process's HTTP answers, metrics, real
+  // sockets): poll, backing off from 1 ms to 50 ms, so that a slow wait (a process starting
+  // under ASan) does not cost a thousand probes a second.
+  auto pause = std::chrono::milliseconds(1);
   while (true) {
     if (condition()) return true;
     if (clock.Monotonic() >= deadline) return condition();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
   }
 }
 
