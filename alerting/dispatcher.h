@@ -1,0 +1,145 @@
+// alerting/dispatcher.h: Alertmanager's dispatch, as a pure state machine.
+//
+// A Dispatcher takes the alerts the rule engine sends (every firing alert at every evaluation
+// with an ends_at that the resends push forward; each resolved alert once) and turns them into
+// Notifications, as Alertmanager's dispatcher and notification pipeline do:
+//  - each alert goes to the routes Route::Match picks; per route it joins the aggregation group
+//    of its group_by label values (`...`: all labels);
+//  - a new group flushes after group_wait (at once if its alert started more than group_wait
+//    ago), then every group_interval; a flush notifies only when something changed since the
+//    last notification (a new firing alert; a new resolved one if the integration sends
+//    resolved; all resolved) or repeat_interval has passed (strictly more, checked at the
+//    group_interval ticks, so 4h with 5m repeats after 4h05m, as in Alertmanager);
+//  - a firing alert whose ends_at passed without a resend counts as resolved (a dead engine's
+//    alerts expire); resolved alerts are notified once, then dropped, and an emptied group
+//    is gone;
+//  - before the dedup step, alerts are taken out that are inhibited (a firing source alert
+//    under an inhibit rule, `equal` labels), silenced (SilenceStore), or whose route is in a
+//    mute time interval or outside its active time intervals. Muted alerts are not notified
+//    and do not count as changes; when all are muted, nothing is recorded.
+// One Notification per receiver integration, since each integration has its own send_resolved
+// and its own dedup record, as in Alertmanager's notification log.
+//
+// Time is injected: Receive and Flush take `now`; NextWakeup tells a scheduler when the next
+// flush is due. There are no threads, timers or clock reads here.
+// Not here: delivery and its retries (the receivers' queues), the durable notification log
+// (dedup records live in memory in the Dispatcher), persistence of silences, HA gossip.
+//
+// Thread-safety: Dispatcher is thread-compatible: one thread (the scheduler) calls Receive,
+// Flush and NextWakeup, or callers serialize them. The SilenceStore it reads is thread-safe and
+// must outlive it.
+#ifndef NINES_ALERTING_DISPATCHER_H_
+#define NINES_ALERTING_DISPATCHER_H_
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "alerting/alerting.h"
+#include "alerting/routing.h"
+#include "alerting/silence.h"
+#include "core/labels.h"
+#include "core/time.h"
+
+namespace nines::alerting {
+
+// Why a notification is sent (Alertmanager's notification_reason).
+enum class NotifyReason {
+  kFirstNotification,
+  kNewAlertsInGroup,
+  kNewResolvedAlerts,
+  kAllAlertsResolved,
+  kRepeatIntervalElapsed,
+};
+// "first notification", "new alerts added", "some alerts resolved", "all alerts resolved",
+// "repeat interval elapsed": the words of Alertmanager's webhook.
+std::string_view NotifyReasonName(NotifyReason r);
+
+// One notification for one integration of one receiver.
+struct Notification {
+  std::string receiver;
+  size_t integration_index = 0;  // into the receiver's integrations, in config order
+  IntegrationKind integration_kind = IntegrationKind::kWebhook;
+  // Alertmanager's group key: the route's key, ":" and the group labels as Go prints a label
+  // set: `{}/{severity="page"}:{alertname="Burn", region="eu-west-1"}`. Downstream dedup keys
+  // (PagerDuty's, Opsgenie's) are made from it.
+  std::string group_key;
+  core::Labels group_labels;
+  // The group's unmuted alerts, sorted by labels: firing ones (status kFiring, ends_at cleared
+  // to the zero Timestamp as Alertmanager clears it) and resolved ones (kResolved, with the time
+  // they resolved), the resolved ones left out when the integration does not send_resolved.
+  std::vector<Alert> alerts;
+  NotifyReason reason = NotifyReason::kFirstNotification;
+  core::Timestamp at;  // the flush that made it
+  core::Duration repeat_interval;
+
+  // "firing" when any alert fires, else "resolved".
+  AlertStatus Status() const;
+};
+
+class Dispatcher {
+ public:
+  // Builds the route tree of `config` and copies its receivers, inhibit rules, time intervals
+  // and resolve_timeout. `silences` may be null (nothing silenced); else it must outlive this.
+  Dispatcher(const AlertmanagerConfig& config, const SilenceStore* silences);
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+  ~Dispatcher();
+
+  // Takes alerts received at `now`. A firing alert without ends_at (the zero Timestamp) is
+  // valid until now + resolve_timeout. A later alert with the same labels replaces the earlier.
+  void Receive(const std::vector<Alert>& alerts, core::Timestamp now);
+
+  // Flushes every group whose time has come (NextWakeup() <= now) and returns the notifications
+  // due, ordered by route (depth-first) and group key. A group's next flush keeps its cadence:
+  // the first group_interval tick after `now`, counted from when it was due.
+  std::vector<Notification> Flush(core::Timestamp now);
+
+  // When the next group is due, or nullopt when there are no groups.
+  std::optional<core::Timestamp> NextWakeup() const;
+
+  // The number of aggregation groups (for tests and a gauge).
+  size_t group_count() const { return groups_.size(); }
+
+ private:
+  struct Group;
+  struct LogEntry;
+  class Muting;
+
+  void Insert(const Route& route, size_t route_index, const Alert& alert, core::Timestamp now);
+  void FlushGroup(Group& group, const Muting& muting, core::Timestamp now,
+                  std::vector<Notification>* out);
+  bool RouteMuted(const Route& route, core::Timestamp now) const;
+
+  std::unique_ptr<Route> root_;
+  std::map<const Route*, size_t> route_index_;  // depth-first order
+  std::vector<std::string> route_keys_;         // Route::Key() by route index
+  std::vector<Receiver> receivers_;
+  std::vector<InhibitRule> inhibit_rules_;
+  std::map<std::string, std::vector<TimeInterval>, std::less<>> time_intervals_;
+  core::Duration resolve_timeout_;
+  const SilenceStore* silences_;
+
+  // Every alert received and not yet resolved-and-collected, by fingerprint: the sources
+  // inhibition looks at (a silenced or unrouted alert still inhibits, as in Alertmanager).
+  std::map<Fingerprint, Alert> alerts_;
+  // (route index, group key) -> group.
+  std::map<std::pair<size_t, std::string>, Group> groups_;
+  // (group key, receiver, integration index) -> what was last notified.
+  std::map<std::tuple<std::string, std::string, size_t>, LogEntry> log_;
+};
+
+// The group key of `labels` under route key `route_key`, as Alertmanager builds it: the route
+// key, ":", and the labels as Go's LabelSet.String prints them (`{a="1", b="2"}`, values
+// quoted as Go's strconv.Quote does).
+std::string GroupKey(std::string_view route_key, const core::Labels& labels);
+
+}  // namespace nines::alerting
+
+#endif  // NINES_ALERTING_DISPATCHER_H_
