@@ -263,18 +263,20 @@ bool Dispatcher::RouteMuted(const Route& route, core::Timestamp now) const {
 
 std::vector<Notification> Dispatcher::Flush(core::Timestamp now) {
   std::vector<Notification> out;
-  const Muting muting(inhibit_rules_, alerts_, now);
+  // Built once per call, and only when a group is due: it indexes every firing alert.
+  std::optional<Muting> muting;
   for (auto it = groups_.begin(); it != groups_.end();) {
     Group& g = it->second;
     if (g.next_flush > now) {
       ++it;
       continue;
     }
+    if (!muting) muting.emplace(inhibit_rules_, alerts_, now);
     const core::Duration interval = g.route->group_interval();
     core::Timestamp next = g.next_flush + interval;
     if (next <= now) next = next + interval * ((now - next) / interval + 1);
     g.next_flush = next;
-    FlushGroup(g, muting, now, &out);
+    FlushGroup(g, *muting, now, &out);
     it = g.alerts.empty() ? groups_.erase(it) : std::next(it);
   }
   // Resolved alerts inhibit nothing; the groups keep their own copies.

@@ -520,6 +520,39 @@ TEST(DispatcherTest, ASilenceMutesUntilItEndsOrIsExpired) {
   }
 }
 
+TEST(DispatcherTest, MutedAlertsAreLeftOutAndAreNoChange) {
+  int next_id = 0;
+  SilenceStore silences([&] { return "s" + std::to_string(++next_id); });
+  Silence s;
+  s.matchers = M(R"(region="us")");
+  s.starts_at = kT0;
+  s.ends_at = kT0 + Duration::Minutes(20);
+  s.created_by = "oncall";
+  s.comment = "us is known broken";
+  ASSERT_TRUE(silences.Add(s, kT0).ok());
+  Dispatcher d(Config(Root({"alertname"}, Duration::Seconds(30), Duration::Minutes(5),
+                           Duration::Hours(4))),
+               &silences);
+  auto sent = Drive(d, kT0, kT0 + Duration::Minutes(25), [](Timestamp now) {
+    std::vector<Alert> alerts = {Firing(R"({alertname="Burn",region="eu"})", kT0, now)};
+    if (now >= kT0 + Duration::Minutes(1)) {
+      alerts.push_back(Firing(R"({alertname="Burn",region="us"})", kT0 + Duration::Minutes(1), now));
+    }
+    return alerts;
+  });
+  // us joins at +1m but is silenced: the ticks at +5m30s ... +15m30s see nothing new. The
+  // silence ends at +20m; the +20m30s tick adds us.
+  ASSERT_EQ(Offsets(sent, kT0),
+            (std::vector<Duration>{Duration::Seconds(30),
+                                   Duration::Minutes(20) + Duration::Seconds(30)}));
+  EXPECT_EQ(AlertNames(sent[0].n),
+            (std::vector<std::string>{R"({alertname="Burn",region="eu"} firing)"}));
+  EXPECT_EQ(sent[1].n.reason, NotifyReason::kNewAlertsInGroup);
+  EXPECT_EQ(AlertNames(sent[1].n),
+            (std::vector<std::string>{R"({alertname="Burn",region="eu"} firing)",
+                                      R"({alertname="Burn",region="us"} firing)"}));
+}
+
 TEST(SilenceStoreTest, StatesAddUpdateAndExpire) {
   int next_id = 0;
   SilenceStore store([&] { return "s" + std::to_string(++next_id); });
