@@ -94,6 +94,9 @@ class Dispatcher {
 
   // Takes alerts received at `now`. A firing alert without ends_at (the zero Timestamp) is
   // valid until now + resolve_timeout. A later alert with the same labels replaces the earlier.
+  // A resolved alert no group holds makes a group that flushes without notifying (unless the
+  // last notification of its group key had firing alerts), as in Alertmanager.
+  // REQUIRES: `now` does not go backwards between calls.
   void Receive(const std::vector<Alert>& alerts, core::Timestamp now);
 
   // Flushes every group whose time has come (NextWakeup() <= now) and returns the notifications

@@ -195,6 +195,11 @@ TEST(DispatcherTest, AnAlertOlderThanGroupWaitFlushesANewGroupAtOnce) {
   EXPECT_EQ(d.NextWakeup(), now);
   EXPECT_EQ(d.Flush(now).size(), 1u);
   EXPECT_EQ(d.NextWakeup(), now + Duration::Minutes(5));
+  // A scheduler that wakes late does not shift the cadence: the next tick stays on the grid.
+  const Timestamp late = now + Duration::Minutes(12);
+  d.Receive({Firing(R"({alertname="Burn"})", kT0, late)}, late);
+  EXPECT_TRUE(d.Flush(late).empty());
+  EXPECT_EQ(d.NextWakeup(), now + Duration::Minutes(15));
 }
 
 // ---- Grouping and routing ------------------------------------------------------------------
