@@ -28,7 +28,9 @@ bool SameMatchers(const Matchers& a, const Matchers& b) {
 }
 
 core::Status Validate(const Silence& s) {
-  if (s.matchers.empty()) return core::InvalidArgumentError("silence: at least one matcher required");
+  if (s.matchers.empty()) {
+    return core::InvalidArgumentError("silence: at least one matcher required");
+  }
   // A silence whose every matcher matches the empty string would mute every alert.
   bool all_match_empty = std::all_of(s.matchers.begin(), s.matchers.end(),
                                      [](const Matcher& m) { return m.Matches(""); });

@@ -116,7 +116,8 @@ std::vector<Duration> Offsets(const std::vector<Sent>& sent, Timestamp from) {
 std::vector<std::string> AlertNames(const Notification& n) {
   std::vector<std::string> out;
   for (const Alert& a : n.alerts) {
-    out.push_back(a.labels.ToString() + (a.status == AlertStatus::kFiring ? " firing" : " resolved"));
+    const bool firing = a.status == AlertStatus::kFiring;
+    out.push_back(a.labels.ToString() + (firing ? " firing" : " resolved"));
   }
   return out;
 }
@@ -176,7 +177,8 @@ TEST(DispatcherTest, ChangesWithinAGroupIntervalAreBatchedIntoOneNotification) {
     return alerts;
   });
   ASSERT_EQ(Offsets(sent, kT0),
-            (std::vector<Duration>{Duration::Seconds(30), Duration::Minutes(5) + Duration::Seconds(30)}));
+            (std::vector<Duration>{Duration::Seconds(30),
+                                   Duration::Minutes(5) + Duration::Seconds(30)}));
   EXPECT_EQ(AlertNames(sent[0].n), (std::vector<std::string>{
                                         R"({alertname="Burn",region="a"} firing)"}));
   EXPECT_EQ(sent[1].n.reason, NotifyReason::kNewAlertsInGroup);
@@ -314,7 +316,9 @@ TEST(DispatcherTest, ResolvedNotificationThenTheGroupIsGone) {
     const Timestamp resolved_at = kT0 + Duration::Minutes(2);
     auto sent = Drive(d, kT0, kT0 + Duration::Minutes(20), [&](Timestamp now) {
       if (now < resolved_at) return std::vector<Alert>{Firing(R"({alertname="Burn"})", kT0, now)};
-      if (now == resolved_at) return std::vector<Alert>{Resolved(R"({alertname="Burn"})", kT0, now)};
+      if (now == resolved_at) {
+        return std::vector<Alert>{Resolved(R"({alertname="Burn"})", kT0, now)};
+      }
       return std::vector<Alert>{};
     });
     if (send_resolved) {
@@ -472,8 +476,8 @@ TEST(DispatcherTest, AnInhibitedAlertIsNotifiedOnceItsSourceResolves) {
   ASSERT_EQ(Offsets(sent, kT0),
             (std::vector<Duration>{Duration::Seconds(30),
                                    Duration::Minutes(10) + Duration::Seconds(30)}));
-  EXPECT_EQ(AlertNames(sent[0].n), (std::vector<std::string>{
-                                        R"({alertname="Page",region="eu",severity="page"} firing)"}));
+  EXPECT_EQ(AlertNames(sent[0].n),
+            (std::vector<std::string>{R"({alertname="Page",region="eu",severity="page"} firing)"}));
   EXPECT_EQ(sent[1].n.reason, NotifyReason::kNewAlertsInGroup);
   EXPECT_EQ(AlertNames(sent[1].n),
             (std::vector<std::string>{
@@ -541,7 +545,8 @@ TEST(DispatcherTest, MutedAlertsAreLeftOutAndAreNoChange) {
   auto sent = Drive(d, kT0, kT0 + Duration::Minutes(25), [](Timestamp now) {
     std::vector<Alert> alerts = {Firing(R"({alertname="Burn",region="eu"})", kT0, now)};
     if (now >= kT0 + Duration::Minutes(1)) {
-      alerts.push_back(Firing(R"({alertname="Burn",region="us"})", kT0 + Duration::Minutes(1), now));
+      const Timestamp us_starts = kT0 + Duration::Minutes(1);
+      alerts.push_back(Firing(R"({alertname="Burn",region="us"})", us_starts, now));
     }
     return alerts;
   });
