@@ -245,6 +245,28 @@ std::optional<core::Timestamp> Dispatcher::NextWakeup() const {
   return next;
 }
 
+std::vector<Dispatcher::GroupView> Dispatcher::Groups() const {
+  std::vector<GroupView> out;
+  out.reserve(groups_.size());
+  for (const auto& [id, g] : groups_) {
+    GroupView v{g.route->receiver(), g.key, g.labels, {}};
+    for (const auto& [fp, a] : g.alerts) v.alerts.push_back(a);
+    std::sort(v.alerts.begin(), v.alerts.end(),
+              [](const Alert& a, const Alert& b) { return a.labels < b.labels; });
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::vector<Alert> Dispatcher::Alerts() const {
+  std::vector<Alert> out;
+  out.reserve(alerts_.size());
+  for (const auto& [fp, a] : alerts_) out.push_back(a);
+  std::sort(out.begin(), out.end(),
+            [](const Alert& a, const Alert& b) { return a.labels < b.labels; });
+  return out;
+}
+
 bool Dispatcher::RouteMuted(const Route& route, core::Timestamp now) const {
   if (!route.active_time_intervals().empty()) {
     bool active = false;

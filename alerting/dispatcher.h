@@ -110,6 +110,19 @@ class Dispatcher {
   // The number of aggregation groups (for tests and a gauge).
   size_t group_count() const { return groups_.size(); }
 
+  // The aggregation groups as they stand, in Flush's order, each alert as last received (for
+  // Alertmanager's /api/v2/alerts/groups).
+  struct GroupView {
+    std::string receiver;
+    std::string group_key;
+    core::Labels group_labels;
+    std::vector<Alert> alerts;  // sorted by labels
+  };
+  std::vector<GroupView> Groups() const;
+  // Every alert received that has not resolved and been collected since, sorted by labels
+  // (for /api/v2/alerts).
+  std::vector<Alert> Alerts() const;
+
  private:
   struct Group;
   struct LogEntry;

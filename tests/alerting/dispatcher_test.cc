@@ -304,6 +304,29 @@ TEST(DispatcherTest, EachIntegrationOfAReceiverIsNotified) {
   EXPECT_EQ(sent[1].integration_index, 1u);
 }
 
+TEST(DispatcherTest, GroupsAndAlertsShowWhatIsHeld) {
+  RouteConfig root = Root({"region"}, Duration::Seconds(30), Duration::Minutes(5),
+                          Duration::Hours(4));
+  Dispatcher d(Config(root), nullptr);
+  d.Receive({Firing(R"({alertname="B",region="us"})", kT0, kT0),
+             Firing(R"({alertname="A",region="us"})", kT0, kT0),
+             Firing(R"({alertname="A",region="eu"})", kT0, kT0)},
+            kT0);
+  auto groups = d.Groups();
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].receiver, "default");
+  EXPECT_EQ(groups[0].group_key, R"({}:{region="eu"})");
+  EXPECT_EQ(groups[1].group_labels, L(R"({region="us"})"));
+  ASSERT_EQ(groups[1].alerts.size(), 2u);
+  EXPECT_EQ(groups[1].alerts[0].labels, L(R"({alertname="A",region="us"})"));
+  EXPECT_EQ(d.Alerts().size(), 3u);
+  // Once expired (+4m) and flushed, nothing is held.
+  d.Flush(kT0 + Duration::Seconds(30));
+  d.Flush(kT0 + Duration::Minutes(5) + Duration::Seconds(30));
+  EXPECT_TRUE(d.Groups().empty());
+  EXPECT_TRUE(d.Alerts().empty());
+}
+
 // ---- Resolution ----------------------------------------------------------------------------
 
 TEST(DispatcherTest, ResolvedNotificationThenTheGroupIsGone) {
