@@ -271,16 +271,19 @@ class Engine::Impl {
     std::optional<collector::ScrapeManager::PreparedTargets> scrapes;  // for scrapes_
   };
 
-  // Logs `errors`, then `summary`, and returns them as one INVALID_ARGUMENT ("file:line:col:
-  // message" per line).
-  static core::Status ReloadErrors(const std::vector<ConfigError>& errors,
-                                   const std::string& summary) {
+  // Marks the reload failed (nines_config_last_reload_successful 0: set before the log, so that
+  // whoever reads the log line reads the metric too), logs `errors`, then `summary`, and returns
+  // them as one INVALID_ARGUMENT ("file:line:col: message" per line).
+  core::Status ReloadErrors(const std::vector<ConfigError>& errors,
+                            const std::string& summary) const {
+    reload_ok_->Set(0);
     for (const ConfigError& e : errors) LOG_ERROR("reload: {}", e.ToString());
     LOG_ERROR("{}", summary);
     return core::InvalidArgumentError(JoinErrors(errors));
   }
 
-  // Reads and validates everything a reload changes; changes nothing.
+  // Reads and validates everything a reload changes; changes nothing but, on failure, the
+  // reload-failed gauge.
   core::Result<ReloadPlan> PrepareReload() const {
     ReloadPlan plan;
     // The config, with its token files (read and checked by the parser: a missing or empty
@@ -304,6 +307,7 @@ class Engine::Impl {
     if (scrapes_) {
       auto prepared = scrapes_->PrepareTargets(ScrapesForLocation(plan.config, location));
       if (!prepared.ok()) {
+        reload_ok_->Set(0);
         LOG_ERROR("reload: {}; the previous configuration stays in force",
                   prepared.status().ToString());
         return prepared.status();
