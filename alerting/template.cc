@@ -434,9 +434,12 @@ class Parser {
       case Tok::kLParen: {
         if (depth > kMaxDepth) return ErrorAt(t.pos, "template nested too deeply");
         arg.kind = ArgNode::Kind::kPipe;
+        size_t from = t_;
         ASSIGN_OR_RETURN(arg.pipe, ParsePipe("parenthesized pipeline", false, false, depth + 1));
         if (Peek().kind != Tok::kRParen) return Unexpected(Peek(), "parenthesized pipeline", "\")\"");
-        Next();
+        for (size_t k = from; k < t_; ++k)
+          arg.text += ((*toks_)[k].space_before && k > from ? " " : "") + (*toks_)[k].text;
+        arg.text += Next().text;
         break;
       }
       case Tok::kIdent:
