@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <set>
@@ -48,7 +49,10 @@ bool IsAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c =
 
 class Lexer {
  public:
-  explicit Lexer(std::string_view text) : text_(text) {}
+  explicit Lexer(std::string_view text) : text_(text) {
+    for (size_t k = 0; k < text_.size(); ++k)
+      if (text_[k] == '\n') line_starts_.push_back(k + 1);
+  }
 
   Result<std::vector<Item>> Run() {
     std::vector<Item> items;
@@ -78,12 +82,9 @@ class Lexer {
 
  private:
   Pos PosAt(size_t offset) const {
-    Pos p;
-    for (size_t k = 0; k < offset; ++k) {
-      if (text_[k] == '\n') ++p.line, p.col = 1;
-      else ++p.col;
-    }
-    return p;
+    auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
+    return Pos{static_cast<int>(it - line_starts_.begin()),
+               static_cast<int>(offset - *(it - 1) + 1)};
   }
   Status ErrorAt(size_t offset, std::string_view what) const {
     Pos p = PosAt(offset);
@@ -229,6 +230,7 @@ class Lexer {
 
   std::string_view text_;
   size_t i_ = 0;
+  std::vector<size_t> line_starts_{0};  // offsets where lines begin, for PosAt
 };
 
 const std::set<std::string, std::less<>>& UnsupportedFunctions() {
@@ -318,11 +320,13 @@ class Parser {
     if (Peek().kind == Tok::kEnd) return ErrorAt(Peek().pos, fmt::format("missing value for {}", keyword));
     ASSIGN_OR_RETURN(node.pipe, ParsePipe(keyword, true, keyword == "range", depth));
     RETURN_IF_ERROR(ExpectEnd(keyword));
+    size_t pipe_scope = scopes_.size();  // the pipeline's variables reach the else branch too
     auto body = std::make_shared<ListNode>();
     std::string stop;
     RETURN_IF_ERROR(ParseList(*body, stop, depth + 1));
     node.list = std::move(body);
     if (stop.empty()) return ErrorAt(pos, fmt::format("unexpected EOF: {{{{{}}}}} has no {{{{end}}}}", keyword));
+    scopes_.resize(pipe_scope);
     if (stop == "else") {
       auto else_list = std::make_shared<ListNode>();
       if (Peek().kind == Tok::kIdent && Peek().text == "if" && keyword == "if") {

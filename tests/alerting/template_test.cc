@@ -115,6 +115,8 @@ TEST(TemplateTest, ControlStructuresFollowGosTruthiness) {
       {"variable assign", "{{ $n := 0 }}{{ range .Alerts }}{{ $n = .Status }}{{ end }}{{ $n }}", "resolved"},
       {"variable in if pipeline", "{{ if $r := .CommonLabels.slo }}{{ $r }}{{ end }}", "api"},
       {"variable chain", "{{ $a := index .Alerts 1 }}{{ $a.Labels.region }}", "us-east-1"},
+      {"if variable reaches else", "{{ if $x := .CommonLabels.nope }}a{{ else }}[{{ $x }}]{{ end }}", "[]"},
+      {"positions after newlines", "{{ if true }}\n  {{ $y := 2 }}{{ $y }}\n{{ end }}", "\n  2\n"},
       {"with declares", "{{ with $x := .Receiver }}{{ $x }}{{ end }}", "pager"},
   }, Data());
 }
@@ -235,6 +237,7 @@ TEST(TemplateTest, ParseErrorsSayWhereAndWhatWasExpected) {
       {"stray paren", "{{ .Status ) }}", "1:12: unexpected \")\" in command; expected \"}}\""},
       {"undefined variable", "{{ $x }}", "1:4: undefined variable \"$x\""},
       {"variable out of scope", "{{ if true }}{{ $x := 1 }}{{ end }}{{ $x }}", "1:39: undefined variable \"$x\""},
+      {"body variable not in else", "{{ if 1 }}{{ $x := 1 }}{{ else }}{{ $x }}{{ end }}", "1:37: undefined variable \"$x\""},
       {"assign undeclared", "{{ $x = 1 }}", "1:4: undefined variable \"$x\""},
       {"unknown function", "{{ frobnicate .Status }}", "1:4: function \"frobnicate\" not defined"},
       {"unterminated string", "{{ \"abc }}", "1:4: unterminated quoted string"},
