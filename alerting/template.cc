@@ -26,14 +26,28 @@ namespace {
 
 constexpr int kMaxDepth = 100;  // blocks and parentheses: bounds the parser's recursion
 
-enum class Tok { kField, kDot, kVariable, kIdent, kString, kNumber, kChar, kLParen, kRParen,
-                 kPipe, kDeclare, kAssign, kComma, kEnd };
+enum class Tok {
+  kField,
+  kDot,
+  kVariable,
+  kIdent,
+  kString,
+  kNumber,
+  kChar,
+  kLParen,
+  kRParen,
+  kPipe,
+  kDeclare,
+  kAssign,
+  kComma,
+  kEnd
+};
 
 struct Token {
   Tok kind = Tok::kEnd;
   Pos pos;
-  std::string text;     // source form
-  std::string value;    // a string literal's value, a field's or variable's name
+  std::string text;   // source form
+  std::string value;  // a string literal's value, a field's or variable's name
   bool space_before = false;
 };
 
@@ -93,8 +107,8 @@ class Lexer {
 
   // Whether a right delimiter starts at i_ (with its trim marker); consumes it.
   bool AtClose(bool& trim) {
-    if (text_.substr(i_, 4) == " -}}" || (i_ < text_.size() && IsSpace(text_[i_]) &&
-                                          text_.substr(i_ + 1, 3) == "-}}")) {
+    if (text_.substr(i_, 4) == " -}}" ||
+        (i_ < text_.size() && IsSpace(text_[i_]) && text_.substr(i_ + 1, 3) == "-}}")) {
       i_ += 4, trim = true;
       return true;
     }
@@ -129,7 +143,8 @@ class Lexer {
       t.space_before = space;
       space = false;
       size_t start = i_;
-      if (c == '.' && (i_ + 1 >= text_.size() || !std::isdigit(static_cast<unsigned char>(text_[i_ + 1])))) {
+      if (c == '.' &&
+          (i_ + 1 >= text_.size() || !std::isdigit(static_cast<unsigned char>(text_[i_ + 1])))) {
         ++i_;
         while (i_ < text_.size() && IsAlnum(text_[i_])) ++i_;
         t.kind = i_ - start == 1 ? Tok::kDot : Tok::kField;
@@ -144,12 +159,9 @@ class Lexer {
         t.kind = Tok::kIdent;
       } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '.' ||
                  ((c == '-' || c == '+') && i_ + 1 < text_.size() &&
-                  (std::isdigit(static_cast<unsigned char>(text_[i_ + 1])) || text_[i_ + 1] == '.'))) {
-        ++i_;
-        while (i_ < text_.size() &&
-               (IsAlnum(text_[i_]) || text_[i_] == '.' ||
-                ((text_[i_] == '+' || text_[i_] == '-') && (text_[i_ - 1] == 'e' || text_[i_ - 1] == 'E'))))
-          ++i_;
+                  (std::isdigit(static_cast<unsigned char>(text_[i_ + 1])) ||
+                   text_[i_ + 1] == '.'))) {
+        LexNumber();
         t.kind = Tok::kNumber;
       } else if (c == '"' || c == '`') {
         RETURN_IF_ERROR(LexString(t));
@@ -161,11 +173,21 @@ class Lexer {
         i_ += 2, t.kind = Tok::kDeclare;
       } else {
         switch (c) {
-          case '(': t.kind = Tok::kLParen; break;
-          case ')': t.kind = Tok::kRParen; break;
-          case '|': t.kind = Tok::kPipe; break;
-          case '=': t.kind = Tok::kAssign; break;
-          case ',': t.kind = Tok::kComma; break;
+          case '(':
+            t.kind = Tok::kLParen;
+            break;
+          case ')':
+            t.kind = Tok::kRParen;
+            break;
+          case '|':
+            t.kind = Tok::kPipe;
+            break;
+          case '=':
+            t.kind = Tok::kAssign;
+            break;
+          case ',':
+            t.kind = Tok::kComma;
+            break;
           default:
             return ErrorAt(i_, fmt::format("unexpected {:?} in action", std::string(1, c)));
         }
@@ -182,14 +204,24 @@ class Lexer {
     return Status::Ok();
   }
 
+  // A number's extent (digits, letters for hex and bad syntax, '.', a signed exponent); the
+  // parser checks its syntax.
+  void LexNumber() {
+    ++i_;
+    while (i_ < text_.size() && (IsAlnum(text_[i_]) || text_[i_] == '.' ||
+                                 ((text_[i_] == '+' || text_[i_] == '-') &&
+                                  (text_[i_ - 1] == 'e' || text_[i_ - 1] == 'E'))))
+      ++i_;
+  }
+
   Status LexString(Token& t) {
     char quote = text_[i_];
     size_t start = i_++;
     std::string value;
     while (true) {
       if (i_ >= text_.size() || (quote == '"' && text_[i_] == '\n'))
-        return ErrorAt(start, quote == '"' ? "unterminated quoted string"
-                                           : "unterminated raw quoted string");
+        return ErrorAt(
+            start, quote == '"' ? "unterminated quoted string" : "unterminated raw quoted string");
       char c = text_[i_++];
       if (c == quote) break;
       if (c != '\\' || quote == '`') {
@@ -199,16 +231,36 @@ class Lexer {
       if (i_ >= text_.size()) continue;
       char e = text_[i_++];
       switch (e) {
-        case 'n': value += '\n'; break;
-        case 't': value += '\t'; break;
-        case 'r': value += '\r'; break;
-        case '\\': value += '\\'; break;
-        case '"': value += '"'; break;
-        case '\'': value += '\''; break;
-        case 'a': value += '\a'; break;
-        case 'b': value += '\b'; break;
-        case 'f': value += '\f'; break;
-        case 'v': value += '\v'; break;
+        case 'n':
+          value += '\n';
+          break;
+        case 't':
+          value += '\t';
+          break;
+        case 'r':
+          value += '\r';
+          break;
+        case '\\':
+          value += '\\';
+          break;
+        case '"':
+          value += '"';
+          break;
+        case '\'':
+          value += '\'';
+          break;
+        case 'a':
+          value += '\a';
+          break;
+        case 'b':
+          value += '\b';
+          break;
+        case 'f':
+          value += '\f';
+          break;
+        case 'v':
+          value += '\v';
+          break;
         case 'x': {
           std::string hex(text_.substr(i_, 2));
           if (hex.size() != 2 || !std::isxdigit(static_cast<unsigned char>(hex[0])) ||
@@ -220,7 +272,7 @@ class Lexer {
         }
         default:
           return ErrorAt(i_ - 2, fmt::format("escape \\{} in a string is not supported by nines",
-                                              std::string(1, e)));
+                                             std::string(1, e)));
       }
     }
     t.kind = Tok::kString;
@@ -234,10 +286,28 @@ class Lexer {
 };
 
 const std::set<std::string, std::less<>>& UnsupportedFunctions() {
-  static const auto* s = new std::set<std::string, std::less<>>{
-      "call", "html", "js", "urlquery", "println", "slice", "date", "tz", "now", "since",
-      "humanizeDuration", "toDate", "mustToDate", "toJson", "base64encode", "base64decode",
-      "list", "append", "dict", "safeUrl", "urlUnescape", "routeLabels"};
+  static const auto* s = new std::set<std::string, std::less<>>{"call",
+                                                                "html",
+                                                                "js",
+                                                                "urlquery",
+                                                                "println",
+                                                                "slice",
+                                                                "date",
+                                                                "tz",
+                                                                "now",
+                                                                "since",
+                                                                "humanizeDuration",
+                                                                "toDate",
+                                                                "mustToDate",
+                                                                "toJson",
+                                                                "base64encode",
+                                                                "base64decode",
+                                                                "list",
+                                                                "append",
+                                                                "dict",
+                                                                "safeUrl",
+                                                                "urlUnescape",
+                                                                "routeLabels"};
   return *s;
 }
 
@@ -249,8 +319,7 @@ class Parser {
     auto list = std::make_shared<ListNode>();
     std::string stop;
     RETURN_IF_ERROR(ParseList(*list, stop, 0));
-    if (!stop.empty())
-      return ErrorAt(stop_pos_, fmt::format("unexpected {{{{{}}}}}", stop));
+    if (!stop.empty()) return ErrorAt(stop_pos_, fmt::format("unexpected {{{{{}}}}}", stop));
     return std::shared_ptr<const ListNode>(std::move(list));
   }
 
@@ -313,11 +382,13 @@ class Parser {
   // {{if p}} / {{range p}} / {{with p}}, after the keyword: the pipeline, the body, an optional
   // else (an `else if` becomes an if inside the else list, as Go does), the end.
   Status ParseControl(Node& node, const std::string& keyword, Pos pos, int depth) {
-    node.kind = keyword == "if" ? Node::Kind::kIf
-                : keyword == "range" ? Node::Kind::kRange : Node::Kind::kWith;
+    node.kind = keyword == "if"      ? Node::Kind::kIf
+                : keyword == "range" ? Node::Kind::kRange
+                                     : Node::Kind::kWith;
     node.pos = pos;
     size_t scope = scopes_.size();
-    if (Peek().kind == Tok::kEnd) return ErrorAt(Peek().pos, fmt::format("missing value for {}", keyword));
+    if (Peek().kind == Tok::kEnd)
+      return ErrorAt(Peek().pos, fmt::format("missing value for {}", keyword));
     ASSIGN_OR_RETURN(node.pipe, ParsePipe(keyword, true, keyword == "range", depth));
     RETURN_IF_ERROR(ExpectEnd(keyword));
     size_t pipe_scope = scopes_.size();  // the pipeline's variables reach the else branch too
@@ -325,7 +396,8 @@ class Parser {
     std::string stop;
     RETURN_IF_ERROR(ParseList(*body, stop, depth + 1));
     node.list = std::move(body);
-    if (stop.empty()) return ErrorAt(pos, fmt::format("unexpected EOF: {{{{{}}}}} has no {{{{end}}}}", keyword));
+    if (stop.empty())
+      return ErrorAt(pos, fmt::format("unexpected EOF: {{{{{}}}}} has no {{{{end}}}}", keyword));
     scopes_.resize(pipe_scope);
     if (stop == "else") {
       auto else_list = std::make_shared<ListNode>();
@@ -337,16 +409,18 @@ class Parser {
       } else {
         if (Peek().kind != Tok::kEnd) {
           if (Peek().kind == Tok::kIdent && (Peek().text == "with" || Peek().text == "if"))
-            return ErrorAt(Peek().pos, fmt::format("{{{{else {}}}}} in {{{{{}}}}} is not supported by nines",
-                                                   Peek().text, keyword));
+            return ErrorAt(Peek().pos,
+                           fmt::format("{{{{else {}}}}} in {{{{{}}}}} is not supported by nines",
+                                       Peek().text, keyword));
           return Unexpected(Peek(), "else", "\"}}\"");
         }
         std::string stop2;
         RETURN_IF_ERROR(ParseList(*else_list, stop2, depth + 1));
         if (stop2 != "end")
           return ErrorAt(stop2.empty() ? pos : stop_pos_,
-                         stop2.empty() ? fmt::format("unexpected EOF: {{{{{}}}}} has no {{{{end}}}}", keyword)
-                                       : "unexpected {{else}} after {{else}}");
+                         stop2.empty()
+                             ? fmt::format("unexpected EOF: {{{{{}}}}} has no {{{{end}}}}", keyword)
+                             : "unexpected {{else}} after {{else}}");
         RETURN_IF_ERROR(ExpectEnd("end"));
       }
       node.else_list = std::move(else_list);
@@ -394,6 +468,9 @@ class Parser {
         cmd.args.push_back(std::move(arg));
       }
       if (cmd.args.empty()) return Unexpected(Peek(), where, "an operand");
+      const ArgNode& head = cmd.args[0];
+      if (head.kind == ArgNode::Kind::kLiteral && head.literal.kind() == Value::Kind::kNil)
+        return ErrorAt(head.pos, "nil is not a command");
       pipe->cmds.push_back(std::move(cmd));
       if (Peek().kind != Tok::kPipe) break;
       Next();
@@ -414,13 +491,16 @@ class Parser {
     arg.pos = t.pos;
     arg.text = t.text;
     switch (t.kind) {
-      case Tok::kDot: arg.kind = ArgNode::Kind::kDot; break;
+      case Tok::kDot:
+        arg.kind = ArgNode::Kind::kDot;
+        break;
       case Tok::kField:
         arg.kind = ArgNode::Kind::kField;
         arg.fields.push_back(t.value);
         break;
       case Tok::kVariable:
-        if (!Defined(t.value)) return ErrorAt(t.pos, fmt::format("undefined variable {:?}", t.value));
+        if (!Defined(t.value))
+          return ErrorAt(t.pos, fmt::format("undefined variable {:?}", t.value));
         arg.kind = ArgNode::Kind::kVariable;
         arg.name = t.value;
         break;
@@ -434,13 +514,15 @@ class Parser {
         break;
       }
       case Tok::kChar:
-        return ErrorAt(t.pos, fmt::format("character constant {} is not supported by nines", t.text));
+        return ErrorAt(t.pos,
+                       fmt::format("character constant {} is not supported by nines", t.text));
       case Tok::kLParen: {
         if (depth > kMaxDepth) return ErrorAt(t.pos, "template nested too deeply");
         arg.kind = ArgNode::Kind::kPipe;
         size_t from = t_;
         ASSIGN_OR_RETURN(arg.pipe, ParsePipe("parenthesized pipeline", false, false, depth + 1));
-        if (Peek().kind != Tok::kRParen) return Unexpected(Peek(), "parenthesized pipeline", "\")\"");
+        if (Peek().kind != Tok::kRParen)
+          return Unexpected(Peek(), "parenthesized pipeline", "\")\"");
         for (size_t k = from; k < t_; ++k)
           arg.text += ((*toks_)[k].space_before && k > from ? " " : "") + (*toks_)[k].text;
         arg.text += Next().text;
@@ -489,7 +571,8 @@ class Parser {
   static Result<Value> ParseNumber(const Token& t) {
     const std::string& s = t.text;
     std::string digits;
-    for (char c : s) if (c != '_') digits += c;
+    for (char c : s)
+      if (c != '_') digits += c;
     char* end = nullptr;
     bool is_float = s.find_first_of(".eE") != std::string::npos &&
                     !(s.size() > 2 && (s[1] == 'x' || s[1] == 'X' || s[2] == 'x' || s[2] == 'X'));

@@ -27,22 +27,31 @@ namespace {
 
 const std::set<std::string, std::less<>>& Functions() {
   static const auto* s = new std::set<std::string, std::less<>>{
-      "and", "or", "not", "len", "index", "printf", "print", "eq", "ne", "lt", "le", "gt", "ge",
-      "toUpper", "toLower", "title", "trimSpace", "join", "match", "safeHtml", "reReplaceAll",
-      "stringSlice"};
+      "and",       "or",   "not",   "len",      "index",        "printf",     "print",   "eq",
+      "ne",        "lt",   "le",    "gt",       "ge",           "toUpper",    "toLower", "title",
+      "trimSpace", "join", "match", "safeHtml", "reReplaceAll", "stringSlice"};
   return *s;
 }
 
 bool Truth(const Value& v) {
   switch (v.kind()) {
-    case K::kNil: return false;
-    case K::kBool: return v.b();
-    case K::kInt: return v.i() != 0;
-    case K::kFloat: return v.f() != 0;
-    case K::kString: return !v.s().empty();
-    case K::kList: return !v.list().empty();
-    case K::kMap: return !v.map().empty();
-    case K::kTime: case K::kStruct: return true;
+    case K::kNil:
+      return false;
+    case K::kBool:
+      return v.b();
+    case K::kInt:
+      return v.i() != 0;
+    case K::kFloat:
+      return v.f() != 0;
+    case K::kString:
+      return !v.s().empty();
+    case K::kList:
+      return !v.list().empty();
+    case K::kMap:
+      return !v.map().empty();
+    case K::kTime:
+    case K::kStruct:
+      return true;
   }
   return false;
 }
@@ -77,6 +86,53 @@ size_t RuneWidth(std::string_view s, size_t i) {
   for (size_t k = 1; k < n; ++k)
     if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 1;
   return n;
+}
+
+// Appends `repl` to `out` with Go's Regexp.Expand: $1 and ${1} are groups by number, $name and
+// ${name} by name (the longest run of letters, digits and _), $$ is $; an unknown group is "".
+void Expand(const re2::RE2& re, const std::string& repl,
+            const std::vector<re2::StringPiece>& groups, std::string& out) {
+  const int ngroups = static_cast<int>(groups.size());
+  for (size_t i = 0; i < repl.size(); ++i) {
+    if (repl[i] != '$' || i + 1 >= repl.size()) {
+      out += repl[i];
+      continue;
+    }
+    std::string gname;
+    size_t j = i + 1;
+    if (repl[j] == '$') {
+      out += '$', i = j;
+      continue;
+    }
+    if (repl[j] == '{') {
+      size_t close = repl.find('}', j);
+      if (close == std::string::npos) {
+        out += repl[i];
+        continue;
+      }
+      gname = repl.substr(j + 1, close - j - 1);
+      j = close + 1;
+    } else {
+      while (j < repl.size() &&
+             (std::isalnum(static_cast<unsigned char>(repl[j])) || repl[j] == '_'))
+        gname += repl[j++];
+    }
+    if (gname.empty()) {
+      out += repl[i];
+      continue;
+    }
+    int g = -1;
+    if (std::all_of(gname.begin(), gname.end(),
+                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+      g = gname.size() < 9 ? std::stoi(gname) : -1;
+    } else if (auto it = re.NamedCapturingGroups().find(gname);
+               it != re.NamedCapturingGroups().end()) {
+      g = it->second;
+    }
+    if (g >= 0 && g < ngroups && groups[g].data() != nullptr)
+      out.append(groups[g].data(), groups[g].size());
+    i = j - 1;
+  }
 }
 
 class Executor {
@@ -128,7 +184,8 @@ class Executor {
           continue;  // a declaration in an action lives to the end of the enclosing block
         }
         const ListNode* body = Truth(v) ? node.list.get() : node.else_list.get();
-        if (body) RETURN_IF_ERROR(Walk(*body, node.kind == Node::Kind::kWith && Truth(v) ? v : dot));
+        if (body)
+          RETURN_IF_ERROR(Walk(*body, node.kind == Node::Kind::kWith && Truth(v) ? v : dot));
       }
       vars_.resize(mark);
     }
@@ -143,7 +200,8 @@ class Executor {
       RETURN_IF_ERROR(Step());
       vars_.resize(mark);
       if (names.size() == 1) vars_.emplace_back(names[0], elem);
-      if (names.size() == 2) vars_.emplace_back(names[0], std::move(key)), vars_.emplace_back(names[1], elem);
+      if (names.size() == 2)
+        vars_.emplace_back(names[0], std::move(key)), vars_.emplace_back(names[1], elem);
       return Walk(*node.list, elem);
     };
     bool empty = true;
@@ -197,18 +255,27 @@ class Executor {
     if (first.kind == ArgNode::Kind::kFunction) return Call(first, rest, final, dot);
     Value recv;
     switch (first.kind) {
-      case ArgNode::Kind::kField: recv = dot; break;
-      case ArgNode::Kind::kVariable: recv = Variable(first.name); break;
+      case ArgNode::Kind::kField:
+        recv = dot;
+        break;
+      case ArgNode::Kind::kVariable:
+        recv = Variable(first.name);
+        break;
       case ArgNode::Kind::kPipe: {
         ASSIGN_OR_RETURN(recv, EvalPipe(*first.pipe, dot, false));
         break;
       }
-      case ArgNode::Kind::kDot: recv = dot; break;
-      default: recv = first.literal; break;
+      case ArgNode::Kind::kDot:
+        recv = dot;
+        break;
+      default:
+        recv = first.literal;
+        break;
     }
     if (first.fields.empty()) {
       if (!rest.empty() || final)
-        return Error(first.pos, first.text, fmt::format("can't give argument to non-function {}", first.text));
+        return Error(first.pos, first.text,
+                     fmt::format("can't give argument to non-function {}", first.text));
       return recv;
     }
     return Chain(recv, first, rest, final, dot);
@@ -217,9 +284,12 @@ class Executor {
   // An operand in argument position.
   Result<Value> EvalArg(const ArgNode& arg, const Value& dot) {
     switch (arg.kind) {
-      case ArgNode::Kind::kDot: return dot;
-      case ArgNode::Kind::kLiteral: return arg.literal;
-      case ArgNode::Kind::kFunction: return Call(arg, {}, nullptr, dot);
+      case ArgNode::Kind::kDot:
+        return dot;
+      case ArgNode::Kind::kLiteral:
+        return arg.literal;
+      case ArgNode::Kind::kFunction:
+        return Call(arg, {}, nullptr, dot);
       default: {
         CommandNode cmd{arg.pos, {arg}};
         return EvalCommand(cmd, dot, nullptr);
@@ -249,8 +319,9 @@ class Executor {
   Result<Value> Method(const std::string& name, const List& args, size_t want, const ArgNode& node,
                        auto&& body) {
     if (args.size() != want)
-      return Error(node.pos, node.text, fmt::format("wrong number of args for {}: want {} got {}",
-                                                    name, want, args.size()));
+      return Error(
+          node.pos, node.text,
+          fmt::format("wrong number of args for {}: want {} got {}", name, want, args.size()));
     return body();
   }
 
@@ -267,7 +338,8 @@ class Executor {
           return Method(name, args, 0, node, [&]() -> Result<Value> {
             List pairs;
             for (auto& [k, v] : SortedPairs(m))
-              pairs.push_back(Value::MakeStruct({{"Name", Value::String(k)}, {"Value", Value::String(v)}}, "Pair"));
+              pairs.push_back(Value::MakeStruct(
+                  {{"Name", Value::String(k)}, {"Value", Value::String(v)}}, "Pair"));
             return Value::MakeList(std::move(pairs), "Pairs");
           });
         if (name == "Names" || name == "Values")
@@ -279,13 +351,16 @@ class Executor {
         if (name == "Remove")
           return Method(name, args, 1, node, [&]() -> Result<Value> {
             if (args[0].kind() != K::kList || args[0].s() != "Strings")
-              return Error(node.pos, node.text, fmt::format("wrong type for value; expected []string; got {}", args[0].TypeName()));
+              return Error(node.pos, node.text,
+                           fmt::format("wrong type for value; expected []string; got {}",
+                                       args[0].TypeName()));
             auto copy = m;
             for (const Value& k : args[0].list()) copy.erase(k.s());
             return Value::MakeMap(std::move(copy));
           });
         if (!args.empty())
-          return Error(node.pos, node.text, fmt::format("{} is not a method but has arguments", name));
+          return Error(node.pos, node.text,
+                       fmt::format("{} is not a method but has arguments", name));
         auto it = m.find(name);
         return Value::String(it == m.end() ? "" : it->second);  // missingkey=zero
       }
@@ -302,13 +377,16 @@ class Executor {
         if (type == "Pairs" && (name == "Names" || name == "Values"))
           return Method(name, args, 0, node, [&]() -> Result<Value> {
             std::vector<std::string> out;
-            for (const Value& p : recv.list()) out.push_back(p.fields()[name == "Names" ? 0 : 1].second.s());
+            for (const Value& p : recv.list())
+              out.push_back(p.fields()[name == "Names" ? 0 : 1].second.s());
             return Strings(std::move(out));
           });
         if (type == "Strings" && name == "Join")
           return Method(name, args, 1, node, [&]() -> Result<Value> {
             if (args[0].kind() != K::kString)
-              return Error(node.pos, node.text, fmt::format("wrong type for value; expected string; got {}", args[0].TypeName()));
+              return Error(
+                  node.pos, node.text,
+                  fmt::format("wrong type for value; expected string; got {}", args[0].TypeName()));
             return JoinStrings(recv, args[0].s(), node);
           });
         return no_method();
@@ -317,7 +395,8 @@ class Executor {
         for (const auto& [field, v] : recv.fields())
           if (field == name) {
             if (!args.empty())
-              return Error(node.pos, node.text, fmt::format("{} is not a method but has arguments", name));
+              return Error(node.pos, node.text,
+                           fmt::format("{} is not a method but has arguments", name));
             return v;
           }
         return no_method();
@@ -332,7 +411,9 @@ class Executor {
     std::string out;
     for (const Value& e : list.list()) {
       if (e.kind() != K::kString)
-        return Error(node.pos, node.text, fmt::format("wrong type for value; expected []string; got {}", list.TypeName()));
+        return Error(
+            node.pos, node.text,
+            fmt::format("wrong type for value; expected []string; got {}", list.TypeName()));
       if (&e != &list.list().front()) out += sep;
       out += e.s();
       RETURN_IF_ERROR(CheckSize(out.size()));
@@ -342,6 +423,9 @@ class Executor {
 
   Result<Value> Call(const ArgNode& fn, std::span<const ArgNode> rest, const Value* final,
                      const Value& dot);
+  Result<Value> Apply(const ArgNode& fn, const List& args);
+  Result<Value> StringFunction(const ArgNode& fn, const List& args);
+  Result<Value> Index(const ArgNode& fn, const List& args);
   Result<Value> Compare(const ArgNode& fn, const List& args);
   Result<Value> ReReplaceAll(const ArgNode& fn, const List& args);
 
@@ -359,7 +443,8 @@ Result<Value> Executor::Call(const ArgNode& fn, std::span<const ArgNode> rest, c
   // and / or evaluate their operands lazily and return one of them, as Go (1.18+) does.
   if (name == "and" || name == "or") {
     if (argc == 0)
-      return Error(fn.pos, name, fmt::format("wrong number of args for {}: want at least 1 got 0", name));
+      return Error(fn.pos, name,
+                   fmt::format("wrong number of args for {}: want at least 1 got 0", name));
     Value v;
     for (size_t i = 0; i < argc; ++i) {
       if (i < rest.size()) {
@@ -377,14 +462,24 @@ Result<Value> Executor::Call(const ArgNode& fn, std::span<const ArgNode> rest, c
     args.push_back(std::move(v));
   }
   if (final) args.push_back(*final);
+  return Apply(fn, args);
+}
+
+// The functions that take evaluated operands.
+Result<Value> Executor::Apply(const ArgNode& fn, const List& args) {
+  const std::string& name = fn.name;
   auto want = [&](size_t n) -> Status {
     if (args.size() != n)
-      return Error(fn.pos, name, fmt::format("wrong number of args for {}: want {} got {}", name, n, args.size()));
+      return Error(
+          fn.pos, name,
+          fmt::format("wrong number of args for {}: want {} got {}", name, n, args.size()));
     return Status::Ok();
   };
   auto string_arg = [&](size_t i) -> Status {
     if (args[i].kind() != K::kString)
-      return Error(fn.pos, name, fmt::format("wrong type for value; expected string; got {}", args[i].TypeName()));
+      return Error(
+          fn.pos, name,
+          fmt::format("wrong type for value; expected string; got {}", args[i].TypeName()));
     return Status::Ok();
   };
   if (name == "not") {
@@ -399,32 +494,10 @@ Result<Value> Executor::Call(const ArgNode& fn, std::span<const ArgNode> rest, c
     if (v.kind() == K::kMap) return Value::Int(static_cast<int64_t>(v.map().size()));
     return Error(fn.pos, name, fmt::format("error calling len: len of type {}", v.TypeName()));
   }
-  if (name == "index") {
-    if (args.empty())
-      return Error(fn.pos, name, "wrong number of args for index: want at least 1 got 0");
-    Value v = args[0];
-    for (size_t i = 1; i < args.size(); ++i) {
-      const Value& key = args[i];
-      if (v.kind() == K::kMap && key.kind() == K::kString) {
-        auto it = v.map().find(key.s());
-        v = Value::String(it == v.map().end() ? "" : it->second);
-      } else if ((v.kind() == K::kList || v.kind() == K::kString) && key.kind() == K::kInt) {
-        size_t n = v.kind() == K::kList ? v.list().size() : v.s().size();
-        if (key.i() < 0 || static_cast<uint64_t>(key.i()) >= n)
-          return Error(fn.pos, name, fmt::format("error calling index: index out of range: {}", key.i()));
-        v = v.kind() == K::kList ? v.list()[key.i()]
-                                 : Value::Int(static_cast<unsigned char>(v.s()[key.i()]));
-      } else if (v.kind() == K::kNil) {
-        return Error(fn.pos, name, "error calling index: index of untyped nil");
-      } else {
-        return Error(fn.pos, name, fmt::format("error calling index: cannot index {} with {}",
-                                               v.TypeName(), key.TypeName()));
-      }
-    }
-    return v;
-  }
+  if (name == "index") return Index(fn, args);
   if (name == "printf") {
-    if (args.empty()) return Error(fn.pos, name, "wrong number of args for printf: want at least 1 got 0");
+    if (args.empty())
+      return Error(fn.pos, name, "wrong number of args for printf: want at least 1 got 0");
     RETURN_IF_ERROR(string_arg(0));
     List operands(args.begin() + 1, args.end());
     auto s = Sprintf(args[0].s(), operands, options_.max_output_bytes);
@@ -435,13 +508,75 @@ Result<Value> Executor::Call(const ArgNode& fn, std::span<const ArgNode> rest, c
     std::string out;
     for (size_t i = 0; i < args.size(); ++i) {
       if (i > 0 && args[i].kind() != K::kString && args[i - 1].kind() != K::kString) out += ' ';
-      out += Print(args[i]);
+      out += args[i].kind() == K::kNil ? "<nil>" : Print(args[i]);
       RETURN_IF_ERROR(CheckSize(out.size()));
     }
     return Value::String(std::move(out));
   }
   if (name == "eq" || name == "ne" || name == "lt" || name == "le" || name == "gt" || name == "ge")
     return Compare(fn, args);
+  if (name == "toUpper" || name == "toLower" || name == "title" || name == "trimSpace" ||
+      name == "safeHtml" || name == "join" || name == "stringSlice")
+    return StringFunction(fn, args);
+  if (name == "match") {
+    RETURN_IF_ERROR(want(2));
+    RETURN_IF_ERROR(string_arg(0));
+    RETURN_IF_ERROR(string_arg(1));
+    RETURN_IF_ERROR(Step(1 + args[1].s().size() / 256));
+    auto re = core::Regex::Compile(args[0].s());
+    if (!re.ok()) return Error(fn.pos, name, "error calling match: " + re.status().message());
+    return Value::Bool(re->PartialMatch(args[1].s()));
+  }
+  if (name == "reReplaceAll") return ReReplaceAll(fn, args);
+  return Error(fn.pos, name, fmt::format("function {:?} not defined", name));
+}
+
+// Go's index: a KV by key (a missing key is ""), a list or string by int.
+Result<Value> Executor::Index(const ArgNode& fn, const List& args) {
+  const std::string& name = fn.name;
+  if (args.empty())
+    return Error(fn.pos, name, "wrong number of args for index: want at least 1 got 0");
+  Value v = args[0];
+  for (size_t i = 1; i < args.size(); ++i) {
+    const Value& key = args[i];
+    if (v.kind() == K::kMap && key.kind() == K::kString) {
+      auto it = v.map().find(key.s());
+      v = Value::String(it == v.map().end() ? "" : it->second);
+    } else if ((v.kind() == K::kList || v.kind() == K::kString) && key.kind() == K::kInt) {
+      size_t n = v.kind() == K::kList ? v.list().size() : v.s().size();
+      if (key.i() < 0 || static_cast<uint64_t>(key.i()) >= n)
+        return Error(fn.pos, name,
+                     fmt::format("error calling index: index out of range: {}", key.i()));
+      v = v.kind() == K::kList ? v.list()[key.i()]
+                               : Value::Int(static_cast<unsigned char>(v.s()[key.i()]));
+    } else if (v.kind() == K::kNil) {
+      return Error(fn.pos, name, "error calling index: index of untyped nil");
+    } else {
+      return Error(fn.pos, name,
+                   fmt::format("error calling index: cannot index {} with {}", v.TypeName(),
+                               key.TypeName()));
+    }
+  }
+  return v;
+}
+
+// Alertmanager's string functions.
+Result<Value> Executor::StringFunction(const ArgNode& fn, const List& args) {
+  const std::string& name = fn.name;
+  auto want = [&](size_t n) -> Status {
+    if (args.size() != n)
+      return Error(
+          fn.pos, name,
+          fmt::format("wrong number of args for {}: want {} got {}", name, n, args.size()));
+    return Status::Ok();
+  };
+  auto string_arg = [&](size_t i) -> Status {
+    if (args[i].kind() != K::kString)
+      return Error(
+          fn.pos, name,
+          fmt::format("wrong type for value; expected string; got {}", args[i].TypeName()));
+    return Status::Ok();
+  };
   if (name == "toUpper" || name == "toLower" || name == "title" || name == "trimSpace" ||
       name == "safeHtml") {
     RETURN_IF_ERROR(want(1));
@@ -470,7 +605,9 @@ Result<Value> Executor::Call(const ArgNode& fn, std::span<const ArgNode> rest, c
     RETURN_IF_ERROR(want(2));
     RETURN_IF_ERROR(string_arg(0));
     if (args[1].kind() != K::kList)
-      return Error(fn.pos, name, fmt::format("wrong type for value; expected []string; got {}", args[1].TypeName()));
+      return Error(
+          fn.pos, name,
+          fmt::format("wrong type for value; expected []string; got {}", args[1].TypeName()));
     return JoinStrings(args[1], args[0].s(), fn);
   }
   if (name == "stringSlice") {
@@ -481,31 +618,25 @@ Result<Value> Executor::Call(const ArgNode& fn, std::span<const ArgNode> rest, c
     }
     return Strings(std::move(out));
   }
-  if (name == "match") {
-    RETURN_IF_ERROR(want(2));
-    RETURN_IF_ERROR(string_arg(0));
-    RETURN_IF_ERROR(string_arg(1));
-    RETURN_IF_ERROR(Step(1 + args[1].s().size() / 256));
-    auto re = core::Regex::Compile(args[0].s());
-    if (!re.ok()) return Error(fn.pos, name, "error calling match: " + re.status().message());
-    return Value::Bool(re->PartialMatch(args[1].s()));
-  }
-  if (name == "reReplaceAll") return ReReplaceAll(fn, args);
   return Error(fn.pos, name, fmt::format("function {:?} not defined", name));
 }
 
 Result<Value> Executor::Compare(const ArgNode& fn, const List& args) {
   const std::string& name = fn.name;
   if (args.size() < 2 || (name != "eq" && args.size() != 2))
-    return Error(fn.pos, name, fmt::format("wrong number of args for {}: want 2 got {}", name, args.size()));
+    return Error(fn.pos, name,
+                 fmt::format("wrong number of args for {}: want 2 got {}", name, args.size()));
   auto cmp = [&](const Value& a, const Value& b, int& out) -> Status {
     if (!IsBasic(a) || !IsBasic(b))
-      return Error(fn.pos, name, fmt::format("error calling {}: invalid type for comparison", name));
+      return Error(fn.pos, name,
+                   fmt::format("error calling {}: invalid type for comparison", name));
     if (a.kind() != b.kind())
-      return Error(fn.pos, name, fmt::format("error calling {}: incompatible types for comparison", name));
+      return Error(fn.pos, name,
+                   fmt::format("error calling {}: incompatible types for comparison", name));
     if (a.kind() == K::kBool) {
       if (name != "eq" && name != "ne")
-        return Error(fn.pos, name, fmt::format("error calling {}: invalid type for comparison", name));
+        return Error(fn.pos, name,
+                     fmt::format("error calling {}: invalid type for comparison", name));
       out = a.b() == b.b() ? 0 : 1;
     } else if (a.kind() == K::kInt) {
       out = a.i() < b.i() ? -1 : a.i() > b.i() ? 1 : 0;
@@ -537,21 +668,26 @@ Result<Value> Executor::Compare(const ArgNode& fn, const List& args) {
 // a match is not replaced, and $1, ${1}, ${name} in the replacement expand to the groups.
 Result<Value> Executor::ReReplaceAll(const ArgNode& fn, const List& args) {
   if (args.size() != 3)
-    return Error(fn.pos, fn.name, fmt::format("wrong number of args for reReplaceAll: want 3 got {}", args.size()));
+    return Error(fn.pos, fn.name,
+                 fmt::format("wrong number of args for reReplaceAll: want 3 got {}", args.size()));
   for (const Value& a : args)
     if (a.kind() != K::kString)
-      return Error(fn.pos, fn.name, fmt::format("wrong type for value; expected string; got {}", a.TypeName()));
+      return Error(fn.pos, fn.name,
+                   fmt::format("wrong type for value; expected string; got {}", a.TypeName()));
   const std::string& pattern = args[0].s();
   const std::string& repl = args[1].s();
   const std::string& text = args[2].s();
+  if (regexes_.size() >= 16 && !regexes_.count(pattern)) regexes_.clear();  // bounds memory
   auto& re = regexes_[pattern];
   if (!re) {
+    RETURN_IF_ERROR(Step(1 + pattern.size() / 16));
     RE2::Options opts;
     opts.set_log_errors(false);
     auto compiled = std::make_shared<const re2::RE2>(pattern, opts);
     if (!compiled->ok())
-      return Error(fn.pos, fn.name, fmt::format("error calling reReplaceAll: regexp: Compile({:?}): {}",
-                                                pattern, compiled->error()));
+      return Error(fn.pos, fn.name,
+                   fmt::format("error calling reReplaceAll: regexp: Compile({:?}): {}", pattern,
+                               compiled->error()));
     re = std::move(compiled);
   }
   const int ngroups = re->NumberOfCapturingGroups() + 1;
@@ -565,48 +701,17 @@ Result<Value> Executor::ReReplaceAll(const ArgNode& fn, const List& args) {
     size_t end = start + groups[0].size();
     out.append(text, last_end, start - last_end);
     if (end > last_end || start == 0) {
-      for (size_t i = 0; i < repl.size(); ++i) {
-        if (repl[i] != '$' || i + 1 >= repl.size()) {
-          out += repl[i];
-          continue;
-        }
-        std::string gname;
-        size_t j = i + 1;
-        if (repl[j] == '$') {
-          out += '$', i = j;
-          continue;
-        }
-        if (repl[j] == '{') {
-          size_t close = repl.find('}', j);
-          if (close == std::string::npos) {
-            out += repl[i];
-            continue;
-          }
-          gname = repl.substr(j + 1, close - j - 1);
-          j = close + 1;
-        } else {
-          while (j < repl.size() && (std::isalnum(static_cast<unsigned char>(repl[j])) || repl[j] == '_')) gname += repl[j++];
-        }
-        if (gname.empty()) {
-          out += repl[i];
-          continue;
-        }
-        int g = -1;
-        if (std::all_of(gname.begin(), gname.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-          g = gname.size() < 9 ? std::stoi(gname) : -1;
-        } else if (auto it = re->NamedCapturingGroups().find(gname); it != re->NamedCapturingGroups().end()) {
-          g = it->second;
-        }
-        if (g >= 0 && g < ngroups && groups[g].data() != nullptr) out.append(groups[g].data(), groups[g].size());
-        i = j - 1;
-      }
+      Expand(*re, repl, groups, out);
     }
     RETURN_IF_ERROR(CheckSize(out.size()));
     last_end = end;
     size_t width = RuneWidth(text, search);
-    if (search + width > end) search += width;
-    else if (search + 1 > end) search += 1;
-    else search = end;
+    if (search + width > end)
+      search += width;
+    else if (search + 1 > end)
+      search += 1;
+    else
+      search = end;
   }
   out.append(text, last_end, std::string::npos);
   RETURN_IF_ERROR(CheckSize(out.size()));
@@ -617,7 +722,8 @@ Result<Value> Executor::ReReplaceAll(const ArgNode& fn, const List& args) {
 
 bool IsSupportedFunction(const std::string& name) { return Functions().count(name) > 0; }
 
-Result<std::string> Execute(const ListNode& root, const Value& dot, const TemplateOptions& options) {
+Result<std::string> Execute(const ListNode& root, const Value& dot,
+                            const TemplateOptions& options) {
   return Executor(options).Run(root, dot);
 }
 

@@ -38,11 +38,31 @@ class Value {
   enum class Kind { kNil, kBool, kInt, kFloat, kString, kTime, kList, kMap, kStruct };
 
   Value() = default;
-  static Value Bool(bool b) { Value v(Kind::kBool); v.b_ = b; return v; }
-  static Value Int(int64_t i) { Value v(Kind::kInt); v.i_ = i; return v; }
-  static Value Float(double f) { Value v(Kind::kFloat); v.f_ = f; return v; }
-  static Value String(std::string s) { Value v(Kind::kString); v.s_ = std::move(s); return v; }
-  static Value Time(core::Timestamp t) { Value v(Kind::kTime); v.t_ = t; return v; }
+  static Value Bool(bool b) {
+    Value v(Kind::kBool);
+    v.b_ = b;
+    return v;
+  }
+  static Value Int(int64_t i) {
+    Value v(Kind::kInt);
+    v.i_ = i;
+    return v;
+  }
+  static Value Float(double f) {
+    Value v(Kind::kFloat);
+    v.f_ = f;
+    return v;
+  }
+  static Value String(std::string s) {
+    Value v(Kind::kString);
+    v.s_ = std::move(s);
+    return v;
+  }
+  static Value Time(core::Timestamp t) {
+    Value v(Kind::kTime);
+    v.t_ = t;
+    return v;
+  }
   static Value MakeList(List l, std::string type) {
     Value v(Kind::kList);
     v.list_ = std::make_shared<const List>(std::move(l));
@@ -132,8 +152,8 @@ struct Node {
   enum class Kind { kText, kAction, kIf, kRange, kWith };
   Kind kind = Kind::kText;
   Pos pos;
-  std::string text;                    // kText
-  std::shared_ptr<const PipeNode> pipe;  // the others
+  std::string text;                           // kText
+  std::shared_ptr<const PipeNode> pipe;       // the others
   std::shared_ptr<const ListNode> list;       // if/range/with body
   std::shared_ptr<const ListNode> else_list;  // may be null
 };

@@ -73,18 +73,38 @@ std::string GoQuote(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\v': out += "\\v"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
       default:
-        if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
-        else out += static_cast<char>(c);
+        if (c < 0x20 || c == 0x7f)
+          out += fmt::format("\\x{:02x}", c);
+        else
+          out += static_cast<char>(c);
     }
   }
   return out + "\"";
@@ -105,24 +125,37 @@ std::vector<std::pair<std::string, std::string>> SortedPairs(
 
 std::string Value::TypeName() const {
   switch (kind_) {
-    case Kind::kNil: return "<nil>";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float64";
-    case Kind::kString: return "string";
-    case Kind::kTime: return "time.Time";
-    default: return s_.starts_with("[]") ? "[]template." + s_.substr(2) : "template." + s_;
+    case Kind::kNil:
+      return "<nil>";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float64";
+    case Kind::kString:
+      return "string";
+    case Kind::kTime:
+      return "time.Time";
+    default:
+      return s_.starts_with("[]") ? "[]template." + s_.substr(2) : "template." + s_;
   }
 }
 
 std::string Print(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kNil: return "<no value>";
-    case Value::Kind::kBool: return v.b() ? "true" : "false";
-    case Value::Kind::kInt: return std::to_string(v.i());
-    case Value::Kind::kFloat: return GoFloat(v.f());
-    case Value::Kind::kString: return v.s();
-    case Value::Kind::kTime: return GoTime(v.t());
+    case Value::Kind::kNil:
+      return "<no value>";
+    case Value::Kind::kBool:
+      return v.b() ? "true" : "false";
+    case Value::Kind::kInt:
+      return std::to_string(v.i());
+    case Value::Kind::kFloat:
+      return GoFloat(v.f());
+    case Value::Kind::kString:
+      return v.s();
+    case Value::Kind::kTime:
+      return GoTime(v.t());
     case Value::Kind::kMap: {  // KV.String()
       std::string out;
       for (const auto& [k, val] : SortedPairs(v.map())) {
@@ -180,8 +213,11 @@ std::string FormatOne(char verb, const Spec& spec, const Value& v) {
   std::string s;
   switch (verb) {
     case 'v':
-      if (v.kind() == K::kFloat && spec.prec >= 0) s = fmt::format("{:.{}g}", v.f(), spec.prec);
-      else s = Print(v);
+      if (v.kind() == K::kNil) return Pad("<nil>", spec);
+      if (v.kind() == K::kFloat && spec.prec >= 0)
+        s = fmt::format("{:.{}g}", v.f(), spec.prec);
+      else
+        s = Print(v);
       if (spec.plus && (v.kind() == K::kInt || v.kind() == K::kFloat) && s[0] != '-') s = "+" + s;
       break;
     case 's':
@@ -206,7 +242,8 @@ std::string FormatOne(char verb, const Spec& spec, const Value& v) {
       s = std::to_string(v.i());
       if (spec.plus && v.i() >= 0) s = "+" + s;
       break;
-    case 'x': case 'X':
+    case 'x':
+    case 'X':
       if (v.kind() == K::kInt) {
         s = v.i() < 0 ? "-" + fmt::format("{:x}", -static_cast<uint64_t>(v.i()))
                       : fmt::format("{:x}", v.i());
@@ -221,16 +258,21 @@ std::string FormatOne(char verb, const Spec& spec, const Value& v) {
       if (v.kind() != K::kBool) return BadVerb(verb, v);
       s = v.b() ? "true" : "false";
       break;
-    case 'f': case 'e': case 'g': {
+    case 'f':
+    case 'e':
+    case 'g': {
       if (v.kind() != K::kFloat) return BadVerb(verb, v);
       int prec = spec.prec;
       if (verb == 'g' && prec < 0) {
         s = GoFloat(v.f());
       } else {
         if (prec < 0) prec = 6;
-        if (verb == 'f') s = fmt::format("{:.{}f}", v.f(), prec);
-        else if (verb == 'e') s = fmt::format("{:.{}e}", v.f(), prec);
-        else s = fmt::format("{:.{}g}", v.f(), prec);
+        if (verb == 'f')
+          s = fmt::format("{:.{}f}", v.f(), prec);
+        else if (verb == 'e')
+          s = fmt::format("{:.{}e}", v.f(), prec);
+        else
+          s = fmt::format("{:.{}g}", v.f(), prec);
       }
       if (spec.plus && !std::signbit(v.f())) s = "+" + s;
       break;
@@ -243,8 +285,7 @@ std::string FormatOne(char verb, const Spec& spec, const Value& v) {
 
 }  // namespace
 
-core::Result<std::string> Sprintf(const std::string& format, const List& args,
-                                  size_t max_bytes) {
+core::Result<std::string> Sprintf(const std::string& format, const List& args, size_t max_bytes) {
   std::string out;
   size_t arg = 0;
   for (size_t i = 0; i < format.size(); ++i) {
@@ -262,11 +303,16 @@ core::Result<std::string> Sprintf(const std::string& format, const List& args,
     Spec spec;
     for (; i < format.size(); ++i) {
       char f = format[i];
-      if (f == '-') spec.minus = true;
-      else if (f == '0') spec.zero = !spec.minus;
-      else if (f == '+') spec.plus = true;
-      else if (f == ' ' || f == '#') continue;
-      else break;
+      if (f == '-')
+        spec.minus = true;
+      else if (f == '0')
+        spec.zero = !spec.minus;
+      else if (f == '+')
+        spec.plus = true;
+      else if (f == ' ' || f == '#')
+        continue;
+      else
+        break;
     }
     // Widths and precisions past the output limit would only build a string to reject.
     auto number = [&](int& n) {
@@ -303,8 +349,8 @@ core::Result<std::string> Sprintf(const std::string& format, const List& args,
     out += "%!(EXTRA ";
     for (size_t k = arg; k < args.size(); ++k) {
       if (k > arg) out += ", ";
-      out += args[k].kind() == Value::Kind::kNil ? "<nil>"
-                                                 : args[k].TypeName() + "=" + Print(args[k]);
+      out +=
+          args[k].kind() == Value::Kind::kNil ? "<nil>" : args[k].TypeName() + "=" + Print(args[k]);
     }
     out += ")";
   }
