@@ -67,16 +67,6 @@ Value Strings(std::vector<std::string> s) {
   return Value::MakeList(std::move(l), "Strings");
 }
 
-// A KV's pairs in Alertmanager's SortedPairs order: alertname first, then by name.
-std::vector<std::pair<std::string, std::string>> SortedPairs(
-    const std::map<std::string, std::string>& m) {
-  std::vector<std::pair<std::string, std::string>> out;
-  if (auto it = m.find("alertname"); it != m.end()) out.emplace_back(*it);
-  for (const auto& kv : m)
-    if (kv.first != "alertname") out.emplace_back(kv);
-  return out;
-}
-
 // UTF-8 sequence length by its lead byte (1 for a byte that cannot lead), as Go advances.
 size_t RuneWidth(std::string_view s, size_t i) {
   if (i >= s.size()) return 0;

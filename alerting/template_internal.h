@@ -169,6 +169,10 @@ core::Result<std::string> Execute(const ListNode& root, const Value& dot,
 // header lists). Errors: RESOURCE_EXHAUSTED past `max_bytes`.
 core::Result<std::string> Sprintf(const std::string& format, const List& args, size_t max_bytes);
 
+// A KV's pairs in Alertmanager's SortedPairs order: alertname first, then by name.
+std::vector<std::pair<std::string, std::string>> SortedPairs(
+    const std::map<std::string, std::string>& m);
+
 // `v` as Go's fmt prints it with %v (Stringers by their String()).
 std::string Print(const Value& v);
 

@@ -110,7 +110,8 @@ std::string GoQuote(const std::string& s) {
   return out + "\"";
 }
 
-// alertname first, then by name: Alertmanager's KV.SortedPairs order.
+}  // namespace
+
 std::vector<std::pair<std::string, std::string>> SortedPairs(
     const std::map<std::string, std::string>& m) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -120,8 +121,6 @@ std::vector<std::pair<std::string, std::string>> SortedPairs(
     if (kv.first != "alertname") out.emplace_back(kv);
   return out;
 }
-
-}  // namespace
 
 std::string Value::TypeName() const {
   switch (kind_) {
