@@ -2,6 +2,10 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "core/utf8.h"
@@ -69,8 +73,8 @@ Result<Regex> Regex::Compile(std::string_view pattern, Options options) {
   RE2::Options o;
   o.set_log_errors(false);  // the error is returned, not printed to stderr
   o.set_dot_nl(options.dot_matches_newline);
-  // Only whether and where a match ends is ever asked: no submatches to keep.
-  o.set_never_capture(true);
+  // Without ReplaceAll, only whether and where a match ends is ever asked: no submatches to keep.
+  o.set_never_capture(!options.submatches);
   auto re = std::make_shared<const RE2>(Piece(pattern), o);
   if (!re->ok()) return InvalidArgumentError("{}", re->error());
   return Regex(std::move(re));
@@ -102,6 +106,127 @@ std::optional<size_t> Regex::FindEnd(std::string_view text) const {
   if (origin.empty()) return end;
   // A match ending inside a replacement character ends after the byte it replaced.
   return end > 0 ? origin[end - 1] + 1 : 0;
+}
+
+namespace {
+
+// Appends `replacement` to `out` with Go's Regexp.Expand (see ReplaceAll). `group(i)` gives the
+// i-th submatch, or nullopt when it did not take part.
+template <typename Group>
+void Expand(const RE2& re, std::string_view replacement, int groups, const Group& group,
+            std::string* out) {
+  const auto is_name_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+  };
+  for (size_t i = 0; i < replacement.size(); ++i) {
+    if (replacement[i] != '$' || i + 1 == replacement.size()) {
+      out->push_back(replacement[i]);
+      continue;
+    }
+    if (replacement[i + 1] == '$') {
+      out->push_back('$');
+      ++i;
+      continue;
+    }
+    std::string_view name;
+    size_t next = i + 1;
+    if (replacement[next] == '{') {
+      const size_t close = replacement.find('}', next);
+      if (close == std::string_view::npos) {
+        out->push_back('$');  // not a reference: copied as it is
+        continue;
+      }
+      name = replacement.substr(next + 1, close - next - 1);
+      next = close + 1;
+    } else {
+      while (next < replacement.size() && is_name_char(replacement[next])) ++next;
+      name = replacement.substr(i + 1, next - i - 1);
+    }
+    if (name.empty() || !std::all_of(name.begin(), name.end(), is_name_char)) {
+      out->push_back('$');
+      continue;
+    }
+    // A number (no leading zero, under 10^8) or else a group's name, as Go reads it.
+    int index = -1;
+    const bool number =
+        std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+        name.size() < 9 && (name[0] != '0' || name.size() == 1);
+    if (number) {
+      index = std::stoi(std::string(name));
+    } else if (auto it = re.NamedCapturingGroups().find(std::string(name));
+               it != re.NamedCapturingGroups().end()) {
+      index = it->second;
+    }
+    if (index >= 0 && index < groups) {
+      if (std::optional<std::string_view> g = group(index)) out->append(*g);
+    }
+    i = next - 1;
+  }
+}
+
+}  // namespace
+
+Result<std::string> Regex::ReplaceAll(std::string_view text, std::string_view replacement,
+                                      size_t max_bytes) const {
+  std::vector<size_t> origin;  // empty: `input` is `text`
+  std::string decoded;
+  std::string_view input = text;
+  if (!IsValidUtf8(text)) {
+    decoded = GoDecoded(text, &origin);
+    input = decoded;
+  }
+  // Offsets in `input` to offsets in `text` (a position inside a replacement character is the
+  // byte it replaced).
+  const auto start_in_text = [&](size_t p) { return origin.empty() ? p : origin[p]; };
+  const auto end_in_text = [&](size_t p) {
+    return origin.empty() || p == 0 ? p : origin[p - 1] + 1;
+  };
+  const int groups = re_->NumberOfCapturingGroups() + 1;
+  std::vector<re2::StringPiece> match(static_cast<size_t>(groups));
+  std::string out;
+  size_t search = 0;      // where the next match may start, in `input`
+  size_t copied = 0;      // how much of `text` is in `out` (or replaced)
+  size_t last_end = 0;    // where the previous match ended, in `input`
+  bool matched_before = false;
+  while (search <= input.size()) {
+    if (!re_->Match(Piece(input), search, input.size(), RE2::UNANCHORED, match.data(), groups)) {
+      break;
+    }
+    const size_t start = static_cast<size_t>(match[0].data() - input.data());
+    const size_t end = start + match[0].size();
+    // Go skips an empty match right where the previous match ended.
+    if (!(matched_before && start == end && start == last_end)) {
+      out.append(text.substr(copied, start_in_text(start) - copied));
+      Expand(
+          *re_, replacement, groups,
+          [&](int g) -> std::optional<std::string_view> {
+            const re2::StringPiece& m = match[static_cast<size_t>(g)];
+            if (m.data() == nullptr) return std::nullopt;
+            const size_t s = static_cast<size_t>(m.data() - input.data());
+            const size_t from = start_in_text(s);
+            return text.substr(from, end_in_text(s + m.size()) - from);
+          },
+          &out);
+      copied = end_in_text(end);
+      if (out.size() > max_bytes) {
+        return ResourceExhaustedError("the replaced text exceeds {} bytes", max_bytes);
+      }
+    }
+    matched_before = true;
+    last_end = end;
+    // The next match starts after this one; after an empty one, one character further.
+    if (end > search) {
+      search = end;
+    } else {
+      const size_t n = search < input.size() ? Utf8SequenceLength(input.substr(search)) : 1;
+      search += n == 0 ? 1 : n;
+    }
+  }
+  out.append(text.substr(copied));
+  if (out.size() > max_bytes) {
+    return ResourceExhaustedError("the replaced text exceeds {} bytes", max_bytes);
+  }
+  return out;
 }
 
 const std::string& Regex::pattern() const { return re_->pattern(); }

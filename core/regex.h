@@ -29,6 +29,9 @@ class Regex {
     // Whether `.` matches '\n' too. Prometheus' label matchers: yes (it compiles them as
     // "^(?s:...)$"); blackbox_exporter's options use Go's default: no.
     bool dot_matches_newline = false;
+    // Whether capturing groups are kept, for ReplaceAll's $1 and ${name}. Matching is cheaper
+    // without them.
+    bool submatches = false;
   };
 
   // Compiles `pattern` (UTF-8). `^` and `$` match at the ends of the text unless the pattern
@@ -45,6 +48,17 @@ class Regex {
   bool PartialMatch(std::string_view text) const;
   // The end offset in `text` of the leftmost match, or nullopt when there is none.
   std::optional<size_t> FindEnd(std::string_view text) const;
+
+  // Go's Regexp.ReplaceAllString: `text` with every non-overlapping match (leftmost-first; an
+  // empty match right after a previous match is skipped, as Go skips it) replaced by
+  // `replacement`, in which $1 and ${1} name groups by number, $name and ${name} by name (the
+  // longest run of letters, digits and '_'), and $$ is a '$'; a group that does not exist or did
+  // not take part expands to nothing (Go's Regexp.Expand). Bytes that are not valid UTF-8 match
+  // as U+FFFD and are copied as they were.
+  // REQUIRES: compiled with Options::submatches (otherwise every group expands to nothing).
+  // Errors: RESOURCE_EXHAUSTED once the result would exceed `max_bytes`.
+  Result<std::string> ReplaceAll(std::string_view text, std::string_view replacement,
+                                 size_t max_bytes) const;
 
   // The pattern as compiled.
   const std::string& pattern() const;

@@ -96,6 +96,41 @@ TEST(RegexTest, PathologicalPatternsOverLongInputsRunInLinearTime) {
   EXPECT_EQ(Must("(a|aa)*").FindEnd(a), std::optional<size_t>(a.size()));
 }
 
+// Go's Regexp.ReplaceAllString (its documented examples and the empty-match rules of replaceAll).
+TEST(RegexTest, ReplaceAllIsGosReplaceAllString) {
+  struct Case {
+    const char* pattern;
+    std::string text;
+    const char* replacement;
+    std::string want;
+  };
+  const Case cases[] = {
+      {"a(x*)b", "-ab-axxb-", "T", "-T-T-"},
+      {"a(x*)b", "-ab-axxb-", "$1", "--xx-"},
+      {"a(x*)b", "-ab-axxb-", "$1W", "---"},  // the group named "1W": none, so nothing
+      {"a(x*)b", "-ab-axxb-", "${1}W", "-W-xxW-"},
+      {"a(?P<x>x*)b", "-ab-axxb-", "${x}!", "-!-xx!-"},
+      {"(a)", "a", "$01", ""},     // a leading zero is no number; no group is named "01"
+      {"b", "abc", "$$", "a$c"},   // $$ is a '$'
+      {"b", "abc", "x$", "ax$c"},  // a '$' at the end is itself
+      {"b", "abc", "${1", "a${1c"},
+      {"x*", "abc", "-", "-a-b-c-"},
+      {"a*", "baaac", "X", "XbXcX"},  // no empty match right after "aaa"
+      {".", std::string("a\xff") + "b", "<$0>", std::string("<a><\xff><b>")},
+      {"z", "abc", "$0", "abc"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.pattern) + " on " + c.text + " with " + c.replacement);
+    Result<Regex> re = Regex::Compile(c.pattern, Regex::Options{.submatches = true});
+    ASSERT_TRUE(re.ok()) << re.status().ToString();
+    Result<std::string> got = re->ReplaceAll(c.text, c.replacement, 1 << 20);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(*got, c.want);
+  }
+  Result<std::string> big = Must("a").ReplaceAll("aaaa", "xxxx", 10);
+  EXPECT_EQ(big.status().code(), StatusCode::kResourceExhausted);
+}
+
 TEST(RegexTest, CopiesShareOneProgramAcrossThreads) {
   const Regex re = Must(R"(check-\d+)");
   std::vector<std::thread> threads;
