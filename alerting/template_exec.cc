@@ -356,6 +356,20 @@ class Executor {
                      const Value& dot);
   Result<Value> Apply(const ArgNode& fn, const List& args);
   Result<Value> StringFunction(const ArgNode& fn, const List& args);
+  // The errors Go's text/template gives a function called with the wrong number of arguments,
+  // or a non-string where it wants a string.
+  static Status WantArgs(const ArgNode& fn, const List& args, size_t n) {
+    if (args.size() == n) return Status::Ok();
+    return Error(fn.pos, fn.name,
+                 fmt::format("wrong number of args for {}: want {} got {}", fn.name, n,
+                             args.size()));
+  }
+  static Status StringArg(const ArgNode& fn, const List& args, size_t i) {
+    if (args[i].kind() == K::kString) return Status::Ok();
+    return Error(fn.pos, fn.name,
+                 fmt::format("wrong type for value; expected string; got {}",
+                             args[i].TypeName()));
+  }
   Result<Value> Index(const ArgNode& fn, const List& args);
   Result<Value> Compare(const ArgNode& fn, const List& args);
   Result<Value> ReReplaceAll(const ArgNode& fn, const List& args);
@@ -399,20 +413,8 @@ Result<Value> Executor::Call(const ArgNode& fn, std::span<const ArgNode> rest, c
 // The functions that take evaluated operands.
 Result<Value> Executor::Apply(const ArgNode& fn, const List& args) {
   const std::string& name = fn.name;
-  auto want = [&](size_t n) -> Status {
-    if (args.size() != n)
-      return Error(
-          fn.pos, name,
-          fmt::format("wrong number of args for {}: want {} got {}", name, n, args.size()));
-    return Status::Ok();
-  };
-  auto string_arg = [&](size_t i) -> Status {
-    if (args[i].kind() != K::kString)
-      return Error(
-          fn.pos, name,
-          fmt::format("wrong type for value; expected string; got {}", args[i].TypeName()));
-    return Status::Ok();
-  };
+  auto want = [&](size_t n) { return WantArgs(fn, args, n); };
+  auto string_arg = [&](size_t i) { return StringArg(fn, args, i); };
   if (name == "not") {
     RETURN_IF_ERROR(want(1));
     return Value::Bool(!Truth(args[0]));
@@ -494,20 +496,8 @@ Result<Value> Executor::Index(const ArgNode& fn, const List& args) {
 // Alertmanager's string functions.
 Result<Value> Executor::StringFunction(const ArgNode& fn, const List& args) {
   const std::string& name = fn.name;
-  auto want = [&](size_t n) -> Status {
-    if (args.size() != n)
-      return Error(
-          fn.pos, name,
-          fmt::format("wrong number of args for {}: want {} got {}", name, n, args.size()));
-    return Status::Ok();
-  };
-  auto string_arg = [&](size_t i) -> Status {
-    if (args[i].kind() != K::kString)
-      return Error(
-          fn.pos, name,
-          fmt::format("wrong type for value; expected string; got {}", args[i].TypeName()));
-    return Status::Ok();
-  };
+  auto want = [&](size_t n) { return WantArgs(fn, args, n); };
+  auto string_arg = [&](size_t i) { return StringArg(fn, args, i); };
   if (name == "toUpper" || name == "toLower" || name == "title" || name == "trimSpace" ||
       name == "safeHtml") {
     RETURN_IF_ERROR(want(1));
@@ -595,16 +585,10 @@ Result<Value> Executor::Compare(const ArgNode& fn, const List& args) {
   return Value::Bool(c == 1 || c == 0);  // ge
 }
 
-// Go's Regexp.ReplaceAllString: successive non-overlapping matches, an empty match right after
-// a match is not replaced, and $1, ${1}, ${name} in the replacement expand to the groups.
+// Alertmanager's reReplaceAll: Go's Regexp.ReplaceAllString (core::Regex::ReplaceAll).
 Result<Value> Executor::ReReplaceAll(const ArgNode& fn, const List& args) {
-  if (args.size() != 3)
-    return Error(fn.pos, fn.name,
-                 fmt::format("wrong number of args for reReplaceAll: want 3 got {}", args.size()));
-  for (const Value& a : args)
-    if (a.kind() != K::kString)
-      return Error(fn.pos, fn.name,
-                   fmt::format("wrong type for value; expected string; got {}", a.TypeName()));
+  RETURN_IF_ERROR(WantArgs(fn, args, 3));
+  for (size_t i = 0; i < args.size(); ++i) RETURN_IF_ERROR(StringArg(fn, args, i));
   const std::string& pattern = args[0].s();
   const std::string& repl = args[1].s();
   const std::string& text = args[2].s();
