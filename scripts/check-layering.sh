@@ -16,11 +16,11 @@ declare -A allowed=(
   [net]="core"
   [store]="core"
   [slo]="core"
-  [alerting]="core"
+  [alerting]="core net"
   [remote]="core net store"
   [collector]="core net store remote"
   [rules]="core slo alerting store"
-  [api]="core net store slo rules collector"
+  [api]="core net store slo alerting rules collector"
   [app]="core net store slo alerting remote collector rules api"
 )
 
