@@ -128,9 +128,9 @@ std::string GoJsonTime(core::Timestamp t) {
     --days;
   }
   year_month_day ymd{sys_days{std::chrono::days{days}}};
-  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", int{ymd.year()},
-                                unsigned{ymd.month()}, unsigned{ymd.day()}, sod / 3600,
-                                (sod / 60) % 60, sod % 60);
+  std::string out =
+      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", int{ymd.year()}, unsigned{ymd.month()},
+                  unsigned{ymd.day()}, sod / 3600, (sod / 60) % 60, sod % 60);
   if (frac != 0) {
     std::string digits = fmt::format("{:09}", frac);
     digits.erase(digits.find_last_not_of('0') + 1);
@@ -145,7 +145,8 @@ std::string Sha256Hex(std::string_view key) {
   EVP_Digest(key.data(), key.size(), digest.data(), &len, EVP_sha256(), nullptr);
   std::string out;
   out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) fmt::format_to(std::back_inserter(out), "{:02x}", digest[i]);
+  for (unsigned int i = 0; i < len; ++i)
+    fmt::format_to(std::back_inserter(out), "{:02x}", digest[i]);
   return out;
 }
 
@@ -228,8 +229,7 @@ std::string MaskUrl(std::string_view url, bool keep_path) {
 
 core::Status CheckHttpUrl(std::string_view url) {
   size_t scheme_end = url.find("://");
-  std::string scheme =
-      Lower(url.substr(0, scheme_end == std::string_view::npos ? 0 : scheme_end));
+  std::string scheme = Lower(url.substr(0, scheme_end == std::string_view::npos ? 0 : scheme_end));
   if (scheme != "http" && scheme != "https") {
     return core::InvalidArgumentError("not an http or https URL");
   }
@@ -249,13 +249,13 @@ core::Status AddHttpAuth(const BuildInput& in, const Renderer& r, net::Headers* 
   Fields own(in.integration.fields);
   Fields global(in.global.fields);
   const Fields& f = own.HasPrefix("http_config") ? own : global;
-  for (std::string_view file : {"http_config.basic_auth.password_file",
-                                "http_config.basic_auth.username_file",
-                                "http_config.authorization.credentials_file",
-                                "http_config.bearer_token_file"}) {
+  for (std::string_view file :
+       {"http_config.basic_auth.password_file", "http_config.basic_auth.username_file",
+        "http_config.authorization.credentials_file", "http_config.bearer_token_file"}) {
     if (f.Has(file)) {
-      return r.Error(file, "credentials in files are read when the configuration is loaded, "
-                           "not when sending");
+      return r.Error(file,
+                     "credentials in files are read when the configuration is loaded, "
+                     "not when sending");
     }
   }
   const bool basic = f.HasPrefix("http_config.basic_auth");
@@ -266,15 +266,13 @@ core::Status AddHttpAuth(const BuildInput& in, const Renderer& r, net::Headers* 
                    "at most one of basic_auth, authorization and bearer_token may be set");
   }
   if (basic) {
-    headers->Set("Authorization",
-                 "Basic " + Base64(f.Get("http_config.basic_auth.username") + ":" +
-                                   f.Get("http_config.basic_auth.password")));
+    headers->Set("Authorization", "Basic " + Base64(f.Get("http_config.basic_auth.username") + ":" +
+                                                    f.Get("http_config.basic_auth.password")));
   } else if (authorization && f.Has("http_config.authorization.credentials")) {
     // prometheus/common: the type defaults to Bearer.
     std::string type = f.Get("http_config.authorization.type", "Bearer");
     if (type.empty()) type = "Bearer";
-    headers->Set("Authorization",
-                 type + " " + f.Get("http_config.authorization.credentials"));
+    headers->Set("Authorization", type + " " + f.Get("http_config.authorization.credentials"));
   } else if (bearer) {
     headers->Set("Authorization", "Bearer " + f.Get("http_config.bearer_token"));
   }

@@ -82,8 +82,8 @@ core::Result<std::vector<OutgoingRequest>> BuildEmail(const BuildInput& in) {
   EmailMessage m;
   m.smarthost = f.Has("smarthost") ? f.Get("smarthost") : g.Get("smtp_smarthost");
   if (m.smarthost.empty()) return r.Error("smarthost", "no smarthost here nor smtp_smarthost");
-  m.require_tls = f.Has("require_tls") ? f.Bool("require_tls", true)
-                                       : g.Bool("smtp_require_tls", true);
+  m.require_tls =
+      f.Has("require_tls") ? f.Bool("require_tls", true) : g.Bool("smtp_require_tls", true);
   m.hello = f.Has("hello") ? f.Get("hello") : g.Get("smtp_hello", "localhost");
   if (m.hello.empty()) m.hello = "localhost";
   m.auth_username = f.Has("auth_username") ? f.Get("auth_username") : g.Get("smtp_auth_username");

@@ -137,8 +137,8 @@ SloFacts GetSloFacts(const TemplateData& data);
 SloFacts SloFactsOf(const TemplateAlert& a);
 // The annotation names of the budget numbers SloFacts carries, in the order pages list them.
 inline constexpr std::string_view kBudgetAnnotations[] = {
-    "budget_remaining", "budget_total",    "budget_unit",     "budget_remaining_ratio",
-    "long_burn_rate",   "short_burn_rate", "window_pair",     "exhaustion_at_1h_burn"};
+    "budget_remaining", "budget_total",    "budget_unit", "budget_remaining_ratio",
+    "long_burn_rate",   "short_burn_rate", "window_pair", "exhaustion_at_1h_burn"};
 
 // nines' page about `slo`: external_url + "/api/v1/slos/" + slo; "" when either is unknown.
 std::string SloUrl(std::string_view external_url, std::string_view slo);

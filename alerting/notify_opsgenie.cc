@@ -109,12 +109,13 @@ core::Result<std::string> CreateJson(const BuildInput& in, const Renderer& r,
                                      const std::string& alias, std::string* message,
                                      std::string* description) {
   Fields f(in.integration.fields);
-  ASSIGN_OR_RETURN(std::string m, r.Text("message", f.Get("message", DefaultTemplate(
-                                                                      "opsgenie.default.message"))));
+  ASSIGN_OR_RETURN(
+      std::string m,
+      r.Text("message", f.Get("message", DefaultTemplate("opsgenie.default.message"))));
   *message = TruncateRunes(m, kMaxMessageRunes);
-  ASSIGN_OR_RETURN(*description,
-                   r.Text("description",
-                          f.Get("description", DefaultTemplate("opsgenie.default.description"))));
+  ASSIGN_OR_RETURN(
+      *description,
+      r.Text("description", f.Get("description", DefaultTemplate("opsgenie.default.description"))));
   ASSIGN_OR_RETURN(std::string source,
                    r.Text("source", f.Get("source", DefaultTemplate("opsgenie.default.source"))));
   // details: the common labels, nines' budget numbers, then the configured details.
@@ -179,8 +180,9 @@ core::Result<std::vector<OutgoingRequest>> BuildOpsgenie(const BuildInput& in) {
   }
   std::string key_text = f.Has("api_key") ? f.Get("api_key") : g.Get("opsgenie_api_key");
   if (key_text.empty()) {
-    return r.Error("api_key_file", "keys in files are read when the configuration is loaded; "
-                                   "the integration has no api_key");
+    return r.Error("api_key_file",
+                   "keys in files are read when the configuration is loaded; "
+                   "the integration has no api_key");
   }
   const std::string alias = Sha256Hex(in.n.group_key);
   struct Planned {
@@ -188,12 +190,12 @@ core::Result<std::vector<OutgoingRequest>> BuildOpsgenie(const BuildInput& in) {
   };
   std::vector<Planned> planned;
   if (in.data.status == "resolved") {
-    ASSIGN_OR_RETURN(std::string source, r.Text("source", f.Get("source", DefaultTemplate(
-                                                                        "opsgenie.default.source"))));
+    ASSIGN_OR_RETURN(std::string source,
+                     r.Text("source", f.Get("source", DefaultTemplate("opsgenie.default.source"))));
     std::string body = "{\"source\":";
     core::AppendJsonString(&body, source);
-    planned.push_back({"POST", Endpoint(api_url, "v2/alerts/" + alias + "/close",
-                                        "identifierType=alias"),
+    planned.push_back({"POST",
+                       Endpoint(api_url, "v2/alerts/" + alias + "/close", "identifierType=alias"),
                        body + "}\n"});
   } else {
     std::string message, description;
@@ -205,17 +207,17 @@ core::Result<std::vector<OutgoingRequest>> BuildOpsgenie(const BuildInput& in) {
         m += "\"message\":";
         core::AppendJsonString(&m, message);
       }
-      planned.push_back({"PUT", Endpoint(api_url, "v2/alerts/" + alias + "/message",
-                                         "identifierType=alias"),
-                         m + "}\n"});
+      planned.push_back(
+          {"PUT", Endpoint(api_url, "v2/alerts/" + alias + "/message", "identifierType=alias"),
+           m + "}\n"});
       std::string d = "{";
       if (!description.empty()) {
         d += "\"description\":";
         core::AppendJsonString(&d, description);
       }
-      planned.push_back({"PUT", Endpoint(api_url, "v2/alerts/" + alias + "/description",
-                                         "identifierType=alias"),
-                         d + "}\n"});
+      planned.push_back(
+          {"PUT", Endpoint(api_url, "v2/alerts/" + alias + "/description", "identifierType=alias"),
+           d + "}\n"});
     }
   }
   ASSIGN_OR_RETURN(std::string key, r.Text("api_key", key_text));

@@ -200,17 +200,19 @@ core::Result<std::vector<OutgoingRequest>> BuildPagerDuty(const BuildInput& in) 
   const bool v1 = f.Has("service_key") || f.Has("service_key_file");
   const std::string key_field = v1 ? "service_key" : "routing_key";
   if (!f.Has(key_field)) {
-    return r.Error(key_field + "_file", "keys in files are read when the configuration is "
-                                        "loaded; the integration has no " + key_field);
+    return r.Error(key_field + "_file",
+                   "keys in files are read when the configuration is "
+                   "loaded; the integration has no " +
+                       key_field);
   }
   Common c;
   c.event = in.data.status == "resolved" ? "resolve" : "trigger";
   c.key = Sha256Hex(in.n.group_key);
   ASSIGN_OR_RETURN(c.client,
                    r.Text("client", f.Get("client", DefaultTemplate("pagerduty.default.client"))));
-  ASSIGN_OR_RETURN(c.client_url,
-                   r.Text("client_url",
-                          f.Get("client_url", DefaultTemplate("pagerduty.default.clientURL"))));
+  ASSIGN_OR_RETURN(
+      c.client_url,
+      r.Text("client_url", f.Get("client_url", DefaultTemplate("pagerduty.default.clientURL"))));
   ASSIGN_OR_RETURN(c.details, DetailsJson(in, r));
   ASSIGN_OR_RETURN(std::string key, r.Text(key_field, f.Get(key_field)));
   if (key.empty()) return r.Error(key_field, "empty after templating");

@@ -209,9 +209,9 @@ void AppendAlertBlocks(std::string* out, const TemplateAlert& a, std::string_vie
     *out += ",\"fields\":[";
     for (size_t i = 0; i < facts.size() && i < 10; ++i) {
       if (i > 0) *out += ',';
-      AppendTextObject(out, "mrkdwn",
-                       TruncateRunes("*" + facts[i].first + "*\n" + Mrkdwn(facts[i].second),
-                                     kMaxFieldRunes));
+      AppendTextObject(
+          out, "mrkdwn",
+          TruncateRunes("*" + facts[i].first + "*\n" + Mrkdwn(facts[i].second), kMaxFieldRunes));
     }
     *out += ']';
   }
@@ -245,8 +245,7 @@ std::string Blocks(const TemplateData& data, std::string_view title) {
   }
   if (shown < data.alerts.size()) {
     out += ",{\"type\":\"context\",\"elements\":[";
-    AppendTextObject(&out, "mrkdwn",
-                     fmt::format("and {} more alerts", data.alerts.size() - shown));
+    AppendTextObject(&out, "mrkdwn", fmt::format("and {} more alerts", data.alerts.size() - shown));
     out += "]}";
   }
   return out + "]";
@@ -274,8 +273,9 @@ core::Result<std::vector<OutgoingRequest>> BuildSlack(const BuildInput& in) {
     url = f.Has("api_url") ? f.Get("api_url") : g.Get("slack_api_url");
   }
   if (url.empty()) {
-    return r.Error("api_url", "no Slack API URL (an api_url_file or app_token_file is read when "
-                              "the configuration is loaded)");
+    return r.Error("api_url",
+                   "no Slack API URL (an api_url_file or app_token_file is read when "
+                   "the configuration is loaded)");
   }
   if (core::Status s = CheckHttpUrl(url); !s.ok()) return r.Error("api_url", s.message());
 

@@ -85,9 +85,9 @@ core::Result<std::vector<OutgoingRequest>> BuildWebhook(const BuildInput& in) {
   if (url.empty()) return r.Error("url", "empty after templating");
   if (core::Status s = CheckHttpUrl(url); !s.ok()) return r.Error("url", s.message());
   std::string target = MaskUrl(url, /*keep_path=*/false);
-  ASSIGN_OR_RETURN(OutgoingRequest req, JsonPost(tin, tr, std::move(url),
-                                                 WebhookJson(*n, *data, truncated),
-                                                 std::move(target)));
+  ASSIGN_OR_RETURN(
+      OutgoingRequest req,
+      JsonPost(tin, tr, std::move(url), WebhookJson(*n, *data, truncated), std::move(target)));
   std::vector<OutgoingRequest> out;
   out.push_back(std::move(req));
   return out;
