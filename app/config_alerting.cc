@@ -132,7 +132,7 @@ void ParseAlertingSection(YamlReader *r, const YAML::Node &node,
                       return;
                     out->config_file = *file;
                     std::vector<ConfigError> errors = ParseAlertmanagerConfig(
-                        text, *file, &out->alertmanager);
+                        text, *file, &out->alertmanager, &out->templates);
                     if (errors.empty())
                       out->routing = true;
                     other_errors->insert(other_errors->end(), errors.begin(),
@@ -161,7 +161,8 @@ void ParseAlertingSection(YamlReader *r, const YAML::Node &node,
     return;
   }
   if (has_am) {
-    if (ParseAlertmanagerNode(r, am, at, path, &out->alertmanager))
+    if (ParseAlertmanagerNode(r, am, at, path, &out->alertmanager,
+                              &out->templates))
       out->routing = true;
   } else if (out->config_file.empty() && out->alertmanagers.empty() &&
              !YamlReader::Peek(node, "config_file")) {
