@@ -288,6 +288,12 @@ core::Result<OutgoingRequest> JsonPost(const BuildInput& in, const Renderer& r, 
   req.http.headers.Set("Content-Type", "application/json");
   req.http.headers.Set("User-Agent", "nines/" NINES_VERSION);
   RETURN_IF_ERROR(AddHttpAuth(in, r, &req.http.headers));
+  // webhook, pagerduty and slack have a `timeout` (a Go duration; 0 or none: the client's).
+  if (Fields f(in.integration.fields); f.Has("timeout")) {
+    core::Result<core::Duration> timeout = core::ParseDuration(f.Get("timeout"));
+    if (!timeout.ok()) return r.Error("timeout", timeout.status().message());
+    req.http.timeout = *timeout;
+  }
   req.http.body = std::move(body);
   req.target = std::move(target);
   return req;

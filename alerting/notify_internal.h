@@ -106,7 +106,8 @@ core::Status CheckHttpUrl(std::string_view url);
 core::Status AddHttpAuth(const BuildInput& in, const Renderer& r, net::Headers* headers);
 
 // A POST of a JSON `body` to `url` with Alertmanager's headers (Content-Type application/json,
-// User-Agent "nines/VERSION"), the http_config's Authorization, and `target`.
+// User-Agent "nines/VERSION"), the http_config's Authorization, the integration's `timeout`, and
+// `target`. Errors: as AddHttpAuth; a `timeout` that is not a duration.
 core::Result<OutgoingRequest> JsonPost(const BuildInput& in, const Renderer& r, std::string url,
                                        std::string body, std::string target);
 

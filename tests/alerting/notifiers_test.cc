@@ -407,6 +407,43 @@ TEST_F(NotifiersTest, PagerDutyResolvesWithTheSameKeyAndDefaultsSeverityToError)
   EXPECT_EQ(own.http.url, "http://127.0.0.1:8/enqueue");
 }
 
+TEST_F(NotifiersTest, PagerDutyNestedDetailsKeepTheirShape) {
+  Notification n =
+      MakeNotification(IntegrationKind::kPagerDuty, {SloAlert("eu-west-1", AlertStatus::kFiring)});
+  rapidjson::Document doc;
+  One(n,
+      MakeIntegration(IntegrationKind::kPagerDuty,
+                      PagerDutyFields({{"details.tags.0", "a"},
+                                       {"details.tags.1", "{{ .CommonLabels.region }}"},
+                                       {"details.tags.10", "k"},
+                                       {"details.owner.team", "sre"},
+                                       {"details.owner.size", "4"},
+                                       {"details.firing", "{{ .Status }}"}})),
+      &doc);
+  const rapidjson::Value& d = doc["payload"]["custom_details"];
+  ASSERT_TRUE(d["tags"].IsArray());
+  ASSERT_EQ(d["tags"].Size(), 3u);
+  EXPECT_STREQ(d["tags"][1].GetString(), "eu-west-1");
+  EXPECT_STREQ(d["tags"][2].GetString(), "k");
+  EXPECT_EQ(Str(d["owner"], "team"), "sre");
+  EXPECT_EQ(d["owner"]["size"].GetInt(), 4);
+  EXPECT_EQ(Str(d, "firing"), "firing");  // a configured detail replaces the default one
+}
+
+TEST_F(NotifiersTest, TimeoutFieldSetsTheRequestTimeout) {
+  Notification n =
+      MakeNotification(IntegrationKind::kWebhook, {SloAlert("eu-west-1", AlertStatus::kFiring)});
+  auto req = One(n,
+                 MakeIntegration(IntegrationKind::kWebhook,
+                                 {{"url", "http://127.0.0.1:9/"}, {"timeout", "1m30s"}}),
+                 nullptr);
+  EXPECT_EQ(req.http.timeout, core::Duration::Seconds(90));
+  auto bad = Build(n, MakeIntegration(IntegrationKind::kWebhook,
+                                      {{"url", "http://127.0.0.1:9/"}, {"timeout", "soon"}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("field timeout"), std::string::npos);
+}
+
 TEST_F(NotifiersTest, PagerDutySummaryIsTruncatedTo1024Runes) {
   Notification n =
       MakeNotification(IntegrationKind::kPagerDuty, {SloAlert("eu-west-1", AlertStatus::kFiring)});
