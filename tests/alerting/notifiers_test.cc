@@ -195,7 +195,7 @@ TEST_F(NotifiersTest, WebhookMatchesTheGoldenV4Payload) {
       R"("groupLabels":{"alertname":"SloBurnRate","region":"eu-west-1","slo":"api-availability"},)"
       R"("commonLabels":{"alertname":"SloBurnRate","region":"eu-west-1","service":"api",)"
       R"("severity":"page","slo":"api-availability"},)"
-      R"("commonAnnotations":{"summary":"burns <fast> & \"hot\""},"routeLabels":{},)"
+      R"("commonAnnotations":{"summary":"burns <fast> & \"hot\""},)"
       R"("externalURL":"http://nines.example.com:9099","version":"4",)"
       R"("groupKey":"{}/{severity=\"page\"}:{alertname=\"SloBurnRate\", region=\"eu-west-1\", )"
       R"(slo=\"api-availability\"}","truncatedAlerts":0})"
