@@ -89,15 +89,20 @@ Renderer::Renderer(const BuildInput& in)
                          IntegrationKindName(in.integration.kind), in.n.integration_index)) {}
 
 core::Result<std::string> Renderer::Text(std::string_view field, std::string_view text) const {
-  if (text.find("{{") == std::string_view::npos) return std::string(text);
+  // A field Alertmanager does not template is used as written, "{{" and all.
+  if (!IsTemplatedField(in_.integration.kind, field) || text.find("{{") == std::string_view::npos) {
+    return std::string(text);
+  }
   core::Result<std::string> out = in_.context.templates->Execute(text, in_.data);
   if (!out.ok()) return Error(field, out.status().message());
   return out;
 }
 
 core::Result<std::string> Renderer::Html(std::string_view field, std::string_view text) const {
-  // TODO(issue 14): TemplateSet::ExecuteHtml once the template set renders HTML.
-  return Text(field, text);
+  if (text.find("{{") == std::string_view::npos) return std::string(text);
+  core::Result<std::string> out = in_.context.templates->ExecuteHtml(text, in_.data);
+  if (!out.ok()) return Error(field, out.status().message());
+  return out;
 }
 
 core::Status Renderer::Error(std::string_view field, std::string_view what) const {
