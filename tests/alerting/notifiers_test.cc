@@ -758,6 +758,30 @@ TEST_F(NotifiersTest, EmailRejectsABadRecipient) {
       << r.status().message();
 }
 
+TEST_F(NotifiersTest, EveryKindWritesValidJsonForHostileText) {
+  Alert alert = SloAlert("eu-west-1", AlertStatus::kFiring);
+  alert.annotations["summary"] = "q\"uote \\ back\nline\x01ctl \u00e9 </script>";
+  alert.annotations["budget_remaining"] = "[1, {\"a\": 2}]";  // valid JSON: kept structured
+  alert.annotations["long_burn_rate"] = "1.5 trailing";       // not JSON: a string
+  Notification n = MakeNotification(IntegrationKind::kWebhook, {alert});
+  const std::vector<Integration> integrations = {
+      MakeIntegration(IntegrationKind::kWebhook, {{"url", "http://127.0.0.1:9/"}}),
+      MakeIntegration(IntegrationKind::kPagerDuty, {{"routing_key", "k"}}),
+      MakeIntegration(IntegrationKind::kSlack, {{"api_url", "https://hooks.slack.com/x"}}),
+      MakeIntegration(IntegrationKind::kOpsgenie, {{"api_key", "k"}})};
+  for (const Integration& i : integrations) {
+    SCOPED_TRACE(IntegrationKindName(i.kind));
+    rapidjson::Document doc;
+    One(n, i, &doc);
+    EXPECT_TRUE(doc.IsObject());
+    if (i.kind == IntegrationKind::kPagerDuty) {
+      const rapidjson::Value& d = doc["payload"]["custom_details"];
+      EXPECT_TRUE(d["budget_remaining"].IsArray());
+      EXPECT_EQ(Str(d, "long_burn_rate"), "1.5 trailing");
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Alertmanager's defaults, through nines' built-in templates
 
