@@ -8,7 +8,7 @@ pkgs=(
   build-essential cmake pkg-config ccache git ca-certificates curl openssl
   prometheus-cpp-dev libboost-dev libssl-dev librocksdb-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsnappy-dev libprotobuf-dev protobuf-compiler
-  libhowardhinnant-date-dev libre2-dev
+  libhowardhinnant-date-dev libre2-dev rapidjson-dev
   # fuzz/run.sh: clang with libFuzzer and the sanitizer runtimes (libclang_rt.fuzzer).
   clang libclang-rt-14-dev
   # Interoperability peers that tests start on loopback (their own config and data dirs).
