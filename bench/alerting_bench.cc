@@ -2,7 +2,11 @@
 // Alertmanager-like config (a route tree with matchers, regexes, `continue` and an inhibit rule,
 // parsed from YAML by app/'s ParseAlertmanagerConfig), as nines' alerting does it:
 //  - BM_Dispatch: alerting::Dispatcher::Receive of the 10,000 alerts, then the Flush that turns
-//    them into 1,000 notifications (routing, grouping, inhibition checks, dedup records).
+//    them into 1,000 notifications (routing, grouping, inhibition checks, dedup against the
+//    notification log);
+//  - BM_DispatchAndPayloads: the same, plus each notification's webhook payload (Alertmanager's
+//    version 4 JSON, alerting::BuildRequests with the built-in templates) and its record in a
+//    notification log (alerting::FileNotificationLog, in a temp dir, sync off as nines' default).
 // Reported per iteration (1,000 notifications); items_per_second counts notifications, so the
 // time per notification is 1 / items_per_second.
 //
@@ -11,15 +15,21 @@
 // they take different routes; the inhibit rule (a page mutes tickets of its SLO and region) is
 // checked for every group and never matches, so every group notifies.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "alerting/dispatcher.h"
+#include "alerting/notification_log.h"
+#include "alerting/notifiers.h"
+#include "alerting/template_set.h"
 #include "app/alerting_config.h"
 #include "core/labels.h"
 #include "core/time.h"
@@ -139,6 +149,55 @@ void BM_Dispatch(benchmark::State& state) {
   state.counters["notifications"] = static_cast<double>(notifications);
 }
 BENCHMARK(BM_Dispatch)->Unit(benchmark::kMillisecond);
+
+void BM_DispatchAndPayloads(benchmark::State& state) {
+  const alerting::AlertmanagerConfig config = ParseConfig("http://127.0.0.1:9");
+  const std::vector<alerting::Alert> alerts = MakeAlerts(kT0);
+  const alerting::TemplateSet templates;
+  const alerting::NotifyContext context{.external_url = "http://127.0.0.1:9099",
+                                        .templates = &templates};
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    fmt::format("nines_alerting_bench.{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  size_t notifications = 0, bytes = 0;
+  const Timestamp flush_at = kT0 + Duration::Seconds(30);
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::filesystem::remove(dir / "nflog");
+    auto log = alerting::FileNotificationLog::Open((dir / "nflog").string(), false, kT0);
+    if (!log.ok()) {
+      state.SkipWithError(log.status().ToString().c_str());
+      break;
+    }
+    state.ResumeTiming();
+    alerting::Dispatcher dispatcher(config, nullptr, log->get());
+    dispatcher.Receive(alerts, kT0);
+    std::vector<alerting::Notification> out = dispatcher.Flush(flush_at);
+    notifications = out.size();
+    bytes = 0;
+    for (const alerting::Notification& n : out) {
+      const alerting::Receiver* r = config.FindReceiver(n.receiver);
+      auto requests =
+          alerting::BuildRequests(n, r->integrations[n.integration_index], config.global, context);
+      if (!requests.ok()) {
+        state.SkipWithError(requests.status().ToString().c_str());
+        break;
+      }
+      for (const alerting::OutgoingRequest& req : *requests) bytes += req.http.body.size();
+      if (core::Status s = (*log)->Record(n, flush_at); !s.ok()) {
+        state.SkipWithError(s.ToString().c_str());
+        break;
+      }
+    }
+  }
+  std::filesystem::remove_all(dir);
+  if (notifications != kGroups) {
+    state.SkipWithError(fmt::format("{} notifications, want {}", notifications, kGroups).c_str());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * kGroups);
+  state.counters["payload_bytes"] = static_cast<double>(bytes) / kGroups;
+}
+BENCHMARK(BM_DispatchAndPayloads)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace nines::bench

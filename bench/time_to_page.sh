@@ -437,9 +437,9 @@ run_trial() {
   done
 
   for sys in $systems; do
-    printf "%-6s %-6s %-32s %10s\n" "$1" "$sys" "CheckFailingFromTwoLocations" \
+    printf "%-6s %-12s %-30s %8s\n" "$1" "$sys" "CheckFailingFromTwoLocations" \
       "$(first_page "$sys" CheckFailingFromTwoLocations)" >>"$tmp/table"
-    printf "%-6s %-6s %-32s %10s\n" "$1" "$sys" "SloBurnRate (14.4x 1h/5m)" \
+    printf "%-6s %-12s %-30s %8s\n" "$1" "$sys" "SloBurnRate (14.4x 1h/5m)" \
       "$(first_page "$sys" SloBurnRate)" >>"$tmp/table"
   done
   if [[ $systems == *nines* ]]; then
@@ -461,5 +461,5 @@ for trial in $(seq 1 "$TRIALS"); do run_trial "$trial"; done
 echo "seconds from outage start (target killed) to the webhook receiving the page"
 echo "(stack: scrape 15s, evaluation 1m, group_wait $STACK_GROUP_WAIT; nines: probes 15s,"
 echo " evaluation 10s, group_wait $NINES_GROUP_WAIT; both with 70 minutes of healthy history)"
-printf "%-6s %-6s %-32s %10s\n" trial system rule seconds
+printf "%-6s %-12s %-30s %8s\n" trial system rule seconds
 cat "$tmp/table"
