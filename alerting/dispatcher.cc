@@ -8,6 +8,8 @@
 #include <tuple>
 #include <utility>
 
+#include "core/log.h"
+
 namespace nines::alerting {
 namespace {
 
@@ -135,15 +137,6 @@ struct Dispatcher::Group {
   core::Timestamp next_flush;
 };
 
-// What a receiver integration was last notified of for a group (an entry of Alertmanager's
-// notification log).
-struct Dispatcher::LogEntry {
-  std::set<Fingerprint> firing;
-  std::set<Fingerprint> resolved;
-  core::Timestamp at;
-  core::Timestamp expires_at;  // 2 x repeat_interval after `at`, as Alertmanager keeps them
-};
-
 // Inhibition at one instant: for each rule, the alerts firing then that match its source
 // matchers, indexed by the values of its `equal` labels, so a target looks up only the sources
 // it could be equal to.
@@ -163,7 +156,11 @@ class Dispatcher::Muting {
     }
   }
 
-  bool Inhibited(const Alert& target) const {
+  bool Inhibited(const Alert& target) const { return !Sources(target, true).empty(); }
+
+  // The fingerprints of the alerts inhibiting `target` (only the first one when `first`).
+  std::set<Fingerprint> Sources(const Alert& target, bool first) const {
+    std::set<Fingerprint> out;
     for (size_t i = 0; i < rules_.size(); ++i) {
       const InhibitRule& rule = rules_[i];
       if (!MatchesAll(rule.target_matchers, target.labels)) continue;
@@ -172,10 +169,12 @@ class Dispatcher::Muting {
         // The sources were taken while firing; Inhibits wants to see it so.
         Alert source = *it->second;
         source.status = AlertStatus::kFiring;
-        if (rule.Inhibits(source, target)) return true;
+        if (!rule.Inhibits(source, target)) continue;
+        out.insert(source.Fingerprint());
+        if (first) return out;
       }
     }
-    return false;
+    return out;
   }
 
  private:
@@ -194,13 +193,16 @@ class Dispatcher::Muting {
 
 // ---------------------------------------------------------------------------------------------
 
-Dispatcher::Dispatcher(const AlertmanagerConfig& config, const SilenceStore* silences)
+Dispatcher::Dispatcher(const AlertmanagerConfig& config, const SilenceStore* silences,
+                       NotificationLog* log)
     : root_(Route::Build(config.route)),
       receivers_(config.receivers),
       inhibit_rules_(config.inhibit_rules),
       time_intervals_(config.time_intervals),
       resolve_timeout_(config.global.resolve_timeout),
-      silences_(silences) {
+      silences_(silences),
+      own_log_(log == nullptr ? std::make_unique<MemoryNotificationLog>() : nullptr),
+      log_(log == nullptr ? own_log_.get() : log) {
   root_->Walk([this](const Route& r) {
     route_index_.emplace(&r, route_index_.size());
     route_keys_.push_back(r.Key());
@@ -215,7 +217,12 @@ void Dispatcher::Receive(const std::vector<Alert>& alerts, core::Timestamp now) 
     if (a.ends_at == core::Timestamp()) {
       a.ends_at = a.status == AlertStatus::kFiring ? now + resolve_timeout_ : now;
     }
-    alerts_[a.Fingerprint()] = a;
+    auto [held, added] = alerts_.try_emplace(a.Fingerprint(), a);
+    if (added || held->second.status != a.status || held->second.starts_at != a.starts_at ||
+        held->second.annotations != a.annotations || ResolvedAt(held->second, now)) {
+      ++changes_;
+    }
+    held->second = a;
     for (const Route* r : root_->Match(a.labels)) Insert(*r, route_index_.at(r), a, now);
   }
 }
@@ -302,8 +309,7 @@ std::vector<Notification> Dispatcher::Flush(core::Timestamp now) {
     it = g.alerts.empty() ? groups_.erase(it) : std::next(it);
   }
   // Resolved alerts inhibit nothing; the groups keep their own copies.
-  std::erase_if(alerts_, [now](const auto& kv) { return ResolvedAt(kv.second, now); });
-  std::erase_if(log_, [now](const auto& kv) { return kv.second.expires_at <= now; });
+  changes_ += std::erase_if(alerts_, [now](const auto& kv) { return ResolvedAt(kv.second, now); });
   return out;
 }
 
@@ -338,26 +344,56 @@ std::optional<NotifyReason> NeedsUpdate(const Entry* entry, const std::set<Finge
 
 }  // namespace
 
+const Receiver* Dispatcher::FindReceiver(const std::string& name) const {
+  auto it = std::find_if(receivers_.begin(), receivers_.end(),
+                         [&](const Receiver& r) { return r.name == name; });
+  return it == receivers_.end() ? nullptr : &*it;
+}
+
+std::optional<NotificationLogEntry> Dispatcher::LiveEntry(const NotificationLogKey& key,
+                                                          core::Timestamp now) const {
+  std::optional<NotificationLogEntry> e = log_->Get(key);
+  if (e && e->expires_at <= now) return std::nullopt;
+  return e;
+}
+
+bool Dispatcher::ResolutionPending(const Group& g, const Receiver* receiver,
+                                   const Fingerprint& fp, core::Timestamp now) const {
+  if (receiver == nullptr) return false;
+  for (size_t i = 0; i < receiver->integrations.size(); ++i) {
+    if (!receiver->integrations[i].send_resolved) continue;
+    auto entry = LiveEntry({g.key, receiver->name, i}, now);
+    if (entry && entry->firing.contains(fp)) return true;
+  }
+  return false;
+}
+
 void Dispatcher::FlushGroup(Group& g, const Muting& muting, core::Timestamp now,
                             std::vector<Notification>* out) {
+  const Receiver* receiver = FindReceiver(g.route->receiver());
   std::vector<Alert> unmuted;
   std::vector<Fingerprint> resolved_now;
   const bool route_muted = RouteMuted(*g.route, now);
   for (const auto& [fp, stored] : g.alerts) {
     Alert a = stored;
-    if (ResolvedAt(a, now)) {
+    const bool resolved = ResolvedAt(a, now);
+    if (resolved) {
       a.status = AlertStatus::kResolved;
-      resolved_now.push_back(fp);
     } else {
       a.ends_at = core::Timestamp();  // as Alertmanager: a firing alert shows no end
     }
-    if (route_muted || muting.Inhibited(a)) continue;
-    if (silences_ != nullptr && silences_->Mutes(a.labels, now)) continue;
-    unmuted.push_back(std::move(a));
+    const bool muted = route_muted || muting.Inhibited(a) ||
+                       (silences_ != nullptr && silences_->Mutes(a.labels, now));
+    // A resolved alert leaves the group once flushed, muted or notified, as in Alertmanager,
+    // except that a notified one waits until its resolution was delivered (recorded).
+    if (resolved && (muted || !ResolutionPending(g, receiver, fp, now))) {
+      resolved_now.push_back(fp);
+    }
+    if (!muted) unmuted.push_back(std::move(a));
   }
-  // Resolved alerts leave the group once flushed, notified or muted alike, as in Alertmanager.
   for (const Fingerprint& fp : resolved_now) g.alerts.erase(fp);
-  if (unmuted.empty()) return;
+  changes_ += resolved_now.size();
+  if (unmuted.empty() || receiver == nullptr) return;
   std::sort(unmuted.begin(), unmuted.end(),
             [](const Alert& a, const Alert& b) { return a.labels < b.labels; });
 
@@ -366,28 +402,24 @@ void Dispatcher::FlushGroup(Group& g, const Muting& muting, core::Timestamp now,
   for (const Alert& a : unmuted) {
     (a.status == AlertStatus::kFiring ? firing : resolved).insert(a.Fingerprint());
   }
-
-  const std::string& receiver_name = g.route->receiver();
-  auto receiver = std::find_if(receivers_.begin(), receivers_.end(),
-                               [&](const Receiver& r) { return r.name == receiver_name; });
-  if (receiver == receivers_.end()) return;
   const core::Duration repeat = g.route->repeat_interval();
   for (size_t i = 0; i < receiver->integrations.size(); ++i) {
     const Integration& integration = receiver->integrations[i];
-    auto log_key = std::make_tuple(g.key, receiver_name, i);
-    auto found = log_.find(log_key);
-    const LogEntry* entry =
-        found != log_.end() && found->second.expires_at > now ? &found->second : nullptr;
-    std::optional<NotifyReason> reason =
-        NeedsUpdate(entry, firing, resolved, integration.send_resolved, repeat, now);
+    const NotificationLogKey log_key{g.key, receiver->name, i};
+    const std::optional<NotificationLogEntry> entry = LiveEntry(log_key, now);
+    std::optional<NotifyReason> reason = NeedsUpdate(entry ? &*entry : nullptr, firing, resolved,
+                                                     integration.send_resolved, repeat, now);
     if (!reason) continue;
-    log_[log_key] = LogEntry{firing, resolved, now, now + repeat * 2};
     // An integration that does not send resolved alerts is told nothing once all resolved,
-    // but the record above remembers that they did (Alertmanager's RetryStage does the same).
-    if (!integration.send_resolved && firing.empty()) continue;
-
+    // but its record must remember that they did (Alertmanager's RetryStage does the same).
+    if (!integration.send_resolved && firing.empty()) {
+      core::Status st =
+          log_->Put(log_key, NotificationLogEntry{{}, resolved, now, now + repeat * 2});
+      if (!st.ok()) LOG_ERROR("notification log: {}", st.ToString());
+      continue;
+    }
     Notification n;
-    n.receiver = receiver_name;
+    n.receiver = receiver->name;
     n.integration_index = i;
     n.integration_kind = integration.kind;
     n.group_key = g.key;
@@ -400,6 +432,60 @@ void Dispatcher::FlushGroup(Group& g, const Muting& muting, core::Timestamp now,
     n.repeat_interval = repeat;
     out->push_back(std::move(n));
   }
+}
+
+std::string AlertView::State() const {
+  return silenced_by.empty() && inhibited_by.empty() ? "active" : "suppressed";
+}
+
+std::vector<AlertView> Dispatcher::AlertViews(core::Timestamp now) const {
+  const Muting muting(inhibit_rules_, alerts_, now);
+  std::vector<AlertView> out;
+  out.reserve(alerts_.size());
+  for (const auto& [fp, a] : alerts_) {
+    AlertView v;
+    v.alert = a;
+    for (const Route* r : root_->Match(a.labels)) {
+      if (std::find(v.receivers.begin(), v.receivers.end(), r->receiver()) == v.receivers.end()) {
+        v.receivers.push_back(r->receiver());
+      }
+    }
+    if (!ResolvedAt(a, now)) {
+      if (silences_ != nullptr) v.silenced_by = silences_->MutedBy(a.labels, now);
+      for (const Fingerprint& source : muting.Sources(a, false)) {
+        v.inhibited_by.push_back(source.ToString());
+      }
+    }
+    out.push_back(std::move(v));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const AlertView& a, const AlertView& b) { return a.alert.labels < b.alert.labels; });
+  return out;
+}
+
+std::vector<Alert> Dispatcher::Held(core::Timestamp now) const {
+  std::map<Fingerprint, Alert> held = alerts_;
+  for (const auto& [id, g] : groups_) {
+    for (const auto& [fp, a] : g.alerts) held.try_emplace(fp, a);
+  }
+  std::vector<Alert> out;
+  out.reserve(held.size());
+  for (auto& [fp, a] : held) {
+    if (ResolvedAt(a, now)) a.status = AlertStatus::kResolved;
+    out.push_back(std::move(a));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Alert& a, const Alert& b) { return a.labels < b.labels; });
+  return out;
+}
+
+void Dispatcher::Restore(const std::vector<Alert>& alerts, core::Timestamp now,
+                         core::Duration grace) {
+  std::vector<Alert> in = alerts;
+  for (Alert& a : in) {
+    if (a.status == AlertStatus::kFiring && a.ends_at < now + grace) a.ends_at = now + grace;
+  }
+  Receive(in, now);
 }
 
 }  // namespace nines::alerting

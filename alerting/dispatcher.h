@@ -20,18 +20,32 @@
 // One Notification per receiver integration, since each integration has its own send_resolved
 // and its own dedup record, as in Alertmanager's notification log.
 //
+// Dedup reads a NotificationLog (alerting/notification_log.h) and the Dispatcher never writes
+// what it notifies there: whoever delivers a Notification records it (NotificationLog::Record)
+// once it was delivered, as Alertmanager's SetNotifiesStage does after the send. Until then a
+// group keeps notifying at each group_interval tick (the delivery queue keeps only the newest
+// per group key), and a resolved alert stays in its group until its resolution is recorded for
+// every integration that sends resolved ones (or their records expire), so a resolution whose
+// delivery failed or was lost in a crash is sent again. The only record the Dispatcher writes is
+// the one for an integration without send_resolved when its group all resolved (nothing is
+// sent, as in Alertmanager's RetryStage, but the record must say so).
+//
+// Restarts: Held() is every alert to persist (firing, and resolved ones not yet notified);
+// Restore() takes them back, a firing one with a grace period.
+//
 // Time is injected: Receive and Flush take `now`; NextWakeup tells a scheduler when the next
 // flush is due. There are no threads, timers or clock reads here.
-// Not here: delivery and its retries (the receivers' queues), the durable notification log
-// (dedup records live in memory in the Dispatcher), persistence of silences, HA gossip.
+// Not here: delivery and its retries (the receivers' queues), persistence (the service), HA
+// gossip.
 //
 // Thread-safety: Dispatcher is thread-compatible: one thread (the scheduler) calls Receive,
-// Flush and NextWakeup, or callers serialize them. The SilenceStore it reads is thread-safe and
-// must outlive it.
+// Flush and NextWakeup, or callers serialize them. The SilenceStore and NotificationLog it reads
+// are thread-safe and must outlive it.
 #ifndef NINES_ALERTING_DISPATCHER_H_
 #define NINES_ALERTING_DISPATCHER_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,6 +56,7 @@
 #include <vector>
 
 #include "alerting/alerting.h"
+#include "alerting/notification_log.h"
 #include "alerting/routing.h"
 #include "alerting/silence.h"
 #include "core/labels.h"
@@ -83,11 +98,23 @@ struct Notification {
   AlertStatus Status() const;
 };
 
+// One alert as the API shows it (Alertmanager's gettableAlert).
+struct AlertView {
+  Alert alert;                            // as last received
+  std::vector<std::string> receivers;     // the receivers its routes name, in route order
+  std::vector<std::string> silenced_by;   // ids of the active silences that mute it, sorted
+  std::vector<std::string> inhibited_by;  // fingerprints of the alerts that inhibit it, sorted
+  // "active" when neither silenced nor inhibited, else "suppressed".
+  std::string State() const;
+};
+
 class Dispatcher {
  public:
   // Builds the route tree of `config` and copies its receivers, inhibit rules, time intervals
   // and resolve_timeout. `silences` may be null (nothing silenced); else it must outlive this.
-  Dispatcher(const AlertmanagerConfig& config, const SilenceStore* silences);
+  // `log` is the notification log dedup reads; null: a MemoryNotificationLog of its own (log()).
+  Dispatcher(const AlertmanagerConfig& config, const SilenceStore* silences,
+             NotificationLog* log = nullptr);
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
   ~Dispatcher();
@@ -122,15 +149,37 @@ class Dispatcher {
   // Every alert received that has not resolved and been collected since, sorted by labels
   // (for /api/v2/alerts).
   std::vector<Alert> Alerts() const;
+  // Alerts() with, for each, its receivers, the silences and the alerts muting it at `now`.
+  std::vector<AlertView> AlertViews(core::Timestamp now) const;
+
+  // Every alert the dispatcher holds at `now`, to persist across a restart: the firing ones and
+  // the resolved ones not yet collected (an alert whose ends_at passed is given status
+  // kResolved), sorted by labels.
+  std::vector<Alert> Held(core::Timestamp now) const;
+  // Counts the changes that Held() would show beyond ends_at extensions and values (an alert
+  // added, resolved, dropped, or its annotations or start changed): persist when it moved.
+  uint64_t changes() const { return changes_; }
+  // Takes back what Held() returned before a restart (or a reload): as Receive at `now`, except
+  // that a firing alert is valid at least until now + grace, so that the time nines was down
+  // does not resolve what still fires (the rule engine resends it meanwhile).
+  void Restore(const std::vector<Alert>& alerts, core::Timestamp now, core::Duration grace);
+
+  // The notification log dedup reads (the one given, or the dispatcher's own).
+  NotificationLog& log() { return *log_; }
 
  private:
   struct Group;
-  struct LogEntry;
   class Muting;
 
   void Insert(const Route& route, size_t route_index, const Alert& alert, core::Timestamp now);
   void FlushGroup(Group& group, const Muting& muting, core::Timestamp now,
                   std::vector<Notification>* out);
+  // Whether the resolution of `fp` in `group` is still to be recorded for some integration.
+  bool ResolutionPending(const Group& group, const Receiver* receiver, const Fingerprint& fp,
+                         core::Timestamp now) const;
+  std::optional<NotificationLogEntry> LiveEntry(const NotificationLogKey& key,
+                                                core::Timestamp now) const;
+  const Receiver* FindReceiver(const std::string& name) const;
   bool RouteMuted(const Route& route, core::Timestamp now) const;
 
   std::unique_ptr<Route> root_;
@@ -147,8 +196,9 @@ class Dispatcher {
   std::map<Fingerprint, Alert> alerts_;
   // (route index, group key) -> group.
   std::map<std::pair<size_t, std::string>, Group> groups_;
-  // (group key, receiver, integration index) -> what was last notified.
-  std::map<std::tuple<std::string, std::string, size_t>, LogEntry> log_;
+  std::unique_ptr<NotificationLog> own_log_;  // when none was given
+  NotificationLog* log_;
+  uint64_t changes_ = 0;
 };
 
 // The group key of `labels` under route key `route_key`, as Alertmanager builds it: the route

@@ -63,15 +63,7 @@ struct AlertingServiceOptions {
   bool run_thread = true;
 };
 
-// One alert as the API shows it (Alertmanager's gettableAlert).
-struct AlertView {
-  Alert alert;  // as last received
-  std::vector<std::string> receivers;    // the receivers its routes name
-  std::vector<std::string> silenced_by;  // ids of the active silences that mute it
-  std::vector<std::string> inhibited_by; // fingerprints of the alerts that inhibit it
-  // "active" when neither silenced nor inhibited, else "suppressed".
-  std::string State() const;
-};
+// AlertView (one alert as the API shows it) is declared in alerting/dispatcher.h.
 
 class AlertingService final : public AlertSink {
  public:

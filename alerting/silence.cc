@@ -75,6 +75,7 @@ core::Result<std::string> SilenceStore::Add(Silence silence, core::Timestamp now
   RETURN_IF_ERROR(Validate(silence));
 
   std::lock_guard lock(mu_);
+  ++version_;
   Silence* prev = nullptr;
   if (!silence.id.empty()) {
     auto it = silences_.find(silence.id);
@@ -128,6 +129,7 @@ core::Status SilenceStore::Expire(std::string_view id, core::Timestamp now) {
   std::lock_guard lock(mu_);
   auto it = silences_.find(id);
   if (it == silences_.end()) return core::NotFoundError("silence {} not found", id);
+  ++version_;
   ExpireLocked(&it->second, now);
   return core::Status();
 }
@@ -145,6 +147,30 @@ std::vector<Silence> SilenceStore::List() const {
   out.reserve(silences_.size());
   for (const auto& [id, s] : silences_) out.push_back(s);
   return out;
+}
+
+void SilenceStore::Restore(std::vector<Silence> silences) {
+  std::lock_guard lock(mu_);
+  ++version_;
+  silences_.clear();
+  for (Silence& s : silences) {
+    std::string id = s.id;
+    silences_.insert_or_assign(std::move(id), std::move(s));
+  }
+}
+
+size_t SilenceStore::Collect(core::Timestamp now, core::Duration retention) {
+  std::lock_guard lock(mu_);
+  size_t n = std::erase_if(silences_, [&](const auto& kv) {
+    return kv.second.State(now) == SilenceState::kExpired && kv.second.ends_at + retention <= now;
+  });
+  if (n > 0) ++version_;
+  return n;
+}
+
+uint64_t SilenceStore::version() const {
+  std::lock_guard lock(mu_);
+  return version_;
 }
 
 bool SilenceStore::Mutes(const core::Labels& labels, core::Timestamp now) const {

@@ -6,13 +6,16 @@
 //  - SilenceStore: the silences of one nines process: Add (create, or update in place where
 //    Alertmanager would), Expire, Get, List, and Mutes(labels, now) for the dispatcher.
 //
-// Persistence (a restart keeps silences) is not here: a durable store wraps or replaces this
-// one. Nothing here reads a clock: every time-dependent call takes `now`.
+// Persistence (a restart keeps silences) is not here: the service saves List() to a file
+// (alerting/state_files.h) after each change (version() moves) and Restores it on start.
+// Nothing here reads a clock: every time-dependent call takes `now`.
 // Thread-safety: Silence is a value (thread-compatible). SilenceStore is thread-safe: the API
 // adds and expires silences while the dispatcher asks Mutes from its own thread.
 #ifndef NINES_ALERTING_SILENCE_H_
 #define NINES_ALERTING_SILENCE_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -72,6 +75,15 @@ class SilenceStore {
   // All silences, expired ones included, by id.
   std::vector<Silence> List() const;
 
+  // Replaces every silence with `silences` (what List() returned before a restart); ids are
+  // kept.
+  void Restore(std::vector<Silence> silences);
+  // Drops the silences expired for `retention` or longer at `now` (Alertmanager's garbage
+  // collection; 120h by default there) and returns how many.
+  size_t Collect(core::Timestamp now, core::Duration retention);
+  // Moves on every change (Add, Expire, Restore, a Collect that dropped something).
+  uint64_t version() const;
+
   // Whether an active silence mutes `labels` at `now`.
   bool Mutes(const core::Labels& labels, core::Timestamp now) const;
   // The ids of the active silences that mute `labels` at `now`, sorted.
@@ -83,6 +95,7 @@ class SilenceStore {
   std::function<std::string()> new_id_;
   mutable std::mutex mu_;
   std::map<std::string, Silence, std::less<>> silences_;  // guarded by mu_, by id
+  uint64_t version_ = 0;                                  // guarded by mu_
 };
 
 }  // namespace nines::alerting

@@ -2,6 +2,7 @@
 
 #include <glob.h>
 
+#include "app/config_alerting.h"
 #include "app/config_collector.h"
 #include "app/yaml_reader.h"
 
@@ -68,6 +69,10 @@ class Parser : public YamlReader {
             {"services", [&](auto& v, auto& at, auto& p) { collector.ParseServices(v, at, p); }},
             {"rule_files",
              [&](auto& v, auto& at, auto& p) { ParseRuleFiles(v, at, p, &cfg->rule_files); }},
+            {"alerting",
+             [&](auto& v, auto& at, auto& p) {
+               ParseAlertingSection(this, v, at, p, &cfg->alerting, &other_file_errors_);
+             }},
         });
     cfg->rule_files_dir = base_dir_.string();
     collector.Finish();
@@ -330,6 +335,10 @@ class Parser : public YamlReader {
 
   // Tokens read from token files, by the list they are appended to once parsing is done.
   std::map<std::vector<std::string>*, std::vector<std::string>> file_tokens_;
+
+ public:
+  // Errors of other files the config names (alerting.config_file); they name those files.
+  std::vector<ConfigError> other_file_errors_;
 };
 
 }  // namespace
@@ -356,6 +365,7 @@ std::vector<ConfigError> ParseConfig(std::string_view yaml_text, std::string_vie
   Config cfg = DefaultConfig();
   parser.Parse(yaml_text, &cfg);
   std::vector<ConfigError> errors = parser.TakeErrors();
+  errors.insert(errors.end(), parser.other_file_errors_.begin(), parser.other_file_errors_.end());
   if (errors.empty() && out != nullptr) *out = std::move(cfg);
   return errors;
 }

@@ -18,6 +18,10 @@
 //   services: [{name, description, checks: [{name, region, locations, interval, timeout,
 //            labels, and one of http/tcp/dns/tls/icmp}]}] (see config_collector.cc)
 //   rule_files: [glob, ...]  (SLOs and alert rules; see app/rule_files.h)
+//   alerting: an Alertmanager config inline (global, route, receivers, inhibit_rules,
+//            time_intervals; see app/alerting_config.h) or config_file: PATH to an
+//            alertmanager.yml, plus nines' own keys: external_url, alertmanagers: [{url,
+//            bearer_token_file, timeout}] (see AlertingConfig)
 // Relative tls and token file paths resolve against the directory of the config file; data_dir
 // is kept as written (relative to the working directory of the process).
 //
@@ -31,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "alerting/routing.h"
 #include "collector/collector.h"
 #include "core/log.h"
 #include "core/status.h"
@@ -172,6 +177,38 @@ struct ServiceConfig {
   std::vector<ScrapeConfig> scrapes;
 };
 
+// An existing Alertmanager that nines pushes its alerts to (alerting.alertmanagers[]), as
+// Prometheus does: every firing alert resent with an extended endsAt, resolutions sent once.
+struct AlertmanagerPushConfig {
+  // The Alertmanager's base URL ("http://alertmanager:9093"); alerts go to
+  // <url>/api/v2/alerts. http:// or https://.
+  std::string url;
+  // Sent as "Authorization: Bearer <token>" when set: the first token of bearer_token_file.
+  std::string bearer_token;
+  std::string bearer_token_file;  // as resolved, "" when not set
+  core::Duration timeout = core::Duration::Seconds(10);  // per request, > 0
+};
+
+// `alerting:`: where alerts go beyond nines' log and /api/v1/alerts.
+struct AlertingConfig {
+  // Whether nines routes and notifies itself: an Alertmanager config was given, inline or as
+  // config_file. Then nines runs its alerting service (routing, grouping, silences, receivers,
+  // a notification log in <data_dir>/alerting) and serves Alertmanager's API v2.
+  bool routing = false;
+  alerting::AlertmanagerConfig alertmanager;  // meaningful when `routing`
+  // alerting.config_file as resolved (relative to the config file's directory); "" when the
+  // Alertmanager config is inline or absent. Reread by a reload.
+  std::string config_file;
+  // The URL people reach nines at, for links in notifications (the webhook's externalURL, the
+  // "open in nines" links); "" means the server's own URL (http://<listen address>).
+  std::string external_url;
+  // Existing Alertmanagers to push every alert to (may be used with or without `routing`).
+  std::vector<AlertmanagerPushConfig> alertmanagers;
+
+  // Whether an `alerting:` section asks for anything at all.
+  bool enabled() const { return routing || !alertmanagers.empty(); }
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -186,6 +223,7 @@ struct Config {
   // (app/rule_files.h), at startup and on reload.
   std::vector<std::string> rule_files;
   std::string rule_files_dir;  // the config file's directory (or the base_dir given)
+  AlertingConfig alerting;
 };
 
 // The checks that run at `location`: every configured check listing it, with spec.location set,

@@ -79,6 +79,14 @@ Alert Resolved(std::string_view labels, Timestamp starts_at, Timestamp now) {
   return a;
 }
 
+// Flushes and records every notification as delivered at once (what the service does once a
+// receiver accepted it).
+std::vector<Notification> FlushAndRecord(Dispatcher& d, Timestamp now) {
+  std::vector<Notification> out = d.Flush(now);
+  for (const Notification& n : out) EXPECT_TRUE(d.log().Record(n, now).ok());
+  return out;
+}
+
 // Drives a dispatcher as the engine and the scheduler would together: `engine(t)` is called
 // every `eval` from `start` and what it returns is received; Flush runs at each NextWakeup. At
 // one instant the engine's alerts are received before the flush.
@@ -101,7 +109,7 @@ std::vector<Sent> Drive(Dispatcher& d, Timestamp start, Timestamp end,
       next_eval = next_eval + eval;
     }
     if (std::optional<Timestamp> w = d.NextWakeup(); w && *w <= now) {
-      for (Notification& n : d.Flush(now)) out.push_back({now, std::move(n)});
+      for (Notification& n : FlushAndRecord(d, now)) out.push_back({now, std::move(n)});
     }
   }
   return out;
@@ -195,12 +203,12 @@ TEST(DispatcherTest, AnAlertOlderThanGroupWaitFlushesANewGroupAtOnce) {
   const Timestamp now = kT0 + Duration::Minutes(10);
   d.Receive({Firing(R"({alertname="Burn"})", kT0, now)}, now);
   EXPECT_EQ(d.NextWakeup(), now);
-  EXPECT_EQ(d.Flush(now).size(), 1u);
+  EXPECT_EQ(FlushAndRecord(d, now).size(), 1u);
   EXPECT_EQ(d.NextWakeup(), now + Duration::Minutes(5));
   // A scheduler that wakes late does not shift the cadence: the next tick stays on the grid.
   const Timestamp late = now + Duration::Minutes(12);
   d.Receive({Firing(R"({alertname="Burn"})", kT0, late)}, late);
-  EXPECT_TRUE(d.Flush(late).empty());
+  EXPECT_TRUE(FlushAndRecord(d, late).empty());
   EXPECT_EQ(d.NextWakeup(), now + Duration::Minutes(15));
 }
 
@@ -243,8 +251,8 @@ TEST(DispatcherTest, GroupByDecidesOneGroupOrTwo) {
                Firing(R"({alertname="Burn",region="us-east-1",slo="api"})", kT0, kT0)},
               kT0);
     EXPECT_EQ(d.group_count(), c.want_keys.size());
-    EXPECT_TRUE(d.Flush(kT0 + Duration::Seconds(29)).empty());
-    auto sent = d.Flush(kT0 + Duration::Seconds(30));
+    EXPECT_TRUE(FlushAndRecord(d, kT0 + Duration::Seconds(29)).empty());
+    auto sent = FlushAndRecord(d, kT0 + Duration::Seconds(30));
     std::vector<std::string> keys;
     std::vector<size_t> sizes;
     for (const Notification& n : sent) {
@@ -272,11 +280,11 @@ TEST(DispatcherTest, ContinueSendsToTwoReceivers) {
   Dispatcher d(Config(root, {Webhook("default"), Webhook("pager"), Webhook("slack")}), nullptr);
 
   d.Receive({Firing(R"({alertname="Burn",severity="page"})", kT0, kT0)}, kT0);
-  auto at_once = d.Flush(kT0);  // the pager route has no group wait
+  auto at_once = FlushAndRecord(d, kT0);  // the pager route has no group wait
   ASSERT_EQ(at_once.size(), 1u);
   EXPECT_EQ(at_once[0].receiver, "pager");
   EXPECT_EQ(at_once[0].group_key, R"({}/{severity="page"}:{alertname="Burn"})");
-  auto later = d.Flush(kT0 + Duration::Seconds(30));  // slack inherits the root's 30s
+  auto later = FlushAndRecord(d, kT0 + Duration::Seconds(30));  // slack inherits the root's 30s
   ASSERT_EQ(later.size(), 1u);
   EXPECT_EQ(later[0].receiver, "slack");
   EXPECT_EQ(later[0].group_key, R"({}/{severity=~"page|ticket"}:{alertname="Burn"})");
@@ -297,7 +305,7 @@ TEST(DispatcherTest, EachIntegrationOfAReceiverIsNotified) {
                       {two}),
                nullptr);
   d.Receive({Firing(R"({alertname="Burn"})", kT0, kT0)}, kT0);
-  auto sent = d.Flush(kT0);
+  auto sent = FlushAndRecord(d, kT0);
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(sent[0].integration_kind, IntegrationKind::kWebhook);
   EXPECT_EQ(sent[1].integration_kind, IntegrationKind::kPagerDuty);
@@ -320,11 +328,15 @@ TEST(DispatcherTest, GroupsAndAlertsShowWhatIsHeld) {
   ASSERT_EQ(groups[1].alerts.size(), 2u);
   EXPECT_EQ(groups[1].alerts[0].labels, L(R"({alertname="A",region="us"})"));
   EXPECT_EQ(d.Alerts().size(), 3u);
-  // Once expired (+4m) and flushed, nothing is held.
-  d.Flush(kT0 + Duration::Seconds(30));
-  d.Flush(kT0 + Duration::Minutes(5) + Duration::Seconds(30));
-  EXPECT_TRUE(d.Groups().empty());
+  // Once expired (+4m) and flushed, no alert fires; the groups keep the resolved alerts until
+  // the flush after their resolution was recorded as delivered.
+  FlushAndRecord(d, kT0 + Duration::Seconds(30));
+  FlushAndRecord(d, kT0 + Duration::Minutes(5) + Duration::Seconds(30));
   EXPECT_TRUE(d.Alerts().empty());
+  EXPECT_EQ(d.Held(kT0 + Duration::Minutes(6)).size(), 3u);
+  FlushAndRecord(d, kT0 + Duration::Minutes(10) + Duration::Seconds(30));
+  EXPECT_TRUE(d.Groups().empty());
+  EXPECT_TRUE(d.Held(kT0 + Duration::Minutes(11)).empty());
 }
 
 // ---- Resolution ----------------------------------------------------------------------------
@@ -420,9 +432,9 @@ TEST(DispatcherTest, AFiringAlertWithoutEndsAtLastsResolveTimeout) {
   Alert a = Firing(R"({alertname="Burn"})", kT0, kT0);
   a.ends_at = Timestamp();
   d.Receive({a}, kT0);
-  ASSERT_EQ(d.Flush(kT0).size(), 1u);
-  EXPECT_TRUE(d.Flush(kT0 + Duration::Minutes(2)).empty());  // still firing, nothing new
-  auto sent = d.Flush(kT0 + Duration::Minutes(3));            // kT0 + 3m: resolved
+  ASSERT_EQ(FlushAndRecord(d, kT0).size(), 1u);
+  EXPECT_TRUE(FlushAndRecord(d, kT0 + Duration::Minutes(2)).empty());  // still firing
+  auto sent = FlushAndRecord(d, kT0 + Duration::Minutes(3));            // kT0 + 3m: resolved
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].Status(), AlertStatus::kResolved);
 }
@@ -471,7 +483,7 @@ TEST(DispatcherTest, InhibitionMutesTargetsWithEqualLabelsWhileTheSourceFires) {
       alerts.push_back(c.source_resolved ? Resolved(s, kT0, kT0) : Firing(s, kT0, kT0));
     }
     d.Receive(alerts, kT0);
-    auto sent = d.Flush(kT0 + Duration::Seconds(30));
+    auto sent = FlushAndRecord(d, kT0 + Duration::Seconds(30));
     ASSERT_EQ(sent.size(), 1u);
     EXPECT_EQ(AlertNames(sent[0]), c.want);
   }

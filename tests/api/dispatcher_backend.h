@@ -24,29 +24,11 @@ public:
   DispatcherBackend(alerting::AlertmanagerConfig config, core::Clock &clock,
                     std::function<std::string()> new_id = nullptr)
       : config_(std::move(config)), clock_(clock), silences_(std::move(new_id)),
-        dispatcher_(config_, &silences_),
-        root_(alerting::Route::Build(config_.route)) {}
+        dispatcher_(config_, &silences_) {}
 
   std::vector<alerting::AlertView> Alerts() const override {
     std::lock_guard<std::mutex> lock(mu_);
-    const core::Timestamp now = clock_.Now();
-    const std::vector<alerting::Alert> all = dispatcher_.Alerts();
-    std::vector<alerting::AlertView> out;
-    for (const alerting::Alert &a : all) {
-      alerting::AlertView v;
-      v.alert = a;
-      for (const alerting::Route *r : root_->Match(a.labels))
-        v.receivers.push_back(r->receiver());
-      v.silenced_by = silences_.MutedBy(a.labels, now);
-      for (const auto &rule : config_.inhibit_rules) {
-        for (const alerting::Alert &source : all) {
-          if (rule.Inhibits(source, a))
-            v.inhibited_by.push_back(source.Fingerprint().ToString());
-        }
-      }
-      out.push_back(std::move(v));
-    }
-    return out;
+    return dispatcher_.AlertViews(clock_.Now());
   }
   std::vector<alerting::Dispatcher::GroupView> Groups() const override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -82,7 +64,6 @@ private:
   alerting::SilenceStore silences_;
   mutable std::mutex mu_;
   alerting::Dispatcher dispatcher_; // guarded by mu_
-  std::unique_ptr<alerting::Route> root_;
   AlertmanagerStatusInfo status_;
 };
 
