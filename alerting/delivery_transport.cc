@@ -58,13 +58,22 @@ size_t ReadUpload(char* buffer, size_t size, size_t nitems, void* userdata) {
   return n;
 }
 
-// Keeps the server's last reply line. Only what the server sent (CURLINFO_HEADER_IN): what we send
+// The server's replies worth reporting.
+struct Replies {
+  std::string last;        // the last line
+  std::string last_error;  // the last 4xx or 5xx line (QUIT's "221 Bye" comes after it)
+};
+
+// Keeps the server's reply lines. Only what the server sent (CURLINFO_HEADER_IN): what we send
 // includes AUTH's base64 credentials and is never looked at.
 int Debug(CURL* /*handle*/, curl_infotype type, char* data, size_t size, void* userdata) {
   if (type != CURLINFO_HEADER_IN) return 0;
   std::string line(data, size);
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-  if (!line.empty()) *static_cast<std::string*>(userdata) = line.substr(0, 512);
+  if (line.empty()) return 0;
+  auto* replies = static_cast<Replies*>(userdata);
+  replies->last = line.substr(0, 512);
+  if (line[0] == '4' || line[0] == '5') replies->last_error = replies->last;
   return 0;
 }
 
@@ -95,7 +104,7 @@ class SmtpTransport {
     return rng_();
   }
   core::Result<TransportResponse> Outcome(const OutgoingRequest& request, CURL* curl, CURLcode code,
-                                          const std::string& reply, const char* errbuf);
+                                          const Replies& replies, const char* errbuf);
 
   const TransportOptions options_;
   core::Clock& clock_;
@@ -117,7 +126,7 @@ core::Result<TransportResponse> SmtpTransport::Send(const OutgoingRequest& reque
   if (h.curl == nullptr) return core::InternalError("{}: curl_easy_init failed", request.target);
   CURL* c = h.curl;
   char errbuf[CURL_ERROR_SIZE] = {0};
-  std::string reply;
+  Replies replies;
   Upload upload{.data = &message.value()};
   std::string from = "<" + delivery_internal::AddressOf(m.from) + ">";
   for (const std::string& to : m.to) {
@@ -130,7 +139,7 @@ core::Result<TransportResponse> SmtpTransport::Send(const OutgoingRequest& reque
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
   curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, Debug);
-  curl_easy_setopt(c, CURLOPT_DEBUGDATA, &reply);
+  curl_easy_setopt(c, CURLOPT_DEBUGDATA, &replies);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms, 10'000L));
   curl_easy_setopt(c, CURLOPT_USE_SSL, m.require_tls ? CURLUSESSL_ALL : CURLUSESSL_NONE);
@@ -151,16 +160,20 @@ core::Result<TransportResponse> SmtpTransport::Send(const OutgoingRequest& reque
   curl_easy_setopt(c, CURLOPT_READDATA, &upload);
   curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message->size()));
   CURLcode code = curl_easy_perform(c);
-  return Outcome(request, c, code, reply, errbuf);
+  return Outcome(request, c, code, replies, errbuf);
 }
 
 core::Result<TransportResponse> SmtpTransport::Outcome(const OutgoingRequest& request, CURL* curl,
-                                                       CURLcode code, const std::string& reply,
+                                                       CURLcode code, const Replies& replies,
                                                        const char* errbuf) {
   long smtp_code = 0;  // NOLINT(runtime/int)
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &smtp_code);
-  std::string body = delivery_internal::Scrub(reply, request);
-  if (code == CURLE_OK) return TransportResponse{.status = 200, .retry_after = "", .body = body};
+  if (code == CURLE_OK) {
+    return TransportResponse{
+        .status = 200, .retry_after = "", .body = delivery_internal::Scrub(replies.last, request)};
+  }
+  std::string body = delivery_internal::Scrub(
+      replies.last_error.empty() ? replies.last : replies.last_error, request);
   // The server said no: 5xx is permanent, 4xx transient (RFC 5321 4.2.1).
   if (smtp_code >= 500) return TransportResponse{.status = 400, .retry_after = "", .body = body};
   if (smtp_code >= 400) return TransportResponse{.status = 503, .retry_after = "", .body = body};

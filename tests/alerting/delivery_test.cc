@@ -325,6 +325,46 @@ TEST_F(DeliveryTest, TooManyRequestsWaitsUntilRetryAfterHttpDate) {
   EXPECT_EQ(r->delivered_at, Timestamp::FromUnixSeconds(1'700'000'000 + 300));
 }
 
+// A 429 throttles the integration: the other items wait out the Retry-After too, instead of
+// being sent (and throttled) meanwhile.
+TEST_F(DeliveryTest, TooManyRequestsHoldsTheWholeQueue) {
+  receiver_.Script({Throttle("60")});
+  DeliveryOptions o = Options();
+  // Both items are queued before the first is sent.
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool open = false;
+  struct Gate final : Transport {
+    Transport* inner;
+    std::function<void()> before;
+    core::Result<TransportResponse> Send(const OutgoingRequest& r) override {
+      before();
+      return inner->Send(r);
+    }
+  } gate;
+  gate.inner = transport_.get();
+  gate.before = [&] {
+    std::unique_lock<std::mutex> lock(gate_mu);
+    gate_cv.wait_for(lock, std::chrono::seconds(10), [&] { return open; });
+  };
+  DeliveryQueue queue("team", "webhook[0]", gate, o);
+  queue.Enqueue("a", {Post(receiver_.url(), "A")}, results_.Callback("a"));
+  queue.Enqueue("b", {Post(receiver_.url(), "B")}, results_.Callback("b"));
+  {
+    std::lock_guard<std::mutex> lock(gate_mu);
+    open = true;
+  }
+  gate_cv.notify_all();
+  auto a = results_.Wait("a");
+  auto b = results_.Wait("b");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->outcome, Outcome::kDelivered);
+  EXPECT_EQ(b->outcome, Outcome::kDelivered);
+  EXPECT_EQ(receiver_.bodies(), (std::vector<std::string>{"A", "A", "B"}));
+  EXPECT_EQ(waits(), (std::vector<Duration>{Duration::Seconds(60)}));
+  EXPECT_EQ(b->delivered_at, core::FakeClock::kDefaultStart + Duration::Seconds(60));
+}
+
 TEST_F(DeliveryTest, TooManyRequestsPastGiveUpGivesUpAtOnce) {
   LogCapture log;
   receiver_.Script({Throttle("7200")});

@@ -226,6 +226,24 @@ TEST_F(SmtpTest, WrongPasswordIsDroppedAtOnceWithoutLoggingIt) {
   EXPECT_THAT(log, Not(HasSubstr(kPassword)));
 }
 
+// require_tls: false means no TLS at all, as in Alertmanager (no opportunistic STARTTLS): a
+// server that insists on STARTTLS refuses the mail with a 5xx, which is permanent.
+TEST_F(SmtpTest, WithoutRequireTlsNoStartTlsIsTriedAndAServerInsistingRefuses) {
+  int port = testutil::UnusedPort();
+  auto server = StartServer(dir_, port);
+  Results results;
+  DeliveryQueue queue("oncall", "email[0]", *transport_, Options());
+  OutgoingRequest request = Email(port);
+  request.email.require_tls = false;
+  queue.Enqueue("group", {request}, results.Callback());
+  auto r = results.Wait();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->outcome, Outcome::kDropped) << r->last_error;
+  EXPECT_EQ(r->last_status, 400);
+  EXPECT_THAT(r->last_error, HasSubstr("530"));  // "Must issue a STARTTLS command first"
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("out") + "/0.done"));
+}
+
 // The server is down at the first attempt (refused) and comes up during the backoff: the retry
 // delivers.
 TEST_F(SmtpTest, ServerDownIsRetriedAndDeliversWhenItComesUp) {
