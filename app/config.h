@@ -204,6 +204,10 @@ struct AlertingConfig {
   std::string external_url;
   // Existing Alertmanagers to push every alert to (may be used with or without `routing`).
   std::vector<AlertmanagerPushConfig> alertmanagers;
+  // The Alertmanager config as YAML text, with every secret (keys, tokens, passwords, webhook
+  // URLs) replaced by "<secret>", as Alertmanager's /api/v2/status shows it. "" without
+  // `routing`.
+  std::string original_yaml;
 
   // Whether an `alerting:` section asks for anything at all.
   bool enabled() const { return routing || !alertmanagers.empty(); }
