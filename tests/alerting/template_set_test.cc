@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -251,6 +253,54 @@ TEST(TemplateSetTest, CheckFindsUndefinedTemplates) {
   // Recursion is not an error for Check.
   EXPECT_TRUE(
       set.Check("{{ define \"r\" }}{{ template \"r\" }}{{ end }}{{ template \"r\" }}").ok());
+}
+
+std::string ReadInstalled(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << path << " is missing: install prometheus-alertmanager "
+                         << "(scripts/install-deps.sh)";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Alertmanager's own default.tmpl and email.tmpl, as Debian's prometheus-alertmanager (0.25)
+// installs them (read from the package, not copied): they load as template files and print what
+// Alertmanager prints.
+TEST(TemplateSetTest, AlertmanagersOwnTemplatesLoadAndRenderAsAlertmanagerDoes) {
+  const std::string dir = "/usr/share/prometheus/alertmanager/";
+  TemplateSet set;
+  for (const char* name : {"default.tmpl", "email.tmpl"}) {
+    core::Status s = set.AddFile(ReadInstalled(dir + name), dir + name);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  TemplateData d = Data();
+  EXPECT_EQ(Render(set, "{{ template \"__subject\" . }}", d), "[FIRING:1] SloBurnRate api (page)");
+  EXPECT_EQ(Render(set, "{{ template \"__alertmanagerURL\" . }}", d),
+            "http://nines:9099/#/alerts?receiver=team+pager");
+  EXPECT_EQ(Render(set, "{{ template \"slack.default.color\" . }}", d), "danger");
+  EXPECT_EQ(Render(set, "{{ template \"slack.default.username\" . }}", d), "Alertmanager");
+  EXPECT_EQ(Render(set, "{{ template \"pagerduty.default.instances\" .Alerts.Resolved }}", d),
+            "Labels:\n"
+            " - alertname = SloBurnRate\n"
+            " - region = us-east-1\n"
+            " - severity = page\n"
+            " - slo = api\n"
+            "Annotations:\n"
+            " - summary = SLO api in us-east-1 recovered\n"
+            "Source: \n");
+  EXPECT_EQ(Render(set, "{{ template \"opsgenie.default.description\" . }}", d).substr(0, 41),
+            "0.999\nAlerts Firing:\nLabels:\n - alertname");
+
+  d.alerts[0].labels["region"] = "<eu>";
+  auto html = set.ExecuteHtml("{{ template \"email.default.html\" . }}", d);
+  ASSERT_TRUE(html.ok()) << html.status().ToString();
+  EXPECT_NE(html->find("<title>[FIRING:1] SloBurnRate api (page)</title>"), std::string::npos);
+  // In the href, '+' escaped as html/template escapes attribute values.
+  EXPECT_NE(html->find("<a href=\"http://nines:9099/#/alerts?receiver=team&#43;pager\""),
+            std::string::npos);
+  EXPECT_NE(html->find("region = &lt;eu&gt;<br"), std::string::npos);
+  EXPECT_EQ(html->find("<eu>"), std::string::npos);
 }
 
 TEST(TemplateSetTest, TemplatedFieldsAreAlertmanagers) {
