@@ -57,6 +57,7 @@ class AlertingService::Impl {
   }
   void Deliver(std::vector<Notification> notifications, core::Timestamp now);
   DeliveryQueue& QueueLocked(const std::string& receiver, size_t index, IntegrationKind kind);
+  void Done(const Notification& n, const DeliveryResult& r, NotificationLog* log);
   void Persist(core::Timestamp now);
   core::Status SaveSilences();
   void Loop();
@@ -90,6 +91,12 @@ class AlertingService::Impl {
   bool stopping_ = false;                       // guarded by inbox_mu_
   std::thread thread_;
   std::atomic<bool> stopped_{false};
+
+  // Notifications handed to a queue whose `done` has not finished yet (WaitIdle waits for them:
+  // a queue is idle before its callbacks have run).
+  std::mutex outstanding_mu_;
+  std::condition_variable outstanding_cv_;
+  size_t outstanding_ = 0;  // guarded by outstanding_mu_
 };
 
 core::Status AlertingService::Impl::Open() {
@@ -236,16 +243,28 @@ void AlertingService::Impl::Deliver(std::vector<Notification> notifications, cor
     }
     DeliveryQueue& q = QueueLocked(n.receiver, n.integration_index, n.integration_kind);
     std::string key = n.group_key;
+    {
+      std::lock_guard outstanding_lock(outstanding_mu_);
+      ++outstanding_;
+    }
     q.Enqueue(std::move(key), *std::move(requests),
-              [log, n = std::move(n), this](const DeliveryResult& r) {
-                if (r.outcome != DeliveryResult::Outcome::kDelivered) return;
-                core::Timestamp at =
-                    r.delivered_at == core::Timestamp() ? clock_.Now() : r.delivered_at;
-                if (core::Status st = log->Record(n, at); !st.ok()) {
-                  LOG_ERROR("alerting: notification log: {}", st.ToString());
-                }
-              });
+              [log, n = std::move(n), this](const DeliveryResult& r) { Done(n, r, log); });
   }
+}
+
+void AlertingService::Impl::Done(const Notification& n, const DeliveryResult& r,
+                                 NotificationLog* log) {
+  if (r.outcome == DeliveryResult::Outcome::kDelivered) {
+    // The service's clock, not the queue's: the log's times are the dispatcher's.
+    if (core::Status st = log->Record(n, clock_.Now()); !st.ok()) {
+      LOG_ERROR("alerting: notification log: {}", st.ToString());
+    }
+  }
+  {
+    std::lock_guard lock(outstanding_mu_);
+    --outstanding_;
+  }
+  outstanding_cv_.notify_all();
 }
 
 void AlertingService::Impl::Persist(core::Timestamp now) {
@@ -367,12 +386,13 @@ bool AlertingService::Impl::WaitIdle(core::Duration timeout) {
       std::lock_guard lock(mu_);
       for (auto& [key, q] : queues_) queues.push_back(q.get());
     }
-    bool all = true;
     for (DeliveryQueue* q : queues) {
       const core::Duration left = deadline - real.Monotonic();
-      if (left <= core::Duration::Zero() || !q->WaitIdle(left)) all = false;
+      if (left <= core::Duration::Zero() || !q->WaitIdle(left)) return false;
     }
-    return all;
+    std::unique_lock lock(outstanding_mu_);
+    const core::Duration left = std::max(deadline - real.Monotonic(), core::Duration::Zero());
+    return outstanding_cv_.wait_for(lock, left.ToChrono(), [this] { return outstanding_ == 0; });
   }
 }
 
