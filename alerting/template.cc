@@ -286,41 +286,30 @@ class Lexer {
 };
 
 const std::set<std::string, std::less<>>& UnsupportedFunctions() {
-  static const auto* s = new std::set<std::string, std::less<>>{"call",
-                                                                "html",
-                                                                "js",
-                                                                "urlquery",
-                                                                "println",
-                                                                "slice",
-                                                                "date",
-                                                                "tz",
-                                                                "now",
-                                                                "since",
-                                                                "humanizeDuration",
-                                                                "toDate",
-                                                                "mustToDate",
-                                                                "toJson",
-                                                                "base64encode",
-                                                                "base64decode",
-                                                                "list",
-                                                                "append",
-                                                                "dict",
-                                                                "safeUrl",
-                                                                "urlUnescape",
-                                                                "routeLabels"};
+  static const auto* s =
+      new std::set<std::string, std::less<>>{"call",         "js",           "println",
+                                             "slice",        "date",         "tz",
+                                             "now",          "since",        "humanizeDuration",
+                                             "toDate",       "mustToDate",   "toJson",
+                                             "base64encode", "base64decode", "list",
+                                             "append",       "dict",         "safeUrl",
+                                             "urlUnescape",  "routeLabels"};
   return *s;
 }
 
 class Parser {
  public:
-  explicit Parser(std::vector<Item> items) : items_(std::move(items)) { scopes_.push_back("$"); }
+  Parser(std::vector<Item> items, std::string origin)
+      : items_(std::move(items)), origin_(std::move(origin)) {
+    scopes_.push_back("$");
+  }
 
-  Result<std::shared_ptr<const ListNode>> ParseAll() {
+  Result<ParsedText> ParseAll() {
     auto list = std::make_shared<ListNode>();
     std::string stop;
     RETURN_IF_ERROR(ParseList(*list, stop, 0));
     if (!stop.empty()) return ErrorAt(stop_pos_, fmt::format("unexpected {{{{{}}}}}", stop));
-    return std::shared_ptr<const ListNode>(std::move(list));
+    return ParsedText{std::move(list), std::move(defines_)};
   }
 
  private:
@@ -363,13 +352,66 @@ class Parser {
           list.nodes.push_back(std::move(node));
           continue;
         }
-        if (w == "define" || w == "template" || w == "block" || w == "break" || w == "continue")
+        if (w == "define" || w == "template" || w == "block") {
+          Next();
+          Node node;
+          RETURN_IF_ERROR(ParseNamed(w, first.pos, depth, node));
+          if (w != "define") list.nodes.push_back(std::move(node));
+          continue;
+        }
+        if (w == "break" || w == "continue")
           return ErrorAt(first.pos, fmt::format("{{{{{}}}}} is not supported by nines", w));
       }
       Node node{Node::Kind::kAction, first.pos, "", {}, {}, {}};
       ASSIGN_OR_RETURN(node.pipe, ParsePipe("command", true, false, depth));
       RETURN_IF_ERROR(ExpectEnd("command"));
       list.nodes.push_back(std::move(node));
+    }
+    return Status::Ok();
+  }
+
+  // {{define "name"}}body{{end}} (top level only), {{template "name" [pipeline]}} and
+  // {{block "name" pipeline}}body{{end}}, after the keyword. A template or block becomes `node`.
+  Status ParseNamed(const std::string& keyword, Pos pos, int depth, Node& node) {
+    std::string where = keyword + " clause";
+    if (keyword == "define" && depth != 0)
+      return ErrorAt(pos, "{{define}} is allowed only at the top level, outside other actions");
+    if (Peek().kind != Tok::kString) return Unexpected(Peek(), where, "a template name (string)");
+    std::string name = Next().value;
+    node = Node{Node::Kind::kTemplate, pos, name, {}, {}, {}};
+    if (keyword == "block" && Peek().kind == Tok::kEnd)
+      return ErrorAt(Peek().pos, "missing value for block clause");
+    if (keyword != "define" && Peek().kind != Tok::kEnd) {
+      ASSIGN_OR_RETURN(node.pipe, ParsePipe(where, keyword == "template", false, depth));
+    }
+    RETURN_IF_ERROR(ExpectEnd(where));
+    if (keyword == "template") return Status::Ok();
+    // The body is a template of its own: only $ is in scope.
+    auto body = std::make_shared<ListNode>();
+    body->origin = origin_;
+    std::vector<std::string> outer{"$"};
+    outer.swap(scopes_);
+    std::string stop;
+    Status s = ParseList(*body, stop, depth + 1);
+    outer.swap(scopes_);
+    RETURN_IF_ERROR(s);
+    if (stop != "end")
+      return ErrorAt(stop.empty() ? pos : stop_pos_,
+                     stop.empty()
+                         ? fmt::format("unexpected EOF: {{{{{}}}}} has no {{{{end}}}}", keyword)
+                         : fmt::format("unexpected {{{{else}}}} in {}", where));
+    RETURN_IF_ERROR(ExpectEnd("end"));
+    return AddDefine(name, std::move(body), pos);
+  }
+
+  // Go's rule: a second non-empty definition of a name in one text is an error; an empty one
+  // does not replace a non-empty one.
+  Status AddDefine(const std::string& name, std::shared_ptr<const ListNode> body, Pos pos) {
+    auto it = defines_.find(name);
+    if (it == defines_.end() || IsEmptyList(*it->second)) {
+      defines_[name] = std::move(body);
+    } else if (!IsEmptyList(*body)) {
+      return ErrorAt(pos, fmt::format("template: multiple definition of template {:?}", name));
     }
     return Status::Ok();
   }
@@ -595,14 +637,40 @@ class Parser {
   size_t t_ = 0;
   std::vector<std::string> scopes_;  // variables in scope, innermost last
   Pos stop_pos_;
+  std::string origin_;
+  Defines defines_;
 };
 
 }  // namespace
 
-Result<Template> Template::Parse(std::string_view text, TemplateOptions options) {
+namespace template_internal {
+
+Result<ParsedText> ParseText(std::string_view text, const std::string& origin) {
   ASSIGN_OR_RETURN(auto items, Lexer(text).Run());
-  ASSIGN_OR_RETURN(auto root, Parser(std::move(items)).ParseAll());
-  return Template(std::string(text), std::move(root), options);
+  return Parser(std::move(items), origin).ParseAll();
+}
+
+bool IsEmptyList(const ListNode& list) {
+  for (const Node& n : list.nodes)
+    if (n.kind != Node::Kind::kText || n.text.find_first_not_of(" \t\r\n") != std::string::npos)
+      return false;
+  return true;
+}
+
+void TemplateCalls(const ListNode& list, std::vector<std::pair<std::string, Pos>>* out) {
+  for (const Node& n : list.nodes) {
+    if (n.kind == Node::Kind::kTemplate) out->emplace_back(n.text, n.pos);
+    if (n.list) TemplateCalls(*n.list, out);
+    if (n.else_list) TemplateCalls(*n.else_list, out);
+  }
+}
+
+}  // namespace template_internal
+
+Result<Template> Template::Parse(std::string_view text, TemplateOptions options) {
+  ASSIGN_OR_RETURN(ParsedText parsed, ParseText(text, ""));
+  return Template(std::string(text), std::move(parsed.root),
+                  std::make_shared<const Defines>(std::move(parsed.defines)), options);
 }
 
 namespace {
@@ -622,7 +690,9 @@ Value AlertValue(const TemplateAlert& a) {
 
 }  // namespace
 
-Result<std::string> Template::Execute(const TemplateData& data) const {
+namespace template_internal {
+
+Value DataValue(const TemplateData& data) {
   List alerts;
   alerts.reserve(data.alerts.size());
   for (const auto& a : data.alerts) alerts.push_back(AlertValue(a));
@@ -634,7 +704,14 @@ Result<std::string> Template::Execute(const TemplateData& data) const {
                                  {"CommonAnnotations", KV(data.common_annotations)},
                                  {"ExternalURL", Value::String(data.external_url)}},
                                 "Data");
-  return template_internal::Execute(*root_, dot, options_);
+  return dot;
+}
+
+}  // namespace template_internal
+
+Result<std::string> Template::Execute(const TemplateData& data) const {
+  return template_internal::Execute(*root_, DataValue(data), options_,
+                                    ExecContext{{defines_.get()}, false});
 }
 
 }  // namespace nines::alerting

@@ -24,21 +24,29 @@
 // comments {{/* */}}; . and field chains .A.B, $ and variables ($x := p, $x = p, chains $x.A);
 // string (interpreted and raw), number and bool literals, nil; parenthesised pipelines and
 // pipelines x | f a; {{if}} {{else if}} {{else}} {{end}}, {{range}} over lists and maps (maps in
-// sorted key order) with {{else}} and $v / $i, $v; {{with}} {{else}}; Go's truthiness. Functions:
-// and or (short-circuit) not len index printf print eq ne lt le gt ge, and Alertmanager's toUpper
-// toLower title trimSpace join match safeHtml reReplaceAll stringSlice. printf knows %v %s %d %q
-// %f %e %g %x %t %% with flags "-" "0" "+" and width/precision, and prints a wrong or missing
-// operand as Go does ("%!d(string=x)").
-// Not supported, a parse error that says "not supported by nines": {{define}} {{template}}
-// {{block}} {{break}} {{continue}}, char literals, Go's other functions (call html js urlquery
-// println slice) and Alertmanager's other ones (date tz since humanizeDuration toJson ...).
+// sorted key order) with {{else}} and $v / $i, $v; {{with}} {{else}}; Go's truthiness.
+// Named templates as in Go: {{define "name"}}...{{end}} (top level only), {{template "name"}}
+// (dot nil) and {{template "name" pipeline}} (the pipeline's value as dot and $, no other
+// variables), {{block "name" pipeline}}...{{end}} (a define plus a template); a name defined
+// twice with non-empty bodies in one text is a parse error, an empty body never replaces a
+// non-empty one; an undefined name is an execution error (TemplateSet::Check finds it early).
+// Functions: and or (short-circuit) not len index printf print eq ne lt le gt ge html urlquery,
+// and Alertmanager's toUpper toLower title trimSpace join match safeHtml reReplaceAll
+// stringSlice. printf knows %v %s %d %q %f %e %g %x %t %% with flags "-" "0" "+" and
+// width/precision, and prints a wrong or missing operand as Go does ("%!d(string=x)").
+// Not supported, a parse error that says "not supported by nines": {{break}} {{continue}}, char
+// literals, Go's other functions (call js println slice) and Alertmanager's other ones (date tz
+// since humanizeDuration toJson safeUrl urlUnescape ...); time values have no methods
+// (.StartsAt.Format is an execution error).
 // Known differences: title and toUpper/toLower change ASCII letters only; reReplaceAll expands
-// $0..$9 and ${n} in the replacement but not named groups.
+// $0..$9 and ${n} in the replacement but not named groups; safeHtml's result passes where Go
+// wants a string.
 //
 // Bounded: Execute stops with RESOURCE_EXHAUSTED past TemplateOptions' step and output limits,
-// so a hostile template (nested ranges, huge printf widths) cannot run away; parse nesting is
-// bounded too. Thread-safety: a Template is immutable once parsed; any number of threads may
-// Execute it at once.
+// and past 200 nested blocks and template calls together ("exceeded maximum template depth"),
+// so a hostile template (nested ranges, huge printf widths, recursion) cannot run away; parse
+// nesting is bounded too. Thread-safety: a Template is immutable once parsed; any number of
+// threads may Execute it at once.
 #ifndef NINES_ALERTING_TEMPLATE_H_
 #define NINES_ALERTING_TEMPLATE_H_
 
@@ -107,12 +115,18 @@ class Template {
   const std::string& text() const { return text_; }
 
  private:
+  using Defines =
+      std::map<std::string, std::shared_ptr<const template_internal::ListNode>, std::less<>>;
   Template(std::string text, std::shared_ptr<const template_internal::ListNode> root,
-           TemplateOptions options)
-      : text_(std::move(text)), root_(std::move(root)), options_(options) {}
+           std::shared_ptr<const Defines> defines, TemplateOptions options)
+      : text_(std::move(text)),
+        root_(std::move(root)),
+        defines_(std::move(defines)),
+        options_(options) {}
 
   std::string text_;
   std::shared_ptr<const template_internal::ListNode> root_;  // never null
+  std::shared_ptr<const Defines> defines_;                   // never null; its {{define}}s
   TemplateOptions options_;
 };
 

@@ -26,9 +26,9 @@ namespace {
 
 const std::set<std::string, std::less<>>& Functions() {
   static const auto* s = new std::set<std::string, std::less<>>{
-      "and",       "or",   "not",   "len",      "index",        "printf",     "print",   "eq",
-      "ne",        "lt",   "le",    "gt",       "ge",           "toUpper",    "toLower", "title",
-      "trimSpace", "join", "match", "safeHtml", "reReplaceAll", "stringSlice"};
+      "and",       "or",   "not",   "len",      "index",        "printf",      "print",    "eq",
+      "ne",        "lt",   "le",    "gt",       "ge",           "toUpper",     "toLower",  "title",
+      "trimSpace", "join", "match", "safeHtml", "reReplaceAll", "stringSlice", "urlquery", "html"};
   return *s;
 }
 
@@ -66,9 +66,14 @@ Value Strings(std::vector<std::string> s) {
   return Value::MakeList(std::move(l), "Strings");
 }
 
+// How deep execution may nest: blocks within a template plus {{template}} calls, all counted
+// together (each is C++ recursion). Go stops template calls at 100000; nines far sooner.
+constexpr int kMaxExecDepth = 200;
+
 class Executor {
  public:
-  explicit Executor(const TemplateOptions& options) : options_(options) {}
+  Executor(const TemplateOptions& options, const ExecContext& context)
+      : options_(options), context_(context) {}
 
   Result<std::string> Run(const ListNode& root, const Value& dot) {
     vars_.emplace_back("$", dot);
@@ -94,15 +99,33 @@ class Executor {
     out_ += s;
     return Status::Ok();
   }
-  static Status Error(Pos pos, std::string_view form, std::string_view what) {
+  // An error at `pos` of the template being executed (its origin first when it came from a
+  // template file).
+  Status Error(Pos pos, std::string_view form, std::string_view what) const {
+    if (!origin_.empty())
+      return core::InvalidArgumentError("{}:{}:{}: executing <{}>: {}", origin_, pos.line, pos.col,
+                                        form, what);
     return core::InvalidArgumentError("{}:{}: executing <{}>: {}", pos.line, pos.col, form, what);
   }
 
   Status Walk(const ListNode& list, const Value& dot) {
+    if (depth_ >= kMaxExecDepth)
+      return core::ResourceExhaustedError("exceeded maximum template depth ({})", kMaxExecDepth);
+    ++depth_;
+    Status s = WalkNodes(list, dot);
+    --depth_;
+    return s;
+  }
+
+  Status WalkNodes(const ListNode& list, const Value& dot) {
     for (const Node& node : list.nodes) {
       RETURN_IF_ERROR(Step());
       if (node.kind == Node::Kind::kText) {
         RETURN_IF_ERROR(Write(node.text));
+        continue;
+      }
+      if (node.kind == Node::Kind::kTemplate) {
+        RETURN_IF_ERROR(CallTemplate(node, dot));  // its pipeline's variables persist
         continue;
       }
       size_t mark = vars_.size();
@@ -111,7 +134,9 @@ class Executor {
       } else {
         ASSIGN_OR_RETURN(Value v, EvalPipe(*node.pipe, dot, true));
         if (node.kind == Node::Kind::kAction) {
-          if (node.pipe->vars.empty()) RETURN_IF_ERROR(Write(Print(v)));
+          if (node.pipe->vars.empty())
+            RETURN_IF_ERROR(
+                Write(context_.html && !v.safe_html() ? HtmlEscape(Print(v)) : Print(v)));
           continue;  // a declaration in an action lives to the end of the enclosing block
         }
         const ListNode* body = Truth(v) ? node.list.get() : node.else_list.get();
@@ -121,6 +146,35 @@ class Executor {
       vars_.resize(mark);
     }
     return Status::Ok();
+  }
+
+  // {{template "name" pipeline}}: the named template with the pipeline's value (nil without
+  // one) as dot and as $, and no other variables, as in Go.
+  Status CallTemplate(const Node& node, const Value& dot) {
+    const ListNode* body = nullptr;
+    for (const Defines* d : context_.defines) {
+      if (d == nullptr) continue;
+      auto it = d->find(node.text);
+      if (it != d->end()) {
+        body = it->second.get();
+        break;
+      }
+    }
+    std::string form = fmt::format("template {:?}", node.text);
+    if (body == nullptr)
+      return Error(node.pos, form, fmt::format("template {:?} not defined", node.text));
+    Value v;
+    if (node.pipe) {
+      ASSIGN_OR_RETURN(v, EvalPipe(*node.pipe, dot, true));
+    }
+    std::vector<std::pair<std::string, Value>> outer{{"$", v}};
+    outer.swap(vars_);
+    std::string outer_origin = body->origin;
+    outer_origin.swap(origin_);
+    Status s = Walk(*body, v);
+    outer.swap(vars_);
+    outer_origin.swap(origin_);
+    return s;
   }
 
   Status Range(const Node& node, const Value& dot) {
@@ -358,23 +412,25 @@ class Executor {
   Result<Value> StringFunction(const ArgNode& fn, const List& args);
   // The errors Go's text/template gives a function called with the wrong number of arguments,
   // or a non-string where it wants a string.
-  static Status WantArgs(const ArgNode& fn, const List& args, size_t n) {
+  Status WantArgs(const ArgNode& fn, const List& args, size_t n) const {
     if (args.size() == n) return Status::Ok();
-    return Error(fn.pos, fn.name,
-                 fmt::format("wrong number of args for {}: want {} got {}", fn.name, n,
-                             args.size()));
+    return Error(
+        fn.pos, fn.name,
+        fmt::format("wrong number of args for {}: want {} got {}", fn.name, n, args.size()));
   }
-  static Status StringArg(const ArgNode& fn, const List& args, size_t i) {
+  Status StringArg(const ArgNode& fn, const List& args, size_t i) const {
     if (args[i].kind() == K::kString) return Status::Ok();
     return Error(fn.pos, fn.name,
-                 fmt::format("wrong type for value; expected string; got {}",
-                             args[i].TypeName()));
+                 fmt::format("wrong type for value; expected string; got {}", args[i].TypeName()));
   }
   Result<Value> Index(const ArgNode& fn, const List& args);
   Result<Value> Compare(const ArgNode& fn, const List& args);
   Result<Value> ReReplaceAll(const ArgNode& fn, const List& args);
 
   const TemplateOptions& options_;
+  const ExecContext& context_;
+  std::string origin_;  // of the template being executed; "" for the text itself
+  int depth_ = 0;       // Walks under way
   std::string out_;
   uint64_t steps_ = 0;
   std::vector<std::pair<std::string, Value>> vars_;  // innermost last; [0] is $
@@ -461,6 +517,21 @@ Result<Value> Executor::Apply(const ArgNode& fn, const List& args) {
     return Value::Bool(re->PartialMatch(args[1].s()));
   }
   if (name == "reReplaceAll") return ReReplaceAll(fn, args);
+  if (name == "urlquery" || name == "html") {  // Go's: a lone string as is, else fmt.Sprint
+    std::string s;
+    if (args.size() == 1 && args[0].kind() == K::kString) {
+      s = args[0].s();
+    } else {
+      ArgNode print = fn;
+      print.name = "print";
+      ASSIGN_OR_RETURN(Value joined, Apply(print, args));
+      s = joined.s();
+    }
+    RETURN_IF_ERROR(Step(1 + s.size() / 256));
+    std::string out = name == "html" ? HtmlEscape(s, false) : QueryEscape(s);
+    RETURN_IF_ERROR(CheckSize(out.size()));
+    return Value::String(std::move(out));
+  }
   return Error(fn.pos, name, fmt::format("function {:?} not defined", name));
 }
 
@@ -519,6 +590,8 @@ Result<Value> Executor::StringFunction(const ArgNode& fn, const List& args) {
       size_t b = s.find_first_not_of(" \t\n\r\v\f");
       size_t e = s.find_last_not_of(" \t\n\r\v\f");
       s = b == std::string::npos ? "" : s.substr(b, e - b + 1);
+    } else if (name == "safeHtml") {
+      return Value::SafeHtml(std::move(s));
     }
     return Value::String(std::move(s));
   }
@@ -618,9 +691,9 @@ Result<Value> Executor::ReReplaceAll(const ArgNode& fn, const List& args) {
 
 bool IsSupportedFunction(const std::string& name) { return Functions().count(name) > 0; }
 
-Result<std::string> Execute(const ListNode& root, const Value& dot,
-                            const TemplateOptions& options) {
-  return Executor(options).Run(root, dot);
+Result<std::string> Execute(const ListNode& root, const Value& dot, const TemplateOptions& options,
+                            const ExecContext& context) {
+  return Executor(options, context).Run(root, dot);
 }
 
 }  // namespace nines::alerting::template_internal

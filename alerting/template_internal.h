@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -58,6 +59,13 @@ class Value {
     v.s_ = std::move(s);
     return v;
   }
+  // A string marked safe for HTML (Go's template.HTML, from safeHtml): HTML execution writes it
+  // unescaped.
+  static Value SafeHtml(std::string s) {
+    Value v = String(std::move(s));
+    v.safe_html_ = true;
+    return v;
+  }
   static Value Time(core::Timestamp t) {
     Value v(Kind::kTime);
     v.t_ = t;
@@ -88,6 +96,7 @@ class Value {
   int64_t i() const { return i_; }
   double f() const { return f_; }
   const std::string& s() const { return s_; }  // a string's value
+  bool safe_html() const { return safe_html_; }
   core::Timestamp t() const { return t_; }
   const List& list() const { return *list_; }
   const std::map<std::string, std::string>& map() const { return *map_; }
@@ -99,6 +108,7 @@ class Value {
   explicit Value(Kind k) : kind_(k) {}
   Kind kind_ = Kind::kNil;
   bool b_ = false;
+  bool safe_html_ = false;
   int64_t i_ = 0;
   double f_ = 0;
   std::string s_;  // a string's value, or a list's / map's / struct's type name
@@ -146,24 +156,69 @@ struct PipeNode {
 struct Node;
 struct ListNode {
   std::vector<Node> nodes;
+  // A named template's body: where it was defined ("slack.tmpl"; empty for the text being
+  // parsed), which prefixes execution errors inside it.
+  std::string origin;
 };
 
 struct Node {
-  enum class Kind { kText, kAction, kIf, kRange, kWith };
+  // kTemplate: {{template "name" pipe}} (pipe may be null), also what {{block}} leaves in place.
+  enum class Kind { kText, kAction, kIf, kRange, kWith, kTemplate };
   Kind kind = Kind::kText;
   Pos pos;
-  std::string text;                           // kText
+  std::string text;                           // kText; kTemplate: the name
   std::shared_ptr<const PipeNode> pipe;       // the others
   std::shared_ptr<const ListNode> list;       // if/range/with body
   std::shared_ptr<const ListNode> else_list;  // may be null
 };
 
+// Named templates ({{define}} and {{block}}), by name.
+using Defines = std::map<std::string, std::shared_ptr<const ListNode>, std::less<>>;
+
+// A parsed text: its body and the templates it defines.
+struct ParsedText {
+  std::shared_ptr<const ListNode> root;  // never null
+  Defines defines;
+};
+
+// Parses `text` (template.h's forms). `origin` goes into each defined template's ListNode.
+// Errors: as Template::Parse, plus a name defined twice in `text` ("template: multiple
+// definition of template \"x\""), unless one of the two bodies is empty (Go's rule).
+core::Result<ParsedText> ParseText(std::string_view text, const std::string& origin);
+
+// Whether `list` is what Go calls an empty tree: nothing but whitespace text. An empty
+// definition does not replace an existing one of the same name.
+bool IsEmptyList(const ListNode& list);
+
+// Every {{template}} name `list` invokes (blocks included, nested bodies included), with where.
+void TemplateCalls(const ListNode& list, std::vector<std::pair<std::string, Pos>>* out);
+
+// The value templates see for `data` (Alertmanager's template.Data).
+Value DataValue(const TemplateData& data);
+
 // The names of the functions execution knows (template_exec.cc), and whether `name` is one.
 bool IsSupportedFunction(const std::string& name);
 
+// How to execute: the named templates {{template}} may call, looked up in `defines` in order
+// (the first that has the name wins; entries may be null), and whether output is HTML (every
+// action's value HTML-escaped as Go's html/template does in text and quoted-attribute context,
+// except safeHtml values).
+struct ExecContext {
+  std::vector<const Defines*> defines;
+  bool html = false;
+};
+
 // Executes `root` for `dot`.
 core::Result<std::string> Execute(const ListNode& root, const Value& dot,
-                                  const TemplateOptions& options);
+                                  const TemplateOptions& options, const ExecContext& context);
+
+// `s` escaped as Go's html/template escapes text (& < > " ' + and NUL), or, without
+// `escape_plus`, as text/template's html function does (the same but +).
+std::string HtmlEscape(std::string_view s, bool escape_plus = true);
+
+// `s` as Go's url.QueryEscape writes it (urlquery): space as +, other bytes outside
+// [A-Za-z0-9-_.~] as %XX.
+std::string QueryEscape(std::string_view s);
 
 // Formats a printf format string with operands as Go's fmt.Sprintf does (for the verbs the
 // header lists). Errors: RESOURCE_EXHAUSTED past `max_bytes`.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <string>
@@ -355,6 +356,55 @@ core::Result<std::string> Sprintf(const std::string& format, const List& args, s
   }
   if (out.size() > max_bytes)
     return core::ResourceExhaustedError("printf output exceeds {} bytes", max_bytes);
+  return out;
+}
+
+std::string HtmlEscape(std::string_view s, bool escape_plus) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      case '+':
+        out += escape_plus ? "&#43;" : "+";
+        break;
+      case '\0':
+        out += "\uFFFD";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string QueryEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += fmt::format("%{:02X}", u);
+    }
+  }
   return out;
 }
 

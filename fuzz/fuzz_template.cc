@@ -1,11 +1,13 @@
 // Fuzzes the Go-template engine (alerting::Template), which reads the templated text fields of
-// a user's Alertmanager configuration: whatever parses must execute to an output or an error
+// a user's Alertmanager configuration, and TemplateSet, which reads its template files
+// ({{define}}, {{template}}, {{block}}): whatever parses must execute to an output or an error
 // Status within the budget, never crash, hang or exceed the output limit.
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "alerting/template.h"
+#include "alerting/template_set.h"
 #include "fuzz/fuzz_check.h"
 
 namespace {
@@ -39,19 +41,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   nines::alerting::TemplateOptions options;
   options.max_output_bytes = 64 << 10;
   options.max_steps = 100'000;
+  auto check = [&](const nines::core::Result<std::string>& out) {
+    if (out.ok()) {
+      FUZZ_CHECK(out->size() <= options.max_output_bytes, "output over the limit");
+    } else {
+      FUZZ_CHECK(out.status().code() == nines::core::StatusCode::kInvalidArgument ||
+                     out.status().code() == nines::core::StatusCode::kResourceExhausted,
+                 out.status().ToString().c_str());
+    }
+  };
   auto t = nines::alerting::Template::Parse(text, options);
   if (!t.ok()) {
     FUZZ_CHECK(t.status().code() == nines::core::StatusCode::kInvalidArgument,
                t.status().ToString().c_str());
-    return 0;
-  }
-  auto out = t->Execute(kData);
-  if (out.ok()) {
-    FUZZ_CHECK(out->size() <= options.max_output_bytes, "output over the limit");
   } else {
-    FUZZ_CHECK(out.status().code() == nines::core::StatusCode::kInvalidArgument ||
-                   out.status().code() == nines::core::StatusCode::kResourceExhausted,
-               out.status().ToString().c_str());
+    check(t->Execute(kData));
+  }
+  // The same bytes as a template file, then each of its definitions and a built-in one called
+  // from a field, as text and as HTML.
+  nines::alerting::TemplateSet set(options);
+  nines::core::Status added = set.AddFile(text, "fuzz.tmpl");
+  FUZZ_CHECK(added.ok() || added.code() == nines::core::StatusCode::kInvalidArgument,
+             added.ToString().c_str());
+  if (!added.ok()) return 0;
+  for (const char* field : {"{{ template \"x\" . }}", "{{ template \"y\" .Alerts }}",
+                            "{{ template \"slack.default.text\" . }}"}) {
+    nines::core::Status checked = set.Check(field);
+    FUZZ_CHECK(checked.ok() || checked.code() == nines::core::StatusCode::kInvalidArgument,
+               checked.ToString().c_str());
+    check(set.Execute(field, kData));
+    check(set.ExecuteHtml(field, kData));
   }
   return 0;
 }

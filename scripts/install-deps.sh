@@ -9,6 +9,8 @@ pkgs=(
   prometheus-cpp-dev libboost-dev libssl-dev librocksdb-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsnappy-dev libprotobuf-dev protobuf-compiler
   libhowardhinnant-date-dev libre2-dev rapidjson-dev
+  # alerting/: email over SMTP (libcurl); tests/alerting: a real SMTP server (aiosmtpd).
+  libcurl4-openssl-dev python3-aiosmtpd
   # fuzz/run.sh: clang with libFuzzer and the sanitizer runtimes (libclang_rt.fuzzer).
   clang libclang-rt-14-dev
   # Interoperability peers that tests start on loopback (their own config and data dirs).

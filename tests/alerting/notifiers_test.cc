@@ -195,7 +195,7 @@ TEST_F(NotifiersTest, WebhookMatchesTheGoldenV4Payload) {
       R"("groupLabels":{"alertname":"SloBurnRate","region":"eu-west-1","slo":"api-availability"},)"
       R"("commonLabels":{"alertname":"SloBurnRate","region":"eu-west-1","service":"api",)"
       R"("severity":"page","slo":"api-availability"},)"
-      R"("commonAnnotations":{"summary":"burns <fast> & \"hot\""},"routeLabels":{},)"
+      R"("commonAnnotations":{"summary":"burns <fast> & \"hot\""},)"
       R"("externalURL":"http://nines.example.com:9099","version":"4",)"
       R"("groupKey":"{}/{severity=\"page\"}:{alertname=\"SloBurnRate\", region=\"eu-west-1\", )"
       R"(slo=\"api-availability\"}","truncatedAlerts":0})"
@@ -407,6 +407,43 @@ TEST_F(NotifiersTest, PagerDutyResolvesWithTheSameKeyAndDefaultsSeverityToError)
   EXPECT_EQ(own.http.url, "http://127.0.0.1:8/enqueue");
 }
 
+TEST_F(NotifiersTest, PagerDutyNestedDetailsKeepTheirShape) {
+  Notification n =
+      MakeNotification(IntegrationKind::kPagerDuty, {SloAlert("eu-west-1", AlertStatus::kFiring)});
+  rapidjson::Document doc;
+  One(n,
+      MakeIntegration(IntegrationKind::kPagerDuty,
+                      PagerDutyFields({{"details.tags.0", "a"},
+                                       {"details.tags.1", "{{ .CommonLabels.region }}"},
+                                       {"details.tags.10", "k"},
+                                       {"details.owner.team", "sre"},
+                                       {"details.owner.size", "4"},
+                                       {"details.firing", "{{ .Status }}"}})),
+      &doc);
+  const rapidjson::Value& d = doc["payload"]["custom_details"];
+  ASSERT_TRUE(d["tags"].IsArray());
+  ASSERT_EQ(d["tags"].Size(), 3u);
+  EXPECT_STREQ(d["tags"][1].GetString(), "eu-west-1");
+  EXPECT_STREQ(d["tags"][2].GetString(), "k");
+  EXPECT_EQ(Str(d["owner"], "team"), "sre");
+  EXPECT_EQ(d["owner"]["size"].GetInt(), 4);
+  EXPECT_EQ(Str(d, "firing"), "firing");  // a configured detail replaces the default one
+}
+
+TEST_F(NotifiersTest, TimeoutFieldSetsTheRequestTimeout) {
+  Notification n =
+      MakeNotification(IntegrationKind::kWebhook, {SloAlert("eu-west-1", AlertStatus::kFiring)});
+  auto req = One(n,
+                 MakeIntegration(IntegrationKind::kWebhook,
+                                 {{"url", "http://127.0.0.1:9/"}, {"timeout", "1m30s"}}),
+                 nullptr);
+  EXPECT_EQ(req.http.timeout, core::Duration::Seconds(90));
+  auto bad = Build(n, MakeIntegration(IntegrationKind::kWebhook,
+                                      {{"url", "http://127.0.0.1:9/"}, {"timeout", "soon"}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("field timeout"), std::string::npos);
+}
+
 TEST_F(NotifiersTest, PagerDutySummaryIsTruncatedTo1024Runes) {
   Notification n =
       MakeNotification(IntegrationKind::kPagerDuty, {SloAlert("eu-west-1", AlertStatus::kFiring)});
@@ -460,6 +497,7 @@ std::map<std::string, std::string> SlackFields(std::map<std::string, std::string
 TEST_F(NotifiersTest, SlackHasAlertmanagersAttachmentAndNinesBlocks) {
   Notification n =
       MakeNotification(IntegrationKind::kSlack, {SloAlert("eu-west-1", AlertStatus::kFiring)});
+  n.alerts[0].generator_url = "http://prometheus.example.com:9090/graph?g0.expr=x";
   rapidjson::Document doc;
   auto req = One(n,
                  MakeIntegration(IntegrationKind::kSlack,
@@ -526,6 +564,7 @@ TEST_F(NotifiersTest, SlackHasAlertmanagersAttachmentAndNinesBlocks) {
   EXPECT_EQ(Str(b[2]["elements"][0], "url"),
             "http://nines.example.com:9099/api/v1/slos/api-availability");
   EXPECT_EQ(Str(b[2]["elements"][1], "url"), n.alerts[0].generator_url);
+  EXPECT_EQ(Str(b[2]["elements"][1]["text"], "text"), "Source");
 }
 
 TEST_F(NotifiersTest, SlackAppTokenPostsToChatPostMessageWithABearer) {
@@ -717,6 +756,77 @@ TEST_F(NotifiersTest, EmailRejectsABadRecipient) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("receiver oncall, email[0], field to"), std::string::npos)
       << r.status().message();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alertmanager's defaults, through nines' built-in templates
+
+TEST_F(NotifiersTest, UnsetFieldsTakeAlertmanagersDefaultTemplates) {
+  Notification n =
+      MakeNotification(IntegrationKind::kPagerDuty, {SloAlert("eu-west-1", AlertStatus::kFiring)});
+  TemplateData data = MakeTemplateData(n, kExternalUrl);
+  auto expand = [&](std::string_view name) {
+    auto s = templates_.Execute(notify_internal::DefaultTemplate(name), data);
+    EXPECT_TRUE(s.ok()) << name << ": " << s.status().ToString();
+    return s.ok() ? *s : std::string();
+  };
+
+  rapidjson::Document pd;
+  One(n, MakeIntegration(IntegrationKind::kPagerDuty, {{"routing_key", "k"}}), &pd);
+  const std::string summary = Str(pd["payload"], "summary");
+  EXPECT_EQ(summary, TruncateRunes(expand("pagerduty.default.description"), 1024));
+  EXPECT_NE(summary.find("eu-west-1"), std::string::npos) << summary;
+  EXPECT_EQ(Str(pd, "client"), expand("pagerduty.default.client"));
+  EXPECT_EQ(Str(pd["payload"], "source"), Str(pd, "client"));
+  EXPECT_EQ(Str(pd, "client_url"), expand("pagerduty.default.clientURL"));
+  EXPECT_EQ(Str(pd["payload"], "severity"), "error");
+
+  rapidjson::Document slack;
+  One(n, MakeIntegration(IntegrationKind::kSlack, {{"api_url", "https://hooks.slack.com/x"}}),
+      &slack);
+  const rapidjson::Value& a = slack["attachments"][0];
+  EXPECT_EQ(Str(a, "title"), expand("slack.default.title"));
+  EXPECT_FALSE(Str(a, "title").empty());
+  EXPECT_EQ(Str(a, "color"), "danger");
+  EXPECT_EQ(Str(a, "fallback"), expand("slack.default.fallback"));
+  EXPECT_EQ(Str(a, "text"), expand("slack.default.text"));
+  EXPECT_EQ(Str(slack, "username"), expand("slack.default.username"));
+
+  rapidjson::Document og;
+  One(n, MakeIntegration(IntegrationKind::kOpsgenie, {{"api_key", "k"}}), &og);
+  EXPECT_EQ(Str(og, "message"), TruncateRunes(expand("opsgenie.default.message"), 130));
+  EXPECT_EQ(Str(og, "description"), expand("opsgenie.default.description"));
+  EXPECT_EQ(Str(og, "source"), expand("opsgenie.default.source"));
+
+  auto email = Build(n, MakeIntegration(IntegrationKind::kEmail, {{"to", "ops@example.com"},
+                                                                  {"from", "nines@example.com"},
+                                                                  {"smarthost", "127.0.0.1:25"}}));
+  ASSERT_TRUE(email.ok()) << email.status().ToString();
+  const EmailMessage& m = (*email)[0].email;
+  EXPECT_EQ(m.headers.at("Subject"), expand("email.default.subject"));
+  EXPECT_FALSE(m.headers.at("Subject").empty());
+  EXPECT_NE(m.html.find("eu-west-1"), std::string::npos);
+  EXPECT_EQ(m.text, "");
+  EXPECT_TRUE(m.require_tls);
+  EXPECT_EQ(m.hello, "localhost");
+}
+
+TEST_F(NotifiersTest, EmailHtmlEscapesValuesAndOnlyTemplatedFieldsRender) {
+  Alert alert = SloAlert("eu-west-1", AlertStatus::kFiring);
+  alert.annotations["summary"] = "<script>&";
+  Notification n = MakeNotification(IntegrationKind::kEmail, {alert});
+  auto email = Build(n, MakeIntegration(IntegrationKind::kEmail,
+                                        {{"to", "ops@example.com"},
+                                         {"from", "nines@example.com"},
+                                         // smarthost is not a template in Alertmanager
+                                         {"smarthost", "{{ x }}:25"},
+                                         {"html", "<p>{{ .CommonAnnotations.summary }}</p>"},
+                                         {"text", "{{ .CommonAnnotations.summary }}"}}));
+  ASSERT_TRUE(email.ok()) << email.status().ToString();
+  const EmailMessage& m = (*email)[0].email;
+  EXPECT_EQ(m.html, "<p>&lt;script&gt;&amp;</p>");
+  EXPECT_EQ(m.text, "<script>&");
+  EXPECT_EQ(m.smarthost, "{{ x }}:25");
 }
 
 }  // namespace

@@ -414,6 +414,7 @@ TEST_F(ServiceTest, TheThreadDispatchesWhatArrivesAndWhatIsDue) {
   ASSERT_TRUE(s.ok());
   (*s)->Send({Firing(kBurn, Now(), Now())});
   ASSERT_TRUE(transport_.WaitUntil([](int, size_t delivered) { return delivered == 1; }));
+  ASSERT_TRUE((*s)->WaitIdle(Duration::Seconds(10)));  // recorded
   (*s)->Send({Resolved(kBurn, kT0, Now())});
   // Due at the next group_interval tick: the thread sees the clock move within a second.
   Advance(Duration::Minutes(5));

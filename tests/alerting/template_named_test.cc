@@ -1,0 +1,146 @@
+// {{define}}, {{template}} and {{block}} (alerting/template.h), with Go's semantics, and the
+// html and urlquery functions.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "alerting/template.h"
+
+namespace nines::alerting {
+namespace {
+
+using core::StatusCode;
+
+TemplateData Data() {
+  TemplateData d;
+  d.receiver = "team pager";
+  d.status = "firing";
+  d.common_labels = {{"alertname", "SloBurnRate"}, {"slo", "api"}};
+  TemplateAlert a;
+  a.status = "firing";
+  a.labels = {{"alertname", "SloBurnRate"}, {"region", "eu-west-1"}};
+  d.alerts.push_back(a);
+  a.labels["region"] = "us-east-1";
+  d.alerts.push_back(a);
+  return d;
+}
+
+struct Case {
+  const char* name;
+  const char* text;
+  const char* want;  // the output, or the whole error message
+};
+
+TEST(TemplateNamedTest, DefineTemplateAndBlockRunAsInGo) {
+  const std::vector<Case> cases = {
+      {"define is not output, template runs it",
+       "a{{ define \"t\" }}x{{ end }}b{{ template \"t\" }}", "abx"},
+      {"pipeline is dot", "{{ define \"t\" }}[{{ . }}]{{ end }}{{ template \"t\" .Status }}",
+       "[firing]"},
+      {"no pipeline: no value", "{{ define \"t\" }}[{{ . }}]{{ end }}{{ template \"t\" }}",
+       "[<no value>]"},
+      {"a map as dot", "{{ define \"t\" }}{{ .slo }}{{ end }}{{ template \"t\" .CommonLabels }}",
+       "api"},
+      {"$ is the template's dot", "{{ define \"t\" }}{{ $ }}{{ end }}{{ template \"t\" \"x\" }}",
+       "x"},
+      {"in a range",
+       "{{ define \"r\" }}{{ .Labels.region }};{{ end }}"
+       "{{ range .Alerts }}{{ template \"r\" . }}{{ end }}",
+       "eu-west-1;us-east-1;"},
+      {"a template calls another, defined later",
+       "{{ define \"a\" }}<{{ template \"b\" . }}>{{ end }}{{ define \"b\" }}{{ .Receiver }}{{ end "
+       "}}{{ template \"a\" . }}",
+       "<team pager>"},
+      {"pipeline with a function",
+       "{{ define \"t\" }}{{ . }}{{ end }}{{ template \"t\" len .Alerts }}", "2"},
+      {"block defines and runs",
+       "{{ block \"b\" .Status }}<{{ . }}>{{ end }}|{{ template \"b\" 1 }}", "<firing>|<1>"},
+      {"block inside if", "{{ if true }}{{ block \"b\" . }}{{ .Status }}{{ end }}{{ end }}",
+       "firing"},
+      {"an empty define does not replace",
+       "{{ define \"e\" }}z{{ end }}{{ define \"e\" }} {{ end }}"
+       "{{ template \"e\" }}",
+       "z"},
+      {"an empty define is replaced",
+       "{{ define \"e\" }}{{ end }}{{ define \"e\" }}z{{ end }}"
+       "{{ template \"e\" }}",
+       "z"},
+      {"trim markers around define", "a\n{{- define \"t\" -}}\n x \n{{- end -}}\nb", "ab"},
+      {"urlquery",
+       "{{ urlquery \"a b&c=d/\\xc3\\xa9~\" }}|{{ .Receiver | urlquery }}|{{ urlquery 1 2 }}",
+       "a+b%26c%3Dd%2F%C3%A9~|team+pager|1+2"},
+      {"html", "{{ html \"<a href='x'>&\\\"+\" }}", "&lt;a href=&#39;x&#39;&gt;&amp;&#34;+"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto t = Template::Parse(c.text);
+    ASSERT_TRUE(t.ok()) << c.text << ": " << t.status().ToString();
+    auto out = t->Execute(Data());
+    ASSERT_TRUE(out.ok()) << c.text << ": " << out.status().ToString();
+    EXPECT_EQ(*out, c.want) << c.text;
+  }
+}
+
+TEST(TemplateNamedTest, ParseErrorsSayWhere) {
+  const std::vector<Case> cases = {
+      {"define nested", "{{if true}}{{define \"x\"}}a{{end}}{{end}}",
+       "1:14: {{define}} is allowed only at the top level, outside other actions"},
+      {"define without a name", "{{define x}}a{{end}}",
+       "1:10: unexpected \"x\" in define clause; expected a template name (string)"},
+      {"define without end", "{{define \"x\"}}a", "1:3: unexpected EOF: {{define}} has no {{end}}"},
+      {"else in define", "{{define \"x\"}}a{{else}}b{{end}}",
+       "1:18: unexpected {{else}} in define clause"},
+      {"template of a non-string", "{{template .Status}}",
+       "1:12: unexpected \".Status\" in template clause; expected a template name (string)"},
+      {"block without a pipeline", "{{block \"b\"}}x{{end}}",
+       "1:12: missing value for block clause"},
+      {"outer variables are not visible", "{{$v := 1}}{{define \"x\"}}{{$v}}{{end}}",
+       "1:28: undefined variable \"$v\""},
+      {"defined twice", "{{define \"a\"}}1{{end}}{{define \"a\"}}2{{end}}",
+       "1:25: template: multiple definition of template \"a\""},
+      {"block then define", "{{block \"a\" .}}1{{end}}{{define \"a\"}}2{{end}}",
+       "1:26: template: multiple definition of template \"a\""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto t = Template::Parse(c.text);
+    ASSERT_FALSE(t.ok()) << c.text;
+    EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(t.status().message(), c.want);
+  }
+}
+
+TEST(TemplateNamedTest, ExecutionErrorsAndRecursionAreBounded) {
+  auto t = Template::Parse("ok {{template \"nope\" .}}");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();  // as in Go, found when executed
+  auto out = t->Execute(Data());
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().message(),
+            "1:6: executing <template \"nope\">: template \"nope\" not defined");
+
+  t = Template::Parse("{{define \"r\"}}x{{template \"r\" .}}{{end}}{{template \"r\" .}}");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  out = t->Execute(Data());
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(out.status().message().find("exceeded maximum template depth"), std::string::npos)
+      << out.status().message();
+
+  // Fan-out (each level calls the next twice) hits the step budget instead.
+  std::string text;
+  for (int i = 0; i < 30; ++i)
+    text += "{{define \"t" + std::to_string(i) + "\"}}{{template \"t" + std::to_string(i + 1) +
+            "\"}}{{template \"t" + std::to_string(i + 1) + "\"}}{{end}}";
+  text += "{{define \"t30\"}}x{{end}}{{template \"t0\"}}";
+  TemplateOptions small;
+  small.max_steps = 10'000;
+  t = Template::Parse(text, small);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  out = t->Execute(Data());
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), StatusCode::kResourceExhausted) << out.status().ToString();
+}
+
+}  // namespace
+}  // namespace nines::alerting
