@@ -89,15 +89,20 @@ Renderer::Renderer(const BuildInput& in)
                          IntegrationKindName(in.integration.kind), in.n.integration_index)) {}
 
 core::Result<std::string> Renderer::Text(std::string_view field, std::string_view text) const {
-  if (text.find("{{") == std::string_view::npos) return std::string(text);
+  // A field Alertmanager does not template is used as written, "{{" and all.
+  if (!IsTemplatedField(in_.integration.kind, field) || text.find("{{") == std::string_view::npos) {
+    return std::string(text);
+  }
   core::Result<std::string> out = in_.context.templates->Execute(text, in_.data);
   if (!out.ok()) return Error(field, out.status().message());
   return out;
 }
 
 core::Result<std::string> Renderer::Html(std::string_view field, std::string_view text) const {
-  // TODO(issue 14): TemplateSet::ExecuteHtml once the template set renders HTML.
-  return Text(field, text);
+  if (text.find("{{") == std::string_view::npos) return std::string(text);
+  core::Result<std::string> out = in_.context.templates->ExecuteHtml(text, in_.data);
+  if (!out.ok()) return Error(field, out.status().message());
+  return out;
 }
 
 core::Status Renderer::Error(std::string_view field, std::string_view what) const {
@@ -288,6 +293,12 @@ core::Result<OutgoingRequest> JsonPost(const BuildInput& in, const Renderer& r, 
   req.http.headers.Set("Content-Type", "application/json");
   req.http.headers.Set("User-Agent", "nines/" NINES_VERSION);
   RETURN_IF_ERROR(AddHttpAuth(in, r, &req.http.headers));
+  // webhook, pagerduty and slack have a `timeout` (a Go duration; 0 or none: the client's).
+  if (Fields f(in.integration.fields); f.Has("timeout")) {
+    core::Result<core::Duration> timeout = core::ParseDuration(f.Get("timeout"));
+    if (!timeout.ok()) return r.Error("timeout", timeout.status().message());
+    req.http.timeout = *timeout;
+  }
   req.http.body = std::move(body);
   req.target = std::move(target);
   return req;

@@ -95,6 +95,15 @@ core::Result<std::vector<OutgoingRequest>> BuildEmail(const BuildInput& in) {
                    "passwords in files are read when the configuration is loaded");
   }
   m.auth_password = own_password ? f.Get("auth_password") : g.Get("smtp_auth_password");
+  // Alertmanager uses auth_secret for CRAM-MD5 only, which the SMTP transport does not speak:
+  // with a secret and no password there is no way to log in.
+  const bool secret = f.Has("auth_secret") || f.Has("auth_secret_file") ||
+                      g.Has("smtp_auth_secret") || g.Has("smtp_auth_secret_file");
+  if (secret && m.auth_password.empty()) {
+    return r.Error("auth_secret",
+                   "CRAM-MD5 (auth_secret) is not supported by nines; set "
+                   "auth_password for PLAIN or LOGIN");
+  }
 
   const std::string from_text = f.Has("from") ? f.Get("from") : g.Get("smtp_from");
   ASSIGN_OR_RETURN(std::string from, r.Text("from", from_text));

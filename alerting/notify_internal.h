@@ -56,12 +56,12 @@ class Renderer {
  public:
   Renderer(const BuildInput& in);
 
-  // `text` executed against the template set (a text without "{{" is returned as is, as Go's
-  // template would). Errors: INVALID_ARGUMENT "receiver R, K[i], field F: ..." (the template's
-  // message; the text itself is not repeated since a field may hold a secret).
+  // `text` executed against the template set when `field` (a dotted path) is one Alertmanager
+  // templates (IsTemplatedField), else `text` as written. Errors: INVALID_ARGUMENT "receiver R,
+  // K[i], field F: ..." (the template's message; the text itself is not repeated since a field
+  // may hold a secret).
   core::Result<std::string> Text(std::string_view field, std::string_view text) const;
-  // The same for a text/html body (HTML-escaped values; falls back to Text until the template
-  // set can render HTML).
+  // The same for a text/html body: values HTML-escaped (TemplateSet::ExecuteHtml).
   core::Result<std::string> Html(std::string_view field, std::string_view text) const;
   // An error naming the receiver, integration and `field`.
   core::Status Error(std::string_view field, std::string_view what) const;
@@ -106,7 +106,8 @@ core::Status CheckHttpUrl(std::string_view url);
 core::Status AddHttpAuth(const BuildInput& in, const Renderer& r, net::Headers* headers);
 
 // A POST of a JSON `body` to `url` with Alertmanager's headers (Content-Type application/json,
-// User-Agent "nines/VERSION"), the http_config's Authorization, and `target`.
+// User-Agent "nines/VERSION"), the http_config's Authorization, the integration's `timeout`, and
+// `target`. Errors: as AddHttpAuth; a `timeout` that is not a duration.
 core::Result<OutgoingRequest> JsonPost(const BuildInput& in, const Renderer& r, std::string url,
                                        std::string body, std::string target);
 

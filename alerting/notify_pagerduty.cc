@@ -2,6 +2,7 @@
 // Alertmanager's notify/pagerduty sends them: one event per notification, "trigger" while any
 // alert fires and "resolve" when all resolved, dedup_key the SHA-256 of the group key.
 // Events API v2: https://developer.pagerduty.com/docs/events-api-v2/trigger-events/
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -22,6 +23,47 @@ constexpr size_t kMaxEventBytes = 512000;
 constexpr std::string_view kDetailsRemoved =
     "Custom details have been removed because the original event exceeds the maximum size of "
     "512KB";
+
+// A configured detail: a scalar (the entry "" of `node`) rendered and kept structured when it
+// reads as JSON, or a map or list written in the YAML (its entries' dotted paths below the
+// detail's), rebuilt with each leaf rendered, as Alertmanager's DeepCopyWithTemplate does.
+core::Status AppendDetailNode(const Renderer& r, const std::string& path,
+                              const std::map<std::string, std::string>& node, int depth,
+                              std::string* out) {
+  if (auto leaf = node.find(""); leaf != node.end() || depth > 16) {
+    ASSIGN_OR_RETURN(std::string value,
+                     r.Text(path, leaf == node.end() ? std::string() : leaf->second));
+    AppendDetailValue(out, value);
+    return core::Status::Ok();
+  }
+  std::map<std::string, std::map<std::string, std::string>> children;
+  bool list = true;
+  for (const auto& [key, text] : node) {
+    const size_t dot = key.find('.');
+    std::string head = key.substr(0, dot);
+    list = list && !head.empty() && head.find_first_not_of("0123456789") == std::string::npos;
+    children[head][dot == std::string::npos ? "" : key.substr(dot + 1)] = text;
+  }
+  std::vector<std::pair<std::string, const std::map<std::string, std::string>*>> ordered;
+  for (const auto& [head, child] : children) ordered.emplace_back(head, &child);
+  if (list) {
+    std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+      return a.first.size() != b.first.size() ? a.first.size() < b.first.size() : a.first < b.first;
+    });
+  }
+  *out += list ? '[' : '{';
+  for (size_t i = 0; i < ordered.size(); ++i) {
+    if (i > 0) *out += ',';
+    if (!list) {
+      core::AppendJsonString(out, ordered[i].first);
+      *out += ':';
+    }
+    RETURN_IF_ERROR(
+        AppendDetailNode(r, path + "." + ordered[i].first, *ordered[i].second, depth + 1, out));
+  }
+  *out += list ? ']' : '}';
+  return core::Status::Ok();
+}
 
 // custom_details (v2) or details (v1): Alertmanager's defaults (firing, resolved, num_firing,
 // num_resolved), then nines' SLO numbers from the alerts, then the configured `details` (which
@@ -48,11 +90,15 @@ core::Result<std::string> DetailsJson(const BuildInput& in, const Renderer& r) {
   add("short_burn_rate", facts.short_burn_rate);
   add("window_pair", facts.window_pair);
   add("exhaustion_at_1h_burn", facts.exhaustion_at_1h_burn);
+  std::map<std::string, std::map<std::string, std::string>> configured;
   for (const auto& [key, text] : Fields(in.integration.fields).Map("details")) {
-    ASSIGN_OR_RETURN(std::string value, r.Text("details." + key, text));
+    const size_t dot = key.find('.');
+    configured[key.substr(0, dot)][dot == std::string::npos ? "" : key.substr(dot + 1)] = text;
+  }
+  for (const auto& [key, node] : configured) {
     std::string& slot = values[key];
     slot.clear();
-    AppendDetailValue(&slot, value);
+    RETURN_IF_ERROR(AppendDetailNode(r, "details." + key, node, 0, &slot));
   }
   std::string out = "{";
   for (const auto& [key, value] : values) {

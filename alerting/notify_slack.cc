@@ -217,11 +217,12 @@ void AppendAlertBlocks(std::string* out, const TemplateAlert& a, std::string_vie
   }
   *out += '}';
   std::string buttons;
-  if (std::string slo_url = SloUrl(external_url, s.slo);
-      !slo_url.empty() && CheckHttpUrl(slo_url).ok()) {
+  const std::string slo_url = SloUrl(external_url, s.slo);
+  if (!slo_url.empty() && CheckHttpUrl(slo_url).ok()) {
     AppendButton(&buttons, "SLO in nines", slo_url);
   }
-  if (!s.generator_url.empty() && CheckHttpUrl(s.generator_url).ok()) {
+  if (!s.generator_url.empty() && s.generator_url != slo_url &&
+      CheckHttpUrl(s.generator_url).ok()) {
     if (!buttons.empty()) buttons += ',';
     AppendButton(&buttons, "Source", s.generator_url);
   }

@@ -14,7 +14,8 @@ namespace {
 
 // The JSON as Go's encoding/json writes Alertmanager's webhook.Message: the embedded
 // template.Data's fields first, in their order, then version, groupKey and truncatedAlerts, and
-// a final newline (json.Encoder).
+// a final newline (json.Encoder). Strings are escaped by core/json.h, which leaves <, > and &
+// as they are (Go writes \u003c, \u003e, \u0026): the same JSON values.
 std::string WebhookJson(const Notification& n, const TemplateData& d, uint64_t truncated) {
   std::string out = "{\"receiver\":";
   core::AppendJsonString(&out, d.receiver);
@@ -33,8 +34,9 @@ std::string WebhookJson(const Notification& n, const TemplateData& d, uint64_t t
   core::AppendJsonStringMap(&out, d.common_labels);
   out += ",\"commonAnnotations\":";
   core::AppendJsonStringMap(&out, d.common_annotations);
-  // nines' routes have no route labels (Alertmanager 0.34's routeLabels): an empty map.
-  out += ",\"routeLabels\":{},\"externalURL\":";
+  // Alertmanager 0.34 also marshals its routes' routeLabels here; they are not part of the
+  // documented payload and nines' routes have none, so the field is left out.
+  out += ",\"externalURL\":";
   core::AppendJsonString(&out, d.external_url);
   out += ",\"version\":\"4\",\"groupKey\":";
   core::AppendJsonString(&out, n.group_key);

@@ -22,11 +22,10 @@ namespace nines::app {
 // Errors in nines.yaml go to `*reader`; errors of the file alerting.config_file
 // names are appended to `*other_errors` (they name that file). A null node
 // (`alerting:` alone) is an error: it asks for nothing.
-void ParseAlertingSection(YamlReader *reader, const YAML::Node &node,
-                          const YAML::Mark &at, const std::string &path,
-                          AlertingConfig *out,
+void ParseAlertingSection(YamlReader *reader, const YAML::Node &node, const YAML::Mark &at,
+                          const std::string &path, AlertingConfig *out,
                           std::vector<ConfigError> *other_errors);
 
-} // namespace nines::app
+}  // namespace nines::app
 
-#endif // NINES_APP_CONFIG_ALERTING_H_
+#endif  // NINES_APP_CONFIG_ALERTING_H_
