@@ -95,12 +95,11 @@ void AlertmanagerParser::Top(const YAML::Node& node, const YAML::Mark& at,
            [&](auto& v, auto& a, auto& p) { InhibitRules(v, a, p, &out->inhibit_rules); }},
           {"time_intervals", [&](auto& v, auto& a, auto& p) { TimeIntervals(v, a, p, out); }},
           {"mute_time_intervals", [&](auto& v, auto& a, auto& p) { TimeIntervals(v, a, p, out); }},
-          UnsupportedField("templates",
-                           "notification template files; write the text in the receiver's "
-                           "fields"),
+          {"templates", [&](auto& v, auto& a, auto& p) { Templates(v, a, p); }},
           UnsupportedField("tracing", "nines does not export traces"),
           UnsupportedField("event_recorder", "an experimental Alertmanager feature"),
       });
+  CheckTemplatedFields();  // once every template file is read, wherever `templates` is
   if (!has_route && node.IsMap()) {
     r_.Required(at, path.empty() ? "top level" : path, "route",
                 "the root route, with the default receiver");
@@ -422,20 +421,24 @@ void AlertmanagerParser::InhibitRules(const YAML::Node& v, const YAML::Mark& at,
 }  // namespace alerting_config_internal
 
 bool ParseAlertmanagerNode(YamlReader* reader, const YAML::Node& node, const YAML::Mark& at,
-                           const std::string& path, alerting::AlertmanagerConfig* out) {
+                           const std::string& path, alerting::AlertmanagerConfig* out,
+                           std::shared_ptr<const alerting::TemplateSet>* templates) {
   size_t before = reader->ErrorCount();
   alerting_config_internal::AlertmanagerParser parser(reader);
   reader->Guard([&] { parser.Top(node, at, path, out); });
-  return reader->ErrorCount() == before;
+  bool ok = reader->ErrorCount() == before;
+  if (ok && templates != nullptr) *templates = parser.TakeTemplates();
+  return ok;
 }
 
-std::vector<ConfigError> ParseAlertmanagerConfig(std::string_view text,
-                                                 const std::string& file_name,
-                                                 alerting::AlertmanagerConfig* out) {
+std::vector<ConfigError> ParseAlertmanagerConfig(
+    std::string_view text, const std::string& file_name, alerting::AlertmanagerConfig* out,
+    std::shared_ptr<const alerting::TemplateSet>* templates) {
   YamlReader reader(file_name, fs::path(file_name).parent_path());
   alerting::AlertmanagerConfig config;
+  std::shared_ptr<const alerting::TemplateSet> set;
   reader.ParseDocument(text, "an Alertmanager config file", [&](const YAML::Node& root) {
-    ParseAlertmanagerNode(&reader, root, root.Mark(), "", &config);
+    ParseAlertmanagerNode(&reader, root, root.Mark(), "", &config, &set);
   });
   std::vector<ConfigError> errors = reader.TakeErrors();
   if (errors.empty() && text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
@@ -443,6 +446,7 @@ std::vector<ConfigError> ParseAlertmanagerConfig(std::string_view text,
                                        "receiver"});
   }
   if (errors.empty() && out != nullptr) *out = std::move(config);
+  if (errors.empty() && templates != nullptr) *templates = std::move(set);
   return errors;
 }
 

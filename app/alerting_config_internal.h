@@ -5,6 +5,8 @@
 //                                group_by) and `inhibit_rules`, and the checks of references
 //   alerting_config_sections.cc  `receivers` (each integration kind's fields and checks) and
 //                                `time_intervals`
+//   alerting_config_templates.cc `templates` (the files, into an alerting::TemplateSet) and the
+//                                check of every templated field against them
 //
 // Thread-compatible: one AlertmanagerParser per parse; it holds a reference to the YamlReader
 // that collects the errors, which outlives it.
@@ -14,12 +16,14 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "alerting/routing.h"
+#include "alerting/template_set.h"
 #include "app/yaml_reader.h"
 
 namespace nines::app::alerting_config_internal {
@@ -59,6 +63,17 @@ struct Reference {
   std::string path;
 };
 
+// A templated field of an integration (alerting::IsTemplatedField), checked once every template
+// file is read.
+struct TemplatedField {
+  std::string text;
+  YAML::Mark at;
+  std::string path;
+};
+
+// At most this many template files per config (all `templates:` globs together).
+constexpr size_t kMaxTemplateFiles = 1000;
+
 // Reads an Alertmanager config (or the same sections inside another file) into the model; every
 // problem goes to the YamlReader. Each method reads one section or field at `path`.
 class AlertmanagerParser {
@@ -67,6 +82,11 @@ class AlertmanagerParser {
 
   void Top(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
            alerting::AlertmanagerConfig* out);
+
+  // The built-in templates plus the `templates:` files read by Top.
+  std::shared_ptr<const alerting::TemplateSet> TakeTemplates() {
+    return std::make_shared<const alerting::TemplateSet>(std::move(templates_));
+  }
 
  private:
   void Unsupported(const YAML::Mark& at, const std::string& path, std::string_view why) {
@@ -102,6 +122,15 @@ class AlertmanagerParser {
                   const YAML::Mark& at, const std::string& path, std::set<std::string>* headers);
   void CheckIntegration(const KindSpec& spec, const alerting::Integration& i,
                         const YAML::Mark& at, const std::string& path);
+  // `templates:`: a list of globs (relative to the config file's directory), each file read into
+  // templates_; a glob that matches nothing is fine, as in Alertmanager.
+  void Templates(const YAML::Node& v, const YAML::Mark& at, const std::string& path);
+  // Records the scalars under `v` (an integration's field `dotted`, at `path`) that are templates
+  // for `kind`.
+  void CollectTemplated(IntegrationKind kind, const YAML::Node& v, const YAML::Mark& at,
+                        const std::string& path, const std::string& dotted);
+  // Checks every recorded templated field against templates_.
+  void CheckTemplatedFields();
   void InhibitRules(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
                     std::vector<alerting::InhibitRule>* out);
   void TimeIntervals(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
@@ -118,6 +147,8 @@ class AlertmanagerParser {
   std::vector<Reference> receiver_refs_;
   std::vector<Reference> interval_refs_;
   std::map<std::string, YAML::Mark, std::less<>> interval_names_;
+  alerting::TemplateSet templates_;
+  std::vector<TemplatedField> templated_;
 };
 
 }  // namespace nines::app::alerting_config_internal

@@ -99,6 +99,7 @@ void AlertmanagerParser::Integration(const KindSpec& spec, const YAML::Node& ite
     fields.push_back({name, [&, name](auto& val, auto& a, auto& p) {
                         CheckField(spec.kind, name, val, a, p, &headers);
                         Flatten(val, std::string(name), &out->fields);
+                        CollectTemplated(spec.kind, val, a, p, std::string(name));
                       }});
   }
   if (!r_.WalkItemMap(item, at, path, fields)) return;

@@ -31,11 +31,13 @@
 #define NINES_APP_CONFIG_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "alerting/routing.h"
+#include "alerting/template_set.h"
 #include "collector/collector.h"
 #include "core/log.h"
 #include "core/status.h"
@@ -196,6 +198,9 @@ struct AlertingConfig {
   // a notification log in <data_dir>/alerting) and serves Alertmanager's API v2.
   bool routing = false;
   alerting::AlertmanagerConfig alertmanager;  // meaningful when `routing`
+  // Its template set: nines' built-in definitions plus its `templates:` files, read when the
+  // config is (null unless `routing`). For alerting::ServiceOptions::templates.
+  std::shared_ptr<const alerting::TemplateSet> templates;
   // alerting.config_file as resolved (relative to the config file's directory); "" when the
   // Alertmanager config is inline or absent. Reread by a reload.
   std::string config_file;

@@ -152,7 +152,7 @@ void ParseAlertingSection(YamlReader *r, const YAML::Node &node, const YAML::Mar
              if (!file) return;
              out->config_file = *file;
              std::vector<ConfigError> errors =
-                 ParseAlertmanagerConfig(text, *file, &out->alertmanager);
+                 ParseAlertmanagerConfig(text, *file, &out->alertmanager, &out->templates);
              if (errors.empty()) {
                out->routing = true;
                try {
@@ -179,7 +179,7 @@ void ParseAlertingSection(YamlReader *r, const YAML::Node &node, const YAML::Mar
     return;
   }
   if (has_am) {
-    if (ParseAlertmanagerNode(r, am, at, path, &out->alertmanager)) {
+    if (ParseAlertmanagerNode(r, am, at, path, &out->alertmanager, &out->templates)) {
       out->routing = true;
       out->original_yaml = MaskedYaml(am);
     }

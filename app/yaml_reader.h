@@ -129,6 +129,8 @@ class YamlReader {
   }
 
   void Error(const YAML::Mark& mark, std::string message);
+  // An error of another file the config names (a template file), at its own position.
+  void AddError(ConfigError error) { errors_.push_back(std::move(error)); }
   size_t ErrorCount() const { return errors_.size(); }
 
   // "<path>: missing required field "<field>"", with " (<hint>)" when `hint` is not empty.

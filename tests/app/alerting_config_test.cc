@@ -36,26 +36,6 @@ std::vector<std::string> ErrorStrings(const std::vector<ConfigError>& errors) {
   return out;
 }
 
-// `text` without its top-level `key:` section (the key's line and the indented lines below it).
-std::string WithoutSection(const std::string& text, const std::string& key) {
-  std::istringstream in(text);
-  std::string out, line;
-  bool skipping = false;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) == 0) {
-      skipping = true;
-      continue;
-    }
-    if (skipping && (line.empty() || line[0] == ' ' || line[0] == '-')) {
-      out += "\n";  // keep line numbers
-      continue;
-    }
-    skipping = false;
-    out += line + "\n";
-  }
-  return out;
-}
-
 core::Labels L(std::string_view text) {
   auto l = core::ParseLabels(text);
   EXPECT_TRUE(l.ok()) << l.status().ToString();
@@ -70,17 +50,16 @@ std::vector<std::string> Receivers(const Route& root, std::string_view labels) {
 
 // ---- The example configs -------------------------------------------------------------------
 
-TEST(AlertmanagerConfigTest, DocumentationExampleParsesExceptTemplates) {
+TEST(AlertmanagerConfigTest, DocumentationExampleParses) {
+  // Its templates glob, /etc/alertmanager/template/*.tmpl, matches nothing here: fine, as in
+  // Alertmanager; the receivers then use the built-in templates.
   const std::string text = ReadInstalled(kDocumentationExample);
-  EXPECT_EQ(ErrorStrings(ParseAlertmanagerConfig(text, "am.yml", nullptr)),
-            (std::vector<std::string>{
-                "am.yml:10:3: templates: not supported by nines (notification template files; "
-                "write the text in the receiver's fields)"}));
-
   AlertmanagerConfig am;
-  std::vector<ConfigError> errors = ParseAlertmanagerConfig(
-      WithoutSection(text, "templates"), "am.yml", &am);
+  std::shared_ptr<const alerting::TemplateSet> templates;
+  std::vector<ConfigError> errors = ParseAlertmanagerConfig(text, "am.yml", &am, &templates);
   ASSERT_TRUE(errors.empty()) << ErrorStrings(errors)[0];
+  ASSERT_NE(templates, nullptr);
+  EXPECT_TRUE(templates->Defined("email.default.html"));
   std::unique_ptr<Route> root = Route::Build(am.route);
   EXPECT_EQ(root->receiver(), "team-X-mails");
   EXPECT_EQ(root->group_by(), (std::vector<std::string>{"alertname", "cluster", "service"}));
@@ -130,18 +109,18 @@ TEST(AlertmanagerConfigTest, DocumentationExampleParsesExceptTemplates) {
   EXPECT_EQ(am.global.resolve_timeout, Duration::Minutes(5));  // default
 }
 
-TEST(AlertmanagerConfigTest, DebianExampleParsesExceptTemplates) {
+TEST(AlertmanagerConfigTest, DebianExampleParses) {
   // Debian's /etc/prometheus/alertmanager.yml (prometheus-alertmanager 0.25), the old
-  // match/match_re forms.
+  // match/match_re forms. Its templates glob, /etc/prometheus/alertmanager_templates/*.tmpl,
+  // matches no file as installed (the directory holds a README only).
   const std::string text = ReadInstalled(kDebianConfig);
-  EXPECT_EQ(ErrorStrings(ParseAlertmanagerConfig(text, "alertmanager.yml", nullptr)),
-            (std::vector<std::string>{
-                "alertmanager.yml:13:1: templates: not supported by nines (notification template "
-                "files; write the text in the receiver's fields)"}));
   AlertmanagerConfig am;
+  std::shared_ptr<const alerting::TemplateSet> templates;
   std::vector<ConfigError> errors =
-      ParseAlertmanagerConfig(WithoutSection(text, "templates"), "alertmanager.yml", &am);
+      ParseAlertmanagerConfig(text, "alertmanager.yml", &am, &templates);
   ASSERT_TRUE(errors.empty()) << ErrorStrings(errors)[0];
+  ASSERT_NE(templates, nullptr);
+  EXPECT_TRUE(templates->Defined("__subject"));
   std::unique_ptr<Route> root = Route::Build(am.route);
   // match_re: service: ^(foo1|foo2|baz)$ -- anchors inside Alertmanager's own anchoring.
   EXPECT_EQ(Receivers(*root, R"({service="foo2",severity="critical"})"),
@@ -435,9 +414,8 @@ TEST(AlertmanagerConfigTest, ReportsEachMistakeAtItsPosition) {
       {"unknown time interval field", head + "time_intervals:\n  - name: m\n    time_intervals:\n"
                                              "      - weekday: [monday]\n",
        R"(am.yml:8:9: unknown field "weekday" in time_intervals[0].time_intervals[0] (did you mean "weekdays"?))"},
-      {"templates", "templates: ['/etc/a/*.tmpl']\n" + head,
-       "am.yml:1:12: templates: not supported by nines (notification template files; write the "
-       "text in the receiver's fields)"},
+      {"templates not a list", "templates: '/etc/a/*.tmpl'\n" + head,
+       "am.yml:1:12: templates: expected a list"},
       {"tracing", head + "tracing:\n  endpoint: localhost:4317\n",
        "am.yml:6:3: tracing: not supported by nines (nines does not export traces)"},
   };

@@ -1,0 +1,154 @@
+// `templates:` in an Alertmanager config (app/alerting_config.h): template files found by glob
+// relative to the config file, their errors at their own file:line:col, and every templated
+// integration field parsed against them at config time.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/alerting_config.h"
+#include "tests/testutil/testutil.h"
+
+namespace nines::app {
+namespace {
+
+using alerting::AlertmanagerConfig;
+using alerting::TemplateSet;
+
+std::vector<std::string> ErrorStrings(const std::vector<ConfigError>& errors) {
+  std::vector<std::string> out;
+  for (const ConfigError& e : errors) out.push_back(e.ToString());
+  return out;
+}
+
+alerting::TemplateData Data() {
+  alerting::TemplateData d;
+  d.receiver = "team";
+  d.status = "firing";
+  d.common_labels = {{"alertname", "SloBurnRate"}, {"slo", "api"}};
+  alerting::TemplateAlert a;
+  a.status = "firing";
+  a.labels = d.common_labels;
+  d.alerts.push_back(a);
+  return d;
+}
+
+TEST(AlertmanagerTemplatesTest, GlobsRelativeToTheConfigFileLoadInOrder) {
+  testutil::TempDir dir;
+  std::filesystem::create_directory(dir.File("tmpl"));
+  dir.Write("tmpl/a.tmpl",
+            "{{ define \"team.title\" }}A {{ .CommonLabels.slo }}{{ end }}\n"
+            "{{ define \"slack.default.title\" }}custom{{ end }}\n");
+  // Later in glob order: replaces a.tmpl's team.title.
+  dir.Write("tmpl/b.tmpl", "{{ define \"team.title\" }}B {{ .CommonLabels.slo }}{{ end }}\n");
+  dir.Write("tmpl/notes.txt", "{{ not a template");  // not matched by *.tmpl
+  const std::string text = R"(
+templates:
+  - 'tmpl/*.tmpl'
+  - '/nonexistent/dir/*.tmpl'
+route:
+  receiver: r
+receivers:
+  - name: r
+    slack_configs:
+      - api_url: http://127.0.0.1:1/hook
+        channel: '#x'
+        title: '{{ template "team.title" . }}'
+)";
+  AlertmanagerConfig am;
+  std::shared_ptr<const TemplateSet> templates;
+  std::vector<ConfigError> errors =
+      ParseAlertmanagerConfig(text, dir.File("alertmanager.yml"), &am, &templates);
+  ASSERT_TRUE(errors.empty()) << ErrorStrings(errors)[0];
+  ASSERT_NE(templates, nullptr);
+  const std::string& title = am.receivers[0].integrations[0].fields.at("title");
+  auto out = templates->Execute(title, Data());
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "B api");
+  out = templates->Execute("{{ template \"slack.default.title\" . }}", Data());
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, "custom");
+}
+
+TEST(AlertmanagerTemplatesTest, TemplateFileErrorsAreAtTheirFileLineAndColumn) {
+  testutil::TempDir dir;
+  const std::string bad = dir.Write("bad.tmpl", "{{ define \"x\" }}\n  {{ .Status \n{{ end }}\n");
+  const std::string unsupported =
+      dir.Write("unsupported.tmpl", "{{ define \"y\" }}{{ .StartsAt | date \"15:04\" }}{{ end }}");
+  const std::string text =
+      "templates: ['bad.tmpl', 'unsupported.tmpl']\n"
+      "route: {receiver: r}\nreceivers: [{name: r}]\n";
+  std::shared_ptr<const TemplateSet> templates;
+  std::vector<std::string> errors =
+      ErrorStrings(ParseAlertmanagerConfig(text, dir.File("am.yml"), nullptr, &templates));
+  // Sorted by line, then column, whatever the file.
+  EXPECT_EQ(errors, (std::vector<std::string>{
+                        unsupported + ":1:32: function \"date\" is not supported by nines",
+                        bad + ":3:1: unexpected \"{\" in action",
+                    }));
+  EXPECT_EQ(templates, nullptr);  // not assigned on error
+}
+
+TEST(AlertmanagerTemplatesTest, TemplatedFieldsAreCheckedAtTheirPosition) {
+  testutil::TempDir dir;
+  dir.Write("t.tmpl", "{{ define \"calls.missing\" }}{{ template \"missing\" . }}{{ end }}");
+  const std::string text = R"(templates: ['*.tmpl']
+route: {receiver: r}
+receivers:
+  - name: r
+    slack_configs:
+      - api_url: http://127.0.0.1:1/hook
+        title: '{{ .Status'
+        text: '{{ template "nope" . }}'
+        fields:
+          - title: ok
+            value: 'x {{ break }}'
+        actions:
+          - type: button
+            text: '{{ template "calls.missing" . }}'
+            url: 'http://x/{{ .Receiver }}'
+    pagerduty_configs:
+      - routing_key: k
+        details:
+          firing: '{{ template "__text_alert_list" .Alerts.Firing }}'
+          bad: '{{ if }}'
+    email_configs:
+      - to: a@example.org
+        from: b@example.org
+        smarthost: localhost:25
+        headers:
+          Subject: '{{ .CommonLabels.slo | frob }}'
+        html: '{{ template "email.default.html" . }}'
+    webhook_configs:
+      - url: 'http://127.0.0.1:1/{{ .GroupLabels.x'
+)";
+  std::vector<std::string> errors =
+      ErrorStrings(ParseAlertmanagerConfig(text, dir.File("am.yml"), nullptr));
+  EXPECT_EQ(errors,
+            (std::vector<std::string>{
+                dir.File("am.yml") + ":7:16: receivers[0].slack_configs[0].title: template error "
+                                     "at 1:1 of the text: unclosed action: expected \"}}\"",
+                dir.File("am.yml") + ":8:15: receivers[0].slack_configs[0].text: template error "
+                                     "at 1:4 of the text: template \"nope\" not defined",
+                dir.File("am.yml") + ":11:20: receivers[0].slack_configs[0].fields[0].value: "
+                                     "template error at 1:6 of the text: {{break}} is not "
+                                     "supported by nines",
+                dir.File("am.yml") + ":14:19: receivers[0].slack_configs[0].actions[0].text: "
+                                     "template error at 1:4 of the text: template "
+                                     "\"calls.missing\" calls template \"missing\", which is not "
+                                     "defined",
+                dir.File("am.yml") + ":20:16: receivers[0].pagerduty_configs[0].details.bad: "
+                                     "template error at 1:7 of the text: missing value for if",
+                dir.File("am.yml") + ":26:20: receivers[0].email_configs[0].headers.Subject: "
+                                     "template error at 1:24 of the text: function \"frob\" not "
+                                     "defined",
+                dir.File("am.yml") + ":29:14: receivers[0].webhook_configs[0].url: template "
+                                     "error at 1:20 of the text: unclosed action: expected "
+                                     "\"}}\"",
+            }));
+}
+
+}  // namespace
+}  // namespace nines::app
