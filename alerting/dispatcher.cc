@@ -135,6 +135,9 @@ struct Dispatcher::Group {
   std::string key;
   std::map<Fingerprint, Alert> alerts;
   core::Timestamp next_flush;
+  // The alerts this dispatcher handed out as firing in a notification of this group: until the
+  // delivery is recorded the log does not know them, and their resolution must not be dropped.
+  std::set<Fingerprint> handed_out;
 };
 
 // Inhibition at one instant: for each rule, the alerts firing then that match its source
@@ -358,12 +361,18 @@ std::optional<NotificationLogEntry> Dispatcher::LiveEntry(const NotificationLogK
 }
 
 bool Dispatcher::ResolutionPending(const Group& g, const Receiver* receiver,
-                                   const Fingerprint& fp, core::Timestamp now) const {
+                                   const Alert& resolved, core::Timestamp now) const {
   if (receiver == nullptr) return false;
+  const Fingerprint fp = resolved.Fingerprint();
+  // A notification handed out but not yet recorded (in flight, or failed): wait for its record,
+  // within the time a record would live.
+  const bool in_flight = g.handed_out.contains(fp) &&
+                         now - resolved.ends_at < g.route->repeat_interval() * 2;
   for (size_t i = 0; i < receiver->integrations.size(); ++i) {
     if (!receiver->integrations[i].send_resolved) continue;
     auto entry = LiveEntry({g.key, receiver->name, i}, now);
     if (entry && entry->firing.contains(fp)) return true;
+    if (in_flight && !(entry && entry->resolved.contains(fp))) return true;
   }
   return false;
 }
@@ -386,12 +395,15 @@ void Dispatcher::FlushGroup(Group& g, const Muting& muting, core::Timestamp now,
                        (silences_ != nullptr && silences_->Mutes(a.labels, now));
     // A resolved alert leaves the group once flushed, muted or notified, as in Alertmanager,
     // except that a notified one waits until its resolution was delivered (recorded).
-    if (resolved && (muted || !ResolutionPending(g, receiver, fp, now))) {
+    if (resolved && (muted || !ResolutionPending(g, receiver, a, now))) {
       resolved_now.push_back(fp);
     }
     if (!muted) unmuted.push_back(std::move(a));
   }
-  for (const Fingerprint& fp : resolved_now) g.alerts.erase(fp);
+  for (const Fingerprint& fp : resolved_now) {
+    g.alerts.erase(fp);
+    g.handed_out.erase(fp);
+  }
   changes_ += resolved_now.size();
   if (unmuted.empty() || receiver == nullptr) return;
   std::sort(unmuted.begin(), unmuted.end(),
@@ -430,6 +442,7 @@ void Dispatcher::FlushGroup(Group& g, const Muting& muting, core::Timestamp now,
     n.reason = *reason;
     n.at = now;
     n.repeat_interval = repeat;
+    g.handed_out.insert(firing.begin(), firing.end());
     out->push_back(std::move(n));
   }
 }

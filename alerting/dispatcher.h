@@ -26,7 +26,9 @@
 // group keeps notifying at each group_interval tick (the delivery queue keeps only the newest
 // per group key), and a resolved alert stays in its group until its resolution is recorded for
 // every integration that sends resolved ones (or their records expire), so a resolution whose
-// delivery failed or was lost in a crash is sent again. The only record the Dispatcher writes is
+// delivery failed or was lost in a crash is sent again; one whose firing notification was
+// handed out but not yet recorded stays too (for at most 2 x repeat_interval), so a delivery
+// still in flight when the alert resolves does not lose the resolution. The only record the Dispatcher writes is
 // the one for an integration without send_resolved when its group all resolved (nothing is
 // sent, as in Alertmanager's RetryStage, but the record must say so).
 //
@@ -175,7 +177,7 @@ class Dispatcher {
   void FlushGroup(Group& group, const Muting& muting, core::Timestamp now,
                   std::vector<Notification>* out);
   // Whether the resolution of `fp` in `group` is still to be recorded for some integration.
-  bool ResolutionPending(const Group& group, const Receiver* receiver, const Fingerprint& fp,
+  bool ResolutionPending(const Group& group, const Receiver* receiver, const Alert& resolved,
                          core::Timestamp now) const;
   std::optional<NotificationLogEntry> LiveEntry(const NotificationLogKey& key,
                                                 core::Timestamp now) const;

@@ -20,42 +20,30 @@
 namespace nines::app {
 
 class AlertingServiceBackend final : public api::AlertmanagerBackend {
-public:
+ public:
   // `status` gives GET /api/v2/status its config text (YAML, with secrets
   // already masked, as Alertmanager shows `<secret>`), start time and version;
   // it is called on each request and must be thread-safe.
-  AlertingServiceBackend(alerting::AlertingService &service,
+  AlertingServiceBackend(alerting::AlertingService& service,
                          std::function<api::AlertmanagerStatusInfo()> status)
       : service_(service), status_(std::move(status)) {}
 
-  std::vector<alerting::AlertView> Alerts() const override {
-    return service_.Alerts();
-  }
-  std::vector<alerting::Dispatcher::GroupView> Groups() const override {
-    return service_.Groups();
-  }
-  std::vector<alerting::Silence> Silences() const override {
-    return service_.silences().List();
-  }
+  std::vector<alerting::AlertView> Alerts() const override { return service_.Alerts(); }
+  std::vector<alerting::Dispatcher::GroupView> Groups() const override { return service_.Groups(); }
+  std::vector<alerting::Silence> Silences() const override { return service_.silences().List(); }
   core::Result<std::string> AddSilence(alerting::Silence silence) override {
     return service_.AddSilence(std::move(silence));
   }
-  core::Status ExpireSilence(const std::string &id) override {
-    return service_.ExpireSilence(id);
-  }
-  std::vector<std::string> ReceiverNames() const override {
-    return service_.ReceiverNames();
-  }
+  core::Status ExpireSilence(const std::string& id) override { return service_.ExpireSilence(id); }
+  std::vector<std::string> ReceiverNames() const override { return service_.ReceiverNames(); }
   api::AlertmanagerStatusInfo StatusInfo() const override { return status_(); }
-  void Receive(std::vector<alerting::Alert> alerts) override {
-    service_.Send(alerts);
-  }
+  void Receive(std::vector<alerting::Alert> alerts) override { service_.Send(alerts); }
 
-private:
-  alerting::AlertingService &service_;
+ private:
+  alerting::AlertingService& service_;
   std::function<api::AlertmanagerStatusInfo()> status_;
 };
 
-} // namespace nines::app
+}  // namespace nines::app
 
-#endif // NINES_APP_ALERTING_BACKEND_H_
+#endif  // NINES_APP_ALERTING_BACKEND_H_

@@ -232,6 +232,24 @@ TEST(DispatcherLogTest, AResolutionStaysHeldUntilItsDeliveryIsRecorded) {
   EXPECT_EQ(d.group_count(), 0u);
 }
 
+TEST(DispatcherLogTest, AResolutionWhileTheFiringNotificationIsInFlightIsNotLost) {
+  MemoryNotificationLog log;
+  Dispatcher d(OneWebhook(), nullptr, &log);
+  d.Receive({Firing(R"({alertname="Burn"})", kT0, kT0)}, kT0);
+  auto first = d.Flush(kT0 + Duration::Seconds(30));
+  ASSERT_EQ(first.size(), 1u);
+  const Timestamp resolves = kT0 + Duration::Minutes(1);
+  d.Receive({Resolved(R"({alertname="Burn"})", kT0, resolves)}, resolves);
+  Timestamp tick = kT0 + Duration::Minutes(5) + Duration::Seconds(30);
+  EXPECT_TRUE(d.Flush(tick).empty());  // the log knows of no firing notification yet
+  ASSERT_EQ(d.Held(tick).size(), 1u);  // but the resolution is kept
+  ASSERT_TRUE(log.Record(first[0], tick + Duration::Seconds(1)).ok());  // delivered, late
+  tick = tick + Duration::Minutes(5);
+  auto sent = d.Flush(tick);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].reason, NotifyReason::kAllAlertsResolved);
+}
+
 TEST(DispatcherLogTest, WithoutSendResolvedTheDispatcherRecordsTheResolutionItself) {
   MemoryNotificationLog log;
   Dispatcher d(OneWebhook(/*send_resolved=*/false), nullptr, &log);
