@@ -5,6 +5,7 @@
 #include "alerting/service.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 #include <rapidjson/document.h>
 
 #include <condition_variable>
@@ -123,6 +124,7 @@ class ServiceTest : public ::testing::Test {
     o.sync = false;
     o.transport = &transport_;
     o.run_thread = false;
+    o.registry = registry_;
     o.delivery.initial_backoff = Duration::Milliseconds(1);
     o.delivery.max_backoff = Duration::Milliseconds(2);
     o.delivery.give_up_after = Duration::Hours(24);
@@ -163,6 +165,7 @@ class ServiceTest : public ::testing::Test {
   std::mutex wait_mu_;
   std::condition_variable wait_cv_;
   int crashes_ = 0;
+  prometheus::Registry* registry_ = nullptr;
 };
 
 TEST_F(ServiceTest, APageIsDeliveredAfterGroupWaitOnceAndItsResolutionOnce) {
@@ -406,9 +409,11 @@ TEST_F(ServiceTest, ReloadKeepsAlertsAndTheLogSoNothingIsResent) {
   EXPECT_EQ(transport_.delivered().size(), 1u);
 }
 
-TEST_F(ServiceTest, ANotificationThatCannotBeBuiltIsSkipped) {
+TEST_F(ServiceTest, ANotificationThatCannotBeBuiltIsSkippedAndCounted) {
   AlertmanagerConfig c = PagerConfig();
   c.receivers[0].integrations[0].fields["url"] = "{{ .Nope ";  // a template that cannot parse
+  prometheus::Registry registry;
+  registry_ = &registry;
   auto s = Start();
   s->Reload(c, nullptr);
   Evaluate(*s, {Firing(kBurn, Now(), Now())});
@@ -416,6 +421,9 @@ TEST_F(ServiceTest, ANotificationThatCannotBeBuiltIsSkipped) {
   Evaluate(*s, {Firing(kBurn, kT0, Now())});
   EXPECT_EQ(transport_.attempts(), 0);
   EXPECT_EQ(s->Alerts().size(), 1u);
+  EXPECT_EQ(testutil::MetricValue(registry, "nines_notification_build_errors_total",
+                                  {{"receiver", "pager"}, {"integration", "webhook[0]"}}),
+            1);
 }
 
 TEST_F(ServiceTest, TheThreadDispatchesWhatArrivesAndWhatIsDue) {
