@@ -38,6 +38,7 @@ constexpr Timestamp kT0 = Timestamp::FromUnixSeconds(1'700'000'000);
 class FakeTransport final : public Transport {
  public:
   core::Result<TransportResponse> Send(const OutgoingRequest& request) override {
+    if (on_send_) on_send_();
     std::lock_guard lock(mu_);
     ++attempts_;
     cv_.notify_all();
@@ -64,6 +65,8 @@ class FakeTransport final : public Transport {
     std::lock_guard lock(mu_);
     return attempts_;
   }
+  // Runs `f` at the start of each Send (set before the service starts).
+  void SetOnSend(std::function<void()> f) { on_send_ = std::move(f); }
   // Records, with each delivery, `clock`'s time then.
   void SetClock(const core::Clock* clock) {
     std::lock_guard lock(mu_);
@@ -82,6 +85,7 @@ class FakeTransport final : public Transport {
   std::vector<OutgoingRequest> delivered_;
   const core::Clock* clock_ = nullptr;
   std::vector<Timestamp> times_;
+  std::function<void()> on_send_;
 };
 
 // The top-level "status" of a webhook body (the first one: version, groupKey, truncatedAlerts,
@@ -326,6 +330,40 @@ TEST_F(ServiceTest, AResolutionDueAtTheCrashIsDeliveredAfterTheRestart) {
     sent.erase(sent.begin(), sent.begin() + static_cast<std::ptrdiff_t>(base));
     EXPECT_EQ(Statuses(sent), (std::vector<std::string>{"firing", "resolved"}));
   }
+}
+
+TEST_F(ServiceTest, ACrashBetweenASendAndItsRecordRepeatsThePageOnceWithTheSameDedupKey) {
+  AlertmanagerConfig c = PagerConfig();
+  Integration pagerduty;
+  pagerduty.kind = IntegrationKind::kPagerDuty;
+  pagerduty.fields["routing_key"] = "0123456789abcdef0123456789abcdef";
+  c.receivers[0].integrations = {pagerduty};
+  std::string state;
+  // The receiver takes the event; nines dies before it hears back, so before the record.
+  transport_.SetOnSend([&] {
+    if (state.empty()) state = Crash();
+  });
+  {
+    auto s = Start();
+    s->Reload(c, nullptr);
+    Evaluate(*s, {Firing(kBurn, Now(), Now())});
+    Advance(Duration::Seconds(30));
+    Evaluate(*s, {Firing(kBurn, kT0, Now())});
+    ASSERT_EQ(transport_.delivered().size(), 1u);
+  }
+  ASSERT_FALSE(state.empty());
+  Advance(Duration::Seconds(30));
+  auto s = Start(state);
+  s->Reload(c, nullptr);
+  for (int i = 0; i < 10; ++i) {
+    Evaluate(*s, {Firing(kBurn, kT0, Now())});
+    Advance(Duration::Minutes(1));
+  }
+  const auto sent = transport_.delivered();
+  ASSERT_EQ(sent.size(), 2u);  // once more, no more
+  EXPECT_FALSE(sent[0].dedup_key.empty());
+  EXPECT_EQ(sent[1].dedup_key, sent[0].dedup_key);
+  EXPECT_NE(sent[1].http.body.find("\"event_action\":\"trigger\""), std::string::npos);
 }
 
 TEST_F(ServiceTest, SilencesSurviveARestartAndExpiredOnesAreCollected) {
