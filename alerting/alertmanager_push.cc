@@ -25,18 +25,15 @@ std::string Base64(std::string_view in) {
   out.reserve((in.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    const uint32_t n =
-        (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int shift : {18, 12, 6, 0})
-      out.push_back(kChars[(n >> shift) & 63]);
+    const uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out.push_back(kChars[(n >> shift) & 63]);
   }
   if (i + 1 == in.size()) {
     const uint32_t n = uint8_t(in[i]) << 16;
     out += {kChars[(n >> 18) & 63], kChars[(n >> 12) & 63], '=', '='};
   } else if (i + 2 == in.size()) {
     const uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {kChars[(n >> 18) & 63], kChars[(n >> 12) & 63],
-            kChars[(n >> 6) & 63], '='};
+    out += {kChars[(n >> 18) & 63], kChars[(n >> 12) & 63], kChars[(n >> 6) & 63], '='};
   }
   return out;
 }
@@ -44,17 +41,16 @@ std::string Base64(std::string_view in) {
 // One Alertmanager: where to POST, its name for logs and metrics, and its
 // metrics.
 struct Target {
-  std::string url;  // <base>/api/v2/alerts
-  std::string name; // scheme://host[:port]/path, no query
-  prometheus::Counter *sent = nullptr;
-  prometheus::Counter *errors = nullptr;
-  prometheus::Histogram *latency = nullptr;
+  std::string url;   // <base>/api/v2/alerts
+  std::string name;  // scheme://host[:port]/path, no query
+  prometheus::Counter* sent = nullptr;
+  prometheus::Counter* errors = nullptr;
+  prometheus::Histogram* latency = nullptr;
 };
 
 core::Result<Target> MakeTarget(std::string_view base, size_t index) {
   std::string url(base);
-  while (!url.empty() && url.back() == '/')
-    url.pop_back();
+  while (!url.empty() && url.back() == '/') url.pop_back();
   const size_t query = url.find_first_of("?#");
   if (query != std::string::npos) {
     return core::InvalidArgumentError(
@@ -66,8 +62,8 @@ core::Result<Target> MakeTarget(std::string_view base, size_t index) {
   // basic_auth.
   const size_t authority = url.find("://");
   if (authority != std::string::npos &&
-      url.substr(authority + 3, url.find('/', authority + 3) - authority - 3)
-              .find('@') != std::string::npos) {
+      url.substr(authority + 3, url.find('/', authority + 3) - authority - 3).find('@') !=
+          std::string::npos) {
     return core::InvalidArgumentError(
         "alertmanager url #{}: credentials in the URL are not supported (use "
         "basic auth)",
@@ -76,8 +72,7 @@ core::Result<Target> MakeTarget(std::string_view base, size_t index) {
   url += "/api/v2/alerts";
   auto parsed = net::ParseUrl(url);
   if (!parsed.ok())
-    return parsed.status().WithContext(
-        fmt::format("alertmanager url #{}", index + 1));
+    return parsed.status().WithContext(fmt::format("alertmanager url #{}", index + 1));
   Target t;
   t.url = url;
   t.name = parsed->scheme + "://" + parsed->HostHeader() + parsed->target;
@@ -85,7 +80,7 @@ core::Result<Target> MakeTarget(std::string_view base, size_t index) {
   return t;
 }
 
-void AppendAlert(std::string *out, const Alert &a) {
+void AppendAlert(std::string* out, const Alert& a) {
   out->append(R"({"labels":)");
   core::AppendJsonLabels(out, a.labels);
   out->append(R"(,"annotations":)");
@@ -109,18 +104,16 @@ void AppendAlert(std::string *out, const Alert &a) {
 std::string Excerpt(std::string_view body) {
   std::string out(body.substr(0, 256));
   std::replace(out.begin(), out.end(), '\n', ' ');
-  if (body.size() > 256)
-    out += "...";
+  if (body.size() > 256) out += "...";
   return out;
 }
 
-} // namespace
+}  // namespace
 
-std::string PostableAlertsJson(const std::vector<Alert> &alerts) {
+std::string PostableAlertsJson(const std::vector<Alert>& alerts) {
   std::string out = "[";
   for (size_t i = 0; i < alerts.size(); ++i) {
-    if (i > 0)
-      out.push_back(',');
+    if (i > 0) out.push_back(',');
     AppendAlert(&out, alerts[i]);
   }
   out.push_back(']');
@@ -128,27 +121,26 @@ std::string PostableAlertsJson(const std::vector<Alert> &alerts) {
 }
 
 class AlertmanagerNotifier::Impl {
-public:
+ public:
   Impl(AlertmanagerPushOptions options, std::unique_ptr<net::HttpClient> client,
        std::vector<Target> targets)
       : options_(std::move(options)),
         clock_(options_.clock ? *options_.clock : core::RealClock()),
-        client_(std::move(client)), targets_(std::move(targets)),
+        client_(std::move(client)),
+        targets_(std::move(targets)),
         limiter_(clock_, core::Duration::Minutes(1)) {
     if (options_.bearer_token.size() > 0) {
       authorization_ = "Bearer " + options_.bearer_token;
     } else if (!options_.basic_auth_username.empty()) {
-      authorization_ = "Basic " + Base64(options_.basic_auth_username + ":" +
-                                         options_.basic_auth_password);
+      authorization_ =
+          "Basic " + Base64(options_.basic_auth_username + ":" + options_.basic_auth_password);
     }
-    if (options_.registry)
-      RegisterMetrics(*options_.registry);
+    if (options_.registry) RegisterMetrics(*options_.registry);
   }
 
-  void Notify(const std::vector<Alert> &alerts) {
-    if (alerts.empty())
-      return;
-    std::vector<std::pair<std::string, size_t>> batches; // body, alerts in it
+  void Notify(const std::vector<Alert>& alerts) {
+    if (alerts.empty()) return;
+    std::vector<std::pair<std::string, size_t>> batches;  // body, alerts in it
     for (size_t i = 0; i < alerts.size(); i += options_.max_batch) {
       const size_t end = std::min(alerts.size(), i + options_.max_batch);
       std::vector<Alert> batch(alerts.begin() + i, alerts.begin() + end);
@@ -157,63 +149,52 @@ public:
     // Every Alertmanager at once, so a slow one does not delay the others.
     std::vector<std::thread> threads;
     for (size_t t = 1; t < targets_.size(); ++t) {
-      threads.emplace_back(
-          [this, t, &batches] { SendAll(targets_[t], batches); });
+      threads.emplace_back([this, t, &batches] { SendAll(targets_[t], batches); });
     }
     SendAll(targets_[0], batches);
-    for (auto &th : threads)
-      th.join();
+    for (auto& th : threads) th.join();
   }
 
   uint64_t sent() const { return sent_.load(); }
   uint64_t failed() const { return failed_.load(); }
 
-private:
-  void RegisterMetrics(prometheus::Registry &registry) {
-    auto &sent =
-        prometheus::BuildCounter()
-            .Name("nines_alertmanager_notifications_total")
-            .Help(
-                "Alerts sent to an Alertmanager (in requests it answered 2xx).")
-            .Register(registry);
-    auto &errors =
-        prometheus::BuildCounter()
-            .Name("nines_alertmanager_notification_errors_total")
-            .Help("Alerts in requests to an Alertmanager that failed (refused, "
-                  "timed out, or answered other than 2xx); not retried.")
-            .Register(registry);
-    auto &latency =
-        prometheus::BuildHistogram()
-            .Name("nines_alertmanager_notification_latency_seconds")
-            .Help("Duration of one POST /api/v2/alerts to an Alertmanager.")
-            .Register(registry);
-    const prometheus::Histogram::BucketBoundaries buckets = {
-        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-    for (Target &t : targets_) {
+ private:
+  void RegisterMetrics(prometheus::Registry& registry) {
+    auto& sent = prometheus::BuildCounter()
+                     .Name("nines_alertmanager_notifications_total")
+                     .Help("Alerts sent to an Alertmanager (in requests it answered 2xx).")
+                     .Register(registry);
+    auto& errors = prometheus::BuildCounter()
+                       .Name("nines_alertmanager_notification_errors_total")
+                       .Help(
+                           "Alerts in requests to an Alertmanager that failed (refused, "
+                           "timed out, or answered other than 2xx); not retried.")
+                       .Register(registry);
+    auto& latency = prometheus::BuildHistogram()
+                        .Name("nines_alertmanager_notification_latency_seconds")
+                        .Help("Duration of one POST /api/v2/alerts to an Alertmanager.")
+                        .Register(registry);
+    const prometheus::Histogram::BucketBoundaries buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                             0.5,   1,    2.5,   5,    10};
+    for (Target& t : targets_) {
       t.sent = &sent.Add({{"alertmanager", t.name}});
       t.errors = &errors.Add({{"alertmanager", t.name}});
       t.latency = &latency.Add({{"alertmanager", t.name}}, buckets);
     }
   }
 
-  void SendAll(Target &target,
-               const std::vector<std::pair<std::string, size_t>> &batches) {
-    for (const auto &[body, count] : batches)
-      Send(target, body, count);
+  void SendAll(Target& target, const std::vector<std::pair<std::string, size_t>>& batches) {
+    for (const auto& [body, count] : batches) Send(target, body, count);
   }
 
-  void Send(Target &target, const std::string &body, size_t count) {
-    net::ClientRequest req{.method = "POST",
-                           .url = target.url,
-                           .body = body,
-                           .timeout = options_.timeout};
+  void Send(Target& target, const std::string& body, size_t count) {
+    net::ClientRequest req{
+        .method = "POST", .url = target.url, .body = body, .timeout = options_.timeout};
     req.headers.Set("Content-Type", "application/json");
-    if (!authorization_.empty())
-      req.headers.Set("Authorization", authorization_);
+    if (!authorization_.empty()) req.headers.Set("Authorization", authorization_);
     const core::Duration start = clock_.Monotonic();
     auto res = client_->Do(req);
-    if (target.latency)
-      target.latency->Observe((clock_.Monotonic() - start).SecondsDouble());
+    if (target.latency) target.latency->Observe((clock_.Monotonic() - start).SecondsDouble());
     std::string error;
     if (!res.ok()) {
       error = res.status().ToString();
@@ -222,13 +203,11 @@ private:
     }
     if (error.empty()) {
       sent_ += count;
-      if (target.sent)
-        target.sent->Increment(static_cast<double>(count));
+      if (target.sent) target.sent->Increment(static_cast<double>(count));
       return;
     }
     failed_ += count;
-    if (target.errors)
-      target.errors->Increment(static_cast<double>(count));
+    if (target.errors) target.errors->Increment(static_cast<double>(count));
     if (int64_t n = limiter_.Admit(target.name)) {
       LOG_WARNING(
           "alertmanager {}: sending alerts failed ({} failed requests since "
@@ -239,32 +218,30 @@ private:
   }
 
   const AlertmanagerPushOptions options_;
-  core::Clock &clock_;
+  core::Clock& clock_;
   std::unique_ptr<net::HttpClient> client_;
   std::vector<Target> targets_;
   core::LogLimiter limiter_;
-  std::string authorization_; // a secret: never logged
+  std::string authorization_;  // a secret: never logged
   std::atomic<uint64_t> sent_{0};
   std::atomic<uint64_t> failed_{0};
 };
 
-core::Result<std::unique_ptr<AlertmanagerNotifier>>
-AlertmanagerNotifier::Create(AlertmanagerPushOptions options) {
+core::Result<std::unique_ptr<AlertmanagerNotifier>> AlertmanagerNotifier::Create(
+    AlertmanagerPushOptions options) {
   if (options.urls.empty()) {
-    return core::InvalidArgumentError(
-        "alertmanager push: at least one Alertmanager URL required");
+    return core::InvalidArgumentError("alertmanager push: at least one Alertmanager URL required");
   }
   if (options.timeout <= core::Duration::Zero()) {
-    return core::InvalidArgumentError(
-        "alertmanager push: timeout must be positive");
+    return core::InvalidArgumentError("alertmanager push: timeout must be positive");
   }
   if (options.max_batch == 0) {
-    return core::InvalidArgumentError(
-        "alertmanager push: max_batch must be positive");
+    return core::InvalidArgumentError("alertmanager push: max_batch must be positive");
   }
   if (!options.bearer_token.empty() && !options.basic_auth_username.empty()) {
-    return core::InvalidArgumentError("alertmanager push: a bearer token and "
-                                      "basic auth are mutually exclusive");
+    return core::InvalidArgumentError(
+        "alertmanager push: a bearer token and "
+        "basic auth are mutually exclusive");
   }
   std::vector<Target> targets;
   for (size_t i = 0; i < options.urls.size(); ++i) {
@@ -273,23 +250,18 @@ AlertmanagerNotifier::Create(AlertmanagerPushOptions options) {
   }
   net::ClientOptions client_options = options.client;
   client_options.request_timeout = options.timeout;
-  client_options.connect_timeout =
-      std::min(client_options.connect_timeout, options.timeout);
+  client_options.connect_timeout = std::min(client_options.connect_timeout, options.timeout);
   ASSIGN_OR_RETURN(std::unique_ptr<net::HttpClient> client,
                    net::HttpClient::Create(std::move(client_options)));
-  return std::unique_ptr<AlertmanagerNotifier>(
-      new AlertmanagerNotifier(std::make_unique<Impl>(
-          std::move(options), std::move(client), std::move(targets))));
+  return std::unique_ptr<AlertmanagerNotifier>(new AlertmanagerNotifier(
+      std::make_unique<Impl>(std::move(options), std::move(client), std::move(targets))));
 }
 
-AlertmanagerNotifier::AlertmanagerNotifier(std::unique_ptr<Impl> impl)
-    : impl_(std::move(impl)) {}
+AlertmanagerNotifier::AlertmanagerNotifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 AlertmanagerNotifier::~AlertmanagerNotifier() = default;
 
-void AlertmanagerNotifier::Notify(const std::vector<Alert> &alerts) {
-  impl_->Notify(alerts);
-}
+void AlertmanagerNotifier::Notify(const std::vector<Alert>& alerts) { impl_->Notify(alerts); }
 uint64_t AlertmanagerNotifier::alerts_sent() const { return impl_->sent(); }
 uint64_t AlertmanagerNotifier::alerts_failed() const { return impl_->failed(); }
 
-} // namespace nines::alerting
+}  // namespace nines::alerting

@@ -54,7 +54,7 @@ class Fields {
 // Renders templated config fields for one integration of one notification.
 class Renderer {
  public:
-  Renderer(const BuildInput& in);
+  explicit Renderer(const BuildInput& in);
 
   // `text` executed against the template set when `field` (a dotted path) is one Alertmanager
   // templates (IsTemplatedField), else `text` as written. Errors: INVALID_ARGUMENT "receiver R,

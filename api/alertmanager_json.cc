@@ -17,7 +17,7 @@ namespace {
 // Timestamp) shows so.
 constexpr std::string_view kGoZeroTime = "0001-01-01T00:00:00.000Z";
 
-void AppendTime(std::string *out, core::Timestamp t) {
+void AppendTime(std::string* out, core::Timestamp t) {
   if (t == core::Timestamp()) {
     core::AppendJsonString(out, kGoZeroTime);
   } else {
@@ -25,28 +25,26 @@ void AppendTime(std::string *out, core::Timestamp t) {
   }
 }
 
-void AppendStringArray(std::string *out,
-                       const std::vector<std::string> &items) {
+void AppendStringArray(std::string* out, const std::vector<std::string>& items) {
   out->push_back('[');
   for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0)
-      out->push_back(',');
+    if (i > 0) out->push_back(',');
     core::AppendJsonString(out, items[i]);
   }
   out->push_back(']');
 }
 
-void AppendReceiver(std::string *out, std::string_view name) {
+void AppendReceiver(std::string* out, std::string_view name) {
   out->append(R"({"name":)");
   core::AppendJsonString(out, name);
   out->push_back('}');
 }
 
-void AppendMatcher(std::string *out, const alerting::Matcher &m) {
-  const bool is_regex = m.type() == alerting::MatchType::kRegexp ||
-                        m.type() == alerting::MatchType::kNotRegexp;
-  const bool is_equal = m.type() == alerting::MatchType::kEqual ||
-                        m.type() == alerting::MatchType::kRegexp;
+void AppendMatcher(std::string* out, const alerting::Matcher& m) {
+  const bool is_regex =
+      m.type() == alerting::MatchType::kRegexp || m.type() == alerting::MatchType::kNotRegexp;
+  const bool is_equal =
+      m.type() == alerting::MatchType::kEqual || m.type() == alerting::MatchType::kRegexp;
   out->append(R"({"isEqual":)");
   out->append(is_equal ? "true" : "false");
   out->append(R"(,"isRegex":)");
@@ -58,10 +56,9 @@ void AppendMatcher(std::string *out, const alerting::Matcher &m) {
   out->push_back('}');
 }
 
-void AppendGettableAlert(std::string *out, const alerting::AlertView &view) {
-  const alerting::Alert &a = view.alert;
-  const bool suppressed =
-      !view.silenced_by.empty() || !view.inhibited_by.empty();
+void AppendGettableAlert(std::string* out, const alerting::AlertView& view) {
+  const alerting::Alert& a = view.alert;
+  const bool suppressed = !view.silenced_by.empty() || !view.inhibited_by.empty();
   out->append(R"({"annotations":)");
   core::AppendJsonStringMap(out, a.annotations);
   out->append(R"(,"endsAt":)");
@@ -70,8 +67,7 @@ void AppendGettableAlert(std::string *out, const alerting::AlertView &view) {
   core::AppendJsonString(out, a.Fingerprint().ToString());
   out->append(R"(,"receivers":[)");
   for (size_t i = 0; i < view.receivers.size(); ++i) {
-    if (i > 0)
-      out->push_back(',');
+    if (i > 0) out->push_back(',');
     AppendReceiver(out, view.receivers[i]);
   }
   out->append(R"(],"startsAt":)");
@@ -95,8 +91,7 @@ void AppendGettableAlert(std::string *out, const alerting::AlertView &view) {
   out->push_back('}');
 }
 
-void AppendGettableSilence(std::string *out, const alerting::Silence &s,
-                           core::Timestamp now) {
+void AppendGettableSilence(std::string* out, const alerting::Silence& s, core::Timestamp now) {
   out->append(R"({"id":)");
   core::AppendJsonString(out, s.id);
   out->append(R"(,"status":{"state":)");
@@ -111,8 +106,7 @@ void AppendGettableSilence(std::string *out, const alerting::Silence &s,
   AppendTime(out, s.ends_at);
   out->append(R"(,"matchers":[)");
   for (size_t i = 0; i < s.matchers.size(); ++i) {
-    if (i > 0)
-      out->push_back(',');
+    if (i > 0) out->push_back(',');
     AppendMatcher(out, s.matchers[i]);
   }
   out->append(R"(],"startsAt":)");
@@ -122,110 +116,98 @@ void AppendGettableSilence(std::string *out, const alerting::Silence &s,
 
 int StateOrder(alerting::SilenceState s) {
   switch (s) {
-  case alerting::SilenceState::kActive:
-    return 1;
-  case alerting::SilenceState::kPending:
-    return 2;
-  case alerting::SilenceState::kExpired:
-    return 3;
+    case alerting::SilenceState::kActive:
+      return 1;
+    case alerting::SilenceState::kPending:
+      return 2;
+    case alerting::SilenceState::kExpired:
+      return 3;
   }
   return 4;
 }
 
-} // namespace
+}  // namespace
 
-std::string GettableAlertJson(const alerting::AlertView &view) {
+std::string GettableAlertJson(const alerting::AlertView& view) {
   std::string out;
   AppendGettableAlert(&out, view);
   return out;
 }
 
-std::string GettableAlertsJson(const std::vector<alerting::AlertView> &views) {
+std::string GettableAlertsJson(const std::vector<alerting::AlertView>& views) {
   std::string out = "[";
   for (size_t i = 0; i < views.size(); ++i) {
-    if (i > 0)
-      out.push_back(',');
+    if (i > 0) out.push_back(',');
     AppendGettableAlert(&out, views[i]);
   }
   out.push_back(']');
   return out;
 }
 
-std::string GettableSilenceJson(const alerting::Silence &silence,
-                                core::Timestamp now) {
+std::string GettableSilenceJson(const alerting::Silence& silence, core::Timestamp now) {
   std::string out;
   AppendGettableSilence(&out, silence, now);
   return out;
 }
 
-std::string GettableSilencesJson(std::vector<alerting::Silence> silences,
-                                 core::Timestamp now) {
-  std::stable_sort(
-      silences.begin(), silences.end(),
-      [now](const alerting::Silence &a, const alerting::Silence &b) {
-        const alerting::SilenceState sa = a.State(now);
-        const alerting::SilenceState sb = b.State(now);
-        if (sa != sb)
-          return StateOrder(sa) < StateOrder(sb);
-        switch (sa) {
-        case alerting::SilenceState::kActive:
-          return a.ends_at < b.ends_at;
-        case alerting::SilenceState::kPending:
-          return a.starts_at < b.starts_at;
-        case alerting::SilenceState::kExpired:
-          return a.ends_at > b.ends_at;
-        }
-        return false;
-      });
+std::string GettableSilencesJson(std::vector<alerting::Silence> silences, core::Timestamp now) {
+  std::stable_sort(silences.begin(), silences.end(),
+                   [now](const alerting::Silence& a, const alerting::Silence& b) {
+                     const alerting::SilenceState sa = a.State(now);
+                     const alerting::SilenceState sb = b.State(now);
+                     if (sa != sb) return StateOrder(sa) < StateOrder(sb);
+                     switch (sa) {
+                       case alerting::SilenceState::kActive:
+                         return a.ends_at < b.ends_at;
+                       case alerting::SilenceState::kPending:
+                         return a.starts_at < b.starts_at;
+                       case alerting::SilenceState::kExpired:
+                         return a.ends_at > b.ends_at;
+                     }
+                     return false;
+                   });
   std::string out = "[";
   for (size_t i = 0; i < silences.size(); ++i) {
-    if (i > 0)
-      out.push_back(',');
+    if (i > 0) out.push_back(',');
     AppendGettableSilence(&out, silences[i], now);
   }
   out.push_back(']');
   return out;
 }
 
-std::string ReceiversJson(const std::vector<std::string> &names) {
+std::string ReceiversJson(const std::vector<std::string>& names) {
   std::string out = "[";
   for (size_t i = 0; i < names.size(); ++i) {
-    if (i > 0)
-      out.push_back(',');
+    if (i > 0) out.push_back(',');
     AppendReceiver(&out, names[i]);
   }
   out.push_back(']');
   return out;
 }
 
-std::string AlertmanagerStatusJson(const AlertmanagerStatusInfo &info) {
-  std::string out =
-      R"({"cluster":{"peers":[],"status":"disabled"},"config":{"original":)";
+std::string AlertmanagerStatusJson(const AlertmanagerStatusInfo& info) {
+  std::string out = R"({"cluster":{"peers":[],"status":"disabled"},"config":{"original":)";
   core::AppendJsonString(&out, info.config_original);
   out.append(R"(},"uptime":)");
   AppendTime(&out, info.started_at);
   // Alertmanager's build fields; nines has a version and nothing that maps onto
   // the others.
-  out.append(
-      R"(,"versionInfo":{"branch":"","buildDate":"","buildUser":"","goVersion":"",)"
-      R"("revision":"","version":)");
-  core::AppendJsonString(&out, info.version.empty()
-                                   ? std::string_view(NINES_VERSION)
-                                   : std::string_view(info.version));
+  out.append(R"(,"versionInfo":{"branch":"","buildDate":"","buildUser":"","goVersion":"",)"
+             R"("revision":"","version":)");
+  core::AppendJsonString(&out, info.version.empty() ? std::string_view(NINES_VERSION)
+                                                    : std::string_view(info.version));
   out.append("}}");
   return out;
 }
 
-std::string AlertGroupJson(const alerting::Dispatcher::GroupView &group,
-                           const std::vector<alerting::AlertView> &alerts) {
-  std::map<alerting::Fingerprint, const alerting::AlertView *> by_fingerprint;
-  for (const auto &v : alerts)
-    by_fingerprint.emplace(v.alert.Fingerprint(), &v);
+std::string AlertGroupJson(const alerting::Dispatcher::GroupView& group,
+                           const std::vector<alerting::AlertView>& alerts) {
+  std::map<alerting::Fingerprint, const alerting::AlertView*> by_fingerprint;
+  for (const auto& v : alerts) by_fingerprint.emplace(v.alert.Fingerprint(), &v);
   std::string out = R"({"alerts":[)";
   bool first = true;
-  for (const alerting::Alert &a : group.alerts) {
-    if (!first)
-      out.push_back(',');
+  for (const alerting::Alert& a : group.alerts) {
+    if (!first) out.push_back(',');
     first = false;
     auto it = by_fingerprint.find(a.Fingerprint());
     if (it != by_fingerprint.end()) {
@@ -245,4 +227,4 @@ std::string AlertGroupJson(const alerting::Dispatcher::GroupView &group,
   return out;
 }
 
-} // namespace nines::api
+}  // namespace nines::api

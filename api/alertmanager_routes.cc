@@ -20,158 +20,130 @@ net::Response AmError(int status, std::string_view reason) {
   return net::Response::Json(status, std::move(body));
 }
 
-int AmStatusFor(const core::Status &s) {
+int AmStatusFor(const core::Status& s) {
   switch (s.code()) {
-  case core::StatusCode::kInvalidArgument:
-  case core::StatusCode::kOutOfRange:
-    return 400;
-  case core::StatusCode::kNotFound:
-    return 404;
-  default:
-    return 500;
+    case core::StatusCode::kInvalidArgument:
+    case core::StatusCode::kOutOfRange:
+      return 400;
+    case core::StatusCode::kNotFound:
+      return 404;
+    default:
+      return 500;
   }
 }
 
-net::Response AmError(const core::Status &s) {
-  return AmError(AmStatusFor(s), s.message());
-}
+net::Response AmError(const core::Status& s) { return AmError(AmStatusFor(s), s.message()); }
 
 // Go's strconv.ParseBool, which go-swagger's query binding accepts.
-core::Result<bool> ParseQueryBool(std::string_view name,
-                                  std::string_view text) {
-  static constexpr std::string_view kTrue[] = {"1",    "t",    "T",
-                                               "true", "TRUE", "True"};
-  static constexpr std::string_view kFalse[] = {"0",     "f",     "F",
-                                                "false", "FALSE", "False"};
+core::Result<bool> ParseQueryBool(std::string_view name, std::string_view text) {
+  static constexpr std::string_view kTrue[] = {"1", "t", "T", "true", "TRUE", "True"};
+  static constexpr std::string_view kFalse[] = {"0", "f", "F", "false", "FALSE", "False"};
   for (auto t : kTrue) {
-    if (text == t)
-      return true;
+    if (text == t) return true;
   }
   for (auto f : kFalse) {
-    if (text == f)
-      return false;
+    if (text == f) return false;
   }
-  return core::InvalidArgumentError(
-      "{}: \"{}\" is not a boolean (true or false)", name, text);
+  return core::InvalidArgumentError("{}: \"{}\" is not a boolean (true or false)", name, text);
 }
 
 // Alertmanager's matchFilterLabels: a matcher of the empty value is satisfied
 // by an absent label (=, =~) or a present one (!=, !~), as its API filters
 // alerts.
-bool FilterMatches(const alerting::Matchers &matchers,
-                   const core::Labels &labels) {
-  for (const alerting::Matcher &m : matchers) {
+bool FilterMatches(const alerting::Matchers& matchers, const core::Labels& labels) {
+  for (const alerting::Matcher& m : matchers) {
     const std::string_view v = labels.Get(m.name());
     const bool present = !v.empty();
-    const bool negative = m.type() == alerting::MatchType::kNotEqual ||
-                          m.type() == alerting::MatchType::kNotRegexp;
-    if (m.value().empty() && (negative ? present : !present))
-      continue;
-    if (!m.Matches(v))
-      return false;
+    const bool negative =
+        m.type() == alerting::MatchType::kNotEqual || m.type() == alerting::MatchType::kNotRegexp;
+    if (m.value().empty() && (negative ? present : !present)) continue;
+    if (!m.Matches(v)) return false;
   }
   return true;
 }
 
-bool Suppressed(const alerting::AlertView &v) {
+bool Suppressed(const alerting::AlertView& v) {
   return !v.silenced_by.empty() || !v.inhibited_by.empty();
 }
 
 // Silences whose matchers include every `filter` matcher exactly (name, type
 // and value), as Alertmanager filters GET /api/v2/silences.
-bool SilenceHasMatchers(const alerting::Silence &s,
-                        const alerting::Matchers &filter) {
-  for (const alerting::Matcher &f : filter) {
-    const bool found =
-        std::any_of(s.matchers.begin(), s.matchers.end(), [&](const auto &m) {
-          return m.name() == f.name() && m.type() == f.type() &&
-                 m.value() == f.value();
-        });
-    if (!found)
-      return false;
+bool SilenceHasMatchers(const alerting::Silence& s, const alerting::Matchers& filter) {
+  for (const alerting::Matcher& f : filter) {
+    const bool found = std::any_of(s.matchers.begin(), s.matchers.end(), [&](const auto& m) {
+      return m.name() == f.name() && m.type() == f.type() && m.value() == f.value();
+    });
+    if (!found) return false;
   }
   return true;
 }
 
-core::Result<alerting::Matchers>
-ParseFilterParams(const std::vector<std::string> &filters) {
+core::Result<alerting::Matchers> ParseFilterParams(const std::vector<std::string>& filters) {
   alerting::Matchers out;
-  for (const std::string &f : filters) {
+  for (const std::string& f : filters) {
     auto m = alerting::ParseMatcher(f);
-    if (!m.ok())
-      return m.status().WithContext("filter \"" + f + "\"");
+    if (!m.ok()) return m.status().WithContext("filter \"" + f + "\"");
     out.push_back(std::move(*m));
   }
   return out;
 }
 
-std::vector<std::string>
-QueryValues(const std::vector<std::pair<std::string, std::string>> &params,
-            std::string_view name) {
+std::vector<std::string> QueryValues(const std::vector<std::pair<std::string, std::string>>& params,
+                                     std::string_view name) {
   std::vector<std::string> out;
-  for (const auto &[k, v] : params) {
-    if (k == name)
-      out.push_back(v);
+  for (const auto& [k, v] : params) {
+    if (k == name) out.push_back(v);
   }
   return out;
 }
 
-net::Response GetAlerts(const AlertmanagerBackend &backend, core::Clock &clock,
-                        const net::Request &req) {
+net::Response GetAlerts(const AlertmanagerBackend& backend, core::Clock& clock,
+                        const net::Request& req) {
   auto filter = ParseAlertmanagerAlertFilter(req.query);
-  if (!filter.ok())
-    return AmError(filter.status());
+  if (!filter.ok()) return AmError(filter.status());
   const core::Timestamp now = clock.Now();
   std::vector<alerting::AlertView> views = backend.Alerts();
   std::vector<alerting::AlertView> out;
-  for (auto &v : views) {
-    if (filter->Passes(v, now))
-      out.push_back(std::move(v));
+  for (auto& v : views) {
+    if (filter->Passes(v, now)) out.push_back(std::move(v));
   }
-  std::sort(out.begin(), out.end(), [](const auto &a, const auto &b) {
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.alert.Fingerprint().ToString() < b.alert.Fingerprint().ToString();
   });
   return net::Response::Json(200, GettableAlertsJson(out));
 }
 
-net::Response GetAlertGroups(const AlertmanagerBackend &backend,
-                             core::Clock &clock, const net::Request &req) {
+net::Response GetAlertGroups(const AlertmanagerBackend& backend, core::Clock& clock,
+                             const net::Request& req) {
   auto filter = ParseAlertmanagerAlertFilter(req.query);
-  if (!filter.ok())
-    return AmError(filter.status());
+  if (!filter.ok()) return AmError(filter.status());
   const core::Timestamp now = clock.Now();
   const std::vector<alerting::AlertView> views = backend.Alerts();
-  std::map<alerting::Fingerprint, const alerting::AlertView *> by_fingerprint;
-  for (const auto &v : views)
-    by_fingerprint.emplace(v.alert.Fingerprint(), &v);
+  std::map<alerting::Fingerprint, const alerting::AlertView*> by_fingerprint;
+  for (const auto& v : views) by_fingerprint.emplace(v.alert.Fingerprint(), &v);
   std::string body = "[";
   bool first = true;
-  for (auto &group : backend.Groups()) {
-    if (filter->receiver && !filter->receiver->FullMatch(group.receiver))
-      continue;
+  for (auto& group : backend.Groups()) {
+    if (filter->receiver && !filter->receiver->FullMatch(group.receiver)) continue;
     std::vector<alerting::Alert> kept;
     bool all_muted = true;
-    for (auto &a : group.alerts) {
+    for (auto& a : group.alerts) {
       alerting::AlertView fallback;
       fallback.alert = a;
       fallback.receivers = {group.receiver};
       auto it = by_fingerprint.find(a.Fingerprint());
-      const alerting::AlertView &v =
-          it != by_fingerprint.end() ? *it->second : fallback;
+      const alerting::AlertView& v = it != by_fingerprint.end() ? *it->second : fallback;
       // The receiver filter applies to the group here, not to each alert's
       // receivers.
       AlertmanagerAlertFilter per_alert = *filter;
       per_alert.receiver.reset();
-      if (!per_alert.Passes(v, now))
-        continue;
+      if (!per_alert.Passes(v, now)) continue;
       all_muted = all_muted && Suppressed(v);
       kept.push_back(std::move(a));
     }
-    if (kept.empty() || (!filter->muted && all_muted))
-      continue;
+    if (kept.empty() || (!filter->muted && all_muted)) continue;
     group.alerts = std::move(kept);
-    if (!first)
-      body.push_back(',');
+    if (!first) body.push_back(',');
     first = false;
     body += AlertGroupJson(group, views);
   }
@@ -179,20 +151,17 @@ net::Response GetAlertGroups(const AlertmanagerBackend &backend,
   return net::Response::Json(200, std::move(body));
 }
 
-net::Response PostAlerts(AlertmanagerBackend &backend, core::Clock &clock,
-                         const net::Request &req) {
+net::Response PostAlerts(AlertmanagerBackend& backend, core::Clock& clock,
+                         const net::Request& req) {
   auto posted = ParsePostableAlerts(req.body, clock.Now());
-  if (!posted.ok())
-    return AmError(posted.status());
+  if (!posted.ok()) return AmError(posted.status());
   // Best effort, as Alertmanager: the valid alerts are taken even when others
   // are refused.
-  if (!posted->valid.empty())
-    backend.Receive(std::move(posted->valid));
+  if (!posted->valid.empty()) backend.Receive(std::move(posted->valid));
   if (!posted->errors.empty()) {
     std::string reason;
-    for (const auto &e : posted->errors) {
-      if (!reason.empty())
-        reason += "; ";
+    for (const auto& e : posted->errors) {
+      if (!reason.empty()) reason += "; ";
       reason += e;
     }
     return AmError(400, reason);
@@ -200,149 +169,115 @@ net::Response PostAlerts(AlertmanagerBackend &backend, core::Clock &clock,
   return net::Response::Json(200, "");
 }
 
-net::Response GetSilences(const AlertmanagerBackend &backend,
-                          core::Clock &clock, const net::Request &req) {
+net::Response GetSilences(const AlertmanagerBackend& backend, core::Clock& clock,
+                          const net::Request& req) {
   auto matchers = ParseFilterParams(req.QueryParams("filter"));
-  if (!matchers.ok())
-    return AmError(matchers.status());
+  if (!matchers.ok()) return AmError(matchers.status());
   std::vector<alerting::Silence> out;
-  for (auto &s : backend.Silences()) {
-    if (SilenceHasMatchers(s, *matchers))
-      out.push_back(std::move(s));
+  for (auto& s : backend.Silences()) {
+    if (SilenceHasMatchers(s, *matchers)) out.push_back(std::move(s));
   }
-  return net::Response::Json(200,
-                             GettableSilencesJson(std::move(out), clock.Now()));
+  return net::Response::Json(200, GettableSilencesJson(std::move(out), clock.Now()));
 }
 
-net::Response PostSilence(AlertmanagerBackend &backend, core::Clock &clock,
-                          const net::Request &req) {
+net::Response PostSilence(AlertmanagerBackend& backend, core::Clock& clock,
+                          const net::Request& req) {
   auto silence = ParsePostableSilence(req.body);
-  if (!silence.ok())
-    return AmError(silence.status());
+  if (!silence.ok()) return AmError(silence.status());
   if (silence->starts_at >= silence->ends_at) {
-    return AmError(
-        400, "silence.endsAt: the start time must be before the end time");
+    return AmError(400, "silence.endsAt: the start time must be before the end time");
   }
   if (silence->ends_at < clock.Now()) {
     return AmError(400, "silence.endsAt: the end time can't be in the past");
   }
   auto id = backend.AddSilence(std::move(*silence));
-  if (!id.ok())
-    return AmError(id.status());
+  if (!id.ok()) return AmError(id.status());
   std::string body = R"({"silenceID":)";
   core::AppendJsonString(&body, *id);
   body.push_back('}');
   return net::Response::Json(200, std::move(body));
 }
 
-net::Response GetSilence(const AlertmanagerBackend &backend, core::Clock &clock,
-                         const net::Request &req) {
+net::Response GetSilence(const AlertmanagerBackend& backend, core::Clock& clock,
+                         const net::Request& req) {
   const std::string_view id = req.PathParam("id");
-  for (const auto &s : backend.Silences()) {
-    if (s.id == id)
-      return net::Response::Json(200, GettableSilenceJson(s, clock.Now()));
+  for (const auto& s : backend.Silences()) {
+    if (s.id == id) return net::Response::Json(200, GettableSilenceJson(s, clock.Now()));
   }
-  return AmError(404,
-                 "silenceID: no silence with id \"" + std::string(id) + "\"");
+  return AmError(404, "silenceID: no silence with id \"" + std::string(id) + "\"");
 }
 
-net::Response DeleteSilence(AlertmanagerBackend &backend,
-                            const net::Request &req) {
+net::Response DeleteSilence(AlertmanagerBackend& backend, const net::Request& req) {
   const std::string id(req.PathParam("id"));
   core::Status s = backend.ExpireSilence(id);
-  if (!s.ok())
-    return AmError(s.WithContext("silenceID \"" + id + "\""));
+  if (!s.ok()) return AmError(s.WithContext("silenceID \"" + id + "\""));
   return net::Response::Json(200, "");
 }
 
-} // namespace
+}  // namespace
 
-bool AlertmanagerAlertFilter::Passes(const alerting::AlertView &view,
-                                     core::Timestamp now) const {
-  const alerting::Alert &a = view.alert;
-  if (a.ends_at != core::Timestamp() && a.ends_at < now)
-    return false;
+bool AlertmanagerAlertFilter::Passes(const alerting::AlertView& view, core::Timestamp now) const {
+  const alerting::Alert& a = view.alert;
+  if (a.ends_at != core::Timestamp() && a.ends_at < now) return false;
   const bool silenced_now = !view.silenced_by.empty();
   const bool inhibited_now = !view.inhibited_by.empty();
-  if (!active && !silenced_now && !inhibited_now)
-    return false;
-  if (!silenced && silenced_now)
-    return false;
-  if (!inhibited && inhibited_now)
-    return false;
+  if (!active && !silenced_now && !inhibited_now) return false;
+  if (!silenced && silenced_now) return false;
+  if (!inhibited && inhibited_now) return false;
   if (receiver) {
-    const bool any = std::any_of(
-        view.receivers.begin(), view.receivers.end(),
-        [&](const std::string &r) { return receiver->FullMatch(r); });
-    if (!any)
-      return false;
+    const bool any = std::any_of(view.receivers.begin(), view.receivers.end(),
+                                 [&](const std::string& r) { return receiver->FullMatch(r); });
+    if (!any) return false;
   }
   return FilterMatches(matchers, a.labels);
 }
 
-core::Result<AlertmanagerAlertFilter>
-ParseAlertmanagerAlertFilter(std::string_view query) {
+core::Result<AlertmanagerAlertFilter> ParseAlertmanagerAlertFilter(std::string_view query) {
   const auto params = net::ParseQueryString(query);
   AlertmanagerAlertFilter f;
-  ASSIGN_OR_RETURN(f.matchers,
-                   ParseFilterParams(QueryValues(params, "filter")));
-  const std::pair<std::string_view, bool *> flags[] = {
-      {"active", &f.active},       {"silenced", &f.silenced},
-      {"inhibited", &f.inhibited}, {"unprocessed", &f.unprocessed},
-      {"muted", &f.muted},
+  ASSIGN_OR_RETURN(f.matchers, ParseFilterParams(QueryValues(params, "filter")));
+  const std::pair<std::string_view, bool*> flags[] = {
+      {"active", &f.active},           {"silenced", &f.silenced}, {"inhibited", &f.inhibited},
+      {"unprocessed", &f.unprocessed}, {"muted", &f.muted},
   };
-  for (const auto &[name, field] : flags) {
+  for (const auto& [name, field] : flags) {
     const auto values = QueryValues(params, name);
-    if (values.empty())
-      continue;
+    if (values.empty()) continue;
     ASSIGN_OR_RETURN(*field, ParseQueryBool(name, values.front()));
   }
   const auto receivers = QueryValues(params, "receiver");
   if (!receivers.empty() && !receivers.front().empty()) {
     auto re = core::Regex::Compile("^(?:" + receivers.front() + ")$");
-    if (!re.ok())
-      return re.status().WithContext("receiver: bad regex");
+    if (!re.ok()) return re.status().WithContext("receiver: bad regex");
     f.receiver = std::move(*re);
   }
   return f;
 }
 
-void RegisterAlertmanagerRoutes(net::Router &router,
-                                AlertmanagerBackend &backend,
-                                core::Clock &clock) {
-  AlertmanagerBackend *b = &backend;
-  core::Clock *c = &clock;
-  router.Handle("GET", "/api/v2/status", net::Access::kPublic,
-                [b](const net::Request &) {
-                  return net::Response::Json(
-                      200, AlertmanagerStatusJson(b->StatusInfo()));
-                });
-  router.Handle("GET", "/api/v2/receivers", net::Access::kPublic,
-                [b](const net::Request &) {
-                  return net::Response::Json(200,
-                                             ReceiversJson(b->ReceiverNames()));
-                });
-  router.Handle(
-      "GET", "/api/v2/alerts", net::Access::kPublic,
-      [b, c](const net::Request &req) { return GetAlerts(*b, *c, req); });
-  router.Handle(
-      "POST", "/api/v2/alerts", net::Access::kWrite,
-      [b, c](const net::Request &req) { return PostAlerts(*b, *c, req); });
-  router.Handle(
-      "GET", "/api/v2/alerts/groups", net::Access::kPublic,
-      [b, c](const net::Request &req) { return GetAlertGroups(*b, *c, req); });
-  router.Handle(
-      "GET", "/api/v2/silences", net::Access::kPublic,
-      [b, c](const net::Request &req) { return GetSilences(*b, *c, req); });
-  router.Handle(
-      "POST", "/api/v2/silences", net::Access::kWrite,
-      [b, c](const net::Request &req) { return PostSilence(*b, *c, req); });
-  router.Handle(
-      "GET", "/api/v2/silence/{id}", net::Access::kPublic,
-      [b, c](const net::Request &req) { return GetSilence(*b, *c, req); });
-  router.Handle(
-      "DELETE", "/api/v2/silence/{id}", net::Access::kWrite,
-      [b](const net::Request &req) { return DeleteSilence(*b, req); });
+void RegisterAlertmanagerRoutes(net::Router& router, AlertmanagerBackend& backend,
+                                core::Clock& clock) {
+  AlertmanagerBackend* b = &backend;
+  core::Clock* c = &clock;
+  router.Handle("GET", "/api/v2/status", net::Access::kPublic, [b](const net::Request&) {
+    return net::Response::Json(200, AlertmanagerStatusJson(b->StatusInfo()));
+  });
+  router.Handle("GET", "/api/v2/receivers", net::Access::kPublic, [b](const net::Request&) {
+    return net::Response::Json(200, ReceiversJson(b->ReceiverNames()));
+  });
+  router.Handle("GET", "/api/v2/alerts", net::Access::kPublic,
+                [b, c](const net::Request& req) { return GetAlerts(*b, *c, req); });
+  router.Handle("POST", "/api/v2/alerts", net::Access::kWrite,
+                [b, c](const net::Request& req) { return PostAlerts(*b, *c, req); });
+  router.Handle("GET", "/api/v2/alerts/groups", net::Access::kPublic,
+                [b, c](const net::Request& req) { return GetAlertGroups(*b, *c, req); });
+  router.Handle("GET", "/api/v2/silences", net::Access::kPublic,
+                [b, c](const net::Request& req) { return GetSilences(*b, *c, req); });
+  router.Handle("POST", "/api/v2/silences", net::Access::kWrite,
+                [b, c](const net::Request& req) { return PostSilence(*b, *c, req); });
+  router.Handle("GET", "/api/v2/silence/{id}", net::Access::kPublic,
+                [b, c](const net::Request& req) { return GetSilence(*b, *c, req); });
+  router.Handle("DELETE", "/api/v2/silence/{id}", net::Access::kWrite,
+                [b](const net::Request& req) { return DeleteSilence(*b, req); });
 }
 
-} // namespace nines::api
+}  // namespace nines::api

@@ -8,6 +8,7 @@
 #include "alerting/alertmanager_push.h"
 #include "alerting/service.h"
 #include "api/alertmanager_api.h"
+#include "app/alerting_backend.h"
 #include "core/log.h"
 
 namespace nines::app {
@@ -158,58 +159,60 @@ class EngineAlerting::Impl {
 
 namespace {
 
-// Alertmanager's API v2 answered from the running service: before it starts (or after it
-// stopped) the lists are empty and changes are refused as UNAVAILABLE.
-class ServiceBackend final : public api::AlertmanagerBackend {
+// Alertmanager's API v2 answered from the running service through AlertingServiceBackend; the
+// routes exist before the service starts (the server must serve before the service knows its
+// URL), so until then, and after it stopped, the lists are empty and changes are refused as
+// UNAVAILABLE.
+class LazyServiceBackend final : public api::AlertmanagerBackend {
  public:
-  explicit ServiceBackend(const std::function<std::shared_ptr<alerting::AlertingService>()>& get,
-                          const std::function<std::string()>& original, core::Timestamp started)
-      : get_(get), original_(original), started_(started) {}
+  LazyServiceBackend(std::function<std::shared_ptr<alerting::AlertingService>()> get,
+                     std::function<api::AlertmanagerStatusInfo()> status)
+      : get_(std::move(get)), status_(std::move(status)) {}
 
   std::vector<alerting::AlertView> Alerts() const override {
-    auto s = get_();
-    return s ? s->Alerts() : std::vector<alerting::AlertView>{};
+    return With([](auto& b) { return b.Alerts(); }, std::vector<alerting::AlertView>{});
   }
   std::vector<alerting::Dispatcher::GroupView> Groups() const override {
-    auto s = get_();
-    return s ? s->Groups() : std::vector<alerting::Dispatcher::GroupView>{};
+    return With([](auto& b) { return b.Groups(); }, std::vector<alerting::Dispatcher::GroupView>{});
   }
   std::vector<alerting::Silence> Silences() const override {
-    auto s = get_();
-    return s ? s->silences().List() : std::vector<alerting::Silence>{};
+    return With([](auto& b) { return b.Silences(); }, std::vector<alerting::Silence>{});
   }
   core::Result<std::string> AddSilence(alerting::Silence silence) override {
-    auto s = get_();
-    if (!s) return NotRunning();
-    return s->AddSilence(std::move(silence));
+    return With([&](auto& b) { return b.AddSilence(std::move(silence)); },
+                core::Result<std::string>(NotRunning()));
   }
   core::Status ExpireSilence(const std::string& id) override {
-    auto s = get_();
-    if (!s) return NotRunning();
-    return s->ExpireSilence(id);
+    return With([&](auto& b) { return b.ExpireSilence(id); }, NotRunning());
   }
   std::vector<std::string> ReceiverNames() const override {
-    auto s = get_();
-    return s ? s->ReceiverNames() : std::vector<std::string>{};
+    return With([](auto& b) { return b.ReceiverNames(); }, std::vector<std::string>{});
   }
-  api::AlertmanagerStatusInfo StatusInfo() const override {
-    api::AlertmanagerStatusInfo info;
-    info.config_original = original_();
-    info.started_at = started_;
-    return info;
-  }
+  api::AlertmanagerStatusInfo StatusInfo() const override { return status_(); }
   void Receive(std::vector<alerting::Alert> alerts) override {
-    if (auto s = get_()) s->Send(alerts);
+    With(
+        [&](auto& b) {
+          b.Receive(std::move(alerts));
+          return 0;
+        },
+        0);
   }
 
  private:
+  // f(the running service's backend), or `otherwise` when no service runs.
+  template <typename F, typename T>
+  T With(F f, T otherwise) const {
+    std::shared_ptr<alerting::AlertingService> s = get_();
+    if (s == nullptr) return otherwise;
+    AlertingServiceBackend backend(*s, status_);
+    return f(backend);
+  }
   static core::Status NotRunning() {
     return core::UnavailableError("the alerting service is not running (starting or stopping)");
   }
 
   const std::function<std::shared_ptr<alerting::AlertingService>()> get_;
-  const std::function<std::string()> original_;
-  const core::Timestamp started_;
+  const std::function<api::AlertmanagerStatusInfo()> status_;
 };
 
 }  // namespace
@@ -217,8 +220,13 @@ class ServiceBackend final : public api::AlertmanagerBackend {
 void EngineAlerting::RegisterRoutes(const Config& config, net::Router& router) {
   if (!config.alerting.routing) return;
   Impl* impl = impl_.get();
-  backend_ = std::make_unique<ServiceBackend>(
-      [impl] { return impl->service(); }, [impl] { return impl->original(); }, impl->started_at());
+  backend_ = std::make_unique<LazyServiceBackend>([impl] { return impl->service(); },
+                                                  [impl] {
+                                                    api::AlertmanagerStatusInfo info;
+                                                    info.config_original = impl->original();
+                                                    info.started_at = impl->started_at();
+                                                    return info;
+                                                  });
   api::RegisterAlertmanagerRoutes(router, *backend_, impl->clock());
 }
 

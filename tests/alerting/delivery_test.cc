@@ -312,6 +312,18 @@ TEST_F(DeliveryTest, TooManyRequestsWaitsRetryAfterSecondsBeyondMaxBackoff) {
   EXPECT_EQ(Count("failed_attempt"), 1);
 }
 
+TEST_F(DeliveryTest, ServiceUnavailableWithRetryAfterIsHonouredToo) {
+  net::Response busy = Reply(503, "maintenance");
+  busy.headers.Set("Retry-After", "90");
+  receiver_.Script({busy});
+  DeliveryQueue queue("team", "webhook[0]", *transport_, Options());
+  queue.Enqueue("g", {Post(receiver_.url(), "{}")}, results_.Callback("a"));
+  auto r = results_.Wait("a");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->outcome, Outcome::kDelivered);
+  EXPECT_EQ(waits(), (std::vector<Duration>{Duration::Seconds(90)}));
+}
+
 TEST_F(DeliveryTest, TooManyRequestsWaitsUntilRetryAfterHttpDate) {
   // FakeClock starts at 2023-11-14T22:13:20Z; the receiver asks for 22:18:20, 5 minutes on.
   receiver_.Script({Throttle("Tue, 14 Nov 2023 22:18:20 GMT")});

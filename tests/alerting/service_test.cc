@@ -5,6 +5,7 @@
 #include "alerting/service.h"
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
 #include <condition_variable>
 #include <filesystem>
@@ -15,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/state_file.h"
+#include "net/net.h"
 #include "tests/alerting/test_helpers.h"
 #include "tests/testutil/testutil.h"
 
@@ -40,6 +42,7 @@ class FakeTransport final : public Transport {
     cv_.notify_all();
     if (down_) return core::UnavailableError("connection refused");
     delivered_.push_back(request);
+    if (clock_ != nullptr) times_.push_back(clock_->Now());
     return TransportResponse{200, "", "ok"};
   }
   // Waits (real time, at most 10 s) until `done(attempts, delivered)`; returns whether it came.
@@ -60,6 +63,15 @@ class FakeTransport final : public Transport {
     std::lock_guard lock(mu_);
     return attempts_;
   }
+  // Records, with each delivery, `clock`'s time then.
+  void SetClock(const core::Clock* clock) {
+    std::lock_guard lock(mu_);
+    clock_ = clock;
+  }
+  std::vector<Timestamp> times() const {
+    std::lock_guard lock(mu_);
+    return times_;
+  }
 
  private:
   mutable std::mutex mu_;
@@ -67,6 +79,8 @@ class FakeTransport final : public Transport {
   bool down_ = false;
   int attempts_ = 0;
   std::vector<OutgoingRequest> delivered_;
+  const core::Clock* clock_ = nullptr;
+  std::vector<Timestamp> times_;
 };
 
 // The top-level "status" of a webhook body (the first one: version, groupKey, truncatedAlerts,
@@ -421,6 +435,148 @@ TEST_F(ServiceTest, TheThreadDispatchesWhatArrivesAndWhatIsDue) {
   ASSERT_TRUE(transport_.WaitUntil([](int, size_t delivered) { return delivered == 2; }));
   EXPECT_EQ(Statuses(transport_.delivered()), (std::vector<std::string>{"firing", "resolved"}));
   (*s)->Stop(Duration::Seconds(1));
+}
+
+// A webhook receiver on 127.0.0.1 that keeps every body it is sent.
+class WebhookReceiver {
+ public:
+  WebhookReceiver() {
+    net::Router router;
+    router.Handle("POST", "/hook", net::Access::kPublic, [this](const net::Request& req) {
+      std::lock_guard lock(mu_);
+      bodies_.push_back(req.body);
+      cv_.notify_all();
+      return net::Response::Text(200, "ok");
+    });
+    net::ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.shutdown_timeout = Duration::Seconds(1);
+    auto server = net::Server::Start(options, std::move(router), core::RealClock(), nullptr);
+    EXPECT_TRUE(server.ok()) << server.status().ToString();
+    if (server.ok()) server_ = *std::move(server);
+  }
+  std::string url() const { return "http://" + server_->address() + "/hook"; }
+  bool WaitForBodies(size_t n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return bodies_.size() >= n; });
+  }
+  std::vector<std::string> bodies() const {
+    std::lock_guard lock(mu_);
+    return bodies_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> bodies_;
+  std::unique_ptr<net::Server> server_;
+};
+
+TEST(ServiceWebhookTest, APageReachesARealReceiverOnceAcrossARestart) {
+  WebhookReceiver receiver;
+  testutil::TempDir dir;
+  core::FakeClock clock(kT0);
+  AlertingServiceOptions o;
+  o.config = PagerConfig();
+  o.config.route.group_wait = Duration::Zero();
+  o.config.receivers[0].integrations[0].fields["url"] = receiver.url();
+  o.external_url = "http://nines.example:9099";
+  o.state_dir = dir.path();
+  o.sync = true;  // the real thing: fsync'd appends and renames
+  {
+    auto s = AlertingService::Start(o, clock);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    (*s)->Send({Firing(kBurn, kT0, kT0)});
+    ASSERT_TRUE(receiver.WaitForBodies(1));
+    ASSERT_TRUE((*s)->WaitIdle(Duration::Seconds(10)));
+  }
+  const std::vector<std::string> bodies = receiver.bodies();
+  ASSERT_EQ(bodies.size(), 1u);
+  rapidjson::Document doc;
+  ASSERT_FALSE(doc.Parse(bodies[0].c_str()).HasParseError()) << bodies[0];
+  EXPECT_STREQ(doc["version"].GetString(), "4");
+  EXPECT_STREQ(doc["status"].GetString(), "firing");
+  EXPECT_STREQ(doc["receiver"].GetString(), "pager");
+  EXPECT_STREQ(doc["externalURL"].GetString(), "http://nines.example:9099");
+  EXPECT_STREQ(doc["groupKey"].GetString(), R"({}:{alertname="Burn", region="eu-west-1"})");
+  ASSERT_EQ(doc["alerts"].Size(), 1u);
+  EXPECT_STREQ(doc["alerts"][0]["labels"]["region"].GetString(), "eu-west-1");
+  EXPECT_STREQ(doc["alerts"][0]["annotations"]["summary"].GetString(), "burning");
+
+  // Restarted: the engine keeps sending the alert; the receiver hears nothing new.
+  clock.Advance(Duration::Seconds(30));
+  o.run_thread = false;
+  auto s = AlertingService::Start(o, clock);
+  ASSERT_TRUE(s.ok());
+  for (int i = 0; i < 12; ++i) {
+    (*s)->Send({Firing(kBurn, kT0, clock.Now())});
+    (*s)->RunOnce();
+    ASSERT_TRUE((*s)->WaitIdle(Duration::Seconds(10)));
+    clock.Advance(Duration::Minutes(1));
+  }
+  EXPECT_EQ(receiver.bodies().size(), 1u);
+}
+
+// Europe/Berlin falls back from CEST (+02) to CET (+01) at 2026-10-25T01:00Z, so the local hour
+// 02:00-03:00 happens twice: 00:00-01:00Z and 01:00-02:00Z. Group timers run on absolute time,
+// the mute interval on the wall clock (both of its hours), silences on absolute instants
+// whatever offset they were written with, and inhibition on what fires at each flush.
+TEST_F(ServiceTest, TimersMutesSilencesAndInhibitionAcrossBerlinsFallBack) {
+  AlertmanagerConfig c = PagerConfig();
+  c.route.group_by = {"alertname"};
+  c.route.repeat_interval = Duration::Hours(1);
+  c.route.mute_time_intervals = {"two-am"};
+  TimeInterval two_am;
+  ASSERT_TRUE(two_am.SetLocation("Europe/Berlin").ok());
+  two_am.times = {{2 * 60, 3 * 60}};
+  c.time_intervals["two-am"] = {two_am};
+  c.inhibit_rules.push_back(
+      InhibitRule{"", M(R"(severity="page")"), M(R"(severity="ticket")"), {"region"}});
+  const Timestamp start = testing::At("2026-10-24T23:00:00Z");  // 01:00 CEST
+  clock_.Set(start);
+  transport_.SetClock(&clock_);
+  auto s = Start();
+  s->Reload(c, nullptr);
+  Silence quiet;
+  quiet.matchers = M(R"(alertname="Other")");
+  // 23:10Z to 02:40Z (read as CEST, the end would be 01:40Z and Other would repeat at 02:00:30).
+  quiet.starts_at = testing::At("2026-10-25T01:10:00+02:00");
+  quiet.ends_at = testing::At("2026-10-25T03:40:00+01:00");
+  ASSERT_TRUE(s->AddSilence(quiet).ok());
+
+  const char kSlow[] = R"({alertname="Slow",region="eu-west-1",severity="ticket"})";
+  const char kOther[] = R"({alertname="Other",region="us-east-1",severity="ticket"})";
+  const Timestamp page_resolves = testing::At("2026-10-25T02:30:00Z");
+  while (clock_.Now() <= testing::At("2026-10-25T03:00:00Z")) {
+    const Timestamp now = clock_.Now();
+    if (now.UnixSeconds() % 60 == 0) {  // the engine evaluates every minute
+      std::vector<Alert> alerts = {Firing(kSlow, start, now), Firing(kOther, start, now)};
+      if (now < page_resolves) alerts.push_back(Firing(kBurn, start, now));
+      if (now == page_resolves) alerts.push_back(Resolved(kBurn, start, now));
+      s->Send(alerts);
+    }
+    s->RunOnce();
+    ASSERT_TRUE(s->WaitIdle(Duration::Seconds(10)));
+    clock_.Advance(Duration::Seconds(30));
+  }
+  std::vector<std::string> got;
+  const auto sent = transport_.delivered();
+  const auto times = transport_.times();
+  ASSERT_EQ(sent.size(), times.size());
+  for (size_t i = 0; i < sent.size(); ++i) {
+    rapidjson::Document doc;
+    ASSERT_FALSE(doc.Parse(sent[i].http.body.c_str()).HasParseError());
+    got.push_back(times[i].ToRfc3339() + " " + doc["groupLabels"]["alertname"].GetString() + " " +
+                  doc["status"].GetString());
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "2026-10-24T23:00:30.000Z Burn firing",    // group_wait
+                     "2026-10-24T23:00:30.000Z Other firing",   // before the silence
+                     "2026-10-25T02:00:30.000Z Burn firing",    // repeat, held by both 02:00s
+                     "2026-10-25T02:30:30.000Z Burn resolved",  // the next tick
+                     "2026-10-25T02:30:30.000Z Slow firing",    // no longer inhibited
+                     "2026-10-25T02:40:30.000Z Other firing",   // silenced until 02:40Z
+                 }));
 }
 
 }  // namespace

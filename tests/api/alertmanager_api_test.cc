@@ -52,11 +52,9 @@ alerting::AlertView View() {
   return v;
 }
 
-// ---- documents
-// ------------------------------------------------------------------------------
+// ---- documents ----------------------------------------------------------------------------------
 
-TEST(AlertmanagerJsonTest,
-     GettableAlertHasEveryRequiredFieldInAlertmanagersOrder) {
+TEST(AlertmanagerJsonTest, GettableAlertHasEveryRequiredFieldInAlertmanagersOrder) {
   alerting::AlertView v = View();
   const std::string fp = v.alert.Fingerprint().ToString();
   EXPECT_EQ(
@@ -76,13 +74,11 @@ TEST(AlertmanagerJsonTest, SilencedOrInhibitedAlertIsSuppressedWithItsCauses) {
   v.silenced_by = {"s-1"};
   EXPECT_THAT(
       GettableAlertJson(v),
-      HasSubstr(
-          R"("status":{"inhibitedBy":[],"silencedBy":["s-1"],"state":"suppressed"})"));
+      HasSubstr(R"("status":{"inhibitedBy":[],"silencedBy":["s-1"],"state":"suppressed"})"));
   v.silenced_by.clear();
   v.inhibited_by = {"0123456789abcdef"};
-  EXPECT_THAT(GettableAlertJson(v),
-              HasSubstr(R"("inhibitedBy":["0123456789abcdef"],)"
-                        R"("silencedBy":[],"state":"suppressed")"));
+  EXPECT_THAT(GettableAlertJson(v), HasSubstr(R"("inhibitedBy":["0123456789abcdef"],)"
+                                              R"("silencedBy":[],"state":"suppressed")"));
   // An unset endsAt prints as Go's zero time; an empty generatorURL is left
   // out.
   v.alert.ends_at = core::Timestamp();
@@ -92,12 +88,11 @@ TEST(AlertmanagerJsonTest, SilencedOrInhibitedAlertIsSuppressedWithItsCauses) {
   EXPECT_THAT(json, ::testing::Not(HasSubstr("generatorURL")));
 }
 
-alerting::Silence MakeSilence(std::string id, std::string_view start,
-                              std::string_view end) {
+alerting::Silence MakeSilence(std::string id, std::string_view start, std::string_view end) {
   alerting::Silence s;
   s.id = std::move(id);
-  s.matchers = {M(R"(region="eu-west-1")"), M(R"(alertname=~"Burn|Slow")"),
-                M(R"(env!="dev")"), M(R"(team!~"x.*")")};
+  s.matchers = {M(R"(region="eu-west-1")"), M(R"(alertname=~"Burn|Slow")"), M(R"(env!="dev")"),
+                M(R"(team!~"x.*")")};
   s.starts_at = At(start);
   s.ends_at = At(end);
   s.updated_at = At(start);
@@ -108,9 +103,7 @@ alerting::Silence MakeSilence(std::string id, std::string_view start,
 
 TEST(AlertmanagerJsonTest, GettableSilenceShape) {
   EXPECT_EQ(
-      GettableSilenceJson(
-          MakeSilence("a1", "2026-12-07T09:00:00Z", "2026-12-07T11:00:00Z"),
-          kNow),
+      GettableSilenceJson(MakeSilence("a1", "2026-12-07T09:00:00Z", "2026-12-07T11:00:00Z"), kNow),
       R"({"id":"a1","status":{"state":"active"},"updatedAt":"2026-12-07T09:00:00.000Z",)"
       R"("comment":"maintenance","createdBy":"ops","endsAt":"2026-12-07T11:00:00.000Z",)"
       R"("matchers":[{"isEqual":true,"isRegex":false,"name":"region","value":"eu-west-1"},)"
@@ -122,45 +115,35 @@ TEST(AlertmanagerJsonTest, GettableSilenceShape) {
 
 TEST(AlertmanagerJsonTest, SilencesSortActiveThenPendingThenExpired) {
   std::vector<alerting::Silence> s = {
-      MakeSilence("expired-early", "2026-12-07T01:00:00Z",
-                  "2026-12-07T02:00:00Z"),
-      MakeSilence("pending-late", "2026-12-07T13:00:00Z",
-                  "2026-12-07T14:00:00Z"),
-      MakeSilence("active-late", "2026-12-07T09:00:00Z",
-                  "2026-12-07T12:00:00Z"),
-      MakeSilence("expired-late", "2026-12-07T01:00:00Z",
-                  "2026-12-07T03:00:00Z"),
-      MakeSilence("pending-early", "2026-12-07T11:00:00Z",
-                  "2026-12-07T14:00:00Z"),
-      MakeSilence("active-early", "2026-12-07T09:00:00Z",
-                  "2026-12-07T11:00:00Z"),
+      MakeSilence("expired-early", "2026-12-07T01:00:00Z", "2026-12-07T02:00:00Z"),
+      MakeSilence("pending-late", "2026-12-07T13:00:00Z", "2026-12-07T14:00:00Z"),
+      MakeSilence("active-late", "2026-12-07T09:00:00Z", "2026-12-07T12:00:00Z"),
+      MakeSilence("expired-late", "2026-12-07T01:00:00Z", "2026-12-07T03:00:00Z"),
+      MakeSilence("pending-early", "2026-12-07T11:00:00Z", "2026-12-07T14:00:00Z"),
+      MakeSilence("active-early", "2026-12-07T09:00:00Z", "2026-12-07T11:00:00Z"),
   };
   const std::string json = GettableSilencesJson(s, kNow);
   std::vector<size_t> at;
-  for (const char *id : {"active-early", "active-late", "pending-early",
-                         "pending-late", "expired-late", "expired-early"}) {
+  for (const char* id : {"active-early", "active-late", "pending-early", "pending-late",
+                         "expired-late", "expired-early"}) {
     at.push_back(json.find(std::string("\"id\":\"") + id + "\""));
     ASSERT_NE(at.back(), std::string::npos) << id;
   }
   EXPECT_TRUE(std::is_sorted(at.begin(), at.end())) << json;
-  EXPECT_THAT(json,
-              HasSubstr(R"("id":"pending-late","status":{"state":"pending"})"));
-  EXPECT_THAT(json,
-              HasSubstr(R"("id":"expired-late","status":{"state":"expired"})"));
+  EXPECT_THAT(json, HasSubstr(R"("id":"pending-late","status":{"state":"pending"})"));
+  EXPECT_THAT(json, HasSubstr(R"("id":"expired-late","status":{"state":"expired"})"));
   EXPECT_EQ(GettableSilencesJson({}, kNow), "[]");
 }
 
 TEST(AlertmanagerJsonTest, StatusReceiversAndGroups) {
-  AlertmanagerStatusInfo info{.config_original =
-                                  "route:\n  receiver: \"pager\"\n",
+  AlertmanagerStatusInfo info{.config_original = "route:\n  receiver: \"pager\"\n",
                               .started_at = At("2026-12-07T08:00:00Z"),
                               .version = "0.1.0"};
-  EXPECT_EQ(
-      AlertmanagerStatusJson(info),
-      R"({"cluster":{"peers":[],"status":"disabled"},)"
-      R"("config":{"original":"route:\n  receiver: \"pager\"\n"},)"
-      R"("uptime":"2026-12-07T08:00:00.000Z","versionInfo":{"branch":"","buildDate":"",)"
-      R"("buildUser":"","goVersion":"","revision":"","version":"0.1.0"}})");
+  EXPECT_EQ(AlertmanagerStatusJson(info),
+            R"({"cluster":{"peers":[],"status":"disabled"},)"
+            R"("config":{"original":"route:\n  receiver: \"pager\"\n"},)"
+            R"("uptime":"2026-12-07T08:00:00.000Z","versionInfo":{"branch":"","buildDate":"",)"
+            R"("buildUser":"","goVersion":"","revision":"","version":"0.1.0"}})");
   EXPECT_EQ(ReceiversJson({"pager", "slack \"ops\""}),
             R"([{"name":"pager"},{"name":"slack \"ops\""}])");
   EXPECT_EQ(ReceiversJson({}), "[]");
@@ -174,14 +157,11 @@ TEST(AlertmanagerJsonTest, StatusReceiversAndGroups) {
   const std::string json = AlertGroupJson(g, {v});
   EXPECT_THAT(json, ::testing::StartsWith(R"({"alerts":[{"annotations":)"));
   EXPECT_THAT(json, HasSubstr(R"("silencedBy":["s-9"],"state":"suppressed")"));
-  EXPECT_THAT(
-      json,
-      ::testing::EndsWith(
-          R"(],"labels":{"region":"eu-west-1"},"receiver":{"name":"pager"}})"));
+  EXPECT_THAT(json, ::testing::EndsWith(
+                        R"(],"labels":{"region":"eu-west-1"},"receiver":{"name":"pager"}})"));
 }
 
-// ---- parsing
-// --------------------------------------------------------------------------------
+// ---- parsing ------------------------------------------------------------------------------------
 
 TEST(AlertmanagerParseTest, PostableAlertsTakeAlertmanagersDefaults) {
   auto posted = ParsePostableAlerts(R"([
@@ -197,8 +177,8 @@ TEST(AlertmanagerParseTest, PostableAlertsTakeAlertmanagersDefaults) {
   ASSERT_TRUE(posted.ok()) << posted.status().ToString();
   EXPECT_TRUE(posted->errors.empty());
   ASSERT_EQ(posted->valid.size(), 4u);
-  const auto &a = posted->valid[0];
-  EXPECT_EQ(a.labels, L(R"({alertname="A"})")); // the empty label is dropped
+  const auto& a = posted->valid[0];
+  EXPECT_EQ(a.labels, L(R"({alertname="A"})"));  // the empty label is dropped
   EXPECT_EQ(a.annotations.at("summary"), "s");
   EXPECT_EQ(a.starts_at, At("2026-12-07T09:00:00Z"));
   EXPECT_EQ(a.ends_at, At("2026-12-07T10:05:00Z"));
@@ -217,15 +197,15 @@ TEST(AlertmanagerParseTest, PostableAlertsTakeAlertmanagersDefaults) {
 }
 
 TEST(AlertmanagerParseTest, MalformedAlertBodiesNameTheField) {
-  const std::pair<const char *, const char *> cases[] = {
+  const std::pair<const char*, const char*> cases[] = {
       {"", "body: invalid JSON at offset 0"},
       {"[{]", "body: invalid JSON at offset 2"},
-      {"[] x", "body: invalid JSON at offset 3: The document root must not be "
-               "followed"},
+      {"[] x",
+       "body: invalid JSON at offset 3: The document root must not be "
+       "followed"},
       {R"({"labels":{}})", "body: must be a JSON array of alerts"},
       {"[1]", "alerts[0]: must be an object"},
-      {R"([{"labels":{"a":"b"}},{"labels":[]}])",
-       "alerts[1].labels: must be an object"},
+      {R"([{"labels":{"a":"b"}},{"labels":[]}])", "alerts[1].labels: must be an object"},
       {R"([{"labels":{"a":1}}])", "alerts[0].labels.a: must be a string"},
       {R"([{"labels":{"a":"b"},"annotations":{"x":null}}])",
        "alerts[0].annotations.x: must be a string"},
@@ -233,18 +213,26 @@ TEST(AlertmanagerParseTest, MalformedAlertBodiesNameTheField) {
        "alerts[0].startsAt: must be an RFC 3339 date-time string"},
       {R"([{"labels":{"a":"b"},"endsAt":"1765000000"}])",
        "alerts[0].endsAt: \"1765000000\" is not an RFC 3339 date-time"},
-      {R"([{"labels":{"a":"b"},"endsAt":"2026-13-45T00:00:00Z"}])",
-       "alerts[0].endsAt"},
-      {R"([{"labels":{"a":"b"},"generatorURL":true}])",
-       "alerts[0].generatorURL: must be a string"},
+      {R"([{"labels":{"a":"b"},"endsAt":"2026-13-45T00:00:00Z"}])", "alerts[0].endsAt"},
+      {R"([{"labels":{"a":"b"},"generatorURL":true}])", "alerts[0].generatorURL: must be a string"},
   };
-  for (const auto &[body, want] : cases) {
+  for (const auto& [body, want] : cases) {
     SCOPED_TRACE(body);
     auto r = ParsePostableAlerts(body, kNow);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), core::StatusCode::kInvalidArgument);
     EXPECT_THAT(r.status().message(), HasSubstr(want));
   }
+}
+
+TEST(AlertmanagerParseTest, DeepNestingIsAnErrorNotACrash) {
+  const std::string deep = std::string(1 << 20, '[') + std::string(1 << 20, ']');
+  auto alerts = ParsePostableAlerts(deep, kNow);
+  ASSERT_FALSE(alerts.ok());
+  EXPECT_EQ(alerts.status().message(), "alerts[0]: must be an object");
+  auto silence = ParsePostableSilence(std::string(1 << 20, '{'));
+  ASSERT_FALSE(silence.ok());
+  EXPECT_THAT(silence.status().message(), HasSubstr("body: invalid JSON"));
 }
 
 TEST(AlertmanagerParseTest, InvalidAlertsAreNamedAndTheValidOnesKept) {
@@ -260,13 +248,11 @@ TEST(AlertmanagerParseTest, InvalidAlertsAreNamedAndTheValidOnesKept) {
   ASSERT_EQ(posted->valid.size(), 1u);
   EXPECT_EQ(posted->valid[0].labels, L(R"({alertname="ok"})"));
   ASSERT_EQ(posted->errors.size(), 4u);
-  EXPECT_EQ(posted->errors[0],
-            "alerts[1].labels: at least one label pair required");
+  EXPECT_EQ(posted->errors[0], "alerts[1].labels: at least one label pair required");
   EXPECT_EQ(posted->errors[1], "alerts[2].endsAt: must not be before startsAt");
   EXPECT_THAT(posted->errors[2], HasSubstr("alerts[3].labels"));
   EXPECT_THAT(posted->errors[2], HasSubstr("bad-name"));
-  EXPECT_EQ(posted->errors[3],
-            "alerts[4].labels: at least one label pair required");
+  EXPECT_EQ(posted->errors[3], "alerts[4].labels: at least one label pair required");
 }
 
 TEST(AlertmanagerParseTest, PostableSilence) {
@@ -287,47 +273,35 @@ TEST(AlertmanagerParseTest, PostableSilence) {
 }
 
 TEST(AlertmanagerParseTest, MalformedSilencesNameTheField) {
-  const std::string times =
-      R"("startsAt":"2026-12-07T10:00:00Z","endsAt":"2026-12-07T11:00:00Z")";
+  const std::string times = R"("startsAt":"2026-12-07T10:00:00Z","endsAt":"2026-12-07T11:00:00Z")";
   const std::string who = R"("createdBy":"ops","comment":"c")";
-  const std::string m =
-      R"("matchers":[{"name":"a","value":"b","isRegex":false}])";
-  const std::pair<std::string, const char *> cases[] = {
+  const std::string m = R"("matchers":[{"name":"a","value":"b","isRegex":false}])";
+  const std::pair<std::string, const char*> cases[] = {
       {"{", "body: invalid JSON"},
       {"[]", "body: must be a JSON object"},
       {"{" + times + "," + who + "}", "silence.matchers: required"},
-      {R"({"matchers":{},)" + times + "," + who + "}",
-       "silence.matchers: must be an array"},
-      {R"({"matchers":[],)" + times + "," + who + "}",
-       "at least one matcher required"},
+      {R"({"matchers":{},)" + times + "," + who + "}", "silence.matchers: must be an array"},
+      {R"({"matchers":[],)" + times + "," + who + "}", "at least one matcher required"},
       {R"({"matchers":[{"name":"a","value":"b"}],)" + times + "," + who + "}",
        "silence.matchers[0].isRegex: required"},
-      {R"({"matchers":[{"value":"b","isRegex":false}],)" + times + "," + who +
-           "}",
+      {R"({"matchers":[{"value":"b","isRegex":false}],)" + times + "," + who + "}",
        "silence.matchers[0].name: required"},
-      {R"({"matchers":[{"name":"a","value":"(","isRegex":true}],)" + times +
-           "," + who + "}",
+      {R"({"matchers":[{"name":"a","value":"(","isRegex":true}],)" + times + "," + who + "}",
        "silence.matchers[0]"},
-      {R"({"matchers":[{"name":"a","value":"b","isRegex":"no"}],)" + times +
-           "," + who + "}",
+      {R"({"matchers":[{"name":"a","value":"b","isRegex":"no"}],)" + times + "," + who + "}",
        "silence.matchers[0].isRegex: must be a boolean"},
-      {"{" + m + R"(,"endsAt":"2026-12-07T11:00:00Z",)" + who + "}",
-       "silence.startsAt: required"},
-      {"{" + m + R"(,"startsAt":"2026-12-07T11:00:00Z",)" + who + "}",
-       "silence.endsAt: required"},
-      {"{" + m + R"(,"startsAt":"yesterday","endsAt":"2026-12-07T11:00:00Z",)" +
-           who + "}",
+      {"{" + m + R"(,"endsAt":"2026-12-07T11:00:00Z",)" + who + "}", "silence.startsAt: required"},
+      {"{" + m + R"(,"startsAt":"2026-12-07T11:00:00Z",)" + who + "}", "silence.endsAt: required"},
+      {"{" + m + R"(,"startsAt":"yesterday","endsAt":"2026-12-07T11:00:00Z",)" + who + "}",
        "silence.startsAt"},
-      {"{" + m + "," + times + R"(,"comment":"c"})",
-       "silence.createdBy: required"},
+      {"{" + m + "," + times + R"(,"comment":"c"})", "silence.createdBy: required"},
       {"{" + m + "," + times + R"(,"createdBy":"ops","comment":""})",
        "silence.comment: must not be empty"},
       {"{" + m + "," + times + R"(,"createdBy":7,"comment":"c"})",
        "silence.createdBy: must be a string"},
-      {R"({"id":5,)" + m + "," + times + "," + who + "}",
-       "silence.id: must be a string"},
+      {R"({"id":5,)" + m + "," + times + "," + who + "}", "silence.id: must be a string"},
   };
-  for (const auto &[body, want] : cases) {
+  for (const auto& [body, want] : cases) {
     SCOPED_TRACE(body);
     auto r = ParsePostableSilence(body);
     ASSERT_FALSE(r.ok());
@@ -336,8 +310,7 @@ TEST(AlertmanagerParseTest, MalformedSilencesNameTheField) {
   }
 }
 
-// ---- filters
-// --------------------------------------------------------------------------------
+// ---- filters ------------------------------------------------------------------------------------
 
 TEST(AlertmanagerFilterTest, ParametersAsAlertmanagerTakesThem) {
   auto f = ParseAlertmanagerAlertFilter(
@@ -352,16 +325,16 @@ TEST(AlertmanagerFilterTest, ParametersAsAlertmanagerTakesThem) {
   EXPECT_TRUE(f->unprocessed);
   ASSERT_TRUE(f->receiver.has_value());
   EXPECT_TRUE(f->receiver->FullMatch("pager"));
-  EXPECT_FALSE(f->receiver->FullMatch("xpager")); // anchored
+  EXPECT_FALSE(f->receiver->FullMatch("xpager"));  // anchored
 
-  const std::pair<const char *, const char *> bad[] = {
+  const std::pair<const char*, const char*> bad[] = {
       {"active=maybe", "active: \"maybe\" is not a boolean"},
       {"silenced=", "silenced: \"\" is not a boolean"},
       {"filter=region", "filter \"region\""},
       {"filter=a%3D~%22(%22", "filter \"a=~\"(\"\""},
       {"receiver=(", "receiver: bad regex"},
   };
-  for (const auto &[query, want] : bad) {
+  for (const auto& [query, want] : bad) {
     SCOPED_TRACE(query);
     auto r = ParseAlertmanagerAlertFilter(query);
     ASSERT_FALSE(r.ok());
@@ -371,7 +344,7 @@ TEST(AlertmanagerFilterTest, ParametersAsAlertmanagerTakesThem) {
 }
 
 TEST(AlertmanagerFilterTest, PassesAsAlertmanagersAlertFilter) {
-  auto pass = [](const char *query, const alerting::AlertView &v) {
+  auto pass = [](const char* query, const alerting::AlertView& v) {
     auto f = ParseAlertmanagerAlertFilter(query);
     EXPECT_TRUE(f.ok()) << query;
     return f->Passes(v, kNow);
@@ -401,8 +374,7 @@ TEST(AlertmanagerFilterTest, PassesAsAlertmanagersAlertFilter) {
   EXPECT_FALSE(pass("", ended));
 }
 
-// ---- routes over loopback
-// -------------------------------------------------------------------
+// ---- routes over loopback -----------------------------------------------------------------------
 
 alerting::AlertmanagerConfig PagerConfig() {
   alerting::AlertmanagerConfig c;
@@ -422,32 +394,28 @@ alerting::AlertmanagerConfig PagerConfig() {
 }
 
 class AlertmanagerRoutesTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     int next = 0;
     backend_ = std::make_unique<testing::DispatcherBackend>(
-        PagerConfig(), clock_,
-        [next]() mutable { return "sil-" + std::to_string(++next); });
+        PagerConfig(), clock_, [next]() mutable { return "sil-" + std::to_string(++next); });
     backend_->set_status({.config_original = "route: {receiver: pager}\n",
                           .started_at = At("2026-12-07T08:00:00Z")});
     net::Router router;
     RegisterAlertmanagerRoutes(router, *backend_, clock_);
     net::ServerOptions options{.listen = "127.0.0.1:0", .threads = 2};
     options.write_tokens = {"w-token"};
-    auto server =
-        net::Server::Start(options, std::move(router), clock_, nullptr);
+    auto server = net::Server::Start(options, std::move(router), clock_, nullptr);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(*server);
     base_ = "http://" + server_->address();
   }
 
-  net::ClientResponse Do(std::string method, std::string path,
-                         std::string body = "", bool token = true) {
-    net::ClientRequest req{.method = std::move(method),
-                           .url = base_ + path,
-                           .body = std::move(body)};
-    if (token)
-      req.headers.Set("Authorization", "Bearer w-token");
+  net::ClientResponse Do(std::string method, std::string path, std::string body = "",
+                         bool token = true) {
+    net::ClientRequest req{
+        .method = std::move(method), .url = base_ + path, .body = std::move(body)};
+    if (token) req.headers.Set("Authorization", "Bearer w-token");
     req.headers.Set("Content-Type", "application/json");
     auto res = client_.Do(req);
     EXPECT_TRUE(res.ok()) << res.status().ToString();
@@ -472,9 +440,8 @@ TEST_F(AlertmanagerRoutesTest, PostedAlertsAreListedGroupedAndFiltered) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.headers.Get("Content-Type"), "application/json");
   EXPECT_THAT(r.body, HasSubstr(R"("receivers":[{"name":"slack"}])"));
-  EXPECT_THAT(
-      r.body,
-      HasSubstr(R"("state":"suppressed")")); // Burn, inhibited by RegionDown
+  EXPECT_THAT(r.body,
+              HasSubstr(R"("state":"suppressed")"));  // Burn, inhibited by RegionDown
 
   // Only the suppressed ones, only pager's, by label.
   r = Do("GET", "/api/v2/alerts?active=false");
@@ -483,21 +450,14 @@ TEST_F(AlertmanagerRoutesTest, PostedAlertsAreListedGroupedAndFiltered) {
   r = Do("GET", "/api/v2/alerts?receiver=slack");
   EXPECT_THAT(r.body, HasSubstr(R"("alertname":"Slow")"));
   EXPECT_THAT(r.body, ::testing::Not(HasSubstr("RegionDown")));
-  r = Do("GET",
-         "/api/v2/alerts?filter=alertname%3D%22RegionDown%22&inhibited=false");
+  r = Do("GET", "/api/v2/alerts?filter=alertname%3D%22RegionDown%22&inhibited=false");
   EXPECT_THAT(r.body, HasSubstr("RegionDown"));
   EXPECT_THAT(r.body, ::testing::Not(HasSubstr("Burn")));
 
   r = Do("GET", "/api/v2/alerts/groups");
   ASSERT_EQ(r.status, 200);
-  EXPECT_THAT(
-      r.body,
-      HasSubstr(
-          R"("labels":{"region":"eu-west-1"},"receiver":{"name":"pager"})"));
-  EXPECT_THAT(
-      r.body,
-      HasSubstr(
-          R"("labels":{"region":"us-east-1"},"receiver":{"name":"slack"})"));
+  EXPECT_THAT(r.body, HasSubstr(R"("labels":{"region":"eu-west-1"},"receiver":{"name":"pager"})"));
+  EXPECT_THAT(r.body, HasSubstr(R"("labels":{"region":"us-east-1"},"receiver":{"name":"slack"})"));
   r = Do("GET", "/api/v2/alerts/groups?receiver=slack");
   EXPECT_THAT(r.body, ::testing::Not(HasSubstr(R"("name":"pager")")));
   r = Do("GET", "/api/v2/alerts/groups?active=false");
@@ -507,18 +467,14 @@ TEST_F(AlertmanagerRoutesTest, PostedAlertsAreListedGroupedAndFiltered) {
   r = Do("GET", "/api/v2/receivers");
   EXPECT_EQ(r.body, R"([{"name":"pager"},{"name":"slack"}])");
   r = Do("GET", "/api/v2/status");
-  EXPECT_THAT(
-      r.body,
-      HasSubstr(R"("config":{"original":"route: {receiver: pager}\n"})"));
+  EXPECT_THAT(r.body, HasSubstr(R"("config":{"original":"route: {receiver: pager}\n"})"));
   EXPECT_THAT(r.body, HasSubstr(R"("version":")" NINES_VERSION "\""));
 }
 
-TEST_F(AlertmanagerRoutesTest,
-       BadRequestsAre4xxWithAReasonAsAlertmanagerAnswers) {
+TEST_F(AlertmanagerRoutesTest, BadRequestsAre4xxWithAReasonAsAlertmanagerAnswers) {
   auto r = Do("GET", "/api/v2/alerts?active=nope");
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(r.body,
-            R"js("active: \"nope\" is not a boolean (true or false)")js");
+  EXPECT_EQ(r.body, R"js("active: \"nope\" is not a boolean (true or false)")js");
   r = Do("GET", "/api/v2/alerts/groups?receiver=(");
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("receiver: bad regex"));
@@ -529,41 +485,30 @@ TEST_F(AlertmanagerRoutesTest,
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("body: invalid JSON"));
   // Partly valid: the valid alert is taken, the invalid one named.
-  r = Do("POST", "/api/v2/alerts",
-         R"([{"labels":{"alertname":"A"}},{"labels":{}}])");
+  r = Do("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"A"}},{"labels":{}}])");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body, R"("alerts[1].labels: at least one label pair required")");
-  EXPECT_THAT(Do("GET", "/api/v2/alerts").body,
-              HasSubstr(R"("alertname":"A")"));
+  EXPECT_THAT(Do("GET", "/api/v2/alerts").body, HasSubstr(R"("alertname":"A")"));
 
   const std::string silence =
       R"({"matchers":[{"name":"a","value":"b","isRegex":false}],"createdBy":"ops","comment":"c",)";
-  r = Do(
-      "POST", "/api/v2/silences",
-      silence +
-          R"("startsAt":"2026-12-07T11:00:00Z","endsAt":"2026-12-07T11:00:00Z"})");
+  r = Do("POST", "/api/v2/silences",
+         silence + R"("startsAt":"2026-12-07T11:00:00Z","endsAt":"2026-12-07T11:00:00Z"})");
   EXPECT_EQ(r.status, 400);
-  EXPECT_THAT(
-      r.body,
-      HasSubstr("silence.endsAt: the start time must be before the end time"));
-  r = Do(
-      "POST", "/api/v2/silences",
-      silence +
-          R"("startsAt":"2026-12-07T08:00:00Z","endsAt":"2026-12-07T09:00:00Z"})");
+  EXPECT_THAT(r.body, HasSubstr("silence.endsAt: the start time must be before the end time"));
+  r = Do("POST", "/api/v2/silences",
+         silence + R"("startsAt":"2026-12-07T08:00:00Z","endsAt":"2026-12-07T09:00:00Z"})");
   EXPECT_EQ(r.status, 400);
-  EXPECT_THAT(r.body,
-              HasSubstr("silence.endsAt: the end time can't be in the past"));
-  r = Do(
-      "POST", "/api/v2/silences",
-      silence +
-          R"("id":"nope","startsAt":"2026-12-07T10:00:00Z","endsAt":"2026-12-07T11:00:00Z"})");
+  EXPECT_THAT(r.body, HasSubstr("silence.endsAt: the end time can't be in the past"));
+  r = Do("POST", "/api/v2/silences",
+         silence +
+             R"("id":"nope","startsAt":"2026-12-07T10:00:00Z","endsAt":"2026-12-07T11:00:00Z"})");
   EXPECT_EQ(r.status, 404);
-  r = Do(
-      "POST", "/api/v2/silences",
-      R"({"matchers":[{"name":"a","value":"","isRegex":false}],"createdBy":"o","comment":"c",)"
-      R"("startsAt":"2026-12-07T10:00:00Z","endsAt":"2026-12-07T11:00:00Z"})");
+  r = Do("POST", "/api/v2/silences",
+         R"({"matchers":[{"name":"a","value":"","isRegex":false}],"createdBy":"o","comment":"c",)"
+         R"("startsAt":"2026-12-07T10:00:00Z","endsAt":"2026-12-07T11:00:00Z"})");
   EXPECT_EQ(r.status,
-            400); // every matcher matches the empty string (the store refuses)
+            400);  // every matcher matches the empty string (the store refuses)
 
   r = Do("GET", "/api/v2/silence/unknown");
   EXPECT_EQ(r.status, 404);
@@ -574,10 +519,7 @@ TEST_F(AlertmanagerRoutesTest,
 }
 
 TEST_F(AlertmanagerRoutesTest, WriteRoutesNeedAWriteToken) {
-  EXPECT_EQ(
-      Do("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"A"}}])", false)
-          .status,
-      401);
+  EXPECT_EQ(Do("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"A"}}])", false).status, 401);
   EXPECT_EQ(Do("POST", "/api/v2/silences", "{}", false).status, 401);
   EXPECT_EQ(Do("DELETE", "/api/v2/silence/x", "", false).status, 401);
   EXPECT_EQ(Do("GET", "/api/v2/alerts", "", false).status, 200);
@@ -586,39 +528,33 @@ TEST_F(AlertmanagerRoutesTest, WriteRoutesNeedAWriteToken) {
 }
 
 TEST_F(AlertmanagerRoutesTest, SilenceLifecycleMutesTheAlert) {
-  Do("POST", "/api/v2/alerts",
-     R"([{"labels":{"alertname":"Slow","region":"ap"}}])");
-  auto r = Do(
-      "POST", "/api/v2/silences",
-      R"({"matchers":[{"name":"region","value":"ap","isRegex":false}],)"
-      R"("createdBy":"ops","comment":"maintenance",)"
-      R"("startsAt":"2026-12-07T10:00:00Z","endsAt":"2026-12-07T12:00:00Z"})");
+  Do("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"Slow","region":"ap"}}])");
+  auto r = Do("POST", "/api/v2/silences",
+              R"({"matchers":[{"name":"region","value":"ap","isRegex":false}],)"
+              R"("createdBy":"ops","comment":"maintenance",)"
+              R"("startsAt":"2026-12-07T10:00:00Z","endsAt":"2026-12-07T12:00:00Z"})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, R"({"silenceID":"sil-1"})");
   EXPECT_TRUE(backend_->silences().Mutes(L(R"({region="ap"})"), clock_.Now()));
 
   r = Do("GET", "/api/v2/alerts");
-  EXPECT_THAT(r.body,
-              HasSubstr(R"("silencedBy":["sil-1"],"state":"suppressed")"));
+  EXPECT_THAT(r.body, HasSubstr(R"("silencedBy":["sil-1"],"state":"suppressed")"));
   EXPECT_EQ(Do("GET", "/api/v2/alerts?silenced=false").body, "[]");
 
   r = Do("GET", "/api/v2/silence/sil-1");
   ASSERT_EQ(r.status, 200);
   EXPECT_THAT(r.body, HasSubstr(R"("id":"sil-1","status":{"state":"active"})"));
-  EXPECT_THAT(Do("GET", "/api/v2/silences?filter=region%3D%22ap%22").body,
-              HasSubstr("sil-1"));
+  EXPECT_THAT(Do("GET", "/api/v2/silences?filter=region%3D%22ap%22").body, HasSubstr("sil-1"));
   EXPECT_EQ(Do("GET", "/api/v2/silences?filter=region%3D~%22ap%22").body, "[]");
 
   clock_.Advance(core::Duration::Minutes(1));
   r = Do("DELETE", "/api/v2/silence/sil-1");
   EXPECT_EQ(r.status, 200);
   clock_.Advance(core::Duration::Seconds(1));
-  EXPECT_THAT(Do("GET", "/api/v2/silence/sil-1").body,
-              HasSubstr(R"("state":"expired")"));
+  EXPECT_THAT(Do("GET", "/api/v2/silence/sil-1").body, HasSubstr(R"("state":"expired")"));
   EXPECT_FALSE(backend_->silences().Mutes(L(R"({region="ap"})"), clock_.Now()));
-  EXPECT_THAT(Do("GET", "/api/v2/alerts").body,
-              HasSubstr(R"("state":"active")"));
+  EXPECT_THAT(Do("GET", "/api/v2/alerts").body, HasSubstr(R"("state":"active")"));
 }
 
-} // namespace
-} // namespace nines::api
+}  // namespace
+}  // namespace nines::api

@@ -24,7 +24,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 std::string AmtoolBinary() {
-  const char *env = std::getenv("NINES_AMTOOL");
+  const char* env = std::getenv("NINES_AMTOOL");
   return env != nullptr && *env != '\0' ? env : "/usr/bin/amtool";
 }
 
@@ -34,40 +34,35 @@ struct AmtoolRun {
 };
 
 class AmtoolTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     alerting::AlertmanagerConfig config;
     config.route.receiver = "pager";
     config.route.group_by = std::vector<std::string>{"region"};
     config.receivers = {{"pager", {}}};
-    backend_ =
-        std::make_unique<testing::DispatcherBackend>(config, core::RealClock());
+    backend_ = std::make_unique<testing::DispatcherBackend>(config, core::RealClock());
     net::Router router;
     RegisterAlertmanagerRoutes(router, *backend_, core::RealClock());
     net::ServerOptions options{.listen = "127.0.0.1:0", .threads = 2};
     options.write_tokens = {"amtool-token"};
-    auto server = net::Server::Start(options, std::move(router),
-                                     core::RealClock(), nullptr);
+    auto server = net::Server::Start(options, std::move(router), core::RealClock(), nullptr);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(*server);
     // amtool sends the bearer token from a Prometheus http_config file.
-    http_config_ =
-        dir_.Write("http.yml", "authorization:\n  credentials: amtool-token\n");
+    http_config_ = dir_.Write("http.yml", "authorization:\n  credentials: amtool-token\n");
   }
 
   // Runs amtool with `args` against the server; with `token`, through the
   // http_config file.
   AmtoolRun Amtool(std::vector<std::string> args, bool token = true) {
-    std::vector<std::string> argv = {
-        AmtoolBinary(), "--alertmanager.url=http://" + server_->address() + "/",
-        "--no-version-check", "--timeout=10s"};
-    if (token)
-      argv.push_back("--http.config.file=" + http_config_);
+    std::vector<std::string> argv = {AmtoolBinary(),
+                                     "--alertmanager.url=http://" + server_->address() + "/",
+                                     "--no-version-check", "--timeout=10s"};
+    if (token) argv.push_back("--http.config.file=" + http_config_);
     argv.insert(argv.end(), args.begin(), args.end());
     testutil::ChildProcess child(argv);
     auto code = child.Wait(std::chrono::seconds(30));
-    EXPECT_TRUE(code.has_value())
-        << "amtool did not finish: " << child.output();
+    EXPECT_TRUE(code.has_value()) << "amtool did not finish: " << child.output();
     return {code.value_or(-1), child.output()};
   }
 
@@ -79,12 +74,10 @@ protected:
 
 TEST_F(AmtoolTest, AlertQuerySilenceAddQueryAndExpireWork) {
   // amtool alert add: a POST /api/v2/alerts with Go's zero times.
-  AmtoolRun r =
-      Amtool({"alert", "add", "alertname=RegionBurn", "region=eu-west-1",
-              "slo=api", "--annotation=summary=budget burning"});
+  AmtoolRun r = Amtool({"alert", "add", "alertname=RegionBurn", "region=eu-west-1", "slo=api",
+                        "--annotation=summary=budget burning"});
   ASSERT_EQ(r.code, 0) << r.output;
-  AmtoolRun other =
-      Amtool({"alert", "add", "alertname=RegionBurn", "region=us-east-1"});
+  AmtoolRun other = Amtool({"alert", "add", "alertname=RegionBurn", "region=us-east-1"});
   ASSERT_EQ(other.code, 0) << other.output;
   ASSERT_EQ(backend_->Alerts().size(), 2u);
 
@@ -98,30 +91,25 @@ TEST_F(AmtoolTest, AlertQuerySilenceAddQueryAndExpireWork) {
   EXPECT_THAT(r.output, Not(HasSubstr("us-east-1")));
 
   // amtool silence add prints the new silence's id.
-  r = Amtool({"silence", "add", "region=eu-west-1", "--comment=maintenance",
-              "--author=ops", "--duration=1h"});
+  r = Amtool({"silence", "add", "region=eu-west-1", "--comment=maintenance", "--author=ops",
+              "--duration=1h"});
   ASSERT_EQ(r.code, 0) << r.output;
   std::string id = r.output;
-  while (!id.empty() && (id.back() == '\n' || id.back() == '\r'))
-    id.pop_back();
+  while (!id.empty() && (id.back() == '\n' || id.back() == '\r')) id.pop_back();
   auto silence = backend_->silences().Get(id);
-  ASSERT_TRUE(silence.has_value())
-      << "no silence " << id << " in the store: " << r.output;
-  EXPECT_EQ(alerting::MatchersToString(silence->matchers),
-            R"({region="eu-west-1"})");
+  ASSERT_TRUE(silence.has_value()) << "no silence " << id << " in the store: " << r.output;
+  EXPECT_EQ(alerting::MatchersToString(silence->matchers), R"({region="eu-west-1"})");
   EXPECT_EQ(silence->created_by, "ops");
   EXPECT_EQ(silence->comment, "maintenance");
   const core::Timestamp now = core::RealClock().Now();
   EXPECT_EQ(silence->State(now), alerting::SilenceState::kActive);
   EXPECT_GT(silence->ends_at, now + core::Duration::Minutes(59));
 
-  // The silenced alert is suppressed: gone from the default (active) query,
-  // there with
+  // The silenced alert is suppressed: gone from the default (active) query, there with
   // --silenced.
-  for (const auto &view : backend_->Alerts()) {
+  for (const auto& view : backend_->Alerts()) {
     const bool eu = view.alert.labels.Get("region") == "eu-west-1";
-    EXPECT_EQ(view.silenced_by,
-              eu ? std::vector<std::string>{id} : std::vector<std::string>{});
+    EXPECT_EQ(view.silenced_by, eu ? std::vector<std::string>{id} : std::vector<std::string>{});
   }
   r = Amtool({"alert", "query", "-o", "extended"});
   ASSERT_EQ(r.code, 0) << r.output;
@@ -146,9 +134,8 @@ TEST_F(AmtoolTest, AlertQuerySilenceAddQueryAndExpireWork) {
   ASSERT_EQ(r.code, 0) << r.output;
   silence = backend_->silences().Get(id);
   ASSERT_TRUE(silence.has_value());
-  EXPECT_EQ(
-      silence->State(core::RealClock().Now() + core::Duration::Milliseconds(1)),
-      alerting::SilenceState::kExpired);
+  EXPECT_EQ(silence->State(core::RealClock().Now() + core::Duration::Milliseconds(1)),
+            alerting::SilenceState::kExpired);
   r = Amtool({"alert", "query", "-o", "extended"});
   EXPECT_THAT(r.output, HasSubstr("eu-west-1"));
   r = Amtool({"silence", "query", "--expired", "-q"});
@@ -156,9 +143,8 @@ TEST_F(AmtoolTest, AlertQuerySilenceAddQueryAndExpireWork) {
 }
 
 TEST_F(AmtoolTest, WritesWithoutTheTokenAreRefused) {
-  AmtoolRun r = Amtool(
-      {"silence", "add", "region=eu-west-1", "--comment=c", "--author=ops"},
-      false);
+  AmtoolRun r =
+      Amtool({"silence", "add", "region=eu-west-1", "--comment=c", "--author=ops"}, false);
   EXPECT_NE(r.code, 0) << r.output;
   EXPECT_TRUE(backend_->silences().List().empty());
   r = Amtool({"alert", "add", "alertname=X"}, false);
@@ -172,13 +158,11 @@ TEST_F(AmtoolTest, WritesWithoutTheTokenAreRefused) {
 TEST_F(AmtoolTest, AmtoolShowsTheReasonOfARefusal) {
   // An end before the start: amtool refuses it itself; one in the past nines
   // refuses with a reason amtool prints.
-  AmtoolRun r =
-      Amtool({"silence", "add", "region=x", "--comment=c", "--author=ops",
-              "--start=2020-01-01T00:00:00Z", "--end=2020-01-01T01:00:00Z"});
+  AmtoolRun r = Amtool({"silence", "add", "region=x", "--comment=c", "--author=ops",
+                        "--start=2020-01-01T00:00:00Z", "--end=2020-01-01T01:00:00Z"});
   EXPECT_NE(r.code, 0);
-  EXPECT_THAT(r.output, HasSubstr("the end time can't be in the past"))
-      << r.output;
+  EXPECT_THAT(r.output, HasSubstr("the end time can't be in the past")) << r.output;
 }
 
-} // namespace
-} // namespace nines::api
+}  // namespace
+}  // namespace nines::api

@@ -1,7 +1,6 @@
-// A test AlertmanagerBackend built from the real pieces: an
-// alerting::Dispatcher reading an alerting::SilenceStore, with the receivers
-// and inhibitions of its config. What the running alerting service gives app/'s
-// adapter, computed here the same way. Thread-safe (one mutex).
+// A test AlertmanagerBackend built from the real pieces: an alerting::Dispatcher reading an
+// alerting::SilenceStore; its AlertViews give each alert's receivers, silences and inhibitions,
+// as the running alerting service does. Thread-safe (one mutex).
 #ifndef NINES_TESTS_API_DISPATCHER_BACKEND_H_
 #define NINES_TESTS_API_DISPATCHER_BACKEND_H_
 
@@ -20,10 +19,12 @@
 namespace nines::api::testing {
 
 class DispatcherBackend final : public AlertmanagerBackend {
-public:
-  DispatcherBackend(alerting::AlertmanagerConfig config, core::Clock &clock,
+ public:
+  DispatcherBackend(alerting::AlertmanagerConfig config, core::Clock& clock,
                     std::function<std::string()> new_id = nullptr)
-      : config_(std::move(config)), clock_(clock), silences_(std::move(new_id)),
+      : config_(std::move(config)),
+        clock_(clock),
+        silences_(std::move(new_id)),
         dispatcher_(config_, &silences_) {}
 
   std::vector<alerting::AlertView> Alerts() const override {
@@ -34,19 +35,16 @@ public:
     std::lock_guard<std::mutex> lock(mu_);
     return dispatcher_.Groups();
   }
-  std::vector<alerting::Silence> Silences() const override {
-    return silences_.List();
-  }
+  std::vector<alerting::Silence> Silences() const override { return silences_.List(); }
   core::Result<std::string> AddSilence(alerting::Silence silence) override {
     return silences_.Add(std::move(silence), clock_.Now());
   }
-  core::Status ExpireSilence(const std::string &id) override {
+  core::Status ExpireSilence(const std::string& id) override {
     return silences_.Expire(id, clock_.Now());
   }
   std::vector<std::string> ReceiverNames() const override {
     std::vector<std::string> out;
-    for (const auto &r : config_.receivers)
-      out.push_back(r.name);
+    for (const auto& r : config_.receivers) out.push_back(r.name);
     return out;
   }
   AlertmanagerStatusInfo StatusInfo() const override { return status_; }
@@ -56,17 +54,17 @@ public:
   }
 
   void set_status(AlertmanagerStatusInfo s) { status_ = std::move(s); }
-  alerting::SilenceStore &silences() { return silences_; }
+  alerting::SilenceStore& silences() { return silences_; }
 
-private:
+ private:
   const alerting::AlertmanagerConfig config_;
-  core::Clock &clock_;
+  core::Clock& clock_;
   alerting::SilenceStore silences_;
   mutable std::mutex mu_;
-  alerting::Dispatcher dispatcher_; // guarded by mu_
+  alerting::Dispatcher dispatcher_;  // guarded by mu_
   AlertmanagerStatusInfo status_;
 };
 
-} // namespace nines::api::testing
+}  // namespace nines::api::testing
 
-#endif // NINES_TESTS_API_DISPATCHER_BACKEND_H_
+#endif  // NINES_TESTS_API_DISPATCHER_BACKEND_H_

@@ -6,7 +6,8 @@
 //    receiver has the page once, or twice with the same groupKey;
 //  - a restart (SIGTERM, then kill -9) while the alert fires: no repeat page and no false
 //    resolution, over a window measured in nines' own evaluations (nines_rule_evaluations_total),
-//    not in sleeps.
+//    not in sleeps;
+//  - amtool against the running binary: alert query, silence add, query and expire.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 #include <signal.h>
@@ -422,6 +423,54 @@ TEST_F(AlertingE2eTest, RestartsWhileThePageFiresNeitherRepeatNorResolveIt) {
     EXPECT_EQ(Count(all, "resolved"), 0) << Describe(all);
   }
   StopWriter();
+  EXPECT_EQ(nines->Stop(), 0) << nines->output();
+}
+
+// Runs amtool (Debian's prometheus-alertmanager, 0.25) with `args` against `url`; returns its
+// output without the warning that nines' version is not amtool's, failing the test unless it
+// exits 0.
+std::string Amtool(const std::string& url, std::vector<std::string> args) {
+  std::vector<std::string> argv = {"/usr/bin/amtool", "--alertmanager.url=" + url};
+  argv.insert(argv.end(), args.begin(), args.end());
+  testutil::ChildProcess amtool(argv);
+  std::optional<int> rc = amtool.Wait(milliseconds(30000));
+  EXPECT_EQ(rc, 0) << amtool.output();
+  std::string out = amtool.output();
+  if (out.rfind("Warning: amtool version", 0) == 0) out.erase(0, out.find('\n') + 1);
+  return out;
+}
+
+TEST_F(AlertingE2eTest, AmtoolQueriesAlertsAndAddsQueriesAndExpiresSilences) {
+  auto nines = StartNines();
+  ASSERT_FALSE(url_.empty());
+  StartWriter(0);
+  ASSERT_TRUE(receiver_.WaitFor([](const auto& all) { return all.size() >= 1; },
+                                milliseconds(30000)))
+      << nines->output();
+  EXPECT_NE(Amtool(url_, {"alert", "query"}).find("SloBurnRate"), std::string::npos);
+
+  std::string id = Amtool(url_, {"silence", "add", "alertname=SloBurnRate", "region=eu-west-1",
+                                 "--comment=known outage", "--author=e2e", "--duration=1h"});
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  ASSERT_EQ(id.size(), 36u) << id;  // a UUID
+  EXPECT_EQ(Amtool(url_, {"silence", "query", "-q"}), id + "\n");
+  const std::string listed = Amtool(url_, {"silence", "query"});
+  EXPECT_NE(listed.find("known outage"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("e2e"), std::string::npos) << listed;
+  // The page is muted now; nines' own API says so too.
+  EXPECT_TRUE(testutil::WaitFor([&] {
+    return Get("/api/v2/alerts?silenced=true&active=false").find(id) != std::string::npos;
+  })) << Get("/api/v2/alerts");
+
+  Amtool(url_, {"silence", "expire", id});
+  EXPECT_EQ(Amtool(url_, {"silence", "query", "-q"}), "");
+  EXPECT_NE(Amtool(url_, {"silence", "query", "--expired"}).find(id), std::string::npos);
+  StopWriter();
+  EXPECT_EQ(nines->Stop(), 0) << nines->output();
+  // The silence outlives the process: it is in <data_dir>/alerting.
+  nines = StartNines();
+  ASSERT_FALSE(url_.empty());
+  EXPECT_NE(Amtool(url_, {"silence", "query", "--expired"}).find(id), std::string::npos);
   EXPECT_EQ(nines->Stop(), 0) << nines->output();
 }
 
