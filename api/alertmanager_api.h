@@ -23,7 +23,7 @@
 // TOKEN}` (Prometheus' http_config); reads are public, as in Alertmanager.
 //
 // What serves the data is an AlertmanagerBackend: app/ adapts the running alerting service to
-// it (app/alerting_backend.h). Handlers call the backend on the server's threads, concurrently:
+// it. Handlers call the backend on the server's threads, concurrently:
 // every method must be thread-safe, and the backend must outlive the server.
 #ifndef NINES_API_ALERTMANAGER_API_H_
 #define NINES_API_ALERTMANAGER_API_H_

@@ -8,7 +8,6 @@
 #include "alerting/alertmanager_push.h"
 #include "alerting/service.h"
 #include "api/alertmanager_api.h"
-#include "app/alerting_backend.h"
 #include "core/log.h"
 
 namespace nines::app {
@@ -159,10 +158,9 @@ class EngineAlerting::Impl {
 
 namespace {
 
-// Alertmanager's API v2 answered from the running service through AlertingServiceBackend; the
-// routes exist before the service starts (the server must serve before the service knows its
-// URL), so until then, and after it stopped, the lists are empty and changes are refused as
-// UNAVAILABLE.
+// Alertmanager's API v2 answered from the running service; the routes exist before the service
+// starts (the server must serve before the service knows its URL), so until then, and after it
+// stopped, the lists are empty and changes are refused as UNAVAILABLE.
 class LazyServiceBackend final : public api::AlertmanagerBackend {
  public:
   LazyServiceBackend(std::function<std::shared_ptr<alerting::AlertingService>()> get,
@@ -170,42 +168,41 @@ class LazyServiceBackend final : public api::AlertmanagerBackend {
       : get_(std::move(get)), status_(std::move(status)) {}
 
   std::vector<alerting::AlertView> Alerts() const override {
-    return With([](auto& b) { return b.Alerts(); }, std::vector<alerting::AlertView>{});
+    return With([](auto& s) { return s.Alerts(); }, std::vector<alerting::AlertView>{});
   }
   std::vector<alerting::Dispatcher::GroupView> Groups() const override {
-    return With([](auto& b) { return b.Groups(); }, std::vector<alerting::Dispatcher::GroupView>{});
+    return With([](auto& s) { return s.Groups(); }, std::vector<alerting::Dispatcher::GroupView>{});
   }
   std::vector<alerting::Silence> Silences() const override {
-    return With([](auto& b) { return b.Silences(); }, std::vector<alerting::Silence>{});
+    return With([](auto& s) { return s.silences().List(); }, std::vector<alerting::Silence>{});
   }
   core::Result<std::string> AddSilence(alerting::Silence silence) override {
-    return With([&](auto& b) { return b.AddSilence(std::move(silence)); },
+    return With([&](auto& s) { return s.AddSilence(std::move(silence)); },
                 core::Result<std::string>(NotRunning()));
   }
   core::Status ExpireSilence(const std::string& id) override {
-    return With([&](auto& b) { return b.ExpireSilence(id); }, NotRunning());
+    return With([&](auto& s) { return s.ExpireSilence(id); }, NotRunning());
   }
   std::vector<std::string> ReceiverNames() const override {
-    return With([](auto& b) { return b.ReceiverNames(); }, std::vector<std::string>{});
+    return With([](auto& s) { return s.ReceiverNames(); }, std::vector<std::string>{});
   }
   api::AlertmanagerStatusInfo StatusInfo() const override { return status_(); }
   void Receive(std::vector<alerting::Alert> alerts) override {
     With(
-        [&](auto& b) {
-          b.Receive(std::move(alerts));
+        [&](auto& s) {
+          s.Send(alerts);
           return 0;
         },
         0);
   }
 
  private:
-  // f(the running service's backend), or `otherwise` when no service runs.
+  // f(the running service), or `otherwise` when no service runs.
   template <typename F, typename T>
   T With(F f, T otherwise) const {
     std::shared_ptr<alerting::AlertingService> s = get_();
     if (s == nullptr) return otherwise;
-    AlertingServiceBackend backend(*s, status_);
-    return f(backend);
+    return f(*s);
   }
   static core::Status NotRunning() {
     return core::UnavailableError("the alerting service is not running (starting or stopping)");

@@ -28,6 +28,7 @@
 // rule (a page mutes tickets of its SLO and region) is checked for every group
 // and never matches, so every group notifies.
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,8 +43,6 @@
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "alerting/delivery.h"
 #include "alerting/dispatcher.h"
@@ -110,11 +109,10 @@ receivers:
 
 alerting::AlertmanagerConfig ParseConfig(const std::string &base) {
   alerting::AlertmanagerConfig config;
-  std::vector<app::ConfigError> errors = app::ParseAlertmanagerConfig(
-      ConfigYaml(base), "bench-alertmanager.yml", &config);
+  std::vector<app::ConfigError> errors =
+      app::ParseAlertmanagerConfig(ConfigYaml(base), "bench-alertmanager.yml", &config);
   if (!errors.empty()) {
-    for (const auto &e : errors)
-      std::fprintf(stderr, "%s\n", e.ToString().c_str());
+    for (const auto &e : errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
     std::abort();
   }
   return config;
@@ -130,26 +128,21 @@ std::vector<alerting::Alert> MakeAlerts(Timestamp now) {
         core::Labels::Builder b;
         b.Set("alertname", "SloBurnRate");
         b.Set("slo", fmt::format("slo-{:03}", s));
-        b.Set("region", r < 3 ? fmt::format("eu-west-{}", r + 1)
-                              : fmt::format("us-east-{}", r));
+        b.Set("region", r < 3 ? fmt::format("eu-west-{}", r + 1) : fmt::format("us-east-{}", r));
         b.Set("probe", fmt::format("probe-{}", p));
         b.Set("severity", s % 2 == 0 ? "page" : "ticket");
         b.Set("team", s % 4 < 2 ? "api" : "web");
         auto labels = b.Build();
-        if (!labels.ok())
-          std::abort();
+        if (!labels.ok()) std::abort();
         alerting::Alert a;
         a.labels = *std::move(labels);
-        a.annotations = {
-            {"summary", fmt::format("slo-{:03} burns its budget", s)},
-            {"budget_remaining", "0.42"},
-            {"burn_rate_1h", "15.2"},
-            {"burn_rate_5m", "31.0"}};
+        a.annotations = {{"summary", fmt::format("slo-{:03} burns its budget", s)},
+                         {"budget_remaining", "0.42"},
+                         {"burn_rate_1h", "15.2"},
+                         {"burn_rate_5m", "31.0"}};
         a.starts_at = now - Duration::Minutes(2);
-        a.ends_at = alerting::FiringEndsAt(now, Duration::Minutes(1),
-                                           Duration::Seconds(10));
-        a.generator_url =
-            fmt::format("http://127.0.0.1:9099/api/v1/slos/slo-{:03}", s);
+        a.ends_at = alerting::FiringEndsAt(now, Duration::Minutes(1), Duration::Seconds(10));
+        a.generator_url = fmt::format("http://127.0.0.1:9099/api/v1/slos/slo-{:03}", s);
         a.value = 15.2;
         alerts.push_back(std::move(a));
       }
@@ -162,20 +155,23 @@ void BM_Dispatch(benchmark::State &state) {
   const alerting::AlertmanagerConfig config = ParseConfig("http://127.0.0.1:9");
   const std::vector<alerting::Alert> alerts = MakeAlerts(kT0);
   size_t notifications = 0;
+  std::unique_ptr<alerting::Dispatcher> dispatcher;
+  std::vector<alerting::Notification> out;
   for (auto _ : state) {
-    alerting::Dispatcher dispatcher(config, nullptr);
-    dispatcher.Receive(alerts, kT0);
-    std::vector<alerting::Notification> out =
-        dispatcher.Flush(kT0 + Duration::Seconds(30));
+    state.PauseTiming();  // the previous round's groups and notifications are freed untimed
+    out.clear();
+    dispatcher.reset();
+    state.ResumeTiming();
+    dispatcher = std::make_unique<alerting::Dispatcher>(config, nullptr);
+    dispatcher->Receive(alerts, kT0);
+    out = dispatcher->Flush(kT0 + Duration::Seconds(30));
     notifications = out.size();
     benchmark::DoNotOptimize(out);
   }
   // 1,000 groups; the eu-audit receiver has no integrations, so it notifies
   // nobody.
   if (notifications != kGroups) {
-    state.SkipWithError(
-        fmt::format("{} notifications, want {}", notifications, kGroups)
-            .c_str());
+    state.SkipWithError(fmt::format("{} notifications, want {}", notifications, kGroups).c_str());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * kGroups);
   state.counters["alerts"] = kAlerts;
@@ -190,37 +186,41 @@ void BM_DispatchAndPayloads(benchmark::State &state) {
   const alerting::NotifyContext context{.external_url = "http://127.0.0.1:9099",
                                         .templates = &templates};
   const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() /
-      fmt::format("nines_alerting_bench.{}", ::getpid());
+      std::filesystem::temp_directory_path() / fmt::format("nines_alerting_bench.{}", ::getpid());
   std::filesystem::create_directories(dir);
   size_t notifications = 0, bytes = 0;
   const Timestamp flush_at = kT0 + Duration::Seconds(30);
+  std::unique_ptr<alerting::Dispatcher> dispatcher;
+  std::unique_ptr<alerting::FileNotificationLog> log;
+  std::vector<alerting::Notification> out;
   for (auto _ : state) {
-    state.PauseTiming();
+    state.PauseTiming();  // the previous round freed untimed, and a fresh log
+    out.clear();
+    dispatcher.reset();
+    log.reset();
     std::filesystem::remove(dir / "nflog");
-    auto log = alerting::FileNotificationLog::Open((dir / "nflog").string(),
-                                                   false, kT0);
-    if (!log.ok()) {
-      state.SkipWithError(log.status().ToString().c_str());
+    auto opened = alerting::FileNotificationLog::Open((dir / "nflog").string(), false, kT0);
+    if (!opened.ok()) {
+      state.SkipWithError(opened.status().ToString().c_str());
       break;
     }
+    log = *std::move(opened);
     state.ResumeTiming();
-    alerting::Dispatcher dispatcher(config, nullptr, log->get());
-    dispatcher.Receive(alerts, kT0);
-    std::vector<alerting::Notification> out = dispatcher.Flush(flush_at);
+    dispatcher = std::make_unique<alerting::Dispatcher>(config, nullptr, log.get());
+    dispatcher->Receive(alerts, kT0);
+    out = dispatcher->Flush(flush_at);
     notifications = out.size();
     bytes = 0;
     for (const alerting::Notification &n : out) {
       const alerting::Receiver *r = config.FindReceiver(n.receiver);
-      auto requests = alerting::BuildRequests(
-          n, r->integrations[n.integration_index], config.global, context);
+      auto requests =
+          alerting::BuildRequests(n, r->integrations[n.integration_index], config.global, context);
       if (!requests.ok()) {
         state.SkipWithError(requests.status().ToString().c_str());
         break;
       }
-      for (const alerting::OutgoingRequest &req : *requests)
-        bytes += req.http.body.size();
-      if (core::Status s = (*log)->Record(n, flush_at); !s.ok()) {
+      for (const alerting::OutgoingRequest &req : *requests) bytes += req.http.body.size();
+      if (core::Status s = log->Record(n, flush_at); !s.ok()) {
         state.SkipWithError(s.ToString().c_str());
         break;
       }
@@ -228,9 +228,7 @@ void BM_DispatchAndPayloads(benchmark::State &state) {
   }
   std::filesystem::remove_all(dir);
   if (notifications != kGroups) {
-    state.SkipWithError(
-        fmt::format("{} notifications, want {}", notifications, kGroups)
-            .c_str());
+    state.SkipWithError(fmt::format("{} notifications, want {}", notifications, kGroups).c_str());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * kGroups);
   state.counters["payload_bytes"] = static_cast<double>(bytes) / kGroups;
@@ -240,24 +238,20 @@ BENCHMARK(BM_DispatchAndPayloads)->Unit(benchmark::kMillisecond);
 // The loopback webhook receiver: answers 200 to POST /{receiver} and counts
 // requests and bytes.
 class WebhookReceiver {
-public:
+ public:
   WebhookReceiver() {
     net::Router router;
-    router.Handle("POST", "/{receiver}", net::Access::kPublic,
-                  [this](const net::Request &req) {
-                    requests_.fetch_add(1, std::memory_order_relaxed);
-                    bytes_.fetch_add(req.body.size(),
-                                     std::memory_order_relaxed);
-                    return net::Response::Text(200, "");
-                  });
+    router.Handle("POST", "/{receiver}", net::Access::kPublic, [this](const net::Request &req) {
+      requests_.fetch_add(1, std::memory_order_relaxed);
+      bytes_.fetch_add(req.body.size(), std::memory_order_relaxed);
+      return net::Response::Text(200, "");
+    });
     net::ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.threads = 1;
-    auto server = net::Server::Start(options, std::move(router),
-                                     core::RealClock(), nullptr);
+    auto server = net::Server::Start(options, std::move(router), core::RealClock(), nullptr);
     if (!server.ok()) {
-      std::fprintf(stderr, "receiver: %s\n",
-                   server.status().ToString().c_str());
+      std::fprintf(stderr, "receiver: %s\n", server.status().ToString().c_str());
       std::abort();
     }
     server_ = *std::move(server);
@@ -266,7 +260,7 @@ public:
   int64_t requests() const { return requests_.load(); }
   int64_t bytes() const { return bytes_.load(); }
 
-private:
+ private:
   std::atomic<int64_t> requests_{0};
   std::atomic<int64_t> bytes_{0};
   std::unique_ptr<net::Server> server_;
@@ -275,18 +269,16 @@ private:
 // Counts the deliveries that are done; Wait returns when `want` are, or after a
 // minute.
 class DoneCounter {
-public:
+ public:
   void Add(bool delivered) {
     std::lock_guard lock(mu_);
     ++done_;
-    if (!delivered)
-      ++failed_;
+    if (!delivered) ++failed_;
     cv_.notify_all();
   }
   bool Wait(int want) {
     std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, std::chrono::minutes(1),
-                        [&] { return done_ >= want; });
+    return cv_.wait_for(lock, std::chrono::minutes(1), [&] { return done_ >= want; });
   }
   void Reset() {
     std::lock_guard lock(mu_);
@@ -297,7 +289,7 @@ public:
     return failed_;
   }
 
-private:
+ private:
   std::mutex mu_;
   std::condition_variable cv_;
   int done_ = 0;
@@ -313,44 +305,44 @@ void BM_Deliver(benchmark::State &state) {
                                         .templates = &templates};
   std::unique_ptr<alerting::Transport> transport =
       alerting::MakeDefaultTransport(Duration::Seconds(10));
-  std::map<std::string, std::unique_ptr<alerting::DeliveryQueue>>
-      queues; // one per integration
+  std::map<std::string, std::unique_ptr<alerting::DeliveryQueue>> queues;  // one per integration
   alerting::DeliveryOptions options;
   options.max_queue = 2 * kGroups;
   for (const alerting::Receiver &r : config.receivers) {
     for (size_t i = 0; i < r.integrations.size(); ++i) {
-      queues[fmt::format("{}/{}", r.name, i)] =
-          std::make_unique<alerting::DeliveryQueue>(
-              r.name, fmt::format("webhook[{}]", i), *transport, options);
+      queues[fmt::format("{}/{}", r.name, i)] = std::make_unique<alerting::DeliveryQueue>(
+          r.name, fmt::format("webhook[{}]", i), *transport, options);
     }
   }
   const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() /
-      fmt::format("nines_alerting_bench.{}", ::getpid());
+      std::filesystem::temp_directory_path() / fmt::format("nines_alerting_bench.{}", ::getpid());
   std::filesystem::create_directories(dir);
   const Timestamp flush_at = kT0 + Duration::Seconds(30);
   DoneCounter done;
   const int64_t requests_before = receiver.requests();
+  std::unique_ptr<alerting::Dispatcher> dispatcher;
+  std::vector<alerting::Notification> out;
   for (auto _ : state) {
-    state.PauseTiming();
+    state.PauseTiming();  // the previous round freed untimed, and a fresh log
+    out.clear();
+    dispatcher.reset();
     done.Reset();
     std::filesystem::remove(dir / "nflog");
-    auto opened = alerting::FileNotificationLog::Open((dir / "nflog").string(),
-                                                      false, kT0);
+    auto opened = alerting::FileNotificationLog::Open((dir / "nflog").string(), false, kT0);
     if (!opened.ok()) {
       state.SkipWithError(opened.status().ToString().c_str());
       break;
     }
     std::shared_ptr<alerting::NotificationLog> log = *std::move(opened);
     state.ResumeTiming();
-    alerting::Dispatcher dispatcher(config, nullptr, log.get());
-    dispatcher.Receive(alerts, kT0);
-    std::vector<alerting::Notification> out = dispatcher.Flush(flush_at);
+    dispatcher = std::make_unique<alerting::Dispatcher>(config, nullptr, log.get());
+    dispatcher->Receive(alerts, kT0);
+    out = dispatcher->Flush(flush_at);
     int sent = 0;
     for (alerting::Notification &n : out) {
       const alerting::Receiver *r = config.FindReceiver(n.receiver);
-      auto requests = alerting::BuildRequests(
-          n, r->integrations[n.integration_index], config.global, context);
+      auto requests =
+          alerting::BuildRequests(n, r->integrations[n.integration_index], config.global, context);
       if (!requests.ok()) {
         state.SkipWithError(requests.status().ToString().c_str());
         break;
@@ -361,10 +353,8 @@ void BM_Deliver(benchmark::State &state) {
       auto note = std::make_shared<alerting::Notification>(std::move(n));
       queue.Enqueue(std::move(key), *std::move(requests),
                     [note, log, &done](const alerting::DeliveryResult &result) {
-                      bool ok = result.outcome ==
-                                alerting::DeliveryResult::Outcome::kDelivered;
-                      if (ok)
-                        ok = log->Record(*note, result.delivered_at).ok();
+                      bool ok = result.outcome == alerting::DeliveryResult::Outcome::kDelivered;
+                      if (ok) ok = log->Record(*note, result.delivered_at).ok();
                       done.Add(ok);
                     });
       ++sent;
@@ -374,18 +364,15 @@ void BM_Deliver(benchmark::State &state) {
       break;
     }
     if (sent != kGroups || done.failed() != 0) {
-      state.SkipWithError(
-          fmt::format("{} sent, {} failed", sent, done.failed()).c_str());
+      state.SkipWithError(fmt::format("{} sent, {} failed", sent, done.failed()).c_str());
       break;
     }
   }
-  for (auto &[name, queue] : queues)
-    queue->Stop(Duration::Seconds(5));
+  for (auto &[name, queue] : queues) queue->Stop(Duration::Seconds(5));
   std::filesystem::remove_all(dir);
   const int64_t received = receiver.requests() - requests_before;
   if (received != static_cast<int64_t>(state.iterations()) * kGroups) {
-    state.SkipWithError(
-        fmt::format("the receiver got {} requests", received).c_str());
+    state.SkipWithError(fmt::format("the receiver got {} requests", received).c_str());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * kGroups);
   state.counters["received_bytes"] =
@@ -397,5 +384,5 @@ BENCHMARK(BM_Deliver)
     ->MeasureProcessCPUTime()
     ->Iterations(5);
 
-} // namespace
-} // namespace nines::bench
+}  // namespace
+}  // namespace nines::bench

@@ -32,6 +32,9 @@
 #    Python remote-write 1.0 sender below: protobuf by hand, snappy as literals) with the exact
 #    labels the agents' probes carry (probe, target, region, location, service), then the
 #    agents start. The script checks that each location ends up as one series.
+# For nines the script also records when each alert fired (firedAt in /api/v1/alerts, the
+# engine's clock), shown as system "nines-fired": the page's time minus it is routing and
+# delivery. A nines whose config refuses `alerting:` is measured on that alone (no page).
 # Both systems then probe the healthy target for WARMUP seconds (default 45), the target (nginx,
 # one process) is killed with SIGKILL (connections refused from then on), and the script waits
 # up to LIMIT seconds (default 420) for the four pages, then stops everything by PID.
@@ -41,9 +44,23 @@
 # Environment: TRIALS (default 1: each trial starts everything afresh, so the outage falls at a
 # new phase of the probe and evaluation schedules), WARMUP, LIMIT, SYSTEMS ("nines stack",
 # default both; nines only runs when its config accepts `alerting:`), STACK_GROUP_WAIT (default
-# 30s), NINES_GROUP_WAIT (default 0s: nines' example routes severity="page" without a group
-# wait). Binaries: NINES_PROMETHEUS, NINES_PROMTOOL, NINES_ALERTMANAGER, NINES_BLACKBOX_EXPORTER,
-# NINES_NGINX. Everything listens on 127.0.0.1 on free ports, in one temp dir removed at exit.
+# 30s), NINES_GROUP_WAIT (default 0s: nines' example config routes severity="page" without a
+# group wait; its root route keeps Alertmanager's 30s, as here). Binaries: NINES_PROMETHEUS,
+# NINES_PROMTOOL, NINES_ALERTMANAGER, NINES_BLACKBOX_EXPORTER, NINES_NGINX. Everything listens on
+# 127.0.0.1 on free ports, in one temp dir removed at exit.
+#
+# Reading the figures (the schedules' phases make each trial different):
+#  - stack, quorum: the first failed scrape (0-15 s), the evaluation that sees it (0-60 s), `for`
+#    (60 s: the next evaluation), group_wait (30 s): about 95-165 s.
+#  - stack, burn rate: 7 failed scrapes of 240 (about 90-105 s), the recording group's next
+#    evaluation (0-60 s), the alert group's (0-60 s, a group of its own as Sloth writes them),
+#    group_wait (30 s).
+#  - nines, quorum: both agents' first failed probe (0-15 s, plus the agents' 1 s flush), `for`
+#    (60 s), the next 10 s evaluation, routing and the webhook.
+#  - nines, burn rate: nines counts whole minutes, a minute bad when both locations failed in it,
+#    so the page needs 2 bad minutes of 60 (2 > 1.73); the outage's first minute counts bad even
+#    when it began late in it, so the page comes 1-2 minutes after the outage began (plus up to
+#    one probe interval and one evaluation).
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -314,7 +331,10 @@ alerting:
   route:
     receiver: webhook
     group_by: [alertname, slo, region]
-    group_wait: $NINES_GROUP_WAIT
+    routes:
+      - matchers: ['severity="page"']
+        receiver: webhook
+        group_wait: $NINES_GROUP_WAIT
   receivers:
     - name: webhook
       webhook_configs:
@@ -396,23 +416,25 @@ run_trial() {
   pids+=("$!")
   wait_port "$recv_port" receiver "$T/receiver.log"
   start_target
-  local systems=""
-  if want stack; then start_stack; systems+=" stack"; fi
+  # systems: the rows measured, each "path" of a receiver line: stack (pages), nines (pages),
+  # nines-fired (when nines' alerts fired, firedAt in /api/v1/alerts, the engine's own time: no
+  # page, but where nines' delay ends and its delivery begins).
+  local systems="" waits=""
+  if want stack; then start_stack; systems+=" stack"; waits+=" stack"; fi
   if want nines; then
     write_nines_config with-alerting
     if [[ ! -x $NINES ]]; then
       echo "nines: $NINES not built; measuring the stack only" >&2
     elif "$NINES" check "$T/nines/nines.yaml" >"$T/nines-check.log" 2>&1; then
-      start_nines; systems+=" nines"
+      start_nines; systems+=" nines nines-fired"; waits+=" nines"
     else
-      # A nines without alerting wired refuses the section: then the script measures when its
-      # rules fire (firedAt in /api/v1/alerts, the engine's own time), which is no page.
-      echo "nines: its config is refused; measuring when nines' alerts fire (no page):" >&2
+      # A nines without alerting refuses the section: then only when its rules fire is measured.
+      echo "nines: its config is refused; measuring only when nines' alerts fire (no page):" >&2
       cat "$T/nines-check.log" >&2
       write_nines_config without-alerting
       "$NINES" check "$T/nines/nines.yaml" >"$T/nines-check.log" 2>&1 ||
         { cat "$T/nines-check.log" >&2; exit 1; }
-      start_nines; systems+=" nines-fired"
+      start_nines; systems+=" nines-fired"; waits+=" nines-fired"
     fi
   fi
   [[ -n $systems ]] || { echo "nothing to measure" >&2; exit 1; }
@@ -429,10 +451,11 @@ run_trial() {
   echo "trial $1: target killed at $(date -u -d "@${outage%.*}" +%T) UTC; waiting for pages" >&2
 
   local deadline=$(( ${outage%.*} + LIMIT )) need=0
-  for _ in $systems; do need=$((need + 2)); done
+  for _ in $waits; do need=$((need + 2)); done
   while (( $(date +%s) < deadline )); do
     [[ $systems == *nines-fired* ]] && poll_nines_fired
-    (( $(awk '$3 == "firing"' "$T/webhook.log" | awk '{print $2, $4}' | sort -u | wc -l) >= need )) && break
+    (( $(awk -v w=" $waits " '$3 == "firing" && index(w, " " $2 " ") { print $2, $4 }' \
+      "$T/webhook.log" | sort -u | wc -l) >= need )) && break
     sleep 0.5  # polling the receiver's log
   done
 
@@ -459,6 +482,7 @@ run_trial() {
 : >"$tmp/table"
 for trial in $(seq 1 "$TRIALS"); do run_trial "$trial"; done
 echo "seconds from outage start (target killed) to the webhook receiving the page"
+echo "(nines-fired: to the alert firing in nines, firedAt in /api/v1/alerts: no page)"
 echo "(stack: scrape 15s, evaluation 1m, group_wait $STACK_GROUP_WAIT; nines: probes 15s,"
 echo " evaluation 10s, group_wait $NINES_GROUP_WAIT; both with 70 minutes of healthy history)"
 printf "%-6s %-12s %-30s %8s\n" trial system rule seconds

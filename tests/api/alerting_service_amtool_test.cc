@@ -1,7 +1,7 @@
-// amtool against nines' Alertmanager API v2 served from the running alerting service, through
-// app/'s adapter (app/alerting_backend.h, header only): alert add, alert query, silence add,
-// silence query and silence expire change and show the service's own state, and a silence
-// added through the API is persisted in the service's state_dir (a new service on it has it).
+// amtool against nines' Alertmanager API v2 served from the running alerting service (through a
+// plain adapter, as app/ wires one): alert add, alert query, silence add, silence query and
+// silence expire change and show the service's own state, and a silence added through the API is
+// persisted in the service's state_dir (a new service on it has it).
 // amtool stamps silences with the real time, so the service runs on the real clock and its own
 // thread; waits are bounded conditions.
 #include <gmock/gmock.h>
@@ -14,7 +14,6 @@
 
 #include "alerting/service.h"
 #include "api/alertmanager_api.h"
-#include "app/alerting_backend.h"
 #include "core/clock.h"
 #include "tests/testutil/testutil.h"
 
@@ -28,6 +27,27 @@ std::string AmtoolBinary() {
   const char* env = std::getenv("NINES_AMTOOL");
   return env != nullptr && *env != '\0' ? env : "/usr/bin/amtool";
 }
+
+// The service as the API's backend, method for method.
+class ServiceBackend final : public AlertmanagerBackend {
+ public:
+  explicit ServiceBackend(alerting::AlertingService& service) : service_(service) {}
+  std::vector<alerting::AlertView> Alerts() const override { return service_.Alerts(); }
+  std::vector<alerting::Dispatcher::GroupView> Groups() const override { return service_.Groups(); }
+  std::vector<alerting::Silence> Silences() const override { return service_.silences().List(); }
+  core::Result<std::string> AddSilence(alerting::Silence silence) override {
+    return service_.AddSilence(std::move(silence));
+  }
+  core::Status ExpireSilence(const std::string& id) override { return service_.ExpireSilence(id); }
+  std::vector<std::string> ReceiverNames() const override { return service_.ReceiverNames(); }
+  AlertmanagerStatusInfo StatusInfo() const override {
+    return {.config_original = "route:\n  receiver: pager\n"};
+  }
+  void Receive(std::vector<alerting::Alert> alerts) override { service_.Send(alerts); }
+
+ private:
+  alerting::AlertingService& service_;
+};
 
 std::unique_ptr<alerting::AlertingService> StartService(const std::string& state_dir) {
   alerting::AlertingServiceOptions o;
@@ -46,9 +66,7 @@ class AlertingServiceAmtoolTest : public ::testing::Test {
   void SetUp() override {
     service_ = StartService(dir_.File("state"));
     ASSERT_NE(service_, nullptr);
-    backend_ = std::make_unique<app::AlertingServiceBackend>(*service_, [] {
-      return AlertmanagerStatusInfo{.config_original = "route:\n  receiver: pager\n"};
-    });
+    backend_ = std::make_unique<ServiceBackend>(*service_);
     net::Router router;
     RegisterAlertmanagerRoutes(router, *backend_, core::RealClock());
     net::ServerOptions options{.listen = "127.0.0.1:0", .threads = 2};
@@ -77,7 +95,7 @@ class AlertingServiceAmtoolTest : public ::testing::Test {
 
   testutil::TempDir dir_;
   std::unique_ptr<alerting::AlertingService> service_;
-  std::unique_ptr<app::AlertingServiceBackend> backend_;
+  std::unique_ptr<ServiceBackend> backend_;
   std::unique_ptr<net::Server> server_;
   std::string http_config_;
 };
