@@ -33,8 +33,9 @@ struct Item {
   size_t next_request = 0;  // requests before it were accepted
   Timestamp enqueued_at{};
   Timestamp next_attempt{};
-  int attempts = 0;  // Send calls
-  int failures = 0;  // consecutive failed attempts, for the backoff
+  Duration backoff{};  // the wait that set next_attempt (to undo a backward wall-clock step)
+  int attempts = 0;    // Send calls
+  int failures = 0;    // consecutive failed attempts, for the backoff
   int last_status = 0;
   std::string last_error{};
   bool in_flight = false;
@@ -160,6 +161,15 @@ class DeliveryQueue::Impl {
              const std::string& retry_after, std::vector<Callback>& calls);
   // Removes `item`, recording `outcome`.
   void Finish(ItemList::iterator item, Outcome outcome, std::vector<Callback>& calls);
+  // Undoes a backward step of the wall clock (NTP): no wait ends later than it was meant to
+  // from `now`, and no item counts as enqueued in the future.
+  void Rebase(Timestamp now) {
+    for (Item& item : items_) {
+      if (item.next_attempt - now > item.backoff) item.next_attempt = now + item.backoff;
+      if (item.enqueued_at > now) item.enqueued_at = now;
+    }
+    if (hold_until_ - now > hold_length_) hold_until_ = now + hold_length_;
+  }
   // Waits until `deadline` on the clock (or a wake-up). mu_ held on entry and exit.
   void WaitUntil(std::unique_lock<std::mutex>& lock, Timestamp deadline);
   void UpdateGauge() {
@@ -187,6 +197,7 @@ class DeliveryQueue::Impl {
   std::condition_variable idle_cv_;  // items_ changed; the worker exited
   ItemList items_;                   // in order; at most one in flight
   Timestamp hold_until_;             // a 429's Retry-After holds every item
+  Duration hold_length_;             // ... for this long from when it came
   bool stopping_ = false;
   bool abort_ = false;
   bool exited_ = false;
@@ -268,6 +279,7 @@ void DeliveryQueue::Impl::Run() {
       continue;
     }
     Timestamp now = clock_.Now();
+    Rebase(now);
     auto ready = items_.end();
     Timestamp earliest = Timestamp::FromUnixNanos(INT64_MAX);
     for (auto it = items_.begin(); it != items_.end(); ++it) {
@@ -382,7 +394,11 @@ void DeliveryQueue::Impl::Retry(ItemList::iterator item, const OutgoingRequest& 
   }
   Inc(metrics_.failed_attempt);
   item->next_attempt = std::min(now + *wait, give_up_at);
-  if (honoured) hold_until_ = std::max(hold_until_, item->next_attempt);
+  item->backoff = item->next_attempt - now;
+  if (honoured && item->next_attempt > hold_until_) {
+    hold_until_ = item->next_attempt;
+    hold_length_ = item->backoff;
+  }
   if (int64_t n = retry_log_.Admit("retry")) {
     LOG_WARNING(
         "notify {}: {} failed attempts since the last line; last: {}: "

@@ -38,7 +38,9 @@
 //    of the URL, its token-like parts, credential headers and the SMTP password.
 //
 // Time: backoff waits and the clock used for latency and Retry-After come from DeliveryOptions
-// (clock and wait), so tests run a day of retries in milliseconds.
+// (clock and wait), so tests run a day of retries in milliseconds. Schedules are on the wall
+// clock (clock->Now()); when it steps back (NTP), waits are cut to the length they were given,
+// so a retry is never held for the size of the step.
 // Thread-safety: DeliveryQueue is thread-safe; Transports are thread-safe.
 #ifndef NINES_ALERTING_DELIVERY_H_
 #define NINES_ALERTING_DELIVERY_H_

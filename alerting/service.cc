@@ -1,5 +1,9 @@
 #include "alerting/service.h"
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -24,6 +28,9 @@ constexpr core::Duration kMaxWait = core::Duration::Seconds(1);
 // How often (clock time) the thread collects expired silences and log entries when nothing
 // else wakes it.
 constexpr core::Duration kMaintenanceInterval = core::Duration::Minutes(1);
+// At most this many alerts wait in the inbox; past it the oldest are dropped (the engine resends
+// every firing alert at its next evaluation anyway).
+constexpr size_t kInboxCapacity = 200'000;
 
 using QueueKey = std::pair<std::string, size_t>;  // (receiver, integration index)
 
@@ -69,6 +76,8 @@ class AlertingService::Impl {
   Transport* transport_ = nullptr;
   SilenceStore silences_;
   std::unique_ptr<NotificationLog> log_;
+  // nines_notification_build_errors_total{receiver, integration}; null without a registry.
+  prometheus::Family<prometheus::Counter>* build_errors_ = nullptr;
 
   std::mutex run_mu_;          // serialises RunOnce, Reload and the state files' writes
   mutable std::mutex mu_;      // the dispatch state below
@@ -107,6 +116,14 @@ core::Status AlertingService::Impl::Open() {
     transport_ = own_transport_.get();
   }
   templates_ = options_.templates ? options_.templates : std::make_shared<const TemplateSet>();
+  if (options_.registry != nullptr) {
+    build_errors_ = &prometheus::BuildCounter()
+                         .Name("nines_notification_build_errors_total")
+                         .Help(
+                             "Notifications that could not be built (a template or URL error) "
+                             "and were dropped, by receiver and integration.")
+                         .Register(*options_.registry);
+  }
   config_ = options_.config;
   const core::Timestamp now = clock_.Now();
   std::vector<Alert> held;
@@ -147,11 +164,19 @@ void AlertingService::Impl::StartThread() {
 
 void AlertingService::Impl::Send(const std::vector<Alert>& alerts) {
   if (alerts.empty()) return;
+  size_t dropped = 0;
   {
     std::lock_guard lock(inbox_mu_);
     inbox_.insert(inbox_.end(), alerts.begin(), alerts.end());
+    if (inbox_.size() > kInboxCapacity) {
+      dropped = inbox_.size() - kInboxCapacity;
+      inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(dropped));
+    }
   }
   inbox_cv_.notify_all();
+  if (dropped > 0) {
+    LOG_WARNING("alerting: the dispatcher is behind; dropped the {} oldest queued alerts", dropped);
+  }
 }
 
 bool AlertingService::Impl::DueLocked(core::Timestamp now) const {
@@ -229,9 +254,14 @@ void AlertingService::Impl::Deliver(std::vector<Notification> notifications, cor
     core::Result<std::vector<OutgoingRequest>> requests =
         BuildRequests(n, integration, config_.global, context);
     if (!requests.ok()) {
-      LOG_ERROR("alerting: cannot notify {}/{}[{}] of group {}: {}", n.receiver,
-                IntegrationKindName(n.integration_kind), n.integration_index, n.group_key,
-                requests.status().ToString());
+      const std::string integration_name =
+          fmt::format("{}[{}]", IntegrationKindName(n.integration_kind), n.integration_index);
+      LOG_ERROR("alerting: cannot notify {}/{} of group {}: {}", n.receiver, integration_name,
+                n.group_key, requests.status().ToString());
+      if (build_errors_ != nullptr) {
+        build_errors_->Add({{"receiver", n.receiver}, {"integration", integration_name}})
+            .Increment();
+      }
       continue;
     }
     if (requests->empty()) {

@@ -286,14 +286,11 @@ class Lexer {
 };
 
 const std::set<std::string, std::less<>>& UnsupportedFunctions() {
-  static const auto* s =
-      new std::set<std::string, std::less<>>{"call",         "js",           "println",
-                                             "slice",        "date",         "tz",
-                                             "now",          "since",        "humanizeDuration",
-                                             "toDate",       "mustToDate",   "toJson",
-                                             "base64encode", "base64decode", "list",
-                                             "append",       "dict",         "safeUrl",
-                                             "urlUnescape",  "routeLabels"};
+  static const auto* s = new std::set<std::string, std::less<>>{
+      "call",   "js",           "println",          "slice",      "tz",
+      "now",    "since",        "humanizeDuration", "toDate",     "mustToDate",
+      "toJson", "base64encode", "base64decode",     "list",       "append",
+      "dict",   "safeUrl",      "urlUnescape",      "routeLabels"};
   return *s;
 }
 

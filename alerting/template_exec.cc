@@ -26,9 +26,10 @@ namespace {
 
 const std::set<std::string, std::less<>>& Functions() {
   static const auto* s = new std::set<std::string, std::less<>>{
-      "and",       "or",   "not",   "len",      "index",        "printf",      "print",    "eq",
-      "ne",        "lt",   "le",    "gt",       "ge",           "toUpper",     "toLower",  "title",
-      "trimSpace", "join", "match", "safeHtml", "reReplaceAll", "stringSlice", "urlquery", "html"};
+      "and",         "or",       "not",       "len",  "index", "printf",   "print",
+      "eq",          "ne",       "lt",        "le",   "gt",    "ge",       "toUpper",
+      "toLower",     "title",    "trimSpace", "join", "match", "safeHtml", "reReplaceAll",
+      "stringSlice", "urlquery", "html",      "date"};
   return *s;
 }
 
@@ -385,11 +386,48 @@ class Executor {
             return v;
           }
         return no_method();
+      case K::kTime:
+        return TimeMethod(recv.t(), name, args, node);
       case K::kNil:
         return Error(node.pos, node.text, fmt::format("nil pointer evaluating <nil>.{}", name));
       default:
         return no_method();
     }
+  }
+
+  // time.Time's methods templates use: Format LAYOUT, Unix, UnixMilli, UTC, IsZero.
+  Result<Value> TimeMethod(core::Timestamp t, const std::string& name, const List& args,
+                           const ArgNode& node) {
+    if (name == "Format")
+      return Method(name, args, 1, node, [&]() -> Result<Value> {
+        if (args[0].kind() != K::kString)
+          return Error(
+              node.pos, node.text,
+              fmt::format("wrong type for value; expected string; got {}", args[0].TypeName()));
+        return FormatTime(t, args[0].s());
+      });
+    if (name == "Unix" || name == "UnixMilli")
+      return Method(name, args, 0, node, [&]() -> Result<Value> {
+        int64_t ns = t.UnixNanos();
+        int64_t unit = name == "Unix" ? 1'000'000'000 : 1'000'000;
+        int64_t q = ns / unit;
+        if (ns % unit < 0) --q;  // Go's floor for times before 1970
+        return Value::Int(q);
+      });
+    if (name == "UTC")
+      return Method(name, args, 0, node, [&]() -> Result<Value> { return Value::Time(t); });
+    if (name == "IsZero")
+      return Method(name, args, 0, node,
+                    [&]() -> Result<Value> { return Value::Bool(t == core::Timestamp()); });
+    return Error(node.pos, node.text,
+                 fmt::format("can't evaluate field {} in type time.Time", name));
+  }
+
+  Result<Value> FormatTime(core::Timestamp t, const std::string& layout) {
+    RETURN_IF_ERROR(Step(1 + layout.size() / 64));
+    std::string out = FormatGoTime(t, layout);
+    RETURN_IF_ERROR(CheckSize(out.size()));
+    return Value::String(std::move(out));
   }
 
   Result<Value> JoinStrings(const Value& list, const std::string& sep, const ArgNode& node) {
@@ -517,6 +555,15 @@ Result<Value> Executor::Apply(const ArgNode& fn, const List& args) {
     return Value::Bool(re->PartialMatch(args[1].s()));
   }
   if (name == "reReplaceAll") return ReReplaceAll(fn, args);
+  if (name == "date") {  // Alertmanager's: date LAYOUT TIME
+    RETURN_IF_ERROR(want(2));
+    RETURN_IF_ERROR(string_arg(0));
+    if (args[1].kind() != K::kTime)
+      return Error(
+          fn.pos, name,
+          fmt::format("wrong type for value; expected time.Time; got {}", args[1].TypeName()));
+    return FormatTime(args[1].t(), args[0].s());
+  }
   if (name == "urlquery" || name == "html") {  // Go's: a lone string as is, else fmt.Sprint
     std::string s;
     if (args.size() == 1 && args[0].kind() == K::kString) {

@@ -216,6 +216,10 @@ core::Result<std::string> Execute(const ListNode& root, const Value& dot,
 // `escape_plus`, as text/template's html function does (the same but +).
 std::string HtmlEscape(std::string_view s, bool escape_plus = true);
 
+// `t` as Go's time.Time.Format(layout) writes it for a UTC time (MST is "UTC", numeric zones
+// +0000, Z zones "Z").
+std::string FormatGoTime(core::Timestamp t, std::string_view layout);
+
 // `s` as Go's url.QueryEscape writes it (urlquery): space as +, other bytes outside
 // [A-Za-z0-9-_.~] as %XX.
 std::string QueryEscape(std::string_view s);

@@ -35,7 +35,7 @@ const std::string_view kBuiltinTemplates = R"nines(
 {{ end }}{{ with .Annotations.budget_remaining }}Budget left: {{ . }}{{ with $.Annotations.budget_total }} of {{ . }}{{ end }}{{ with $.Annotations.budget_unit }} {{ . }}{{ end }}{{ with $.Annotations.budget_remaining_ratio }} (ratio {{ . }}){{ end }}
 {{ end }}{{ if or .Annotations.long_burn_rate .Annotations.short_burn_rate }}Burn rate: {{ or .Annotations.long_burn_rate "?" }}x long, {{ or .Annotations.short_burn_rate "?" }}x short{{ with .Annotations.window_pair }} (windows {{ . }}){{ end }}
 {{ end }}{{ with .Annotations.exhaustion_at_1h_burn }}Budget exhausted at the 1h burn rate: {{ . }}
-{{ end }}{{ if eq .Status "resolved" }}Resolved: {{ .EndsAt }}{{ else }}Since: {{ .StartsAt }}{{ end }}
+{{ end }}{{ if eq .Status "resolved" }}Resolved: {{ .EndsAt.Format "2006-01-02 15:04:05 MST" }}{{ else }}Since: {{ .StartsAt.Format "2006-01-02 15:04:05 MST" }}{{ end }}
 Labels: {{ range $i, $p := .Labels.SortedPairs }}{{ if $i }}, {{ end }}{{ $p.Name }}={{ $p.Value }}{{ end }}
 {{ with .GeneratorURL }}Source: {{ . }}
 {{ end }}

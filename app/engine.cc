@@ -1,6 +1,7 @@
 #include "app/engine.h"
 
 #include <fcntl.h>
+#include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <sys/file.h>
@@ -17,10 +18,12 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "alerting/alerting.h"
 #include "api/api.h"
 #include "app/check.h"
+#include "app/engine_alerting.h"
 #include "app/rule_files.h"
 #include "collector/agent.h"
 #include "collector/probe_engine.h"
@@ -78,6 +81,17 @@ std::vector<std::string> RestartOnlyChanges(const Config& a, const Config& b) {
   check(a.slo.evaluation_interval == b.slo.evaluation_interval, "slo.evaluation_interval");
   check(a.slo.agent_down_after == b.slo.agent_down_after, "slo.agent_down_after");
   check(a.slo.no_data_resolve_after == b.slo.no_data_resolve_after, "slo.no_data_resolve_after");
+  check(a.alerting.routing == b.alerting.routing,
+        "alerting (its Alertmanager config turned on or off)");
+  check(a.alerting.external_url == b.alerting.external_url, "alerting.external_url");
+  auto targets = [](const AlertingConfig& c) {
+    std::vector<std::tuple<std::string, std::string, core::Duration>> out;
+    for (const AlertmanagerPushConfig& t : c.alertmanagers) {
+      out.emplace_back(t.url, t.bearer_token, t.timeout);
+    }
+    return out;
+  };
+  check(targets(a.alerting) == targets(b.alerting), "alerting.alertmanagers");
   check(a.storage.out_of_order_window == b.storage.out_of_order_window &&
             a.storage.future_tolerance == b.storage.future_tolerance &&
             a.storage.self_scrape_interval == b.storage.self_scrape_interval &&
@@ -145,9 +159,11 @@ class Engine::Impl {
   Impl(EngineOptions options, core::Clock& clock)
       : config_path_(std::move(options.config_path)),
         mode_(std::move(options.mode)),
+        extra_routes_(std::move(options.extra_routes)),
         clock_(clock),
         config_(std::move(options.config)),
-        registry_(std::make_shared<prometheus::Registry>()) {}
+        registry_(std::make_shared<prometheus::Registry>()),
+        alerting_(std::make_unique<EngineAlerting>(clock, registry_.get())) {}
 
   ~Impl() {
     Shutdown();
@@ -173,6 +189,12 @@ class Engine::Impl {
                           .Register(*registry_);
     reload_ts_ = &reload_ts.Add({});
     reload_ts_->Set(clock_.Now().UnixSecondsDouble());
+    evaluations_ = &prometheus::BuildCounter()
+                        .Name("nines_rule_evaluations_total")
+                        .Help("Evaluations of every SLO and alert rule run so far (one per "
+                              "slo.evaluation_interval).")
+                        .Register(*registry_)
+                        .Add({});
 
     store::StoreOptions store_options;
     store_options.dir = (std::filesystem::path(config_.storage.data_dir) / "tsdb").string();
@@ -199,6 +221,8 @@ class Engine::Impl {
     routes.landing_page = [this] { return LandingPageNow(); };
     routes.reload = [this] { return Reload(); };
     api::RegisterEngineRoutes(router, std::move(routes));
+    alerting_->RegisterRoutes(config_, router);
+    if (extra_routes_) extra_routes_(router);
     // Decoded bodies may be several times the compressed request; cap them at 8x the body limit.
     router.Handle("POST", "/api/v1/write", net::Access::kWrite,
                   remote::RemoteWriteHandler([this] { return store_->NewAppender(); }, registry_,
@@ -209,6 +233,8 @@ class Engine::Impl {
     ASSIGN_OR_RETURN(server_, net::Server::Start(ToServerOptions(config_.server),
                                                  std::move(router), clock_, registry_));
     scheme_ = config_.server.tls.enabled() ? "https" : "http";
+    // Before the rule loop: its first alerts reach the receivers.
+    RETURN_IF_ERROR(alerting_->Start(config_, url()));
     if (config_.storage.self_scrape_interval > core::Duration::Zero()) {
       self_scrape_ = std::thread([this, interval = config_.storage.self_scrape_interval] {
         SelfScrapeLoop(interval);
@@ -259,6 +285,7 @@ class Engine::Impl {
     stop_cv_.notify_all();
     if (self_scrape_.joinable()) self_scrape_.join();
     if (rule_loop_.joinable()) rule_loop_.join();
+    alerting_->Stop();
     store_.reset();
   }
 
@@ -269,6 +296,7 @@ class Engine::Impl {
     rules::RuleSet rules;
     std::vector<collector::CheckSpec> checks;                          // for probes_
     std::optional<collector::ScrapeManager::PreparedTargets> scrapes;  // for scrapes_
+    std::shared_ptr<EngineAlerting::Prepared> alerting;                // for alerting_
   };
 
   // Marks the reload failed (nines_config_last_reload_successful 0: set before the log, so that
@@ -301,6 +329,15 @@ class Engine::Impl {
                                               "configuration and rules stay in force",
                                               config_path_, errors.size()));
     }
+    core::Result<std::shared_ptr<EngineAlerting::Prepared>> alerting =
+        alerting_->Prepare(plan.config);
+    if (!alerting.ok()) {
+      reload_ok_->Set(0);
+      LOG_ERROR("reload: {}; the previous configuration stays in force",
+                alerting.status().ToString());
+      return alerting.status();
+    }
+    plan.alerting = *std::move(alerting);
     // The location is fixed at start, as the probes and scrapes that run here are.
     const std::string location = CurrentConfig().collector.location;
     if (probes_) plan.checks = ChecksForLocation(plan.config, location);
@@ -327,6 +364,7 @@ class Engine::Impl {
     if (scrapes_ && plan.scrapes) scrapes_->ApplyTargets(*std::move(plan.scrapes));
     if (probes_) probes_->SetChecks(std::move(plan.checks));
     ApplyRules(std::move(plan.rules));
+    alerting_->Apply(std::move(plan.alerting));
     core::SetLogLevel(plan.config.log.level);
     std::lock_guard<std::mutex> lock(config_mu_);
     config_ = std::move(plan.config);
@@ -398,7 +436,8 @@ class Engine::Impl {
     mo.interval = config_.slo.evaluation_interval;
     mo.agent_down_after = config_.slo.agent_down_after;
     mo.no_data_resolve_after = config_.slo.no_data_resolve_after;
-    rule_manager_ = std::make_unique<rules::RuleManager>(*store_, *slo_eval_, *alerts_, log_sink_,
+    rule_manager_ = std::make_unique<rules::RuleManager>(*store_, *slo_eval_, *alerts_,
+                                                         alerting_->sink(),
                                                          clock_.Now(), mo);
     ApplyRules(std::move(rule_set));
     return core::Status::Ok();
@@ -427,6 +466,7 @@ class Engine::Impl {
       }
     }
     if (!result.alert_state.ok()) LOG_ERROR("alert state: {}", result.alert_state.ToString());
+    evaluations_->Increment();
   }
 
   void RuleLoop(core::Duration interval) {
@@ -491,6 +531,7 @@ class Engine::Impl {
 
   const std::string config_path_;
   const std::string mode_;
+  const std::function<void(net::Router&)> extra_routes_;
   core::Clock& clock_;
   mutable std::mutex config_mu_;
   Config config_;
@@ -498,6 +539,10 @@ class Engine::Impl {
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Gauge* reload_ok_ = nullptr;
   prometheus::Gauge* reload_ts_ = nullptr;
+  prometheus::Counter* evaluations_ = nullptr;
+  // The rule engine's sink and the alerting service; declared before server_ (whose API v2
+  // routes read it) and rule_manager_ (which sends to it): outlives both.
+  std::unique_ptr<EngineAlerting> alerting_;
   std::unique_ptr<store::Store> store_;    // declared before server_: destroyed after it
   std::unique_ptr<net::Server> server_;
   std::unique_ptr<collector::ProbeEngine> probes_;      // when collector.location is set
@@ -509,7 +554,6 @@ class Engine::Impl {
   std::thread self_scrape_;
   std::unique_ptr<rules::SloEvaluator> slo_eval_;
   std::unique_ptr<rules::AlertTracker> alerts_;
-  alerting::LogAlertSink log_sink_;  // declared before rule_manager_: outlives it
   std::unique_ptr<rules::RuleManager> rule_manager_;
   std::thread rule_loop_;
   int lock_fd_ = -1;

@@ -6,12 +6,17 @@
 #ifndef NINES_APP_ENGINE_H_
 #define NINES_APP_ENGINE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "app/config.h"
 #include "core/clock.h"
 #include "core/status.h"
+
+namespace nines::net {
+class Router;
+}  // namespace nines::net
 
 namespace nines::app {
 
@@ -21,6 +26,9 @@ struct EngineOptions {
   std::string config_path;
   // Shown on the landing page and in logs: "serve" or "demo".
   std::string mode = "serve";
+  // Registers routes of the caller's on the engine's server (the demo's pager); may be empty.
+  // What they use must outlive the engine.
+  std::function<void(net::Router&)> extra_routes;
 };
 
 class Engine {

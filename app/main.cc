@@ -11,6 +11,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,9 +20,11 @@
 #include "app/check.h"
 #include "app/config.h"
 #include "app/demo.h"
+#include "app/demo_pager.h"
 #include "app/engine.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "net/net.h"
 
 namespace nines::app {
 namespace {
@@ -121,6 +124,28 @@ regions:
     locations: [ap-southeast-2a, us-east-1a]
 agent:
   heartbeat_interval: 5s
+)";
+
+// The demo's alerting: SLO pages go at once (no group wait) to the demo's pager, a webhook
+// receiver in this process (its URL replaces {pager}); tickets are grouped for 30s. Grouped by
+// alertname, slo and region: one page per SLO and region, whichever window pairs fire. The
+// demo's group_interval is 1m (Alertmanager's default is 5m), so a resolution shows soon after
+// the outage ends.
+constexpr char kDemoAlerting[] = R"(alerting:
+  route:
+    receiver: demo-pager
+    group_by: [alertname, slo, region]
+    group_wait: 30s
+    group_interval: 1m
+    repeat_interval: 4h
+    routes:
+      - matchers: ['severity="page"']
+        group_wait: 0s
+  receivers:
+    - name: demo-pager
+      webhook_configs:
+        - url: {pager}
+          send_resolved: true
 )";
 
 // The demo's rule file, written into its data directory: the SLOs and alerts that its scripted
@@ -378,7 +403,8 @@ bool StartDemoAgents(const Config& config, const std::string& engine_url, core::
 
 // What nines demo prints once everything runs: where to look, and what to try.
 std::string DemoBanner(const std::string& url, const DemoServices& services,
-                       const std::vector<std::unique_ptr<AgentRunner>>& agents) {
+                       const std::vector<std::unique_ptr<AgentRunner>>& agents,
+                       const std::string& pager_url) {
   std::string banner = fmt::format(
       "\nnines demo is running. Open {0} in a browser.\n"
       "Simulated regional deployments:\n",
@@ -391,12 +417,15 @@ std::string DemoBanner(const std::string& url, const DemoServices& services,
   banner += fmt::format(
       "eu-west-1 went down 2 minutes before the start (in the history written on first start)\n"
       "and stays down for 8 more minutes: its api-availability SLO pages within a minute.\n"
+      "The page goes to the demo's pager (a webhook receiver at {1}): it is printed\n"
+      "here as \"pager: PAGE eu-west-1 ...\", and its resolution once the outage is over.\n"
+      "  curl -s {0}/api/v1/demo/pages\n"
       "  curl -s {0}/api/v1/alerts\n"
       "  curl -s {0}/api/v1/slos/api-availability\n"
       "  curl -s {0}/api/v1/checks\n"
       "  curl -sg '{0}/api/v1/samples?match[]=probe_success{{region=\"eu-west-1\"}}'\n"
       "Press Ctrl-C to stop.\n\n",
-      url);
+      url, pager_url);
   return banner;
 }
 
@@ -416,9 +445,26 @@ int Demo(int argc, char** argv) {
     std::cerr << "nines demo: " << services.status().message() << "\n";
     return 1;
   }
+  // The demo's pager: the pages (and their resolutions) are printed as they arrive.
+  std::mutex print_mu;
+  auto pager = DemoPager::Start(clock, [&print_mu](const std::string& line) {
+    std::lock_guard<std::mutex> lock(print_mu);
+    std::cout << "pager: " << line << std::endl;
+  });
+  if (!pager.ok()) {
+    std::cerr << "nines demo: pager: " << pager.status().message() << "\n";
+    return 1;
+  }
   EngineOptions options;
   options.mode = "demo";
-  const std::string config_text = std::string(kDemoConfig) + (*services)->ChecksYaml();
+  options.extra_routes = [&pager](net::Router& router) {
+    router.Handle("GET", "/api/v1/demo/pages", net::Access::kPublic,
+                  [p = pager->get()](const net::Request&) { return p->PagesResponse(); });
+  };
+  std::string alerting = kDemoAlerting;
+  alerting.replace(alerting.find("{pager}"), 7, (*pager)->webhook_url());
+  const std::string config_text =
+      std::string(kDemoConfig) + alerting + (*services)->ChecksYaml();
   std::vector<ConfigError> errors = ParseConfig(config_text, "<demo>", &options.config);
   if (!errors.empty()) {  // a bug in the built-in config
     PrintConfigErrors(errors);
@@ -451,12 +497,14 @@ int Demo(int argc, char** argv) {
   std::cout << "nines listening on " << (*engine)->url() << std::endl;
   std::vector<std::unique_ptr<AgentRunner>> agents;
   if (!StartDemoAgents(config, (*engine)->url(), clock, &agents)) return 1;
-  std::cout << DemoBanner((*engine)->url(), **services, agents) << std::flush;
+  std::cout << DemoBanner((*engine)->url(), **services, agents, (*pager)->webhook_url())
+            << std::flush;
   return WaitForSignals(
       signals, [&] { return (*engine)->Reload(); },
       [&] {
         for (auto& a : agents) a->Shutdown();
         (*engine)->Shutdown();
+        (*pager)->Shutdown();
         (*services)->Shutdown();
       });
 }

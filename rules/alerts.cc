@@ -1,85 +1,21 @@
 #include "rules/alerts.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
+#include <optional>
 #include <tuple>
 #include <utility>
 
-#include <fmt/format.h>
-
+#include "core/state_file.h"
 
 namespace nines::rules {
 namespace {
 
 constexpr std::string_view kMagic = "nines-alerts";
-
-// ---- the state file's field escaping -------------------------------------------------------
-
-void AppendField(std::string* out, std::string_view field) {
-  for (char c : field) {
-    switch (c) {
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      default:
-        out->push_back(c);
-    }
-  }
-}
-
-bool Unescape(std::string_view in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '\\') {
-      out->push_back(in[i]);
-      continue;
-    }
-    if (++i == in.size()) return false;
-    switch (in[i]) {
-      case '\\':
-        out->push_back('\\');
-        break;
-      case 't':
-        out->push_back('\t');
-        break;
-      case 'n':
-        out->push_back('\n');
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
-std::vector<std::string_view> SplitTabs(std::string_view line) {
-  std::vector<std::string_view> fields;
-  size_t start = 0;
-  while (true) {
-    size_t tab = line.find('\t', start);
-    if (tab == std::string_view::npos) {
-      fields.push_back(line.substr(start));
-      return fields;
-    }
-    fields.push_back(line.substr(start, tab - start));
-    start = tab + 1;
-  }
-}
 
 template <typename T>
 bool ParseInt(std::string_view s, T* v, int base = 10) {
@@ -107,19 +43,6 @@ bool AlertLess(const Alert& a, const Alert& b) {
          std::tuple(static_cast<int>(b.state), b.active_since);
 }
 
-// ---- files ---------------------------------------------------------------------------------
-
-std::string ParentDir(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-core::Status ErrnoError(std::string_view what, const std::string& path, int err) {
-  return core::UnavailableError("{} {}: {}", what, path, std::strerror(err));
-}
-
 }  // namespace
 
 // ---- encoding ------------------------------------------------------------------------------
@@ -131,10 +54,10 @@ namespace {
 core::Status DecodeAlertRecord(std::string_view line, Alert* out) {
   auto bad = [](std::string_view why) { return core::DataLossError("{}", why); };
   Alert& a = *out;
-  std::vector<std::string_view> f = SplitTabs(line);
+  std::vector<std::string_view> f = core::SplitFields(line);
   if (f.empty() || f[0] != "alert") return bad("unknown record");
   if (f.size() < 10) return bad("too few fields");
-  if (!Unescape(f[1], &a.rule_key)) return bad("bad escape in rule key");
+  if (!core::UnescapeField(f[1], &a.rule_key)) return bad("bad escape in rule key");
   int64_t active_since = 0, fired_at = 0, resolved_at = 0, last_active = 0;
   uint64_t value_bits = 0;
   if (!ParseState(f[2], &a.state)) return bad("bad state");
@@ -156,7 +79,7 @@ core::Status DecodeAlertRecord(std::string_view line, Alert* out) {
   size_t i = 9;
   for (size_t k = 0; k < n_labels; ++k, i += 2) {
     core::Label l;
-    if (!Unescape(f[i], &l.name) || !Unescape(f[i + 1], &l.value)) {
+    if (!core::UnescapeField(f[i], &l.name) || !core::UnescapeField(f[i + 1], &l.value)) {
       return bad("bad escape in a label");
     }
     pairs.push_back(std::move(l));
@@ -172,7 +95,7 @@ core::Status DecodeAlertRecord(std::string_view line, Alert* out) {
   ++i;
   for (size_t k = 0; k < n_annotations; ++k, i += 2) {
     std::string key, value;
-    if (!Unescape(f[i], &key) || !Unescape(f[i + 1], &value)) {
+    if (!core::UnescapeField(f[i], &key) || !core::UnescapeField(f[i + 1], &value)) {
       return bad("bad escape in an annotation");
     }
     a.annotations[std::move(key)] = std::move(value);
@@ -189,7 +112,7 @@ core::Result<std::map<std::string, std::vector<Alert>>> DecodeAlertState(
   if (first_nl == std::string_view::npos) {
     return core::DataLossError("{}:1: truncated header", origin);
   }
-  std::vector<std::string_view> header = SplitTabs(data.substr(0, first_nl));
+  std::vector<std::string_view> header = core::SplitFields(data.substr(0, first_nl));
   int version = 0;
   if (header.size() != 2 || header[0] != kMagic || !ParseInt(header[1], &version) ||
       version < 1) {
@@ -208,7 +131,7 @@ core::Result<std::map<std::string, std::vector<Alert>>> DecodeAlertState(
   size_t end_start = data.rfind('\n', data.size() - 2);
   end_start = end_start == std::string_view::npos ? 0 : end_start + 1;
   std::string_view end_line = data.substr(end_start, data.size() - 1 - end_start);
-  std::vector<std::string_view> end = SplitTabs(end_line);
+  std::vector<std::string_view> end = core::SplitFields(end_line);
   size_t count = 0;
   uint64_t checksum = 0;
   if (end.size() != 3 || end[0] != "end" || !ParseInt(end[1], &count) ||
@@ -257,36 +180,11 @@ core::Status AlertTracker::Load() {
   }
   const std::string& path = options_.state_file;
   if (path.empty()) return core::Status::Ok();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return core::Status::Ok();
-    return ErrnoError("opening alert state", path, errno);
-  }
-  std::string data;
-  char buf[1 << 16];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return ErrnoError("reading alert state", path, err);
-    }
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-
-  auto decoded = DecodeAlertState(data, path);
-  if (!decoded.ok()) {
-    const std::string aside = path + ".corrupt";
-    if (::rename(path.c_str(), aside.c_str()) != 0) {
-      return decoded.status().WithContext(
-          fmt::format("(could not move it to {}: {})", aside, std::strerror(errno)));
-    }
-    return core::Status(decoded.status().code(),
-                        fmt::format("{} (moved to {})", decoded.status().message(), aside));
-  }
+  core::Result<std::optional<std::string>> data = core::ReadFile(path);
+  if (!data.ok()) return data.status().WithContext("alert state");
+  if (!*data) return core::Status::Ok();
+  auto decoded = DecodeAlertState(**data, path);
+  if (!decoded.ok()) return core::SetAside(path, decoded.status());
   std::lock_guard lock(mu_);
   for (auto& [key, alerts] : *decoded) {
     RuleAlerts& ra = rules_[key];
@@ -464,7 +362,7 @@ std::string AlertTracker::EncodeLocked() const {
   for (const auto& [key, ra] : rules_) {
     for (const auto& [labels, a] : ra) {
       out.append("alert\t");
-      AppendField(&out, key);
+      core::AppendField(&out, key);
       fmt::format_to(std::back_inserter(out), "\t{}\t{}\t{}\t{}\t{}\t{:x}\t{}",
                      AlertStateName(a.state), a.active_since.UnixNanos(),
                      a.fired_at.UnixNanos(), a.resolved_at.UnixNanos(),
@@ -472,16 +370,16 @@ std::string AlertTracker::EncodeLocked() const {
                      a.labels.size());
       for (const core::Label& l : a.labels) {
         out.push_back('\t');
-        AppendField(&out, l.name);
+        core::AppendField(&out, l.name);
         out.push_back('\t');
-        AppendField(&out, l.value);
+        core::AppendField(&out, l.value);
       }
       fmt::format_to(std::back_inserter(out), "\t{}", a.annotations.size());
       for (const auto& [k, v] : a.annotations) {
         out.push_back('\t');
-        AppendField(&out, k);
+        core::AppendField(&out, k);
         out.push_back('\t');
-        AppendField(&out, v);
+        core::AppendField(&out, v);
       }
       out.push_back('\n');
       ++count;
@@ -493,48 +391,7 @@ std::string AlertTracker::EncodeLocked() const {
 }
 
 core::Status AlertTracker::WriteFile(const std::string& contents) const {
-  const std::string& path = options_.state_file;
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("creating", tmp, errno);
-  size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return ErrnoError("writing", tmp, err);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (options_.sync && ::fsync(fd) != 0) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return ErrnoError("syncing", tmp, err);
-  }
-  if (::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoError("closing", tmp, err);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoError("renaming " + tmp + " to", path, err);
-  }
-  if (!options_.sync) return core::Status::Ok();
-  // The rename is durable only once the directory entry is.
-  const std::string dir = ParentDir(path);
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return ErrnoError("opening directory", dir, errno);
-  int rc = ::fsync(dfd);
-  int err = errno;
-  ::close(dfd);
-  if (rc != 0) return ErrnoError("syncing directory", dir, err);
-  return core::Status::Ok();
+  return core::WriteFileAtomic(options_.state_file, contents, options_.sync);
 }
 
 std::vector<Alert> AlertTracker::TakeNotifications() {

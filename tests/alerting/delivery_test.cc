@@ -257,6 +257,35 @@ TEST_F(DeliveryTest, RetriesServerErrorsWithGrowingJitteredBackoffThenDelivers) 
   ExpectNoSecrets(log.text());
 }
 
+// The wall clock stepping back a day (NTP) during a backoff does not hold the retry for a day.
+TEST_F(DeliveryTest, WallClockStepDoesNotMoveTheSchedule) {
+  receiver_.Script({Reply(500)});
+  DeliveryOptions o = Options();
+  auto advance = o.wait;
+  bool stepped = false;
+  o.wait = [&](Timestamp deadline) {
+    if (!stepped) {
+      stepped = true;
+      Duration left = deadline - clock_.Now();
+      clock_.Set(clock_.Now() - Duration::Days(1));
+      deadline = clock_.Now() + left;
+    }
+    advance(deadline);
+  };
+  DeliveryQueue queue("team", "webhook[0]", *transport_, o);
+  queue.Enqueue("g", {Post(receiver_.url(), "{}")}, results_.Callback("a"));
+  auto r = results_.Wait("a");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->outcome, Outcome::kDelivered);
+  EXPECT_EQ(r->attempts, 2);
+  // The wait before the step, then at most its length again: not a day.
+  Duration total;
+  for (Duration w : waits()) total += w;
+  EXPECT_LE(waits().size(), 2u);
+  EXPECT_LE(total, Duration::Seconds(2));
+  EXPECT_EQ(Latencies(), 1);
+}
+
 // Full jitter: each wait uniform in [0, cap]; over many items the waits spread over the range and
 // their mean follows the doubling cap.
 TEST_F(DeliveryTest, BackoffIsFullJitterUnderADoublingCap) {

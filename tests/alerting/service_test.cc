@@ -5,6 +5,7 @@
 #include "alerting/service.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 #include <rapidjson/document.h>
 
 #include <condition_variable>
@@ -37,6 +38,7 @@ constexpr Timestamp kT0 = Timestamp::FromUnixSeconds(1'700'000'000);
 class FakeTransport final : public Transport {
  public:
   core::Result<TransportResponse> Send(const OutgoingRequest& request) override {
+    if (on_send_) on_send_();
     std::lock_guard lock(mu_);
     ++attempts_;
     cv_.notify_all();
@@ -63,6 +65,8 @@ class FakeTransport final : public Transport {
     std::lock_guard lock(mu_);
     return attempts_;
   }
+  // Runs `f` at the start of each Send (set before the service starts).
+  void SetOnSend(std::function<void()> f) { on_send_ = std::move(f); }
   // Records, with each delivery, `clock`'s time then.
   void SetClock(const core::Clock* clock) {
     std::lock_guard lock(mu_);
@@ -81,6 +85,7 @@ class FakeTransport final : public Transport {
   std::vector<OutgoingRequest> delivered_;
   const core::Clock* clock_ = nullptr;
   std::vector<Timestamp> times_;
+  std::function<void()> on_send_;
 };
 
 // The top-level "status" of a webhook body (the first one: version, groupKey, truncatedAlerts,
@@ -123,6 +128,7 @@ class ServiceTest : public ::testing::Test {
     o.sync = false;
     o.transport = &transport_;
     o.run_thread = false;
+    o.registry = registry_;
     o.delivery.initial_backoff = Duration::Milliseconds(1);
     o.delivery.max_backoff = Duration::Milliseconds(2);
     o.delivery.give_up_after = Duration::Hours(24);
@@ -163,6 +169,7 @@ class ServiceTest : public ::testing::Test {
   std::mutex wait_mu_;
   std::condition_variable wait_cv_;
   int crashes_ = 0;
+  prometheus::Registry* registry_ = nullptr;
 };
 
 TEST_F(ServiceTest, APageIsDeliveredAfterGroupWaitOnceAndItsResolutionOnce) {
@@ -325,6 +332,40 @@ TEST_F(ServiceTest, AResolutionDueAtTheCrashIsDeliveredAfterTheRestart) {
   }
 }
 
+TEST_F(ServiceTest, ACrashBetweenASendAndItsRecordRepeatsThePageOnceWithTheSameDedupKey) {
+  AlertmanagerConfig c = PagerConfig();
+  Integration pagerduty;
+  pagerduty.kind = IntegrationKind::kPagerDuty;
+  pagerduty.fields["routing_key"] = "0123456789abcdef0123456789abcdef";
+  c.receivers[0].integrations = {pagerduty};
+  std::string state;
+  // The receiver takes the event; nines dies before it hears back, so before the record.
+  transport_.SetOnSend([&] {
+    if (state.empty()) state = Crash();
+  });
+  {
+    auto s = Start();
+    s->Reload(c, nullptr);
+    Evaluate(*s, {Firing(kBurn, Now(), Now())});
+    Advance(Duration::Seconds(30));
+    Evaluate(*s, {Firing(kBurn, kT0, Now())});
+    ASSERT_EQ(transport_.delivered().size(), 1u);
+  }
+  ASSERT_FALSE(state.empty());
+  Advance(Duration::Seconds(30));
+  auto s = Start(state);
+  s->Reload(c, nullptr);
+  for (int i = 0; i < 10; ++i) {
+    Evaluate(*s, {Firing(kBurn, kT0, Now())});
+    Advance(Duration::Minutes(1));
+  }
+  const auto sent = transport_.delivered();
+  ASSERT_EQ(sent.size(), 2u);  // once more, no more
+  EXPECT_FALSE(sent[0].dedup_key.empty());
+  EXPECT_EQ(sent[1].dedup_key, sent[0].dedup_key);
+  EXPECT_NE(sent[1].http.body.find("\"event_action\":\"trigger\""), std::string::npos);
+}
+
 TEST_F(ServiceTest, SilencesSurviveARestartAndExpiredOnesAreCollected) {
   std::string state;
   std::string id;
@@ -406,9 +447,11 @@ TEST_F(ServiceTest, ReloadKeepsAlertsAndTheLogSoNothingIsResent) {
   EXPECT_EQ(transport_.delivered().size(), 1u);
 }
 
-TEST_F(ServiceTest, ANotificationThatCannotBeBuiltIsSkipped) {
+TEST_F(ServiceTest, ANotificationThatCannotBeBuiltIsSkippedAndCounted) {
   AlertmanagerConfig c = PagerConfig();
   c.receivers[0].integrations[0].fields["url"] = "{{ .Nope ";  // a template that cannot parse
+  prometheus::Registry registry;
+  registry_ = &registry;
   auto s = Start();
   s->Reload(c, nullptr);
   Evaluate(*s, {Firing(kBurn, Now(), Now())});
@@ -416,6 +459,9 @@ TEST_F(ServiceTest, ANotificationThatCannotBeBuiltIsSkipped) {
   Evaluate(*s, {Firing(kBurn, kT0, Now())});
   EXPECT_EQ(transport_.attempts(), 0);
   EXPECT_EQ(s->Alerts().size(), 1u);
+  EXPECT_EQ(testutil::MetricValue(registry, "nines_notification_build_errors_total",
+                                  {{"receiver", "pager"}, {"integration", "webhook[0]"}}),
+            1);
 }
 
 TEST_F(ServiceTest, TheThreadDispatchesWhatArrivesAndWhatIsDue) {

@@ -1,5 +1,5 @@
-// {{define}}, {{template}} and {{block}} (alerting/template.h), with Go's semantics, and the
-// html and urlquery functions.
+// {{define}}, {{template}} and {{block}} (alerting/template.h), with Go's semantics; the html,
+// urlquery and date functions and time.Time's methods.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -79,6 +79,70 @@ TEST(TemplateNamedTest, DefineTemplateAndBlockRunAsInGo) {
     auto out = t->Execute(Data());
     ASSERT_TRUE(out.ok()) << c.text << ": " << out.status().ToString();
     EXPECT_EQ(*out, c.want) << c.text;
+  }
+}
+
+TEST(TemplateNamedTest, TimesFormatWithGoLayouts) {
+  TemplateData d = Data();
+  d.alerts[0].starts_at = core::Timestamp::FromUnixSeconds(1796662950);  // Mon 2026-12-07 17:02:30
+  d.alerts[1].starts_at = core::Timestamp::FromUnixNanos(1796662950'500000000);
+  d.alerts[1].ends_at = core::Timestamp::FromUnixSeconds(1796718630);  // 2026-12-08 08:30:30
+  const std::vector<Case> cases = {
+      {"RFC 3339", "{{ (index .Alerts 0).StartsAt.Format \"2006-01-02T15:04:05Z07:00\" }}",
+       "2026-12-07T17:02:30Z"},
+      {"UnixDate", "{{ (index .Alerts 0).StartsAt.Format \"Mon Jan _2 15:04:05 MST 2006\" }}",
+       "Mon Dec  7 17:02:30 UTC 2026"},
+      {"words and 12-hour clock",
+       "{{ (index .Alerts 0).StartsAt.Format \"Monday, January 2, 2006 3:04 PM\" }}",
+       "Monday, December 7, 2026 5:02 PM"},
+      {"zero padding, pm, numeric zones",
+       "{{ (index .Alerts 1).StartsAt.Format \"02/01/06 03:04:05.000 pm -0700 -07:00 -07\" }}",
+       "07/12/26 05:02:30.500 pm +0000 +00:00 +00"},
+      {"fractions", "{{ (index .Alerts 1).StartsAt.Format \"05.999 05,999 .000000 .9\" }}",
+       "30.5 30,5 .500000 .5"},
+      {"no fraction when zero", "{{ (index .Alerts 0).StartsAt.Format \"15:04:05.999\" }}",
+       "17:02:30"},
+      {"year day, single digits, literal words",
+       "{{ (index .Alerts 1).EndsAt.Format \"002 __2 1/2 3:4:5 Janet Monk\" }}",
+       "342 342 12/8 8:30:30 Janet Monk"},
+      {"String layout equals printing",
+       "{{ $t := (index .Alerts 1).StartsAt }}"
+       "{{ if eq ($t.Format \"2006-01-02 15:04:05.999999999 -0700 MST\") (printf \"%v\" $t) }}"
+       "same{{ end }}",
+       "same"},
+      {"Unix, UnixMilli, UTC",
+       "{{ with index .Alerts 1 }}{{ .StartsAt.Unix }} "
+       "{{ .StartsAt.UnixMilli }} {{ .StartsAt.UTC.Format \"15:04\" }}{{ end }}",
+       "1796662950 1796662950500 17:02"},
+      {"IsZero", "{{ (index .Alerts 0).EndsAt.IsZero }} {{ (index .Alerts 1).EndsAt.IsZero }}",
+       "true false"},
+      {"date", "{{ date \"15:04 MST\" (index .Alerts 0).StartsAt }}", "17:02 UTC"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto t = Template::Parse(c.text);
+    ASSERT_TRUE(t.ok()) << c.text << ": " << t.status().ToString();
+    auto out = t->Execute(d);
+    ASSERT_TRUE(out.ok()) << c.text << ": " << out.status().ToString();
+    EXPECT_EQ(*out, c.want) << c.text;
+  }
+  const std::vector<Case> errors = {
+      {"layout not a string", "{{ (index .Alerts 0).StartsAt.Format 1 }}",
+       "1:4: executing <(index .Alerts 0).StartsAt.Format>: wrong type for value; expected "
+       "string; got int"},
+      {"unknown method", "{{ (index .Alerts 0).StartsAt.Hour }}",
+       "1:4: executing <(index .Alerts 0).StartsAt.Hour>: can't evaluate field Hour in type "
+       "time.Time"},
+      {"date of a string", "{{ date \"15:04\" .Status }}",
+       "1:4: executing <date>: wrong type for value; expected time.Time; got string"},
+  };
+  for (const Case& c : errors) {
+    SCOPED_TRACE(c.name);
+    auto t = Template::Parse(c.text);
+    ASSERT_TRUE(t.ok()) << c.text << ": " << t.status().ToString();
+    auto out = t->Execute(d);
+    ASSERT_FALSE(out.ok());
+    EXPECT_EQ(out.status().message(), c.want);
   }
 }
 

@@ -334,8 +334,8 @@ TEST(TemplateTest, UnsupportedFormsAreNamedNotIgnored) {
        "1:23: {{break}} is not supported by nines"},
       {"continue", "{{ range .Alerts }}{{ continue }}{{ end }}",
        "1:23: {{continue}} is not supported by nines"},
-      {"alertmanager's date", "{{ .Status | date \"2006\" }}",
-       "1:14: function \"date\" is not supported by nines"},
+      {"alertmanager's tz", "{{ .Status | tz \"UTC\" }}",
+       "1:14: function \"tz\" is not supported by nines"},
       {"alertmanager's toJson", "{{ toJson .Alerts }}",
        "1:4: function \"toJson\" is not supported by nines"},
       {"go's js", "{{ js .Status }}", "1:4: function \"js\" is not supported by nines"},
@@ -391,8 +391,8 @@ TEST(TemplateTest, ExecutionErrorsComeBackAsStatus) {
       {"bad regex", "{{ reReplaceAll \"(\" \"\" \"x\" }}",
        "1:4: executing <reReplaceAll>: error calling reReplaceAll: regexp: Compile(\"(\"): missing "
        "): ("},
-      {"method of a time", "{{ (index .Alerts 0).StartsAt.Unix }}",
-       "1:4: executing <(index .Alerts 0).StartsAt.Unix>: can't evaluate field Unix in type "
+      {"method of a time", "{{ (index .Alerts 0).StartsAt.Unknown }}",
+       "1:4: executing <(index .Alerts 0).StartsAt.Unknown>: can't evaluate field Unknown in type "
        "time.Time"},
   };
   for (const ErrCase& c : cases) {

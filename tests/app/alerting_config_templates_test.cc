@@ -75,8 +75,8 @@ receivers:
 TEST(AlertmanagerTemplatesTest, TemplateFileErrorsAreAtTheirFileLineAndColumn) {
   testutil::TempDir dir;
   const std::string bad = dir.Write("bad.tmpl", "{{ define \"x\" }}\n  {{ .Status \n{{ end }}\n");
-  const std::string unsupported =
-      dir.Write("unsupported.tmpl", "{{ define \"y\" }}{{ .StartsAt | date \"15:04\" }}{{ end }}");
+  const std::string unsupported = dir.Write(
+      "unsupported.tmpl", "{{ define \"y\" }}{{ .StartsAt | tz \"Asia/Tokyo\" }}{{ end }}");
   const std::string text =
       "templates: ['bad.tmpl', 'unsupported.tmpl']\n"
       "route: {receiver: r}\nreceivers: [{name: r}]\n";
@@ -85,7 +85,7 @@ TEST(AlertmanagerTemplatesTest, TemplateFileErrorsAreAtTheirFileLineAndColumn) {
       ErrorStrings(ParseAlertmanagerConfig(text, dir.File("am.yml"), nullptr, &templates));
   // Sorted by line, then column, whatever the file.
   EXPECT_EQ(errors, (std::vector<std::string>{
-                        unsupported + ":1:32: function \"date\" is not supported by nines",
+                        unsupported + ":1:32: function \"tz\" is not supported by nines",
                         bad + ":3:1: unexpected \"{\" in action",
                     }));
   EXPECT_EQ(templates, nullptr);  // not assigned on error

@@ -2,7 +2,7 @@
 // each `curl` line of the README's shell blocks runs (in bash, as a user would paste it) against
 // a running demo (localhost:9099) or `nines serve --config examples/nines.yaml`
 // (localhost:9199), with the port replaced by the one the test got; so do the demo banner's curl
-// lines and the README's `nines check` lines.
+// lines, the README's `nines check` lines and its `amtool` lines (against the demo).
 #include <signal.h>
 
 #include <gtest/gtest.h>
@@ -48,9 +48,9 @@ std::string Replace(std::string s, const std::string& from, const std::string& t
   return s;
 }
 
-// Runs `command` with bash in the source tree, as pasted; expects exit 0, some output, and no
-// API error.
-void RunPasted(const std::string& command) {
+// Runs `command` with bash in the source tree, as pasted; expects exit 0, some output (unless
+// `quiet_ok`: amtool says nothing when it expires a silence), and no API error.
+void RunPasted(const std::string& command, bool quiet_ok = false) {
   SCOPED_TRACE(command);
   ChildProcess sh({"/bin/bash", "-c", "set -o pipefail; cd '" + testutil::SourceDir() + "'; " +
                                           command});
@@ -59,7 +59,9 @@ void RunPasted(const std::string& command) {
   // `| head` may close the pipe early: curl then exits 23, which pipefail would report.
   const bool headed = command.find("| head") != std::string::npos;
   EXPECT_TRUE(rc == 0 || (headed && rc == 23)) << "exit " << rc.value_or(-1) << "\n" << out;
-  EXPECT_FALSE(out.empty());
+  if (!quiet_ok) {
+    EXPECT_FALSE(out.empty());
+  }
   EXPECT_EQ(out.find("\"status\":\"error\""), std::string::npos) << out;
   if (out.rfind("{", 0) == 0) {
     EXPECT_NE(out.find("\"status\":\"success\""), std::string::npos) << out;
@@ -83,11 +85,14 @@ TEST(ReadmeTest, EveryCurlAndCheckCommandWorksWhenPasted) {
   const std::string demo_host = demo_url.substr(demo_url.find("//") + 2);
   const std::string serve_host = serve_url.substr(serve_url.find("//") + 2);
 
-  int curls = 0, checks = 0;
+  int curls = 0, checks = 0, amtools = 0;
   for (const std::string& line : lines) {
     if (line.rfind("curl ", 0) == 0) {
       ++curls;
       RunPasted(Replace(Replace(line, "localhost:9099", demo_host), "localhost:9199", serve_host));
+    } else if (line.rfind("amtool ", 0) == 0) {
+      ++amtools;
+      RunPasted(Replace(line, "localhost:9099", demo_host), /*quiet_ok=*/true);
     } else if (line.rfind("build/app/nines check ", 0) == 0) {
       ++checks;
       RunPasted(testutil::NinesBinary() + line.substr(std::string("build/app/nines").size()));
@@ -95,6 +100,7 @@ TEST(ReadmeTest, EveryCurlAndCheckCommandWorksWhenPasted) {
   }
   EXPECT_GE(curls, 9);
   EXPECT_GE(checks, 2);
+  EXPECT_GE(amtools, 4);
 
   // The banner's commands, exactly as printed.
   const std::string out = demo.output();

@@ -547,6 +547,19 @@ TEST(DemoTest, ServesLandingPageWithTheThreeRegions) {
       },
       core::Duration::FromChrono(minute_after_launch - std::chrono::steady_clock::now()));
   EXPECT_TRUE(paged) << alerts;
+  // The page reaches the demo's pager: printed with its region, SLO and budget left, and listed
+  // at /api/v1/demo/pages for the UI.
+  const std::string printed = testutil::WaitForLine(demo, "pager: PAGE eu-west-1 api-availability",
+                                                    milliseconds(20000));
+  EXPECT_NE(printed.find("(SloBurnRate): "), std::string::npos) << printed;
+  EXPECT_NE(printed.find("% of the error budget left, burning "), std::string::npos) << printed;
+  const std::string pages = Get(client, url + "/api/v1/demo/pages").body;
+  EXPECT_EQ(pages.rfind(R"({"status":"success","data":[{)", 0), 0u) << pages;
+  EXPECT_NE(pages.find(R"("status":"firing")"), std::string::npos) << pages;
+  EXPECT_NE(pages.find(R"("region":"eu-west-1")"), std::string::npos) << pages;
+  EXPECT_NE(pages.find(R"("budget_remaining_ratio":")"), std::string::npos) << pages;
+  EXPECT_EQ(demo.output().find("pager: PAGE us-east-1 api-availability"), std::string::npos)
+      << demo.output();
   // Only eu-west-1 pages for api-availability.
   EXPECT_FALSE(HasFiringAlert(alerts, {R"("alertname":"SloBurnRate")", R"("region":"us-east-1")",
                                        R"("slo":"api-availability")"}))
