@@ -300,6 +300,28 @@ TEST(DispatcherLogTest, RestoreGivesFiringAlertsAGracePeriodAndDedupsAgainstTheL
   EXPECT_EQ(d.Alerts().size(), 2u);
 }
 
+TEST(DispatcherLogTest, ChangesCountWhatHeldShowsNotResends) {
+  Dispatcher d(OneWebhook(), nullptr);
+  d.Receive({Firing(R"({alertname="Burn"})", kT0, kT0)}, kT0);
+  const uint64_t added = d.changes();
+  EXPECT_GT(added, 0u);
+  // A resend extends ends_at and may change the value: nothing to persist.
+  Alert resend = Firing(R"({alertname="Burn"})", kT0, kT0 + Duration::Minutes(1));
+  resend.value = 2;
+  d.Receive({resend}, kT0 + Duration::Minutes(1));
+  EXPECT_EQ(d.changes(), added);
+  // New annotations, a new alert, a resolution: each is.
+  resend.annotations["summary"] = "worse";
+  d.Receive({resend}, kT0 + Duration::Minutes(2));
+  EXPECT_GT(d.changes(), added);
+  uint64_t before = d.changes();
+  d.Receive({Resolved(R"({alertname="Burn"})", kT0, kT0 + Duration::Minutes(3))},
+            kT0 + Duration::Minutes(3));
+  EXPECT_GT(d.changes(), before);
+  ASSERT_EQ(d.Held(kT0 + Duration::Minutes(3)).size(), 1u);
+  EXPECT_EQ(d.Held(kT0 + Duration::Minutes(3))[0].status, AlertStatus::kResolved);
+}
+
 TEST(DispatcherLogTest, AlertViewsNameReceiversSilencesAndInhibitingAlerts) {
   AlertmanagerConfig c = OneWebhook();
   RouteConfig pages;
