@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "alerting/dispatcher.h"
@@ -159,6 +160,28 @@ TEST(FileNotificationLogTest, ANewerVersionIsRefusedAndLeftAlone) {
   ASSERT_FALSE(log.ok());
   EXPECT_EQ(log.status().code(), core::StatusCode::kFailedPrecondition);
   EXPECT_FALSE(std::filesystem::exists(path + ".corrupt"));
+}
+
+TEST(FileNotificationLogTest, WithSyncPutsAreBatchedBehindTheCallersAndSyncFlushes) {
+  testutil::TempDir dir;
+  const std::string path = dir.File("nflog");
+  auto log = FileNotificationLog::Open(path, /*sync=*/true, kT0);
+  ASSERT_TRUE(log.ok());
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 50; ++i) {
+        const std::string key = "g" + std::to_string(w) + "-" + std::to_string(i);
+        EXPECT_TRUE((*log)->Put({key, "r", 0}, Entry({1}, kT0, Duration::Hours(8))).ok());
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  ASSERT_TRUE((*log)->Sync().ok());
+  auto reopened = FileNotificationLog::Open(path, false, kT0);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->size(), 200u);
+  EXPECT_TRUE((*reopened)->Get({"g3-49", "r", 0}).has_value());
 }
 
 TEST(FileNotificationLogTest, RepeatedPutsOfFewKeysAreCompacted) {
