@@ -127,7 +127,36 @@ FileNotificationLog::FileNotificationLog(std::string path, bool sync)
     : path_(std::move(path)), sync_(sync) {}
 
 FileNotificationLog::~FileNotificationLog() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  sync_cv_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
   if (fd_ >= 0) ::close(fd_);
+}
+
+void FileNotificationLog::SyncLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    sync_cv_.wait(lock, [this] { return unsynced_ || stopping_; });
+    if (unsynced_ && fd_ >= 0) {
+      unsynced_ = false;
+      // Under mu_: a compaction may not close the fd meanwhile. A Put waits at most one fsync.
+      if (::fdatasync(fd_) != 0) {
+        LOG_ERROR("notification log: syncing {}: {}", path_, std::strerror(errno));
+      }
+    }
+    if (stopping_) return;
+  }
+}
+
+core::Status FileNotificationLog::Sync() {
+  std::lock_guard lock(mu_);
+  if (!sync_ || fd_ < 0) return core::Status::Ok();
+  unsynced_ = false;
+  if (::fdatasync(fd_) != 0) return ErrnoError("syncing", path_, errno);
+  return core::Status::Ok();
 }
 
 core::Result<std::unique_ptr<FileNotificationLog>> FileNotificationLog::Open(std::string path,
@@ -178,6 +207,7 @@ core::Result<std::unique_ptr<FileNotificationLog>> FileNotificationLog::Open(std
   std::lock_guard lock(log->mu_);
   std::erase_if(log->entries_, [now](const auto& kv) { return kv.second.expires_at <= now; });
   RETURN_IF_ERROR(log->CompactLocked());
+  if (sync) log->syncer_ = std::thread([raw = log.get()] { raw->SyncLoop(); });
   return log;
 }
 
@@ -211,7 +241,10 @@ core::Status FileNotificationLog::AppendLocked(std::string_view line) {
     }
     done += static_cast<size_t>(n);
   }
-  if (sync_ && ::fdatasync(fd_) != 0) return ErrnoError("syncing", path_, errno);
+  if (sync_) {
+    unsynced_ = true;
+    sync_cv_.notify_one();
+  }
   ++lines_;
   if (lines_ > 2 * entries_.size() + kCompactSlack) return CompactLocked();
   return core::Status::Ok();

@@ -8,8 +8,11 @@
 //
 //  - MemoryNotificationLog: in memory (tests, a stateless setup).
 //  - FileNotificationLog: the same, and every Put appended to a file (one line per entry with its
-//    own checksum, fsynced when `sync`) before it returns, so an entry that was acknowledged
-//    survives kill -9 and, with sync, a power loss. The file is compacted (rewritten atomically
+//    own checksum, one write(2)) before it returns, so an entry that was acknowledged survives
+//    kill -9. With `sync`, a thread of its own fdatasyncs the file after each batch of Puts (a
+//    delivery thread never waits for the disk, and many records share one fsync): a power loss
+//    may lose the last few milliseconds of records, each costing at most one repeated
+//    notification; Sync() waits for it. The file is compacted (rewritten atomically
 //    with the live entries) when opened and when it has grown to several times the live
 //    entries. A torn or corrupt line (a crash mid-append, a damaged disk) is skipped; the file
 //    is then set aside as "<file>.corrupt" with a logged error and the entries that passed their
@@ -27,6 +30,7 @@
 #ifndef NINES_ALERTING_NOTIFICATION_LOG_H_
 #define NINES_ALERTING_NOTIFICATION_LOG_H_
 
+#include <condition_variable>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -35,6 +39,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <tuple>
 
 #include "alerting/alerting.h"
@@ -115,8 +120,12 @@ class FileNotificationLog final : public NotificationLog {
 
   const std::string& path() const { return path_; }
 
+  // With `sync`: fdatasyncs what was appended so far, now. Errors: UNAVAILABLE.
+  core::Status Sync();
+
  private:
   FileNotificationLog(std::string path, bool sync);
+  void SyncLoop();
   core::Status CompactLocked();
   core::Status AppendLocked(std::string_view line);
 
@@ -125,7 +134,11 @@ class FileNotificationLog final : public NotificationLog {
   mutable std::mutex mu_;
   std::map<NotificationLogKey, NotificationLogEntry> entries_;  // guarded by mu_
   int fd_ = -1;                                                 // guarded by mu_; append only
-  size_t lines_ = 0;  // entry lines in the file, guarded by mu_
+  size_t lines_ = 0;                 // entry lines in the file, guarded by mu_
+  bool unsynced_ = false;            // appended since the last fdatasync; guarded by mu_
+  bool stopping_ = false;            // guarded by mu_
+  std::condition_variable sync_cv_;  // unsynced_ or stopping_ set
+  std::thread syncer_;               // with sync_: runs SyncLoop
 };
 
 // One entry as a file line (sealed, newline included) and back; exposed for tests.

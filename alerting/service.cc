@@ -79,6 +79,13 @@ class AlertingService::Impl {
   // nines_notification_build_errors_total{receiver, integration}; null without a registry.
   prometheus::Family<prometheus::Counter>* build_errors_ = nullptr;
 
+  // Notifications handed to a queue whose `done` has not finished yet (WaitIdle waits for them:
+  // a queue is idle before its callbacks have run). Declared before the queues, whose callbacks
+  // use them (and log_) until the queues are gone.
+  std::mutex outstanding_mu_;
+  std::condition_variable outstanding_cv_;
+  size_t outstanding_ = 0;  // guarded by outstanding_mu_
+
   std::mutex run_mu_;          // serialises RunOnce, Reload and the state files' writes
   mutable std::mutex mu_;      // the dispatch state below
   AlertmanagerConfig config_;  // guarded by mu_
@@ -100,12 +107,6 @@ class AlertingService::Impl {
   bool stopping_ = false;                       // guarded by inbox_mu_
   std::thread thread_;
   std::atomic<bool> stopped_{false};
-
-  // Notifications handed to a queue whose `done` has not finished yet (WaitIdle waits for them:
-  // a queue is idle before its callbacks have run).
-  std::mutex outstanding_mu_;
-  std::condition_variable outstanding_cv_;
-  size_t outstanding_ = 0;  // guarded by outstanding_mu_
 };
 
 core::Status AlertingService::Impl::Open() {
@@ -243,7 +244,8 @@ DeliveryQueue& AlertingService::Impl::QueueLocked(const std::string& receiver, s
 }
 
 void AlertingService::Impl::Deliver(std::vector<Notification> notifications, core::Timestamp now) {
-  if (notifications.empty()) return;
+  // After Stop nothing is sent: the log still has these as due for the next start.
+  if (notifications.empty() || stopped_.load()) return;
   std::lock_guard lock(mu_);
   const NotifyContext context{options_.external_url, templates_.get()};
   NotificationLog* log = log_.get();

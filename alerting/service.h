@@ -67,10 +67,13 @@ struct AlertingServiceOptions {
 
 class AlertingService final : public AlertSink {
  public:
-  // Opens (or creates) the state in options.state_dir and starts the delivery queues and, when
-  // options.run_thread, the dispatch thread. Errors: UNAVAILABLE / DATA_LOSS naming the file
-  // when the state cannot be read or written (a corrupt file is set aside as "<file>.corrupt"
-  // and the service starts empty, as AlertTracker does, with a logged error).
+  // Opens (or creates) the state in options.state_dir (files "nflog", "alerts", "silences")
+  // and starts the dispatch thread when options.run_thread (delivery queues start with their
+  // first notification). Restored firing alerts are valid at least resolve_timeout from now.
+  // Errors: UNAVAILABLE naming the file when the state cannot be read or written;
+  // FAILED_PRECONDITION when a newer nines wrote it. A corrupt file is not an error: it is set
+  // aside as "<file>.corrupt" with a logged error and that part of the state starts empty (the
+  // notification log keeps its lines that pass their checksums).
   static core::Result<std::unique_ptr<AlertingService>> Start(AlertingServiceOptions options,
                                                               core::Clock& clock);
   ~AlertingService() override;  // Stop(5 s)

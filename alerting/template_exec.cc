@@ -136,8 +136,8 @@ class Executor {
         ASSIGN_OR_RETURN(Value v, EvalPipe(*node.pipe, dot, true));
         if (node.kind == Node::Kind::kAction) {
           if (node.pipe->vars.empty())
-            RETURN_IF_ERROR(
-                Write(context_.html && !v.safe_html() ? HtmlEscape(Print(v)) : Print(v)));
+            RETURN_IF_ERROR(Write(context_.html && !v.safe_html() ? EscapeHtmlValue(out_, Print(v))
+                                                                  : Print(v)));
           continue;  // a declaration in an action lives to the end of the enclosing block
         }
         const ListNode* body = Truth(v) ? node.list.get() : node.else_list.get();

@@ -220,6 +220,10 @@ std::string HtmlEscape(std::string_view s, bool escape_plus = true);
 // +0000, Z zones "Z").
 std::string FormatGoTime(core::Timestamp t, std::string_view layout);
 
+// A value an HTML execution writes after `out_so_far`, escaped for where it lands (see
+// template_html.cc): HtmlEscape, plus URL normalization and filtering in URL attributes.
+std::string EscapeHtmlValue(std::string_view out_so_far, std::string_view value);
+
 // `s` as Go's url.QueryEscape writes it (urlquery): space as +, other bytes outside
 // [A-Za-z0-9-_.~] as %XX.
 std::string QueryEscape(std::string_view s);

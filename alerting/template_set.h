@@ -62,11 +62,15 @@ class TemplateSet {
   core::Result<std::string> Execute(std::string_view text, const TemplateData& data) const;
 
   // The same for an HTML field (email `html`, as Alertmanager renders it with Go's
-  // html/template): every value an action writes is HTML-escaped as html/template escapes text
-  // (& < > " ' + and NUL), unless it comes from safeHtml; the template's own text is written as
-  // is. Not done as html/template does: escaping by context (URL attributes are not filtered or
-  // normalized, script and style bodies are not JS/CSS-escaped) and the removal of HTML
-  // comments. (An addition to the issue-14 seam.)
+  // html/template): every value an action writes is escaped for where it lands, read from the
+  // output so far: HTML-escaped as html/template does (& < > " ' + and NUL), and in a URL
+  // attribute (href, src, ... and names holding src/uri/url) first URL-normalized (bytes outside
+  // RFC 3986's sets as %xx), a value that starts the attribute with a scheme other than http,
+  // https or mailto becoming "#ZgotmplZ". safeHtml values are written as they are; the
+  // template's own text too. Not done as html/template does: JS and CSS contexts (<script>,
+  // <style>, on* and style attributes: HTML-escaped only), the query part of a URL (normalized,
+  // not query-escaped), unquoted attribute values (escaped as quoted ones), a tag longer than
+  // 8 KiB (read as text), the removal of HTML comments. (An addition to the issue-14 seam.)
   core::Result<std::string> ExecuteHtml(std::string_view text, const TemplateData& data) const;
 
  private:

@@ -50,7 +50,8 @@ core::Result<core::Timestamp> TimeField(const JsonValue& object, const char* nam
                                       text);
   }
   auto t = core::ParseTimestamp(text);
-  if (!t.ok()) return t.status().WithContext(where + "." + name);
+  // A malformed time or one beyond int64 nanoseconds (OUT_OF_RANGE): the field is invalid.
+  if (!t.ok()) return core::InvalidArgumentError("{}.{}: {}", where, name, t.status().message());
   return *t;
 }
 
@@ -193,8 +194,10 @@ core::Result<PostedAlerts> ParsePostableAlerts(std::string_view body, core::Time
 }
 
 core::Result<alerting::Silence> ParsePostableSilence(std::string_view body) {
-  rapidjson::Document doc;
-  RETURN_IF_ERROR(ParseDocument(body, &doc));
+  rapidjson::Document parsed;
+  RETURN_IF_ERROR(ParseDocument(body, &parsed));
+  // Read through a const view: const member iterators compare without C++20's ambiguity.
+  const JsonValue& doc = parsed;
   const std::string where = "silence";
   if (!doc.IsObject()) return core::InvalidArgumentError("body: must be a JSON object (a silence)");
   alerting::Silence s;

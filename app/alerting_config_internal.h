@@ -17,7 +17,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -129,7 +131,8 @@ class AlertmanagerParser {
   // for `kind`.
   void CollectTemplated(IntegrationKind kind, const YAML::Node& v, const YAML::Mark& at,
                         const std::string& path, const std::string& dotted);
-  // Checks every recorded templated field against templates_.
+  // Checks every recorded templated field against templates_, and the default templates the
+  // notifiers use for unset fields when template files may have redefined them.
   void CheckTemplatedFields();
   void InhibitRules(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
                     std::vector<alerting::InhibitRule>* out);
@@ -149,6 +152,7 @@ class AlertmanagerParser {
   std::map<std::string, YAML::Mark, std::less<>> interval_names_;
   alerting::TemplateSet templates_;
   std::vector<TemplatedField> templated_;
+  std::optional<std::pair<YAML::Mark, std::string>> templates_at_;  // where `templates` is
 };
 
 }  // namespace nines::app::alerting_config_internal

@@ -16,6 +16,20 @@ namespace nines::app::alerting_config_internal {
 
 namespace {
 
+// The default templates the notifiers use for fields left unset (alerting/notify_*.cc): a
+// template file that redefines one must not make it call an undefined template.
+constexpr std::string_view kDefaultTemplates[] = {
+    "slack.default.title",          "slack.default.username",
+    "slack.default.fallback",       "slack.default.callbackid",
+    "slack.default.pretext",        "slack.default.titlelink",
+    "slack.default.iconemoji",      "slack.default.iconurl",
+    "slack.default.text",           "slack.default.footer",
+    "slack.default.color",          "pagerduty.default.description",
+    "pagerduty.default.client",     "pagerduty.default.clientURL",
+    "pagerduty.default.instances",  "opsgenie.default.message",
+    "opsgenie.default.description", "opsgenie.default.source",
+    "email.default.subject",        "email.default.html"};
+
 // The files `pattern` matches (glob(3), sorted), or an error message.
 std::vector<std::string> Glob(const std::string& pattern, std::string* error) {
   std::vector<std::string> files;
@@ -48,6 +62,7 @@ bool SplitPosition(std::string_view s, int* line, int* col, std::string_view* re
 
 void AlertmanagerParser::Templates(const YAML::Node& v, const YAML::Mark& at,
                                    const std::string& path) {
+  templates_at_.emplace(at, path);
   size_t files = 0;
   r_.WalkList(v, at, path, [&](auto& item, auto& item_at, auto& item_path, size_t) {
     std::optional<std::string> pattern = r_.String(item, item_at, item_path);
@@ -128,6 +143,17 @@ void AlertmanagerParser::CheckTemplatedFields() {
     }
   }
   templated_.clear();
+  if (!templates_at_) return;
+  for (std::string_view name : kDefaultTemplates) {
+    core::Status s = templates_.Check(fmt::format("{{{{ template {:?} . }}}}", name));
+    if (s.ok()) continue;
+    int line = 1, col = 1;
+    std::string_view what = s.message();
+    SplitPosition(s.message(), &line, &col, &what);
+    r_.Error(templates_at_->first,
+             fmt::format("{}: the default template {:?}, as the template files define it: {}",
+                         templates_at_->second, name, what));
+  }
 }
 
 }  // namespace nines::app::alerting_config_internal

@@ -18,6 +18,24 @@ std::string RuleSummary(const rules::RuleSet& rules, size_t files) {
                      rules.alerts.size() == 1 ? "" : "s", files, files == 1 ? "" : "s");
 }
 
+// `rules` (" (...)" or "") with what the config's alerting section does added inside the
+// parentheses: " (...; alerting: 2 receivers, pushed to 1 Alertmanager)".
+std::string AlertingSummary(const AlertingConfig& a, const std::string& rules) {
+  if (!a.enabled()) return rules;
+  std::string what;
+  if (a.routing) {
+    const size_t n = a.alertmanager.receivers.size();
+    what = fmt::format("{} receiver{}", n, n == 1 ? "" : "s");
+  }
+  if (!a.alertmanagers.empty()) {
+    const size_t n = a.alertmanagers.size();
+    what += fmt::format("{}pushed to {} Alertmanager{}", what.empty() ? "" : ", ", n,
+                        n == 1 ? "" : "s");
+  }
+  if (rules.empty()) return " (alerting: " + what + ")";
+  return rules.substr(0, rules.size() - 1) + "; alerting: " + what + ")";
+}
+
 // Checks a config file with the rule files it references, or a rule file on its own (with the
 // defaults of an empty config; `*cfg` is left so).
 std::vector<ConfigError> CheckFile(const std::string& file, Config* cfg, std::string* summary) {
@@ -29,14 +47,18 @@ std::vector<ConfigError> CheckFile(const std::string& file, Config* cfg, std::st
     return errors;
   }
   std::vector<ConfigError> errors = LoadConfigFile(file, cfg);
-  if (!errors.empty() || cfg->rule_files.empty()) return errors;
+  if (!errors.empty()) return errors;
+  if (cfg->rule_files.empty()) {
+    *summary = AlertingSummary(cfg->alerting, "");
+    return errors;
+  }
   RuleFileDefaults defaults = RuleFileDefaultsFrom(*cfg, file);
   std::vector<std::string> rule_files =
       ExpandRuleGlobs(cfg->rule_files, cfg->rule_files_dir, defaults, &errors);
   rules::RuleSet rules;
   std::vector<ConfigError> rule_errors = ParseRuleFiles(rule_files, defaults, &rules);
   errors.insert(errors.end(), rule_errors.begin(), rule_errors.end());
-  *summary = RuleSummary(rules, rule_files.size());
+  *summary = AlertingSummary(cfg->alerting, RuleSummary(rules, rule_files.size()));
   return errors;
 }
 

@@ -4,6 +4,7 @@
 
 #include "app/config_alerting.h"
 #include "app/config_collector.h"
+#include "app/config_oncall.h"
 #include "app/yaml_reader.h"
 
 namespace nines::app {
@@ -56,6 +57,7 @@ class Parser : public YamlReader {
       return;
     }
     CollectorSections collector(*this, cfg);
+    OncallSection oncall(this, &cfg->oncall);
     WalkMap(
         root, root.Mark(), "",
         {
@@ -73,7 +75,9 @@ class Parser : public YamlReader {
              [&](auto& v, auto& at, auto& p) {
                ParseAlertingSection(this, v, at, p, &cfg->alerting, &other_file_errors_);
              }},
+            {"oncall", [&](auto& v, auto& at, auto& p) { oncall.Parse(v, at, p); }},
         });
+    oncall.Finish(cfg->alerting);
     cfg->rule_files_dir = base_dir_.string();
     collector.Finish();
     // Tokens from files follow the inline ones, whatever order the keys came in.

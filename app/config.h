@@ -22,6 +22,8 @@
 //            time_intervals; see app/alerting_config.h) or config_file: PATH to an
 //            alertmanager.yml, plus nines' own keys: external_url, alertmanagers: [{url,
 //            bearer_token_file, timeout}] (see AlertingConfig)
+//   oncall:  people: [{name, time_zone, contact_methods}], schedules: [{name, time_zone,
+//            layers, overrides}] (see app/config_oncall.h; checked, not yet used by the engine)
 // Relative tls and token file paths resolve against the directory of the config file; data_dir
 // is kept as written (relative to the working directory of the process).
 //
@@ -37,6 +39,7 @@
 #include <vector>
 
 #include "alerting/routing.h"
+#include "alerting/schedule.h"
 #include "alerting/template_set.h"
 #include "collector/collector.h"
 #include "core/log.h"
@@ -218,6 +221,13 @@ struct AlertingConfig {
   bool enabled() const { return routing || !alertmanagers.empty(); }
 };
 
+// `oncall:`: people and on-call schedules (app/config_oncall.h). Parsed and validated (`nines
+// check`); the engine does not use them yet (issue 15).
+struct OncallConfig {
+  std::vector<alerting::Person> people;       // unique names, in file order
+  std::vector<alerting::Schedule> schedules;  // built, unique names, in file order
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -233,6 +243,7 @@ struct Config {
   std::vector<std::string> rule_files;
   std::string rule_files_dir;  // the config file's directory (or the base_dir given)
   AlertingConfig alerting;
+  OncallConfig oncall;
 };
 
 // The checks that run at `location`: every configured check listing it, with spec.location set,

@@ -86,10 +86,10 @@ std::string DemoPageLine(std::string_view status, const std::map<std::string, st
   const std::string kind = severity == "page" ? "PAGE" : severity.empty() ? "ALERT" : "TICKET";
   const std::string slo = Get(labels, "slo");
   const std::string region = Get(labels, "region");
-  std::string line =
-      fmt::format("{}{} {} {} ({})", status == "resolved" ? "RESOLVED " : "", kind,
-                  region.empty() ? "-" : region, slo.empty() ? Get(labels, "alertname") : slo,
-                  Get(labels, "alertname"));
+  const std::string alertname = Get(labels, "alertname");
+  std::string line = fmt::format("{}{} {} {}", status == "resolved" ? "RESOLVED " : "", kind,
+                                 region.empty() ? "-" : region,
+                                 slo.empty() ? alertname : slo + " (" + alertname + ")");
   const std::string ratio = Get(annotations, "budget_remaining_ratio");
   char* end = nullptr;
   const double left = std::strtod(ratio.c_str(), &end);

@@ -155,6 +155,11 @@ Result<Timestamp> ParseRfc3339(std::string_view text) {
   if (second == 60) second = 59;  // a leap second maps onto the one before it
   int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+  // About +-292 years around 1970 fit in int64 nanoseconds; a year 0000-9999 date outside them
+  // is refused, as the file comment promises (the multiplication below would overflow).
+  if (secs >= INT64_MAX / 1'000'000'000 || secs <= INT64_MIN / 1'000'000'000) {
+    return OutOfRangeError("timestamp \"{}\" is out of range", text);
+  }
   return Timestamp::FromUnixNanos(secs * 1'000'000'000 + frac_ns);
 }
 

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 all=(fuzz_labels fuzz_selector fuzz_exposition fuzz_dns fuzz_http_request fuzz_remote_write
-     fuzz_config fuzz_rule_file fuzz_template)
+     fuzz_config fuzz_rule_file fuzz_template fuzz_alertmanager_api)
 targets=("$@")
 if ((${#targets[@]} == 0)); then targets=("${all[@]}"); fi
 

@@ -9,8 +9,9 @@ pkgs=(
   prometheus-cpp-dev libboost-dev libssl-dev librocksdb-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsnappy-dev libprotobuf-dev protobuf-compiler
   libhowardhinnant-date-dev libre2-dev rapidjson-dev
-  # alerting/: email over SMTP (libcurl); tests/alerting: a real SMTP server (aiosmtpd).
-  libcurl4-openssl-dev python3-aiosmtpd
+  # alerting/: email over SMTP (libcurl); tests/alerting: a real SMTP server (aiosmtpd) and a
+  # real iCalendar parser for the on-call feeds (python3-icalendar).
+  libcurl4-openssl-dev python3-aiosmtpd python3-icalendar
   # fuzz/run.sh: clang with libFuzzer and the sanitizer runtimes (libclang_rt.fuzzer).
   clang libclang-rt-14-dev
   # Interoperability peers that tests start on loopback (their own config and data dirs).

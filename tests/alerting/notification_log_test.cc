@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "alerting/dispatcher.h"
@@ -161,6 +162,28 @@ TEST(FileNotificationLogTest, ANewerVersionIsRefusedAndLeftAlone) {
   EXPECT_FALSE(std::filesystem::exists(path + ".corrupt"));
 }
 
+TEST(FileNotificationLogTest, WithSyncPutsAreBatchedBehindTheCallersAndSyncFlushes) {
+  testutil::TempDir dir;
+  const std::string path = dir.File("nflog");
+  auto log = FileNotificationLog::Open(path, /*sync=*/true, kT0);
+  ASSERT_TRUE(log.ok());
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 50; ++i) {
+        const std::string key = "g" + std::to_string(w) + "-" + std::to_string(i);
+        EXPECT_TRUE((*log)->Put({key, "r", 0}, Entry({1}, kT0, Duration::Hours(8))).ok());
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  ASSERT_TRUE((*log)->Sync().ok());
+  auto reopened = FileNotificationLog::Open(path, false, kT0);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->size(), 200u);
+  EXPECT_TRUE((*reopened)->Get({"g3-49", "r", 0}).has_value());
+}
+
 TEST(FileNotificationLogTest, RepeatedPutsOfFewKeysAreCompacted) {
   testutil::TempDir dir;
   const std::string path = dir.File("nflog");
@@ -298,6 +321,28 @@ TEST(DispatcherLogTest, RestoreGivesFiringAlertsAGracePeriodAndDedupsAgainstTheL
   ASSERT_EQ(d.NextWakeup(), restart + Duration::Minutes(5));
   EXPECT_TRUE(d.Flush(restart + Duration::Minutes(5) - Duration::Seconds(1)).empty());
   EXPECT_EQ(d.Alerts().size(), 2u);
+}
+
+TEST(DispatcherLogTest, ChangesCountWhatHeldShowsNotResends) {
+  Dispatcher d(OneWebhook(), nullptr);
+  d.Receive({Firing(R"({alertname="Burn"})", kT0, kT0)}, kT0);
+  const uint64_t added = d.changes();
+  EXPECT_GT(added, 0u);
+  // A resend extends ends_at and may change the value: nothing to persist.
+  Alert resend = Firing(R"({alertname="Burn"})", kT0, kT0 + Duration::Minutes(1));
+  resend.value = 2;
+  d.Receive({resend}, kT0 + Duration::Minutes(1));
+  EXPECT_EQ(d.changes(), added);
+  // New annotations, a new alert, a resolution: each is.
+  resend.annotations["summary"] = "worse";
+  d.Receive({resend}, kT0 + Duration::Minutes(2));
+  EXPECT_GT(d.changes(), added);
+  uint64_t before = d.changes();
+  d.Receive({Resolved(R"({alertname="Burn"})", kT0, kT0 + Duration::Minutes(3))},
+            kT0 + Duration::Minutes(3));
+  EXPECT_GT(d.changes(), before);
+  ASSERT_EQ(d.Held(kT0 + Duration::Minutes(3)).size(), 1u);
+  EXPECT_EQ(d.Held(kT0 + Duration::Minutes(3))[0].status, AlertStatus::kResolved);
 }
 
 TEST(DispatcherLogTest, AlertViewsNameReceiversSilencesAndInhibitingAlerts) {

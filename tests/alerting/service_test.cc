@@ -447,6 +447,25 @@ TEST_F(ServiceTest, ReloadKeepsAlertsAndTheLogSoNothingIsResent) {
   EXPECT_EQ(transport_.delivered().size(), 1u);
 }
 
+TEST_F(ServiceTest, ReloadDropsTheQueuesOfRemovedReceiversAndRoutesToTheNewOnes) {
+  auto s = Start();
+  Evaluate(*s, {Firing(kBurn, Now(), Now())});
+  Advance(Duration::Seconds(30));
+  Evaluate(*s, {Firing(kBurn, kT0, Now())});
+  ASSERT_EQ(transport_.delivered().size(), 1u);
+  AlertmanagerConfig next = PagerConfig();
+  next.route.receiver = "oncall";
+  next.receivers = {Receiver{"oncall", {testing::WebhookIntegration("http://127.0.0.1:9/oncall")}}};
+  Advance(Duration::Minutes(1));  // the alert is older than group_wait: no new wait
+  s->Reload(next, nullptr);
+  EXPECT_EQ(s->ReceiverNames(), std::vector<std::string>{"oncall"});
+  Evaluate(*s, {Firing(kBurn, kT0, Now())});  // a new receiver: its first notification
+  ASSERT_EQ(transport_.delivered().size(), 2u);
+  EXPECT_EQ(transport_.delivered()[1].http.url, "http://127.0.0.1:9/oncall");
+  ASSERT_EQ(s->Groups().size(), 1u);
+  EXPECT_EQ(s->Groups()[0].receiver, "oncall");
+}
+
 TEST_F(ServiceTest, ANotificationThatCannotBeBuiltIsSkippedAndCounted) {
   AlertmanagerConfig c = PagerConfig();
   c.receivers[0].integrations[0].fields["url"] = "{{ .Nope ";  // a template that cannot parse

@@ -190,6 +190,42 @@ TEST(TemplateSetTest, EmailHtmlEscapesValues) {
   EXPECT_EQ(Render(set, "{{ .Receiver }}|{{ safeHtml \"<i>x</i>\" }}", d), "a<b|<i>x</i>");
 }
 
+TEST(TemplateSetTest, HtmlUrlAttributesAreFilteredAndNormalized) {
+  TemplateSet set;
+  struct HtmlCase {
+    const char* receiver;
+    const char* text;
+    const char* want;
+  };
+  const std::vector<HtmlCase> cases = {
+      {"javascript:alert(1)", "<a href=\"{{ .Receiver }}\">", "<a href=\"#ZgotmplZ\">"},
+      {"JavaScript:alert(1)", "<img alt=\"x\" src='{{ .Receiver }}'>",
+       "<img alt=\"x\" src='#ZgotmplZ'>"},
+      {"data:text/html,x", "<a class=b href={{ .Receiver }}>", "<a class=b href=#ZgotmplZ>"},
+      {"mailto:a@b.org", "<a href=\"{{ .Receiver }}\">", "<a href=\"mailto:a@b.org\">"},
+      {"http://a/b c?q=<x>&y='z'+1", "<a href=\"{{ .Receiver }}\">",
+       "<a href=\"http://a/b%20c?q=%3cx%3e&amp;y=%27z%27&#43;1\">"},
+      {"javascript:1", "<a href=\"/x/{{ .Receiver }}\">", "<a href=\"/x/javascript:1\">"},
+      {"100%", "<a href=\"/{{ .Receiver }}%41\">", "<a href=\"/100%25%41\">"},
+      {"javascript:1", "<p title=\"{{ .Receiver }}\">{{ .Receiver }}</p>",
+       "<p title=\"javascript:1\">javascript:1</p>"},
+      {"javascript:1",
+       "{{ define \"u\" }}{{ .Receiver }}{{ end }}<a href=\"{{ template \"u\" . }}\">"
+       "{{ template \"u\" . }}</a>",
+       "<a href=\"#ZgotmplZ\">javascript:1</a>"},
+      {"a\"b", "<a data-url=\"{{ .Receiver }}\" title=\"{{ .Receiver }}\">",
+       "<a data-url=\"a%22b\" title=\"a&#34;b\">"},
+  };
+  for (const HtmlCase& c : cases) {
+    SCOPED_TRACE(c.text);
+    TemplateData d = Data();
+    d.receiver = c.receiver;
+    auto out = set.ExecuteHtml(c.text, d);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(*out, c.want);
+  }
+}
+
 TEST(TemplateSetTest, FilesAddAndReplaceDefinitions) {
   TemplateSet set;
   ASSERT_TRUE(

@@ -214,6 +214,8 @@ TEST(AlertmanagerParseTest, MalformedAlertBodiesNameTheField) {
       {R"([{"labels":{"a":"b"},"endsAt":"1765000000"}])",
        "alerts[0].endsAt: \"1765000000\" is not an RFC 3339 date-time"},
       {R"([{"labels":{"a":"b"},"endsAt":"2026-13-45T00:00:00Z"}])", "alerts[0].endsAt"},
+      {R"([{"labels":{"a":"b"},"endsAt":"4052-12-07T10:05:00Z"}])",
+       "alerts[0].endsAt: timestamp \"4052-12-07T10:05:00Z\" is out of range"},
       {R"([{"labels":{"a":"b"},"generatorURL":true}])", "alerts[0].generatorURL: must be a string"},
   };
   for (const auto& [body, want] : cases) {

@@ -150,5 +150,26 @@ receivers:
             }));
 }
 
+TEST(AlertmanagerTemplatesTest, RedefinedDefaultTemplatesAreChecked) {
+  testutil::TempDir dir;
+  dir.Write("t.tmpl", "{{ define \"slack.default.text\" }}{{ template \"team.body\" . }}{{ end }}");
+  const std::string text = "route: {receiver: r}\nreceivers: [{name: r}]\ntemplates: ['*.tmpl']\n";
+  std::vector<std::string> errors =
+      ErrorStrings(ParseAlertmanagerConfig(text, dir.File("am.yml"), nullptr));
+  EXPECT_EQ(errors, (std::vector<std::string>{
+                        dir.File("am.yml") +
+                        ":3:12: templates: the default template \"slack.default.text\", as the "
+                        "template files define it: template \"slack.default.text\" calls template "
+                        "\"team.body\", which is not defined"}));
+  // Defined in another file: fine.
+  dir.Write("u.tmpl", "{{ define \"team.body\" }}body{{ end }}");
+  std::shared_ptr<const TemplateSet> templates;
+  EXPECT_TRUE(ParseAlertmanagerConfig(text, dir.File("am.yml"), nullptr, &templates).empty());
+  ASSERT_NE(templates, nullptr);
+  auto out = templates->Execute("{{ template \"slack.default.text\" . }}", Data());
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, "body");
+}
+
 }  // namespace
 }  // namespace nines::app

@@ -203,6 +203,7 @@ TEST(AlertingConfigSectionTest, NinesCheckReportsAlertingErrors) {
   const std::string good = dir.Write("good.yaml", kInline);
   std::ostringstream out2, err2;
   EXPECT_EQ(RunCheck({good}, out2, err2), kCheckOk) << err2.str();
+  EXPECT_EQ(out2.str(), good + ": ok (alerting: 1 receiver)\n");
 }
 
 }  // namespace

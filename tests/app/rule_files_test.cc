@@ -467,7 +467,8 @@ TEST(RuleFilesCheckTest, CheckLoadsTheConfigsRuleFiles) {
   std::ostringstream out, err;
   std::string config = (kExamples / "nines.yaml").string();
   EXPECT_EQ(RunCheck({config}, out, err), 0) << err.str();
-  EXPECT_EQ(out.str(), config + ": ok (7 SLOs, 2 alerts from 5 rule files)\n");
+  EXPECT_EQ(out.str(),
+            config + ": ok (7 SLOs, 2 alerts from 5 rule files; alerting: 2 receivers)\n");
 }
 
 TEST(RuleFilesCheckTest, CheckReportsRuleFileErrors) {

@@ -135,6 +135,20 @@ TEST(TimestampTest, ParsesRfc3339AndUnixSeconds) {
   }
 }
 
+TEST(TimestampTest, Rfc3339OutsideTheRangeIsOutOfRangeNotAnOverflow) {
+  // int64 nanoseconds reach 1677-09-21 and 2262-04-11; beyond them parsing refuses (found by
+  // fuzz_alertmanager_api: a silence ending in 4052 overflowed the multiplication).
+  for (const char* text : {"4052-12-07T10:05:00Z", "9999-12-31T23:59:59Z", "1000-01-01T00:00:00Z",
+                           "0001-01-01T00:00:00Z", "2262-04-12T00:00:00Z"}) {
+    SCOPED_TRACE(text);
+    Result<Timestamp> t = ParseTimestamp(text);
+    ASSERT_FALSE(t.ok());
+    EXPECT_EQ(t.status().code(), StatusCode::kOutOfRange);
+  }
+  EXPECT_TRUE(ParseTimestamp("2262-04-10T00:00:00Z").ok());
+  EXPECT_TRUE(ParseTimestamp("1677-09-22T00:00:00Z").ok());
+}
+
 TEST(TimestampTest, RoundTripsThroughRfc3339AtMillisecondPrecision) {
   std::mt19937_64 rng(7);
   for (int i = 0; i < 5000; ++i) {

@@ -187,25 +187,25 @@ double MetricIn(const std::string& page, const std::string& metric,
 class AlertingE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_ = dir_.Write("nines.yaml",
-                         "storage:\n  data_dir: " + dir_.File("data") +
-                             "\n  self_scrape_interval: 0s\n"
-                             "slo:\n  evaluation_interval: 1s\n"
-                             "regions:\n  - name: eu-west-1\n    locations: [dublin, london]\n"
-                             "rule_files: [rules.yaml]\n"
-                             "alerting:\n"
-                             "  external_url: http://nines.example.com\n"
-                             "  route:\n"
-                             "    receiver: pager\n"
-                             "    group_by: [alertname, slo, region]\n"
-                             "    group_wait: 0s\n"
-                             "    group_interval: 1s\n"
-                             "    repeat_interval: 4h\n"
-                             "  receivers:\n"
-                             "    - name: pager\n"
-                             "      webhook_configs:\n"
-                             "        - url: " +
-                             receiver_.url() + "\n");
+    config_text_ = "storage:\n  data_dir: " + dir_.File("data") +
+                   "\n  self_scrape_interval: 0s\n"
+                   "slo:\n  evaluation_interval: 1s\n"
+                   "regions:\n  - name: eu-west-1\n    locations: [dublin, london]\n"
+                   "rule_files: [rules.yaml]\n"
+                   "alerting:\n"
+                   "  external_url: http://nines.example.com\n"
+                   "  route:\n"
+                   "    receiver: pager\n"
+                   "    group_by: [alertname, slo, region]\n"
+                   "    group_wait: 0s\n"
+                   "    group_interval: 1s\n"
+                   "    repeat_interval: 4h\n"
+                   "  receivers:\n"
+                   "    - name: pager\n"
+                   "      webhook_configs:\n"
+                   "        - url: " +
+                   receiver_.url() + "\n";
+    config_ = dir_.Write("nines.yaml", config_text_);
     // A day's 1% budget is 14.4 minutes; a burn of 2x over the last 2 minutes and the last one
     // pages.
     dir_.Write("rules.yaml",
@@ -301,6 +301,7 @@ class AlertingE2eTest : public ::testing::Test {
   WebhookReceiver receiver_;
   TempDir dir_;
   std::string config_;
+  std::string config_text_;  // what config_ holds after SetUp
   std::string url_;
   net::HttpClient client_{net::ClientOptions{}};
   std::thread writer_;
@@ -444,8 +445,8 @@ TEST_F(AlertingE2eTest, AmtoolQueriesAlertsAndAddsQueriesAndExpiresSilences) {
   auto nines = StartNines();
   ASSERT_FALSE(url_.empty());
   StartWriter(0);
-  ASSERT_TRUE(receiver_.WaitFor([](const auto& all) { return all.size() >= 1; },
-                                milliseconds(30000)))
+  ASSERT_TRUE(
+      receiver_.WaitFor([](const auto& all) { return all.size() >= 1; }, milliseconds(30000)))
       << nines->output();
   EXPECT_NE(Amtool(url_, {"alert", "query"}).find("SloBurnRate"), std::string::npos);
 
@@ -471,6 +472,100 @@ TEST_F(AlertingE2eTest, AmtoolQueriesAlertsAndAddsQueriesAndExpiresSilences) {
   nines = StartNines();
   ASSERT_FALSE(url_.empty());
   EXPECT_NE(Amtool(url_, {"silence", "query", "--expired"}).find(id), std::string::npos);
+  EXPECT_EQ(nines->Stop(), 0) << nines->output();
+}
+
+// A stand-in for an existing Alertmanager: takes POST /api/v2/alerts and keeps each body.
+class FakeAlertmanager {
+ public:
+  FakeAlertmanager() {
+    net::Router router;
+    router.Handle("POST", "/api/v2/alerts", net::Access::kPublic, [this](const net::Request& r) {
+      std::lock_guard<std::mutex> lock(mu_);
+      bodies_.push_back(r.body);
+      authorization_ = std::string(r.headers.Get("Authorization"));
+      return net::Response::Json(200, "");
+    });
+    net::ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.access_log = false;
+    server_ = std::move(*net::Server::Start(o, std::move(router), core::RealClock(), nullptr));
+    server_->SetReady(true);
+  }
+  ~FakeAlertmanager() { server_->Shutdown(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  std::vector<std::string> bodies() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bodies_;
+  }
+  std::string authorization() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return authorization_;
+  }
+
+ private:
+  std::unique_ptr<net::Server> server_;
+  mutable std::mutex mu_;
+  std::vector<std::string> bodies_;  // guarded by mu_
+  std::string authorization_;        // guarded by mu_
+};
+
+// The alerting config reloads all or nothing; alerts are pushed to an existing Alertmanager too.
+TEST_F(AlertingE2eTest, ReloadAppliesAGoodAlertingConfigAndRefusesABadOne) {
+  FakeAlertmanager am;
+  dir_.Write("am.token", "s3cret-token\n");
+  std::string text = config_text_ + "  alertmanagers:\n    - url: " + am.url() +
+                     "\n      bearer_token_file: am.token\n";
+  dir_.Write("nines.yaml", text);
+  auto nines = StartNines();
+  ASSERT_FALSE(url_.empty());
+  StartWriter(0);
+  ASSERT_TRUE(
+      receiver_.WaitFor([](const auto& all) { return all.size() >= 1; }, milliseconds(30000)))
+      << nines->output();
+  // The existing Alertmanager gets the same alert, with its labels and budget annotations.
+  ASSERT_TRUE(testutil::WaitFor([&] {
+    for (const std::string& b : am.bodies()) {
+      if (b.find("\"alertname\":\"SloBurnRate\"") != std::string::npos &&
+          b.find("\"region\":\"eu-west-1\"") != std::string::npos &&
+          b.find("\"budget_remaining_ratio\"") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  })) << nines->output();
+  EXPECT_EQ(am.authorization(), "Bearer s3cret-token");
+  EXPECT_EQ(nines->output().find("s3cret-token"), std::string::npos);
+  EXPECT_EQ(Get("/api/v2/receivers"), R"([{"name":"pager"}])");
+
+  // A broken alerting config: refused with file:line:col, nothing changes.
+  std::string bad = text;
+  bad.replace(bad.find("    receiver: pager\n"), 20, "    receiver: pagr\n");
+  dir_.Write("nines.yaml", bad);
+  auto refused = client_.Do({.method = "POST", .url = url_ + "/-/reload"});
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 400) << refused->body;
+  EXPECT_NE(refused->body.find(config_ + ":"), std::string::npos) << refused->body;
+  EXPECT_NE(refused->body.find("pagr"), std::string::npos) << refused->body;
+  EXPECT_EQ(Metric("nines_config_last_reload_successful"), 0);
+  EXPECT_EQ(Get("/api/v2/receivers"), R"([{"name":"pager"}])");
+
+  // A good one: a second receiver, routed to by severity; applied without a restart.
+  std::string good = text;
+  good.replace(good.find("  receivers:\n"), 13,
+               "    routes:\n      - matchers: ['severity=\"ticket\"']\n        receiver: "
+               "tickets\n  receivers:\n    - name: tickets\n");
+  dir_.Write("nines.yaml", good);
+  auto applied = client_.Do({.method = "POST", .url = url_ + "/-/reload"});
+  ASSERT_TRUE(applied.ok());
+  EXPECT_EQ(applied->status, 200) << applied->body << nines->output();
+  EXPECT_EQ(Metric("nines_config_last_reload_successful"), 1);
+  EXPECT_EQ(Get("/api/v2/receivers"), R"([{"name":"tickets"},{"name":"pager"}])");  // config order
+  EXPECT_NE(Get("/api/v2/status").find("tickets"), std::string::npos);
+  // The page already sent is not sent again because of the reload.
+  ASSERT_TRUE(WaitEvaluations(5));
+  EXPECT_EQ(receiver_.received().size(), 1u) << Describe(receiver_.received());
+  StopWriter();
   EXPECT_EQ(nines->Stop(), 0) << nines->output();
 }
 
