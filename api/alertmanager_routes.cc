@@ -121,6 +121,9 @@ net::Response GetAlertGroups(const AlertmanagerBackend& backend, core::Clock& cl
   const std::vector<alerting::AlertView> views = backend.Alerts();
   std::map<alerting::Fingerprint, const alerting::AlertView*> by_fingerprint;
   for (const auto& v : views) by_fingerprint.emplace(v.alert.Fingerprint(), &v);
+  // The receiver filter applies to each group's receiver here, not to each alert's receivers.
+  AlertmanagerAlertFilter per_alert = *filter;
+  per_alert.receiver.reset();
   std::string body = "[";
   bool first = true;
   for (auto& group : backend.Groups()) {
@@ -133,10 +136,6 @@ net::Response GetAlertGroups(const AlertmanagerBackend& backend, core::Clock& cl
       fallback.receivers = {group.receiver};
       auto it = by_fingerprint.find(a.Fingerprint());
       const alerting::AlertView& v = it != by_fingerprint.end() ? *it->second : fallback;
-      // The receiver filter applies to the group here, not to each alert's
-      // receivers.
-      AlertmanagerAlertFilter per_alert = *filter;
-      per_alert.receiver.reset();
       if (!per_alert.Passes(v, now)) continue;
       all_muted = all_muted && Suppressed(v);
       kept.push_back(std::move(a));

@@ -23,7 +23,8 @@
 //            alertmanager.yml, plus nines' own keys: external_url, alertmanagers: [{url,
 //            bearer_token_file, timeout}] (see AlertingConfig)
 //   oncall:  people: [{name, time_zone, contact_methods}], schedules: [{name, time_zone,
-//            layers, overrides}] (see app/config_oncall.h; checked, not yet used by the engine)
+//            layers, overrides}], escalation_policies: [{name, repeat, steps}] (see
+//            app/config_oncall.h; checked, not yet used by the engine)
 // Relative tls and token file paths resolve against the directory of the config file; data_dir
 // is kept as written (relative to the working directory of the process).
 //
@@ -38,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "alerting/escalation.h"
 #include "alerting/routing.h"
 #include "alerting/schedule.h"
 #include "alerting/template_set.h"
@@ -226,6 +228,8 @@ struct AlertingConfig {
 struct OncallConfig {
   std::vector<alerting::Person> people;       // unique names, in file order
   std::vector<alerting::Schedule> schedules;  // built, unique names, in file order
+  // Validated; their targets name the people and schedules above.
+  std::vector<alerting::EscalationPolicy> escalation_policies;
 };
 
 struct Config {

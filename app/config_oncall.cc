@@ -5,6 +5,7 @@
 #include <optional>
 #include <string_view>
 
+#include "alerting/escalation.h"
 #include "alerting/routing.h"
 #include "alerting/schedule.h"
 
@@ -115,7 +116,7 @@ void OncallSection::Parse(const YAML::Node& node, const YAML::Mark& at, const st
     r_->Error(at, fmt::format("{}: expected a mapping: people and schedules", path));
     return;
   }
-  std::optional<Deferred> people, schedules;
+  std::optional<Deferred> people, schedules, policies;
   r_->WalkMap(node, at, path,
               {
                   {"people",
@@ -126,6 +127,10 @@ void OncallSection::Parse(const YAML::Node& node, const YAML::Mark& at, const st
                    [&](auto& v, auto& a, auto& p) {
                      schedules = Deferred{v, a, p};
                    }},
+                  {"escalation_policies",
+                   [&](auto& v, auto& a, auto& p) {
+                     policies = Deferred{v, a, p};
+                   }},
               });
   // People first, wherever they are written, so schedules can name them.
   if (people) ParsePeople(people->node, people->at, people->path);
@@ -134,6 +139,15 @@ void OncallSection::Parse(const YAML::Node& node, const YAML::Mark& at, const st
         schedules->node, schedules->at, schedules->path,
         [&](const YAML::Node& item, const YAML::Mark& item_at, const std::string& item_path,
             size_t) { ParseSchedule(item, item_at, item_path); });
+  }
+  if (policies) {
+    r_->WalkList(policies->node, policies->at, policies->path,
+                 [&](const YAML::Node& item, const YAML::Mark& item_at,
+                     const std::string& item_path, size_t) {
+                   std::optional<alerting::EscalationPolicy> policy =
+                       ParsePolicy(item, item_at, item_path);
+                   if (policy) out_->escalation_policies.push_back(std::move(*policy));
+                 });
   }
 }
 
@@ -251,8 +265,10 @@ void OncallSection::ParseSchedule(const YAML::Node& node, const YAML::Mark& at,
                    if (o) spec.overrides.push_back(std::move(*o));
                  });
   }
-  if (r_->ErrorCount() != errors || spec.name.empty()) return;
-  if (!r_->CheckUnique(&schedules_, spec.name, *name_at, path, "schedule")) return;
+  // Known even when the schedule has errors, so policies naming it get no second error.
+  const bool unique =
+      spec.name.empty() || r_->CheckUnique(&schedules_, spec.name, *name_at, path, "schedule");
+  if (r_->ErrorCount() != errors || spec.name.empty() || !unique) return;
   core::Result<alerting::Schedule> schedule = alerting::Schedule::Build(std::move(spec));
   if (!schedule.ok()) {  // the checks above should have caught it
     r_->Error(at, fmt::format("{}: {}", path, schedule.status().message()));
@@ -371,6 +387,131 @@ std::optional<alerting::ScheduleOverride> OncallSection::ParseOverride(const YAM
   o.start = *s;
   o.end = *e;
   return o;
+}
+
+std::optional<alerting::EscalationTarget> OncallSection::ParseTarget(const YAML::Node& node,
+                                                                     const YAML::Mark& at,
+                                                                     const std::string& path) {
+  using Kind = alerting::EscalationTarget::Kind;
+  std::optional<alerting::EscalationTarget> target;
+  int kinds = 0;
+  bool is_map = r_->WalkItemMap(
+      node, at, path,
+      {
+          {"schedule",
+           [&](auto& v, auto& a, auto& p) {
+             ++kinds;
+             std::optional<std::string> name = r_->String(v, a, p);
+             if (!name) return;
+             if (schedules_.count(*name) == 0) {
+               std::vector<std::string_view> names;
+               for (const auto& [n, mark] : schedules_) names.push_back(n);
+               r_->Error(a, fmt::format("{}: unknown schedule {} ({})", p, Quote(*name),
+                                        names.empty() ? std::string("oncall.schedules is empty")
+                                                      : SuggestOr(*name, names,
+                                                                  "want one of oncall.schedules: " +
+                                                                      JoinOr(names))));
+               return;
+             }
+             target = alerting::EscalationTarget{Kind::kSchedule, *name};
+           }},
+          {"person",
+           [&](auto& v, auto& a, auto& p) {
+             ++kinds;
+             std::optional<std::string> name = r_->String(v, a, p);
+             if (name && CheckPerson(*name, a, p)) {
+               target = alerting::EscalationTarget{Kind::kPerson, *name};
+             }
+           }},
+      });
+  if (!is_map) return std::nullopt;
+  if (kinds != 1) {
+    r_->Error(at, fmt::format("{}: want exactly one of schedule (whoever is on call there) or "
+                              "person",
+                              path));
+    return std::nullopt;
+  }
+  return target;
+}
+
+// One step of a policy: its wait and its targets.
+std::optional<alerting::EscalationStep> OncallSection::ParseStep(const YAML::Node& node,
+                                                                 const YAML::Mark& at,
+                                                                 const std::string& path) {
+  const size_t errors = r_->ErrorCount();
+  alerting::EscalationStep step;
+  bool has_targets = false;
+  bool ok = r_->WalkItemMap(
+      node, at, path,
+      {
+          {"escalate_after",
+           [&](auto& v, auto& a, auto& p) {
+             YamlReader::Set(r_->DurationAtLeast(v, a, p, core::Duration::Minutes(1)),
+                             &step.escalate_after);
+           }},
+          {"targets",
+           [&](auto& v, auto& a, auto& p) {
+             has_targets = true;
+             if (v.IsNull() || (v.IsSequence() && v.size() == 0)) {
+               r_->Error(a, fmt::format("{}: a step needs at least one target", p));
+             }
+             r_->WalkList(
+                 v, a, p,
+                 [&](const YAML::Node& t, const YAML::Mark& ta, const std::string& tp, size_t) {
+                   std::optional<alerting::EscalationTarget> target = ParseTarget(t, ta, tp);
+                   if (target) step.targets.push_back(std::move(*target));
+                 });
+           }},
+      });
+  if (!ok) return std::nullopt;
+  if (!has_targets) r_->Required(at, path, "targets", "schedules or people to notify");
+  if (r_->ErrorCount() != errors) return std::nullopt;
+  return step;
+}
+
+std::optional<alerting::EscalationPolicy> OncallSection::ParsePolicy(const YAML::Node& node,
+                                                                     const YAML::Mark& at,
+                                                                     const std::string& path) {
+  const size_t errors = r_->ErrorCount();
+  alerting::EscalationPolicy policy;
+  bool has_steps = false, has_name = false;
+  bool is_map = r_->WalkItemMap(
+      node, at, path,
+      {
+          {"name",
+           [&](auto& v, auto& a, auto& p) {
+             has_name = true;
+             YamlReader::Set(r_->String(v, a, p), &policy.name);
+           }},
+          {"repeat", [&](auto& v, auto& a,
+                         auto& p) { YamlReader::Set(r_->Int(v, a, p, 0, 9), &policy.repeat); }},
+          {"steps",
+           [&](auto& v, auto& a, auto& p) {
+             has_steps = true;
+             if (v.IsNull() || (v.IsSequence() && v.size() == 0)) {
+               r_->Error(a, fmt::format("{}: a policy needs at least one step", p));
+             }
+             r_->WalkList(
+                 v, a, p,
+                 [&](const YAML::Node& item, const YAML::Mark& ia, const std::string& ip, size_t) {
+                   std::optional<alerting::EscalationStep> step = ParseStep(item, ia, ip);
+                   if (step) policy.steps.push_back(std::move(*step));
+                 });
+           }},
+      });
+  if (!is_map) return std::nullopt;
+  if (!has_name) r_->Required(at, path, "name", "");
+  if (!has_steps) r_->Required(at, path, "steps", "who to notify, in order");
+  // Checked even when the policy has other errors, so a duplicate is always reported.
+  if (!policy.name.empty()) {
+    r_->CheckUnique(&policies_, policy.name, at, path, "escalation policy");
+  }
+  if (r_->ErrorCount() != errors) return std::nullopt;
+  if (core::Status s = alerting::ValidateEscalationPolicy(policy); !s.ok()) {
+    r_->Error(at, fmt::format("{}: {}", path, s.message()));  // the checks above should catch it
+    return std::nullopt;
+  }
+  return policy;
 }
 
 void OncallSection::Finish(const AlertingConfig& alerting) {

@@ -1,6 +1,7 @@
 // Private to app/config*.cc: the `oncall:` section of nines.yaml, people and their on-call
 // schedules (alerting/schedule.h), parsed and checked with every mistake at its file:line:col.
-// `nines check` validates it; the engine does not use it yet (issue 15).
+// `nines check` validates it; the engine does not use it yet (issue 15): nothing pages through
+// schedules or escalation policies, and a route cannot name a policy as its receiver yet.
 //
 //   oncall:
 //     people:
@@ -25,6 +26,14 @@
 //           - person: carol               # REQUIRED, a person above
 //             start: 2026-12-24T00:00     # REQUIRED
 //             end: 2026-12-27T00:00       # REQUIRED, after start
+//     escalation_policies:
+//       - name: sre                       # REQUIRED, unique
+//         repeat: 2                       # further passes over the steps, 0..9, default 0
+//         steps:                          # REQUIRED, in order
+//           - escalate_after: 10m         # default 30m, at least 1m
+//             targets:                    # REQUIRED: each one of
+//               - schedule: primary       #   whoever is on call in a schedule above
+//               - person: carol           #   a person above
 // Times are "2026-01-05T09:00" (wall clock in the layer's zone, or the schedule's for
 // overrides) or RFC 3339 with Z or an offset.
 //
@@ -37,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include "alerting/escalation.h"
 #include "alerting/schedule.h"
 #include "app/config.h"
 #include "app/yaml_reader.h"
@@ -73,6 +83,14 @@ class OncallSection {
                                                           const YAML::Mark& at,
                                                           const std::string& path,
                                                           const std::string& zone);
+  std::optional<alerting::EscalationPolicy> ParsePolicy(const YAML::Node& node,
+                                                        const YAML::Mark& at,
+                                                        const std::string& path);
+  std::optional<alerting::EscalationStep> ParseStep(const YAML::Node& node, const YAML::Mark& at,
+                                                    const std::string& path);
+  std::optional<alerting::EscalationTarget> ParseTarget(const YAML::Node& node,
+                                                        const YAML::Mark& at,
+                                                        const std::string& path);
   // Reports `name` unless it is a person of `people:`; returns whether it is.
   bool CheckPerson(const std::string& name, const YAML::Mark& at, const std::string& path);
 
@@ -80,6 +98,7 @@ class OncallSection {
   OncallConfig* out_;
   std::map<std::string, YAML::Mark, std::less<>> people_;
   std::map<std::string, YAML::Mark, std::less<>> schedules_;
+  std::map<std::string, YAML::Mark, std::less<>> policies_;
   std::vector<ContactRef> contacts_;
 };
 

@@ -68,8 +68,62 @@ TEST(OncallConfigTest, ExampleFollowsTheSunWithoutGaps) {
   EXPECT_FALSE(oc.schedules[1].OnCallAt(T("2026-01-10T12:00:00Z")));
   EXPECT_TRUE(oc.schedules[1].OnCallAt(T("2026-01-09T12:00:00Z")));
 
+  ASSERT_EQ(oc.escalation_policies.size(), 1u);
+  const alerting::EscalationPolicy& sre = oc.escalation_policies[0];
+  EXPECT_EQ(sre.name, "sre");
+  EXPECT_EQ(sre.repeat, 2);
+  ASSERT_EQ(sre.steps.size(), 3u);
+  EXPECT_EQ(sre.steps[0].escalate_after, Duration::Minutes(5));
+  EXPECT_EQ(sre.steps[0].targets,
+            (std::vector<alerting::EscalationTarget>{
+                {alerting::EscalationTarget::Kind::kSchedule, "follow-the-sun"}}));
+  EXPECT_EQ(sre.steps[2].targets[1],
+            (alerting::EscalationTarget{alerting::EscalationTarget::Kind::kPerson, "ana"}));
+
   std::ostringstream out, err;
   EXPECT_EQ(RunCheck({kExample}, out, err), 0) << err.str();
+}
+
+TEST(OncallConfigTest, EscalationPolicyMistakesAreReportedAtTheirPosition) {
+  const std::string text = R"(oncall:
+  people: [{name: alice}, {name: bob}]
+  schedules:
+    - name: primary
+      layers: [{participants: [alice, bob], handoff: 2026-01-05T09:00}]
+  escalation_policies:
+    - name: sre
+      repeat: 10
+      steps:
+        - escalate_after: 30s
+          targets: [{schedule: primry}, {person: carol}, {person: bob, schedule: primary}]
+        - targets: []
+        - escalate_after: 5m
+    - name: sre
+      steps: [{targets: [{person: alice}]}]
+    - steps: []
+)";
+  EXPECT_EQ(Strings(ParseConfig(text, "nines.yaml", nullptr)),
+            (std::vector<std::string>{
+                "nines.yaml:8:15: oncall.escalation_policies[0].repeat: 10 is out of range (must "
+                "be between 0 and 9)",
+                "nines.yaml:10:27: oncall.escalation_policies[0].steps[0].escalate_after: 30s is "
+                "too short (must be at least 1m)",
+                "nines.yaml:11:32: oncall.escalation_policies[0].steps[0].targets[0].schedule: "
+                "unknown schedule \"primry\" (did you mean \"primary\"?)",
+                "nines.yaml:11:50: oncall.escalation_policies[0].steps[0].targets[1].person: "
+                "unknown person \"carol\" (want one of oncall.people: alice or bob)",
+                "nines.yaml:11:58: oncall.escalation_policies[0].steps[0].targets[2]: want "
+                "exactly one of schedule (whoever is on call there) or person",
+                "nines.yaml:12:20: oncall.escalation_policies[0].steps[1].targets: a step needs "
+                "at least one target",
+                "nines.yaml:13:11: oncall.escalation_policies[0].steps[2]: missing required field "
+                "\"targets\" (schedules or people to notify)",
+                "nines.yaml:14:7: oncall.escalation_policies[1]: duplicate escalation policy name "
+                "\"sre\" (first defined at line 7)",
+                "nines.yaml:16:7: oncall.escalation_policies[2]: missing required field \"name\"",
+                "nines.yaml:16:14: oncall.escalation_policies[2].steps: a policy needs at least "
+                "one step",
+            }));
 }
 
 TEST(OncallConfigTest, EveryMistakeIsReportedAtItsPosition) {
@@ -140,6 +194,8 @@ oncall:
                 "\"carol\" (want one of oncall.people: alice or bob)",
                 "nines.yaml:28:55: oncall.schedules[0].overrides[1].end: the override ends "
                 "before it starts",
+                "nines.yaml:29:13: oncall.schedules[1]: duplicate schedule name \"primary\" "
+                "(first defined at line 13)",
                 "nines.yaml:30:18: oncall.schedules[1].time_zone: unknown time zone "
                 "\"Mars/Olympus\" (want an IANA name such as Europe/Dublin or America/New_York)",
                 "nines.yaml:31:15: oncall.schedules[1].layers: a schedule needs at least one "
