@@ -41,6 +41,9 @@ class AmtoolTest : public ::testing::Test {
     config.route.group_by = std::vector<std::string>{"region"};
     config.receivers = {{"pager", {}}};
     backend_ = std::make_unique<testing::DispatcherBackend>(config, core::RealClock());
+    backend_->set_status({.config_original = "route:\n  receiver: pager\n  group_by:\n  - region\n"
+                                             "receivers:\n- name: pager\n",
+                          .started_at = core::RealClock().Now()});
     net::Router router;
     RegisterAlertmanagerRoutes(router, *backend_, core::RealClock());
     net::ServerOptions options{.listen = "127.0.0.1:0", .threads = 2};
@@ -140,6 +143,17 @@ TEST_F(AmtoolTest, AlertQuerySilenceAddQueryAndExpireWork) {
   EXPECT_THAT(r.output, HasSubstr("eu-west-1"));
   r = Amtool({"silence", "query", "--expired", "-q"});
   EXPECT_THAT(r.output, HasSubstr(id));
+}
+
+TEST_F(AmtoolTest, ConfigShowAndRoutesReadTheStatus) {
+  AmtoolRun r = Amtool({"config", "show"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("receiver: pager"));
+  // amtool parses config.original as an alertmanager.yml to draw the routing tree.
+  r = Amtool({"config", "routes"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("Routing tree:"));
+  EXPECT_THAT(r.output, HasSubstr("default-route  receiver: pager"));
 }
 
 TEST_F(AmtoolTest, WritesWithoutTheTokenAreRefused) {
