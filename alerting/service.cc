@@ -303,9 +303,9 @@ void AlertingService::Impl::Persist(core::Timestamp now) {
   if (core::Status st = log_->Collect(now); !st.ok()) {
     LOG_ERROR("alerting: notification log: {}", st.ToString());
   }
-  if (silences_.Collect(now, options_.silence_retention) > 0) {
-    if (core::Status st = SaveSilences(); !st.ok()) LOG_ERROR("alerting: {}", st.ToString());
-  }
+  // Also saves what was changed through silences() directly rather than AddSilence.
+  silences_.Collect(now, options_.silence_retention);
+  if (core::Status st = SaveSilences(); !st.ok()) LOG_ERROR("alerting: {}", st.ToString());
   if (options_.state_dir.empty()) return;
   std::string contents;
   uint64_t changes = 0;

@@ -35,19 +35,19 @@
 # For nines the script also records when each alert fired (firedAt in /api/v1/alerts, the
 # engine's clock), shown as system "nines-fired": the page's time minus it is routing and
 # delivery. A nines whose config refuses `alerting:` is measured on that alone (no page).
-# Both systems then probe the healthy target for WARMUP seconds (default 45), the target (nginx,
-# one process) is killed with SIGKILL (connections refused from then on), and the script waits
-# up to LIMIT seconds (default 420) for the four pages, then stops everything by PID.
+# Both systems then probe the healthy target for WARMUP seconds (default 45) plus a random 0 to
+# JITTER-1 (default 60), the target (nginx, one process) is killed with SIGKILL (connections
+# refused from then on), and the script waits up to LIMIT seconds (default 420) for the four
+# pages, then stops everything by PID.
 #
 #   bench/time_to_page.sh [BUILD_DIR]        (default: build; needs the `nines` target built)
 #
-# Environment: TRIALS (default 1: each trial starts everything afresh, so the outage falls at a
-# new phase of the probe and evaluation schedules), WARMUP, LIMIT, SYSTEMS ("nines stack",
-# default both; nines only runs when its config accepts `alerting:`), STACK_GROUP_WAIT (default
-# 30s), NINES_GROUP_WAIT (default 0s: nines' example config routes severity="page" without a
-# group wait; its root route keeps Alertmanager's 30s, as here). Binaries: NINES_PROMETHEUS,
-# NINES_PROMTOOL, NINES_ALERTMANAGER, NINES_BLACKBOX_EXPORTER, NINES_NGINX. Everything listens on
-# 127.0.0.1 on free ports, in one temp dir removed at exit.
+# Environment: TRIALS (default 1: each trial starts everything afresh), WARMUP, JITTER, LIMIT,
+# SYSTEMS ("nines stack", default both), STACK_GROUP_WAIT (default 30s), NINES_GROUP_WAIT
+# (default 0s: nines' example config routes severity="page" without a group wait; its root route
+# keeps Alertmanager's 30s, as here). Binaries: NINES_PROMETHEUS, NINES_PROMTOOL,
+# NINES_ALERTMANAGER, NINES_BLACKBOX_EXPORTER, NINES_NGINX. Everything listens on 127.0.0.1 on
+# free ports, in one temp dir removed at exit.
 #
 # Reading the figures (the schedules' phases make each trial different):
 #  - stack, quorum: the first failed scrape (0-15 s), the evaluation that sees it (0-60 s), `for`
@@ -72,6 +72,7 @@ BLACKBOX=${NINES_BLACKBOX_EXPORTER:-/usr/bin/prometheus-blackbox-exporter}
 NGINX=${NINES_NGINX:-/usr/sbin/nginx}
 TRIALS=${TRIALS:-1}
 WARMUP=${WARMUP:-45}
+JITTER=${JITTER:-60}
 LIMIT=${LIMIT:-420}
 SYSTEMS=${SYSTEMS:-nines stack}
 STACK_GROUP_WAIT=${STACK_GROUP_WAIT:-30s}
@@ -245,9 +246,13 @@ groups:
     rules:
       - alert: SloBurnRate
         expr: |
-          (max(slo:sli_error:ratio_rate5m{sloth_service="target", sloth_slo="availability"} > (14.4 * 0.002)) without (sloth_window)
-           and
-           max(slo:sli_error:ratio_rate1h{sloth_service="target", sloth_slo="availability"} > (14.4 * 0.002)) without (sloth_window))
+          (
+            max(slo:sli_error:ratio_rate5m{sloth_service="target", sloth_slo="availability"}
+                > (14.4 * 0.002)) without (sloth_window)
+            and
+            max(slo:sli_error:ratio_rate1h{sloth_service="target", sloth_slo="availability"}
+                > (14.4 * 0.002)) without (sloth_window)
+          )
         labels: {severity: page}
   - name: quorum
     rules:
@@ -293,8 +298,8 @@ CONF
     echo "# EOF"
   } >"$T/history.om"
   mkdir -p "$T/prom"
-  "$PROMTOOL" tsdb create-blocks-from openmetrics "$T/history.om" "$T/prom" >"$T/promtool.log" 2>&1 ||
-    { cat "$T/promtool.log" >&2; exit 1; }
+  "$PROMTOOL" tsdb create-blocks-from openmetrics "$T/history.om" "$T/prom" \
+    >"$T/promtool.log" 2>&1 || { cat "$T/promtool.log" >&2; exit 1; }
   "$PROM" --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/prom" \
     --web.listen-address="127.0.0.1:$prom_port" >"$T/prom.log" 2>&1 &
   pids+=("$!")
@@ -369,7 +374,9 @@ start_nines() {
   wait_port "$nines_port" nines "$T/nines.log"
   local series=""
   for loc in a b; do
-    series+="${series:+,}{\"__name__\":\"probe_success\",\"probe\":\"target-http\",\"target\":\"$target_url\",\"region\":\"local\",\"location\":\"$loc\",\"service\":\"target\"}"
+    series+="${series:+,}{\"__name__\": \"probe_success\", \"probe\": \"target-http\","
+    series+=" \"target\": \"$target_url\", \"region\": \"local\", \"location\": \"$loc\","
+    series+=" \"service\": \"target\"}"
   done
   local end_ms=$(( ($(date +%s) - 15) * 1000 ))
   python3 "$tmp/rw_history.py" "http://127.0.0.1:$nines_port/api/v1/write" "[$series]" \
@@ -439,8 +446,12 @@ run_trial() {
   fi
   [[ -n $systems ]] || { echo "nothing to measure" >&2; exit 1; }
 
-  echo "trial $1:$systems up; target healthy for ${WARMUP}s" >&2
-  sleep "$WARMUP"  # the healthy period before the outage; wall time is what is measured
+  # A random part, so that the outage falls at a new phase of the probe and evaluation
+  # schedules in each trial (with a fixed one, nines' schedules, which start with its processes,
+  # would meet the outage at the same phase every time).
+  local healthy=$((WARMUP + RANDOM % JITTER))
+  echo "trial $1:$systems up; target healthy for ${healthy}s" >&2
+  sleep "$healthy"  # the healthy period before the outage; wall time is what is measured
   if [[ -s $T/webhook.log ]]; then
     echo "trial $1: pages before the outage (history or setup is wrong):" >&2
     cat "$T/webhook.log" >&2; exit 1
@@ -469,8 +480,8 @@ run_trial() {
     curl -s "http://127.0.0.1:$nines_port/api/v1/alerts" >"$T/nines-alerts.json" || true
     # Each location must be one series (history and live probes share their labels).
     local n
-    n=$(curl -sg "http://127.0.0.1:$nines_port/api/v1/series?match[]=probe_success" |
-      python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]))' 2>/dev/null || echo "?")
+    n=$(curl -sg "http://127.0.0.1:$nines_port/api/v1/series?match[]=probe_success" | python3 -c \
+      'import json,sys; print(len(json.load(sys.stdin)["data"]))' 2>/dev/null || echo "?")
     [[ $n == 2 ]] || echo "trial $1: nines holds $n probe_success series, want 2" >&2
   fi
   # Stop this trial's processes (by PID) before the next one starts.
