@@ -34,12 +34,14 @@
 // non-empty one; an undefined name is an execution error (TemplateSet::Check finds it early).
 // Functions: and or (short-circuit) not len index printf print eq ne lt le gt ge html urlquery,
 // and Alertmanager's toUpper toLower title trimSpace join match safeHtml reReplaceAll
-// stringSlice date (date LAYOUT TIME, as .Format). printf knows %v %s %d %q %f %e %g %x %t %% with flags "-" "0" "+" and
-// width/precision, and prints a wrong or missing operand as Go does ("%!d(string=x)").
+// stringSlice date (date LAYOUT TIME, as .Format) humanizeDuration (seconds, a number or a
+// numeric string, as "1d 2h 3m 4s", "1.5s", "250ms"). printf knows %v %s %d %q %f %e %g %x %t %%
+// with flags "-" "0" "+" and width/precision, and prints a wrong or missing operand as Go does
+// ("%!d(string=x)").
 // Not supported, a parse error that says "not supported by nines": {{break}} {{continue}}, char
 // literals, Go's other functions (call js println slice) and Alertmanager's other ones (tz since
-// humanizeDuration toJson safeUrl urlUnescape ...); time methods other than those above (an
-// execution error), durations.
+// now toDate toJson safeUrl urlUnescape base64encode list dict ...); time methods other than
+// those above (an execution error), durations.
 // Known differences: title and toUpper/toLower change ASCII letters only; reReplaceAll expands
 // $0..$9 and ${n} in the replacement but not named groups; safeHtml's result passes where Go
 // wants a string.

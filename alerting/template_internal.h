@@ -220,6 +220,11 @@ std::string HtmlEscape(std::string_view s, bool escape_plus = true);
 // +0000, Z zones "Z").
 std::string FormatGoTime(core::Timestamp t, std::string_view layout);
 
+// Alertmanager's humanizeDuration: seconds (a number, or a string holding one) as "1d 2h 3m 4s",
+// "1.5s", "250ms". Errors: INVALID_ARGUMENT (the message Go gives) for another type or a string
+// that is not a number.
+core::Result<std::string> HumanizeDuration(const Value& v);
+
 // A value an HTML execution writes after `out_so_far`, escaped for where it lands (see
 // template_html.cc): HtmlEscape, plus URL normalization and filtering in URL attributes.
 std::string EscapeHtmlValue(std::string_view out_so_far, std::string_view value);
