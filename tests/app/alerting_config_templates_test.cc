@@ -90,6 +90,19 @@ TEST(AlertmanagerTemplatesTest, TemplateFileErrorsAreAtTheirFileLineAndColumn) {
                         bad + ":3:1: unexpected \"{\" in action",
                     }));
   EXPECT_EQ(templates, nullptr);  // not assigned on error
+
+  // A glob that matches a directory or a device: refused, not read.
+  std::filesystem::create_directory(dir.File("d.tmpl"));
+  errors = ErrorStrings(ParseAlertmanagerConfig(
+      "templates: ['d.tmpl', '/dev/nul*']\nroute: {receiver: r}\nreceivers: [{name: r}]\n",
+      dir.File("am.yml"), nullptr));
+  EXPECT_EQ(errors,
+            (std::vector<std::string>{
+                dir.File("am.yml") + ":1:13: templates[0]: template file \"" + dir.File("d.tmpl") +
+                    "\" is not a regular file",
+                dir.File("am.yml") +
+                    ":1:23: templates[1]: template file \"/dev/null\" is not a regular file",
+            }));
 }
 
 TEST(AlertmanagerTemplatesTest, TemplatedFieldsAreCheckedAtTheirPosition) {
