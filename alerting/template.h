@@ -18,7 +18,8 @@
 //   times (.StartsAt, .EndsAt): printed as Go prints a time.Time in UTC
 //       ("2026-12-07 17:02:30.5 +0000 UTC"); methods .Format LAYOUT (Go's reference-time
 //       layouts, "2006-01-02T15:04:05Z07:00"; the zone is always UTC: MST prints "UTC", -0700
-//       "+0000", Z07:00 "Z"), .Unix, .UnixMilli, .UTC, .IsZero (the unset time).
+//       "+0000", Z07:00 "Z"), .Unix, .UnixMilli, .UTC, .IsZero. The zero Timestamp (a firing
+//       alert's EndsAt) is Go's zero time, "0001-01-01 00:00:00 +0000 UTC".
 // Inside the engine a value is one of: nil, bool, int, float, string, time, list, KV map, struct
 // (an alert, a pair, the data itself): a struct's unknown field is an error, a map's is "".
 //

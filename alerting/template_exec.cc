@@ -416,11 +416,10 @@ class Executor {
       });
     if (name == "Unix" || name == "UnixMilli")
       return Method(name, args, 0, node, [&]() -> Result<Value> {
-        int64_t ns = t.UnixNanos();
-        int64_t unit = name == "Unix" ? 1'000'000'000 : 1'000'000;
-        int64_t q = ns / unit;
-        if (ns % unit < 0) --q;  // Go's floor for times before 1970
-        return Value::Int(q);
+        int64_t secs = 0, nanos = 0;
+        GoUnix(t, &secs, &nanos);
+        if (name == "Unix") return Value::Int(secs);
+        return Value::Int(secs * 1000 + nanos / 1'000'000);
       });
     if (name == "UTC")
       return Method(name, args, 0, node, [&]() -> Result<Value> { return Value::Time(t); });

@@ -216,6 +216,11 @@ core::Result<std::string> Execute(const ListNode& root, const Value& dot,
 // `escape_plus`, as text/template's html function does (the same but +).
 std::string HtmlEscape(std::string_view s, bool escape_plus = true);
 
+// Go's Unix seconds and nanoseconds (0..999999999) of `t`. The zero Timestamp is Go's zero time,
+// 0001-01-01T00:00:00Z: nines' alerts hold it for an unset time (a firing alert's EndsAt), as
+// Alertmanager's hold Go's.
+void GoUnix(core::Timestamp t, int64_t* secs, int64_t* nanos);
+
 // `t` as Go's time.Time.Format(layout) writes it for a UTC time (MST is "UTC", numeric zones
 // +0000, Z zones "Z").
 std::string FormatGoTime(core::Timestamp t, std::string_view layout);

@@ -45,10 +45,8 @@ int64_t DaysFromCivil(int64_t y, int m, int d) {
 
 Civil ToCivil(core::Timestamp t) {
   Civil c;
-  int64_t ns = t.UnixNanos();
-  int64_t secs = ns / 1'000'000'000;
-  c.nanos = ns % 1'000'000'000;
-  if (c.nanos < 0) c.nanos += 1'000'000'000, --secs;
+  int64_t secs = 0;
+  GoUnix(t, &secs, &c.nanos);
   int64_t days = secs / 86400;
   int64_t sod = secs % 86400;
   if (sod < 0) sod += 86400, --days;
@@ -168,6 +166,18 @@ std::string G4(double v) {
 }
 
 }  // namespace
+
+void GoUnix(core::Timestamp t, int64_t* secs, int64_t* nanos) {
+  if (t == core::Timestamp()) {
+    *secs = -62'135'596'800;  // 0001-01-01T00:00:00Z
+    *nanos = 0;
+    return;
+  }
+  int64_t ns = t.UnixNanos();
+  *secs = ns / 1'000'000'000;
+  *nanos = ns % 1'000'000'000;
+  if (*nanos < 0) *nanos += 1'000'000'000, --*secs;
+}
 
 core::Result<std::string> HumanizeDuration(const Value& v) {
   double secs = 0;

@@ -117,6 +117,10 @@ TEST(TemplateNamedTest, TimesFormatWithGoLayouts) {
       {"IsZero", "{{ (index .Alerts 0).EndsAt.IsZero }} {{ (index .Alerts 1).EndsAt.IsZero }}",
        "true false"},
       {"date", "{{ date \"15:04 MST\" (index .Alerts 0).StartsAt }}", "17:02 UTC"},
+      {"the zero time is Go's",
+       "{{ with (index .Alerts 0).EndsAt }}{{ . }}|{{ .Unix }}|"
+       "{{ .Format \"Mon 2006-01-02\" }}{{ end }}",
+       "0001-01-01 00:00:00 +0000 UTC|-62135596800|Mon 0001-01-01"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
