@@ -103,7 +103,9 @@ class AlertingService final : public AlertSink {
 
   // Waits (real time) until the inbox is empty, no group is due and every queue is idle.
   bool WaitIdle(core::Duration timeout);
-  // Stops the thread; the queues get `deadline` to finish in-flight sends. Idempotent.
+  // Stops the thread; the queues, stopped together, get one `deadline` (real time) in all to
+  // finish in-flight sends (a send under way ends first). The API stays answered meanwhile.
+  // Idempotent.
   void Stop(core::Duration deadline);
 
  private:

@@ -122,7 +122,7 @@ class ServiceTest : public ::testing::Test {
   // A service on `state_dir` (the test's own by default), one cycle at a time.
   std::unique_ptr<AlertingService> Start(const std::string& state_dir = "") {
     AlertingServiceOptions o;
-    o.config = PagerConfig();
+    o.config = config_;
     o.external_url = "http://nines.example:9099";
     o.state_dir = state_dir.empty() ? dir_.path() + "/state" : state_dir;
     o.sync = false;
@@ -162,6 +162,7 @@ class ServiceTest : public ::testing::Test {
   void Advance(Duration d) { clock_.Advance(d); }
   Timestamp Now() const { return clock_.Now(); }
 
+  AlertmanagerConfig config_ = PagerConfig();  // what Start gives the service
   testutil::TempDir dir_;
   core::FakeClock clock_{kT0};
   core::FakeClock delivery_clock_{kT0};
@@ -478,6 +479,29 @@ TEST_F(ServiceTest, ReloadDropsTheQueuesOfRemovedReceiversAndRoutesToTheNewOnes)
   EXPECT_EQ(transport_.delivered()[1].http.url, "http://127.0.0.1:9/oncall");
   ASSERT_EQ(s->Groups().size(), 1u);
   EXPECT_EQ(s->Groups()[0].receiver, "oncall");
+}
+
+// Shutdown while the receiver is down: its six queues keep retrying until their deadline, and
+// they get one deadline together (one after another it was six).
+TEST_F(ServiceTest, StopGivesAllQueuesOneDeadlineTogether) {
+  for (int i = 1; i < 6; ++i) {
+    config_.receivers[0].integrations.push_back(
+        testing::WebhookIntegration("http://127.0.0.1:9/hook" + std::to_string(i)));
+  }
+  transport_.SetDown(true);
+  auto s = Start();
+  s->Send({Firing(kBurn, kT0, Now())});
+  s->RunOnce();
+  Advance(Duration::Seconds(30));
+  s->RunOnce();
+  ASSERT_TRUE(transport_.WaitUntil([](int attempts, size_t) { return attempts >= 30; }));
+  core::Clock& real = core::RealClock();
+  const Duration start = real.Monotonic();
+  s->Stop(Duration::Milliseconds(500));
+  const Duration took = real.Monotonic() - start;
+  EXPECT_GE(took, Duration::Milliseconds(450));  // they did use the deadline, retrying
+  EXPECT_LT(took, Duration::Milliseconds(2000)) << took.ToString();  // not 6 x 500 ms
+  EXPECT_TRUE(transport_.delivered().empty());
 }
 
 TEST_F(ServiceTest, ANotificationThatCannotBeBuiltIsSkippedAndCounted) {
