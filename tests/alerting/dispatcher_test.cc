@@ -212,6 +212,29 @@ TEST(DispatcherTest, AnAlertOlderThanGroupWaitFlushesANewGroupAtOnce) {
   EXPECT_EQ(d.NextWakeup(), now + Duration::Minutes(15));
 }
 
+// Alertmanager (aggrGroup.insert while !hasFlushed): not only the alert that creates a group,
+// any alert that joins it before its first flush and started more than group_wait ago flushes
+// it at once. After the first flush, group_interval rules.
+TEST(DispatcherTest, AnOldAlertJoiningBeforeTheFirstFlushFlushesAtOnce) {
+  Dispatcher d(Config(Root({"alertname"}, Duration::Seconds(30), Duration::Minutes(5),
+                           Duration::Hours(4))),
+               nullptr);
+  d.Receive({Firing(R"({alertname="Burn",region="a"})", kT0, kT0)}, kT0);  // fresh: waits
+  EXPECT_EQ(d.NextWakeup(), kT0 + Duration::Seconds(30));
+  const Timestamp joined = kT0 + Duration::Seconds(10);
+  d.Receive({Firing(R"({alertname="Burn",region="b"})", kT0 - Duration::Minutes(1), joined)},
+            joined);
+  EXPECT_EQ(d.NextWakeup(), joined);
+  auto sent = FlushAndRecord(d, joined);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].alerts.size(), 2u);
+  EXPECT_EQ(d.NextWakeup(), joined + Duration::Minutes(5));
+  // Flushed once: another old alert waits for the group_interval tick.
+  const Timestamp later = joined + Duration::Minutes(1);
+  d.Receive({Firing(R"({alertname="Burn",region="c"})", kT0 - Duration::Hours(1), later)}, later);
+  EXPECT_EQ(d.NextWakeup(), joined + Duration::Minutes(5));
+}
+
 // ---- Grouping and routing ------------------------------------------------------------------
 
 TEST(DispatcherTest, GroupByDecidesOneGroupOrTwo) {
