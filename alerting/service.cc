@@ -30,11 +30,38 @@ constexpr core::Duration kMaxWait = core::Duration::Seconds(1);
 // How often (clock time) the thread collects expired silences and log entries when nothing
 // else wakes it.
 constexpr core::Duration kMaintenanceInterval = core::Duration::Minutes(1);
-// At most this many alerts wait in the inbox; past it the oldest are dropped (the engine resends
-// every firing alert at its next evaluation anyway).
-constexpr size_t kInboxCapacity = 200'000;
 
 using QueueKey = std::pair<std::string, size_t>;  // (receiver, integration index)
+
+// Brings `inbox` (in arrival order) down to `capacity` and returns how many it dropped: first
+// every alert a later one of the same fingerprint supersedes (the dispatcher would replace it
+// anyway), then the oldest firing alerts (resent at every evaluation), and only then the
+// oldest resolved ones (sent once).
+size_t TrimInbox(std::vector<Alert>* inbox, size_t capacity) {
+  if (inbox->size() <= capacity) return 0;
+  std::map<Fingerprint, size_t> last;  // fingerprint -> index of its latest alert
+  for (size_t i = 0; i < inbox->size(); ++i) last[(*inbox)[i].Fingerprint()] = i;
+  std::vector<bool> keep(inbox->size(), false);
+  for (const auto& [fp, i] : last) keep[i] = true;
+  size_t kept = last.size();
+  for (AlertStatus drop : {AlertStatus::kFiring, AlertStatus::kResolved}) {
+    for (size_t i = 0; i < inbox->size() && kept > capacity; ++i) {
+      if (keep[i] && (*inbox)[i].status == drop) {
+        keep[i] = false;
+        --kept;
+      }
+    }
+  }
+  const size_t before = inbox->size();
+  size_t out = 0;
+  for (size_t i = 0; i < before; ++i) {
+    if (!keep[i]) continue;
+    if (out != i) (*inbox)[out] = std::move((*inbox)[i]);
+    ++out;
+  }
+  inbox->resize(out);
+  return before - out;
+}
 
 }  // namespace
 
@@ -173,14 +200,13 @@ void AlertingService::Impl::Send(const std::vector<Alert>& alerts) {
   {
     std::lock_guard lock(inbox_mu_);
     inbox_.insert(inbox_.end(), alerts.begin(), alerts.end());
-    if (inbox_.size() > kInboxCapacity) {
-      dropped = inbox_.size() - kInboxCapacity;
-      inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(dropped));
-    }
+    dropped = TrimInbox(&inbox_, std::max<size_t>(options_.inbox_capacity, 1));
   }
   inbox_cv_.notify_all();
   if (dropped > 0) {
-    LOG_WARNING("alerting: the dispatcher is behind; dropped the {} oldest queued alerts", dropped);
+    LOG_WARNING("alerting: the dispatcher is behind; dropped {} queued alerts (superseded "
+                "repeats first, then the oldest firing ones)",
+                dropped);
   }
 }
 

@@ -61,6 +61,10 @@ struct AlertingServiceOptions {
   prometheus::Registry* registry = nullptr;
   // true: a thread runs RunOnce when an alert arrives or a group is due.
   bool run_thread = true;
+  // At most this many alerts wait for the dispatcher. Past it, repeats of one alert are
+  // coalesced (the latest kept), then the oldest firing ones are dropped (the engine resends
+  // them at its next evaluation) before any resolved one (sent once).
+  size_t inbox_capacity = 200'000;
 };
 
 // AlertView (one alert as the API shows it) is declared in alerting/dispatcher.h.
