@@ -197,12 +197,13 @@ class Dispatcher::Muting {
 // ---------------------------------------------------------------------------------------------
 
 Dispatcher::Dispatcher(const AlertmanagerConfig& config, const SilenceStore* silences,
-                       NotificationLog* log)
+                       NotificationLog* log, core::Duration delivery_give_up)
     : root_(Route::Build(config.route)),
       receivers_(config.receivers),
       inhibit_rules_(config.inhibit_rules),
       time_intervals_(config.time_intervals),
       resolve_timeout_(config.global.resolve_timeout),
+      delivery_give_up_(delivery_give_up),
       silences_(silences),
       own_log_(log == nullptr ? std::make_unique<MemoryNotificationLog>() : nullptr),
       log_(log == nullptr ? own_log_.get() : log) {
@@ -364,10 +365,12 @@ bool Dispatcher::ResolutionPending(const Group& g, const Receiver* receiver,
                                    const Alert& resolved, core::Timestamp now) const {
   if (receiver == nullptr) return false;
   const Fingerprint fp = resolved.Fingerprint();
-  // A notification handed out but not yet recorded (in flight, or failed): wait for its record,
-  // within the time a record would live.
-  const bool in_flight = g.handed_out.contains(fp) &&
-                         now - resolved.ends_at < g.route->repeat_interval() * 2;
+  // A notification handed out but not yet recorded (in flight, retrying, or failed): wait for
+  // its record, within the time a record would live and the time its delivery may still retry
+  // (it was handed out before the alert resolved).
+  const core::Duration wait = std::max(g.route->repeat_interval() * 2,
+                                       delivery_give_up_ + g.route->group_interval());
+  const bool in_flight = g.handed_out.contains(fp) && now - resolved.ends_at < wait;
   for (size_t i = 0; i < receiver->integrations.size(); ++i) {
     if (!receiver->integrations[i].send_resolved) continue;
     auto entry = LiveEntry({g.key, receiver->name, i}, now);

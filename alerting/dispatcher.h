@@ -27,8 +27,9 @@
 // per group key), and a resolved alert stays in its group until its resolution is recorded for
 // every integration that sends resolved ones (or their records expire), so a resolution whose
 // delivery failed or was lost in a crash is sent again; one whose firing notification was
-// handed out but not yet recorded stays too (for at most 2 x repeat_interval), so a delivery
-// still in flight when the alert resolves does not lose the resolution. The only record the Dispatcher writes is
+// handed out but not yet recorded stays too (for at most the larger of 2 x repeat_interval and
+// the delivery's give-up time plus a group_interval), so a delivery still in flight or retrying
+// when the alert resolves does not lose the resolution. The only record the Dispatcher writes is
 // the one for an integration without send_resolved when its group all resolved (nothing is
 // sent, as in Alertmanager's RetryStage, but the record must say so).
 //
@@ -115,8 +116,12 @@ class Dispatcher {
   // Builds the route tree of `config` and copies its receivers, inhibit rules, time intervals
   // and resolve_timeout. `silences` may be null (nothing silenced); else it must outlive this.
   // `log` is the notification log dedup reads; null: a MemoryNotificationLog of its own (log()).
+  // `delivery_give_up` is how long a handed-out notification may still be delivered and
+  // recorded (DeliveryOptions::give_up_after): a resolution waits that long (plus a
+  // group_interval) for the record of its firing notification.
   Dispatcher(const AlertmanagerConfig& config, const SilenceStore* silences,
-             NotificationLog* log = nullptr);
+             NotificationLog* log = nullptr,
+             core::Duration delivery_give_up = core::Duration::Zero());
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
   ~Dispatcher();
@@ -191,6 +196,7 @@ class Dispatcher {
   std::vector<InhibitRule> inhibit_rules_;
   std::map<std::string, std::vector<TimeInterval>, std::less<>> time_intervals_;
   core::Duration resolve_timeout_;
+  core::Duration delivery_give_up_;
   const SilenceStore* silences_;
 
   // Every alert received and not yet resolved-and-collected, by fingerprint: the sources

@@ -346,11 +346,19 @@ std::vector<const TemplateAlert*> AlertsWithStatus(const TemplateData& data,
 void AppendDetailValue(std::string* out, std::string_view value) {
   // Alertmanager parses a rendered detail as YAML and keeps anything but a string structured.
   // nines takes the JSON subset of that (which covers numbers, booleans, null and what
-  // toJson-like templates print); a text that is not JSON stays a string.
+  // toJson-like templates print); a text that is not JSON stays a string. The text comes from
+  // alerts (untrusted), so only short texts that can start a non-string JSON value are tried,
+  // with the iterative parser: no nesting depth can exhaust the stack.
+  constexpr size_t kMaxStructuredDetail = 4096;
+  size_t b = value.find_first_not_of(" \t\r\n");
+  bool may_be_json = b != std::string_view::npos && value.size() <= kMaxStructuredDetail &&
+                     std::string_view("[{-0123456789tfn").find(value[b]) != std::string_view::npos;
   rapidjson::Document doc;
-  doc.Parse(value.data(), value.size());  // the whole text, white space around allowed
-  if (!doc.HasParseError() && !doc.IsString()) {
-    size_t b = value.find_first_not_of(" \t\r\n");
+  if (may_be_json) {  // the whole text, white space around allowed
+    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
+        value.data(), value.size());
+  }
+  if (may_be_json && !doc.HasParseError() && !doc.IsString()) {
     size_t e = value.find_last_not_of(" \t\r\n");
     *out += value.substr(b, e - b + 1);
     return;

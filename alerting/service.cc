@@ -144,7 +144,8 @@ core::Status AlertingService::Impl::Open() {
     ASSIGN_OR_RETURN(held, LoadStateFile<Alert>(StatePath("alerts"), DecodeAlertsFile));
   }
   saved_silences_ = silences_.version();
-  dispatcher_ = std::make_unique<Dispatcher>(config_, &silences_, log_.get());
+  dispatcher_ = std::make_unique<Dispatcher>(config_, &silences_, log_.get(),
+                                             options_.delivery.give_up_after);
   // What fired before the restart keeps firing at least resolve_timeout: the rule engine resends
   // it meanwhile, so the time nines was down never resolves an alert.
   dispatcher_->Restore(held, now, config_.global.resolve_timeout);
@@ -303,9 +304,9 @@ void AlertingService::Impl::Persist(core::Timestamp now) {
   if (core::Status st = log_->Collect(now); !st.ok()) {
     LOG_ERROR("alerting: notification log: {}", st.ToString());
   }
-  if (silences_.Collect(now, options_.silence_retention) > 0) {
-    if (core::Status st = SaveSilences(); !st.ok()) LOG_ERROR("alerting: {}", st.ToString());
-  }
+  // Also saves what was changed through silences() directly rather than AddSilence.
+  silences_.Collect(now, options_.silence_retention);
+  if (core::Status st = SaveSilences(); !st.ok()) LOG_ERROR("alerting: {}", st.ToString());
   if (options_.state_dir.empty()) return;
   std::string contents;
   uint64_t changes = 0;
@@ -356,7 +357,8 @@ void AlertingService::Impl::Reload(AlertmanagerConfig config,
     std::vector<Alert> held = dispatcher_->Held(now);
     config_ = std::move(config);
     templates_ = templates ? std::move(templates) : std::make_shared<const TemplateSet>();
-    dispatcher_ = std::make_unique<Dispatcher>(config_, &silences_, log_.get());
+    dispatcher_ = std::make_unique<Dispatcher>(config_, &silences_, log_.get(),
+                                               options_.delivery.give_up_after);
     dispatcher_->Restore(held, now, core::Duration::Zero());
     persisted_changes_ = dispatcher_->changes();
     for (auto it = queues_.begin(); it != queues_.end();) {

@@ -89,6 +89,8 @@ class AlertingService final : public AlertSink {
   // their notifications to the delivery queues.
   void RunOnce();
 
+  // The silences, for reading; a change made here directly is persisted at the next cycle,
+  // one through AddSilence/ExpireSilence before it returns.
   SilenceStore& silences();
   // Creates or updates a silence and persists it (SilenceStore::Add's contract).
   core::Result<std::string> AddSilence(Silence silence);

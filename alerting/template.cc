@@ -287,10 +287,9 @@ class Lexer {
 
 const std::set<std::string, std::less<>>& UnsupportedFunctions() {
   static const auto* s = new std::set<std::string, std::less<>>{
-      "call",   "js",           "println",          "slice",      "tz",
-      "now",    "since",        "humanizeDuration", "toDate",     "mustToDate",
-      "toJson", "base64encode", "base64decode",     "list",       "append",
-      "dict",   "safeUrl",      "urlUnescape",      "routeLabels"};
+      "call",  "js",     "println",    "slice",   "tz",           "now",
+      "since", "toDate", "mustToDate", "toJson",  "base64encode", "base64decode",
+      "list",  "append", "dict",       "safeUrl", "urlUnescape",  "routeLabels"};
   return *s;
 }
 

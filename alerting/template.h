@@ -18,7 +18,8 @@
 //   times (.StartsAt, .EndsAt): printed as Go prints a time.Time in UTC
 //       ("2026-12-07 17:02:30.5 +0000 UTC"); methods .Format LAYOUT (Go's reference-time
 //       layouts, "2006-01-02T15:04:05Z07:00"; the zone is always UTC: MST prints "UTC", -0700
-//       "+0000", Z07:00 "Z"), .Unix, .UnixMilli, .UTC, .IsZero (the unset time).
+//       "+0000", Z07:00 "Z"), .Unix, .UnixMilli, .UTC, .IsZero. The zero Timestamp (a firing
+//       alert's EndsAt) is Go's zero time, "0001-01-01 00:00:00 +0000 UTC".
 // Inside the engine a value is one of: nil, bool, int, float, string, time, list, KV map, struct
 // (an alert, a pair, the data itself): a struct's unknown field is an error, a map's is "".
 //
@@ -34,12 +35,14 @@
 // non-empty one; an undefined name is an execution error (TemplateSet::Check finds it early).
 // Functions: and or (short-circuit) not len index printf print eq ne lt le gt ge html urlquery,
 // and Alertmanager's toUpper toLower title trimSpace join match safeHtml reReplaceAll
-// stringSlice date (date LAYOUT TIME, as .Format). printf knows %v %s %d %q %f %e %g %x %t %% with flags "-" "0" "+" and
-// width/precision, and prints a wrong or missing operand as Go does ("%!d(string=x)").
+// stringSlice date (date LAYOUT TIME, as .Format) humanizeDuration (seconds, a number or a
+// numeric string, as "1d 2h 3m 4s", "1.5s", "250ms"). printf knows %v %s %d %q %f %e %g %x %t %%
+// with flags "-" "0" "+" and width/precision, and prints a wrong or missing operand as Go does
+// ("%!d(string=x)").
 // Not supported, a parse error that says "not supported by nines": {{break}} {{continue}}, char
 // literals, Go's other functions (call js println slice) and Alertmanager's other ones (tz since
-// humanizeDuration toJson safeUrl urlUnescape ...); time methods other than those above (an
-// execution error), durations.
+// now toDate toJson safeUrl urlUnescape base64encode list dict ...); time methods other than
+// those above (an execution error), durations.
 // Known differences: title and toUpper/toLower change ASCII letters only; reReplaceAll expands
 // $0..$9 and ${n} in the replacement but not named groups; safeHtml's result passes where Go
 // wants a string.

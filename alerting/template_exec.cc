@@ -25,11 +25,19 @@ using K = Value::Kind;
 namespace {
 
 const std::set<std::string, std::less<>>& Functions() {
-  static const auto* s = new std::set<std::string, std::less<>>{
-      "and",         "or",       "not",       "len",  "index", "printf",   "print",
-      "eq",          "ne",       "lt",        "le",   "gt",    "ge",       "toUpper",
-      "toLower",     "title",    "trimSpace", "join", "match", "safeHtml", "reReplaceAll",
-      "stringSlice", "urlquery", "html",      "date"};
+  static const auto* s = new std::set<std::string, std::less<>>{"and",          "or",
+                                                                "not",          "len",
+                                                                "index",        "printf",
+                                                                "print",        "eq",
+                                                                "ne",           "lt",
+                                                                "le",           "gt",
+                                                                "ge",           "toUpper",
+                                                                "toLower",      "title",
+                                                                "trimSpace",    "join",
+                                                                "match",        "safeHtml",
+                                                                "reReplaceAll", "stringSlice",
+                                                                "urlquery",     "html",
+                                                                "date",         "humanizeDuration"};
   return *s;
 }
 
@@ -408,11 +416,10 @@ class Executor {
       });
     if (name == "Unix" || name == "UnixMilli")
       return Method(name, args, 0, node, [&]() -> Result<Value> {
-        int64_t ns = t.UnixNanos();
-        int64_t unit = name == "Unix" ? 1'000'000'000 : 1'000'000;
-        int64_t q = ns / unit;
-        if (ns % unit < 0) --q;  // Go's floor for times before 1970
-        return Value::Int(q);
+        int64_t secs = 0, nanos = 0;
+        GoUnix(t, &secs, &nanos);
+        if (name == "Unix") return Value::Int(secs);
+        return Value::Int(secs * 1000 + nanos / 1'000'000);
       });
     if (name == "UTC")
       return Method(name, args, 0, node, [&]() -> Result<Value> { return Value::Time(t); });
@@ -448,6 +455,7 @@ class Executor {
                      const Value& dot);
   Result<Value> Apply(const ArgNode& fn, const List& args);
   Result<Value> StringFunction(const ArgNode& fn, const List& args);
+  Result<Value> TimeFunction(const ArgNode& fn, const List& args);
   // The errors Go's text/template gives a function called with the wrong number of arguments,
   // or a non-string where it wants a string.
   Status WantArgs(const ArgNode& fn, const List& args, size_t n) const {
@@ -543,7 +551,8 @@ Result<Value> Executor::Apply(const ArgNode& fn, const List& args) {
   if (name == "eq" || name == "ne" || name == "lt" || name == "le" || name == "gt" || name == "ge")
     return Compare(fn, args);
   if (name == "toUpper" || name == "toLower" || name == "title" || name == "trimSpace" ||
-      name == "safeHtml" || name == "join" || name == "stringSlice")
+      name == "safeHtml" || name == "join" || name == "stringSlice" || name == "urlquery" ||
+      name == "html")
     return StringFunction(fn, args);
   if (name == "match") {
     RETURN_IF_ERROR(want(2));
@@ -555,30 +564,7 @@ Result<Value> Executor::Apply(const ArgNode& fn, const List& args) {
     return Value::Bool(re->PartialMatch(args[1].s()));
   }
   if (name == "reReplaceAll") return ReReplaceAll(fn, args);
-  if (name == "date") {  // Alertmanager's: date LAYOUT TIME
-    RETURN_IF_ERROR(want(2));
-    RETURN_IF_ERROR(string_arg(0));
-    if (args[1].kind() != K::kTime)
-      return Error(
-          fn.pos, name,
-          fmt::format("wrong type for value; expected time.Time; got {}", args[1].TypeName()));
-    return FormatTime(args[1].t(), args[0].s());
-  }
-  if (name == "urlquery" || name == "html") {  // Go's: a lone string as is, else fmt.Sprint
-    std::string s;
-    if (args.size() == 1 && args[0].kind() == K::kString) {
-      s = args[0].s();
-    } else {
-      ArgNode print = fn;
-      print.name = "print";
-      ASSIGN_OR_RETURN(Value joined, Apply(print, args));
-      s = joined.s();
-    }
-    RETURN_IF_ERROR(Step(1 + s.size() / 256));
-    std::string out = name == "html" ? HtmlEscape(s, false) : QueryEscape(s);
-    RETURN_IF_ERROR(CheckSize(out.size()));
-    return Value::String(std::move(out));
-  }
+  if (name == "date" || name == "humanizeDuration") return TimeFunction(fn, args);
   return Error(fn.pos, name, fmt::format("function {:?} not defined", name));
 }
 
@@ -658,6 +644,45 @@ Result<Value> Executor::StringFunction(const ArgNode& fn, const List& args) {
       out.push_back(args[i].s());
     }
     return Strings(std::move(out));
+  }
+  if (name == "urlquery" || name == "html") {  // Go's: a lone string as is, else fmt.Sprint
+    std::string s;
+    if (args.size() == 1 && args[0].kind() == K::kString) {
+      s = args[0].s();
+    } else {
+      ArgNode print = fn;
+      print.name = "print";
+      ASSIGN_OR_RETURN(Value joined, Apply(print, args));
+      s = joined.s();
+    }
+    RETURN_IF_ERROR(Step(1 + s.size() / 256));
+    std::string out = name == "html" ? HtmlEscape(s, false) : QueryEscape(s);
+    RETURN_IF_ERROR(CheckSize(out.size()));
+    return Value::String(std::move(out));
+  }
+  return Error(fn.pos, name, fmt::format("function {:?} not defined", name));
+}
+
+// Alertmanager's date and humanizeDuration.
+Result<Value> Executor::TimeFunction(const ArgNode& fn, const List& args) {
+  const std::string& name = fn.name;
+  auto want = [&](size_t n) { return WantArgs(fn, args, n); };
+  auto string_arg = [&](size_t i) { return StringArg(fn, args, i); };
+  if (name == "date") {  // Alertmanager's: date LAYOUT TIME
+    RETURN_IF_ERROR(want(2));
+    RETURN_IF_ERROR(string_arg(0));
+    if (args[1].kind() != K::kTime)
+      return Error(
+          fn.pos, name,
+          fmt::format("wrong type for value; expected time.Time; got {}", args[1].TypeName()));
+    return FormatTime(args[1].t(), args[0].s());
+  }
+  if (name == "humanizeDuration") {
+    RETURN_IF_ERROR(want(1));
+    auto s = HumanizeDuration(args[0]);
+    if (!s.ok())
+      return Error(fn.pos, name, "error calling humanizeDuration: " + s.status().message());
+    return Value::String(*std::move(s));
   }
   return Error(fn.pos, name, fmt::format("function {:?} not defined", name));
 }

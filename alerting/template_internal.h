@@ -216,9 +216,19 @@ core::Result<std::string> Execute(const ListNode& root, const Value& dot,
 // `escape_plus`, as text/template's html function does (the same but +).
 std::string HtmlEscape(std::string_view s, bool escape_plus = true);
 
+// Go's Unix seconds and nanoseconds (0..999999999) of `t`. The zero Timestamp is Go's zero time,
+// 0001-01-01T00:00:00Z: nines' alerts hold it for an unset time (a firing alert's EndsAt), as
+// Alertmanager's hold Go's.
+void GoUnix(core::Timestamp t, int64_t* secs, int64_t* nanos);
+
 // `t` as Go's time.Time.Format(layout) writes it for a UTC time (MST is "UTC", numeric zones
 // +0000, Z zones "Z").
 std::string FormatGoTime(core::Timestamp t, std::string_view layout);
+
+// Alertmanager's humanizeDuration: seconds (a number, or a string holding one) as "1d 2h 3m 4s",
+// "1.5s", "250ms". Errors: INVALID_ARGUMENT (the message Go gives) for another type or a string
+// that is not a number.
+core::Result<std::string> HumanizeDuration(const Value& v);
 
 // A value an HTML execution writes after `out_so_far`, escaped for where it lands (see
 // template_html.cc): HtmlEscape, plus URL normalization and filtering in URL attributes.

@@ -14,40 +14,9 @@ namespace nines::alerting::template_internal {
 
 namespace {
 
-// Days since 1970-01-01 to a civil date (proleptic Gregorian).
-void CivilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
-}
-
 // Go's time.Time.String() for a UTC time: "2006-01-02 15:04:05.999999999 +0000 UTC".
 std::string GoTime(core::Timestamp t) {
-  int64_t ns = t.UnixNanos();
-  int64_t secs = ns / 1'000'000'000;
-  int64_t frac = ns % 1'000'000'000;
-  if (frac < 0) frac += 1'000'000'000, --secs;
-  int64_t days = secs / 86400;
-  int64_t sod = secs % 86400;
-  if (sod < 0) sod += 86400, --days;
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(days, y, m, d);
-  std::string out = fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", y, m, d, sod / 3600,
-                                sod / 60 % 60, sod % 60);
-  if (frac != 0) {
-    std::string f = fmt::format("{:09}", frac);
-    while (f.back() == '0') f.pop_back();
-    out += "." + f;
-  }
-  return out + " +0000 UTC";
+  return FormatGoTime(t, "2006-01-02 15:04:05.999999999 -0700 MST");
 }
 
 // Go's %v for a float64: strconv's shortest 'g', which uses an exponent when it is below -4 or

@@ -41,6 +41,19 @@ void Merge(const Defines &from, Defines *into) {
   }
 }
 
+// A text's own definitions over the set's, by Go's rule: an empty one does not replace a
+// non-empty one of the set.
+void DropEmptyOverrides(const Defines &set, Defines *text) {
+  for (auto it = text->begin(); it != text->end();) {
+    auto in_set = set.find(it->first);
+    if (in_set != set.end() && IsEmptyList(*it->second) && !IsEmptyList(*in_set->second)) {
+      it = text->erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
@@ -97,6 +110,7 @@ bool TemplateSet::Defined(std::string_view name) const {
 
 core::Status TemplateSet::Check(std::string_view text) const {
   ASSIGN_OR_RETURN(ParsedText parsed, ParseText(text, ""));
+  DropEmptyOverrides(impl_->defines, &parsed.defines);
   // The calls the text makes (its own defines' included), each followed through every template
   // it reaches: an undefined name anywhere on the way is reported at the text's call.
   std::vector<std::pair<std::string, Pos>> calls;
@@ -138,6 +152,7 @@ core::Result<std::string> Run(const template_internal::Defines &set, std::string
                               const TemplateData &data, const TemplateOptions &options, bool html) {
   if (text.empty()) return std::string();  // as Alertmanager: nothing to parse
   ASSIGN_OR_RETURN(ParsedText parsed, ParseText(text, ""));
+  DropEmptyOverrides(set, &parsed.defines);
   ExecContext context{{&parsed.defines, &set}, html};
   return template_internal::Execute(*parsed.root, DataValue(data), options, context);
 }

@@ -1,9 +1,13 @@
 // Go's time.Time.Format for templates (template_internal.h): the reference-time layout
-// ("Mon Jan 2 15:04:05 MST 2006"), for times in UTC, the only zone template times are in.
+// ("Mon Jan 2 15:04:05 MST 2006"), for times in UTC, the only zone template times are in; and
+// Alertmanager's humanizeDuration (Prometheus' HumanizeDuration).
 #include <fmt/format.h>
 
 #include <array>
+#include <cerrno>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -41,10 +45,8 @@ int64_t DaysFromCivil(int64_t y, int m, int d) {
 
 Civil ToCivil(core::Timestamp t) {
   Civil c;
-  int64_t ns = t.UnixNanos();
-  int64_t secs = ns / 1'000'000'000;
-  c.nanos = ns % 1'000'000'000;
-  if (c.nanos < 0) c.nanos += 1'000'000'000, --secs;
+  int64_t secs = 0;
+  GoUnix(t, &secs, &c.nanos);
   int64_t days = secs / 86400;
   int64_t sod = secs % 86400;
   if (sod < 0) sod += 86400, --days;
@@ -157,7 +159,66 @@ size_t Element(std::string_view l, size_t i, const Civil& c, std::string& out) {
   }
 }
 
+// Go's %.4g.
+std::string G4(double v) {
+  auto s = Sprintf("%.4g", {Value::Float(v)}, 64);
+  return s.ok() ? *s : std::string();
+}
+
 }  // namespace
+
+void GoUnix(core::Timestamp t, int64_t* secs, int64_t* nanos) {
+  if (t == core::Timestamp()) {
+    *secs = -62'135'596'800;  // 0001-01-01T00:00:00Z
+    *nanos = 0;
+    return;
+  }
+  int64_t ns = t.UnixNanos();
+  *secs = ns / 1'000'000'000;
+  *nanos = ns % 1'000'000'000;
+  if (*nanos < 0) *nanos += 1'000'000'000, --*secs;
+}
+
+core::Result<std::string> HumanizeDuration(const Value& v) {
+  double secs = 0;
+  if (v.kind() == Value::Kind::kFloat) {
+    secs = v.f();
+  } else if (v.kind() == Value::Kind::kInt) {
+    secs = static_cast<double>(v.i());
+  } else if (v.kind() == Value::Kind::kString) {
+    const std::string& s = v.s();
+    char* end = nullptr;
+    errno = 0;
+    secs = s.empty() || std::isspace(static_cast<unsigned char>(s[0]))
+               ? 0
+               : std::strtod(s.c_str(), &end);
+    if (end == nullptr || end != s.c_str() + s.size())
+      return core::InvalidArgumentError("strconv.ParseFloat: parsing {:?}: invalid syntax", s);
+  } else {
+    return core::InvalidArgumentError("can't convert {} to float", v.TypeName());
+  }
+  if (std::isnan(secs) || std::isinf(secs)) return G4(secs);
+  if (secs == 0) return G4(secs) + "s";
+  if (std::fabs(secs) >= 1) {
+    std::string sign = secs < 0 ? "-" : "";
+    double a = std::fabs(secs);
+    // Go's int64(a); out of range it is the minimum (amd64), not undefined behaviour here.
+    int64_t d = a < 9.2e18 ? static_cast<int64_t>(a) : INT64_MIN;
+    int64_t s = d % 60, m = d / 60 % 60, h = d / 3600 % 24, days = d / 86400;
+    if (days != 0) return fmt::format("{}{}d {}h {}m {}s", sign, days, h, m, s);
+    if (h != 0) return fmt::format("{}{}h {}m {}s", sign, h, m, s);
+    if (m != 0) return fmt::format("{}{}m {}s", sign, m, s);
+    return sign + G4(a) + "s";
+  }
+  // Below a second: milli, micro, ... seconds, three orders at a time.
+  std::string prefix;
+  for (const char* p : {"m", "u", "n", "p", "f", "a", "z", "y"}) {
+    if (std::fabs(secs) >= 1) break;
+    prefix = p;
+    secs *= 1000;
+  }
+  return G4(secs) + prefix + "s";
+}
 
 std::string FormatGoTime(core::Timestamp t, std::string_view layout) {
   const Civil c = ToCivil(t);

@@ -9,8 +9,10 @@
 // `time_intervals` and the older top-level `mute_time_intervals`, and `templates` (a list of
 // file globs, relative to the config file's directory, as Alertmanager; a glob that matches
 // nothing is fine; glob(3), so unlike Go's filepath.Glob a `*` does not match a leading dot):
-// each file read into an alerting::TemplateSet, a file's error reported at that file's
-// FILE:LINE:COL.
+// each file (a regular file of at most 4 MiB, at most 1000 files) read into an
+// alerting::TemplateSet, a file's error reported at that file's FILE:LINE:COL; a default
+// template the notifiers use (slack.default.text, ...) that the files redefine is checked for
+// templates it calls and nobody defines, reported at `templates`.
 // Refused with a message that says so: the fields and receivers nines does not support
 // (`tracing`, route `labels`, receiver kinds such as `victorops_configs`, their global
 // settings). Unknown keys are errors with a did-you-mean suggestion.

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -73,8 +74,10 @@ struct TemplatedField {
   std::string path;
 };
 
-// At most this many template files per config (all `templates:` globs together).
+// At most this many template files per config (all `templates:` globs together), each a
+// regular file of at most kMaxTemplateFileBytes.
 constexpr size_t kMaxTemplateFiles = 1000;
+constexpr uintmax_t kMaxTemplateFileBytes = 4 << 20;
 
 // Reads an Alertmanager config (or the same sections inside another file) into the model; every
 // problem goes to the YamlReader. Each method reads one section or field at `path`.

@@ -6,8 +6,10 @@
 #include <glob.h>
 
 #include <charconv>
+#include <filesystem>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "app/alerting_config_internal.h"
@@ -82,6 +84,18 @@ void AlertmanagerParser::Templates(const YAML::Node& v, const YAML::Mark& at,
         r_.Error(item_at,
                  fmt::format("{}: more than {} template files", item_path, kMaxTemplateFiles));
         return;
+      }
+      // Only regular files of a sane size: a glob may match a FIFO or /dev/zero.
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(file, ec)) {
+        r_.Error(item_at,
+                 fmt::format("{}: template file {} is not a regular file", item_path, Quote(file)));
+        continue;
+      }
+      if (std::filesystem::file_size(file, ec) > kMaxTemplateFileBytes) {
+        r_.Error(item_at, fmt::format("{}: template file {} is larger than {} bytes", item_path,
+                                      Quote(file), kMaxTemplateFileBytes));
+        continue;
       }
       std::string text;
       if (!ReadWholeFile(file, &text, &error)) {

@@ -52,7 +52,9 @@ std::map<std::string, std::string> StringMap(const rapidjson::Value& object, con
 // A webhook notification (Alertmanager's version 4 payload), or an error naming what is wrong.
 core::Result<Notification> ParseWebhook(std::string_view body) {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  // Iterative, so that no nesting depth can exhaust the stack.
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(body.data(),
+                                                                                    body.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     return core::InvalidArgumentError("the body is not a JSON object");
   }

@@ -129,8 +129,8 @@ agent:
 // The demo's alerting: SLO pages go at once (no group wait) to the demo's pager, a webhook
 // receiver in this process (its URL replaces {pager}); tickets are grouped for 30s. Grouped by
 // alertname, slo and region: one page per SLO and region, whichever window pairs fire. The
-// demo's group_interval is 1m (Alertmanager's default is 5m), so a resolution shows soon after
-// the outage ends.
+// demo's group_interval is 1m (Alertmanager's default is 5m), so a resolution shows within a
+// minute of the SLO's recovery.
 constexpr char kDemoAlerting[] = R"(alerting:
   route:
     receiver: demo-pager

@@ -117,6 +117,33 @@ TEST_F(NotifiersTest, PagerDutyResolvesWithTheSameKeyAndDefaultsSeverityToError)
   EXPECT_EQ(own.http.url, "http://127.0.0.1:8/enqueue");
 }
 
+// An annotation is untrusted text: a deeply nested "[[[[..." must neither exhaust the stack
+// (the recursive parser did) nor be copied as structure; it stays a string.
+TEST_F(NotifiersTest, PagerDutyDeeplyNestedAnnotationStaysAString) {
+  Alert a = SloAlert("eu-west-1", AlertStatus::kFiring);
+  const std::string deep(200 * 1024, '[');  // under PagerDuty's 512 KB, twice
+  a.annotations["budget_remaining"] = deep;
+  a.annotations["budget_total"] = std::string(1000, '[') + std::string(1000, ']');
+  a.annotations["window_pair"] = "  [1, 2]  ";
+  Notification n = MakeNotification(IntegrationKind::kPagerDuty, {a});
+  rapidjson::Document doc;
+  One(n, MakeIntegration(IntegrationKind::kPagerDuty, PagerDutyFields({})), &doc);
+  const rapidjson::Value& d = doc["payload"]["custom_details"];
+  ASSERT_TRUE(d["budget_remaining"].IsString());
+  EXPECT_EQ(d["budget_remaining"].GetStringLength(), deep.size());
+  ASSERT_TRUE(d["budget_total"].IsArray());  // short and well-formed: kept structured
+  ASSERT_TRUE(d["window_pair"].IsArray());
+  EXPECT_EQ(d["window_pair"].Size(), 2u);
+  // Over the size gate, even valid JSON stays a string.
+  std::string big = "[" + std::string(5000, ' ') + "1]";
+  std::string out;
+  notify_internal::AppendDetailValue(&out, big);
+  EXPECT_EQ(out.front(), '"');
+  out.clear();
+  notify_internal::AppendDetailValue(&out, "\"x\"");
+  EXPECT_EQ(out, R"("\"x\"")");  // a JSON string is kept as the text it is
+}
+
 TEST_F(NotifiersTest, PagerDutyNestedDetailsKeepTheirShape) {
   Notification n =
       MakeNotification(IntegrationKind::kPagerDuty, {SloAlert("eu-west-1", AlertStatus::kFiring)});

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -149,6 +150,35 @@ TEST(ScheduleTest, TwelveHourShiftsFollowDublinsWallClockAndOtherLengthsElapsedT
                          {"2026-03-31T08:00:00Z", "nora"}});
 }
 
+TEST(ScheduleTest, DublinGoldenTableWithARestrictedLayerAndAnOverrideAcrossBothChanges) {
+  // Europe/Dublin: GMT -> IST (+01) on 2026-03-29 01:00Z, back on 2026-10-25 01:00Z. A weekly
+  // base layer, a daily layer on weekdays 09:00-17:00 above it, an override over the night of
+  // the spring change (00:30 GMT to 03:30 IST).
+  RotationLayer base = Weekly("base", {"aoife", "brian"}, "2026-03-16T09:00", "Europe/Dublin");
+  RotationLayer days =
+      Weekly("days", {"ciara", "declan"}, "2026-03-16T09:00", "Europe/Dublin", Duration::Days(1));
+  days.restrictions = {{0b0111110, 9 * 60, 17 * 60}};
+  ScheduleSpec spec{"dublin", {base, days}, {}};
+  spec.overrides = {{"eoin", Local("2026-03-29T00:30", "Europe/Dublin"),
+                     Local("2026-03-29T03:30", "Europe/Dublin")}};
+  Schedule s = Build(spec);
+  ExpectOnCall(s, {{"2026-03-27T08:59:59Z", "brian"},   // Friday 08:59 GMT: base, week 2
+                   {"2026-03-27T09:00:00Z", "declan"},  // day 11 of the daily layer
+                   {"2026-03-27T17:00:00Z", "brian"},
+                   {"2026-03-29T00:29:59Z", "brian"},
+                   {"2026-03-29T00:30:00Z", "eoin"},
+                   {"2026-03-29T02:29:59Z", "eoin"},  // 03:29 IST
+                   {"2026-03-29T02:30:00Z", "brian"},
+                   {"2026-03-30T07:59:59Z", "brian"},  // Monday 08:59 IST
+                   {"2026-03-30T08:00:00Z", "ciara"},  // 09:00 IST, day 14
+                   {"2026-03-30T16:00:00Z", "aoife"},  // 17:00 IST: base, week 3
+                   {"2026-10-26T08:59:59Z", "brian"},  // week 31 ends at 09:00 GMT
+                   {"2026-10-26T09:00:00Z", "ciara"},  // day 224
+                   {"2026-10-26T17:00:00Z", "aoife"}});
+  EXPECT_EQ(Stretch(s, "2026-03-29T01:00:00Z"),
+            "eoin 2026-03-29T00:30:00.000Z 2026-03-29T02:30:00.000Z");
+}
+
 TEST(ScheduleTest, RestrictedLayerHasNobodyOutsideItsWindowsAndTheLayerBelowShowsThrough) {
   RotationLayer backstop = Weekly("backstop", {"boss"}, "2026-03-02T00:00", "UTC");
   RotationLayer business = Weekly("business-hours", {"alice", "bob"}, "2026-03-23T09:00",
@@ -227,6 +257,12 @@ TEST(ScheduleTest, FinalShiftsAreWholeMergedAndInOrder) {
             "alice 2026-03-02T00:00:00.000Z 2026-03-09T06:00:00.000Z");
   EXPECT_FALSE(s.FinalShifts(T("2026-03-10T00:00:00Z"), T("2026-03-03T00:00:00Z")).ok());
   EXPECT_FALSE(s.FinalShifts(T("2026-03-01T00:00:00Z"), T("2027-06-01T00:00:00Z")).ok());
+  // Near Timestamp's limits nothing overflows: nobody is on call there.
+  const Timestamp far = Timestamp::FromUnixNanos(INT64_MAX - 1);
+  EXPECT_FALSE(s.OnCallAt(far));
+  EXPECT_FALSE(s.NextOnCall(far));
+  EXPECT_FALSE(s.FinalShifts(far - Duration::Days(1), far).ok());
+  EXPECT_FALSE(s.OnCallAt(Timestamp::FromUnixNanos(INT64_MIN + 1)));
 }
 
 TEST(ScheduleTest, NextOnCallIsTheShiftAfterTheCurrentOne) {
@@ -333,6 +369,9 @@ TEST(ScheduleTest, BuildRefusesWhatCannotBeAScheduleWithTheReason) {
          l.restrictions = {{0x7f, 0, 1441}};
        }),
        "a restriction out of range"},
+      {"far handoff",
+       with([](RotationLayer& l) { l.handoff = Timestamp::FromUnixSeconds(8'000'000'000); }),
+       "a time before 1900 or after 2200"},
       {"override",
        {"s", {ok}, {{"bob", T("2026-03-02T00:00:00Z"), T("2026-03-02T00:00:00Z")}}},
        "override 1: end 2026-03-02T00:00:00.000Z is not after start"},

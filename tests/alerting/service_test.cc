@@ -396,11 +396,25 @@ TEST_F(ServiceTest, SilencesSurviveARestartAndExpiredOnesAreCollected) {
   EXPECT_TRUE(transport_.delivered().empty());
   ASSERT_EQ(s->Alerts().size(), 1u);
   EXPECT_EQ(s->Alerts()[0].silenced_by, std::vector<std::string>{id});
+  // One added on the store directly is saved at the next cycle.
+  Silence direct;
+  direct.matchers = M(R"(alertname="Direct")");
+  direct.ends_at = Now() + Duration::Hours(1);
+  auto direct_id = s->silences().Add(direct, Now());
+  ASSERT_TRUE(direct_id.ok());
+  Evaluate(*s, {});
+  {
+    const std::string copy = state + "-copy";
+    std::filesystem::copy(state, copy, std::filesystem::copy_options::recursive);
+    auto restarted = Start(copy);
+    EXPECT_TRUE(restarted->silences().Get(*direct_id).has_value());
+  }
   // Expired and kept for silence_retention (120h), then gone, from disk too.
   ASSERT_TRUE(s->ExpireSilence(id).ok());
+  ASSERT_TRUE(s->ExpireSilence(*direct_id).ok());
   Advance(Duration::Hours(120) - Duration::Seconds(1));
   Evaluate(*s, {});
-  EXPECT_EQ(s->silences().List().size(), 2u);
+  EXPECT_EQ(s->silences().List().size(), 3u);
   Advance(Duration::Minutes(2));
   Evaluate(*s, {});
   EXPECT_TRUE(s->silences().List().empty());

@@ -1,5 +1,5 @@
 // {{define}}, {{template}} and {{block}} (alerting/template.h), with Go's semantics; the html,
-// urlquery and date functions and time.Time's methods.
+// urlquery, date and humanizeDuration functions and time.Time's methods.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -117,6 +117,10 @@ TEST(TemplateNamedTest, TimesFormatWithGoLayouts) {
       {"IsZero", "{{ (index .Alerts 0).EndsAt.IsZero }} {{ (index .Alerts 1).EndsAt.IsZero }}",
        "true false"},
       {"date", "{{ date \"15:04 MST\" (index .Alerts 0).StartsAt }}", "17:02 UTC"},
+      {"the zero time is Go's",
+       "{{ with (index .Alerts 0).EndsAt }}{{ . }}|{{ .Unix }}|"
+       "{{ .Format \"Mon 2006-01-02\" }}{{ end }}",
+       "0001-01-01 00:00:00 +0000 UTC|-62135596800|Mon 0001-01-01"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -144,6 +148,42 @@ TEST(TemplateNamedTest, TimesFormatWithGoLayouts) {
     ASSERT_FALSE(out.ok());
     EXPECT_EQ(out.status().message(), c.want);
   }
+}
+
+TEST(TemplateNamedTest, HumanizeDurationIsPrometheuss) {
+  TemplateData d = Data();
+  d.common_labels["took"] = "60.5";
+  const std::vector<Case> cases = {
+      {"whole units",
+       "{{ humanizeDuration 0 }}|{{ humanizeDuration 1 }}|{{ humanizeDuration 60 }}|"
+       "{{ humanizeDuration 3600 }}|{{ humanizeDuration 90000 }}",
+       "0s|1s|1m 0s|1h 0m 0s|1d 1h 0m 0s"},
+      {"negative", "{{ humanizeDuration -183845 }}", "-2d 3h 4m 5s"},
+      {"fractions",
+       "{{ humanizeDuration 899.99 }}|{{ humanizeDuration 1.2345 }}|"
+       "{{ humanizeDuration 12.345 }}",
+       "14m 59s|1.234s|12.35s"},
+      {"below a second",
+       "{{ humanizeDuration .1 }}|{{ humanizeDuration .0001 }}|"
+       "{{ humanizeDuration .12345 }}",
+       "100ms|100us|123.5ms"},
+      {"a string", "{{ .CommonLabels.took | humanizeDuration }}", "1m 0s"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto t = Template::Parse(c.text);
+    ASSERT_TRUE(t.ok()) << c.text << ": " << t.status().ToString();
+    auto out = t->Execute(d);
+    ASSERT_TRUE(out.ok()) << c.text << ": " << out.status().ToString();
+    EXPECT_EQ(*out, c.want) << c.text;
+  }
+  auto t = Template::Parse("{{ humanizeDuration .Status }}");
+  ASSERT_TRUE(t.ok());
+  auto out = t->Execute(d);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().message(),
+            "1:4: executing <humanizeDuration>: error calling humanizeDuration: "
+            "strconv.ParseFloat: parsing \"firing\": invalid syntax");
 }
 
 TEST(TemplateNamedTest, ParseErrorsSayWhere) {

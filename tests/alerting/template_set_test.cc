@@ -246,6 +246,9 @@ TEST(TemplateSetTest, FilesAddAndReplaceDefinitions) {
   EXPECT_EQ(
       Render(set, "{{ define \"team.inner\" }}mine{{ end }}{{ template \"team.text\" . }}", d),
       "mine");
+  // ... unless it is empty and the set's is not (Go's rule).
+  EXPECT_EQ(Render(set, "{{ define \"team.inner\" }} {{ end }}{{ template \"team.text\" . }}", d),
+            "slo=api");
   // A later file replaces an earlier one.
   ASSERT_TRUE(set.AddFile("{{ define \"team.inner\" }}v2{{ end }}", "v2.tmpl").ok());
   EXPECT_EQ(Render(set, "{{ template \"team.text\" . }}", d), "v2");

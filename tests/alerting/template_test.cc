@@ -89,7 +89,7 @@ TEST(TemplateTest, RendersTextActionsAndTrimMarkers) {
           {"time prints as Go's time.Time",
            "{{ (index .Alerts 0).StartsAt }}|{{ (index .Alerts 1).StartsAt }}",
            "2025-12-07 17:02:30 +0000 UTC|2025-12-07 17:02:30.5 +0000 UTC"},
-          {"zero time", "{{ (index .Alerts 0).EndsAt }}", "1970-01-01 00:00:00 +0000 UTC"},
+          {"zero time", "{{ (index .Alerts 0).EndsAt }}", "0001-01-01 00:00:00 +0000 UTC"},
           {"alert fields",
            "{{ with index .Alerts 0 }}{{ .GeneratorURL }} {{ .Fingerprint }} {{ .Status }}{{ end "
            "}}",

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "alerting/notifiers.h"
 #include "app/alerting_config.h"
 #include "tests/testutil/testutil.h"
 
@@ -89,6 +90,19 @@ TEST(AlertmanagerTemplatesTest, TemplateFileErrorsAreAtTheirFileLineAndColumn) {
                         bad + ":3:1: unexpected \"{\" in action",
                     }));
   EXPECT_EQ(templates, nullptr);  // not assigned on error
+
+  // A glob that matches a directory or a device: refused, not read.
+  std::filesystem::create_directory(dir.File("d.tmpl"));
+  errors = ErrorStrings(ParseAlertmanagerConfig(
+      "templates: ['d.tmpl', '/dev/nul*']\nroute: {receiver: r}\nreceivers: [{name: r}]\n",
+      dir.File("am.yml"), nullptr));
+  EXPECT_EQ(errors,
+            (std::vector<std::string>{
+                dir.File("am.yml") + ":1:13: templates[0]: template file \"" + dir.File("d.tmpl") +
+                    "\" is not a regular file",
+                dir.File("am.yml") +
+                    ":1:23: templates[1]: template file \"/dev/null\" is not a regular file",
+            }));
 }
 
 TEST(AlertmanagerTemplatesTest, TemplatedFieldsAreCheckedAtTheirPosition) {
@@ -169,6 +183,62 @@ TEST(AlertmanagerTemplatesTest, RedefinedDefaultTemplatesAreChecked) {
   auto out = templates->Execute("{{ template \"slack.default.text\" . }}", Data());
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(*out, "body");
+}
+
+// The set a config builds is the one the notifiers render with: a Slack title from the user's
+// file, the built-in SLO-aware text, and an email body HTML-escaped.
+TEST(AlertmanagerTemplatesTest, NotifiersRenderWithTheConfigsTemplates) {
+  testutil::TempDir dir;
+  dir.Write("team.tmpl",
+            "{{ define \"team.title\" }}[{{ .Status | toUpper }}] {{ "
+            ".CommonLabels.slo }} in {{ .CommonLabels.region }}{{ end }}");
+  const std::string text = R"(templates: ['*.tmpl']
+route: {receiver: r}
+receivers:
+  - name: r
+    slack_configs:
+      - api_url: http://127.0.0.1:1/hook
+        title: '{{ template "team.title" . }}'
+    email_configs:
+      - to: a@example.org
+        from: b@example.org
+        smarthost: 127.0.0.1:25
+        require_tls: false
+)";
+  AlertmanagerConfig am;
+  std::shared_ptr<const TemplateSet> templates;
+  std::vector<ConfigError> errors =
+      ParseAlertmanagerConfig(text, dir.File("am.yml"), &am, &templates);
+  ASSERT_TRUE(errors.empty()) << ErrorStrings(errors)[0];
+
+  alerting::Notification n;
+  n.receiver = "r";
+  n.group_key = "{}:{alertname=\"SloBurnRate\"}";
+  n.group_labels = *core::ParseLabels("{alertname=\"SloBurnRate\"}");
+  alerting::Alert a;
+  a.labels = *core::ParseLabels(
+      "{alertname=\"SloBurnRate\",slo=\"api\",region=\"eu<west>\",severity=\"page\"}");
+  a.annotations = {{"budget_remaining", "16.4"}, {"budget_total", "86.4"}};
+  a.starts_at = core::Timestamp::FromUnixSeconds(1796662950);
+  n.alerts.push_back(a);
+  alerting::NotifyContext context{"http://nines:9099", templates.get()};
+
+  n.integration_kind = alerting::IntegrationKind::kSlack;
+  auto slack = alerting::BuildRequests(n, am.receivers[0].integrations[0], am.global, context);
+  ASSERT_TRUE(slack.ok()) << slack.status().ToString();
+  ASSERT_EQ(slack->size(), 1u);
+  const std::string& body = (*slack)[0].http.body;
+  EXPECT_NE(body.find("\"title\":\"[FIRING] api in eu<west>\""), std::string::npos) << body;
+  EXPECT_NE(body.find("Budget left: 16.4 of 86.4"), std::string::npos) << body;
+
+  n.integration_kind = alerting::IntegrationKind::kEmail;
+  n.integration_index = 1;
+  auto email = alerting::BuildRequests(n, am.receivers[0].integrations[1], am.global, context);
+  ASSERT_TRUE(email.ok()) << email.status().ToString();
+  ASSERT_EQ(email->size(), 1u);
+  const alerting::EmailMessage& m = (*email)[0].email;
+  EXPECT_NE(m.html.find("eu&lt;west&gt;"), std::string::npos) << m.html;
+  EXPECT_EQ(m.html.find("eu<west>"), std::string::npos) << m.html;
 }
 
 }  // namespace

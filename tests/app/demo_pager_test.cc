@@ -75,6 +75,10 @@ TEST(DemoPagerTest, PrintsAndServesWhatArrives) {
   answer = client.Do(post);
   ASSERT_TRUE(answer.ok());
   EXPECT_EQ(answer->status, 400);
+  post.body = std::string(256 * 1024, '[');  // deeper than any stack a recursive parse needs
+  answer = client.Do(post);
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(answer->status, 400);
   EXPECT_EQ((*pager)->received(), 1u);
   (*pager)->Shutdown();
 }
