@@ -43,7 +43,10 @@ class ServiceBackend final : public AlertmanagerBackend {
   AlertmanagerStatusInfo StatusInfo() const override {
     return {.config_original = "route:\n  receiver: pager\n"};
   }
-  void Receive(std::vector<alerting::Alert> alerts) override { service_.Send(alerts); }
+  core::Status Receive(std::vector<alerting::Alert> alerts) override {
+    service_.Send(alerts);
+    return core::Status::Ok();
+  }
 
  private:
   alerting::AlertingService& service_;
