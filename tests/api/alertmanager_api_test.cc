@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "net/http_client.h"
+#include "tests/alerting/test_helpers.h"
 #include "tests/api/dispatcher_backend.h"
 #include "tests/testutil/testutil.h"
 
@@ -21,17 +22,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-core::Labels L(std::string_view text) {
-  auto l = core::ParseLabels(text);
-  EXPECT_TRUE(l.ok()) << text;
-  return l.ok() ? *l : core::Labels();
-}
-
-core::Timestamp At(std::string_view rfc3339) {
-  auto t = core::ParseTimestamp(rfc3339);
-  EXPECT_TRUE(t.ok()) << rfc3339;
-  return t.ok() ? *t : core::Timestamp();
-}
+using alerting::testing::At;
+using alerting::testing::L;
 
 alerting::Matcher M(std::string_view text) {
   auto m = alerting::ParseMatcher(text);
