@@ -151,6 +151,8 @@ std::vector<FinalShift> LayerIntervals(const RotationLayer& layer, int index,
   return restricted;
 }
 
+bool InRange(Timestamp t) { return t >= Schedule::kEarliest && t <= Schedule::kLatest; }
+
 core::Status CheckLayer(const RotationLayer& layer, size_t index) {
   const std::string where = layer.name.empty()
                                 ? fmt::format("layer {}", index + 1)
@@ -162,6 +164,9 @@ core::Status CheckLayer(const RotationLayer& layer, size_t index) {
   if (layer.shift_length < Duration::Hours(1)) {
     return core::InvalidArgumentError("{}: shift_length {} is shorter than 1h", where,
                                       layer.shift_length.ToString());
+  }
+  if (!InRange(layer.handoff) || (layer.end && !InRange(*layer.end))) {
+    return core::InvalidArgumentError("{}: a time before 1900 or after 2200", where);
   }
   if (layer.end && *layer.end <= layer.handoff) {
     return core::InvalidArgumentError("{}: end {} is not after the handoff {}", where,
@@ -247,6 +252,10 @@ core::Result<Schedule> Schedule::Build(ScheduleSpec spec) {
       return core::InvalidArgumentError("schedule \"{}\": override {}: no person", spec.name,
                                         i + 1);
     }
+    if (!InRange(o.start) || !InRange(o.end)) {
+      return core::InvalidArgumentError(
+          "schedule \"{}\": override {}: a time before 1900 or after 2200", spec.name, i + 1);
+    }
     if (o.end <= o.start) {
       return core::InvalidArgumentError(
           "schedule \"{}\": override {}: end {} is not after start {}", spec.name, i + 1,
@@ -325,6 +334,7 @@ std::optional<FinalShift> Schedule::StretchAt(Timestamp t) const {
 }
 
 std::optional<OnCall> Schedule::OnCallAt(Timestamp t) const {
+  if (!InRange(t)) return std::nullopt;
   std::optional<FinalShift> stretch = StretchAt(t);
   if (!stretch) return std::nullopt;
   // The source in force at `t` itself (the stretch's may be an earlier part of it).
@@ -335,6 +345,7 @@ std::optional<OnCall> Schedule::OnCallAt(Timestamp t) const {
 }
 
 std::optional<FinalShift> Schedule::NextOnCall(Timestamp t) const {
+  if (!InRange(t)) return std::nullopt;
   std::optional<FinalShift> current = StretchAt(t);
   const Timestamp after = current ? current->end : t;
   const Timestamp limit = t + kHorizon;
@@ -352,6 +363,10 @@ core::Result<std::vector<FinalShift>> Schedule::FinalShifts(Timestamp from, Time
   if (to < from) {
     return core::InvalidArgumentError("the range ends ({}) before it starts ({})", to.ToRfc3339(),
                                       from.ToRfc3339());
+  }
+  if (!InRange(from) || !InRange(to)) {
+    return core::InvalidArgumentError("the range {} .. {} is outside 1900 .. 2200",
+                                      from.ToRfc3339(), to.ToRfc3339());
   }
   if (to - from > kMaxRange) {
     return core::InvalidArgumentError("the range {} .. {} is longer than {}", from.ToRfc3339(),

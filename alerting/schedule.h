@@ -139,11 +139,17 @@ class Schedule {
   static constexpr core::Duration kHorizon = core::Duration::Days(400);
   // The longest [from, to) FinalShifts accepts.
   static constexpr core::Duration kMaxRange = core::Duration::Days(400);
+  // The instants a schedule knows about: 1900-01-01 to 2200-01-01 UTC (so that no arithmetic
+  // near Timestamp's limits can overflow). Queries outside find nobody; Build refuses times
+  // outside.
+  static constexpr core::Timestamp kEarliest = core::Timestamp::FromUnixSeconds(-2'208'988'800);
+  static constexpr core::Timestamp kLatest = core::Timestamp::FromUnixSeconds(7'258'118'400);
 
   // Validates `spec` and resolves its zones. Errors: INVALID_ARGUMENT naming the layer (by
   // position and name) or override and what is wrong (no name, no participants, an empty
   // participant, shift shorter than 1h, a restriction out of range, end not after handoff, an
-  // override's end not after its start, an empty override person); NOT_FOUND for an unknown zone.
+  // override's end not after its start, an empty override person, a time outside [kEarliest,
+  // kLatest]); NOT_FOUND for an unknown zone.
   static core::Result<Schedule> Build(ScheduleSpec spec);
 
   const ScheduleSpec& spec() const { return spec_; }
@@ -159,7 +165,7 @@ class Schedule {
 
   // The final schedule: the stretches that overlap [from, to), in time order, each whole (not cut
   // at `from` or `to`, up to kHorizon beyond them), merged per person. Errors: INVALID_ARGUMENT
-  // when to < from or to - from > kMaxRange.
+  // when to < from, to - from > kMaxRange or either is outside [kEarliest, kLatest].
   core::Result<std::vector<FinalShift>> FinalShifts(core::Timestamp from, core::Timestamp to) const;
 
   // One layer on its own over [from, to) (cut at both ends, restrictions applied), for showing

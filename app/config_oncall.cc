@@ -55,6 +55,10 @@ std::optional<core::Timestamp> Time(YamlReader* r, const Deferred& d, const std:
     r->Error(d.at, fmt::format("{}: {}", d.path, t.status().message()));
     return std::nullopt;
   }
+  if (*t < alerting::Schedule::kEarliest || *t > alerting::Schedule::kLatest) {
+    r->Error(d.at, fmt::format("{}: {} is before 1900 or after 2200", d.path, Quote(*text)));
+    return std::nullopt;
+  }
   return *t;
 }
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -256,6 +257,12 @@ TEST(ScheduleTest, FinalShiftsAreWholeMergedAndInOrder) {
             "alice 2026-03-02T00:00:00.000Z 2026-03-09T06:00:00.000Z");
   EXPECT_FALSE(s.FinalShifts(T("2026-03-10T00:00:00Z"), T("2026-03-03T00:00:00Z")).ok());
   EXPECT_FALSE(s.FinalShifts(T("2026-03-01T00:00:00Z"), T("2027-06-01T00:00:00Z")).ok());
+  // Near Timestamp's limits nothing overflows: nobody is on call there.
+  const Timestamp far = Timestamp::FromUnixNanos(INT64_MAX - 1);
+  EXPECT_FALSE(s.OnCallAt(far));
+  EXPECT_FALSE(s.NextOnCall(far));
+  EXPECT_FALSE(s.FinalShifts(far - Duration::Days(1), far).ok());
+  EXPECT_FALSE(s.OnCallAt(Timestamp::FromUnixNanos(INT64_MIN + 1)));
 }
 
 TEST(ScheduleTest, NextOnCallIsTheShiftAfterTheCurrentOne) {
@@ -362,6 +369,9 @@ TEST(ScheduleTest, BuildRefusesWhatCannotBeAScheduleWithTheReason) {
          l.restrictions = {{0x7f, 0, 1441}};
        }),
        "a restriction out of range"},
+      {"far handoff",
+       with([](RotationLayer& l) { l.handoff = Timestamp::FromUnixSeconds(8'000'000'000); }),
+       "a time before 1900 or after 2200"},
       {"override",
        {"s", {ok}, {{"bob", T("2026-03-02T00:00:00Z"), T("2026-03-02T00:00:00Z")}}},
        "override 1: end 2026-03-02T00:00:00.000Z is not after start"},

@@ -155,6 +155,7 @@ oncall:
       overrides:
         - {person: carol, start: 2026-01-06T00:00, end: 2026-01-07T00:00}
         - {person: bob, start: 2026-01-06T00:00, end: 2026-01-05T00:00}
+        - {person: bob, start: 2026-01-06T00:00, end: 9999-01-05T00:00}
     - name: primary
       time_zone: Mars/Olympus
       layers: []
@@ -194,13 +195,15 @@ oncall:
                 "\"carol\" (want one of oncall.people: alice or bob)",
                 "nines.yaml:28:55: oncall.schedules[0].overrides[1].end: the override ends "
                 "before it starts",
-                "nines.yaml:29:13: oncall.schedules[1]: duplicate schedule name \"primary\" "
+                "nines.yaml:29:55: oncall.schedules[0].overrides[2].end: \"9999-01-05T00:00\" is "
+                "before 1900 or after 2200",
+                "nines.yaml:30:13: oncall.schedules[1]: duplicate schedule name \"primary\" "
                 "(first defined at line 13)",
-                "nines.yaml:30:18: oncall.schedules[1].time_zone: unknown time zone "
+                "nines.yaml:31:18: oncall.schedules[1].time_zone: unknown time zone "
                 "\"Mars/Olympus\" (want an IANA name such as Europe/Dublin or America/New_York)",
-                "nines.yaml:31:15: oncall.schedules[1].layers: a schedule needs at least one "
+                "nines.yaml:32:15: oncall.schedules[1].layers: a schedule needs at least one "
                 "layer",
-                "nines.yaml:32:3: unknown field \"schedule\" in oncall (did you mean "
+                "nines.yaml:33:3: unknown field \"schedule\" in oncall (did you mean "
                 "\"schedules\"?)",
             }));
 }
