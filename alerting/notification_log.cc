@@ -137,8 +137,8 @@ FileNotificationLog::~FileNotificationLog() {
 }
 
 int FileNotificationLog::DupForSyncLocked() {
-  if (fd_ < 0) return -1;
   unsynced_ = false;
+  if (fd_ < 0) return -1;
   // A dup: the fdatasync runs without file_mu_, and a compaction may close fd_ meanwhile (the
   // dup keeps the old file open; what was appended to it is in the compacted file, synced).
   return ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);

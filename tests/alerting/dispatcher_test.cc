@@ -397,36 +397,6 @@ TEST(DispatcherTest, ResolvedNotificationThenTheGroupIsGone) {
   }
 }
 
-// The firing page is handed out while the receiver is down; its delivery retries for up to an
-// hour (the give-up time), longer than 2 x repeat_interval. When it finally gets through and is
-// recorded, the resolution must still be sent: the resolved alert waited in its group.
-TEST(DispatcherTest, AResolutionWaitsForAFiringPageThatRetriesUntilItsGiveUp) {
-  Dispatcher d(Config(Root({"alertname"}, Duration::Seconds(30), Duration::Minutes(5),
-                           Duration::Minutes(15))),
-               nullptr, nullptr, /*delivery_give_up=*/Duration::Hours(1));
-  d.Receive({Firing(R"({alertname="Burn"})", kT0, kT0)}, kT0);
-  std::vector<Notification> page = d.Flush(kT0 + Duration::Seconds(30));  // not recorded: down
-  ASSERT_EQ(page.size(), 1u);
-  const Timestamp resolved_at = kT0 + Duration::Minutes(1);
-  d.Receive({Resolved(R"({alertname="Burn"})", kT0, resolved_at)}, resolved_at);
-  Timestamp now = kT0 + Duration::Seconds(30);
-  for (int i = 0; i < 10; ++i) {  // 50 minutes of ticks: nothing to send, nothing dropped
-    now = now + Duration::Minutes(5);
-    EXPECT_TRUE(d.Flush(now).empty()) << (now - kT0).ToString();
-  }
-  ASSERT_EQ(d.group_count(), 1u);
-  ASSERT_TRUE(d.log().Record(page[0], now).ok());  // the late firing delivery is recorded
-  now = now + Duration::Minutes(5);
-  std::vector<Notification> sent = d.Flush(now);
-  ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(sent[0].reason, NotifyReason::kAllAlertsResolved);
-  ASSERT_EQ(sent[0].alerts.size(), 1u);
-  EXPECT_EQ(sent[0].alerts[0].status, AlertStatus::kResolved);
-  ASSERT_TRUE(d.log().Record(sent[0], now).ok());
-  d.Flush(now + Duration::Minutes(5));
-  EXPECT_EQ(d.group_count(), 0u);
-}
-
 TEST(DispatcherTest, SomeResolvedIsSentOnlyWithSendResolved) {
   for (bool send_resolved : {true, false}) {
     SCOPED_TRACE(send_resolved ? "send_resolved" : "no send_resolved");
