@@ -335,6 +335,20 @@ void DeliveryQueue::Impl::Attempt(std::unique_lock<std::mutex>& lock, ItemList::
                   item->last_error);
       Finish(item, Outcome::kDropped, calls);
     }
+  } else if (core::Status refused = answer->status >= 200 && answer->status < 300
+                                        ? delivery_internal::CheckResponse(request, *answer)
+                                        : core::Status::Ok();
+             !refused.ok()) {
+    // A 2xx that says it failed (Slack's Web API: {"ok":false,...}).
+    item->last_status = answer->status;
+    item->last_error = delivery_internal::Scrub(refused.message(), request);
+    if (Retryable(refused.code())) {
+      Retry(item, request, now, answer->retry_after, calls);
+    } else {
+      LOG_WARNING("notify {}: {} answered {} but refused it: {}; dropped without retry", name_,
+                  request.target, answer->status, item->last_error);
+      Finish(item, Outcome::kDropped, calls);
+    }
   } else if (answer->status >= 200 && answer->status < 300) {
     item->last_status = answer->status;
     item->last_error.clear();

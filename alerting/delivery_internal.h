@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "alerting/delivery.h"
 #include "alerting/notifiers.h"
 #include "core/status.h"
 #include "core/time.h"
@@ -50,9 +51,17 @@ core::Duration BackoffCap(core::Duration initial, core::Duration max, int failur
 
 // `text` with the secrets of `request` replaced by "<secret>": its URL, the URL's path and query
 // and each of their parts that looks like a token (16+ characters, or 8+ with a digit), values of
-// credential headers (Authorization, *key*, *token*, *secret*), the SMTP password; control
-// characters become spaces; cut to `max_bytes` (with "..." appended when cut).
+// credential headers (Authorization, *key*, *token*, *secret*), the SMTP password, and each of
+// request.secrets (as it is and as a JSON string escapes it; those under 4 bytes are left, as
+// masking them would mask ordinary words); control characters become spaces; cut to `max_bytes`
+// (with "..." appended when cut).
 std::string Scrub(std::string_view text, const OutgoingRequest& request, size_t max_bytes = 512);
+
+// Judges a 2xx `response` to `request` by request.response_check: OK when delivered; UNAVAILABLE
+// to retry (Slack's "ratelimited", a body that is not Slack's JSON); FAILED_PRECONDITION when
+// the service refused it for good (Slack's {"ok":false,"error":"channel_not_found"}). The
+// message names the service's error.
+core::Status CheckResponse(const OutgoingRequest& request, const TransportResponse& response);
 
 }  // namespace nines::alerting::delivery_internal
 

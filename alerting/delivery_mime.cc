@@ -1,6 +1,7 @@
 // The pure pieces of delivery: Retry-After and HTTP dates, the email's wire format, backoff caps
 // and secret scrubbing (see delivery_internal.h).
 #include <fmt/format.h>
+#include <rapidjson/document.h>
 
 #include <algorithm>
 #include <array>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "alerting/delivery_internal.h"
+#include "core/json.h"
 #include "net/net.h"
 
 namespace nines::alerting::delivery_internal {
@@ -343,6 +345,15 @@ std::string Scrub(std::string_view text, const OutgoingRequest& request, size_t 
   } else if (request.email.auth_password.size() >= 2) {
     ReplaceAll(s, request.email.auth_password, "<secret>");
   }
+  for (const std::string& secret : request.secrets) {
+    if (secret.size() < 4) continue;
+    ReplaceAll(s, secret, "<secret>");
+    // An echo of a JSON body shows the key as the body wrote it.
+    std::string escaped;
+    core::AppendJsonString(&escaped, secret);
+    escaped = escaped.substr(1, escaped.size() - 2);
+    if (escaped != secret) ReplaceAll(s, escaped, "<secret>");
+  }
   for (char& c : s) {
     if (static_cast<unsigned char>(c) < ' ' || c == 127) c = ' ';
   }
@@ -354,6 +365,30 @@ std::string Scrub(std::string_view text, const OutgoingRequest& request, size_t 
     s += "...";
   }
   return s;
+}
+
+core::Status CheckResponse(const OutgoingRequest& request, const TransportResponse& response) {
+  if (request.response_check != OutgoingRequest::ResponseCheck::kSlackApiOk) {
+    return core::Status::Ok();
+  }
+  // Alertmanager's slackResponseHandler: a body it cannot read is retried, ok:false is not.
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseIterativeFlag>(response.body.data(), response.body.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return core::UnavailableError("Slack answered {} with a body that is not its JSON",
+                                  response.status);
+  }
+  auto ok = doc.FindMember("ok");
+  if (ok != doc.MemberEnd() && ok->value.IsBool() && ok->value.GetBool()) {
+    return core::Status::Ok();
+  }
+  std::string error = "(no error given)";
+  auto e = doc.FindMember("error");
+  if (e != doc.MemberEnd() && e->value.IsString()) {
+    error.assign(e->value.GetString(), e->value.GetStringLength());
+  }
+  if (error == "ratelimited") return core::UnavailableError("Slack answered ok:false: ratelimited");
+  return core::FailedPreconditionError("Slack answered ok:false: {}", error);
 }
 
 }  // namespace nines::alerting::delivery_internal

@@ -63,6 +63,20 @@ struct OutgoingRequest {
   // The key the receiving service folds repeats by (PagerDuty's dedup_key, Opsgenie's alias);
   // "" when the service has none.
   std::string dedup_key;
+  // How a 2xx answer is judged (delivery.cc applies it).
+  enum class ResponseCheck {
+    kStatus,  // any 2xx is delivered
+    // Slack's Web API (chat.postMessage with an app token) answers errors with 200 and
+    // {"ok":false,"error":"channel_not_found"}: delivered only when the body's "ok" is true.
+    // "ratelimited" and a body that is not such JSON are retried (as Alertmanager), any other
+    // error is dropped without retry (logged, counted as dropped).
+    kSlackApiOk,
+  };
+  ResponseCheck response_check = ResponseCheck::kStatus;
+  // Secrets the request carries outside its URL and credential headers, or in a form those do
+  // not show (PagerDuty's routing or service key in the body, API keys, tokens, passwords):
+  // masked in every logged text, e.g. a receiver's error answer that echoes the request body.
+  std::vector<std::string> secrets;
 };
 
 // Nines-wide settings the payloads need.

@@ -250,7 +250,8 @@ core::Status CheckHttpUrl(std::string_view url) {
   return core::Status::Ok();
 }
 
-core::Status AddHttpAuth(const BuildInput& in, const Renderer& r, net::Headers* headers) {
+core::Status AddHttpAuth(const BuildInput& in, const Renderer& r, net::Headers* headers,
+                         std::vector<std::string>* secrets) {
   Fields own(in.integration.fields);
   Fields global(in.global.fields);
   const Fields& f = own.HasPrefix("http_config") ? own : global;
@@ -269,6 +270,12 @@ core::Status AddHttpAuth(const BuildInput& in, const Renderer& r, net::Headers* 
   if (static_cast<int>(basic) + static_cast<int>(authorization) + static_cast<int>(bearer) > 1) {
     return r.Error("http_config",
                    "at most one of basic_auth, authorization and bearer_token may be set");
+  }
+  if (secrets != nullptr) {
+    for (const char* name : {"http_config.basic_auth.password",
+                             "http_config.authorization.credentials", "http_config.bearer_token"}) {
+      if (f.Has(name) && !f.Get(name).empty()) secrets->push_back(f.Get(name));
+    }
   }
   if (basic) {
     headers->Set("Authorization", "Basic " + Base64(f.Get("http_config.basic_auth.username") + ":" +
@@ -292,7 +299,7 @@ core::Result<OutgoingRequest> JsonPost(const BuildInput& in, const Renderer& r, 
   req.http.url = std::move(url);
   req.http.headers.Set("Content-Type", "application/json");
   req.http.headers.Set("User-Agent", "nines/" NINES_VERSION);
-  RETURN_IF_ERROR(AddHttpAuth(in, r, &req.http.headers));
+  RETURN_IF_ERROR(AddHttpAuth(in, r, &req.http.headers, &req.secrets));
   // webhook, pagerduty and slack have a `timeout` (a Go duration; 0 or none: the client's).
   if (Fields f(in.integration.fields); f.Has("timeout")) {
     core::Result<core::Duration> timeout = core::ParseDuration(f.Get("timeout"));

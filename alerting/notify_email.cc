@@ -134,6 +134,7 @@ core::Result<std::vector<OutgoingRequest>> BuildEmail(const BuildInput& in) {
   OutgoingRequest req;
   req.kind = OutgoingRequest::Kind::kEmail;
   req.target = "smtp://" + m.smarthost;
+  if (!m.auth_password.empty()) req.secrets.push_back(m.auth_password);
   req.email = std::move(m);
   std::vector<OutgoingRequest> out;
   out.push_back(std::move(req));

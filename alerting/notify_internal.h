@@ -103,7 +103,9 @@ core::Status CheckHttpUrl(std::string_view url);
 // authorization, bearer_token), or the global http_config's when the integration has none, as
 // Alertmanager inherits it. Errors: INVALID_ARGUMENT for a *_file form (read by whoever loads the
 // configuration, not here) or both basic auth and authorization.
-core::Status AddHttpAuth(const BuildInput& in, const Renderer& r, net::Headers* headers);
+// The credentials it sets are appended to `secrets` (when not null), for OutgoingRequest::secrets.
+core::Status AddHttpAuth(const BuildInput& in, const Renderer& r, net::Headers* headers,
+                         std::vector<std::string>* secrets = nullptr);
 
 // A POST of a JSON `body` to `url` with Alertmanager's headers (Content-Type application/json,
 // User-Agent "nines/VERSION"), the http_config's Authorization, the integration's `timeout`, and

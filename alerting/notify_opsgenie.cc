@@ -230,6 +230,7 @@ core::Result<std::vector<OutgoingRequest>> BuildOpsgenie(const BuildInput& in) {
     // Set on the request itself, so it wins over an http_config authorization (as in Go, where
     // the client's round tripper leaves a request's own Authorization alone).
     req.http.headers.Set("Authorization", "GenieKey " + key);
+    req.secrets.push_back(key);
     req.dedup_key = alias;
     out.push_back(std::move(req));
   }

@@ -279,6 +279,7 @@ core::Result<std::vector<OutgoingRequest>> BuildPagerDuty(const BuildInput& in) 
   ASSIGN_OR_RETURN(OutgoingRequest req,
                    JsonPost(in, r, std::move(url), std::move(*body), std::move(target)));
   req.dedup_key = c.key;
+  req.secrets.push_back(key);  // routing_key or service_key, in the body
   std::vector<OutgoingRequest> out;
   out.push_back(std::move(req));
   return out;

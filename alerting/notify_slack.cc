@@ -309,7 +309,12 @@ core::Result<std::vector<OutgoingRequest>> BuildSlack(const BuildInput& in) {
   ASSIGN_OR_RETURN(OutgoingRequest req,
                    JsonPost(in, r, std::move(url), std::move(body), std::move(target)));
   // The token is http_config's bearer credentials in Alertmanager: not a template.
-  if (!token.empty()) req.http.headers.Set("Authorization", "Bearer " + token);
+  if (!token.empty()) {
+    req.http.headers.Set("Authorization", "Bearer " + token);
+    req.secrets.push_back(token);
+    // chat.postMessage answers its errors with 200 and {"ok":false,...}.
+    req.response_check = OutgoingRequest::ResponseCheck::kSlackApiOk;
+  }
   std::vector<OutgoingRequest> out;
   out.push_back(std::move(req));
   return out;

@@ -77,7 +77,13 @@ class AlertmanagerBackend {
   // without endsAt has a zero ends_at (the dispatcher then applies
   // resolve_timeout); status is kResolved when its ends_at is not after the
   // time of the request. Must not block on I/O.
-  virtual void Receive(std::vector<alerting::Alert> alerts) = 0;
+  // Errors: UNAVAILABLE when nothing runs to take them (they are not kept; the
+  // route answers 503, so that the client sends them again).
+  virtual core::Status Receive(std::vector<alerting::Alert> alerts) = 0;
+  // OK when the state behind the API exists; UNAVAILABLE before it starts or
+  // after it stopped. Every route but GET /api/v2/status then answers 503
+  // with the message (an empty list would claim "no alerts, no silences").
+  virtual core::Status Ready() const { return core::Status::Ok(); }
 };
 
 // Registers the routes above on `router`. `clock` gives "now" (silence states,

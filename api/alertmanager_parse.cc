@@ -125,6 +125,18 @@ core::Result<alerting::Alert> ValidateAlert(RawAlert raw, const std::string& whe
   }
   auto built = core::Labels::FromPairs(std::move(labels));
   if (!built.ok()) return built.status().WithContext(where + ".labels");
+  // Alertmanager's validateLs on the annotations (its default UTF-8 names mode): a name is any
+  // non-empty valid UTF-8, a value any valid UTF-8 (empty ones are kept).
+  for (const auto& l : raw.annotations) {
+    if (l.name.empty() || !core::IsValidUtf8(l.name)) {
+      return core::InvalidArgumentError("{}.annotations: invalid name \"{}\"", where,
+                                        core::IsValidUtf8(l.name) ? l.name : "<invalid UTF-8>");
+    }
+    if (!core::IsValidUtf8(l.value)) {
+      return core::InvalidArgumentError("{}.annotations.{}: invalid UTF-8 in the value", where,
+                                        l.name);
+    }
+  }
   alerting::Alert a;
   a.labels = std::move(*built);
   for (auto& l : raw.annotations) a.annotations[l.name] = std::move(l.value);

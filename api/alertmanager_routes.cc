@@ -1,6 +1,7 @@
 // Alertmanager's API v2 routes (api/alertmanager_api.h): parameters, filters,
 // and the answers.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -27,6 +28,10 @@ int AmStatusFor(const core::Status& s) {
       return 400;
     case core::StatusCode::kNotFound:
       return 404;
+    case core::StatusCode::kUnavailable:
+      // Not running (yet or any more): clients (Prometheus, amtool) retry a 503. api's
+      // HttpStatusFor maps UNAVAILABLE to 500 for the engine's own routes.
+      return 503;
     default:
       return 500;
   }
@@ -156,7 +161,9 @@ net::Response PostAlerts(AlertmanagerBackend& backend, core::Clock& clock,
   if (!posted.ok()) return AmError(posted.status());
   // Best effort, as Alertmanager: the valid alerts are taken even when others
   // are refused.
-  if (!posted->valid.empty()) backend.Receive(std::move(posted->valid));
+  if (!posted->valid.empty()) {
+    if (core::Status s = backend.Receive(std::move(posted->valid)); !s.ok()) return AmError(s);
+  }
   if (!posted->errors.empty()) {
     std::string reason;
     for (const auto& e : posted->errors) {
@@ -257,26 +264,34 @@ void RegisterAlertmanagerRoutes(net::Router& router, AlertmanagerBackend& backen
                                 core::Clock& clock) {
   AlertmanagerBackend* b = &backend;
   core::Clock* c = &clock;
+  // Every route but status answers 503 while the backend is not ready.
+  auto handle = [&router, b](const char* method, const char* path, net::Access access,
+                             std::function<net::Response(const net::Request&)> f) {
+    router.Handle(method, path, access, [b, f = std::move(f)](const net::Request& req) {
+      if (core::Status s = b->Ready(); !s.ok()) return AmError(s);
+      return f(req);
+    });
+  };
   router.Handle("GET", "/api/v2/status", net::Access::kPublic, [b](const net::Request&) {
     return net::Response::Json(200, AlertmanagerStatusJson(b->StatusInfo()));
   });
-  router.Handle("GET", "/api/v2/receivers", net::Access::kPublic, [b](const net::Request&) {
+  handle("GET", "/api/v2/receivers", net::Access::kPublic, [b](const net::Request&) {
     return net::Response::Json(200, ReceiversJson(b->ReceiverNames()));
   });
-  router.Handle("GET", "/api/v2/alerts", net::Access::kPublic,
-                [b, c](const net::Request& req) { return GetAlerts(*b, *c, req); });
-  router.Handle("POST", "/api/v2/alerts", net::Access::kWrite,
-                [b, c](const net::Request& req) { return PostAlerts(*b, *c, req); });
-  router.Handle("GET", "/api/v2/alerts/groups", net::Access::kPublic,
-                [b, c](const net::Request& req) { return GetAlertGroups(*b, *c, req); });
-  router.Handle("GET", "/api/v2/silences", net::Access::kPublic,
-                [b, c](const net::Request& req) { return GetSilences(*b, *c, req); });
-  router.Handle("POST", "/api/v2/silences", net::Access::kWrite,
-                [b, c](const net::Request& req) { return PostSilence(*b, *c, req); });
-  router.Handle("GET", "/api/v2/silence/{id}", net::Access::kPublic,
-                [b, c](const net::Request& req) { return GetSilence(*b, *c, req); });
-  router.Handle("DELETE", "/api/v2/silence/{id}", net::Access::kWrite,
-                [b](const net::Request& req) { return DeleteSilence(*b, req); });
+  handle("GET", "/api/v2/alerts", net::Access::kPublic,
+         [b, c](const net::Request& req) { return GetAlerts(*b, *c, req); });
+  handle("POST", "/api/v2/alerts", net::Access::kWrite,
+         [b, c](const net::Request& req) { return PostAlerts(*b, *c, req); });
+  handle("GET", "/api/v2/alerts/groups", net::Access::kPublic,
+         [b, c](const net::Request& req) { return GetAlertGroups(*b, *c, req); });
+  handle("GET", "/api/v2/silences", net::Access::kPublic,
+         [b, c](const net::Request& req) { return GetSilences(*b, *c, req); });
+  handle("POST", "/api/v2/silences", net::Access::kWrite,
+         [b, c](const net::Request& req) { return PostSilence(*b, *c, req); });
+  handle("GET", "/api/v2/silence/{id}", net::Access::kPublic,
+         [b, c](const net::Request& req) { return GetSilence(*b, *c, req); });
+  handle("DELETE", "/api/v2/silence/{id}", net::Access::kWrite,
+         [b](const net::Request& req) { return DeleteSilence(*b, req); });
 }
 
 }  // namespace nines::api

@@ -160,7 +160,8 @@ namespace {
 
 // Alertmanager's API v2 answered from the running service; the routes exist before the service
 // starts (the server must serve before the service knows its URL), so until then, and after it
-// stopped, the lists are empty and changes are refused as UNAVAILABLE.
+// stopped, Ready() and Receive() are UNAVAILABLE and the routes answer 503 (POSTed alerts are not
+// taken: the client sends them again).
 class LazyServiceBackend final : public api::AlertmanagerBackend {
  public:
   LazyServiceBackend(std::function<std::shared_ptr<alerting::AlertingService>()> get,
@@ -187,13 +188,16 @@ class LazyServiceBackend final : public api::AlertmanagerBackend {
     return With([](auto& s) { return s.ReceiverNames(); }, std::vector<std::string>{});
   }
   api::AlertmanagerStatusInfo StatusInfo() const override { return status_(); }
-  void Receive(std::vector<alerting::Alert> alerts) override {
-    With(
+  core::Status Receive(std::vector<alerting::Alert> alerts) override {
+    return With(
         [&](auto& s) {
           s.Send(alerts);
-          return 0;
+          return core::Status::Ok();
         },
-        0);
+        NotRunning());
+  }
+  core::Status Ready() const override {
+    return With([](auto&) { return core::Status::Ok(); }, NotRunning());
   }
 
  private:

@@ -49,8 +49,9 @@ class EngineAlerting {
   alerting::AlertSink& sink();
 
   // When `config` routes alerts itself (alerting.routing): registers Alertmanager's API v2 on
-  // `router`, answered from the service once Start has run (503 before). The router's server
-  // must stop before this is destroyed.
+  // `router`, answered from the service while it runs. Before Start and after Stop every route but
+  // GET /api/v2/status answers 503 (POST /api/v2/alerts takes nothing, so the sender retries).
+  // The router's server must stop before this is destroyed.
   void RegisterRoutes(const Config& config, net::Router& router);
 
   // Starts what `config`'s `alerting:` asks for: the service (state in <data_dir>/alerting,

@@ -13,8 +13,9 @@
 namespace nines::core {
 
 // Appends `text` as a JSON string literal (with the quotes) to `out`: '"' and '\\' escaped,
-// \n \r \t \b \f by name, other control characters and DEL as \u00XX. Bytes >= 0x80 are copied
-// as they are (the caller supplies UTF-8).
+// \n \r \t \b \f by name, other control characters and DEL as \u00XX. Valid UTF-8 is copied as it
+// is; each byte of an invalid sequence becomes \ufffd, as Go's encoding/json writes it, so the
+// output is always valid JSON whatever bytes `text` holds.
 void AppendJsonString(std::string* out, std::string_view text);
 
 // Appends a JSON object of string values: {"name":"value",...} in the labels' (sorted) order.

@@ -18,6 +18,7 @@
 
 #include "core/clock.h"
 #include "net/net.h"
+#include "tests/alerting/test_helpers.h"
 #include "tests/testutil/testutil.h"
 
 namespace nines::alerting {
@@ -26,17 +27,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-core::Labels L(std::string_view text) {
-  auto l = core::ParseLabels(text);
-  EXPECT_TRUE(l.ok()) << text;
-  return l.ok() ? *l : core::Labels();
-}
-
-core::Timestamp At(std::string_view rfc3339) {
-  auto t = core::ParseTimestamp(rfc3339);
-  EXPECT_TRUE(t.ok()) << rfc3339;
-  return t.ok() ? *t : core::Timestamp();
-}
+using testing::At;
+using testing::L;
 
 Alert Firing(std::string_view labels, core::Timestamp starts, core::Timestamp ends) {
   Alert a;

@@ -14,6 +14,7 @@
 
 #include "alerting/delivery_internal.h"
 #include "core/clock.h"
+#include "core/json.h"
 #include "net/net.h"
 #include "tests/testutil/testutil.h"
 
@@ -75,6 +76,12 @@ class Receiver {
     std::lock_guard<std::mutex> lock(mu_);
     return last_authorization_;
   }
+  // From now on, answers `status` with the request's body, as a service that quotes a request
+  // it refuses (the script is not used).
+  void EchoBodiesWith(int status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    echo_status_ = status;
+  }
 
  private:
   net::Response Handle(const net::Request& req) {
@@ -82,6 +89,7 @@ class Receiver {
     bodies_.push_back(req.body);
     last_authorization_ = std::string(req.headers.Get("Authorization"));
     cv_.notify_all();
+    if (echo_status_ != 0) return net::Response::Text(echo_status_, "invalid event: " + req.body);
     net::Response res = net::Response::Text(200, "ok");
     if (!script_.empty()) {
       res = script_.front();
@@ -98,6 +106,7 @@ class Receiver {
   std::condition_variable cv_;
   std::deque<net::Response> script_;
   bool released_ = false;
+  int echo_status_ = 0;
   std::vector<std::string> bodies_;
   std::string last_authorization_;
   std::unique_ptr<net::Server> server_;
@@ -447,6 +456,72 @@ TEST_F(DeliveryTest, ClientErrorIsDroppedAtOnceLoggedOnceWithBodyAndNoSecrets) {
   EXPECT_EQ(Count("dropped"), 1);
   EXPECT_EQ(Count("failed_attempt"), 0);
   EXPECT_EQ(Count("delivered"), 0);
+}
+
+// Slack's chat.postMessage answers 200 {"ok":false,...} when it refuses a message: that is not a
+// delivery but a drop, logged with Slack's error and counted.
+TEST_F(DeliveryTest, SlackApiOkFalseIsAnErrorNotADelivery) {
+  LogCapture log;
+  receiver_.Script({net::Response::Json(200, R"({"ok":false,"error":"channel_not_found"})")});
+  OutgoingRequest req = Post(receiver_.url(), "{}");
+  req.response_check = OutgoingRequest::ResponseCheck::kSlackApiOk;
+  DeliveryQueue queue("team", "webhook[0]", *transport_, Options());
+  queue.Enqueue("g", {req}, results_.Callback("a"));
+  auto r = results_.Wait("a");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->outcome, Outcome::kDropped);
+  EXPECT_EQ(r->attempts, 1);
+  EXPECT_EQ(r->last_status, 200);
+  EXPECT_THAT(r->last_error, HasSubstr("ok:false: channel_not_found"));
+  EXPECT_EQ(log.Count("dropped without retry"), 1);
+  EXPECT_THAT(log.text(), HasSubstr("channel_not_found"));
+  EXPECT_EQ(Count("dropped"), 1);
+  EXPECT_EQ(Count("delivered"), 0);
+}
+
+// "ratelimited" and a body that is not Slack's JSON are retried (as Alertmanager); ok:true is
+// delivered. Without the check (an incoming webhook) the same 200 is delivered at once.
+TEST_F(DeliveryTest, SlackApiRateLimitedAndUnreadableAnswersAreRetried) {
+  receiver_.Script({net::Response::Json(200, R"({"ok":false,"error":"ratelimited"})"),
+                    Reply(200, "<html>proxy</html>"), net::Response::Json(200, R"({"ok":true})")});
+  OutgoingRequest req = Post(receiver_.url(), "{}");
+  req.response_check = OutgoingRequest::ResponseCheck::kSlackApiOk;
+  DeliveryQueue queue("team", "webhook[0]", *transport_, Options());
+  queue.Enqueue("g", {req}, results_.Callback("a"));
+  auto r = results_.Wait("a");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->outcome, Outcome::kDelivered);
+  EXPECT_EQ(r->attempts, 3);
+  EXPECT_EQ(Count("failed_attempt"), 2);
+  EXPECT_EQ(Count("delivered"), 1);
+
+  receiver_.Script({net::Response::Json(200, R"({"ok":false,"error":"channel_not_found"})")});
+  queue.Enqueue("h", {Post(receiver_.url(), "{}")}, results_.Callback("b"));
+  r = results_.Wait("b");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->outcome, Outcome::kDelivered);
+}
+
+// A service that quotes the refused request in its error answer must not put a key carried in
+// the body (PagerDuty's routing_key) into the logs or the result.
+TEST_F(DeliveryTest, SecretsEchoedFromTheBodyAreMasked) {
+  LogCapture log;
+  constexpr char kRoutingKey[] = "R0UT1NG-k3y/with\\slash";
+  receiver_.EchoBodiesWith(400);
+  std::string body = R"({"routing_key":)";
+  core::AppendJsonString(&body, kRoutingKey);  // the echo shows the key JSON-escaped
+  body += R"(,"event_action":"trigger"})";
+  OutgoingRequest req = Post(receiver_.url(), body);
+  req.secrets = {kRoutingKey, "abc"};  // too short to mask: left as is
+  DeliveryQueue queue("team", "webhook[0]", *transport_, Options());
+  queue.Enqueue("g", {req}, results_.Callback("a"));
+  auto r = results_.Wait("a");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->outcome, Outcome::kDropped);
+  EXPECT_THAT(r->last_error, HasSubstr(R"("routing_key":"<secret>","event_action")"));
+  EXPECT_THAT(log.text(), HasSubstr(R"("routing_key":"<secret>")"));
+  EXPECT_THAT(log.text(), Not(HasSubstr("R0UT1NG")));
+  EXPECT_THAT(r->last_error, Not(HasSubstr("R0UT1NG")));
 }
 
 TEST_F(DeliveryTest, RefusedConnectionIsRetriedUntilGiveUpWithoutLeakingTheUrl) {

@@ -25,6 +25,11 @@ constexpr char kPython[] = "/usr/bin/python3";
 
 Timestamp T(std::string_view rfc3339) { return *core::ParseTimestamp(rfc3339); }
 
+// scripts/install-deps.sh installs it: a missing one fails rather than hiding the checks.
+constexpr char kNoIcalendar[] =
+    "python3-icalendar is not installed: run scripts/install-deps.sh (apt-get install "
+    "python3-icalendar)";
+
 bool HaveIcalendar() {
   ChildProcess probe({kPython, "-c", "import icalendar"});
   return probe.Wait(std::chrono::seconds(20)) == 0;
@@ -85,7 +90,7 @@ TEST(ICalendarTest, TextIsEscapedAndLinesFoldAt75OctetsWithoutSplittingUtf8) {
 }
 
 TEST(ICalendarTest, EventsRoundTripThroughPythonsIcalendarParser) {
-  if (!HaveIcalendar()) GTEST_SKIP() << "python3-icalendar is not installed (install-deps.sh)";
+  ASSERT_TRUE(HaveIcalendar()) << kNoIcalendar;
   const std::string tricky = "Budget, burn; \"eu-west-1\" \\ Zoë — naïve\nsecond line";
   Calendar cal{"On call: ops, EU; primary", {}};
   cal.events.push_back({"uid-1@nines", T("2026-03-02T08:00:00Z"), T("2026-03-09T07:00:00Z"), tricky,
@@ -124,7 +129,7 @@ Schedule Berlin() {
 }
 
 TEST(ICalendarTest, ScheduleFeedHasTheSameShiftsAsTheFinalScheduleAcrossDst) {
-  if (!HaveIcalendar()) GTEST_SKIP() << "python3-icalendar is not installed (install-deps.sh)";
+  ASSERT_TRUE(HaveIcalendar()) << kNoIcalendar;
   Schedule s = Berlin();
   const Timestamp from = T("2026-03-20T00:00:00Z");
   const Timestamp to = T("2026-04-10T00:00:00Z");
@@ -152,7 +157,7 @@ TEST(ICalendarTest, ScheduleFeedHasTheSameShiftsAsTheFinalScheduleAcrossDst) {
 }
 
 TEST(ICalendarTest, PersonFeedHasTheirShiftsOfEverySchedule) {
-  if (!HaveIcalendar()) GTEST_SKIP() << "python3-icalendar is not installed (install-deps.sh)";
+  ASSERT_TRUE(HaveIcalendar()) << kNoIcalendar;
   Schedule primary = Berlin();
   RotationLayer day;
   day.name = "days";

@@ -54,6 +54,9 @@ TEST_F(NotifiersTest, PagerDutyTriggerIsAnEventsV2EventWithBudgetDetails) {
   EXPECT_EQ(req.dedup_key, kGroupKeyHash);
   EXPECT_EQ(req.http.headers.Get("Content-Type"), "application/json");
   EXPECT_EQ(Str(doc, "routing_key"), "R0123456789abcdef0123456789abcdef");
+  // The key travels in the body: Scrub masks it in logged answers.
+  EXPECT_EQ(req.secrets, std::vector<std::string>{"R0123456789abcdef0123456789abcdef"});
+  EXPECT_EQ(req.response_check, OutgoingRequest::ResponseCheck::kStatus);
   EXPECT_EQ(Str(doc, "event_action"), "trigger");
   EXPECT_EQ(Str(doc, "dedup_key"), kGroupKeyHash);
   EXPECT_EQ(Str(doc, "client"), "nines");
@@ -315,6 +318,9 @@ TEST_F(NotifiersTest, SlackAppTokenPostsToChatPostMessageWithABearer) {
   EXPECT_EQ(req.http.url, "https://slack.com/api/chat.postMessage");
   EXPECT_EQ(req.http.headers.Get("Authorization"), "Bearer xoxb-secret");
   EXPECT_EQ(req.target.find("xoxb"), std::string::npos);
+  EXPECT_EQ(req.secrets, std::vector<std::string>{"xoxb-secret"});
+  // chat.postMessage answers errors with 200 {"ok":false}: the body is checked.
+  EXPECT_EQ(req.response_check, OutgoingRequest::ResponseCheck::kSlackApiOk);
 
   // A global webhook URL serves when the integration has none.
   GlobalConfig g2;
@@ -322,6 +328,7 @@ TEST_F(NotifiersTest, SlackAppTokenPostsToChatPostMessageWithABearer) {
   auto hook = One(n, MakeIntegration(IntegrationKind::kSlack, fields), nullptr, g2);
   EXPECT_EQ(hook.http.url, "https://hooks.slack.com/services/G/G/G");
   EXPECT_FALSE(hook.http.headers.Has("Authorization"));
+  EXPECT_EQ(hook.response_check, OutgoingRequest::ResponseCheck::kStatus);  // an incoming webhook
 }
 
 TEST_F(NotifiersTest, SlackListsAtMostTenAlertsInBlocks) {
@@ -373,6 +380,7 @@ TEST_F(NotifiersTest, OpsgenieCreatesAnAlertAliasedByTheGroupKey) {
   EXPECT_EQ(req.http.url, "https://api.opsgenie.com/v2/alerts");
   EXPECT_EQ(req.http.headers.Get("Authorization"), "GenieKey genie-secret");
   EXPECT_EQ(req.target.find("genie-secret"), std::string::npos);
+  EXPECT_EQ(req.secrets, std::vector<std::string>{"genie-secret"});
   EXPECT_EQ(req.dedup_key, kGroupKeyHash);
   EXPECT_EQ(Str(doc, "alias"), kGroupKeyHash);
   EXPECT_EQ(Str(doc, "message"), "SloBurnRate firing");

@@ -147,6 +147,7 @@ TEST_F(NotifiersTest, WebhookAuthenticatesAsHttpConfigSays) {
                                     {"http_config.basic_auth.password", "open sesame"}}),
                    nullptr);
   EXPECT_EQ(basic.http.headers.Get("Authorization"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+  EXPECT_EQ(basic.secrets, std::vector<std::string>{"open sesame"});  // masked in logs
 
   auto bearer = One(n,
                     MakeIntegration(IntegrationKind::kWebhook,
@@ -162,6 +163,7 @@ TEST_F(NotifiersTest, WebhookAuthenticatesAsHttpConfigSays) {
   auto global = One(n, MakeIntegration(IntegrationKind::kWebhook, {{"url", "http://127.0.0.1:9/"}}),
                     nullptr, g);
   EXPECT_EQ(global.http.headers.Get("Authorization"), "Token glob");
+  EXPECT_EQ(global.secrets, std::vector<std::string>{"glob"});
 
   auto file = Build(n, MakeIntegration(IntegrationKind::kWebhook,
                                        {{"url", "http://127.0.0.1:9/"},

@@ -15,6 +15,7 @@
 #include "alerting/service.h"
 #include "api/alertmanager_api.h"
 #include "core/clock.h"
+#include "tests/api/amtool_helpers.h"
 #include "tests/testutil/testutil.h"
 
 namespace nines::api {
@@ -22,11 +23,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string AmtoolBinary() {
-  const char* env = std::getenv("NINES_AMTOOL");
-  return env != nullptr && *env != '\0' ? env : "/usr/bin/amtool";
-}
 
 // The service as the API's backend, method for method.
 class ServiceBackend final : public AlertmanagerBackend {
@@ -43,7 +39,10 @@ class ServiceBackend final : public AlertmanagerBackend {
   AlertmanagerStatusInfo StatusInfo() const override {
     return {.config_original = "route:\n  receiver: pager\n"};
   }
-  void Receive(std::vector<alerting::Alert> alerts) override { service_.Send(alerts); }
+  core::Status Receive(std::vector<alerting::Alert> alerts) override {
+    service_.Send(alerts);
+    return core::Status::Ok();
+  }
 
  private:
   alerting::AlertingService& service_;
@@ -67,30 +66,18 @@ class AlertingServiceAmtoolTest : public ::testing::Test {
     service_ = StartService(dir_.File("state"));
     ASSERT_NE(service_, nullptr);
     backend_ = std::make_unique<ServiceBackend>(*service_);
-    net::Router router;
-    RegisterAlertmanagerRoutes(router, *backend_, core::RealClock());
-    net::ServerOptions options{.listen = "127.0.0.1:0", .threads = 2};
-    options.write_tokens = {"amtool-token"};
-    auto server = net::Server::Start(options, std::move(router), core::RealClock(), nullptr);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(*server);
-    http_config_ = dir_.Write("http.yml", "authorization:\n  credentials: amtool-token\n");
+    server_ = testing::ServeForAmtool(*backend_, dir_, &http_config_);
+    ASSERT_NE(server_, nullptr);
   }
 
   void TearDown() override {
     if (server_) server_->Shutdown();
   }
 
-  std::string Amtool(std::vector<std::string> args, int* code) {
-    std::vector<std::string> argv = {
-        AmtoolBinary(), "--alertmanager.url=http://" + server_->address() + "/",
-        "--no-version-check", "--timeout=10s", "--http.config.file=" + http_config_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    testutil::ChildProcess child(argv);
-    auto exit = child.Wait(std::chrono::seconds(30));
-    EXPECT_TRUE(exit.has_value()) << "amtool did not finish: " << child.output();
-    *code = exit.value_or(-1);
-    return child.output();
+  std::string Amtool(const std::vector<std::string>& args, int* code) {
+    testing::AmtoolRun r = testing::RunAmtool(server_->address(), http_config_, args);
+    *code = r.code;
+    return r.output;
   }
 
   testutil::TempDir dir_;

@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "net/http_client.h"
+#include "tests/alerting/test_helpers.h"
 #include "tests/api/dispatcher_backend.h"
 #include "tests/testutil/testutil.h"
 
@@ -21,17 +22,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-core::Labels L(std::string_view text) {
-  auto l = core::ParseLabels(text);
-  EXPECT_TRUE(l.ok()) << text;
-  return l.ok() ? *l : core::Labels();
-}
-
-core::Timestamp At(std::string_view rfc3339) {
-  auto t = core::ParseTimestamp(rfc3339);
-  EXPECT_TRUE(t.ok()) << rfc3339;
-  return t.ok() ? *t : core::Timestamp();
-}
+using alerting::testing::At;
+using alerting::testing::L;
 
 alerting::Matcher M(std::string_view text) {
   auto m = alerting::ParseMatcher(text);
@@ -255,6 +247,29 @@ TEST(AlertmanagerParseTest, InvalidAlertsAreNamedAndTheValidOnesKept) {
   EXPECT_THAT(posted->errors[2], HasSubstr("alerts[3].labels"));
   EXPECT_THAT(posted->errors[2], HasSubstr("bad-name"));
   EXPECT_EQ(posted->errors[3], "alerts[4].labels: at least one label pair required");
+}
+
+// Alertmanager's Alert.Validate checks the annotations as it checks the labels: names non-empty
+// UTF-8, values valid UTF-8. "\udc80" is a lone surrogate, which RapidJSON decodes to bytes that
+// are not UTF-8.
+TEST(AlertmanagerParseTest, AnnotationsAreValidatedAsAlertmanagerDoes) {
+  auto posted = ParsePostableAlerts(R"([
+    {"labels":{"alertname":"ok"},"annotations":{"summary":"s","empty":"","r\u00e9gion":"\u00e9"}},
+    {"labels":{"alertname":"a"},"annotations":{"summary":"bad \udc80"}},
+    {"labels":{"alertname":"b"},"annotations":{"":"x"}},
+    {"labels":{"alertname":"c"},"annotations":{"\udc80":"x"}},
+    {"labels":{"alertname":"d","region":"\udc80"}}
+  ])",
+                                    kNow);
+  ASSERT_TRUE(posted.ok()) << posted.status().ToString();
+  ASSERT_EQ(posted->valid.size(), 1u);
+  EXPECT_EQ(posted->valid[0].annotations.at("empty"), "");
+  EXPECT_EQ(posted->valid[0].annotations.at("r\xc3\xa9gion"), "\xc3\xa9");
+  ASSERT_EQ(posted->errors.size(), 4u);
+  EXPECT_EQ(posted->errors[0], "alerts[1].annotations.summary: invalid UTF-8 in the value");
+  EXPECT_EQ(posted->errors[1], "alerts[2].annotations: invalid name \"\"");
+  EXPECT_EQ(posted->errors[2], "alerts[3].annotations: invalid name \"<invalid UTF-8>\"");
+  EXPECT_EQ(posted->errors[3], "alerts[4].labels.region: invalid UTF-8 in the value");
 }
 
 TEST(AlertmanagerParseTest, PostableSilence) {
@@ -518,6 +533,39 @@ TEST_F(AlertmanagerRoutesTest, BadRequestsAre4xxWithAReasonAsAlertmanagerAnswers
   r = Do("DELETE", "/api/v2/silence/unknown");
   EXPECT_EQ(r.status, 404);
   EXPECT_THAT(r.body, HasSubstr("silenceID \\\"unknown\\\""));
+}
+
+// Before the service runs (or after it stopped): 503, which Prometheus and amtool retry, and a
+// POST takes nothing rather than answering 200 for alerts it throws away.
+TEST_F(AlertmanagerRoutesTest, NotReadyAnswers503AndTakesNoAlerts) {
+  backend_->set_ready(core::UnavailableError("the alerting service is not running"));
+  for (const auto& [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/api/v2/alerts"},
+                                                        {"GET", "/api/v2/alerts/groups"},
+                                                        {"GET", "/api/v2/silences"},
+                                                        {"GET", "/api/v2/silence/x"},
+                                                        {"GET", "/api/v2/receivers"},
+                                                        {"DELETE", "/api/v2/silence/x"}}) {
+    SCOPED_TRACE(method + " " + path);
+    auto r = Do(method, path);
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.body, R"("the alerting service is not running")");
+  }
+  auto r = Do("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"Lost"}}])");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(Do("GET", "/api/v2/status").status, 200);  // what runs, and since when
+
+  backend_->set_ready(core::Status::Ok());
+  EXPECT_THAT(Do("GET", "/api/v2/alerts").body, ::testing::Not(HasSubstr("Lost")));
+}
+
+// A bad annotation is a 400 naming it, as Alertmanager answers.
+TEST_F(AlertmanagerRoutesTest, InvalidAnnotationIsA400NamingIt) {
+  auto r = Do("POST", "/api/v2/alerts",
+              R"([{"labels":{"alertname":"A"},"annotations":{"summary":"\udc80"}}])");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, R"("alerts[0].annotations.summary: invalid UTF-8 in the value")");
+  EXPECT_EQ(Do("GET", "/api/v2/alerts").body, "[]");
 }
 
 TEST_F(AlertmanagerRoutesTest, WriteRoutesNeedAWriteToken) {

@@ -14,6 +14,7 @@
 
 #include "api/alertmanager_api.h"
 #include "core/clock.h"
+#include "tests/api/amtool_helpers.h"
 #include "tests/api/dispatcher_backend.h"
 #include "tests/testutil/testutil.h"
 
@@ -23,15 +24,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string AmtoolBinary() {
-  const char* env = std::getenv("NINES_AMTOOL");
-  return env != nullptr && *env != '\0' ? env : "/usr/bin/amtool";
-}
-
-struct AmtoolRun {
-  int code = -1;
-  std::string output;
-};
+using testing::AmtoolRun;
+using testing::RunAmtool;
 
 class AmtoolTest : public ::testing::Test {
  protected:
@@ -44,29 +38,15 @@ class AmtoolTest : public ::testing::Test {
     backend_->set_status({.config_original = "route:\n  receiver: pager\n  group_by:\n  - region\n"
                                              "receivers:\n- name: pager\n",
                           .started_at = core::RealClock().Now()});
-    net::Router router;
-    RegisterAlertmanagerRoutes(router, *backend_, core::RealClock());
-    net::ServerOptions options{.listen = "127.0.0.1:0", .threads = 2};
-    options.write_tokens = {"amtool-token"};
-    auto server = net::Server::Start(options, std::move(router), core::RealClock(), nullptr);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(*server);
     // amtool sends the bearer token from a Prometheus http_config file.
-    http_config_ = dir_.Write("http.yml", "authorization:\n  credentials: amtool-token\n");
+    server_ = testing::ServeForAmtool(*backend_, dir_, &http_config_);
+    ASSERT_NE(server_, nullptr);
   }
 
   // Runs amtool with `args` against the server; with `token`, through the
   // http_config file.
-  AmtoolRun Amtool(std::vector<std::string> args, bool token = true) {
-    std::vector<std::string> argv = {AmtoolBinary(),
-                                     "--alertmanager.url=http://" + server_->address() + "/",
-                                     "--no-version-check", "--timeout=10s"};
-    if (token) argv.push_back("--http.config.file=" + http_config_);
-    argv.insert(argv.end(), args.begin(), args.end());
-    testutil::ChildProcess child(argv);
-    auto code = child.Wait(std::chrono::seconds(30));
-    EXPECT_TRUE(code.has_value()) << "amtool did not finish: " << child.output();
-    return {code.value_or(-1), child.output()};
+  AmtoolRun Amtool(const std::vector<std::string>& args, bool token = true) {
+    return RunAmtool(server_->address(), token ? http_config_ : "", args);
   }
 
   testutil::TempDir dir_;

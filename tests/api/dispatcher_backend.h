@@ -48,10 +48,15 @@ class DispatcherBackend final : public AlertmanagerBackend {
     return out;
   }
   AlertmanagerStatusInfo StatusInfo() const override { return status_; }
-  void Receive(std::vector<alerting::Alert> alerts) override {
+  core::Status Receive(std::vector<alerting::Alert> alerts) override {
+    if (!ready_.ok()) return ready_;
     std::lock_guard<std::mutex> lock(mu_);
     dispatcher_.Receive(alerts, clock_.Now());
+    return core::Status::Ok();
   }
+  core::Status Ready() const override { return ready_; }
+  // What Ready() (and Receive) answer: OK, or e.g. UNAVAILABLE as before a start.
+  void set_ready(core::Status s) { ready_ = std::move(s); }
 
   void set_status(AlertmanagerStatusInfo s) { status_ = std::move(s); }
   alerting::SilenceStore& silences() { return silences_; }
@@ -63,6 +68,7 @@ class DispatcherBackend final : public AlertmanagerBackend {
   mutable std::mutex mu_;
   alerting::Dispatcher dispatcher_;  // guarded by mu_
   AlertmanagerStatusInfo status_;
+  core::Status ready_ = core::Status::Ok();  // not guarded: set before requests
 };
 
 }  // namespace nines::api::testing
