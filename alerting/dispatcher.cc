@@ -135,6 +135,7 @@ struct Dispatcher::Group {
   std::string key;
   std::map<Fingerprint, Alert> alerts;
   core::Timestamp next_flush;
+  bool flushed = false;  // its first flush (group_wait) is done
   // The alerts this dispatcher handed out as firing in a notification of this group: until the
   // delivery is recorded the log does not know them, and their resolution must not be dropped.
   std::set<Fingerprint> handed_out;
@@ -241,9 +242,13 @@ void Dispatcher::Insert(const Route& route, size_t route_index, const Alert& ale
     g.route = &route;
     g.labels = std::move(labels);
     g.key = std::move(key);
-    // An alert that started more than group_wait ago has waited enough (Alertmanager flushes
-    // such a new group at once, e.g. after a restart).
-    g.next_flush = alert.starts_at + route.group_wait() < now ? now : now + route.group_wait();
+    g.next_flush = now + route.group_wait();
+  }
+  // An alert that started more than group_wait ago has waited enough: until the group's first
+  // flush, any such insert flushes it at once (e.g. after a restart), as Alertmanager's
+  // aggrGroup.insert does while !hasFlushed (up to v0.29; v0.30 checks only the creating alert).
+  if (!g.flushed && alert.starts_at + route.group_wait() < now) {
+    g.next_flush = std::min(g.next_flush, now);
   }
   g.alerts[alert.Fingerprint()] = alert;
 }
@@ -309,6 +314,7 @@ std::vector<Notification> Dispatcher::Flush(core::Timestamp now) {
     core::Timestamp next = g.next_flush + interval;
     if (next <= now) next = next + interval * ((now - next) / interval + 1);
     g.next_flush = next;
+    g.flushed = true;
     FlushGroup(g, *muting, now, &out);
     it = g.alerts.empty() ? groups_.erase(it) : std::next(it);
   }

@@ -5,8 +5,8 @@
 // Notifications, as Alertmanager's dispatcher and notification pipeline do:
 //  - each alert goes to the routes Route::Match picks; per route it joins the aggregation group
 //    of its group_by label values (`...`: all labels);
-//  - a new group flushes after group_wait (at once if its alert started more than group_wait
-//    ago), then every group_interval; a flush notifies only when something changed since the
+//  - a new group flushes after group_wait (at once when an alert inserted before that first
+//    flush started more than group_wait ago), then every group_interval; a flush notifies only when something changed since the
 //    last notification (a new firing alert; a new resolved one if the integration sends
 //    resolved; all resolved) or repeat_interval has passed (strictly more, checked at the
 //    group_interval ticks, so 4h with 5m repeats after 4h05m, as in Alertmanager);

@@ -128,7 +128,7 @@ FileNotificationLog::FileNotificationLog(std::string path, bool sync)
 
 FileNotificationLog::~FileNotificationLog() {
   {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(file_mu_);
     stopping_ = true;
   }
   sync_cv_.notify_all();
@@ -136,26 +136,43 @@ FileNotificationLog::~FileNotificationLog() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+int FileNotificationLog::DupForSyncLocked() {
+  unsynced_ = false;
+  if (fd_ < 0) return -1;
+  // A dup: the fdatasync runs without file_mu_, and a compaction may close fd_ meanwhile (the
+  // dup keeps the old file open; what was appended to it is in the compacted file, synced).
+  return ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+}
+
 void FileNotificationLog::SyncLoop() {
-  std::unique_lock lock(mu_);
+  std::unique_lock lock(file_mu_);
   while (true) {
     sync_cv_.wait(lock, [this] { return unsynced_ || stopping_; });
-    if (unsynced_ && fd_ >= 0) {
-      unsynced_ = false;
-      // Under mu_: a compaction may not close the fd meanwhile. A Put waits at most one fsync.
-      if (::fdatasync(fd_) != 0) {
+    if (unsynced_) {
+      const int fd = DupForSyncLocked();
+      lock.unlock();
+      if (fd >= 0 && ::fdatasync(fd) != 0) {
         LOG_ERROR("notification log: syncing {}: {}", path_, std::strerror(errno));
       }
+      if (fd >= 0) ::close(fd);
+      lock.lock();
     }
     if (stopping_) return;
   }
 }
 
 core::Status FileNotificationLog::Sync() {
-  std::lock_guard lock(mu_);
-  if (!sync_ || fd_ < 0) return core::Status::Ok();
-  unsynced_ = false;
-  if (::fdatasync(fd_) != 0) return ErrnoError("syncing", path_, errno);
+  if (!sync_) return core::Status::Ok();
+  int fd = -1;
+  {
+    std::lock_guard lock(file_mu_);
+    fd = DupForSyncLocked();
+  }
+  if (fd < 0) return core::Status::Ok();
+  const int rc = ::fdatasync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoError("syncing", path_, err);
   return core::Status::Ok();
 }
 
@@ -204,49 +221,69 @@ core::Result<std::unique_ptr<FileNotificationLog>> FileNotificationLog::Open(std
       LOG_ERROR("notification log: {}", core::SetAside(log->path_, why).message());
     }
   }
-  std::lock_guard lock(log->mu_);
   std::erase_if(log->entries_, [now](const auto& kv) { return kv.second.expires_at <= now; });
-  RETURN_IF_ERROR(log->CompactLocked());
+  RETURN_IF_ERROR(log->Compact());
   if (sync) log->syncer_ = std::thread([raw = log.get()] { raw->SyncLoop(); });
   return log;
 }
 
-core::Status FileNotificationLog::CompactLocked() {
+core::Status FileNotificationLog::Compact() {
   std::string contents = HeaderLine();
-  for (const auto& [key, entry] : entries_) contents += EncodeNotificationLogLine(key, entry);
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
+  size_t entries = 0;
+  {
+    std::lock_guard lock(file_mu_);
+    if (compacting_) return core::Status::Ok();  // another call is at it
+    compacting_ = true;
+    pending_.clear();
+    std::lock_guard entries_lock(mu_);
+    for (const auto& [key, entry] : entries_) contents += EncodeNotificationLogLine(key, entry);
+    entries = entries_.size();
   }
-  RETURN_IF_ERROR(core::WriteFileAtomic(path_, contents, sync_));
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd_ < 0) return ErrnoError("opening", path_, errno);
-  lines_ = entries_.size();
-  return core::Status::Ok();
+  // The rewrite and its fsyncs run without the locks: Puts meanwhile append to the old file and
+  // to pending_, which goes to the new file before it replaces the old one.
+  const std::string next = path_ + ".compacting";
+  int fd = -1;
+  core::Status st = core::WriteFileAtomic(next, contents, sync_);
+  if (st.ok()) {
+    fd = ::open(next.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) st = ErrnoError("opening", next, errno);
+  }
+  std::unique_lock lock(file_mu_);
+  compacting_ = false;
+  for (size_t i = 0; st.ok() && i < pending_.size(); ++i) st = WriteAll(fd, pending_[i], next);
+  if (st.ok() && ::rename(next.c_str(), path_.c_str()) != 0) {
+    st = ErrnoError("renaming into", path_, errno);
+  }
+  if (!st.ok()) {
+    pending_.clear();
+    if (fd >= 0) ::close(fd);
+    return st;
+  }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  lines_ = entries + pending_.size();
+  if (sync_ && !pending_.empty()) {
+    unsynced_ = true;
+    sync_cv_.notify_one();
+  }
+  pending_.clear();
+  lock.unlock();
+  return sync_ ? core::SyncParentDir(path_) : core::Status::Ok();
 }
 
-core::Status FileNotificationLog::AppendLocked(std::string_view line) {
-  if (fd_ < 0) {
-    // An earlier compaction failed half-way; try again, which writes every entry.
-    return CompactLocked();
-  }
+core::Status FileNotificationLog::WriteAll(int fd, std::string_view line,
+                                           const std::string& path) {
   // One write(2) of the whole line: a process killed mid-call leaves it whole or absent; a
   // power loss may tear it, which the checksum detects.
   size_t done = 0;
   while (done < line.size()) {
-    ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+    ssize_t n = ::write(fd, line.data() + done, line.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoError("appending to", path_, errno);
+      return ErrnoError("appending to", path, errno);
     }
     done += static_cast<size_t>(n);
   }
-  if (sync_) {
-    unsynced_ = true;
-    sync_cv_.notify_one();
-  }
-  ++lines_;
-  if (lines_ > 2 * entries_.size() + kCompactSlack) return CompactLocked();
   return core::Status::Ok();
 }
 
@@ -259,19 +296,40 @@ std::optional<NotificationLogEntry> FileNotificationLog::Get(const NotificationL
 
 core::Status FileNotificationLog::Put(const NotificationLogKey& key, NotificationLogEntry entry) {
   std::string line = EncodeNotificationLogLine(key, entry);
-  std::lock_guard lock(mu_);
-  entries_[key] = std::move(entry);
-  return AppendLocked(line);
+  // file_mu_ first, so that the file's order of lines is the order of the entries set.
+  std::lock_guard lock(file_mu_);
+  {
+    std::lock_guard entries_lock(mu_);
+    entries_[key] = std::move(entry);
+  }
+  if (compacting_) pending_.push_back(line);
+  if (fd_ < 0) {
+    // An earlier compaction failed; the next Collect tries again, writing every entry.
+    return core::UnavailableError("{}: not open (a compaction failed); kept in memory", path_);
+  }
+  RETURN_IF_ERROR(WriteAll(fd_, line, path_));
+  ++lines_;
+  if (sync_) {
+    unsynced_ = true;
+    sync_cv_.notify_one();
+  }
+  return core::Status::Ok();
 }
 
 core::Status FileNotificationLog::Collect(core::Timestamp now) {
-  std::lock_guard lock(mu_);
-  const size_t before = entries_.size();
-  std::erase_if(entries_, [now](const auto& kv) { return kv.second.expires_at <= now; });
-  if (entries_.size() == before) return core::Status::Ok();
-  // Expired lines stay in the file until it is compacted; Open drops them anyway.
-  if (lines_ > 2 * entries_.size() + kCompactSlack) return CompactLocked();
-  return core::Status::Ok();
+  size_t live = 0;
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(entries_, [now](const auto& kv) { return kv.second.expires_at <= now; });
+    live = entries_.size();
+  }
+  bool due = false;
+  {
+    std::lock_guard lock(file_mu_);
+    due = fd_ < 0 || lines_ > 2 * live + kCompactSlack;
+  }
+  // Expired and replaced lines stay in the file until it is compacted; Open drops them anyway.
+  return due ? Compact() : core::Status::Ok();
 }
 
 size_t FileNotificationLog::size() const {

@@ -8,13 +8,15 @@
 //
 //  - MemoryNotificationLog: in memory (tests, a stateless setup).
 //  - FileNotificationLog: the same, and every Put appended to a file (one line per entry with its
-//    own checksum, one write(2)) before it returns, so an entry that was acknowledged survives
-//    kill -9. With `sync`, a thread of its own fdatasyncs the file after each batch of Puts (a
-//    delivery thread never waits for the disk, and many records share one fsync): a power loss
-//    may lose the last few milliseconds of records, each costing at most one repeated
-//    notification; Sync() waits for it. The file is compacted (rewritten atomically
-//    with the live entries) when opened and when it has grown to several times the live
-//    entries. A torn or corrupt line (a crash mid-append, a damaged disk) is skipped; the file
+//    own checksum, one write(2) to the page cache) before it returns, so an entry that was
+//    acknowledged survives kill -9. With `sync`, a thread of its own fdatasyncs the file after
+//    each batch of Puts, holding no lock meanwhile (a Put or Get never waits for an fsync, and
+//    many records share one fsync): a power loss may lose the last few milliseconds of
+//    records, each costing at most one repeated notification; Sync() waits for it. The file is
+//    compacted (rewritten atomically with the live entries) when opened and by Collect when it
+//    has grown to several times the live entries, never by Put; the rewrite and its fsyncs run
+//    without the locks (Puts meanwhile also go to the new file before it replaces the old).
+//    A torn or corrupt line (a crash mid-append, a damaged disk) is skipped; the file
 //    is then set aside as "<file>.corrupt" with a logged error and the entries that passed their
 //    checksums are kept (a lost entry costs at most one repeated notification).
 //
@@ -41,6 +43,7 @@
 #include <string_view>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include "alerting/alerting.h"
 #include "core/status.h"
@@ -126,17 +129,24 @@ class FileNotificationLog final : public NotificationLog {
  private:
   FileNotificationLog(std::string path, bool sync);
   void SyncLoop();
-  core::Status CompactLocked();
-  core::Status AppendLocked(std::string_view line);
+  // A dup of fd_ to fdatasync outside file_mu_ (-1 when none); clears unsynced_.
+  int DupForSyncLocked();
+  // Rewrites the file with the live entries; the disk work runs without the locks.
+  core::Status Compact();
+  static core::Status WriteAll(int fd, std::string_view line, const std::string& path);
 
   const std::string path_;
   const bool sync_;
+  // Lock order: file_mu_, then mu_. Neither is held across an fsync or a compaction's rewrite.
   mutable std::mutex mu_;
   std::map<NotificationLogKey, NotificationLogEntry> entries_;  // guarded by mu_
-  int fd_ = -1;                                                 // guarded by mu_; append only
-  size_t lines_ = 0;                 // entry lines in the file, guarded by mu_
-  bool unsynced_ = false;            // appended since the last fdatasync; guarded by mu_
-  bool stopping_ = false;            // guarded by mu_
+  std::mutex file_mu_;
+  int fd_ = -1;                      // guarded by file_mu_; append only
+  size_t lines_ = 0;                 // entry lines in the file, guarded by file_mu_
+  bool compacting_ = false;          // guarded by file_mu_
+  std::vector<std::string> pending_;  // lines Put while compacting_; guarded by file_mu_
+  bool unsynced_ = false;            // appended since the last fdatasync; guarded by file_mu_
+  bool stopping_ = false;            // guarded by file_mu_
   std::condition_variable sync_cv_;  // unsynced_ or stopping_ set
   std::thread syncer_;               // with sync_: runs SyncLoop
 };

@@ -159,6 +159,21 @@ core::Result<std::string> ImagesAndLinks(const BuildInput& in, const Renderer& r
   return out;
 }
 
+// `,"<name>":` and the details, or in their place Alertmanager's error object when the event
+// was too large with them (`drop_details`).
+void AppendDetails(std::string* out, std::string_view name, const Common& c, bool drop_details) {
+  *out += ",\"";
+  *out += name;
+  *out += "\":";
+  if (drop_details) {
+    *out += "{\"error\":";
+    core::AppendJsonString(out, kDetailsRemoved);
+    *out += '}';
+  } else {
+    *out += c.details;
+  }
+}
+
 // Events API v2 (pagerDutyMessage with a payload, as encoding/json writes it).
 core::Result<std::string> V2Json(const BuildInput& in, const Renderer& r, const Common& c,
                                  const std::string& routing_key, bool drop_details) {
@@ -192,14 +207,7 @@ core::Result<std::string> V2Json(const BuildInput& in, const Renderer& r, const 
   AppendOptional(&out, "class", klass);
   AppendOptional(&out, "component", component);
   AppendOptional(&out, "group", group);
-  out += ",\"custom_details\":";
-  if (drop_details) {
-    out += "{\"error\":";
-    core::AppendJsonString(&out, kDetailsRemoved);
-    out += '}';
-  } else {
-    out += c.details;
-  }
+  AppendDetails(&out, "custom_details", c, drop_details);
   out += '}';
   AppendOptional(&out, "client", c.client);
   AppendOptional(&out, "client_url", c.client_url);
@@ -227,14 +235,7 @@ core::Result<std::string> V1Json(const BuildInput& in, const Renderer& r, const 
     AppendOptional(&out, "client", c.client);
     AppendOptional(&out, "client_url", c.client_url);
   }
-  out += ",\"details\":";
-  if (drop_details) {
-    out += "{\"error\":";
-    core::AppendJsonString(&out, kDetailsRemoved);
-    out += '}';
-  } else {
-    out += c.details;
-  }
+  AppendDetails(&out, "details", c, drop_details);
   return out + "}\n";
 }
 

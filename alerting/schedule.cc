@@ -217,6 +217,10 @@ core::Result<Timestamp> ParseScheduleTime(std::string_view text, std::string_vie
   date::year_month_day ymd{date::year(y), date::month(static_cast<unsigned>(mo)),
                            date::day(static_cast<unsigned>(d))};
   if (!ymd.ok() || h > 23 || mi > 59 || s > 59) return bad();
+  // Checked before the arithmetic: year 9999 in nanoseconds overflows.
+  if (y < 1900 || y >= 2200) {
+    return core::InvalidArgumentError("time \"{}\" is before 1900 or after 2200", text);
+  }
   LocalNs local = LocalNs(date::local_days(ymd)) + std::chrono::hours(h) +
                   std::chrono::minutes(mi) + std::chrono::seconds(s);
   std::string_view suffix = text.substr(pos);

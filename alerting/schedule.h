@@ -52,8 +52,8 @@ core::Status CheckTimeZone(std::string_view name);
 // Parses a handoff or override time: RFC 3339 with an offset or Z ("2026-03-02T09:00:00+01:00",
 // "2026-03-02T08:00:00Z"), or a wall-clock time without one ("2026-03-02T09:00",
 // "2026-03-02 09:00:00"), which is read in the IANA zone `zone` (a skipped time maps to the end of
-// the gap, a repeated one to its first occurrence). Errors: INVALID_ARGUMENT naming the text,
-// NOT_FOUND for an unknown zone.
+// the gap, a repeated one to its first occurrence). Errors: INVALID_ARGUMENT naming the text
+// (also for a year before 1900 or from 2200 on), NOT_FOUND for an unknown zone.
 core::Result<core::Timestamp> ParseScheduleTime(std::string_view text, std::string_view zone);
 
 // A window of the wall clock in which a restricted layer has someone: it opens at

@@ -9,9 +9,11 @@
 #include <condition_variable>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "alerting/notification_log.h"
 #include "alerting/notifiers.h"
@@ -28,11 +30,38 @@ constexpr core::Duration kMaxWait = core::Duration::Seconds(1);
 // How often (clock time) the thread collects expired silences and log entries when nothing
 // else wakes it.
 constexpr core::Duration kMaintenanceInterval = core::Duration::Minutes(1);
-// At most this many alerts wait in the inbox; past it the oldest are dropped (the engine resends
-// every firing alert at its next evaluation anyway).
-constexpr size_t kInboxCapacity = 200'000;
 
 using QueueKey = std::pair<std::string, size_t>;  // (receiver, integration index)
+
+// Brings `inbox` (in arrival order) down to `capacity` and returns how many it dropped: first
+// every alert a later one of the same fingerprint supersedes (the dispatcher would replace it
+// anyway), then the oldest firing alerts (resent at every evaluation), and only then the
+// oldest resolved ones (sent once).
+size_t TrimInbox(std::vector<Alert>* inbox, size_t capacity) {
+  if (inbox->size() <= capacity) return 0;
+  std::map<Fingerprint, size_t> last;  // fingerprint -> index of its latest alert
+  for (size_t i = 0; i < inbox->size(); ++i) last[(*inbox)[i].Fingerprint()] = i;
+  std::vector<bool> keep(inbox->size(), false);
+  for (const auto& [fp, i] : last) keep[i] = true;
+  size_t kept = last.size();
+  for (AlertStatus drop : {AlertStatus::kFiring, AlertStatus::kResolved}) {
+    for (size_t i = 0; i < inbox->size() && kept > capacity; ++i) {
+      if (keep[i] && (*inbox)[i].status == drop) {
+        keep[i] = false;
+        --kept;
+      }
+    }
+  }
+  const size_t before = inbox->size();
+  size_t out = 0;
+  for (size_t i = 0; i < before; ++i) {
+    if (!keep[i]) continue;
+    if (out != i) (*inbox)[out] = std::move((*inbox)[i]);
+    ++out;
+  }
+  inbox->resize(out);
+  return before - out;
+}
 
 }  // namespace
 
@@ -91,7 +120,8 @@ class AlertingService::Impl {
   AlertmanagerConfig config_;  // guarded by mu_
   std::shared_ptr<const TemplateSet> templates_;               // guarded by mu_
   std::unique_ptr<Dispatcher> dispatcher_;                     // guarded by mu_
-  std::map<QueueKey, std::unique_ptr<DeliveryQueue>> queues_;  // guarded by mu_
+  // Shared: WaitIdle uses them without mu_ while Reload or Stop may take them out.
+  std::map<QueueKey, std::shared_ptr<DeliveryQueue>> queues_;  // guarded by mu_
   uint64_t persisted_changes_ = 0;                             // guarded by run_mu_
   bool alerts_written_ = false;                                // guarded by run_mu_
 
@@ -170,14 +200,13 @@ void AlertingService::Impl::Send(const std::vector<Alert>& alerts) {
   {
     std::lock_guard lock(inbox_mu_);
     inbox_.insert(inbox_.end(), alerts.begin(), alerts.end());
-    if (inbox_.size() > kInboxCapacity) {
-      dropped = inbox_.size() - kInboxCapacity;
-      inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(dropped));
-    }
+    dropped = TrimInbox(&inbox_, std::max<size_t>(options_.inbox_capacity, 1));
   }
   inbox_cv_.notify_all();
   if (dropped > 0) {
-    LOG_WARNING("alerting: the dispatcher is behind; dropped the {} oldest queued alerts", dropped);
+    LOG_WARNING("alerting: the dispatcher is behind; dropped {} queued alerts (superseded "
+                "repeats first, then the oldest firing ones)",
+                dropped);
   }
 }
 
@@ -230,14 +259,30 @@ void AlertingService::Impl::RunOnce() {
   inbox_cv_.notify_all();
 }
 
+namespace {
+
+// Stops `queues` together, each in a thread of its own, so that the whole takes one `deadline`
+// (plus a send in flight), not one per queue.
+void StopAll(const std::vector<std::shared_ptr<DeliveryQueue>>& queues, core::Duration deadline) {
+  if (queues.size() == 1) return queues[0]->Stop(deadline);
+  std::vector<std::thread> stoppers;
+  stoppers.reserve(queues.size());
+  for (const std::shared_ptr<DeliveryQueue>& q : queues) {
+    stoppers.emplace_back([q, deadline] { q->Stop(deadline); });
+  }
+  for (std::thread& t : stoppers) t.join();
+}
+
+}  // namespace
+
 DeliveryQueue& AlertingService::Impl::QueueLocked(const std::string& receiver, size_t index,
                                                   IntegrationKind kind) {
-  std::unique_ptr<DeliveryQueue>& q = queues_[{receiver, index}];
+  std::shared_ptr<DeliveryQueue>& q = queues_[{receiver, index}];
   if (!q) {
     DeliveryOptions o = options_.delivery;
     if (o.clock == nullptr) o.clock = &clock_;
     if (o.registry == nullptr) o.registry = options_.registry;
-    q = std::make_unique<DeliveryQueue>(receiver,
+    q = std::make_shared<DeliveryQueue>(receiver,
                                         fmt::format("{}[{}]", IntegrationKindName(kind), index),
                                         *transport_, std::move(o));
   }
@@ -351,7 +396,7 @@ void AlertingService::Impl::Reload(AlertmanagerConfig config,
                                    std::shared_ptr<const TemplateSet> templates) {
   std::lock_guard run_lock(run_mu_);
   const core::Timestamp now = clock_.Now();
-  std::vector<std::unique_ptr<DeliveryQueue>> gone;
+  std::vector<std::shared_ptr<DeliveryQueue>> gone;
   {
     std::lock_guard lock(mu_);
     std::vector<Alert> held = dispatcher_->Held(now);
@@ -375,7 +420,7 @@ void AlertingService::Impl::Reload(AlertmanagerConfig config,
   }
   inbox_cv_.notify_all();
   // Outside the lock: what the removed receivers still had in flight gets a few seconds.
-  for (auto& q : gone) q->Stop(core::Duration::Seconds(5));
+  StopAll(gone, core::Duration::Seconds(5));
 }
 
 std::vector<Dispatcher::GroupView> AlertingService::Impl::Groups() const {
@@ -415,12 +460,12 @@ bool AlertingService::Impl::WaitIdle(core::Duration timeout) {
         continue;
       }
     }
-    std::vector<DeliveryQueue*> queues;
+    std::vector<std::shared_ptr<DeliveryQueue>> queues;  // alive even if Reload drops them
     {
       std::lock_guard lock(mu_);
-      for (auto& [key, q] : queues_) queues.push_back(q.get());
+      for (auto& [key, q] : queues_) queues.push_back(q);
     }
-    for (DeliveryQueue* q : queues) {
+    for (const std::shared_ptr<DeliveryQueue>& q : queues) {
       const core::Duration left = deadline - real.Monotonic();
       if (left <= core::Duration::Zero() || !q->WaitIdle(left)) return false;
     }
@@ -438,9 +483,14 @@ void AlertingService::Impl::Stop(core::Duration deadline) {
   }
   inbox_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  std::lock_guard run_lock(run_mu_);
-  std::lock_guard lock(mu_);
-  for (auto& [key, q] : queues_) q->Stop(deadline);
+  std::lock_guard run_lock(run_mu_);  // no RunOnce or Reload meanwhile; the API goes on
+  std::vector<std::shared_ptr<DeliveryQueue>> queues;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [key, q] : queues_) queues.push_back(std::move(q));
+    queues_.clear();
+  }
+  StopAll(queues, deadline);
 }
 
 // ---- AlertingService -----------------------------------------------------------------------

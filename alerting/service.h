@@ -61,6 +61,10 @@ struct AlertingServiceOptions {
   prometheus::Registry* registry = nullptr;
   // true: a thread runs RunOnce when an alert arrives or a group is due.
   bool run_thread = true;
+  // At most this many alerts wait for the dispatcher. Past it, repeats of one alert are
+  // coalesced (the latest kept), then the oldest firing ones are dropped (the engine resends
+  // them at its next evaluation) before any resolved one (sent once).
+  size_t inbox_capacity = 200'000;
 };
 
 // AlertView (one alert as the API shows it) is declared in alerting/dispatcher.h.
@@ -103,7 +107,9 @@ class AlertingService final : public AlertSink {
 
   // Waits (real time) until the inbox is empty, no group is due and every queue is idle.
   bool WaitIdle(core::Duration timeout);
-  // Stops the thread; the queues get `deadline` to finish in-flight sends. Idempotent.
+  // Stops the thread; the queues, stopped together, get one `deadline` (real time) in all to
+  // finish in-flight sends (a send under way ends first). The API stays answered meanwhile.
+  // Idempotent.
   void Stop(core::Duration deadline);
 
  private:

@@ -59,12 +59,18 @@ std::string_view SilenceStateName(SilenceState s) {
 
 SilenceState Silence::State(core::Timestamp now) const {
   if (now < starts_at) return SilenceState::kPending;
+  if (now < ends_at) return SilenceState::kActive;
+  return SilenceState::kExpired;
+}
+
+SilenceState Silence::MutingState(core::Timestamp now) const {
+  if (now < starts_at) return SilenceState::kPending;
   if (now > ends_at) return SilenceState::kExpired;
   return SilenceState::kActive;
 }
 
 bool Silence::Mutes(const core::Labels& labels, core::Timestamp now) const {
-  return State(now) == SilenceState::kActive && MatchesAll(matchers, labels);
+  return MutingState(now) == SilenceState::kActive && MatchesAll(matchers, labels);
 }
 
 SilenceStore::SilenceStore(std::function<std::string()> new_id)
@@ -85,7 +91,7 @@ core::Result<std::string> SilenceStore::Add(Silence silence, core::Timestamp now
 
   if (prev != nullptr && SameMatchers(prev->matchers, silence.matchers)) {
     bool can_update = false;
-    switch (prev->State(now)) {
+    switch (prev->MutingState(now)) {
       case SilenceState::kActive:
         can_update = silence.starts_at.UnixSeconds() == prev->starts_at.UnixSeconds() &&
                      !(silence.ends_at < now);
@@ -108,13 +114,15 @@ core::Result<std::string> SilenceStore::Add(Silence silence, core::Timestamp now
   silence.id = id;
   if (silence.starts_at < now) silence.starts_at = now;
   silence.updated_at = now;
-  if (prev != nullptr && prev->State(now) != SilenceState::kExpired) ExpireLocked(prev, now);
+  if (prev != nullptr && prev->MutingState(now) != SilenceState::kExpired) {
+    ExpireLocked(prev, now);
+  }
   silences_.emplace(id, std::move(silence));
   return id;
 }
 
 void SilenceStore::ExpireLocked(Silence* s, core::Timestamp now) {
-  switch (s->State(now)) {
+  switch (s->MutingState(now)) {
     case SilenceState::kExpired: return;
     case SilenceState::kActive: s->ends_at = now; break;
     case SilenceState::kPending:
@@ -162,7 +170,8 @@ void SilenceStore::Restore(std::vector<Silence> silences) {
 size_t SilenceStore::Collect(core::Timestamp now, core::Duration retention) {
   std::lock_guard lock(mu_);
   size_t n = std::erase_if(silences_, [&](const auto& kv) {
-    return kv.second.State(now) == SilenceState::kExpired && kv.second.ends_at + retention <= now;
+    return kv.second.MutingState(now) == SilenceState::kExpired &&
+           kv.second.ends_at + retention <= now;
   });
   if (n > 0) ++version_;
   return n;

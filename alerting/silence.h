@@ -1,8 +1,10 @@
 // alerting/silence.h: silences as Alertmanager has them, in memory.
 //
-//  - Silence: matchers, a time range, who created it and why. Its state at a time is pending
-//    (before starts_at), active (starts_at <= t <= ends_at, both included, as in Alertmanager)
-//    or expired (after ends_at).
+//  - Silence: matchers, a time range, who created it and why. Alertmanager has two states at a
+//    time, and so has nines: for muting, updating and expiring (silence.go's getState) it is
+//    pending before starts_at, active for starts_at <= t <= ends_at (both included), expired
+//    after ends_at; the API shows (silence.CurrentState) active only while t < ends_at. So at
+//    t == ends_at, e.g. at the instant of Expire, a silence still mutes and shows "expired".
 //  - SilenceStore: the silences of one nines process: Add (create, or update in place where
 //    Alertmanager would), Expire, Get, List, and Mutes(labels, now) for the dispatcher.
 //
@@ -44,8 +46,13 @@ struct Silence {
   std::string created_by;
   std::string comment;
 
+  // The state the API shows at `now` (Alertmanager's silence.CurrentState): expired from
+  // ends_at on.
   SilenceState State(core::Timestamp now) const;
-  // Whether it is active at `now` and all its matchers match `labels`.
+  // The state muting, updating and expiring go by (Alertmanager's getState): active until
+  // ends_at included.
+  SilenceState MutingState(core::Timestamp now) const;
+  // Whether MutingState(now) is active and all its matchers match `labels`.
   bool Mutes(const core::Labels& labels, core::Timestamp now) const;
 };
 

@@ -476,6 +476,14 @@ run_trial() {
     printf "%-6s %-12s %-30s %8s\n" "$1" "$sys" "SloBurnRate (14.4x 1h/5m)" \
       "$(first_page "$sys" SloBurnRate)" >>"$tmp/table"
   done
+  if [[ $systems == *"nines nines-fired"* ]]; then
+    # Routing and delivery: from the alert firing in nines to the webhook's receipt.
+    awk -v trial="$1" '$3 == "firing" && !(($2, $4) in t) { t[$2, $4] = $1 }
+      END { for (k in t) { split(k, p, SUBSEP)
+              if (p[1] == "nines" && ((p[1] "-fired", p[2]) in t))
+                printf "%-6s nines: %s fired -> webhook: %.0f ms\n", trial, p[2],
+                  (t[k] - t[p[1] "-fired", p[2]]) * 1000 } }' "$T/webhook.log" >>"$tmp/delivery"
+  fi
   if [[ $systems == *nines* ]]; then
     curl -s "http://127.0.0.1:$nines_port/api/v1/alerts" >"$T/nines-alerts.json" || true
     # Each location must be one series (history and live probes share their labels).
@@ -491,6 +499,7 @@ run_trial() {
 }
 
 : >"$tmp/table"
+: >"$tmp/delivery"
 for trial in $(seq 1 "$TRIALS"); do run_trial "$trial"; done
 echo "seconds from outage start (target killed) to the webhook receiving the page"
 echo "(nines-fired: to the alert firing in nines, firedAt in /api/v1/alerts: no page)"
@@ -498,3 +507,4 @@ echo "(stack: scrape 15s, evaluation 1m, group_wait $STACK_GROUP_WAIT; nines: pr
 echo " evaluation 10s, group_wait $NINES_GROUP_WAIT; both with 70 minutes of healthy history)"
 printf "%-6s %-12s %-30s %8s\n" trial system rule seconds
 cat "$tmp/table"
+cat "$tmp/delivery" 2>/dev/null || true

@@ -212,6 +212,29 @@ TEST(DispatcherTest, AnAlertOlderThanGroupWaitFlushesANewGroupAtOnce) {
   EXPECT_EQ(d.NextWakeup(), now + Duration::Minutes(15));
 }
 
+// Alertmanager (aggrGroup.insert while !hasFlushed): not only the alert that creates a group,
+// any alert that joins it before its first flush and started more than group_wait ago flushes
+// it at once. After the first flush, group_interval rules.
+TEST(DispatcherTest, AnOldAlertJoiningBeforeTheFirstFlushFlushesAtOnce) {
+  Dispatcher d(Config(Root({"alertname"}, Duration::Seconds(30), Duration::Minutes(5),
+                           Duration::Hours(4))),
+               nullptr);
+  d.Receive({Firing(R"({alertname="Burn",region="a"})", kT0, kT0)}, kT0);  // fresh: waits
+  EXPECT_EQ(d.NextWakeup(), kT0 + Duration::Seconds(30));
+  const Timestamp joined = kT0 + Duration::Seconds(10);
+  d.Receive({Firing(R"({alertname="Burn",region="b"})", kT0 - Duration::Minutes(1), joined)},
+            joined);
+  EXPECT_EQ(d.NextWakeup(), joined);
+  auto sent = FlushAndRecord(d, joined);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].alerts.size(), 2u);
+  EXPECT_EQ(d.NextWakeup(), joined + Duration::Minutes(5));
+  // Flushed once: another old alert waits for the group_interval tick.
+  const Timestamp later = joined + Duration::Minutes(1);
+  d.Receive({Firing(R"({alertname="Burn",region="c"})", kT0 - Duration::Hours(1), later)}, later);
+  EXPECT_EQ(d.NextWakeup(), joined + Duration::Minutes(5));
+}
+
 // ---- Grouping and routing ------------------------------------------------------------------
 
 TEST(DispatcherTest, GroupByDecidesOneGroupOrTwo) {
@@ -372,36 +395,6 @@ TEST(DispatcherTest, ResolvedNotificationThenTheGroupIsGone) {
     EXPECT_EQ(d.group_count(), 0u);
     EXPECT_EQ(d.NextWakeup(), std::nullopt);
   }
-}
-
-// The firing page is handed out while the receiver is down; its delivery retries for up to an
-// hour (the give-up time), longer than 2 x repeat_interval. When it finally gets through and is
-// recorded, the resolution must still be sent: the resolved alert waited in its group.
-TEST(DispatcherTest, AResolutionWaitsForAFiringPageThatRetriesUntilItsGiveUp) {
-  Dispatcher d(Config(Root({"alertname"}, Duration::Seconds(30), Duration::Minutes(5),
-                           Duration::Minutes(15))),
-               nullptr, nullptr, /*delivery_give_up=*/Duration::Hours(1));
-  d.Receive({Firing(R"({alertname="Burn"})", kT0, kT0)}, kT0);
-  std::vector<Notification> page = d.Flush(kT0 + Duration::Seconds(30));  // not recorded: down
-  ASSERT_EQ(page.size(), 1u);
-  const Timestamp resolved_at = kT0 + Duration::Minutes(1);
-  d.Receive({Resolved(R"({alertname="Burn"})", kT0, resolved_at)}, resolved_at);
-  Timestamp now = kT0 + Duration::Seconds(30);
-  for (int i = 0; i < 10; ++i) {  // 50 minutes of ticks: nothing to send, nothing dropped
-    now = now + Duration::Minutes(5);
-    EXPECT_TRUE(d.Flush(now).empty()) << (now - kT0).ToString();
-  }
-  ASSERT_EQ(d.group_count(), 1u);
-  ASSERT_TRUE(d.log().Record(page[0], now).ok());  // the late firing delivery is recorded
-  now = now + Duration::Minutes(5);
-  std::vector<Notification> sent = d.Flush(now);
-  ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(sent[0].reason, NotifyReason::kAllAlertsResolved);
-  ASSERT_EQ(sent[0].alerts.size(), 1u);
-  EXPECT_EQ(sent[0].alerts[0].status, AlertStatus::kResolved);
-  ASSERT_TRUE(d.log().Record(sent[0], now).ok());
-  d.Flush(now + Duration::Minutes(5));
-  EXPECT_EQ(d.group_count(), 0u);
 }
 
 TEST(DispatcherTest, SomeResolvedIsSentOnlyWithSendResolved) {
@@ -641,17 +634,23 @@ TEST(SilenceStoreTest, StatesAddUpdateAndExpire) {
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(*id, "s1");
   const core::Labels eu = L(R"({region="eu"})");
+  // Alertmanager: the API's state (CurrentState) is expired from ends_at on; muting's
+  // (getState) is active up to ends_at included.
   struct Probe {
     Duration at;
     SilenceState state;
+    bool mutes;
   };
-  for (const Probe& p : std::vector<Probe>{{Duration::Minutes(9), SilenceState::kPending},
-                                           {Duration::Minutes(10), SilenceState::kActive},
-                                           {Duration::Minutes(20), SilenceState::kActive},
-                                           {Duration::Minutes(21), SilenceState::kExpired}}) {
+  const Duration ns = Duration::Nanoseconds(1);
+  for (const Probe& p : std::vector<Probe>{
+           {Duration::Minutes(10) - ns, SilenceState::kPending, false},
+           {Duration::Minutes(10), SilenceState::kActive, true},
+           {Duration::Minutes(20) - ns, SilenceState::kActive, true},
+           {Duration::Minutes(20), SilenceState::kExpired, true},
+           {Duration::Minutes(20) + ns, SilenceState::kExpired, false}}) {
     SCOPED_TRACE(p.at.ToString());
     EXPECT_EQ(store.Get("s1")->State(kT0 + p.at), p.state);
-    EXPECT_EQ(store.Mutes(eu, kT0 + p.at), p.state == SilenceState::kActive);
+    EXPECT_EQ(store.Mutes(eu, kT0 + p.at), p.mutes);
   }
   EXPECT_FALSE(store.Mutes(L(R"({region="us"})"), kT0 + Duration::Minutes(15)));
 
@@ -667,6 +666,12 @@ TEST(SilenceStoreTest, StatesAddUpdateAndExpire) {
   // Expiring an active silence ends it now; expiring again is no error.
   ASSERT_TRUE(store.Expire("s2", kT0 + Duration::Minutes(15)).ok());
   EXPECT_EQ(store.Get("s2")->ends_at, kT0 + Duration::Minutes(15));
+  // At that instant the API shows it expired while it still mutes (as Alertmanager: expire sets
+  // endsAt = now, and getState is expired only after endsAt); a nanosecond later it does not.
+  const core::Labels us = L(R"({region="us"})");
+  EXPECT_EQ(store.Get("s2")->State(kT0 + Duration::Minutes(15)), SilenceState::kExpired);
+  EXPECT_TRUE(store.Mutes(us, kT0 + Duration::Minutes(15)));
+  EXPECT_FALSE(store.Mutes(us, kT0 + Duration::Minutes(15) + ns));
   EXPECT_TRUE(store.Expire("s2", kT0 + Duration::Minutes(16)).ok());
   EXPECT_EQ(store.Expire("nope", kT0).code(), core::StatusCode::kNotFound);
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -195,11 +196,56 @@ TEST(FileNotificationLogTest, RepeatedPutsOfFewKeysAreCompacted) {
                           Entry({static_cast<uint64_t>(i)}, kT0, Duration::Hours(8)))
                     .ok());
   }
-  const std::string data = ReadAll(path);
-  EXPECT_LT(std::count(data.begin(), data.end(), '\n'), 1100);
+  // A Put (a delivery thread) never rewrites the file: every line is still there.
+  std::string data = ReadAll(path);
+  EXPECT_EQ(std::count(data.begin(), data.end(), '\n'), 3001);
+  // Collect (the service's maintenance) compacts: the header and the three live entries.
+  ASSERT_TRUE((*log)->Collect(kT0).ok());
+  data = ReadAll(path);
+  EXPECT_EQ(std::count(data.begin(), data.end(), '\n'), 4);
   auto reopened = FileNotificationLog::Open(path, false, kT0);
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->Get({"g2", "r", 0}), Entry({2999}, kT0, Duration::Hours(8)));
+}
+
+// Puts that land while Collect compacts (the rewrite runs without the log's locks) are neither
+// lost nor reordered: each key's last Put is what a reopened log holds.
+TEST(FileNotificationLogTest, PutsDuringACompactionAreKept) {
+  testutil::TempDir dir;
+  const std::string path = dir.File("nflog");
+  auto log = FileNotificationLog::Open(path, /*sync=*/true, kT0);
+  ASSERT_TRUE(log.ok());
+  std::atomic<bool> done{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 2; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 3000; ++i) {
+        const std::string key = "g" + std::to_string(w) + "-" + std::to_string(i % 7);
+        EXPECT_TRUE((*log)->Put({key, "r", 0}, Entry({static_cast<uint64_t>(i)}, kT0,
+                                                     Duration::Hours(8))).ok());
+      }
+    });
+  }
+  std::thread collector([&] {
+    for (int i = 0; i < 100'000'000 && !done; ++i) EXPECT_TRUE((*log)->Collect(kT0).ok());
+  });
+  for (std::thread& t : writers) t.join();
+  done = true;
+  collector.join();
+  ASSERT_TRUE((*log)->Sync().ok());
+  const std::string data = ReadAll(path);
+  EXPECT_LT(std::count(data.begin(), data.end(), '\n'), 6001);  // compacted meanwhile
+  auto reopened = FileNotificationLog::Open(path, false, kT0);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->size(), 14u);
+  for (int w = 0; w < 2; ++w) {
+    for (int k = 0; k < 7; ++k) {
+      const int last = 2999 - ((2999 - k) % 7);  // the last i with i % 7 == k
+      EXPECT_EQ((*reopened)->Get({"g" + std::to_string(w) + "-" + std::to_string(k), "r", 0}),
+                Entry({static_cast<uint64_t>(last)}, kT0, Duration::Hours(8)))
+          << w << "-" << k;
+    }
+  }
 }
 
 // ---- the Dispatcher records nothing it notifies: delivery does -----------------------------
@@ -271,6 +317,36 @@ TEST(DispatcherLogTest, AResolutionWhileTheFiringNotificationIsInFlightIsNotLost
   auto sent = d.Flush(tick);
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].reason, NotifyReason::kAllAlertsResolved);
+}
+
+// The firing page is handed out while the receiver is down; its delivery retries for up to an
+// hour (the give-up time), longer than 2 x repeat_interval. When it finally gets through and is
+// recorded, the resolution must still be sent: the resolved alert waited in its group.
+TEST(DispatcherLogTest, AResolutionWaitsForAFiringPageThatRetriesUntilItsGiveUp) {
+  AlertmanagerConfig c = OneWebhook();
+  c.route.repeat_interval = Duration::Minutes(15);
+  Dispatcher d(c, nullptr, nullptr, /*delivery_give_up=*/Duration::Hours(1));
+  d.Receive({Firing(R"({alertname="Burn"})", kT0, kT0)}, kT0);
+  std::vector<Notification> page = d.Flush(kT0 + Duration::Seconds(30));  // not recorded: down
+  ASSERT_EQ(page.size(), 1u);
+  const Timestamp resolved_at = kT0 + Duration::Minutes(1);
+  d.Receive({Resolved(R"({alertname="Burn"})", kT0, resolved_at)}, resolved_at);
+  Timestamp now = kT0 + Duration::Seconds(30);
+  for (int i = 0; i < 10; ++i) {  // 50 minutes of ticks: nothing to send, nothing dropped
+    now = now + Duration::Minutes(5);
+    EXPECT_TRUE(d.Flush(now).empty()) << (now - kT0).ToString();
+  }
+  ASSERT_EQ(d.group_count(), 1u);
+  ASSERT_TRUE(d.log().Record(page[0], now).ok());  // the late firing delivery is recorded
+  now = now + Duration::Minutes(5);
+  std::vector<Notification> sent = d.Flush(now);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].reason, NotifyReason::kAllAlertsResolved);
+  ASSERT_EQ(sent[0].alerts.size(), 1u);
+  EXPECT_EQ(sent[0].alerts[0].status, AlertStatus::kResolved);
+  ASSERT_TRUE(d.log().Record(sent[0], now).ok());
+  d.Flush(now + Duration::Minutes(5));
+  EXPECT_EQ(d.group_count(), 0u);
 }
 
 TEST(DispatcherLogTest, WithoutSendResolvedTheDispatcherRecordsTheResolutionItself) {

@@ -195,6 +195,27 @@ TEST_F(NotifiersTest, PagerDutySummaryIsTruncatedTo1024Runes) {
   EXPECT_EQ(Str(doc["payload"], "summary"), std::string(1023, 'x') + "\u2026");
 }
 
+// An event over PagerDuty's 512 KB goes with its details replaced by Alertmanager's error
+// object, in both API versions.
+TEST_F(NotifiersTest, PagerDutyDropsTheDetailsOfAnEventTooLarge) {
+  Alert a = SloAlert("eu-west-1", AlertStatus::kFiring);
+  a.annotations["summary"] = std::string(600 * 1024, 'x');
+  Notification n = MakeNotification(IntegrationKind::kPagerDuty, {a});
+  const std::string removed =
+      "Custom details have been removed because the original event exceeds the maximum size of "
+      "512KB";
+  rapidjson::Document v2;
+  One(n, MakeIntegration(IntegrationKind::kPagerDuty, PagerDutyFields({})), &v2);
+  EXPECT_EQ(Str(v2["payload"]["custom_details"], "error"), removed);
+  EXPECT_EQ(v2["payload"]["custom_details"].MemberCount(), 1u);
+  auto fields = PagerDutyFields({{"service_key", "svc-key"}});
+  fields.erase("routing_key");
+  rapidjson::Document v1;
+  One(n, MakeIntegration(IntegrationKind::kPagerDuty, fields), &v1);
+  EXPECT_EQ(Str(v1["details"], "error"), removed);
+  EXPECT_EQ(v1["details"].MemberCount(), 1u);
+}
+
 TEST_F(NotifiersTest, PagerDutyServiceKeyUsesEventsV1) {
   Notification n =
       MakeNotification(IntegrationKind::kPagerDuty, {SloAlert("eu-west-1", AlertStatus::kFiring)});

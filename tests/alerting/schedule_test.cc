@@ -393,8 +393,9 @@ TEST(ScheduleTest, ParseScheduleTimeReadsWallClockInTheZoneOrAnExplicitOffset) {
   EXPECT_EQ(Local("2026-03-29T02:30", "Europe/Berlin"), T("2026-03-29T01:00:00Z"));
   // 02:30 happens twice on 2026-10-25: the first, in CEST.
   EXPECT_EQ(Local("2026-10-25T02:30", "Europe/Berlin"), T("2026-10-25T00:30:00Z"));
-  for (std::string_view bad : {"2026-02-30T09:00", "2026-03-02", "2026-03-02T25:00",
-                               "2026-03-02T09:00+1", "yesterday", "2026-03-02T09:00:00+01:00x"}) {
+  for (std::string_view bad :
+       {"2026-02-30T09:00", "2026-03-02", "2026-03-02T25:00", "2026-03-02T09:00+1", "yesterday",
+        "2026-03-02T09:00:00+01:00x", "9999-12-31T23:59", "1000-01-01T00:00Z"}) {
     EXPECT_FALSE(ParseScheduleTime(bad, "UTC").ok()) << bad;
   }
   EXPECT_EQ(ParseScheduleTime("2026-03-02T09:00", "Mars/Olympus").status().code(),

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -122,13 +123,14 @@ class ServiceTest : public ::testing::Test {
   // A service on `state_dir` (the test's own by default), one cycle at a time.
   std::unique_ptr<AlertingService> Start(const std::string& state_dir = "") {
     AlertingServiceOptions o;
-    o.config = PagerConfig();
+    o.config = config_;
     o.external_url = "http://nines.example:9099";
     o.state_dir = state_dir.empty() ? dir_.path() + "/state" : state_dir;
     o.sync = false;
     o.transport = &transport_;
     o.run_thread = false;
     o.registry = registry_;
+    o.inbox_capacity = inbox_capacity_;
     o.delivery.initial_backoff = Duration::Milliseconds(1);
     o.delivery.max_backoff = Duration::Milliseconds(2);
     o.delivery.give_up_after = Duration::Hours(24);
@@ -162,6 +164,8 @@ class ServiceTest : public ::testing::Test {
   void Advance(Duration d) { clock_.Advance(d); }
   Timestamp Now() const { return clock_.Now(); }
 
+  AlertmanagerConfig config_ = PagerConfig();  // what Start gives the service
+  size_t inbox_capacity_ = 200'000;
   testutil::TempDir dir_;
   core::FakeClock clock_{kT0};
   core::FakeClock delivery_clock_{kT0};
@@ -478,6 +482,53 @@ TEST_F(ServiceTest, ReloadDropsTheQueuesOfRemovedReceiversAndRoutesToTheNewOnes)
   EXPECT_EQ(transport_.delivered()[1].http.url, "http://127.0.0.1:9/oncall");
   ASSERT_EQ(s->Groups().size(), 1u);
   EXPECT_EQ(s->Groups()[0].receiver, "oncall");
+}
+
+// Shutdown while the receiver is down: its six queues keep retrying until their deadline, and
+// they get one deadline together (one after another it was six).
+TEST_F(ServiceTest, StopGivesAllQueuesOneDeadlineTogether) {
+  for (int i = 1; i < 6; ++i) {
+    config_.receivers[0].integrations.push_back(
+        testing::WebhookIntegration("http://127.0.0.1:9/hook" + std::to_string(i)));
+  }
+  transport_.SetDown(true);
+  auto s = Start();
+  s->Send({Firing(kBurn, kT0, Now())});
+  s->RunOnce();
+  Advance(Duration::Seconds(30));
+  s->RunOnce();
+  ASSERT_TRUE(transport_.WaitUntil([](int attempts, size_t) { return attempts >= 30; }));
+  core::Clock& real = core::RealClock();
+  const Duration start = real.Monotonic();
+  s->Stop(Duration::Milliseconds(500));
+  const Duration took = real.Monotonic() - start;
+  EXPECT_GE(took, Duration::Milliseconds(450));  // they did use the deadline, retrying
+  EXPECT_LT(took, Duration::Milliseconds(2000)) << took.ToString();  // not 6 x 500 ms
+  EXPECT_TRUE(transport_.delivered().empty());
+}
+
+// A full inbox drops repeats, then firing alerts (resent at every evaluation), never the
+// resolution the engine sends only once.
+TEST_F(ServiceTest, AFullInboxKeepsResolutionsAndTheLatestOfEachAlert) {
+  inbox_capacity_ = 4;
+  auto s = Start();
+  const char kA[] = R"({alertname="A",region="eu-west-1"})";
+  Evaluate(*s, {Firing(kA, Now(), Now())});
+  Advance(Duration::Seconds(1));
+  auto name = [](int i) { return "{alertname=\"F" + std::to_string(i) + "\"}"; };
+  s->Send({Resolved(kA, kT0, Now())});  // the oldest in the inbox
+  for (int i = 0; i < 4; ++i) s->Send({Firing(name(i), Now(), Now())});
+  // Repeats of one alert are coalesced: F3 three more times costs nothing.
+  for (int i = 0; i < 3; ++i) s->Send({Firing(name(3), Now(), Now())});
+  s->Send({Firing(name(4), Now(), Now())});
+  s->RunOnce();
+  std::map<std::string, AlertStatus> held;
+  for (const AlertView& v : s->Alerts()) held[std::string(v.alert.labels.Get("alertname"))] = v.alert.status;
+  // 6 distinct alerts for 4 places: the two oldest firing ones (F0, F1) went; A's resolution
+  // reached the dispatcher (A is no longer held as firing).
+  EXPECT_EQ(held, (std::map<std::string, AlertStatus>{{"F2", AlertStatus::kFiring},
+                                                      {"F3", AlertStatus::kFiring},
+                                                      {"F4", AlertStatus::kFiring}}));
 }
 
 TEST_F(ServiceTest, ANotificationThatCannotBeBuiltIsSkippedAndCounted) {

@@ -195,8 +195,8 @@ oncall:
                 "\"carol\" (want one of oncall.people: alice or bob)",
                 "nines.yaml:28:55: oncall.schedules[0].overrides[1].end: the override ends "
                 "before it starts",
-                "nines.yaml:29:55: oncall.schedules[0].overrides[2].end: \"9999-01-05T00:00\" is "
-                "before 1900 or after 2200",
+                "nines.yaml:29:55: oncall.schedules[0].overrides[2].end: time \"9999-01-05T00:00\" "
+                "is before 1900 or after 2200",
                 "nines.yaml:30:13: oncall.schedules[1]: duplicate schedule name \"primary\" "
                 "(first defined at line 13)",
                 "nines.yaml:31:18: oncall.schedules[1].time_zone: unknown time zone "
