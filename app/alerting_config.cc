@@ -182,6 +182,7 @@ void AlertmanagerParser::Global(const YAML::Node& v, const YAML::Mark& at,
                                path));
     }
   }
+  ReadSecretFiles(at, path, &out->fields);
 }
 
 // Longer than most: it is the table of a route's fields, one handler each, and reads best whole.

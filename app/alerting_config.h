@@ -27,6 +27,10 @@
 // defined), an error reported at the field ("PATH: template error at LINE:COL of the text: ...").
 // Not checked yet (kept as written for the notifiers): http_config and tls_config contents, the
 // types of the other raw fields.
+// Secret files (`routing_key_file`, `api_url_file`, `http_config...credentials_file`,
+// `smtp_auth_password_file`, ...) are read when the config is loaded or reloaded, relative to the
+// config file's directory, white space trimmed, into the plain field (Alertmanager rereads them at
+// every send: in nines a changed file takes effect at the next reload).
 //
 // Every error is reported at its file:line:col (YamlReader). Stateless functions, safe to call
 // from any thread; nothing throws.

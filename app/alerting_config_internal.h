@@ -114,6 +114,13 @@ class AlertmanagerParser {
                    Matchers* out);
   void NameList(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
                 std::vector<std::string>* out);
+  // Replaces each `<name>_file` field of `fields` (at any depth: `routing_key_file`,
+  // `http_config.authorization.credentials_file`, `smtp_auth_password_file`, ...) by `<name>`
+  // holding the file's contents, white space trimmed, as Alertmanager reads them; the path is
+  // relative to the config file's directory. An unreadable file is an error at `at`. The file is
+  // read when the config is loaded (and on reload), not at every send as Alertmanager does.
+  void ReadSecretFiles(const YAML::Mark& at, const std::string& path,
+                       std::map<std::string, std::string>* fields);
   void Receivers(const YAML::Node& v, const YAML::Mark& at, const std::string& path,
                  std::vector<alerting::Receiver>* out);
   void Integration(const KindSpec& spec, const YAML::Node& item, const YAML::Mark& at,

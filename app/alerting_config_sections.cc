@@ -4,7 +4,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <set>
+#include <string>
 #include <utility>
 
 #include "app/alerting_config_internal.h"
@@ -104,6 +110,7 @@ void AlertmanagerParser::Integration(const KindSpec& spec, const YAML::Node& ite
   }
   if (!r_.WalkItemMap(item, at, path, fields)) return;
   CheckIntegration(spec, *out, at, path);
+  ReadSecretFiles(at, path, &out->fields);
 }
 
 void AlertmanagerParser::CheckUrl(const YAML::Node& v, const YAML::Mark& at,
@@ -354,4 +361,35 @@ void AlertmanagerParser::TimeIntervalSpec(const YAML::Node& v, const YAML::Mark&
            }},
       });
 }
+void AlertmanagerParser::ReadSecretFiles(const YAML::Mark& at, const std::string& path,
+                                         std::map<std::string, std::string>* fields) {
+  constexpr std::string_view kSuffix = "_file";
+  std::vector<std::pair<std::string, std::string>> read;
+  for (auto it = fields->begin(); it != fields->end();) {
+    const std::string& key = it->first;
+    if (!key.ends_with(kSuffix) || it->second.empty()) {
+      ++it;
+      continue;
+    }
+    const std::string file = r_.Resolve(it->second);
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream contents;
+    if (in) contents << in.rdbuf();
+    if (!in || in.bad()) {
+      // The error names the field and the file, never the secret.
+      r_.Error(at, fmt::format("{}.{}: cannot read {}: {}", path, key, file,
+                               std::strerror(errno)));
+      ++it;
+      continue;
+    }
+    std::string value = contents.str();
+    const auto not_space = [](unsigned char c) { return !std::isspace(c); };
+    value.erase(std::find_if(value.rbegin(), value.rend(), not_space).base(), value.end());
+    value.erase(value.begin(), std::find_if(value.begin(), value.end(), not_space));
+    read.emplace_back(key.substr(0, key.size() - kSuffix.size()), std::move(value));
+    it = fields->erase(it);
+  }
+  for (auto& [name, value] : read) (*fields)[name] = std::move(value);
+}
+
 }  // namespace nines::app::alerting_config_internal

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -439,6 +440,47 @@ TEST(AlertmanagerConfigTest, AValidMinimalConfigHasNoErrors) {
   EXPECT_EQ(am.route.receiver, "r");
   ASSERT_EQ(am.receivers.size(), 1u);
   EXPECT_TRUE(am.receivers[0].integrations.empty());
+}
+
+// `_file` secrets are read when the config is loaded, relative to its directory, trimmed; the
+// notifiers only ever see the plain field. An unreadable one is an error naming the field.
+TEST(AlertmanagerConfigTest, SecretFilesAreReadRelativeToTheConfig) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / "nines-am-secret-files";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "keys");
+  std::ofstream(dir / "keys" / "pd") << "  R0UT1NGKEY\n";
+  std::ofstream(dir / "token") << "T0KEN\n";
+  std::ofstream(dir / "smtp") << "pa55\n";
+  const std::string text = R"(global:
+  smtp_auth_password_file: smtp
+route: {receiver: r}
+receivers:
+- name: r
+  pagerduty_configs:
+  - routing_key_file: keys/pd
+    http_config:
+      authorization: {credentials_file: token}
+)";
+  AlertmanagerConfig am;
+  std::vector<ConfigError> errors =
+      ParseAlertmanagerConfig(text, (dir / "am.yml").string(), &am);
+  ASSERT_TRUE(errors.empty()) << ErrorStrings(errors)[0];
+  ASSERT_EQ(am.receivers.at(0).integrations.size(), 1u);
+  const auto& f = am.receivers[0].integrations[0].fields;
+  EXPECT_EQ(f.at("routing_key"), "R0UT1NGKEY");
+  EXPECT_EQ(f.at("http_config.authorization.credentials"), "T0KEN");
+  EXPECT_EQ(f.count("routing_key_file"), 0u);
+  EXPECT_EQ(am.global.fields.at("smtp_auth_password"), "pa55");
+
+  std::filesystem::remove(dir / "keys" / "pd");
+  errors = ParseAlertmanagerConfig(text, (dir / "am.yml").string(), &am);
+  ASSERT_EQ(errors.size(), 1u);
+  const std::string e = errors[0].ToString();
+  EXPECT_NE(e.find("routing_key_file: cannot read"), std::string::npos) << e;
+  EXPECT_NE(e.find("keys/pd"), std::string::npos) << e;
+  EXPECT_EQ(e.find("R0UT1NGKEY"), std::string::npos) << e;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
