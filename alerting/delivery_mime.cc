@@ -378,14 +378,12 @@ core::Status CheckResponse(const OutgoingRequest& request, const TransportRespon
     return core::UnavailableError("Slack answered {} with a body that is not its JSON",
                                   response.status);
   }
-  auto ok = doc.FindMember("ok");
-  if (ok != doc.MemberEnd() && ok->value.IsBool() && ok->value.GetBool()) {
-    return core::Status::Ok();
-  }
+  // HasMember and [] rather than FindMember: clang's C++20 -Wambiguous-reversed-operator trips on
+  // comparing RapidJSON's non-const member iterators.
+  if (doc.HasMember("ok") && doc["ok"].IsBool() && doc["ok"].GetBool()) return core::Status::Ok();
   std::string error = "(no error given)";
-  auto e = doc.FindMember("error");
-  if (e != doc.MemberEnd() && e->value.IsString()) {
-    error.assign(e->value.GetString(), e->value.GetStringLength());
+  if (doc.HasMember("error") && doc["error"].IsString()) {
+    error.assign(doc["error"].GetString(), doc["error"].GetStringLength());
   }
   if (error == "ratelimited") return core::UnavailableError("Slack answered ok:false: ratelimited");
   return core::FailedPreconditionError("Slack answered ok:false: {}", error);
